@@ -1,0 +1,65 @@
+"""People, their roles and scope, and API tokens (people's and source systems')."""
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.db import models
+
+
+class Role(models.TextChoices):
+    STORE_MANAGER = "store_manager", "Store manager"
+    REGIONAL_OPS = "regional_ops", "Regional ops lead"
+    PLANNER = "planner", "Planner"
+    FINANCE = "finance", "Finance"
+    INTEGRATION_ADMIN = "integration_admin", "Integration admin"
+    PMO = "pmo", "PMO"
+    EXECUTIVE = "executive", "Executive"
+    ADMIN = "admin", "Admin"
+
+
+class Profile(models.Model):
+    """A person's role and scope. Store managers see their locations, regional
+    ops their region; every other role sees the whole estate."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    locations = models.ManyToManyField("inventory.Location", blank=True, related_name="managers")
+    region = models.ForeignKey("inventory.Region", null=True, blank=True, on_delete=models.SET_NULL)
+
+    def __str__(self):
+        return f"{self.user} ({self.get_role_display()})"
+
+
+def hash_token(raw):
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A bearer token, stored hashed. It belongs to a person or to a source
+    system; a source's token may only post as that source."""
+
+    key_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=8, help_text="First characters, to recognise a token")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE)
+    source = models.ForeignKey("inventory.SourceSystem", null=True, blank=True, on_delete=models.CASCADE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(user__isnull=False) | models.Q(source__isnull=False),
+                name="token_has_owner",
+            )
+        ]
+
+    @classmethod
+    def issue(cls, *, user=None, source=None):
+        """Create a token and return (token, raw key). The raw key is shown once."""
+        raw = secrets.token_urlsafe(32)
+        token = cls.objects.create(key_hash=hash_token(raw), prefix=raw[:8], user=user, source=source)
+        return token, raw
+
+    def __str__(self):
+        return f"{self.prefix}… ({self.source or self.user})"

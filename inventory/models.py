@@ -1,0 +1,320 @@
+"""Master data, the immutable ledger and the position projection.
+
+Every quantity stored here is in the SKU's base unit.
+"""
+from django.db import models
+from django.db.models import F, Q
+
+# The ten states of the canonical inventory state model, in display order.
+STATES = (
+    "available",
+    "reserved",
+    "picked",
+    "packed",
+    "staged",
+    "in_transit",
+    "damaged",
+    "returned",
+    "pending_inspection",
+    "quarantined",
+)
+ON_HAND_STATES = tuple(s for s in STATES if s != "in_transit")
+StateChoices = models.TextChoices("StateChoices", [(s.upper(), s) for s in STATES])
+
+
+class Region(models.Model):
+    code = models.CharField(max_length=32, unique=True)
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self):
+        return self.code
+
+
+class Location(models.Model):
+    class Kind(models.TextChoices):
+        STORE = "store"
+        DC = "dc", "DC"
+        ECOMMERCE = "ecommerce"
+
+    code = models.CharField(max_length=32, unique=True)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.STORE)
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="locations")
+    timezone = models.CharField(max_length=64, default="UTC")
+    banner = models.CharField(max_length=100, blank=True)
+    format = models.CharField(max_length=100, blank=True)
+    go_live_date = models.DateField(null=True, blank=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self):
+        return f"{self.code} {self.name}"
+
+
+class SourceSystem(models.Model):
+    class Kind(models.TextChoices):
+        POS = "pos", "POS"
+        ECOM = "ecom", "Ecommerce"
+        WMS = "wms", "WMS"
+        ERP = "erp", "ERP"
+        OMS = "oms", "OMS"
+
+    class Generation(models.TextChoices):
+        LEGACY = "legacy"
+        TARGET = "target"
+
+    code = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=200, blank=True)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    generation = models.CharField(
+        max_length=8, choices=Generation.choices, default=Generation.TARGET,
+        help_text="Legacy and target systems may feed the same store during a migration.",
+    )
+    expected_interval_s = models.PositiveIntegerField(
+        default=900, help_text="A feed silent longer than this is stale."
+    )
+    latency_target_s = models.PositiveIntegerField(
+        default=300, help_text="Target for received_at - occurred_at."
+    )
+    last_event_at = models.DateTimeField(null=True, blank=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self):
+        return self.code
+
+
+class SKU(models.Model):
+    code = models.CharField(max_length=64, unique=True)
+    description = models.CharField(max_length=300)
+    category = models.CharField(max_length=100)
+    unit_cost = models.DecimalField(max_digits=12, decimal_places=4)
+    base_unit = models.CharField(max_length=16, default="EA")
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = "SKU"
+
+    def __str__(self):
+        return self.code
+
+
+class Barcode(models.Model):
+    code = models.CharField(max_length=64, unique=True)
+    sku = models.ForeignKey(SKU, on_delete=models.CASCADE, related_name="barcodes")
+
+    def __str__(self):
+        return self.code
+
+
+class UnitConversion(models.Model):
+    """`unit` of this SKU holds `factor` base units (CS12 = 12 EA)."""
+
+    sku = models.ForeignKey(SKU, on_delete=models.CASCADE, related_name="conversions")
+    unit = models.CharField(max_length=16)
+    factor = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["sku", "unit"], name="uniq_sku_unit")]
+
+    def __str__(self):
+        return f"{self.sku.code} {self.unit}={self.factor}"
+
+
+class EventType(models.TextChoices):
+    RECEIPT = "receipt"
+    SALE = "sale"
+    RESERVE = "reserve"
+    RELEASE = "release"
+    PICK = "pick"
+    PACK = "pack"
+    STAGE = "stage"
+    FULFIL = "fulfil"
+    RETURN = "return"
+    DISPOSITION = "disposition"
+    DAMAGE = "damage"
+    WRITE_OFF = "write_off"
+    TRANSFER_OUT = "transfer_out"
+    TRANSFER_IN = "transfer_in"
+    ADJUSTMENT = "adjustment"
+    CYCLE_COUNT = "cycle_count"
+
+
+class InventoryEvent(models.Model):
+    """One line of the immutable ledger.
+
+    A line moves `quantity` out of `from_state` and into `to_state` (either may
+    be empty). The into-leg lands at `to_location` when set (a transfer_out puts
+    the stock in transit at its destination), else at `location`. An adjustment
+    carries a signed quantity on `to_state`. A cycle_count's quantity is the
+    counted quantity of `to_state` as of `occurred_at`.
+    """
+
+    source = models.ForeignKey(SourceSystem, on_delete=models.PROTECT, related_name="events")
+    transaction_id = models.CharField(max_length=128)
+    type = models.CharField(max_length=16, choices=EventType.choices)
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="events")
+    sku = models.ForeignKey(SKU, on_delete=models.PROTECT, related_name="events")
+    quantity = models.BigIntegerField()
+    from_state = models.CharField(max_length=20, choices=StateChoices.choices, blank=True, null=True)
+    to_state = models.CharField(max_length=20, choices=StateChoices.choices, blank=True, null=True)
+    to_location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, null=True, blank=True, related_name="inbound_events"
+    )
+    reference = models.CharField(max_length=128, blank=True)
+    reason = models.CharField(max_length=64, blank=True)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField()
+    latency_ms = models.BigIntegerField(help_text="received_at - occurred_at, in milliseconds")
+    content_hash = models.CharField(max_length=32, help_text="Tells a duplicate from a conflict")
+    # Entered quantity and unit as the source sent them, for audit.
+    entered_quantity = models.DecimalField(max_digits=18, decimal_places=4)
+    entered_unit = models.CharField(max_length=16)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "transaction_id"], name="uniq_source_txn"),
+        ]
+        indexes = [
+            models.Index(fields=["location", "sku", "occurred_at"], name="ledger_loc_sku_time"),
+            models.Index(fields=["type", "occurred_at"], name="ledger_type_time"),
+            models.Index(fields=["reference"], name="ledger_reference"),
+        ]
+
+    def __str__(self):
+        return f"{self.source_id}:{self.transaction_id} {self.type}"
+
+
+class Position(models.Model):
+    """Quantities per state for one location x SKU: a projection of the ledger."""
+
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="positions")
+    sku = models.ForeignKey(SKU, on_delete=models.PROTECT, related_name="positions")
+    available = models.BigIntegerField(default=0)
+    reserved = models.BigIntegerField(default=0)
+    picked = models.BigIntegerField(default=0)
+    packed = models.BigIntegerField(default=0)
+    staged = models.BigIntegerField(default=0)
+    in_transit = models.BigIntegerField(default=0)
+    damaged = models.BigIntegerField(default=0)
+    returned = models.BigIntegerField(default=0)
+    pending_inspection = models.BigIntegerField(default=0)
+    quarantined = models.BigIntegerField(default=0)
+    safety_stock = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["location", "sku"], name="uniq_position"),
+        ]
+        indexes = [
+            models.Index(fields=["sku"], name="position_sku"),
+            models.Index(fields=["available"], name="position_available", condition=Q(available__lt=0)),
+        ]
+
+    @property
+    def on_hand(self):
+        return sum(getattr(self, s) for s in ON_HAND_STATES)
+
+    @property
+    def atp(self):
+        return max(self.available - self.safety_stock, 0)
+
+    @property
+    def negative_available(self):
+        return self.available < 0
+
+    def __str__(self):
+        return f"{self.location_id}/{self.sku_id}"
+
+
+def on_hand_expression():
+    """On-hand as a query expression, for annotating position querysets."""
+    expression = F(ON_HAND_STATES[0])
+    for state in ON_HAND_STATES[1:]:
+        expression = expression + F(state)
+    return expression
+
+
+class CountAnchor(models.Model):
+    """The latest cycle count per location x SKU x state.
+
+    Ledger lines that occurred at or before `counted_at` are already inside
+    the counted quantity, so they do not move this state of the position.
+    """
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE)
+    sku = models.ForeignKey(SKU, on_delete=models.CASCADE)
+    state = models.CharField(max_length=20, choices=StateChoices.choices)
+    counted_at = models.DateTimeField()
+    event = models.ForeignKey(InventoryEvent, on_delete=models.CASCADE)
+    counted_quantity = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["location", "sku", "state"], name="uniq_count_anchor"),
+        ]
+
+
+class Transfer(models.Model):
+    reference = models.CharField(max_length=128)
+    sku = models.ForeignKey(SKU, on_delete=models.PROTECT)
+    from_location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, related_name="transfers_out", null=True
+    )
+    to_location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="transfers_in")
+    quantity_shipped = models.BigIntegerField(default=0)
+    quantity_received = models.BigIntegerField(default=0)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["reference", "sku"], name="uniq_transfer_line"),
+        ]
+
+    @property
+    def outstanding(self):
+        return self.quantity_shipped - self.quantity_received
+
+    def __str__(self):
+        return f"{self.reference} {self.sku_id}"
+
+
+class RejectedEvent(models.Model):
+    """An event the ledger refused, kept whole for replay once master data is fixed.
+
+    `kind` tells a validation rejection from an idempotency conflict (same
+    source and transaction id, different content).
+    """
+
+    class Kind(models.TextChoices):
+        REJECTED = "rejected"
+        CONFLICT = "conflict"
+
+    source = models.ForeignKey(SourceSystem, on_delete=models.PROTECT, related_name="rejections")
+    transaction_id = models.CharField(max_length=128, blank=True)
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.REJECTED)
+    payload = models.JSONField()
+    errors = models.JSONField()
+    cause = models.CharField(max_length=64, help_text="First failing field, for grouping")
+    received_at = models.DateTimeField()
+    replayed_at = models.DateTimeField(null=True, blank=True)
+    replay_status = models.CharField(max_length=16, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["source", "cause"], name="rejection_source_cause"),
+            models.Index(fields=["replayed_at"], name="rejection_replayed"),
+        ]
+
+    def __str__(self):
+        return f"{self.source_id}:{self.transaction_id} {self.cause}"

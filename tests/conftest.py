@@ -1,0 +1,21 @@
+import pytest
+from django.db import connection
+
+from controltower.celery import app as celery_app
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _celery_eager():
+    """Tasks run inline in tests unless a test starts a real worker."""
+    celery_app.conf.update(task_always_eager=True, task_eager_propagates=True)
+
+
+@pytest.fixture
+def api_client():
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+def on_postgres():
+    return connection.vendor == "postgresql"

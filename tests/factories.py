@@ -1,0 +1,102 @@
+"""factory-boy factories, one per model."""
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+
+from controltower.models import ApiToken, Profile, Role
+from inventory.models import SKU, Barcode, Location, Region, SourceSystem, UnitConversion
+
+
+class RegionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Region
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"R{n:02d}")
+    name = factory.LazyAttribute(lambda o: f"Region {o.code}")
+
+
+class LocationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Location
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"S{n:03d}")
+    name = factory.LazyAttribute(lambda o: f"Store {o.code}")
+    kind = Location.Kind.STORE
+    region = factory.SubFactory(RegionFactory)
+    timezone = "Europe/Berlin"
+
+
+class SourceSystemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SourceSystem
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"POS-{n:02d}")
+    kind = SourceSystem.Kind.POS
+
+
+class SKUFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SKU
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"SKU{n:05d}")
+    description = factory.LazyAttribute(lambda o: f"Item {o.code}")
+    category = "Grocery"
+    unit_cost = Decimal("2.50")
+    base_unit = "EA"
+
+
+class BarcodeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Barcode
+
+    code = factory.Sequence(lambda n: f"400{n:010d}")
+    sku = factory.SubFactory(SKUFactory)
+
+
+class UnitConversionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = UnitConversion
+
+    sku = factory.SubFactory(SKUFactory)
+    unit = "CS12"
+    factor = 12
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda o: f"{o.username}@example.com")
+    password = factory.django.Password("pw-for-tests")
+
+
+class ProfileFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Profile
+
+    user = factory.SubFactory(UserFactory)
+    role = Role.STORE_MANAGER
+
+    @factory.post_generation
+    def locations(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.locations.set(extracted)
+
+
+def make_user(role, locations=(), region=None, username=None):
+    """A user with a profile of `role` scoped to `locations` or `region`."""
+    kwargs = {"username": username} if username else {}
+    profile = ProfileFactory(user=UserFactory(**kwargs), role=role, region=region, locations=list(locations))
+    return profile.user
+
+
+def source_token(source):
+    """Issue an API token for a source system; returns the raw key."""
+    return ApiToken.issue(source=source)[1]
