@@ -318,3 +318,71 @@ class RejectedEvent(models.Model):
 
     def __str__(self):
         return f"{self.source_id}:{self.transaction_id} {self.cause}"
+
+
+class Snapshot(models.Model):
+    """What a source system says it holds, per location x SKU x state, as of a time."""
+
+    class Status(models.TextChoices):
+        LOADED = "loaded"
+        PARTIAL = "partial", "Loaded with rejected lines"
+
+    source = models.ForeignKey(SourceSystem, on_delete=models.PROTECT, related_name="snapshots")
+    as_of = models.DateTimeField()
+    received_at = models.DateTimeField()
+    line_count = models.PositiveIntegerField(default=0)
+    rejected_count = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.LOADED)
+
+    class Meta:
+        indexes = [models.Index(fields=["source", "as_of"], name="snapshot_source_as_of")]
+
+    def __str__(self):
+        return f"{self.source_id} as of {self.as_of:%Y-%m-%d %H:%M}"
+
+
+class SnapshotLine(models.Model):
+    """One quantity of a snapshot, in base units. A lean table (millions of
+    rows): location and SKU are ids without database constraints or indexes of
+    their own, so a COPY does not check each row against the master data it
+    was just validated with; the one index serves the reconciliation join."""
+
+    # The key index below starts with snapshot: no separate index.
+    snapshot = models.ForeignKey(Snapshot, on_delete=models.CASCADE, db_index=False, related_name="lines")
+    location = models.ForeignKey(
+        Location, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    sku = models.ForeignKey(
+        SKU, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    state = models.CharField(max_length=20, choices=StateChoices.choices, default=StateChoices.AVAILABLE)
+    quantity = models.BigIntegerField()
+    value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["snapshot", "location", "sku"], name="snapshotline_key")]
+
+
+class PurchaseOrderLine(models.Model):
+    """A PO line as master data: a receipt's reference should name an open one."""
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        CLOSED = "closed"
+
+    po_number = models.CharField(max_length=64)
+    line = models.PositiveIntegerField()
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="po_lines")
+    sku = models.ForeignKey(SKU, on_delete=models.PROTECT, related_name="po_lines")
+    quantity_ordered = models.BigIntegerField()
+    quantity_received = models.BigIntegerField(default=0)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    expected_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["po_number", "line"], name="uniq_po_line")]
+        indexes = [models.Index(fields=["po_number", "location", "sku"], name="po_line_match")]
+
+    def __str__(self):
+        return f"{self.po_number}/{self.line}"
