@@ -2,4 +2,6 @@ from .navigation import navigation_for
 
 
 def navigation(request):
-    return navigation_for(request.user) if request.user.is_authenticated else {}
+    if not request.user.is_authenticated:
+        return {}
+    return navigation_for(request.user, request.path)
