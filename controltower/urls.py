@@ -7,6 +7,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include("inventory.api.urls")),
+    path("api/v1/", include("inventory.api.snapshot_urls")),
     path("api/v1/", include("exceptions.api.urls")),
     path("", include("controltower.web_urls")),
 ]

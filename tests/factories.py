@@ -100,3 +100,89 @@ def make_user(role, locations=(), region=None, username=None):
 def source_token(source):
     """Issue an API token for a source system; returns the raw key."""
     return ApiToken.issue(source=source)[1]
+
+
+class PositionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "inventory.Position"
+
+    location = factory.SubFactory(LocationFactory)
+    sku = factory.SubFactory(SKUFactory)
+
+
+def person_token(user):
+    """Issue an API token for a person; returns the raw key."""
+    return ApiToken.issue(user=user)[1]
+
+
+# --- Snapshots and PO lines (inventory) ---------------------------------------
+
+from django.utils import timezone as _timezone  # noqa: E402
+
+from inventory.models import PurchaseOrderLine, Snapshot, SnapshotLine  # noqa: E402
+
+
+class SnapshotFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Snapshot
+
+    source = factory.SubFactory(SourceSystemFactory, code="ERP", kind=SourceSystem.Kind.ERP)
+    as_of = factory.LazyFunction(_timezone.now)
+    received_at = factory.LazyFunction(_timezone.now)
+
+
+class SnapshotLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SnapshotLine
+
+    snapshot = factory.SubFactory(SnapshotFactory)
+    location = factory.SubFactory(LocationFactory)
+    sku = factory.SubFactory(SKUFactory)
+    state = "available"
+    quantity = 10
+
+
+class PurchaseOrderLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PurchaseOrderLine
+
+    po_number = factory.Sequence(lambda n: f"PO{n:06d}")
+    line = 1
+    location = factory.SubFactory(LocationFactory)
+    sku = factory.SubFactory(SKUFactory)
+    quantity_ordered = 24
+
+
+# --- Exception cases ------------------------------------------------------------
+
+from django.utils.timezone import now as _now  # noqa: E402
+
+from exceptions.models import Case, Team  # noqa: E402
+
+
+class TeamFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Team
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"TEAM{n:02d}")
+    name = factory.LazyAttribute(lambda o: f"Team {o.code}")
+    kind = Team.Kind.STORE
+    email = factory.LazyAttribute(lambda o: f"{o.code.lower()}@example.com")
+
+
+class CaseFactory(factory.django.DjangoModelFactory):
+    """An open negative-stock case; no SLA unless the test sets due times."""
+
+    class Meta:
+        model = Case
+
+    kind = "negative_stock"
+    severity = 3
+    location = factory.SubFactory(LocationFactory)
+    sku = factory.SubFactory(SKUFactory)
+    reference = factory.Sequence(lambda n: f"ref-{n}")
+    fingerprint = factory.LazyAttribute(lambda o: f"{o.kind}|{o.location.pk}|{o.sku.pk}|{o.reference}")
+    opened_at = factory.LazyFunction(_now)
+    summary = "POS sold 3 more than the store had; available is -3"
+    quantity_at_risk = 3
