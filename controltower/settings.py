@@ -173,7 +173,17 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 900)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 1000)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-CELERY_BEAT_SCHEDULE = {}
+CELERY_BEAT_SCHEDULE = {
+    "exceptions-escalation-sweep": {
+        "task": "exceptions.escalation_sweep",
+        "schedule": env_int("ESCALATION_SWEEP_SECONDS", 300),
+        "options": {"expires": env_int("ESCALATION_SWEEP_SECONDS", 300) - 30},
+    },
+}
+
+# --- Exception cases ----------------------------------------------------------
+# A corrective adjustment worth more than this (currency) waits for finance.
+CASE_ADJUSTMENT_APPROVAL_THRESHOLD = env_str("CASE_ADJUSTMENT_APPROVAL_THRESHOLD", "500.00")
 
 # --- Mail (escalation notices) ------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -1,0 +1,258 @@
+"""Exception cases: what went wrong at a store, who owns it, by when, and how
+it was put right. Routing, SLA policies and trading hours are data, loaded
+with defaults by a data migration and edited in the admin."""
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from .findings import CaseKind
+
+SEVERITY_VALIDATORS = [MinValueValidator(1), MaxValueValidator(4)]
+
+
+class Team(models.Model):
+    class Kind(models.TextChoices):
+        STORE = "store", "Store"
+        REGIONAL_OPS = "regional_ops", "Regional ops"
+        PLANNING = "planning", "Planning"
+        FINANCE = "finance", "Finance"
+        INTEGRATION = "integration", "Integration"
+        COMMAND_CENTER = "command_center", "Hypercare command center"
+
+    code = models.CharField(max_length=32, unique=True)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    region = models.ForeignKey(
+        "inventory.Region", null=True, blank=True, on_delete=models.SET_NULL,
+        help_text="For a regional ops team: the region it covers (empty = any region).",
+    )
+    email = models.EmailField(blank=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self):
+        return self.name
+
+
+class RootCause(models.TextChoices):
+    MASTER_DATA = "master_data", "Master data"
+    INTEGRATION_DELAY = "integration_delay", "Integration delay"
+    PROCESS_NON_COMPLIANCE = "process_non_compliance", "Process non-compliance"
+    SYSTEM_DEFECT = "system_defect", "System defect"
+    SHRINK = "shrink", "Shrink"
+    TRAINING = "training", "Training"
+
+
+class Case(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        IN_PROGRESS = "in_progress", "In progress"
+        WAITING = "waiting", "Waiting"
+        RESOLVED = "resolved", "Resolved"
+        CLOSED = "closed", "Closed"
+
+    class Level(models.IntegerChoices):
+        OWNER = 0, "Owner team"
+        REGIONAL_OPS = 1, "Regional ops"
+        COMMAND_CENTER = 2, "Hypercare command center"
+
+    kind = models.CharField(max_length=32, choices=CaseKind.choices)
+    severity = models.PositiveSmallIntegerField(validators=SEVERITY_VALIDATORS)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    waiting_on = models.CharField(max_length=200, blank=True, help_text="Who the case waits on")
+    location = models.ForeignKey("inventory.Location", null=True, blank=True, on_delete=models.PROTECT)
+    sku = models.ForeignKey("inventory.SKU", null=True, blank=True, on_delete=models.PROTECT)
+    source = models.ForeignKey("inventory.SourceSystem", null=True, blank=True, on_delete=models.PROTECT)
+    reference = models.CharField(max_length=128, blank=True)
+    fingerprint = models.CharField(max_length=255, unique=True)
+    quantity_at_risk = models.BigIntegerField(default=0)
+    value_at_risk = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    customer_impact = models.CharField(max_length=300, blank=True)
+    summary = models.TextField(blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    owner = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="cases")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_cases"
+    )
+    escalation_level = models.PositiveSmallIntegerField(choices=Level.choices, default=Level.OWNER)
+
+    # SLA clock. Due times are in the location's trading hours; they move
+    # later by the paused time when a waiting case resumes.
+    sla_policy = models.ForeignKey("SLAPolicy", null=True, blank=True, on_delete=models.SET_NULL)
+    opened_at = models.DateTimeField()
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    response_due_at = models.DateTimeField(null=True, blank=True)
+    resolution_due_at = models.DateTimeField(null=True, blank=True)
+    warning_due_at = models.DateTimeField(null=True, blank=True, help_text="75% of the resolution target")
+    warned_at = models.DateTimeField(null=True, blank=True)
+    breached_at = models.DateTimeField(null=True, blank=True)
+    escalation_due_at = models.DateTimeField(null=True, blank=True, help_text="When the next ladder step is due")
+    sla_paused_seconds = models.BigIntegerField(default=0, help_text="Trading-hours seconds spent waiting")
+    paused_since = models.DateTimeField(null=True, blank=True)
+
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution_code = models.CharField(max_length=64, blank=True)
+    root_cause = models.CharField(max_length=32, choices=RootCause.choices, blank=True)
+    resolution_note = models.TextField(blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="resolved_cases"
+    )
+    auto_resolved = models.BooleanField(default=False)
+    reopen_count = models.PositiveIntegerField(default=0)
+
+    ACTIVE = (Status.OPEN, Status.ACKNOWLEDGED, Status.IN_PROGRESS, Status.WAITING)
+    DONE = (Status.RESOLVED, Status.CLOSED)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["status", "severity", "resolution_due_at"], name="case_queue"),
+            models.Index(fields=["kind", "status"], name="case_kind"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(severity__gte=1, severity__lte=4), name="case_severity_1_4"),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.get_kind_display()}"
+
+
+class CaseLink(models.Model):
+    """Lineage: a ledger event, snapshot line, transfer, rejection or PO line behind a case."""
+
+    class Kind(models.TextChoices):
+        EVENT = "event"
+        SNAPSHOT_LINE = "snapshot_line"
+        TRANSFER = "transfer"
+        REJECTION = "rejection"
+        PO_LINE = "po_line"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="links")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    object_id = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["case", "kind", "object_id"], name="caselink_once"),
+        ]
+
+
+class CaseHistory(models.Model):
+    """One row per change to a case. An empty actor is the system."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="history")
+    at = models.DateTimeField()
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    action = models.CharField(max_length=32)
+    field = models.CharField(max_length=32, blank=True)
+    from_value = models.CharField(max_length=300, blank=True)
+    to_value = models.CharField(max_length=300, blank=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+
+class CaseComment(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    at = models.DateTimeField()
+    body = models.TextField()
+
+    class Meta:
+        ordering = ["at", "id"]
+
+
+class CorrectiveAdjustment(models.Model):
+    """A stock correction that resolves a case, posted to the ledger as an
+    `adjustment` event. Above the approval threshold finance approves first."""
+
+    class Status(models.TextChoices):
+        PENDING_APPROVAL = "pending_approval", "Pending approval"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        POSTED = "posted", "Posted"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="adjustments")
+    sku = models.ForeignKey("inventory.SKU", on_delete=models.PROTECT)
+    location = models.ForeignKey("inventory.Location", on_delete=models.PROTECT)
+    state = models.CharField(max_length=20)
+    quantity = models.BigIntegerField(help_text="Signed, in base units")
+    value = models.DecimalField(max_digits=14, decimal_places=2, help_text="|quantity| x unit cost")
+    status = models.CharField(max_length=16, choices=Status.choices)
+    transaction_id = models.CharField(max_length=128, unique=True, help_text="Ledger key: case-<id>-adj-<n>")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="requested_adjustments"
+    )
+    requested_at = models.DateTimeField()
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="approved_adjustments"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    posted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+
+class RoutingRule(models.Model):
+    """Sends a new case to a team. Empty kind, severity or region match any;
+    the rule matching the most fields wins, then the lowest priority number."""
+
+    kind = models.CharField(max_length=32, choices=CaseKind.choices, blank=True)
+    severity = models.PositiveSmallIntegerField(null=True, blank=True, validators=SEVERITY_VALIDATORS)
+    region = models.ForeignKey("inventory.Region", null=True, blank=True, on_delete=models.CASCADE)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE)
+    priority = models.PositiveIntegerField(default=100)
+
+    class Meta:
+        ordering = ["priority", "id"]
+
+
+class SLAPolicy(models.Model):
+    """Response and resolution targets per case kind and severity. An empty
+    kind is the default for that severity."""
+
+    kind = models.CharField(max_length=32, choices=CaseKind.choices, blank=True)
+    severity = models.PositiveSmallIntegerField(validators=SEVERITY_VALIDATORS)
+    response_minutes = models.PositiveIntegerField()
+    resolution_minutes = models.PositiveIntegerField()
+    trading_hours_only = models.BooleanField(
+        default=True, help_text="Count only the location's trading hours (else around the clock)"
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "severity"], name="slapolicy_once")]
+        verbose_name_plural = "SLA policies"
+
+
+class TradingHours(models.Model):
+    """Opening hours for one weekday, for a location, a region, or (neither)
+    the default for a kind of location. Most specific wins; a location with
+    no hours anywhere trades around the clock. `closes` 00:00 means midnight
+    at the end of the day."""
+
+    location = models.ForeignKey("inventory.Location", null=True, blank=True, on_delete=models.CASCADE)
+    region = models.ForeignKey("inventory.Region", null=True, blank=True, on_delete=models.CASCADE)
+    location_kind = models.CharField(max_length=16, blank=True, help_text="Default for this kind of location")
+    weekday = models.PositiveSmallIntegerField(validators=[MaxValueValidator(6)], help_text="0 = Monday")
+    opens = models.TimeField()
+    closes = models.TimeField()
+
+    class Meta:
+        ordering = ["weekday", "opens"]
+        verbose_name_plural = "trading hours"
+
+
+class Holiday(models.Model):
+    """A closed day for a location, a region, or (neither) the whole estate."""
+
+    date = models.DateField()
+    location = models.ForeignKey("inventory.Location", null=True, blank=True, on_delete=models.CASCADE)
+    region = models.ForeignKey("inventory.Region", null=True, blank=True, on_delete=models.CASCADE)
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["date"]
