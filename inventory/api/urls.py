@@ -1,3 +1,11 @@
 from django.urls import path
 
-urlpatterns = []
+from . import views
+
+urlpatterns = [
+    path("events", views.EventListView.as_view(), name="api-events"),
+    path("positions", views.PositionListView.as_view(), name="api-positions"),
+    path("locations", views.LocationListView.as_view(), name="api-locations"),
+    path("skus", views.SKUListView.as_view(), name="api-skus"),
+    path("rejections", views.RejectionListView.as_view(), name="api-rejections"),
+]

@@ -1,0 +1,146 @@
+"""Serializers of the inventory API.
+
+Positions and ledger lines are read as flat `values()` rows (codes instead of
+ids); master data and rejections as model instances.
+"""
+from rest_framework import serializers
+
+from inventory.models import SKU, EventType, Location, RejectedEvent, StateChoices, UnitConversion
+
+
+class PositionSerializer(serializers.Serializer):
+    location = serializers.CharField(source="location__code")
+    sku = serializers.CharField(source="sku__code")
+    available = serializers.IntegerField()
+    reserved = serializers.IntegerField()
+    picked = serializers.IntegerField()
+    packed = serializers.IntegerField()
+    staged = serializers.IntegerField()
+    in_transit = serializers.IntegerField()
+    damaged = serializers.IntegerField()
+    returned = serializers.IntegerField()
+    pending_inspection = serializers.IntegerField()
+    quarantined = serializers.IntegerField()
+    on_hand = serializers.IntegerField(help_text="Every state but in_transit")
+    safety_stock = serializers.IntegerField()
+    atp = serializers.IntegerField(help_text="Available to promise: available minus safety stock, never below zero")
+    updated_at = serializers.DateTimeField()
+
+
+class EventSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    source = serializers.CharField(source="source__code")
+    transaction_id = serializers.CharField()
+    type = serializers.ChoiceField(choices=EventType.choices)
+    location = serializers.CharField(source="location__code")
+    sku = serializers.CharField(source="sku__code")
+    quantity = serializers.IntegerField(help_text="In the SKU's base unit")
+    entered_quantity = serializers.DecimalField(max_digits=18, decimal_places=4)
+    entered_unit = serializers.CharField()
+    from_state = serializers.CharField(allow_null=True, help_text="The state the quantity left")
+    to_state = serializers.CharField(allow_null=True, help_text="The state the quantity entered")
+    to_location = serializers.CharField(source="to_location__code", allow_null=True)
+    reference = serializers.CharField()
+    reason = serializers.CharField()
+    occurred_at = serializers.DateTimeField()
+    received_at = serializers.DateTimeField()
+    latency_ms = serializers.IntegerField(help_text="received_at - occurred_at")
+    latency_s = serializers.SerializerMethodField()
+
+    def get_latency_s(self, row) -> float:
+        return row["latency_ms"] / 1000
+
+
+class LocationSerializer(serializers.ModelSerializer):
+    region = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = Location
+        fields = ["code", "name", "kind", "region", "timezone", "banner", "format", "go_live_date", "active"]
+
+
+class UnitConversionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = UnitConversion
+        fields = ["unit", "factor"]
+
+
+class SKUSerializer(serializers.ModelSerializer):
+    barcodes = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    conversions = UnitConversionSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = SKU
+        fields = [
+            "code", "description", "category", "unit_cost", "base_unit", "active", "barcodes", "conversions",
+        ]
+
+
+class RejectionSerializer(serializers.ModelSerializer):
+    source = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = RejectedEvent
+        fields = [
+            "id", "source", "transaction_id", "kind", "cause", "errors", "payload",
+            "received_at", "replayed_at", "replay_status",
+        ]
+
+
+# Documentation only: the ledger validates posted events as a batch
+# (inventory.ledger.validate_event). These describe the body for OpenAPI.
+
+class IngestEventSerializer(serializers.Serializer):
+    transaction_id = serializers.CharField(
+        max_length=128, help_text="Unique per source; the idempotency key"
+    )
+    type = serializers.ChoiceField(choices=EventType.choices)
+    location = serializers.CharField(max_length=32, help_text="Location code")
+    sku = serializers.CharField(max_length=64, required=False, help_text="SKU code; or give a barcode")
+    barcode = serializers.CharField(max_length=64, required=False, help_text="Barcode, when no SKU code")
+    quantity = serializers.DecimalField(
+        max_digits=18, decimal_places=4,
+        help_text="In `unit`; must be a whole number of base units. Signed for an adjustment.",
+    )
+    unit = serializers.CharField(
+        max_length=16, required=False, help_text="A unit of the SKU (e.g. CS12); default its base unit"
+    )
+    occurred_at = serializers.DateTimeField(help_text="ISO 8601 with a UTC offset")
+    from_state = serializers.ChoiceField(
+        choices=StateChoices.choices, required=False, help_text="Default depends on the type"
+    )
+    to_state = serializers.CharField(
+        required=False,
+        help_text="A state (see from_state); default depends on the type. A disposition may say written_off.",
+    )
+    reference = serializers.CharField(
+        max_length=128, required=False, help_text="PO, order or transfer id; required for transfers"
+    )
+    to_location = serializers.CharField(
+        max_length=32, required=False, help_text="Destination location code; transfer_out only"
+    )
+    reason = serializers.CharField(max_length=64, required=False, help_text="Reason code; required for adjustments")
+
+
+class IngestRequestSerializer(serializers.Serializer):
+    events = IngestEventSerializer(many=True, help_text="At most INGEST_MAX_EVENTS (5000) events")
+
+
+class IngestCountsSerializer(serializers.Serializer):
+    accepted = serializers.IntegerField()
+    duplicate = serializers.IntegerField()
+    conflict = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+
+
+class IngestResultSerializer(serializers.Serializer):
+    transaction_id = serializers.CharField()
+    status = serializers.ChoiceField(choices=["accepted", "duplicate", "conflict", "rejected"])
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()), help_text="Messages per field"
+    )
+
+
+class IngestResponseSerializer(serializers.Serializer):
+    counts = IngestCountsSerializer()
+    results = IngestResultSerializer(many=True, help_text="One per posted event, in order")

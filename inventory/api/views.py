@@ -1,0 +1,224 @@
+"""Inventory API v1: thin callers of inventory.ledger and controltower.scoping.
+
+Who may call what:
+- A source system's token (request.user is a SourceClient) may POST events,
+  always as its own source (request.auth.source). It may GET locations and
+  SKUs, to validate its feed, and its own rejections. Positions and ledger
+  lines are the retailer's data, read by people: a source gets 403.
+- A person (token or session) may GET everything, narrowed by
+  controltower.scoping; posting events is for source systems only (403).
+"""
+import orjson
+from django.db.models import F, Value
+from django.db.models.functions import Greatest
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from rest_framework import generics
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import BaseParser
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.response import Response
+
+from controltower.scoping import ESTATE_ROLES, restrict, role_of, visible_locations
+from controltower.tokens import SourceClient
+from inventory.ledger import IngestError, ingest_events
+from inventory.models import SKU, STATES, InventoryEvent, Location, Position, RejectedEvent, on_hand_expression
+
+from . import schema  # noqa: F401  (registers the token scheme with drf-spectacular)
+from .filters import EventFilter, LocationFilter, PositionFilter, RejectionFilter, SKUFilter
+from .serializers import (
+    EventSerializer,
+    IngestRequestSerializer,
+    IngestResponseSerializer,
+    LocationSerializer,
+    PositionSerializer,
+    RejectionSerializer,
+    SKUSerializer,
+)
+
+
+class OrjsonParser(BaseParser):
+    """JSON bodies parsed with orjson: an ingest batch holds up to 5000 events."""
+
+    media_type = "application/json"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return orjson.loads(stream.read())
+        except orjson.JSONDecodeError as exc:
+            raise ParseError(f"The body is not valid JSON: {exc}")
+
+
+class IsSourceSystem(BasePermission):
+    message = "Only a source system's token may post events; this token belongs to a person."
+
+    def has_permission(self, request, view):
+        return isinstance(request.user, SourceClient)
+
+
+class IsPerson(BasePermission):
+    message = "A source system's token may read locations, SKUs and its own rejections only."
+
+    def has_permission(self, request, view):
+        return not isinstance(request.user, SourceClient)
+
+
+INGEST_REQUEST_EXAMPLE = {
+    "events": [
+        {
+            "transaction_id": "POS-0001-000042",
+            "type": "sale",
+            "location": "S001",
+            "sku": "SKU00017",
+            "quantity": 2,
+            "occurred_at": "2026-11-23T10:15:00+01:00",
+            "reference": "RCPT-000042",
+        },
+        {
+            "transaction_id": "POS-0001-000043",
+            "type": "receipt",
+            "location": "S001",
+            "barcode": "4006381333931",
+            "quantity": 3,
+            "unit": "CS12",
+            "occurred_at": "2026-11-23T10:20:00+01:00",
+            "reference": "PO-7781",
+        },
+        {
+            "transaction_id": "POS-0001-000044",
+            "type": "transfer_out",
+            "location": "S001",
+            "to_location": "S002",
+            "sku": "SKU00017",
+            "quantity": 5,
+            "occurred_at": "2026-11-23T10:30:00+01:00",
+            "reference": "TR-118",
+        },
+    ]
+}
+INGEST_RESPONSE_EXAMPLE = {
+    "counts": {"accepted": 2, "duplicate": 0, "conflict": 0, "rejected": 1},
+    "results": [
+        {"transaction_id": "POS-0001-000042", "status": "accepted", "errors": {}},
+        {"transaction_id": "POS-0001-000043", "status": "accepted", "errors": {}},
+        {
+            "transaction_id": "POS-0001-000044",
+            "status": "rejected",
+            "errors": {"to_location": ["Unknown location 'S002'."]},
+        },
+    ],
+}
+
+
+class EventListView(generics.ListAPIView):
+    """GET: ledger lines, newest first, scoped by their location.
+    POST: a source system sends a batch of events."""
+
+    serializer_class = EventSerializer
+    filterset_class = EventFilter
+    parser_classes = [OrjsonParser]
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [IsAuthenticated(), IsSourceSystem()]
+        return [IsAuthenticated(), IsPerson()]
+
+    def get_queryset(self):
+        events = restrict(InventoryEvent.objects.all(), self.request.user, "location")
+        return events.order_by("-id").values(
+            "id", "source__code", "transaction_id", "type", "location__code", "sku__code",
+            "quantity", "entered_quantity", "entered_unit", "from_state", "to_state",
+            "to_location__code", "reference", "reason", "occurred_at", "received_at", "latency_ms",
+        )
+
+    @extend_schema(
+        summary="Post a batch of inventory events (source systems only)",
+        description=(
+            "Every event is validated on its own: a bad event is rejected with errors per field "
+            "and kept for replay, the rest of the batch still goes in. The same (source, "
+            "transaction_id) with the same content is a duplicate, with different content a "
+            "conflict. Quantities are converted to the SKU's base unit with its unit conversions."
+        ),
+        request=IngestRequestSerializer,
+        responses={
+            200: IngestResponseSerializer,
+            400: OpenApiResponse(description="Malformed envelope: not JSON, no 'events' list, too many events"),
+            401: OpenApiResponse(description="No token, or an unknown or revoked token"),
+            403: OpenApiResponse(description="The token belongs to a person, not a source system"),
+        },
+        examples=[
+            OpenApiExample("A batch", value=INGEST_REQUEST_EXAMPLE, request_only=True),
+            OpenApiExample("Per-event results", value=INGEST_RESPONSE_EXAMPLE, response_only=True),
+        ],
+    )
+    def post(self, request):
+        body = request.data
+        if not isinstance(body, dict) or "events" not in body:
+            raise ParseError("The body must be a JSON object with an 'events' list.")
+        try:
+            report = ingest_events(request.auth.source, body["events"])
+        except IngestError as exc:
+            raise ParseError(str(exc))
+        return Response(report.as_dict())
+
+
+class PositionListView(generics.ListAPIView):
+    """Quantities per state for each location x SKU, scoped by location."""
+
+    serializer_class = PositionSerializer
+    filterset_class = PositionFilter
+    permission_classes = [IsAuthenticated, IsPerson]
+
+    def get_queryset(self):
+        positions = restrict(Position.objects.all(), self.request.user, "location")
+        return (
+            positions.annotate(
+                on_hand=on_hand_expression(),
+                atp=Greatest(F("available") - F("safety_stock"), Value(0)),
+            )
+            .order_by("location__code", "sku__code")
+            .values(
+                "location__code", "sku__code", *STATES, "on_hand", "safety_stock", "atp", "updated_at",
+            )
+        )
+
+
+class LocationListView(generics.ListAPIView):
+    """Locations a person may see; a source system sees them all."""
+
+    serializer_class = LocationSerializer
+    filterset_class = LocationFilter
+
+    def get_queryset(self):
+        if isinstance(self.request.user, SourceClient):
+            locations = Location.objects.all()
+        else:
+            locations = visible_locations(self.request.user)
+        return locations.select_related("region").order_by("code")
+
+
+class SKUListView(generics.ListAPIView):
+    """The item master, visible to every person and source system."""
+
+    serializer_class = SKUSerializer
+    filterset_class = SKUFilter
+    queryset = SKU.objects.prefetch_related("barcodes", "conversions").order_by("code")
+
+
+class RejectionListView(generics.ListAPIView):
+    """Kept rejected events, newest first.
+
+    Rejections are integration data with no trusted location (an unknown
+    location is a common cause), so people with an estate-wide role see them
+    all, a source system sees its own, and store or region scoped people none.
+    """
+
+    serializer_class = RejectionSerializer
+    filterset_class = RejectionFilter
+
+    def get_queryset(self):
+        rejections = RejectedEvent.objects.select_related("source").order_by("-id")
+        if isinstance(self.request.user, SourceClient):
+            return rejections.filter(source=self.request.auth.source)
+        if role_of(self.request.user) in ESTATE_ROLES:
+            return rejections
+        return rejections.none()
