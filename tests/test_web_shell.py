@@ -152,7 +152,7 @@ def test_header_shows_user_role_scope_and_logout(client, estate):
     client.force_login(manager)
     body = client.get("/").content.decode()
     assert manager.username in body
-    assert '<span class="user-scope" title="Your scope">S100</span>' in body
+    assert '<span class="user-scope">Scope: S100</span>' in body
     assert 'action="/logout/"' in body
     assert "hx-headers" in body and "X-CSRFToken" in body
     assert "/static/django_htmx/htmx-2.min.js" in body

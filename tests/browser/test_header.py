@@ -1,0 +1,46 @@
+"""The header with a full navigation stays usable at desktop and tablet width."""
+import pytest
+from django.shortcuts import render
+from django.urls import include, path
+
+from controltower.navigation import NAV_BY_ROLE
+from controltower.models import Role
+from tests.factories import LocationFactory, UserFactory
+
+from .conftest import TABLET
+
+
+def _screen(request):
+    return render(request, "base.html")
+
+
+# Every screen of the navigation, as a bare page, so the header shows all links.
+urlpatterns = [
+    path("", include("controltower.urls")),
+    *(path(f"{url_name}/", _screen, name=url_name) for _, url_name in NAV_BY_ROLE[Role.ADMIN]),
+]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.urls(__name__)
+def test_full_navigation_wraps_at_tablet_width(page, live_server, log_in, screenshot):
+    for code in ("S100", "S200", "D900"):
+        LocationFactory(code=code)
+    admin = UserFactory(username="root", is_staff=True, is_superuser=True)
+    log_in(admin)
+
+    page.goto(f"{live_server.url}/rollout/")
+    links = page.locator(".site-nav a")
+    assert links.count() == 10  # Home, eight screens, Admin
+    assert page.locator(".site-nav a.active").inner_text() == "Rollout"
+    screenshot(page, "header-admin-1280")
+
+    page.set_viewport_size(TABLET)
+    assert page.evaluate("document.documentElement.scrollWidth") <= TABLET["width"]
+    for index in range(links.count()):
+        assert links.nth(index).is_visible()
+    screenshot(page, "header-admin-768")
+
+    page.goto(f"{live_server.url}/")
+    screenshot(page, "home-admin-768")
+
