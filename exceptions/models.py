@@ -198,8 +198,9 @@ class CorrectiveAdjustment(models.Model):
 
 
 class RoutingRule(models.Model):
-    """Sends a new case to a team. Empty kind, severity or region match any;
-    the rule matching the most fields wins, then the lowest priority number."""
+    """Sends a new case to a team. Empty kind, severity or region match any.
+    The most specific rule wins: one naming the kind beats one naming the
+    region, which beats one naming the severity; then the lowest priority."""
 
     kind = models.CharField(max_length=32, choices=CaseKind.choices, blank=True)
     severity = models.PositiveSmallIntegerField(null=True, blank=True, validators=SEVERITY_VALIDATORS)

@@ -1,0 +1,495 @@
+"""Exception cases: opening them from findings, and what people do with them.
+
+`sync_findings` is how reconciliation jobs raise, refresh and clear cases.
+The actions (acknowledge, assign, ..., approve_adjustment) are what people
+do; each checks scope and role, changes status with one conditional update
+(`_move`), records history, and writes nothing when it fails.
+"""
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from controltower.models import Role
+from controltower.scoping import restrict, role_of
+from inventory.ledger import ingest_events
+from inventory.models import STATES, Location, SourceSystem
+
+from .findings import Finding
+from .models import (
+    Case,
+    CaseComment,
+    CaseHistory,
+    CaseLink,
+    CorrectiveAdjustment,
+    RootCause,
+    RoutingRule,
+    SLAPolicy,
+)
+from .sla import Calendar, sla_clock
+
+S = Case.Status
+CASE_WORKERS = {
+    Role.STORE_MANAGER, Role.REGIONAL_OPS, Role.PLANNER, Role.FINANCE, Role.INTEGRATION_ADMIN, Role.ADMIN,
+}
+APPROVERS = {Role.FINANCE, Role.ADMIN}
+HISTORY_FIELDS = ("status", "assignee", "waiting_on", "resolution_code", "root_cause", "owner",
+                  "escalation_level", "reopen_count")
+TRACKED = ("severity", "quantity_at_risk", "value_at_risk", "customer_impact", "summary")
+WARNING_SHARE = Decimal("0.75")
+CONTROL_TOWER_SOURCE = "CONTROL-TOWER"
+
+
+class NotAllowed(PermissionDenied):
+    """The user may not do this to this case (out of scope or wrong role)."""
+
+
+# --------------------------------------------------------------------------
+# Routing and SLA
+# --------------------------------------------------------------------------
+
+class Router:
+    """Routing rules and SLA policies, read once per sync."""
+
+    def __init__(self):
+        self.rules = list(RoutingRule.objects.select_related("team"))
+        self.policies = {(p.kind, p.severity): p for p in SLAPolicy.objects.all()}
+
+    def team(self, kind, severity, region_id):
+        matching = [
+            r for r in self.rules
+            if r.kind in ("", kind) and r.severity in (None, severity) and r.region_id in (None, region_id)
+        ]
+        if not matching:
+            return None
+        best = min(
+            matching,
+            key=lambda r: (-(4 * bool(r.kind) + 2 * (r.region_id is not None) + (r.severity is not None)),
+                           r.priority, r.id),
+        )
+        return best.team
+
+    def policy(self, kind, severity):
+        return self.policies.get((kind, severity)) or self.policies.get(("", severity))
+
+
+def _sla_start(location, policy, calendar, now):
+    """The SLA fields of a case whose clock starts now."""
+    fields = {"sla_policy": policy, "warned_at": None, "breached_at": None, "escalation_due_at": None,
+              "response_due_at": None, "resolution_due_at": None, "warning_due_at": None}
+    if policy is not None:
+        clock = calendar.clock(location, policy.trading_hours_only)
+        fields["response_due_at"] = clock.add(now, policy.response_minutes)
+        fields["resolution_due_at"] = clock.add(now, policy.resolution_minutes)
+        fields["warning_due_at"] = clock.add(now, float(policy.resolution_minutes * WARNING_SHARE))
+    return fields
+
+
+# --------------------------------------------------------------------------
+# Findings -> cases
+# --------------------------------------------------------------------------
+
+@dataclass
+class SyncReport:
+    opened: list = field(default_factory=list)
+    updated: list = field(default_factory=list)
+    reopened: list = field(default_factory=list)
+    resolved: list = field(default_factory=list)
+
+    def as_dict(self):
+        return {name: len(getattr(self, name)) for name in ("opened", "updated", "reopened", "resolved")}
+
+
+def sync_findings(kind: str, findings: list[Finding], *, scope: dict | None = None) -> SyncReport:
+    """Make the cases of `kind` match `findings`.
+
+    A new fingerprint opens a case; a known one refreshes its case (and
+    reopens it when resolved); an open case whose fingerprint is not in
+    `findings` is resolved with the note "condition cleared". `scope`
+    (e.g. {"location_id__in": [...]}) limits which open cases may be cleared,
+    for a job that looked at part of the estate. Two syncs of the same kind
+    run one after the other (a per-kind lock on PostgreSQL; SQLite takes the
+    write lock at the start of the transaction).
+    """
+    wrong = [f.fingerprint for f in findings if f.kind != kind]
+    if wrong:
+        raise ValueError(f"Findings of another kind than {kind}: {wrong[:3]}")
+    wanted = {f.fingerprint: f for f in findings}
+    now = timezone.now()
+    report = SyncReport()
+    with transaction.atomic():
+        _lock_kind(kind)
+        known = {
+            row["fingerprint"]: row
+            for row in Case.objects.filter(kind=kind).values("id", "fingerprint", "status", *TRACKED, "details")
+        }
+        _open_new(kind, [f for fp, f in wanted.items() if fp not in known], now, report)
+        _refresh(kind, [(known[fp], f) for fp, f in wanted.items() if fp in known], now, report)
+        stale = [row["id"] for fp, row in known.items() if fp not in wanted and row["status"] in Case.ACTIVE]
+        if stale and scope:
+            stale = list(Case.objects.filter(id__in=stale, **scope).values_list("id", flat=True))
+        _clear(stale, now, report)
+    return report
+
+
+def _lock_kind(kind):
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"cases:{kind}"])
+
+
+def _open_new(kind, findings, now, report):
+    if not findings:
+        return
+    router, calendar = Router(), Calendar()
+    locations = Location.objects.in_bulk({f.location_id for f in findings if f.location_id})
+    cases = []
+    for f in sorted(findings, key=lambda f: f.fingerprint):
+        location = locations.get(f.location_id)
+        case = Case(
+            kind=kind, severity=f.severity, status=S.OPEN, location=location, sku_id=f.sku_id,
+            source_id=f.source_id, reference=f.reference, fingerprint=f.fingerprint,
+            quantity_at_risk=f.quantity_at_risk, value_at_risk=f.value_at_risk,
+            customer_impact=f.customer_impact, summary=f.summary, details=f.details, opened_at=now,
+            owner=router.team(kind, f.severity, location.region_id if location else None),
+            **_sla_start(location, router.policy(kind, f.severity), calendar, now),
+        )
+        cases.append(case)
+    Case.objects.bulk_create(cases, batch_size=1000)
+    if connection.vendor != "postgresql":  # only PostgreSQL returns the new ids from a bulk insert
+        ids = dict(Case.objects.filter(fingerprint__in=[c.fingerprint for c in cases]).values_list("fingerprint", "id"))
+        for case in cases:
+            case.pk = case.id = ids[case.fingerprint]
+    CaseHistory.objects.bulk_create(
+        [CaseHistory(case=c, at=now, action="opened", field="status", to_value=S.OPEN, note=c.summary)
+         for c in cases],
+        batch_size=1000,
+    )
+    _add_links([(c.pk, f) for c, f in zip(cases, sorted(findings, key=lambda f: f.fingerprint))])
+    report.opened = [c.pk for c in cases]
+
+
+def _refresh(kind, pairs, now, report):
+    """Update the numbers of known cases; reopen the ones that were resolved."""
+    changed, history, reopen = [], [], []
+    for row, f in pairs:
+        fresh = {name: getattr(f, name) for name in TRACKED}
+        diffs = [name for name in TRACKED if _differs(row[name], fresh[name])]
+        if diffs or row["details"] != f.details:
+            changed.append(Case(id=row["id"], details=f.details, **fresh))
+            history += [
+                CaseHistory(case_id=row["id"], at=now, action="updated", field=name,
+                            from_value=str(row[name])[:300], to_value=str(fresh[name])[:300])
+                for name in diffs
+            ]
+        if row["status"] in Case.DONE:
+            reopen.append(row["id"])
+    Case.objects.bulk_update(changed, [*TRACKED, "details"], batch_size=1000)
+    CaseHistory.objects.bulk_create(history, batch_size=1000)
+    _add_links([(row["id"], f) for row, f in pairs])
+    report.updated = [c.pk for c in changed]
+    if reopen:
+        report.reopened = _reopen_by_system(reopen, now)
+
+
+def _differs(old, new):
+    if isinstance(new, Decimal) or isinstance(old, Decimal):
+        return Decimal(str(old)) != Decimal(str(new))
+    return old != new
+
+
+def _reopen_by_system(ids, now):
+    router, calendar = Router(), Calendar()
+    cases = list(
+        Case.objects.filter(id__in=ids, status__in=Case.DONE)
+        .select_related("location").select_for_update(of=("self",)).order_by("id")
+    )
+    history = []
+    for case in cases:
+        history.append(CaseHistory(case=case, at=now, action="reopened", field="status",
+                                   from_value=case.status, to_value=S.OPEN, note="condition is back"))
+        case.status = S.OPEN
+        case.reopen_count += 1
+        case.acknowledged_at = case.resolved_at = case.resolved_by = None
+        case.auto_resolved = False
+        for name, value in _sla_start(case.location, router.policy(case.kind, case.severity), calendar, now).items():
+            setattr(case, name, value)
+    Case.objects.bulk_update(
+        cases,
+        ["status", "reopen_count", "acknowledged_at", "resolved_at", "resolved_by", "auto_resolved",
+         "sla_policy", "response_due_at", "resolution_due_at", "warning_due_at", "warned_at", "breached_at",
+         "escalation_due_at"],
+    )
+    CaseHistory.objects.bulk_create(history)
+    return [c.pk for c in cases]
+
+
+def _clear(ids, now, report):
+    """Resolve open cases whose condition is gone."""
+    ids = list(
+        Case.objects.filter(id__in=ids, status__in=Case.ACTIVE)
+        .select_for_update().order_by("id").values_list("id", "status")
+    )
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start:start + 1000]
+        Case.objects.filter(id__in=[pk for pk, _ in chunk]).update(
+            status=S.RESOLVED, resolved_at=now, auto_resolved=True, resolution_code="condition_cleared",
+            paused_since=None,
+        )
+    CaseHistory.objects.bulk_create(
+        [CaseHistory(case_id=pk, at=now, action="resolved", field="status", from_value=old,
+                     to_value=S.RESOLVED, note="condition cleared") for pk, old in ids],
+        batch_size=1000,
+    )
+    report.resolved = [pk for pk, _ in ids]
+
+
+def _add_links(pairs):
+    links = [
+        CaseLink(case_id=case_id, kind=kind, object_id=object_id)
+        for case_id, f in pairs for kind, object_id in f.lineage
+    ]
+    CaseLink.objects.bulk_create(links, ignore_conflicts=True, batch_size=1000)
+
+
+# --------------------------------------------------------------------------
+# People's actions
+# --------------------------------------------------------------------------
+
+def _check(case, user, roles=CASE_WORKERS):
+    if role_of(user) not in roles:
+        raise NotAllowed("Your role may not do this.")
+    if not restrict(Case.objects.filter(pk=case.pk), user).exists():
+        raise NotAllowed("This case is not in your scope.")
+
+
+def _move(case, from_statuses, actor, action, note="", **changes):
+    """Change a case only if its status is still one of `from_statuses`.
+
+    The one way actions change a case: a conditional update, then history
+    for every field that changed."""
+    before = {name: getattr(case, name) for name in changes}
+    rows = Case.objects.filter(pk=case.pk, status__in=from_statuses).update(**changes)
+    if rows != 1:
+        current = Case.objects.filter(pk=case.pk).values_list("status", flat=True).first()
+        raise ValidationError({"status": f"Cannot {action} a case that is {current}."})
+    now = timezone.now()
+    written = 0
+    for name, value in changes.items():
+        setattr(case, name, value)
+        if name in HISTORY_FIELDS and before[name] != value:
+            _history(case, actor, action, now, field=name, from_value=before[name], to_value=value, note=note)
+            written += 1
+    if not written:
+        _history(case, actor, action, now, note=note)
+
+
+def _history(case, actor, action, at, field="", from_value="", to_value="", note=""):
+    CaseHistory.objects.create(
+        case=case, actor=actor, at=at, action=action, field=field,
+        from_value=_text(from_value), to_value=_text(to_value), note=note,
+    )
+
+
+def _text(value):
+    if value is None:
+        return ""
+    return str(getattr(value, "username", value))[:300]
+
+
+@transaction.atomic
+def acknowledge(case, user):
+    _check(case, user)
+    _move(case, [S.OPEN], user, "acknowledge", status=S.ACKNOWLEDGED, acknowledged_at=timezone.now())
+    return case
+
+
+@transaction.atomic
+def assign(case, user, assignee):
+    _check(case, user)
+    if assignee is None or not restrict(Case.objects.filter(pk=case.pk), assignee).exists():
+        raise ValidationError({"assignee": "Must be someone who can see this case."})
+    changes = {"assignee": assignee}
+    if case.status in (S.OPEN, S.ACKNOWLEDGED):
+        changes["status"] = S.IN_PROGRESS
+        changes["acknowledged_at"] = case.acknowledged_at or timezone.now()
+    _move(case, [S.OPEN, S.ACKNOWLEDGED, S.IN_PROGRESS, S.WAITING], user, "assign", **changes)
+    return case
+
+
+@transaction.atomic
+def comment(case, user, body):
+    _check(case, user)
+    body = (body or "").strip()
+    if not body:
+        raise ValidationError({"body": "A comment needs some text."})
+    note = CaseComment.objects.create(case=case, author=user, at=timezone.now(), body=body)
+    _history(case, user, "comment", note.at, note=body[:300])
+    return note
+
+
+@transaction.atomic
+def set_waiting(case, user, waiting_on):
+    """Stop the SLA clock until the case resumes."""
+    _check(case, user)
+    waiting_on = (waiting_on or "").strip()
+    if not waiting_on:
+        raise ValidationError({"waiting_on": "Say who or what the case waits on."})
+    _move(case, [S.OPEN, S.ACKNOWLEDGED, S.IN_PROGRESS], user, "wait",
+          status=S.WAITING, waiting_on=waiting_on, paused_since=timezone.now())
+    return case
+
+
+@transaction.atomic
+def resume(case, user):
+    """Restart the SLA clock; the due times move later by the trading time spent waiting."""
+    _check(case, user)
+    now = timezone.now()
+    changes = _unpause(case, now)
+    _move(case, [S.WAITING], user, "resume", status=S.IN_PROGRESS, waiting_on="", **changes)
+    return case
+
+
+def _unpause(case, now):
+    if case.paused_since is None:
+        return {}
+    clock = sla_clock(case)
+    paused = clock.seconds_between(case.paused_since, now)
+    minutes = paused / 60
+    changes = {"paused_since": None, "sla_paused_seconds": case.sla_paused_seconds + paused}
+    for name in ("resolution_due_at", "warning_due_at", "escalation_due_at"):
+        if getattr(case, name):
+            changes[name] = clock.add(getattr(case, name), minutes)
+    if case.response_due_at and not case.acknowledged_at:
+        changes["response_due_at"] = clock.add(case.response_due_at, minutes)
+    return changes
+
+
+@transaction.atomic
+def resolve(case, user, resolution_code, root_cause, note="", adjustment=None):
+    """Resolve a case; `adjustment` ({"state", "quantity"}) posts a stock correction
+    (or waits for finance when its value is above the approval threshold)."""
+    _check(case, user)
+    errors = {}
+    if not (resolution_code or "").strip():
+        errors["resolution_code"] = "A resolution code is required."
+    if root_cause not in RootCause.values:
+        errors["root_cause"] = f"Required; one of {', '.join(RootCause.values)}."
+    if errors:
+        raise ValidationError(errors)
+    now = timezone.now()
+    changes = _unpause(case, now)
+    _move(case, list(Case.ACTIVE), user, "resolve", note=note,
+          status=S.RESOLVED, resolved_at=now, resolved_by=user, resolution_code=resolution_code.strip(),
+          root_cause=root_cause, resolution_note=note or "", auto_resolved=False, waiting_on="", **changes)
+    if adjustment is not None:
+        request_adjustment(case, user, adjustment.get("state"), adjustment.get("quantity"))
+    return case
+
+
+@transaction.atomic
+def reopen(case, user, reason):
+    _check(case, user)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why the case is reopened."})
+    sla = _sla_start(case.location, Router().policy(case.kind, case.severity), Calendar(), timezone.now())
+    _move(case, list(Case.DONE), user, "reopen", note=reason,
+          status=S.OPEN, reopen_count=case.reopen_count + 1, resolved_at=None, resolved_by=None,
+          acknowledged_at=None, auto_resolved=False, **sla)
+    return case
+
+
+# --------------------------------------------------------------------------
+# Corrective adjustments
+# --------------------------------------------------------------------------
+
+@transaction.atomic
+def request_adjustment(case, user, state, quantity):
+    """Record a stock correction for a case; post it now, or hold it for
+    finance when its value is above CASE_ADJUSTMENT_APPROVAL_THRESHOLD."""
+    _check(case, user)
+    if case.location_id is None or case.sku_id is None:
+        raise ValidationError({"adjustment": "Only a case on one store and SKU can adjust stock."})
+    if state not in STATES:
+        raise ValidationError({"state": f"One of {', '.join(STATES)}."})
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity == 0:
+        raise ValidationError({"quantity": "A whole number of base units, not zero (negative takes stock out)."})
+    Case.objects.select_for_update().filter(pk=case.pk).get()  # numbers the adjustments one at a time
+    number = case.adjustments.count() + 1
+    value = (abs(quantity) * case.sku.unit_cost).quantize(Decimal("0.01"))
+    needs_approval = value > Decimal(str(settings.CASE_ADJUSTMENT_APPROVAL_THRESHOLD))
+    adjustment = CorrectiveAdjustment.objects.create(
+        case=case, sku=case.sku, location=case.location, state=state, quantity=quantity, value=value,
+        status=CorrectiveAdjustment.Status.PENDING_APPROVAL if needs_approval else CorrectiveAdjustment.Status.APPROVED,
+        transaction_id=f"case-{case.pk}-adj-{number}", requested_by=user, requested_at=timezone.now(),
+    )
+    _history(case, user, "adjustment_requested", adjustment.requested_at, field="adjustment",
+             to_value=f"{quantity:+d} {state} ({value})",
+             note="waits for finance approval" if needs_approval else "")
+    if not needs_approval:
+        _post(adjustment, user)
+    return adjustment
+
+
+@transaction.atomic
+def approve_adjustment(adjustment, user):
+    _check(adjustment.case, user, APPROVERS)
+    _decide(adjustment, user, CorrectiveAdjustment.Status.APPROVED)
+    _post(adjustment, user)
+    return adjustment
+
+
+@transaction.atomic
+def reject_adjustment(adjustment, user, reason=""):
+    _check(adjustment.case, user, APPROVERS)
+    _decide(adjustment, user, CorrectiveAdjustment.Status.REJECTED, reason)
+    return adjustment
+
+
+def _decide(adjustment, user, status, note=""):
+    now = timezone.now()
+    rows = CorrectiveAdjustment.objects.filter(
+        pk=adjustment.pk, status=CorrectiveAdjustment.Status.PENDING_APPROVAL
+    ).update(status=status, approved_by=user, decided_at=now)
+    if rows != 1:
+        raise ValidationError({"status": f"Only a pending adjustment can be {status}."})
+    adjustment.status, adjustment.approved_by, adjustment.decided_at = status, user, now
+    _history(adjustment.case, user, f"adjustment_{status}", now, field="adjustment",
+             from_value=CorrectiveAdjustment.Status.PENDING_APPROVAL, to_value=status, note=note)
+
+
+def control_tower_source():
+    """The source system the tower's own corrections are posted as."""
+    source, _ = SourceSystem.objects.get_or_create(
+        code=CONTROL_TOWER_SOURCE,
+        defaults={"name": "Control Tower corrections", "kind": SourceSystem.Kind.ERP,
+                  "expected_interval_s": 2_000_000_000},  # posts only when a case needs it: never stale
+    )
+    return source
+
+
+def _post(adjustment, user):
+    now = timezone.now()
+    report = ingest_events(control_tower_source(), [{
+        "transaction_id": adjustment.transaction_id,
+        "type": "adjustment",
+        "location": adjustment.location.code,
+        "sku": adjustment.sku.code,
+        "quantity": adjustment.quantity,
+        "to_state": adjustment.state,
+        "reason": f"case-{adjustment.case_id}",
+        "occurred_at": now.isoformat(),
+    }], keep_rejections=False)
+    result = report.results[0]
+    if result.status not in ("accepted", "duplicate"):
+        raise ValidationError({"adjustment": f"The ledger refused it: {result.errors}"})
+    CorrectiveAdjustment.objects.filter(pk=adjustment.pk).update(
+        status=CorrectiveAdjustment.Status.POSTED, posted_at=now
+    )
+    adjustment.status, adjustment.posted_at = CorrectiveAdjustment.Status.POSTED, now
+    _history(adjustment.case, user, "adjustment_posted", now, field="adjustment",
+             to_value=adjustment.transaction_id)
