@@ -1,0 +1,91 @@
+# Control Tower: `make demo` to try it, `make test` to check it.
+# Needs only GNU make and Python 3.11 (python3 is used when python3.11 is missing).
+
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV = .venv
+BIN = $(VENV)/bin
+MANAGE = $(BIN)/python manage.py
+PYTEST = $(BIN)/pytest -q -p no:cacheprovider
+# pytest-xdist: two processes, one test database each.
+XDIST ?= -n 2
+
+DEMO_HOST ?= 127.0.0.1
+DEMO_PORT ?= 8000
+WORKER_PID = var/demo-worker.pid
+WORKER_LOG = var/demo-worker.log
+
+PG_URL ?= postgres://postgres@127.0.0.1:5432/test
+REDIS_URL ?= redis://127.0.0.1:6379/0
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/ct_bench
+BENCH_ARGS ?=
+
+.PHONY: venv migrate demo demo-data test test-postgres bench clean
+
+# The virtualenv is (re)built only when pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml
+	@test -n "$(PYTHON)" || { echo "Python 3.11 not found (set PYTHON=...)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+migrate: venv
+	$(MANAGE) migrate --noinput
+
+# Master data, users and a week of events (a second run posts nothing new).
+demo-data: migrate
+	$(MANAGE) load_demo
+
+# The embedded demo: SQLite + a real Celery worker with embedded beat over
+# the filesystem broker, and the web server. Ctrl-C stops both.
+# DEMO_NO_SERVE=1 stops after loading the data (CI checks that path).
+demo: demo-data
+ifeq ($(DEMO_NO_SERVE),1)
+	@echo "DEMO_NO_SERVE=1: demo data loaded; servers not started."
+else
+	@if [ -f $(WORKER_PID) ]; then \
+	  pid=$$(cat $(WORKER_PID)); \
+	  if grep -qs celery /proc/$$pid/cmdline; then \
+	    echo "Stopping the worker left by an earlier run (pid $$pid)"; kill $$pid; \
+	    for _ in $$(seq 50); do kill -0 $$pid 2>/dev/null || break; sleep 0.2; done; \
+	  fi; \
+	  rm -f $(WORKER_PID); \
+	fi
+	@$(BIN)/celery -A controltower worker -B --pool=threads -c 2 \
+	  --scheduler django_celery_beat.schedulers:DatabaseScheduler \
+	  --loglevel INFO >$(WORKER_LOG) 2>&1 & echo $$! >$(WORKER_PID); \
+	trap 'kill $$(cat $(WORKER_PID)) 2>/dev/null; rm -f $(WORKER_PID)' EXIT INT TERM; \
+	echo ""; \
+	echo "Control Tower demo: http://$(DEMO_HOST):$(DEMO_PORT)/  (logins above, password demo-password)"; \
+	echo "Celery worker + beat: pid $$(cat $(WORKER_PID)), log $(WORKER_LOG). Ctrl-C stops both."; \
+	echo ""; \
+	$(MANAGE) runserver $(DEMO_HOST):$(DEMO_PORT) --noreload
+endif
+
+test: venv
+	$(PYTEST) $(XDIST)
+
+# The same suite on PostgreSQL and Redis. Tests that start a real Celery
+# worker over Redis run afterwards in one process, so two workers never
+# share a queue.
+test-postgres: venv
+	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL) SECRET_KEY=ci-secret \
+	  $(PYTEST) $(XDIST) -m "not redis"
+	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL) SECRET_KEY=ci-secret \
+	  $(PYTEST) -m redis
+
+# The ingest benchmark against PostgreSQL (creates the database when missing).
+bench: venv
+	@url='$(BENCH_DATABASE_URL)'; db=$${url##*/}; server=$${url%/*}; \
+	  psql "$$server/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$$db'" | grep -q 1 \
+	  || psql "$$server/postgres" -c "CREATE DATABASE \"$$db\""
+	DATABASE_URL=$(BENCH_DATABASE_URL) SECRET_KEY=bench-secret $(MANAGE) migrate --noinput
+	DATABASE_URL=$(BENCH_DATABASE_URL) SECRET_KEY=bench-secret $(MANAGE) bench $(BENCH_ARGS)
+
+# Removes the embedded database, secret key, broker folders and logs
+# (the virtualenv stays; it is rebuilt when pyproject.toml changes).
+clean:
+	rm -rf var
+	find . -name __pycache__ -type d -not -path "./$(VENV)/*" -prune -exec rm -rf {} +
