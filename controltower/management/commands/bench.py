@@ -1,0 +1,48 @@
+"""Run the benchmarks: print a table, write var/bench/<section>.json."""
+import orjson
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from controltower import bench
+
+LABELS = {
+    "events_per_s": ("HTTP bulk ingest (POST /api/v1/events)", "events/s"),
+    "copy_rows_per_s": ("raw COPY into a ledger copy (limit)", "rows/s"),
+    "naive_events_per_s": ("naive: ORM save per event + position RMW", "events/s"),
+}
+
+
+class Command(BaseCommand):
+    help = "Measure ingest through the HTTP bulk endpoint against raw COPY and the naive path (PostgreSQL only)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--events", type=int, default=200_000)
+        parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+        parser.add_argument("--skip-http", action="store_true", help="only the COPY and naive references")
+
+    def handle(self, *args, events, workers, skip_http, **options):
+        out = settings.VAR_DIR / "bench"
+        out.mkdir(parents=True, exist_ok=True)
+        try:
+            results = {"ingest": bench.ingest_section(events=events, workers=workers, skip_http=skip_http)}
+        except bench.BenchError as exc:
+            raise CommandError(str(exc)) from exc
+        for section, result in results.items():
+            path = out / f"{section}.json"
+            path.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+            self.stdout.write(self.table(section, result))
+            self.stdout.write(f"written to {path}")
+
+    def table(self, section, result):
+        lines = [
+            f"{section}: {result['events']:,} events in batches of {result['batch_size']}, "
+            f"{result['duplicates_share']:.1%} duplicates, {result['workers']} workers, "
+            f"{result['cores']} cores, {result['db_vendor']} {result['db_version']}",
+        ]
+        for key, (label, unit) in LABELS.items():
+            if key in result:
+                lines.append(f"  {label:<44} {result[key]:>10,} {unit}")
+        if "ratio_to_copy" in result:
+            lines.append(f"  {'ingest / COPY':<44} {result['ratio_to_copy']:>10.1%}")
+            lines.append(f"  {'ingest / naive':<44} {result['speedup_over_naive']:>9,.1f}x")
+        return "\n".join(lines)
