@@ -10,4 +10,5 @@ urlpatterns = [
     path("api/v1/", include("inventory.api.snapshot_urls")),
     path("api/v1/", include("exceptions.api.urls")),
     path("", include("controltower.web_urls")),
+    path("", include("exceptions.urls")),
 ]

@@ -1,0 +1,69 @@
+"""The one FilterSet of the case list, for the queue screen, its CSV export
+and the API. Locations and SKUs are named by their codes, people by username.
+The queryset it filters is already narrowed with `restrict`."""
+import django_filters
+from django import forms
+from django.db.models import Q
+
+from controltower.scoping import visible_locations
+from inventory.models import Location
+
+from .findings import CaseKind
+from .models import Case
+
+ACTIVE, DONE = "active", "done"
+STATUS_CHOICES = [
+    (ACTIVE, "Active (open to waiting)"),
+    *Case.Status.choices,
+    (DONE, "Resolved or closed"),
+]
+
+
+def _locations(request):
+    return visible_locations(request.user) if request else Location.objects.none()
+
+
+class CaseFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_search", label="Search",
+                                  help_text="Part of the SKU code, SKU description or reference")
+    kind = django_filters.ChoiceFilter(choices=CaseKind.choices, empty_label="All kinds")
+    status = django_filters.ChoiceFilter(choices=STATUS_CHOICES, method="filter_status", empty_label="All statuses",
+                                         help_text="A status, or active / done")
+    severity = django_filters.ChoiceFilter(choices=[(n, f"Severity {n}") for n in range(1, 5)],
+                                           empty_label="All severities")
+    location = django_filters.ModelChoiceFilter(queryset=_locations, to_field_name="code",
+                                                empty_label="All my locations", help_text="Location code")
+    assignee = django_filters.CharFilter(method="filter_assignee",
+                                         help_text="A username, me, or none (unassigned)")
+    breached = django_filters.BooleanFilter(
+        field_name="breached_at", lookup_expr="isnull", exclude=True,
+        widget=forms.Select(choices=[("", "Breached or not"), ("true", "Breached"), ("false", "Not breached")]),
+        help_text="true: only cases past their SLA",
+    )
+
+    class Meta:
+        model = Case
+        fields = ["q", "kind", "status", "severity", "location", "assignee", "breached"]
+
+    def filter_search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(sku__code__icontains=value) | Q(sku__description__icontains=value) | Q(reference__icontains=value)
+        )
+
+    def filter_status(self, queryset, name, value):
+        if value == ACTIVE:
+            return queryset.filter(status__in=Case.ACTIVE)
+        if value == DONE:
+            return queryset.filter(status__in=Case.DONE)
+        return queryset.filter(status=value)
+
+    def filter_assignee(self, queryset, name, value):
+        value = value.strip()
+        if value == "me":
+            return queryset.filter(assignee=self.request.user) if self.request else queryset.none()
+        if value == "none":
+            return queryset.filter(assignee__isnull=True)
+        return queryset.filter(assignee__username=value) if value else queryset

@@ -1,0 +1,109 @@
+"""Forms of the case screens. They only collect input: every rule (what is
+required, who may do what) is checked by exceptions/services.py, and its
+ValidationError is put back on the form with `add_service_errors`."""
+from django import forms
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+
+from controltower.models import Role
+from controltower.scoping import ESTATE_ROLES
+from inventory.models import STATES
+
+from .models import RootCause
+from .services import CASE_WORKERS
+
+STATE_CHOICES = [(state, state.replace("_", " ")) for state in STATES]
+
+
+def add_service_errors(form, error):
+    """Show a service's ValidationError on `form`: under the field it names,
+    or above the form when the form has no such field."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+def assignable_users(locations):
+    """People who may be given cases of `locations`: their store managers,
+    the regional ops of their regions, and the case workers who see the whole
+    estate. A shortlist for the form; services.assign checks the pick again."""
+    profile = Q(profile__role=Role.STORE_MANAGER, profile__locations__in=locations)
+    profile |= Q(profile__role=Role.REGIONAL_OPS, profile__region__locations__in=locations)
+    profile |= Q(profile__role__in=CASE_WORKERS & ESTATE_ROLES)
+    return get_user_model().objects.filter(profile, is_active=True).distinct().order_by("username")
+
+
+class AssigneeField(forms.ModelChoiceField):
+    def label_from_instance(self, user):
+        return user.get_full_name() or user.username
+
+
+class AssignForm(forms.Form):
+    assignee = AssigneeField(queryset=get_user_model().objects.none(), required=False, empty_label="Choose a person")
+
+    def __init__(self, *args, locations, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = assignable_users(locations)
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(label="Comment", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class WaitForm(forms.Form):
+    waiting_on = forms.CharField(label="Waiting on", required=False, max_length=200,
+                                 help_text="Who or what the case waits on; the SLA clock stops meanwhile.")
+
+
+class ReopenForm(forms.Form):
+    reason = forms.CharField(label="Why reopen?", required=False, max_length=300)
+
+
+class ResolveForm(forms.Form):
+    resolution_code = forms.CharField(label="Resolution code", required=False, max_length=64)
+    root_cause = forms.ChoiceField(
+        label="Root cause", required=False, choices=[("", "Choose a root cause")] + RootCause.choices
+    )
+    note = forms.CharField(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class AdjustmentForm(forms.Form):
+    state = forms.ChoiceField(label="State", choices=STATE_CHOICES, initial="available")
+    quantity = forms.IntegerField(label="Quantity (base units, negative takes stock out)", required=False)
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(label="Reason", required=False, max_length=300)
+
+
+class CaseIdsField(forms.TypedMultipleChoiceField):
+    """Case ids ticked in the queue. Any id is accepted here: the view checks
+    each against the user's scope and refuses the request if one is outside it."""
+
+    def __init__(self, **kwargs):
+        super().__init__(coerce=int, required=False, **kwargs)
+
+    def valid_value(self, value):
+        return str(value).isdigit()
+
+
+class BulkForm(forms.Form):
+    ACTIONS = [("acknowledge", "Acknowledge"), ("assign_me", "Assign to me"), ("assign", "Assign to")]
+
+    action = forms.ChoiceField(choices=ACTIONS)
+    cases = CaseIdsField()
+    assignee = AssigneeField(queryset=get_user_model().objects.none(), required=False, empty_label="a person…")
+
+    def __init__(self, *args, locations, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = assignable_users(locations)
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("cases"):
+            self.add_error("cases", "Select at least one case.")
+        if data.get("action") == "assign" and not data.get("assignee"):
+            self.add_error("assignee", "Choose who gets the selected cases.")
+        return data
