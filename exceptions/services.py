@@ -360,6 +360,8 @@ def _unpause(case, now):
     paused = clock.seconds_between(case.paused_since, now)
     minutes = paused / 60
     changes = {"paused_since": None, "sla_paused_seconds": case.sla_paused_seconds + paused}
+    if not paused:
+        return changes
     for name in ("resolution_due_at", "warning_due_at", "escalation_due_at"):
         if getattr(case, name):
             changes[name] = clock.add(getattr(case, name), minutes)

@@ -1,0 +1,92 @@
+"""The periodic SLA sweep: warn at 75% of the resolution target, flag
+breaches, and move breached cases up the ladder (owner team -> regional ops
+-> hypercare command center), one step per resolution target that passes.
+
+Every change is a conditional update, so two sweeps at once (or one run
+twice) warn, flag and escalate each case once.
+"""
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db.models import Q
+from django.utils import timezone
+
+from .models import Case, CaseHistory, Team
+from .sla import Calendar
+
+RUNNING = (Case.Status.OPEN, Case.Status.ACKNOWLEDGED, Case.Status.IN_PROGRESS)  # waiting: clock stopped
+
+
+def escalation_sweep(now=None):
+    """Returns {"warned": n, "breached": n, "escalated": n}."""
+    now = now or timezone.now()
+    running = Case.objects.filter(status__in=RUNNING).select_related("owner", "location", "sla_policy")
+    counts = {"warned": 0, "breached": 0, "escalated": 0}
+
+    for case in running.filter(warned_at__isnull=True, warning_due_at__lte=now):
+        if Case.objects.filter(pk=case.pk, warned_at__isnull=True).update(warned_at=now):
+            _record(case, now, "sla_warning", "warned_at", "", now,
+                    f"75% of the resolution time used; due {case.resolution_due_at:%Y-%m-%d %H:%M %Z}")
+            counts["warned"] += 1
+
+    overdue = Q(resolution_due_at__lte=now) | Q(acknowledged_at__isnull=True, response_due_at__lte=now)
+    for case in running.filter(overdue, breached_at__isnull=True):
+        if Case.objects.filter(pk=case.pk, breached_at__isnull=True).update(breached_at=now, escalation_due_at=now):
+            _record(case, now, "sla_breach", "breached_at", "", now, _breach_words(case, now))
+            counts["breached"] += 1
+
+    calendar = Calendar()
+    for case in running.filter(escalation_level__lt=Case.Level.COMMAND_CENTER, escalation_due_at__lte=now):
+        counts["escalated"] += _escalate(case, now, calendar)
+    return counts
+
+
+def _escalate(case, now, calendar):
+    level = case.escalation_level
+    team = next_team(case)
+    if team is None:
+        return 0
+    minutes = case.sla_policy.resolution_minutes if case.sla_policy else 24 * 60
+    clock = calendar.clock(case.location, case.sla_policy.trading_hours_only if case.sla_policy else True)
+    rows = Case.objects.filter(pk=case.pk, escalation_level=level).update(
+        escalation_level=level + 1, owner=team, escalation_due_at=clock.add(now, minutes)
+    )
+    if not rows:
+        return 0
+    old_owner = case.owner
+    case.escalation_level, case.owner = level + 1, team
+    CaseHistory.objects.create(case=case, at=now, action="escalated", field="owner",
+                               from_value=str(old_owner or ""), to_value=str(team))
+    _record(case, now, "escalated", "escalation_level", level, level + 1,
+            f"Escalated to {team} (level {level + 1}: {case.get_escalation_level_display()})")
+    return 1
+
+
+def next_team(case):
+    """Regional ops of the case's region (or the estate-wide one), then the command center."""
+    if case.escalation_level == Case.Level.OWNER:
+        teams = Team.objects.filter(kind=Team.Kind.REGIONAL_OPS)
+        region_id = case.location.region_id if case.location else None
+        return teams.filter(region_id=region_id).first() or teams.filter(region__isnull=True).first()
+    return Team.objects.filter(kind=Team.Kind.COMMAND_CENTER).first()
+
+
+def _breach_words(case, now):
+    if case.resolution_due_at and case.resolution_due_at <= now:
+        return f"Resolution target missed (due {case.resolution_due_at:%Y-%m-%d %H:%M %Z})"
+    return f"Not acknowledged in time (response due {case.response_due_at:%Y-%m-%d %H:%M %Z})"
+
+
+def _record(case, now, action, field, from_value, to_value, message):
+    """History row and an e-mail to the owning team."""
+    CaseHistory.objects.create(case=case, at=now, action=action, field=field,
+                               from_value=str(from_value), to_value=str(to_value), note=message)
+    recipients = [case.owner.email] if case.owner and case.owner.email else []
+    if recipients:
+        where = case.location.code if case.location else "estate"
+        send_mail(
+            subject=f"[Control Tower] Case #{case.pk} {case.get_kind_display()} at {where}: {action.replace('_', ' ')}",
+            message=f"{message}\n\n{case.summary}\n\nSeverity {case.severity}, "
+                    f"value at risk {case.value_at_risk}.",
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=recipients,
+        )
