@@ -186,38 +186,3 @@ class CaseFactory(factory.django.DjangoModelFactory):
     opened_at = factory.LazyFunction(_now)
     summary = "POS sold 3 more than the store had; available is -3"
     quantity_at_risk = 3
-
-
-# --- Exception cases ------------------------------------------------------------
-
-from django.utils.timezone import now as _now  # noqa: E402
-
-from exceptions.models import Case, Team  # noqa: E402
-
-
-class TeamFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Team
-        django_get_or_create = ("code",)
-
-    code = factory.Sequence(lambda n: f"TEAM{n:02d}")
-    name = factory.LazyAttribute(lambda o: f"Team {o.code}")
-    kind = Team.Kind.STORE
-    email = factory.LazyAttribute(lambda o: f"{o.code.lower()}@example.com")
-
-
-class CaseFactory(factory.django.DjangoModelFactory):
-    """An open negative-stock case; no SLA unless the test sets due times."""
-
-    class Meta:
-        model = Case
-
-    kind = "negative_stock"
-    severity = 3
-    location = factory.SubFactory(LocationFactory)
-    sku = factory.SubFactory(SKUFactory)
-    reference = factory.Sequence(lambda n: f"ref-{n}")
-    fingerprint = factory.LazyAttribute(lambda o: f"{o.kind}|{o.location.pk}|{o.sku.pk}|{o.reference}")
-    opened_at = factory.LazyFunction(_now)
-    summary = "POS sold 3 more than the store had; available is -3"
-    quantity_at_risk = 3
