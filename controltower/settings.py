@@ -152,7 +152,9 @@ SPECTACULAR_SETTINGS = {
 # --- Celery -----------------------------------------------------------------
 BROKER_DIR = VAR_DIR / "broker"
 if CELERY_BROKER_URL:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # How long Redis waits before handing an unacknowledged task (its worker
+    # died) to another worker. Tests that kill a worker set it short.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 else:
     CELERY_BROKER_URL = "filesystem://"
     for sub in ("queue", "control"):
@@ -181,6 +183,30 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# Reconciliation jobs (exceptions.reconciliation_tasks): every N seconds,
+# each overridable with RECONCILE_<KIND>_EVERY_S; `expires` just under the
+# interval so runs do not pile up behind a slow one.
+RECONCILIATION_INTERVALS = {
+    "snapshot_mismatch": 900,
+    "financial_variance": 3600,
+    "sales_posting_gap": 3600,
+    "transfer_not_received": 900,
+    "return_not_dispositioned": 900,
+    "receipt_without_po": 900,
+    "suspected_duplicate": 300,
+    "negative_stock": 300,
+    "stale_feed": 120,
+    "master_data_rejections": 300,
+    "idempotency_conflict": 300,
+}
+for _kind, _every in RECONCILIATION_INTERVALS.items():
+    _every = env_int(f"RECONCILE_{_kind.upper()}_EVERY_S", _every)
+    CELERY_BEAT_SCHEDULE[f"reconcile-{_kind}"] = {
+        "task": f"reconcile.{_kind}",
+        "schedule": _every,
+        "options": {"expires": _every * 0.9},
+    }
+
 # --- Exception cases ----------------------------------------------------------
 # A corrective adjustment worth more than this (currency) waits for finance.
 CASE_ADJUSTMENT_APPROVAL_THRESHOLD = env_str("CASE_ADJUSTMENT_APPROVAL_THRESHOLD", "500.00")
@@ -196,6 +222,26 @@ if not EMBEDDED and not DEBUG:
 
 # --- Ingest -------------------------------------------------------------------
 INGEST_MAX_EVENTS = 5000
+
+# --- Reconciliation (exceptions.reconciliation) ----------------------------------
+RECONCILIATION = {
+    # A snapshot line differs from the ledger only when the difference is
+    # beyond all three: units, percent of the ledger quantity, value at cost.
+    "snapshot_tolerance": {
+        "store": {"units": 1, "percent": "2", "value": "10.00"},
+        "dc": {"units": 5, "percent": "0.5", "value": "100.00"},
+        "ecommerce": {"units": 2, "percent": "1", "value": "25.00"},
+    },
+    # ERP value vs ledger quantity x unit cost: beyond both.
+    "financial_tolerance": {"percent": "1", "value": "50.00"},
+    "transfer_sla_hours": env_int("RECONCILE_TRANSFER_SLA_HOURS", 72),
+    "return_sla_hours": env_int("RECONCILE_RETURN_SLA_HOURS", 48),
+    "duplicate_window_s": env_int("RECONCILE_DUPLICATE_WINDOW_S", 120),
+    "duplicate_lookback_hours": 24,
+    "sales_gap_days": 7,
+    # Value at risk at or above each figure gives that severity; below all, 4.
+    "severity_by_value": [("5000", 1), ("1000", 2), ("100", 3)],
+}
 
 LOGGING = {
     "version": 1,
