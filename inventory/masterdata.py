@@ -13,6 +13,7 @@ master validation); correct those in the admin.
 """
 from __future__ import annotations
 
+import csv
 import zoneinfo
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -53,7 +54,7 @@ class RefusedRow:
 
 @dataclass
 class ImportReport:
-    noun: str  # "SKUs" or "locations", for the summary line
+    label: str  # "SKU" or "location", for the messages
     created: int = 0
     updated: int = 0
     unchanged: int = 0
@@ -65,9 +66,15 @@ class ImportReport:
 
     def summary(self):
         return (
-            f"Loaded {self.loaded} {self.noun} ({self.created} created, {self.updated} updated, "
+            f"Loaded {self.loaded} {self.label}s ({self.created} created, {self.updated} updated, "
             f"{self.unchanged} unchanged); refused {len(self.refused)}"
         )
+
+    def refusal_lines(self):
+        """One line per refused row and field: `Row 3, SKU MILK1: unit_cost: Must not be negative.`"""
+        for refused in self.refused:
+            for name, messages in refused.errors.items():
+                yield f"Row {refused.row}, {self.label} {refused.code or '(no code)'}: {name}: {' '.join(messages)}"
 
     def as_dict(self):
         return {
@@ -79,11 +86,14 @@ class ImportReport:
         }
 
 
-def check_columns(fieldnames, required):
-    """Raise MasterDataError naming the required columns a file header lacks."""
-    missing = [name for name in required if name not in (fieldnames or ())]
+def read_csv(handle, required):
+    """Rows of a CSV text stream, after checking its header has the `required`
+    columns. Open files with newline="" and encoding="utf-8-sig" (Excel's BOM)."""
+    reader = csv.DictReader(handle)
+    missing = [name for name in required if name not in (reader.fieldnames or ())]
     if missing:
         raise MasterDataError(f"Missing column(s): {', '.join(missing)}.")
+    return reader
 
 
 # --------------------------------------------------------------------------
@@ -229,7 +239,7 @@ def import_locations(rows) -> ImportReport:
     A column left out of the file keeps the stored value; an empty
     banner, format or go_live_date cell clears it."""
     rows = list(rows)
-    report = ImportReport(noun="locations")
+    report = ImportReport(label="location")
     zones = zoneinfo.available_timezones()
     kinds = {k.value for k in Location.Kind}
     codes = {_cell(row, "code", {}) for row in rows if isinstance(row, dict)}
@@ -320,7 +330,7 @@ def import_skus(rows) -> ImportReport:
     quantities and conversions are in it).
     """
     rows = list(rows)
-    report = ImportReport(noun="SKUs")
+    report = ImportReport(label="SKU")
     codes, file_barcodes = set(), set()
     for row in rows:
         if isinstance(row, dict):
@@ -467,7 +477,7 @@ __all__ = [
     "import_locations",
     "import_skus",
     "register_source",
-    "check_columns",
+    "read_csv",
     "ImportReport",
     "RefusedRow",
     "MasterDataError",

@@ -1,11 +1,12 @@
 """Master data import (inventory.masterdata) and its admin screens."""
+import io
 from datetime import date
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 
-from inventory.masterdata import MasterDataError, check_columns, import_locations, import_skus
+from inventory.masterdata import SKU_COLUMNS, MasterDataError, import_locations, import_skus, read_csv
 from inventory.models import SKU, Barcode, InventoryEvent, Location, Region, UnitConversion
 from tests.factories import (
     BarcodeFactory,
@@ -250,9 +251,15 @@ def test_a_sku_file_loads_in_a_bounded_number_of_queries(django_assert_max_num_q
     assert Barcode.objects.count() == 1500
 
 
-def test_check_columns_names_what_is_missing():
-    with pytest.raises(MasterDataError, match="unit_cost, base_unit"):
-        check_columns(["code", "description", "category"], ["code", "unit_cost", "base_unit"])
+def test_read_csv_names_the_missing_columns():
+    with pytest.raises(MasterDataError, match="unit_cost, base_unit, barcodes, conversions"):
+        read_csv(io.StringIO("code,description,category\nMILK1,Milk,Dairy\n"), SKU_COLUMNS)
+
+
+def test_refusal_lines_name_row_sku_and_field():
+    report = import_skus([sku_row("MILK1", unit_cost="-2")])
+    assert list(report.refusal_lines()) == ["Row 1, SKU MILK1: unit_cost: Must not be negative."]
+    assert report.summary() == "Loaded 0 SKUs (0 created, 0 updated, 0 unchanged); refused 1"
 
 
 # --- Admin ---------------------------------------------------------------------
