@@ -1,11 +1,12 @@
 """The header with a full navigation stays usable at desktop and tablet width."""
 import pytest
 from django.shortcuts import render
-from django.urls import include, path
+from django.urls import path
 
 from controltower.navigation import NAV_BY_ROLE
 from controltower.models import Role
 from tests.factories import LocationFactory, UserFactory
+from tests.test_web_shell import SHELL_URLS
 
 from .conftest import TABLET
 
@@ -15,9 +16,8 @@ def _screen(request):
 
 
 # Every screen of the navigation, as a bare page, so the header shows all links.
-urlpatterns = [
-    path("", include("controltower.urls")),
-    *(path(f"{url_name}/", _screen, name=url_name) for _, url_name in NAV_BY_ROLE[Role.ADMIN]),
+urlpatterns = SHELL_URLS + [
+    path(f"{url_name}/", _screen, name=url_name) for _, url_name in NAV_BY_ROLE[Role.ADMIN]
 ]
 
 
