@@ -80,6 +80,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 class ProfileFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Profile
+        skip_postgeneration_save = True
 
     user = factory.SubFactory(UserFactory)
     role = Role.STORE_MANAGER
