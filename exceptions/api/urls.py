@@ -1,3 +1,9 @@
-from django.urls import path
+from rest_framework.routers import SimpleRouter
 
-urlpatterns = []
+from .views import AdjustmentViewSet, CaseViewSet
+
+router = SimpleRouter(trailing_slash=False)
+router.register("cases", CaseViewSet, basename="case")
+router.register("adjustments", AdjustmentViewSet, basename="adjustment")
+
+urlpatterns = router.urls

@@ -1,0 +1,99 @@
+from rest_framework import serializers
+
+from ..models import Case, CaseComment, CaseHistory, CaseLink, CorrectiveAdjustment, RootCause
+
+
+class CaseSerializer(serializers.ModelSerializer):
+    location = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    sku = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    source = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    owner = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Case
+        fields = [
+            "id", "kind", "severity", "status", "waiting_on", "location", "sku", "source", "reference",
+            "quantity_at_risk", "value_at_risk", "customer_impact", "summary", "owner", "assignee",
+            "escalation_level", "opened_at", "acknowledged_at", "response_due_at", "resolution_due_at",
+            "warned_at", "breached_at", "resolved_at", "resolution_code", "root_cause", "auto_resolved",
+            "reopen_count",
+        ]
+
+
+class LinkSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CaseLink
+        fields = ["kind", "object_id"]
+
+
+class HistorySerializer(serializers.ModelSerializer):
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = CaseHistory
+        fields = ["at", "actor", "action", "field", "from_value", "to_value", "note"]
+
+
+class CommentSerializer(serializers.ModelSerializer):
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = CaseComment
+        fields = ["at", "author", "body"]
+
+
+class AdjustmentSerializer(serializers.ModelSerializer):
+    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = CorrectiveAdjustment
+        fields = ["id", "case", "state", "quantity", "value", "status", "transaction_id",
+                  "requested_by", "requested_at", "approved_by", "decided_at", "posted_at"]
+
+
+class CaseDetailSerializer(CaseSerializer):
+    details = serializers.JSONField(read_only=True)
+    lineage = LinkSerializer(source="links", many=True, read_only=True)
+    history = HistorySerializer(many=True, read_only=True)
+    comments = CommentSerializer(many=True, read_only=True)
+    adjustments = AdjustmentSerializer(many=True, read_only=True)
+
+    class Meta(CaseSerializer.Meta):
+        fields = [*CaseSerializer.Meta.fields, "resolution_note", "sla_paused_seconds", "details",
+                  "lineage", "history", "comments", "adjustments"]
+
+
+# --- Action inputs -------------------------------------------------------------
+
+class AssignInput(serializers.Serializer):
+    assignee = serializers.CharField(help_text="Username")
+
+
+class CommentInput(serializers.Serializer):
+    body = serializers.CharField()
+
+
+class WaitInput(serializers.Serializer):
+    waiting_on = serializers.CharField(max_length=200)
+
+
+class ReasonInput(serializers.Serializer):
+    reason = serializers.CharField()
+
+
+class RejectInput(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class AdjustmentInput(serializers.Serializer):
+    state = serializers.CharField()
+    quantity = serializers.IntegerField(help_text="Signed, base units; negative takes stock out")
+
+
+class ResolveInput(serializers.Serializer):
+    resolution_code = serializers.CharField(max_length=64)
+    root_cause = serializers.ChoiceField(choices=RootCause.choices)
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+    adjustment = AdjustmentInput(required=False)

@@ -1,0 +1,145 @@
+"""Cases API. Every queryset goes through restrict(): a case outside the
+user's scope does not exist for them (404, for reads and actions alike); a
+case in scope that their role may not change gives 403."""
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import BooleanField, ExpressionWrapper, Q
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from controltower.scoping import restrict
+
+from .. import services
+from ..models import Case, CorrectiveAdjustment
+from .filters import CaseApiFilter
+from .serializers import (
+    AdjustmentSerializer,
+    AssignInput,
+    CaseDetailSerializer,
+    CaseSerializer,
+    CommentInput,
+    ReasonInput,
+    RejectInput,
+    ResolveInput,
+    WaitInput,
+)
+
+
+def _run(call, *args, **kwargs):
+    """Call a service; its ValidationError becomes a 400 naming the fields."""
+    try:
+        return call(*args, **kwargs)
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+
+
+def _input(serializer_class, request):
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class CaseViewSet(viewsets.ReadOnlyModelViewSet):
+    """Exception cases, most urgent first: breached, then severity, then due time."""
+
+    filterset_class = CaseApiFilter
+
+    def get_queryset(self):
+        cases = restrict(Case.objects.all(), self.request.user).select_related(
+            "location", "sku", "source", "owner", "assignee", "sla_policy"
+        )
+        if self.action == "retrieve":
+            cases = cases.prefetch_related(
+                "links", "history__actor", "comments__author", "adjustments__requested_by",
+                "adjustments__approved_by",
+            )
+        return cases.annotate(
+            is_breached=ExpressionWrapper(Q(breached_at__isnull=False), output_field=BooleanField())
+        ).order_by("-is_breached", "severity", "resolution_due_at", "id")
+
+    def get_serializer_class(self):
+        return CaseSerializer if self.action == "list" else CaseDetailSerializer
+
+    def _done(self, case):
+        return Response(CaseDetailSerializer(self.get_queryset().get(pk=case.pk)).data)
+
+    @extend_schema(request=None, responses=CaseDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request, pk=None):
+        case = self.get_object()
+        _run(services.acknowledge, case, request.user)
+        return self._done(case)
+
+    @extend_schema(request=AssignInput, responses=CaseDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def assign(self, request, pk=None):
+        case = self.get_object()
+        username = _input(AssignInput, request)["assignee"]
+        assignee = get_user_model().objects.filter(username=username).first()
+        if assignee is None:
+            raise serializers.ValidationError({"assignee": f"No user '{username}'."})
+        _run(services.assign, case, request.user, assignee)
+        return self._done(case)
+
+    @extend_schema(request=CommentInput, responses=CaseDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def comment(self, request, pk=None):
+        case = self.get_object()
+        _run(services.comment, case, request.user, _input(CommentInput, request)["body"])
+        return self._done(case)
+
+    @extend_schema(request=WaitInput, responses=CaseDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def wait(self, request, pk=None):
+        case = self.get_object()
+        _run(services.set_waiting, case, request.user, _input(WaitInput, request)["waiting_on"])
+        return self._done(case)
+
+    @extend_schema(request=None, responses=CaseDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def resume(self, request, pk=None):
+        case = self.get_object()
+        _run(services.resume, case, request.user)
+        return self._done(case)
+
+    @extend_schema(request=ResolveInput, responses=CaseDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, pk=None):
+        case = self.get_object()
+        data = _input(ResolveInput, request)
+        _run(services.resolve, case, request.user, data["resolution_code"], data["root_cause"], data["note"],
+             adjustment=data.get("adjustment"))
+        return self._done(case)
+
+    @extend_schema(request=ReasonInput, responses=CaseDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def reopen(self, request, pk=None):
+        case = self.get_object()
+        _run(services.reopen, case, request.user, _input(ReasonInput, request)["reason"])
+        return self._done(case)
+
+
+class AdjustmentViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Corrective adjustments; finance approves or rejects the large ones."""
+
+    serializer_class = AdjustmentSerializer
+
+    def get_queryset(self):
+        return restrict(CorrectiveAdjustment.objects.select_related("case", "requested_by", "approved_by"),
+                        self.request.user)
+
+    @extend_schema(request=None, responses=AdjustmentSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        adjustment = self.get_object()
+        _run(services.approve_adjustment, adjustment, request.user)
+        return Response(AdjustmentSerializer(self.get_queryset().get(pk=adjustment.pk)).data)
+
+    @extend_schema(request=RejectInput, responses=AdjustmentSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        adjustment = self.get_object()
+        _run(services.reject_adjustment, adjustment, request.user, _input(RejectInput, request)["reason"])
+        return Response(AdjustmentSerializer(self.get_queryset().get(pk=adjustment.pk)).data)
