@@ -162,7 +162,12 @@ def _plain(value):
 
 
 def snapshot_mismatch() -> list[Finding]:
-    """Each source's latest snapshot line vs the ledger as of the snapshot time.
+    """Each source's latest snapshot vs the ledger as of the snapshot time."""
+    return [finding for snapshot in _latest_snapshots() for finding in mismatches_in(snapshot)]
+
+
+def mismatches_in(snapshot) -> list[Finding]:
+    """The lines of one snapshot that differ from the ledger as of its time.
 
     A line is a mismatch when the difference is beyond the tolerance of its
     location kind in units, and in percent of the ledger quantity, and in
@@ -178,15 +183,12 @@ def snapshot_mismatch() -> list[Finding]:
         f" AND {difference} * 100 > tol.percent * ABS(COALESCE(b.quantity, 0))"
         f" AND {difference} * k.unit_cost > tol.value"
     )
-    findings = []
-    for snapshot in _latest_snapshots():
-        rows = _compare_snapshot(
-            snapshot, condition, ctes=ctes, cte_params=cte_params,
-            columns=", tol.units AS tol_units, tol.percent AS tol_percent, tol.value AS tol_value",
-            joins="JOIN tol ON tol.kind = loc.kind",
-        )
-        findings += [_mismatch_finding(snapshot, row) for row in rows]
-    return findings
+    rows = _compare_snapshot(
+        snapshot, condition, ctes=ctes, cte_params=cte_params,
+        columns=", tol.units AS tol_units, tol.percent AS tol_percent, tol.value AS tol_value",
+        joins="JOIN tol ON tol.kind = loc.kind",
+    )
+    return [_mismatch_finding(snapshot, row) for row in rows]
 
 
 def _mismatch_finding(snapshot, row):
