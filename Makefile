@@ -41,6 +41,10 @@ demo-data: migrate
 # The embedded demo: SQLite + a real Celery worker with embedded beat over
 # the filesystem broker, and the web server. Ctrl-C stops both.
 # DEMO_NO_SERVE=1 stops after loading the data (CI checks that path).
+# The worker runs in its own session (setsid), so its beat child goes with
+# it: TERM the group, wait for the warm shutdown, KILL what is left.
+stop_group = kill -TERM -- -$(1) 2>/dev/null && for _ in $$(seq 150); do kill -0 -- -$(1) 2>/dev/null || break; sleep 0.1; done; kill -KILL -- -$(1) 2>/dev/null || true
+
 demo: demo-data
 ifeq ($(DEMO_NO_SERVE),1)
 	@echo "DEMO_NO_SERVE=1: demo data loaded; servers not started."
@@ -48,18 +52,17 @@ else
 	@if [ -f $(WORKER_PID) ]; then \
 	  pid=$$(cat $(WORKER_PID)); \
 	  if grep -qs celery /proc/$$pid/cmdline; then \
-	    echo "Stopping the worker left by an earlier run (pid $$pid)"; kill $$pid; \
-	    for _ in $$(seq 50); do kill -0 $$pid 2>/dev/null || break; sleep 0.2; done; \
+	    echo "Stopping the worker left by an earlier run (pid $$pid)"; $(call stop_group,$$pid); \
 	  fi; \
 	  rm -f $(WORKER_PID); \
 	fi
-	@$(BIN)/celery -A controltower worker -B --pool=threads -c 2 \
+	@setsid $(BIN)/celery -A controltower worker -B --pool=threads -c 2 \
 	  --scheduler django_celery_beat.schedulers:DatabaseScheduler \
-	  --loglevel INFO >$(WORKER_LOG) 2>&1 & echo $$! >$(WORKER_PID); \
-	trap 'kill $$(cat $(WORKER_PID)) 2>/dev/null; rm -f $(WORKER_PID)' EXIT INT TERM; \
+	  --loglevel INFO >$(WORKER_LOG) 2>&1 & worker=$$!; echo $$worker >$(WORKER_PID); \
+	trap '$(call stop_group,$$worker); rm -f $(WORKER_PID)' EXIT; trap 'exit 130' INT TERM; \
 	echo ""; \
 	echo "Control Tower demo: http://$(DEMO_HOST):$(DEMO_PORT)/  (logins above, password demo-password)"; \
-	echo "Celery worker + beat: pid $$(cat $(WORKER_PID)), log $(WORKER_LOG). Ctrl-C stops both."; \
+	echo "Celery worker + beat: pid $$worker, log $(WORKER_LOG). Ctrl-C stops both."; \
 	echo ""; \
 	$(MANAGE) runserver $(DEMO_HOST):$(DEMO_PORT) --noreload
 endif
