@@ -6,6 +6,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.utils import timezone
 
 from exceptions import reconciliation
@@ -406,3 +407,15 @@ def test_factories_make_comparable_snapshots(erp, store, sku):
     [finding] = reconciliation.snapshot_mismatch()
 
     assert (finding.details["observed"], finding.details["expected"]) == (4, 0)
+
+
+@pytest.mark.postgres
+def test_bench_snapshot_finds_one_line_in_a_thousand():
+    if connection.vendor != "postgresql":
+        pytest.skip("the bench generates data with PostgreSQL's generate_series")
+    from exceptions.bench_reconciliation import bench_snapshot
+
+    result = bench_snapshot(lines=20_000)
+
+    assert (result["snapshot_lines"], result["ledger_events"], result["mismatches"]) == (20_000, 2_000, 20)
+    assert not SourceSystem.objects.filter(code="BENCH-ERP").exists()  # rolled back
