@@ -34,9 +34,12 @@ venv: $(VENV)/.installed
 migrate: venv
 	$(MANAGE) migrate --noinput
 
-# Master data, users and a week of events (a second run posts nothing new).
+# Master data, users and a week of events (a second run posts nothing new),
+# then one reconciliation pass so the exception cases are there at once
+# (the worker's beat repeats it on its schedule).
 demo-data: migrate
 	$(MANAGE) load_demo
+	$(MANAGE) reconcile
 
 # The embedded demo: SQLite + a real Celery worker with embedded beat over
 # the filesystem broker, and the web server. Ctrl-C stops both.
