@@ -24,14 +24,20 @@ class Command(BaseCommand):
             counts = ", ".join(f"{n} {status}" for status, n in report.ingest.items())
             out.write(f"Posted events through the ledger in {report.batches} batches: {counts}.")
         else:
-            out.write("Demo events were already in the ledger: none posted (start from an empty database for fresh times).")
+            out.write(
+                "Demo events were already in the ledger: none posted "
+                "(for fresh times start from an empty database: make clean demo)."
+            )
         out.write("In the database: " + ", ".join(f"{n} {noun}" for noun, n in report.totals.items()) + ".")
         if report.tokens:
-            out.write("\nAPI tokens issued now (shown once; send as 'Authorization: Bearer <token>'):")
+            out.write("\nAPI tokens issued now (shown once; send as 'Authorization: Token <token>'):")
             for code, raw in report.tokens.items():
                 out.write(f"  {code:<15} {raw}")
         else:
-            out.write("Every demo source already has an API token; issue another with the admin if it is lost.")
+            out.write(
+                "Every demo source already has an API token; if one is lost, "
+                "`manage.py add_source CODE --kind KIND` issues a new one."
+            )
         out.write(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
         out.write(f"  {'username':<16} {'role':<20} scope")
         for username, role, scope in report.logins:
