@@ -140,6 +140,8 @@ def _unit_cost(row, errors):
 
 def _active(row, errors):
     """True, False, or None when the cell is absent or empty."""
+    if isinstance(row.get("active"), bool):  # JSON from the API
+        return row["active"]
     text = _cell(row, "active", errors).lower()
     if not text:
         return None
@@ -484,4 +486,5 @@ __all__ = [
     "LOCATION_COLUMNS",
     "LOCATION_OPTIONAL_COLUMNS",
     "SKU_COLUMNS",
+    "SKU_OPTIONAL_COLUMNS",
 ]

@@ -233,10 +233,11 @@ def test_the_base_unit_of_an_existing_sku_cannot_change():
     assert SKU.objects.get(code="MILK1").base_unit == "EA"
 
 
-def test_rows_from_the_api_may_carry_numbers():
-    report = import_skus([sku_row("MILK1", unit_cost=1.5, barcodes=4006381333931)])
+def test_rows_from_the_api_may_carry_numbers_and_booleans():
+    report = import_skus([sku_row("MILK1", unit_cost=1.5, barcodes=4006381333931, active=False)])
     assert report.refused == []
-    assert SKU.objects.get(code="MILK1").unit_cost == Decimal("1.5")
+    milk = SKU.objects.get(code="MILK1")
+    assert (milk.unit_cost, milk.active) == (Decimal("1.5"), False)
     assert Barcode.objects.get().code == "4006381333931"
 
 

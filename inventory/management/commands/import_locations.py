@@ -2,13 +2,19 @@ import csv
 
 from django.core.management.base import BaseCommand, CommandError
 
-from inventory.masterdata import LOCATION_COLUMNS, MasterDataError, import_locations, read_csv
+from inventory.masterdata import (
+    LOCATION_COLUMNS,
+    LOCATION_OPTIONAL_COLUMNS,
+    MasterDataError,
+    import_locations,
+    read_csv,
+)
 
 
 class Command(BaseCommand):
     help = (
-        "Load stores, DCs and ecommerce nodes from a CSV file (columns: " + ",".join(LOCATION_COLUMNS) + "; optional banner, format, go_live_date). "
-        "Refused rows are listed; the rest of the file loads."
+        f"Load stores, DCs and ecommerce nodes from a CSV file (columns: {','.join(LOCATION_COLUMNS)}; "
+        f"optional {','.join(LOCATION_OPTIONAL_COLUMNS)}). Refused rows are listed; the rest of the file loads."
     )
 
     def add_arguments(self, parser):

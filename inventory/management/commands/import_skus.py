@@ -2,13 +2,19 @@ import csv
 
 from django.core.management.base import BaseCommand, CommandError
 
-from inventory.masterdata import SKU_COLUMNS, MasterDataError, import_skus, read_csv
+from inventory.masterdata import (
+    SKU_COLUMNS,
+    SKU_OPTIONAL_COLUMNS,
+    MasterDataError,
+    import_skus,
+    read_csv,
+)
 
 
 class Command(BaseCommand):
     help = (
-        "Load the item master from a CSV file (columns: " + ",".join(SKU_COLUMNS) + "; optional active). "
-        "Refused rows are listed; the rest of the file loads."
+        f"Load the item master from a CSV file (columns: {','.join(SKU_COLUMNS)}; "
+        f"optional {','.join(SKU_OPTIONAL_COLUMNS)}). Refused rows are listed; the rest of the file loads."
     )
 
     def add_arguments(self, parser):
