@@ -36,6 +36,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from controltower.models import ApiToken
+from inventory.ledger import LEDGER_COLUMNS, LEDGER_COPY_TYPES
 from inventory.models import (
     SKU,
     STATES,
@@ -313,16 +314,6 @@ def measure_http(token, batches, workers, clients=2):
 # References: raw COPY and the naive ORM path
 # --------------------------------------------------------------------------
 
-LEDGER_COLUMNS = (
-    "source_id", "transaction_id", "type", "location_id", "sku_id", "quantity",
-    "from_state", "to_state", "to_location_id", "reference", "reason",
-    "occurred_at", "received_at", "latency_ms", "content_hash",
-    "entered_quantity", "entered_unit",
-)
-COPY_TYPES = (
-    "int8", "varchar", "varchar", "int8", "int8", "int8", "varchar", "varchar", "int8",
-    "varchar", "varchar", "timestamptz", "timestamptz", "int8", "varchar", "numeric", "varchar",
-)
 # type -> (from_state, to_state) for the types the bench generates.
 BENCH_MOVES = {
     "sale": ("available", None), "receipt": (None, "available"), "reserve": ("available", "reserved"),
@@ -370,7 +361,7 @@ def measure_copy(rows, batch_size=BATCH_SIZE):
         for start in range(0, len(rows), batch_size):
             with transaction.atomic(), connection.cursor() as cursor:
                 with cursor.cursor.copy(f"COPY bench_ledger_copy ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
-                    copy.set_types(COPY_TYPES)
+                    copy.set_types(LEDGER_COPY_TYPES)
                     for row in rows[start:start + batch_size]:
                         copy.write_row(row)
         return time.perf_counter() - started

@@ -497,11 +497,7 @@ def _post(source, lines, received_at):
     _lock_positions(sorted(pairs))
 
     # Idempotency: compare with the ledger and within the batch.
-    existing = dict(
-        InventoryEvent.objects.filter(
-            source=source, transaction_id__in={line.transaction_id for line in lines}
-        ).values_list("transaction_id", "content_hash")
-    )
+    existing = _ledger_keys(source, {line.transaction_id for line in lines}, "content_hash")
     new_lines = []
     for line in lines:
         seen = existing.get(line.transaction_id)
@@ -537,6 +533,23 @@ def _post(source, lines, received_at):
     return statuses, conflicts
 
 
+def _ledger_keys(source, transaction_ids, column):
+    """{transaction_id: column} for the ledger lines of `source` with these ids."""
+    if connection.vendor != "postgresql":
+        return dict(
+            InventoryEvent.objects.filter(source=source, transaction_id__in=transaction_ids)
+            .values_list("transaction_id", column)
+        )
+    # One array parameter instead of thousands of IN (...) parameters.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT transaction_id, {column} FROM inventory_inventoryevent "
+            "WHERE source_id = %s AND transaction_id = ANY(%s::text[])",
+            [source.pk, list(transaction_ids)],
+        )
+        return dict(cursor.fetchall())
+
+
 def _line_payload(line):
     return {
         "transaction_id": line.transaction_id,
@@ -563,30 +576,42 @@ def _chunks(items, size):
         yield items[start:start + size]
 
 
+# (location, sku) pairs passed to PostgreSQL as two arrays.
+_UNNEST_PAIRS = "unnest(%s::bigint[], %s::bigint[]) AS v(loc, sku)"
+
+
 def _lock_positions(pairs):
     """Make sure a position row exists for every pair, then lock them all in
     (location, sku) order, so two batches touching the same positions queue
     instead of losing an update or deadlocking."""
     now = timezone.now()
-    zeros = [0] * (len(STATES) + 1)
     columns = ", ".join(("location_id", "sku_id") + STATES + ("safety_stock", "updated_at"))
-    placeholders = ", ".join(["%s"] * (len(STATES) + 4))
     with connection.cursor() as cursor:
-        cursor.executemany(
-            f"INSERT INTO inventory_position ({columns}) VALUES ({placeholders}) "
-            "ON CONFLICT (location_id, sku_id) DO NOTHING",
-            [(loc, sku, *zeros, now) for loc, sku in pairs],
-        )
         if connection.vendor == "postgresql":
-            for chunk in _chunks(pairs, 5000):
-                values, params = _values_clause(chunk, 2)
-                cursor.execute(
-                    "SELECT p.id FROM inventory_position p "
-                    f"JOIN (VALUES {values}) AS v(loc, sku) ON p.location_id = v.loc AND p.sku_id = v.sku "
-                    "ORDER BY p.location_id, p.sku_id FOR UPDATE OF p",
-                    params,
-                )
-        # SQLite: the IMMEDIATE transaction already holds the database write lock.
+            # Two statements for the whole batch, the pairs passed as two arrays.
+            arrays = [[loc for loc, _ in pairs], [sku for _, sku in pairs]]
+            zeros = ", ".join(["0"] * (len(STATES) + 1))
+            cursor.execute(
+                f"INSERT INTO inventory_position ({columns}) "
+                f"SELECT v.loc, v.sku, {zeros}, %s FROM {_UNNEST_PAIRS} ORDER BY v.loc, v.sku "
+                "ON CONFLICT (location_id, sku_id) DO NOTHING",
+                [now, *arrays],
+            )
+            cursor.execute(
+                f"SELECT p.id FROM inventory_position p JOIN {_UNNEST_PAIRS} "
+                "ON p.location_id = v.loc AND p.sku_id = v.sku "
+                "ORDER BY p.location_id, p.sku_id FOR UPDATE OF p",
+                arrays,
+            )
+        else:
+            # SQLite: the IMMEDIATE transaction already holds the database write lock.
+            zeros = [0] * (len(STATES) + 1)
+            placeholders = ", ".join(["%s"] * (len(STATES) + 4))
+            cursor.executemany(
+                f"INSERT INTO inventory_position ({columns}) VALUES ({placeholders}) "
+                "ON CONFLICT (location_id, sku_id) DO NOTHING",
+                [(loc, sku, *zeros, now) for loc, sku in pairs],
+            )
 
 
 LEDGER_COLUMNS = (
@@ -594,6 +619,11 @@ LEDGER_COLUMNS = (
     "from_state", "to_state", "to_location_id", "reference", "reason",
     "occurred_at", "received_at", "latency_ms", "content_hash",
     "entered_quantity", "entered_unit",
+)
+# PostgreSQL types of LEDGER_COLUMNS, for COPY in binary format.
+LEDGER_COPY_TYPES = (
+    "int8", "text", "text", "int8", "int8", "int8", "text", "text", "int8", "text", "text",
+    "timestamptz", "timestamptz", "int8", "text", "numeric", "text",
 )
 
 
@@ -613,7 +643,8 @@ def _insert_ledger_lines(source, lines, received_at):
         if connection.vendor == "postgresql":
             # COPY is the fastest way into PostgreSQL; the unique key still
             # guards against a concurrent request posting the same key.
-            with cursor.cursor.copy(f"COPY inventory_inventoryevent ({columns}) FROM STDIN") as copy:
+            with cursor.cursor.copy(f"COPY inventory_inventoryevent ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(LEDGER_COPY_TYPES)
                 for row in rows:
                     copy.write_row(row)
         else:
@@ -677,11 +708,7 @@ def _advance_count_anchors(source, lines):
                 counts[key] = line
     if not counts:
         return set()
-    ids = dict(
-        InventoryEvent.objects.filter(
-            source=source, transaction_id__in=[line.transaction_id for line in counts.values()]
-        ).values_list("transaction_id", "id")
-    )
+    ids = _ledger_keys(source, {line.transaction_id for line in counts.values()}, "id")
     anchors = {
         (a.location_id, a.sku_id, a.state): a
         for a in CountAnchor.objects.filter(
@@ -709,7 +736,8 @@ def _advance_count_anchors(source, lines):
 
 
 def _apply_deltas(lines, recomputed):
-    """Add this batch's moves to the positions: one UPDATE per touched position."""
+    """Add this batch's moves to the positions: one UPDATE for the batch on
+    PostgreSQL, one per touched position on SQLite."""
     anchors = _anchor_times({(loc, line.sku_id) for line in lines for loc, _, _ in line.legs()})
     deltas = defaultdict(lambda: [0] * len(STATES))
     state_index = {s: i for i, s in enumerate(STATES)}
@@ -722,16 +750,27 @@ def _apply_deltas(lines, recomputed):
             if counted_at is not None and line.occurred_at <= counted_at:
                 continue  # already inside that count: changes its variance, not the position
             deltas[(loc, line.sku_id)][state_index[state]] += delta
-    if not deltas:
+    rows = [(loc, sku, *d) for (loc, sku), d in sorted(deltas.items()) if any(d)]
+    if not rows:
         return
     now = timezone.now()
-    sets = ", ".join(f"{s} = {s} + %s" for s in STATES)
-    rows = [(*d, now, loc, sku) for (loc, sku), d in sorted(deltas.items()) if any(d)]
     with connection.cursor() as cursor:
-        cursor.executemany(
-            f"UPDATE inventory_position SET {sets}, updated_at = %s WHERE location_id = %s AND sku_id = %s",
-            rows,
-        )
+        if connection.vendor == "postgresql":
+            # One UPDATE for the batch: a column array per state.
+            sets = ", ".join(f"{s} = p.{s} + v.{s}" for s in STATES)
+            arrays = ", ".join(["%s::bigint[]"] * (len(STATES) + 2))
+            cursor.execute(
+                f"UPDATE inventory_position p SET {sets}, updated_at = %s "
+                f"FROM unnest({arrays}) AS v(loc, sku, {', '.join(STATES)}) "
+                "WHERE p.location_id = v.loc AND p.sku_id = v.sku",
+                [now, *(list(column) for column in zip(*rows))],
+            )
+        else:
+            sets = ", ".join(f"{s} = {s} + %s" for s in STATES)
+            cursor.executemany(
+                f"UPDATE inventory_position SET {sets}, updated_at = %s WHERE location_id = %s AND sku_id = %s",
+                [(*d, now, loc, sku) for loc, sku, *d in rows],
+            )
 
 
 def _anchor_times(pairs):
@@ -739,17 +778,20 @@ def _anchor_times(pairs):
         return {}
     found = {}
     pairs = sorted(pairs)
+    select = "SELECT a.location_id, a.sku_id, a.state, a.counted_at FROM inventory_countanchor a JOIN "
+    on = " ON a.location_id = v.loc AND a.sku_id = v.sku"
     with connection.cursor() as cursor:
-        for chunk in _chunks(pairs, 5000):
-            values, params = _values_clause(chunk, 2)
-            cursor.execute(
-                "WITH v(loc, sku) AS (VALUES " + values + ") "
-                "SELECT a.location_id, a.sku_id, a.state, a.counted_at FROM inventory_countanchor a "
-                "JOIN v ON a.location_id = v.loc AND a.sku_id = v.sku",
-                params,
-            )
-            for loc, sku, state, counted_at in cursor.fetchall():
-                found[(loc, sku, state)] = _aware(counted_at)
+        if connection.vendor == "postgresql":
+            cursor.execute(select + _UNNEST_PAIRS + on, [[p[0] for p in pairs], [p[1] for p in pairs]])
+            rows = cursor.fetchall()
+        else:
+            rows = []
+            for chunk in _chunks(pairs, 5000):
+                values, params = _values_clause(chunk, 2)
+                cursor.execute(f"WITH v(loc, sku) AS (VALUES {values}) " + select + "v" + on, params)
+                rows += cursor.fetchall()
+    for loc, sku, state, counted_at in rows:
+        found[(loc, sku, state)] = _aware(counted_at)
     return found
 
 
