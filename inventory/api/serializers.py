@@ -144,3 +144,55 @@ class IngestResultSerializer(serializers.Serializer):
 class IngestResponseSerializer(serializers.Serializer):
     counts = IngestCountsSerializer()
     results = IngestResultSerializer(many=True, help_text="One per posted event, in order")
+
+
+# Documentation only: master data rows are validated by inventory.masterdata,
+# with the same columns as the CSV files.
+
+class LocationRowSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=32)
+    name = serializers.CharField(max_length=200)
+    kind = serializers.CharField(help_text="One of: " + ", ".join(Location.Kind.values))
+    region = serializers.CharField(max_length=32, help_text="Region code; created when new")
+    timezone = serializers.CharField(max_length=64, help_text="IANA time zone, e.g. Europe/Berlin")
+    banner = serializers.CharField(max_length=100, required=False)
+    format = serializers.CharField(max_length=100, required=False)
+    go_live_date = serializers.DateField(required=False, allow_null=True)
+
+
+class LocationImportSerializer(serializers.Serializer):
+    locations = LocationRowSerializer(many=True)
+
+
+class SKURowSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=64)
+    description = serializers.CharField(max_length=300, required=False)
+    category = serializers.CharField(max_length=100)
+    unit_cost = serializers.DecimalField(max_digits=12, decimal_places=4)
+    base_unit = serializers.CharField(max_length=16)
+    active = serializers.BooleanField(required=False)
+    barcodes = serializers.ListField(
+        child=serializers.CharField(max_length=64), required=False,
+        help_text="A list, or the CSV form '4000000000017;4000000000024'",
+    )
+    conversions = UnitConversionSerializer(
+        many=True, required=False, help_text="A list, or the CSV form 'CS12=12;PK6=6'"
+    )
+
+
+class SKUImportSerializer(serializers.Serializer):
+    skus = SKURowSerializer(many=True)
+
+
+class RefusedRowSerializer(serializers.Serializer):
+    row = serializers.IntegerField(help_text="Position in the posted list, from 1")
+    code = serializers.CharField()
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class ImportReportSerializer(serializers.Serializer):
+    loaded = serializers.IntegerField()
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    refused = RefusedRowSerializer(many=True)

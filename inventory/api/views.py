@@ -7,6 +7,7 @@ Who may call what:
   lines are the retailer's data, read by people: a source gets 403.
 - A person (token or session) may GET everything, narrowed by
   controltower.scoping; posting events is for source systems only (403).
+- Loading locations and SKUs (POST) is for admins and integration admins.
 """
 import orjson
 from django.db.models import F, Value
@@ -18,20 +19,25 @@ from rest_framework.parsers import BaseParser
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
+from controltower.models import Role
 from controltower.scoping import ESTATE_ROLES, restrict, role_of, visible_locations
 from controltower.tokens import SourceClient
 from inventory.ledger import IngestError, ingest_events
+from inventory.masterdata import import_locations, import_skus
 from inventory.models import SKU, STATES, InventoryEvent, Location, Position, RejectedEvent, on_hand_expression
 
 from . import schema  # noqa: F401  (registers the token scheme with drf-spectacular)
 from .filters import EventFilter, LocationFilter, PositionFilter, RejectionFilter, SKUFilter
 from .serializers import (
     EventSerializer,
+    ImportReportSerializer,
     IngestRequestSerializer,
     IngestResponseSerializer,
+    LocationImportSerializer,
     LocationSerializer,
     PositionSerializer,
     RejectionSerializer,
+    SKUImportSerializer,
     SKUSerializer,
 )
 
@@ -61,6 +67,42 @@ class IsPerson(BasePermission):
     def has_permission(self, request, view):
         return not isinstance(request.user, SourceClient)
 
+
+class MayLoadMasterData(BasePermission):
+    message = "Only an admin or integration admin may load locations and SKUs."
+
+    def has_permission(self, request, view):
+        return role_of(request.user) in (Role.ADMIN, Role.INTEGRATION_ADMIN)
+
+
+def _rows(request, key):
+    body = request.data
+    if not isinstance(body, dict) or not isinstance(body.get(key), list):
+        raise ParseError(f"The body must be a JSON object with a '{key}' list.")
+    return body[key]
+
+
+def _sku_row_as_csv(row):
+    """An API SKU row in the CSV's form: barcodes and conversions may come as lists."""
+    if not isinstance(row, dict):
+        return row
+    row = dict(row)
+    if isinstance(row.get("barcodes"), list):
+        row["barcodes"] = ";".join(str(code) for code in row["barcodes"])
+    if isinstance(row.get("conversions"), list):
+        row["conversions"] = ";".join(
+            f"{item.get('unit', '')}={item.get('factor', '')}" if isinstance(item, dict) else str(item)
+            for item in row["conversions"]
+        )
+    return row
+
+
+MASTER_DATA_RESPONSES = {
+    200: ImportReportSerializer,
+    400: OpenApiResponse(description="The body is not a JSON object with the list of rows"),
+    401: OpenApiResponse(description="No token, or an unknown or revoked token"),
+    403: OpenApiResponse(description="Not an admin or integration admin"),
+}
 
 INGEST_REQUEST_EXAMPLE = {
     "events": [
@@ -183,10 +225,17 @@ class PositionListView(generics.ListAPIView):
 
 
 class LocationListView(generics.ListAPIView):
-    """Locations a person may see; a source system sees them all."""
+    """GET: locations a person may see; a source system sees them all.
+    POST: load locations (upsert by code)."""
 
     serializer_class = LocationSerializer
     filterset_class = LocationFilter
+    parser_classes = [OrjsonParser]
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [IsAuthenticated(), MayLoadMasterData()]
+        return [IsAuthenticated()]
 
     def get_queryset(self):
         if isinstance(self.request.user, SourceClient):
@@ -195,13 +244,52 @@ class LocationListView(generics.ListAPIView):
             locations = visible_locations(self.request.user)
         return locations.select_related("region").order_by("code")
 
+    @extend_schema(
+        summary="Load locations (admins and integration admins)",
+        description="The columns of the locations CSV. Each row loads or is refused with errors per field.",
+        request=LocationImportSerializer,
+        responses=MASTER_DATA_RESPONSES,
+    )
+    def post(self, request):
+        return Response(import_locations(_rows(request, "locations")).as_dict())
+
 
 class SKUListView(generics.ListAPIView):
-    """The item master, visible to every person and source system."""
+    """GET: the item master, visible to every person and source system.
+    POST: load SKUs with their barcodes and unit conversions (upsert by code)."""
 
     serializer_class = SKUSerializer
     filterset_class = SKUFilter
+    parser_classes = [OrjsonParser]
     queryset = SKU.objects.prefetch_related("barcodes", "conversions").order_by("code")
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [IsAuthenticated(), MayLoadMasterData()]
+        return [IsAuthenticated()]
+
+    @extend_schema(
+        summary="Load SKUs (admins and integration admins)",
+        description=(
+            "The columns of the SKU CSV. A SKU missing cost, base unit or category, a barcode of "
+            "another SKU or a conflicting conversion is refused with errors per field."
+        ),
+        request=SKUImportSerializer,
+        responses=MASTER_DATA_RESPONSES,
+        examples=[
+            OpenApiExample(
+                "One SKU",
+                request_only=True,
+                value={"skus": [{
+                    "code": "SKU00017", "description": "Milk 1l", "category": "Dairy", "unit_cost": "0.89",
+                    "base_unit": "EA", "barcodes": ["4006381333931"], "conversions": [{"unit": "CS12", "factor": 12}],
+                }]},
+            )
+        ],
+    )
+    def post(self, request):
+        rows = [_sku_row_as_csv(row) for row in _rows(request, "skus")]
+        return Response(import_skus(rows).as_dict())
 
 
 class RejectionListView(generics.ListAPIView):
