@@ -58,9 +58,15 @@ def _cases(user):
 
 
 def _refused(request, error):
-    """403 with the service's words, as a fragment for htmx or a full page."""
-    template = "exceptions/_refused.html" if request.htmx else "exceptions/refused.html"
-    return render(request, template, {"message": error.args[0] if error.args else ""}, status=403)
+    """403 with the service's words: a full page, or for htmx a fragment put
+    into the page's #case-alert (its wrapper lets htmx swap a 403)."""
+    message = error.args[0] if error.args else ""
+    if not request.htmx:
+        return render(request, "exceptions/refused.html", {"message": message}, status=403)
+    response = render(request, "exceptions/_refused.html", {"message": message}, status=403)
+    response["HX-Retarget"] = "#case-alert"
+    response["HX-Reswap"] = "innerHTML"
+    return response
 
 
 def _case_in_scope(request, pk):
