@@ -90,7 +90,13 @@ BOOK_AS_OF_SQL = """
         SELECT id, location_id, sku_id, state, quantity, value
         FROM inventory_snapshotline WHERE snapshot_id = %s
     ),
-    scope AS (SELECT DISTINCT location_id FROM snap),
+    -- The snapshot's locations: one index probe per location, not a pass
+    -- over every line.
+    scope AS (
+        SELECT l.id AS location_id FROM inventory_location l WHERE EXISTS (
+            SELECT 1 FROM inventory_snapshotline x WHERE x.snapshot_id = %s AND x.location_id = l.id
+        )
+    ),
     legs AS (
         SELECT e.id, e.location_id AS loc, e.sku_id AS sku, e.from_state AS state,
                -e.quantity AS delta, e.occurred_at AS at, 0 AS is_count
@@ -149,7 +155,7 @@ def _compare_snapshot(snapshot, condition, *, ctes="", cte_params=(), condition_
     sql = "WITH " + ctes + BOOK_AS_OF_SQL + COMPARED_SQL.format(
         extra_columns=columns, extra_joins=joins, condition=condition
     )
-    return _rows(sql, [*cte_params, snapshot.pk, as_of, as_of, *condition_params])
+    return _rows(sql, [*cte_params, snapshot.pk, snapshot.pk, as_of, as_of, *condition_params])
 
 
 def _decimal(value):
