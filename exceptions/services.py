@@ -5,10 +5,12 @@ The actions (acknowledge, assign, ..., approve_adjustment) are what people
 do; each checks scope and role, changes status with one conditional update
 (`_move`), records history, and writes nothing when it fails.
 """
+import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
@@ -187,12 +189,24 @@ def _refresh(kind, pairs, now, report):
             ]
         if row["status"] in Case.DONE:
             reopen.append(row["id"])
-    Case.objects.bulk_update(changed, [*TRACKED, "details"], batch_size=1000)
+    _update_numbers(changed)
     CaseHistory.objects.bulk_create(history, batch_size=1000)
     _add_links([(row["id"], f) for row, f in pairs])
     report.updated = [c.pk for c in changed]
     if reopen:
         report.reopened = _reopen_by_system(reopen, now)
+
+
+def _update_numbers(cases):
+    """One parameterised UPDATE run for many rows (bulk_update's CASE WHEN is slow at 50k)."""
+    if not cases:
+        return
+    columns = [*TRACKED, "details"]
+    sets = ", ".join(f"{name} = %s" for name in columns)
+    rows = [(*(getattr(c, name) for name in TRACKED), json.dumps(c.details, cls=DjangoJSONEncoder), c.pk)
+            for c in sorted(cases, key=lambda c: c.pk)]
+    with connection.cursor() as cursor:
+        cursor.executemany(f"UPDATE {Case._meta.db_table} SET {sets} WHERE id = %s", rows)
 
 
 def _differs(old, new):

@@ -51,8 +51,10 @@ def test_routing_most_specific_rule_wins(store):
 def test_same_finding_again_updates_the_case_not_a_second_one(store):
     sku = SKUFactory()
     sync_findings("negative_stock", [finding(store, sku, quantity=3, lineage=[("event", 1)])])
-    report = sync_findings("negative_stock", [finding(store, sku, quantity=5, lineage=[("event", 2)])])
+    report = sync_findings("negative_stock", [finding(store, sku, quantity=5, lineage=[("event", 2)],
+                                                      details={"observed": -5, "expected": 0})])
     case = Case.objects.get()
+    assert case.details == {"observed": -5, "expected": 0}
     assert report.updated == [case.pk] and report.opened == []
     assert case.quantity_at_risk == 5 and case.value_at_risk == Decimal("12.50")
     assert "-5" in case.summary
