@@ -10,6 +10,12 @@ def _celery_eager():
     celery_app.conf.update(task_always_eager=True, task_eager_propagates=True)
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    """PBKDF2 costs about a second per user on these machines; tests need no strength."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def api_client():
     from rest_framework.test import APIClient
