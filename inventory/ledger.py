@@ -480,7 +480,7 @@ def _jsonable(value):
 
 
 def _post(source, lines, received_at):
-    """Inside one transaction: lock, classify, write, move positions.
+    """Inside one transaction: classify, lock, write, move positions.
 
     Returns ({index: (status, errors)}, [conflict RejectedEvents]).
     """
@@ -489,14 +489,10 @@ def _post(source, lines, received_at):
     if not lines:
         return statuses, conflicts
 
-    pairs = set()
-    for line in lines:
-        pairs.add((line.location_id, line.sku_id))
-        if line.to_location_id:
-            pairs.add((line.to_location_id, line.sku_id))
-    _lock_positions(sorted(pairs))
-
-    # Idempotency: compare with the ledger and within the batch.
+    # Idempotency: compare with the ledger and within the batch. This runs
+    # before the position locks, so a resent batch locks nothing and the
+    # locks are held for the new lines only; a key posted concurrently after
+    # this read fails the unique key on insert, and ingest_events retries.
     existing = _ledger_keys(source, {line.transaction_id for line in lines}, "content_hash")
     new_lines = []
     for line in lines:
@@ -524,6 +520,12 @@ def _post(source, lines, received_at):
     if not new_lines:
         return statuses, conflicts
 
+    pairs = set()
+    for line in new_lines:
+        pairs.add((line.location_id, line.sku_id))
+        if line.to_location_id:
+            pairs.add((line.to_location_id, line.sku_id))
+    _lock_positions(sorted(pairs))
     _insert_ledger_lines(source, new_lines, received_at)
     _record_transfers(new_lines)
     recomputed = _advance_count_anchors(source, new_lines)
@@ -642,8 +644,10 @@ def _insert_ledger_lines(source, lines, received_at):
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # COPY is the fastest way into PostgreSQL; the unique key still
-            # guards against a concurrent request posting the same key.
-            with cursor.cursor.copy(f"COPY inventory_inventoryevent ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
+            # guards against a concurrent request posting the same key
+            # (raised as Django's IntegrityError, which ingest_events retries).
+            copy_sql = f"COPY inventory_inventoryevent ({columns}) FROM STDIN (FORMAT BINARY)"
+            with connection.wrap_database_errors, cursor.cursor.copy(copy_sql) as copy:
                 copy.set_types(LEDGER_COPY_TYPES)
                 for row in rows:
                     copy.write_row(row)
