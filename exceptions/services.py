@@ -20,7 +20,7 @@ from controltower.scoping import restrict, role_of
 from inventory.ledger import ingest_events
 from inventory.models import STATES, Location, SourceSystem
 
-from .findings import Finding
+from .findings import CaseKind, Finding
 from .models import (
     Case,
     CaseComment,
@@ -94,6 +94,14 @@ def _sla_start(location, policy, calendar, now):
 # Findings -> cases
 # --------------------------------------------------------------------------
 
+# Findings about something that happened (two lines that look alike, a key
+# sent twice with different content, a receipt without its PO line) never
+# clear by themselves; once a person has resolved one, it stays resolved.
+SETTLED_BY_A_PERSON = {
+    CaseKind.SUSPECTED_DUPLICATE, CaseKind.IDEMPOTENCY_CONFLICT, CaseKind.RECEIPT_WITHOUT_PO,
+}
+
+
 @dataclass
 class SyncReport:
     opened: list = field(default_factory=list)
@@ -126,7 +134,9 @@ def sync_findings(kind: str, findings: list[Finding], *, scope: dict | None = No
         _lock_kind(kind)
         known = {
             row["fingerprint"]: row
-            for row in Case.objects.filter(kind=kind).values("id", "fingerprint", "status", *TRACKED, "details")
+            for row in Case.objects.filter(kind=kind).values(
+                "id", "fingerprint", "status", "auto_resolved", *TRACKED, "details"
+            )
         }
         _open_new(kind, [f for fp, f in wanted.items() if fp not in known], now, report)
         _refresh(kind, [(known[fp], f) for fp, f in wanted.items() if fp in known], now, report)
@@ -187,7 +197,7 @@ def _refresh(kind, pairs, now, report):
                             from_value=str(row[name])[:300], to_value=str(fresh[name])[:300])
                 for name in diffs
             ]
-        if row["status"] in Case.DONE:
+        if row["status"] in Case.DONE and (row["auto_resolved"] or kind not in SETTLED_BY_A_PERSON):
             reopen.append(row["id"])
     _update_numbers(changed)
     CaseHistory.objects.bulk_create(history, batch_size=1000)

@@ -109,6 +109,21 @@ def test_finding_back_reopens_the_resolved_case(store):
     assert Case.objects.count() == 1
 
 
+def test_a_settled_suspected_duplicate_stays_resolved(store):
+    sku = SKUFactory()
+    duplicate = Finding(kind="suspected_duplicate", location_id=store.pk, sku_id=sku.pk, reference="sale:7:8")
+    sync_findings("suspected_duplicate", [duplicate])
+    case = Case.objects.get()
+    Case.objects.filter(pk=case.pk).update(
+        status=Case.Status.RESOLVED, resolution_code="not_a_duplicate", root_cause="process_non_compliance",
+        resolved_by=make_user("store_manager", [store]),
+    )
+    report = sync_findings("suspected_duplicate", [duplicate])
+    case.refresh_from_db()
+    assert report.reopened == []
+    assert case.status == Case.Status.RESOLVED and case.reopen_count == 0
+
+
 def test_finding_of_another_kind_is_refused(store):
     with pytest.raises(ValueError, match="another kind"):
         sync_findings("stale_feed", [finding(store, SKUFactory())])
