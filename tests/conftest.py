@@ -13,7 +13,11 @@ def _celery_eager():
 @pytest.fixture(autouse=True)
 def _fast_password_hasher(settings):
     """PBKDF2 costs about a second per user on these machines; tests need no strength."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # PBKDF2 stays second so hashes made outside a test (module fixtures) still check.
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    ]
 
 
 @pytest.fixture
