@@ -735,7 +735,12 @@ def _advance_count_anchors(source, lines):
         anchor.event_id = ids[line.transaction_id]
         recompute.add(key)
     CountAnchor.objects.bulk_create(to_create)
-    CountAnchor.objects.bulk_update(to_update, ["counted_at", "counted_quantity", "event"])
+    with connection.cursor() as cursor:
+        # Plain statements: bulk_update's CASE per row costs more to build than to run.
+        cursor.executemany(
+            "UPDATE inventory_countanchor SET counted_at = %s, counted_quantity = %s, event_id = %s WHERE id = %s",
+            [(a.counted_at, a.counted_quantity, a.event_id, a.id) for a in to_update],
+        )
     return recompute
 
 
