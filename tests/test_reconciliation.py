@@ -327,10 +327,11 @@ def test_severity_follows_value_at_risk():
 # --- stale_feed ------------------------------------------------------------------------
 
 def test_stale_feed(store, sku):
+    now = timezone.now()  # not the module's NOW: silence is measured against the real clock
     quiet = SourceSystemFactory(code="WMS", kind=SourceSystem.Kind.WMS, expected_interval_s=600,
-                                last_event_at=NOW - timedelta(minutes=15))
+                                last_event_at=now - timedelta(minutes=15))
     SourceSystemFactory(code="NEVER", kind=SourceSystem.Kind.OMS)
-    SourceSystemFactory(code="FRESH", kind=SourceSystem.Kind.POS, last_event_at=NOW)
+    SourceSystemFactory(code="FRESH", kind=SourceSystem.Kind.POS, last_event_at=now)
     SourceSystemFactory(code="OFF", kind=SourceSystem.Kind.POS, active=False)
 
     findings = {f.reference: f for f in reconciliation.stale_feed()}
