@@ -40,7 +40,10 @@ def pytest_collection_modifyitems(items):
 @pytest.fixture(scope="session")
 def browser():
     if not CHROMIUM.exists():
-        pytest.skip("browser tests need Chromium at /usr/bin/chromium (apt-get install -y chromium)")
+        reason = "browser tests need Chromium at /usr/bin/chromium (apt-get install -y chromium)"
+        if os.environ.get("REQUIRE_BROWSER"):  # CI: a skipped browser test is a failure
+            pytest.fail(reason)
+        pytest.skip(reason)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
