@@ -148,6 +148,13 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Inventory events, snapshots, positions and exception cases.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {
+        "CaseKindEnum": "exceptions.findings.CaseKind",
+        "CaseStatusEnum": "exceptions.models.Case.Status",
+        "AdjustmentStatusEnum": "exceptions.models.CorrectiveAdjustment.Status",
+        "LocationKindEnum": "inventory.models.Location.Kind",
+        "RejectionKindEnum": "inventory.models.RejectedEvent.Kind",
+    },
 }
 
 # --- Celery -----------------------------------------------------------------

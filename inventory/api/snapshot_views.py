@@ -6,6 +6,8 @@ inventory.purchase_orders.
 - POST /api/v1/po-lines: a source system's token, or a person who is an
   admin or integration admin.
 """
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -43,9 +45,48 @@ def _envelope(request, *required):
     return request.data, None
 
 
+# Request shapes for the OpenAPI document only: the services validate the
+# lines as a batch, with per-line errors.
+SNAPSHOT_LINE = inline_serializer("SnapshotLine", {
+    "location": serializers.CharField(),
+    "sku": serializers.CharField(required=False),
+    "barcode": serializers.CharField(required=False),
+    "state": serializers.CharField(required=False, help_text="Default available."),
+    "quantity": serializers.DecimalField(max_digits=18, decimal_places=4),
+    "unit": serializers.CharField(required=False, help_text="Default the SKU's base unit."),
+    "value": serializers.DecimalField(max_digits=18, decimal_places=4, required=False,
+                                      help_text="Financial value (ERP)."),
+})
+PO_LINE = inline_serializer("PurchaseOrderLineIn", {
+    "po_number": serializers.CharField(),
+    "line": serializers.CharField(),
+    "location": serializers.CharField(),
+    "sku": serializers.CharField(),
+    "quantity": serializers.IntegerField(),
+    "expected_at": serializers.DateTimeField(required=False),
+})
+LOAD_REPORT = OpenApiResponse(
+    response=inline_serializer("LoadReport", {
+        "snapshot": serializers.IntegerField(required=False, allow_null=True,
+                                             help_text="The stored snapshot (snapshots only)."),
+        "counts": serializers.DictField(child=serializers.IntegerField()),
+        "rejected": serializers.ListField(child=serializers.DictField()),
+    }),
+    description="What was stored and each refused line with {field: [messages]}.",
+)
+
+
 class SnapshotView(APIView):
     permission_classes = [IsSourceSystem]
 
+    @extend_schema(
+        summary="Post an on-hand snapshot (up to 100,000 lines)",
+        request=inline_serializer("SnapshotIn", {
+            "as_of": serializers.DateTimeField(help_text="ISO 8601 with offset."),
+            "lines": SNAPSHOT_LINE.__class__(many=True),
+        }),
+        responses={200: LOAD_REPORT, 400: OpenApiResponse(description="Malformed envelope.")},
+    )
     def post(self, request):
         body, error = _envelope(request, "as_of", "lines")
         if error:
@@ -60,6 +101,11 @@ class SnapshotView(APIView):
 class PurchaseOrderLineView(APIView):
     permission_classes = [MayLoadPurchaseOrders]
 
+    @extend_schema(
+        summary="Load purchase order lines (master data for receipt matching)",
+        request=inline_serializer("PurchaseOrderLinesIn", {"lines": PO_LINE.__class__(many=True)}),
+        responses={200: LOAD_REPORT, 400: OpenApiResponse(description="Malformed envelope.")},
+    )
     def post(self, request):
         body, error = _envelope(request, "lines")
         if error:
