@@ -859,20 +859,27 @@ def fold_ledger(pairs=None, as_of=None, location_ids=None, exclude_event_id=None
             scope_params += list(location_ids)
         return "".join(" AND " + c for c in clauses), scope_params
 
-    out_scope, out_params = leg_scope("e.location_id")
-    in_scope, in_params = leg_scope("COALESCE(e.to_location_id, e.location_id)")
+    # The into-leg lands at to_location when set, else at location. The two
+    # cases are separate selects so each can use an index on its own column
+    # (a scope on COALESCE(to_location_id, location_id) scans the whole ledger).
+    here_scope, here_params = leg_scope("e.location_id")
+    there_scope, there_params = leg_scope("e.to_location_id")
     sql = f"""
         WITH legs AS (
             SELECT e.id, e.location_id AS loc, e.sku_id AS sku, e.from_state AS state,
                    -e.quantity AS delta, e.occurred_at AS at, 0 AS is_count
             FROM inventory_inventoryevent e
-            WHERE e.from_state IS NOT NULL AND e.type <> 'cycle_count'{where_sql}{out_scope}
+            WHERE e.from_state IS NOT NULL AND e.type <> 'cycle_count'{where_sql}{here_scope}
             UNION ALL
-            SELECT e.id, COALESCE(e.to_location_id, e.location_id), e.sku_id, e.to_state,
-                   e.quantity, e.occurred_at,
+            SELECT e.id, e.location_id, e.sku_id, e.to_state, e.quantity, e.occurred_at,
                    CASE WHEN e.type = 'cycle_count' THEN 1 ELSE 0 END
             FROM inventory_inventoryevent e
-            WHERE e.to_state IS NOT NULL{where_sql}{in_scope}
+            WHERE e.to_state IS NOT NULL AND e.to_location_id IS NULL{where_sql}{here_scope}
+            UNION ALL
+            SELECT e.id, e.to_location_id, e.sku_id, e.to_state, e.quantity, e.occurred_at,
+                   CASE WHEN e.type = 'cycle_count' THEN 1 ELSE 0 END
+            FROM inventory_inventoryevent e
+            WHERE e.to_state IS NOT NULL AND e.to_location_id IS NOT NULL{where_sql}{there_scope}
         ),
         counts AS (
             SELECT loc, sku, state, delta AS quantity, at,
@@ -888,7 +895,7 @@ def fold_ledger(pairs=None, as_of=None, location_ids=None, exclude_event_id=None
         GROUP BY l.loc, l.sku, l.state
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, params + out_params + params + in_params)
+        cursor.execute(sql, (params + here_params) * 2 + params + there_params)
         return {(loc, sku, state): int(qty) for loc, sku, state, qty in cursor.fetchall()}
 
 
