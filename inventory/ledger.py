@@ -480,7 +480,7 @@ def _jsonable(value):
 
 
 def _post(source, lines, received_at):
-    """Inside one transaction: classify, lock, write, move positions.
+    """Inside one transaction: classify, write, lock, move positions.
 
     Returns ({index: (status, errors)}, [conflict RejectedEvents]).
     """
@@ -520,13 +520,16 @@ def _post(source, lines, received_at):
     if not new_lines:
         return statuses, conflicts
 
+    # The ledger lines go in before the position locks, to keep the locks
+    # short. Other batches see them only after commit, and the count anchors
+    # are read and moved under the locks, so the result is the same.
+    _insert_ledger_lines(source, new_lines, received_at)
     pairs = set()
     for line in new_lines:
         pairs.add((line.location_id, line.sku_id))
         if line.to_location_id:
             pairs.add((line.to_location_id, line.sku_id))
     _lock_positions(sorted(pairs))
-    _insert_ledger_lines(source, new_lines, received_at)
     _record_transfers(new_lines)
     recomputed = _advance_count_anchors(source, new_lines)
     _apply_deltas(new_lines, recomputed)
