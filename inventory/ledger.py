@@ -820,12 +820,15 @@ def _recompute_states(keys):
     pairs = sorted({(loc, sku) for loc, sku, _ in keys})
     folded = fold_ledger(pairs=pairs)
     now = timezone.now()
+    by_state = defaultdict(list)
+    for loc, sku, state in sorted(keys):
+        by_state[state].append((folded.get((loc, sku, state), 0), now, loc, sku))
     with connection.cursor() as cursor:
-        for loc, sku, state in sorted(keys):
-            cursor.execute(
+        for state, rows in by_state.items():
+            cursor.executemany(
                 f"UPDATE inventory_position SET {state} = %s, updated_at = %s "
                 "WHERE location_id = %s AND sku_id = %s",
-                [folded.get((loc, sku, state), 0), now, loc, sku],
+                rows,
             )
 
 
