@@ -36,7 +36,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from controltower.models import ApiToken
-from inventory.ledger import LEDGER_COLUMNS, LEDGER_COPY_TYPES
+from inventory.ledger import LEDGER_COLUMNS, LEDGER_COPY_TYPES, rebuild_positions
 from inventory.models import (
     SKU,
     STATES,
@@ -448,7 +448,7 @@ def ingest_section(events=200_000, workers=2, clients=2, skip_http=False, naive_
         "duplicates_share": round(expected["duplicate"] / sent, 4),
         "expected": expected,
         "db_vendor": connection.vendor,
-        "db_version": connection.cursor().connection.info.server_version,
+        "db_version": connection.pg_version,
         "timestamp": timezone.now().isoformat(),
     }
     if not skip_http:
@@ -456,6 +456,13 @@ def ingest_section(events=200_000, workers=2, clients=2, skip_http=False, naive_
         result.update(http_seconds=round(seconds, 3), events_per_s=round(sent / seconds), counts=counts)
         if counts != expected:
             raise BenchError(f"ingest answered {counts}, expected {expected}")
+        # Off the clock: the positions must still equal the ledger fold.
+        check = rebuild_positions(location_ids=list(
+            Location.objects.filter(code__startswith=PREFIX).values_list("id", flat=True)
+        ))
+        result.update(positions_checked=check.positions_checked, position_differences=len(check.differences))
+        if check.differences:
+            raise BenchError(f"positions differ from the ledger: {check.differences[:5]}")
 
     rows = ledger_rows(source, valid, timezone.now())
     seconds = measure_copy(rows)
@@ -470,5 +477,3 @@ def ingest_section(events=200_000, workers=2, clients=2, skip_http=False, naive_
         result["speedup_over_naive"] = round(result["events_per_s"] / result["naive_events_per_s"], 1)
     return result
 
-
-SECTIONS = {"ingest": ingest_section}

@@ -42,6 +42,9 @@ class Command(BaseCommand):
         for key, (label, unit) in LABELS.items():
             if key in result:
                 lines.append(f"  {label:<44} {result[key]:>10,} {unit}")
+        if "position_differences" in result:
+            lines.append(f"  {'positions equal to the ledger fold':<44} {result['positions_checked']:>10,} checked, "
+                         f"{result['position_differences']} differences")
         if "ratio_to_copy" in result:
             lines.append(f"  {'ingest / COPY':<44} {result['ratio_to_copy']:>10.1%}")
             lines.append(f"  {'ingest / naive':<44} {result['speedup_over_naive']:>9,.1f}x")
