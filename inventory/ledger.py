@@ -30,13 +30,11 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from .models import (
     STATES,
     SKU,
-    Barcode,
     CountAnchor,
     EventType,
     InventoryEvent,
@@ -45,7 +43,6 @@ from .models import (
     RejectedEvent,
     SourceSystem,
     Transfer,
-    UnitConversion,
 )
 
 log = logging.getLogger(__name__)
@@ -219,6 +216,23 @@ def _state(raw, name, allowed, default, errors):
     return value
 
 
+def _select(sql, *value_sets, params=()):
+    """Rows of `sql`, each {} in it matching any value of the next set: one
+    array parameter on PostgreSQL (thousands of IN placeholders cost more to
+    build than the query takes), an IN list elsewhere. `params` come first."""
+    matches, values = [], list(params)
+    for value_set in value_sets:
+        if connection.vendor == "postgresql":
+            matches.append("= ANY(%s)")
+            values.append(list(value_set))
+        else:
+            matches.append(f"IN ({', '.join(['%s'] * len(value_set))})")
+            values.extend(value_set)
+    with connection.cursor() as cursor:
+        cursor.execute(sql.format(*matches), values)
+        return cursor.fetchall()
+
+
 class MasterData:
     """Location, SKU, barcode and unit lookups for one batch: one query each."""
 
@@ -234,15 +248,18 @@ class MasterData:
                 sku_codes.add(raw["sku"].strip())
             elif isinstance(raw.get("barcode"), (str, int)) and not isinstance(raw.get("barcode"), bool):
                 barcodes.add(str(raw["barcode"]).strip())
-        self.locations = dict(
-            Location.objects.filter(code__in=location_codes, active=True).values_list("code", "id")
+        self.locations = dict(_select(
+            "SELECT code, id FROM inventory_location WHERE active AND code {}", location_codes
+        ))
+        self.barcodes = dict(_select(
+            "SELECT b.code, b.sku_id FROM inventory_barcode b JOIN inventory_sku s ON s.id = b.sku_id "
+            "WHERE s.active AND b.code {}",
+            barcodes,
+        ))
+        skus = _select(
+            "SELECT id, code, base_unit FROM inventory_sku WHERE active AND (code {} OR id {})",
+            sku_codes, set(self.barcodes.values()),
         )
-        self.barcodes = dict(
-            Barcode.objects.filter(code__in=barcodes, sku__active=True).values_list("code", "sku_id")
-        )
-        skus = SKU.objects.filter(active=True).filter(
-            Q(code__in=sku_codes) | Q(id__in=set(self.barcodes.values()))
-        ).values_list("id", "code", "base_unit")
         self.sku_ids = {}
         self.base_units = {}
         for sku_id, code, base_unit in skus:
@@ -250,9 +267,9 @@ class MasterData:
             self.base_units[sku_id] = base_unit
         self.factors = {
             (sku_id, unit): factor
-            for sku_id, unit, factor in UnitConversion.objects.filter(
-                sku_id__in=self.base_units.keys()
-            ).values_list("sku_id", "unit", "factor")
+            for sku_id, unit, factor in _select(
+                "SELECT sku_id, unit, factor FROM inventory_unitconversion WHERE sku_id {}", self.base_units
+            )
         }
 
     def factor(self, sku_id, unit):
@@ -540,19 +557,11 @@ def _post(source, lines, received_at):
 
 def _ledger_keys(source, transaction_ids, column):
     """{transaction_id: column} for the ledger lines of `source` with these ids."""
-    if connection.vendor != "postgresql":
-        return dict(
-            InventoryEvent.objects.filter(source=source, transaction_id__in=transaction_ids)
-            .values_list("transaction_id", column)
-        )
-    # One array parameter instead of thousands of IN (...) parameters.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT transaction_id, {column} FROM inventory_inventoryevent "
-            "WHERE source_id = %s AND transaction_id = ANY(%s::text[])",
-            [source.pk, list(transaction_ids)],
-        )
-        return dict(cursor.fetchall())
+    return dict(_select(
+        f"SELECT transaction_id, {column} FROM inventory_inventoryevent "
+        "WHERE source_id = %s AND transaction_id {}",
+        transaction_ids, params=[source.pk],
+    ))
 
 
 def _line_payload(line):
