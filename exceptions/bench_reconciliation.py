@@ -53,22 +53,22 @@ def bench_snapshot(lines=10_000_000):
 
 
 def _generate(cursor, source_id, snapshot_id, stores, skus, as_of):
-    cursor.execute("INSERT INTO inventory_region (code, name) VALUES ('BENCH', 'Bench') RETURNING id")
+    cursor.execute("INSERT INTO inventory_region (code, name) VALUES ('SNAPBENCH', 'Snapshot bench') RETURNING id")
     region_id = cursor.fetchone()[0]
     cursor.execute(
         "INSERT INTO inventory_location (code, name, kind, region_id, timezone, banner, format, active) "
-        "SELECT 'BENCH-L' || g, 'Bench store ' || g, 'store', %s, 'UTC', '', '', true "
+        "SELECT 'SNAPBENCH-L' || g, 'Bench store ' || g, 'store', %s, 'UTC', '', '', true "
         "FROM generate_series(1, %s) g",
         [region_id, stores],
     )
     cursor.execute(
         "INSERT INTO inventory_sku (code, description, category, unit_cost, base_unit, active) "
-        "SELECT 'BENCH-K' || g, 'Bench item', 'Bench', 2.50, 'EA', true FROM generate_series(1, %s) g",
+        "SELECT 'SNAPBENCH-K' || g, 'Bench item', 'Bench', 2.50, 'EA', true FROM generate_series(1, %s) g",
         [skus],
     )
     pairs = (
         "FROM inventory_location l CROSS JOIN inventory_sku k "
-        "WHERE l.code LIKE 'BENCH-L%%' AND k.code LIKE 'BENCH-K%%'"
+        "WHERE l.code LIKE 'SNAPBENCH-L%%' AND k.code LIKE 'SNAPBENCH-K%%'"
     )
     stocked = "(l.id + k.id) %% 50 + 1"
     cursor.execute(
