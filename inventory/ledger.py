@@ -825,14 +825,32 @@ def _aware(value):
 
 
 def _recompute_states(keys):
-    """Set the given (location, sku, state) quantities to the ledger fold."""
-    pairs = sorted({(loc, sku) for loc, sku, _ in keys})
-    folded = fold_ledger(pairs=pairs)
+    """Set the given (location, sku, state) quantities to their count anchor
+    plus the ledger lines that occurred after it: the fold of that state,
+    reading only the lines since the count, not the whole history."""
+    values, params = _values_clause(sorted(keys), 3)
+    after_count = "e.sku_id = a.sku_id AND e.occurred_at > a.counted_at AND e.type <> 'cycle_count'"
+    sql = f"""
+        WITH k(loc, sku, state) AS (VALUES {values})
+        SELECT a.location_id, a.sku_id, a.state, a.counted_quantity
+            - COALESCE((SELECT SUM(e.quantity) FROM inventory_inventoryevent e
+                        WHERE e.location_id = a.location_id AND {after_count}
+                          AND e.from_state = a.state), 0)
+            + COALESCE((SELECT SUM(e.quantity) FROM inventory_inventoryevent e
+                        WHERE e.location_id = a.location_id AND {after_count}
+                          AND e.to_state = a.state AND e.to_location_id IS NULL), 0)
+            + COALESCE((SELECT SUM(e.quantity) FROM inventory_inventoryevent e
+                        WHERE e.to_location_id = a.location_id AND {after_count}
+                          AND e.to_state = a.state), 0)
+        FROM inventory_countanchor a
+        JOIN k ON a.location_id = k.loc AND a.sku_id = k.sku AND a.state = k.state
+    """
     now = timezone.now()
     by_state = defaultdict(list)
-    for loc, sku, state in sorted(keys):
-        by_state[state].append((folded.get((loc, sku, state), 0), now, loc, sku))
     with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for loc, sku, state, quantity in cursor.fetchall():
+            by_state[state].append((int(quantity), now, loc, sku))
         for state, rows in by_state.items():
             cursor.executemany(
                 f"UPDATE inventory_position SET {state} = %s, updated_at = %s "
