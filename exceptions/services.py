@@ -433,6 +433,13 @@ def reopen(case, user, reason):
 # Corrective adjustments
 # --------------------------------------------------------------------------
 
+def adjustment_value(case, quantity):
+    """(value at the SKU's unit cost, whether finance must approve it) of
+    adjusting `quantity` base units on `case`."""
+    value = (abs(quantity) * case.sku.unit_cost).quantize(Decimal("0.01"))
+    return value, value > Decimal(str(settings.CASE_ADJUSTMENT_APPROVAL_THRESHOLD))
+
+
 @transaction.atomic
 def request_adjustment(case, user, state, quantity):
     """Record a stock correction for a case; post it now, or hold it for
@@ -446,8 +453,7 @@ def request_adjustment(case, user, state, quantity):
         raise ValidationError({"quantity": "A whole number of base units, not zero (negative takes stock out)."})
     Case.objects.select_for_update().filter(pk=case.pk).get()  # numbers the adjustments one at a time
     number = case.adjustments.count() + 1
-    value = (abs(quantity) * case.sku.unit_cost).quantize(Decimal("0.01"))
-    needs_approval = value > Decimal(str(settings.CASE_ADJUSTMENT_APPROVAL_THRESHOLD))
+    value, needs_approval = adjustment_value(case, quantity)
     adjustment = CorrectiveAdjustment.objects.create(
         case=case, sku=case.sku, location=case.location, state=state, quantity=quantity, value=value,
         status=CorrectiveAdjustment.Status.PENDING_APPROVAL if needs_approval else CorrectiveAdjustment.Status.APPROVED,

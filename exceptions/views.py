@@ -9,7 +9,6 @@ Actions answer an htmx request with the fragment they changed plus the
 """
 import csv
 from copy import copy
-from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -354,15 +353,15 @@ def case_adjust_preview(request, pk):
         return _refused(request, error)
     form = AdjustmentForm(request.GET)
     position = _position(case)
-    threshold = Decimal(str(settings.CASE_ADJUSTMENT_APPROVAL_THRESHOLD))
-    context = {"case": case, "form": form, "position": position, "threshold": threshold}
+    context = {"case": case, "form": form, "position": position,
+               "threshold": settings.CASE_ADJUSTMENT_APPROVAL_THRESHOLD}
     if form.is_valid() and form.cleaned_data["quantity"] and position is not None:
         state, quantity = form.cleaned_data["state"], form.cleaned_data["quantity"]
         after = copy(position)
         setattr(after, state, getattr(position, state) + quantity)
-        value = abs(quantity) * case.sku.unit_cost
+        value, needs_approval = services.adjustment_value(case, quantity)
         context.update(state=state, before_value=getattr(position, state), after_value=getattr(after, state),
-                       after=after, value=value, needs_approval=value > threshold)
+                       after=after, value=value, needs_approval=needs_approval)
     return render(request, "exceptions/_adjust_preview.html", context)
 
 
