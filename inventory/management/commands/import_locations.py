@@ -1,31 +1,10 @@
-import csv
+from inventory.masterdata import LOCATION_COLUMNS, LOCATION_OPTIONAL_COLUMNS, import_locations
 
-from django.core.management.base import BaseCommand, CommandError
-
-from inventory.masterdata import (
-    LOCATION_COLUMNS,
-    LOCATION_OPTIONAL_COLUMNS,
-    MasterDataError,
-    import_locations,
-    read_csv,
-)
+from ._csv_import import CsvImportCommand
 
 
-class Command(BaseCommand):
-    help = (
-        f"Load stores, DCs and ecommerce nodes from a CSV file (columns: {','.join(LOCATION_COLUMNS)}; "
-        f"optional {','.join(LOCATION_OPTIONAL_COLUMNS)}). Refused rows are listed; the rest of the file loads."
-    )
-
-    def add_arguments(self, parser):
-        parser.add_argument("file")
-
-    def handle(self, *args, file, **options):
-        try:
-            with open(file, newline="", encoding="utf-8-sig") as handle:
-                report = import_locations(read_csv(handle, LOCATION_COLUMNS))
-        except (OSError, UnicodeDecodeError, csv.Error, MasterDataError) as exc:
-            raise CommandError(f"{file}: {exc}")
-        for line in report.refusal_lines():
-            self.stdout.write(line)
-        self.stdout.write(report.summary())
+class Command(CsvImportCommand):
+    what = "stores, DCs and ecommerce nodes"
+    columns = LOCATION_COLUMNS
+    optional_columns = LOCATION_OPTIONAL_COLUMNS
+    load = staticmethod(import_locations)
