@@ -51,6 +51,7 @@ from inventory.models import (
 PREFIX = "BENCH-"
 BATCH_SIZE = settings.INGEST_MAX_EVENTS
 LOCATIONS = 600
+REGIONS = 10
 SKUS = 20_000
 DUPLICATE_SHARE = 0.05
 CONFLICT_SHARE = 0.001
@@ -83,17 +84,24 @@ def sku_code(n):
 
 
 def ensure_master_data(locations=LOCATIONS, skus=SKUS):
-    """Create the bench region, locations, SKUs (each with a CS12 case) and
-    source systems; rows already present are kept. Returns the ingest source."""
-    region, _ = Region.objects.get_or_create(code=f"{PREFIX}R", defaults={"name": "Bench region"})
+    """Create the bench regions (consecutive stores share one), locations,
+    SKUs (each with a CS12 case) and source systems; rows already present
+    are kept. Returns the ingest source."""
+    regions = [
+        Region.objects.get_or_create(code=f"{PREFIX}R{r}", defaults={"name": f"Bench region {r}"})[0]
+        for r in range(REGIONS)
+    ]
     Location.objects.bulk_create(
         [
-            Location(code=location_code(n), name=f"Bench store {n}", region=region)
+            Location(code=location_code(n), name=f"Bench store {n}", region=regions[n * REGIONS // locations])
             for n in range(locations)
         ],
         ignore_conflicts=True,
         batch_size=5000,
     )
+    for r, region in enumerate(regions):  # stores made by an older bench sat in one region
+        codes = [location_code(n) for n in range(locations) if n * REGIONS // locations == r]
+        Location.objects.filter(code__in=codes).exclude(region=region).update(region=region)
     SKU.objects.bulk_create(
         [
             SKU(code=sku_code(n), description=f"Bench item {n}", category="Bench",

@@ -6,12 +6,14 @@ from django import forms
 from django.db.models import Q
 
 from controltower.scoping import visible_locations
-from inventory.models import Location
+from controltower.widgets import LongSelect
+from inventory.models import SKU, Location
 
 from .findings import CaseKind
 from .models import Case
 
 ACTIVE, DONE = "active", "done"
+SEARCH_SKUS_AS_VALUES = 1000
 STATUS_CHOICES = [
     (ACTIVE, "Active (open to waiting)"),
     *Case.Status.choices,
@@ -31,7 +33,7 @@ class CaseFilter(django_filters.FilterSet):
                                          help_text="A status, or active / done")
     severity = django_filters.ChoiceFilter(choices=[(n, f"Severity {n}") for n in range(1, 5)],
                                            empty_label="All severities")
-    location = django_filters.ModelChoiceFilter(queryset=_locations, to_field_name="code",
+    location = django_filters.ModelChoiceFilter(queryset=_locations, to_field_name="code", widget=LongSelect,
                                                 empty_label="All my locations", help_text="Location code")
     assignee = django_filters.CharFilter(method="filter_assignee",
                                          help_text="A username, me, or none (unassigned)")
@@ -49,9 +51,15 @@ class CaseFilter(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        return queryset.filter(
-            Q(sku__code__icontains=value) | Q(sku__description__icontains=value) | Q(reference__icontains=value)
-        )
+        # The matching SKUs first. A short list goes into the query as values,
+        # so PostgreSQL sees how few cases match and reads them by index
+        # instead of walking the whole queue in URGENCY order; a long list
+        # (a search matching most of the catalogue) stays a subquery.
+        skus = SKU.objects.filter(Q(code__icontains=value) | Q(description__icontains=value)).values_list(
+            "pk", flat=True)
+        ids = list(skus[:SEARCH_SKUS_AS_VALUES + 1])
+        matching = ids if len(ids) <= SEARCH_SKUS_AS_VALUES else skus
+        return queryset.filter(Q(sku__in=matching) | Q(reference__icontains=value))
 
     def filter_status(self, queryset, name, value):
         if value == ACTIVE:

@@ -7,6 +7,7 @@ from django.db.models import Q
 
 from controltower.models import Role
 from controltower.scoping import ESTATE_ROLES
+from controltower.widgets import LongSelect
 from inventory.models import STATES
 
 from .models import RootCause
@@ -36,6 +37,8 @@ def assignable_users(locations):
 
 
 class AssigneeField(forms.ModelChoiceField):
+    widget = LongSelect
+
     def label_from_instance(self, user):
         return user.get_full_name() or user.username
 

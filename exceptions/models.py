@@ -4,6 +4,7 @@ with defaults by a data migration and edited in the admin."""
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import ExpressionWrapper, F, Q
 
 from .findings import CaseKind
 
@@ -44,6 +45,12 @@ class RootCause(models.TextChoices):
     TRAINING = "training", "Training"
 
 
+# Most urgent first: breached, then severity, then due time. The queue and
+# the API order by it; the case_urgency index follows it.
+BREACHED = ExpressionWrapper(Q(breached_at__isnull=False), output_field=models.BooleanField())
+URGENCY = (BREACHED.desc(), F("severity").asc(), F("resolution_due_at").asc(nulls_last=True), F("id").asc())
+
+
 class Case(models.Model):
     class Status(models.TextChoices):
         OPEN = "open", "Open"
@@ -62,7 +69,8 @@ class Case(models.Model):
     severity = models.PositiveSmallIntegerField(validators=SEVERITY_VALIDATORS)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     waiting_on = models.CharField(max_length=200, blank=True, help_text="Who the case waits on")
-    location = models.ForeignKey("inventory.Location", null=True, blank=True, on_delete=models.PROTECT)
+    location = models.ForeignKey("inventory.Location", null=True, blank=True, on_delete=models.PROTECT,
+                                 db_index=False)  # case_location_status leads with it
     sku = models.ForeignKey("inventory.SKU", null=True, blank=True, on_delete=models.PROTECT)
     source = models.ForeignKey("inventory.SourceSystem", null=True, blank=True, on_delete=models.PROTECT)
     reference = models.CharField(max_length=128, blank=True)
@@ -108,7 +116,18 @@ class Case(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["status", "severity", "resolution_due_at"], name="case_queue"),
+            # The queue's order (URGENCY): a page of ids is read off this index alone, not sorted
+            # (breached_at is included: PostgreSQL reads an expression's column only from the index).
+            # An ascending index keeps NULLs last on PostgreSQL, as URGENCY asks (SQLite refuses
+            # NULLS LAST in an index).
+            models.Index(BREACHED.desc(), "severity", "resolution_due_at", "id", name="case_urgency",
+                         include=["status", "breached_at"]),
+            # Counts per status and breached, and the free-text search (SKU, reference), read
+            # from an index alone: for a store or region, and for the estate.
+            models.Index(fields=["location", "status", "breached_at"], name="case_location_status",
+                         include=["sku_id", "reference"]),
+            models.Index(fields=["status", "breached_at"], name="case_status_breached",
+                         include=["sku_id", "reference"]),
             models.Index(fields=["kind", "status"], name="case_kind"),
         ]
         constraints = [

@@ -3,7 +3,6 @@ user's scope does not exist for them (404, for reads and actions alike); a
 case in scope that their role may not change gives 403."""
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import BooleanField, ExpressionWrapper, Q
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
@@ -12,7 +11,7 @@ from rest_framework.response import Response
 from controltower.scoping import restrict
 
 from .. import services
-from ..models import Case, CorrectiveAdjustment
+from ..models import URGENCY, Case, CorrectiveAdjustment
 from .filters import CaseApiFilter
 from .serializers import (
     AdjustmentSerializer,
@@ -55,9 +54,7 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
                 "links", "history__actor", "comments__author", "adjustments__requested_by",
                 "adjustments__approved_by",
             )
-        return cases.annotate(
-            is_breached=ExpressionWrapper(Q(breached_at__isnull=False), output_field=BooleanField())
-        ).order_by("-is_breached", "severity", "resolution_due_at", "id")
+        return cases.order_by(*URGENCY)
 
     def get_serializer_class(self):
         return CaseSerializer if self.action == "list" else CaseDetailSerializer

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from controltower import bench
+from exceptions.bench_cases import bench_cases
 from exceptions.bench_reconciliation import bench_snapshot
 
 LABELS = {
@@ -13,21 +14,27 @@ LABELS = {
 }
 
 
+SECTIONS = ["ingest", "snapshot", "cases"]
+
+
 class Command(BaseCommand):
     help = (
         "Measure ingest through the HTTP bulk endpoint against raw COPY and the naive path, "
-        "and snapshot-vs-ledger reconciliation on a large snapshot (PostgreSQL only)."
+        "snapshot-vs-ledger reconciliation on a large snapshot, and the case screens' server time "
+        "(PostgreSQL only)."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--sections", nargs="+", choices=["ingest", "snapshot"], default=["ingest", "snapshot"])
+        parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=SECTIONS)
         parser.add_argument("--events", type=int, default=200_000)
         parser.add_argument("--snapshot-lines", type=int, default=10_000_000,
                             help="lines of the generated ERP snapshot (target: 10M under 60 s)")
+        parser.add_argument("--active-cases", type=int, default=50_000,
+                            help="open-to-waiting cases behind the case screens (plus twice as many done)")
         parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
         parser.add_argument("--skip-http", action="store_true", help="only the COPY and naive references")
 
-    def handle(self, *args, sections, events, snapshot_lines, workers, skip_http, **options):
+    def handle(self, *args, sections, events, snapshot_lines, active_cases, workers, skip_http, **options):
         out = settings.VAR_DIR / "bench"
         out.mkdir(parents=True, exist_ok=True)
         results = {}
@@ -37,6 +44,9 @@ class Command(BaseCommand):
             if "snapshot" in sections:
                 bench.require_postgres()
                 results["snapshot"] = bench_snapshot(lines=snapshot_lines)
+            if "cases" in sections:
+                bench.require_postgres()
+                results["cases"] = bench_cases(active=active_cases, done=2 * active_cases)
         except bench.BenchError as exc:
             raise CommandError(str(exc)) from exc
         for section, result in results.items():
@@ -46,6 +56,8 @@ class Command(BaseCommand):
             self.stdout.write(f"written to {path}")
 
     def table(self, section, result):
+        if section == "cases":
+            return self.cases_table(result)
         if section == "snapshot":
             return (
                 f"snapshot: {result['snapshot_lines']:,} ERP snapshot lines ({result['stores']:,} locations x "
@@ -67,4 +79,21 @@ class Command(BaseCommand):
         if "ratio_to_copy" in result:
             lines.append(f"  {'ingest / COPY':<44} {result['ratio_to_copy']:>10.1%}")
             lines.append(f"  {'ingest / naive':<44} {result['speedup_over_naive']:>9,.1f}x")
+        return "\n".join(lines)
+
+    def cases_table(self, result):
+        lines = [
+            f"cases: {result['active_cases']:,} active ({result['breached_cases']:,} breached) and "
+            f"{result['done_cases']:,} done cases over {result['locations']:,} locations x {result['skus']:,} SKUs; "
+            f"server time per request (target p95 < {result['target_p95_ms']} ms)",
+            f"  {'person':<24}{'page':<32}{'in scope':>9}{'n':>5}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}"
+            f"{'queries':>9}{'kB':>7}",
+        ]
+        for row in result["pages"]:
+            lines.append(
+                f"  {row['person']:<24}{row['page']:<32}{row['cases_in_scope']:>9,}{row['requests']:>5}"
+                f"{row['p50_ms']:>9.1f}{row['p95_ms']:>9.1f}{row['max_ms']:>9.1f}{row['queries']:>9}{row['kb']:>7.1f}"
+            )
+        verdict = "met" if result["worst_p95_ms"] < result["target_p95_ms"] else "NOT met"
+        lines.append(f"  worst p95 {result['worst_p95_ms']:.1f} ms: target {verdict}")
         return "\n".join(lines)
