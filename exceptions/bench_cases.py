@@ -54,6 +54,7 @@ EVENT_TYPE = {CaseKind.RECEIPT_WITHOUT_PO: "receipt", CaseKind.RETURN_NOT_DISPOS
 # The history action each bench move records, as the services name them.
 ACTION = {Case.Status.ACKNOWLEDGED: "acknowledge", Case.Status.IN_PROGRESS: "assign", Case.Status.WAITING: "wait"}
 AGE_BUCKETS = 48  # active cases are spread over their last 48 x 5 hours
+DONE_DAYS = 60
 TARGET_P95_MS = 200
 
 
@@ -97,13 +98,13 @@ def _bench_cases():
     return Case.objects.filter(reference__startswith=REFERENCE)
 
 
-def ensure_cases(active, done, locations, skus, seed=11):
+def ensure_cases(active, done, locations, skus, seed=11, fresh=False):
     """Make the bench hold `active` open-to-waiting and `done` resolved or
-    closed cases over `locations` and `skus`. Returns seconds spent (0 when
-    the cases were already there)."""
+    closed cases over `locations` and `skus` (`fresh`: rebuild them even so).
+    Returns seconds spent (0 when the cases were already there)."""
     managers, _, _ = bench_people(locations)
     bench = _bench_cases()
-    if (bench.filter(status__in=Case.ACTIVE).count() == active
+    if (not fresh and bench.filter(status__in=Case.ACTIVE).count() == active
             and bench.filter(status__in=Case.DONE).count() == done):
         return 0.0
     started = time.perf_counter()
@@ -168,7 +169,8 @@ def _finding(spec, event_ids):
 def _work_on(rng, active, manager_of):
     """What people and time do to the cases: a quarter acknowledged, a fifth
     in progress with the store manager, one in twenty waiting; ages spread
-    over 10 days, so the overdue ones are breached; 40% of the done closed."""
+    over 10 days, so the overdue ones are breached; the done ones resolved
+    over the last 60 days, 40% of them closed."""
     now = timezone.now()
     bench = _bench_cases()
     rows = list(bench.filter(status__in=Case.ACTIVE).order_by("id").values_list("id", "location_id"))
@@ -211,6 +213,9 @@ def _work_on(rng, active, manager_of):
                    escalation_level=Case.Level.REGIONAL_OPS)
     done = list(bench.filter(status__in=Case.DONE).order_by("id").values_list("id", flat=True))
     bench.filter(pk__in=done[::5] + done[1::5]).update(status=Case.Status.CLOSED)
+    for day in range(DONE_DAYS):  # resolved over the last DONE_DAYS days
+        bench.filter(pk__in=done[day::DONE_DAYS]).update(
+            opened_at=F("opened_at") - timedelta(days=day), resolved_at=F("resolved_at") - timedelta(days=day))
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE exceptions_case, exceptions_casehistory, exceptions_caselink, "
@@ -281,12 +286,12 @@ def _p95(values):
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
-def bench_cases(locations=600, skus=20_000, active=50_000, done=100_000, repeats=20, case_pages=100):
+def bench_cases(locations=600, skus=20_000, active=50_000, done=100_000, repeats=20, case_pages=100, fresh=False):
     """The case screens' server time per person and page, at the given scale."""
     ensure_master_data(locations=locations, skus=skus)
     location_rows = list(Location.objects.filter(code__startswith=PREFIX).order_by("code")[:locations])
     sku_rows = list(SKU.objects.filter(code__startswith=PREFIX).order_by("code")[:skus])
-    setup_seconds = ensure_cases(active, done, location_rows, sku_rows)
+    setup_seconds = ensure_cases(active, done, location_rows, sku_rows, fresh=fresh)
     managers, leads, planner = bench_people(location_rows)
     people = [
         ("store manager", managers[0]),

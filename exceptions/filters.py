@@ -1,9 +1,12 @@
 """The one FilterSet of the case list, for the queue screen, its CSV export
 and the API. Locations and SKUs are named by their codes, people by username.
 The queryset it filters is already narrowed with `restrict`."""
+from datetime import timedelta
+
 import django_filters
 from django import forms
 from django.db.models import Q
+from django.utils import timezone
 
 from controltower.scoping import visible_locations
 from controltower.widgets import LongSelect
@@ -14,6 +17,7 @@ from .models import Case
 
 ACTIVE, DONE = "active", "done"
 SEARCH_SKUS_AS_VALUES = 1000
+RESOLVED_WITHIN_DAYS = (1, 7, 30)
 STATUS_CHOICES = [
     (ACTIVE, "Active (open to waiting)"),
     *Case.Status.choices,
@@ -37,6 +41,11 @@ class CaseFilter(django_filters.FilterSet):
                                                 empty_label="All my locations", help_text="Location code")
     assignee = django_filters.CharFilter(method="filter_assignee",
                                          help_text="A username, me, or none (unassigned)")
+    resolved_within = django_filters.ChoiceFilter(
+        choices=[(str(days), "Last day" if days == 1 else f"Last {days} days") for days in RESOLVED_WITHIN_DAYS],
+        method="filter_resolved_within", empty_label="Any time", label="Resolved",
+        help_text="Days: only cases resolved that recently",
+    )
     breached = django_filters.BooleanFilter(
         field_name="breached_at", lookup_expr="isnull", exclude=True,
         widget=forms.Select(choices=[("", "Breached or not"), ("true", "Breached"), ("false", "Not breached")]),
@@ -45,7 +54,7 @@ class CaseFilter(django_filters.FilterSet):
 
     class Meta:
         model = Case
-        fields = ["q", "kind", "status", "severity", "location", "assignee", "breached"]
+        fields = ["q", "kind", "status", "severity", "location", "assignee", "breached", "resolved_within"]
 
     def filter_search(self, queryset, name, value):
         value = value.strip()
@@ -67,6 +76,9 @@ class CaseFilter(django_filters.FilterSet):
         if value == DONE:
             return queryset.filter(status__in=Case.DONE)
         return queryset.filter(status=value)
+
+    def filter_resolved_within(self, queryset, name, value):
+        return queryset.filter(resolved_at__gte=timezone.now() - timedelta(days=int(value)))
 
     def filter_assignee(self, queryset, name, value):
         value = value.strip()

@@ -122,12 +122,12 @@ class Case(models.Model):
             # NULLS LAST in an index).
             models.Index(BREACHED.desc(), "severity", "resolution_due_at", "id", name="case_urgency",
                          include=["status", "breached_at"]),
-            # Counts per status and breached, and the free-text search (SKU, reference), read
-            # from an index alone: for a store or region, and for the estate.
-            models.Index(fields=["location", "status", "breached_at"], name="case_location_status",
-                         include=["sku_id", "reference"]),
-            models.Index(fields=["status", "breached_at"], name="case_status_breached",
-                         include=["sku_id", "reference"]),
+            # The counts per status (active; done by resolution time), read from an index
+            # alone: for the estate, and for a store or region, whose queue page is sorted
+            # from its index too.
+            models.Index(fields=["status", "resolved_at"], name="case_status", include=["breached_at"]),
+            models.Index(fields=["location", "status", "resolved_at"], name="case_location_status",
+                         include=["breached_at", "severity", "resolution_due_at"]),
             models.Index(fields=["kind", "status"], name="case_kind"),
         ]
         constraints = [

@@ -9,6 +9,7 @@ Actions answer an htmx request with the fragment they changed plus the
 """
 import csv
 from copy import copy
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -40,6 +41,7 @@ from .forms import (
 from .models import URGENCY, Case, CaseLink, CorrectiveAdjustment
 
 PAGE_SIZE = 50
+DONE_COUNT_DAYS = 7  # one of filters.RESOLVED_WITHIN_DAYS, so a count links to its list
 STORE_PAGE_SIZE = 50
 NEGATIVE_POSITIONS_SHOWN = 100
 CHANGED = "casesChanged"
@@ -77,15 +79,21 @@ def _case_in_scope(request, pk):
 # --------------------------------------------------------------------------
 
 def status_counts(user):
-    """Cases per status in the user's scope, and the active breached ones: one
-    GROUP BY, read from the case_status_breached index."""
-    rows = restrict(Case.objects.all(), user).values("status").annotate(
-        cases=Count("*"), breached=Count("breached_at")).order_by()
+    """The active cases per status and how many of them are breached, and the
+    cases resolved or closed in the last DONE_COUNT_DAYS (all-time done
+    counts only grow): two GROUP BYs, each read from an index alone."""
+    cases = restrict(Case.objects.all(), user).order_by()
+    since = timezone.now() - timedelta(days=DONE_COUNT_DAYS)
+    rows = [
+        *cases.filter(status__in=Case.ACTIVE).values("status").annotate(n=Count("*"), breached=Count("breached_at")),
+        *cases.filter(status__in=Case.DONE, resolved_at__gte=since).values("status").annotate(n=Count("*")),
+    ]
     counts = {row["status"]: row for row in rows}
     return [
-        {"status": status, "label": label, "count": counts[status]["cases"] if status in counts else 0}
+        {"status": status, "label": label, "count": counts[status]["n"] if status in counts else 0,
+         "within": DONE_COUNT_DAYS if status in Case.DONE else None}
         for status, label in Case.Status.choices
-    ], sum(row["breached"] for status, row in counts.items() if status in Case.ACTIVE)
+    ], sum(counts[status]["breached"] for status in Case.ACTIVE if status in counts)
 
 
 def _filterset(request):

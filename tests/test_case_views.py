@@ -14,10 +14,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from controltower.models import Role
+from exceptions.filters import SEARCH_SKUS_AS_VALUES
 from exceptions.models import Case, CaseComment, CaseHistory, CaseLink, CorrectiveAdjustment
 from exceptions.services import control_tower_source
 from inventory.ledger import ingest_events
-from inventory.models import InventoryEvent, Position
+from inventory.models import SKU, InventoryEvent, Position
 from tests.factories import CaseFactory, LocationFactory, PositionFactory, SKUFactory, make_user
 
 pytestmark = pytest.mark.django_db
@@ -105,6 +106,31 @@ def test_queue_filters(client, anna, store_a, store_b, case):
     assert "Select a valid choice" in response.content.decode()
 
 
+def test_search_matching_more_skus_than_fit_in_the_query_still_finds_them(client, anna, store_a):
+    bolts = SKU.objects.bulk_create(
+        [SKU(code=f"BOLT{n:04d}", description="Bolt", category="DIY", unit_cost=Decimal("0.10"), base_unit="EA")
+         for n in range(SEARCH_SKUS_AS_VALUES + 1)]
+    )
+    few = CaseFactory(location=store_a, sku=bolts[7])
+    many = CaseFactory(location=store_a, sku=bolts[-1])
+    CaseFactory(location=store_a)  # another SKU
+    client.force_login(anna)
+    # BOLT0007 matches one SKU (ids in the query); bolt matches all of them (a subquery).
+    assert _ids(client.get(reverse("cases"), {"q": "BOLT0007"})) == [few.pk]
+    assert sorted(_ids(client.get(reverse("cases"), {"q": "bolt"}))) == sorted([few.pk, many.pk])
+
+
+def test_resolved_within_lists_the_recently_done(client, anna, store_a):
+    now = timezone.now()
+    recent = CaseFactory(location=store_a, status=Case.Status.RESOLVED, resolved_at=now - timedelta(days=2))
+    CaseFactory(location=store_a, status=Case.Status.CLOSED, resolved_at=now - timedelta(days=20))
+    CaseFactory(location=store_a)
+    client.force_login(anna)
+    response = client.get(reverse("cases"), {"status": "done", "resolved_within": "7"})
+    assert _ids(response) == [recent.pk]
+    assert '<option value="7" selected>' in response.content.decode()
+
+
 def test_htmx_filter_returns_the_table_only_and_a_shared_link_the_full_page(client, anna, store_a, case):
     CaseFactory(location=store_a, kind="stale_feed")
     client.force_login(anna)
@@ -135,6 +161,21 @@ def test_counts_per_status_in_my_scope(client, anna, store_a, store_b):
     assert counts["open"] == 2 and counts["waiting"] == 1 and counts["resolved"] == 0
     assert response.context["breached"] == 1
     assert 'hx-trigger="casesChanged from:body"' in response.content.decode()
+
+
+def test_done_counts_cover_the_last_week_and_link_to_that_list(client, anna, store_a):
+    now = timezone.now()
+    CaseFactory(location=store_a, status=Case.Status.RESOLVED, resolved_at=now - timedelta(days=1))
+    CaseFactory(location=store_a, status=Case.Status.RESOLVED, resolved_at=now - timedelta(days=9))
+    CaseFactory(location=store_a, status=Case.Status.CLOSED, resolved_at=now - timedelta(days=6),
+                breached_at=now - timedelta(days=8))
+    client.force_login(anna)
+    response = client.get(reverse("case-counts"))
+    counts = {row["status"]: row["count"] for row in response.context["counts"]}
+    assert (counts["resolved"], counts["closed"]) == (1, 1)
+    assert response.context["breached"] == 0  # breached, but no longer active
+    body = response.content.decode()
+    assert "?status=resolved&amp;resolved_within=7" in body and "Resolved, last 7 days" in body
 
 
 def test_csv_export_has_the_filtered_cases_in_scope(client, anna, store_a, store_b, case):

@@ -12,6 +12,7 @@ from drf_spectacular.views import SpectacularSwaggerView
 
 from controltower import views
 from controltower.models import Role
+from controltower.widgets import LongSelect
 from inventory.ledger import ingest_events
 from inventory.models import Position, RejectedEvent
 
@@ -236,3 +237,11 @@ def test_healthz_reports_database_failure(rf, monkeypatch):
     response = views.healthz(rf.get("/healthz"))
     assert response.status_code == 503
     assert response.content == b'{"status": "error", "database": "error"}'
+
+
+def test_long_select_marks_the_choice_and_escapes_labels():
+    widget = LongSelect(choices=[("", "All"), ("S1", "<b>Store</b> & co"), ("S2", "Two")])
+    html = widget.render("location", "S2", attrs={"id": "id_location"})
+    assert html.startswith('<select id="id_location" name="location">')
+    assert '<option value="S1">&lt;b&gt;Store&lt;/b&gt; &amp; co</option>' in html
+    assert '<option value="S2" selected>Two</option>' in html and html.count("selected") == 1

@@ -31,10 +31,13 @@ class Command(BaseCommand):
                             help="lines of the generated ERP snapshot (target: 10M under 60 s)")
         parser.add_argument("--active-cases", type=int, default=50_000,
                             help="open-to-waiting cases behind the case screens (plus twice as many done)")
+        parser.add_argument("--fresh-cases", action="store_true",
+                            help="rebuild the bench cases even when their numbers match")
         parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
         parser.add_argument("--skip-http", action="store_true", help="only the COPY and naive references")
 
-    def handle(self, *args, sections, events, snapshot_lines, active_cases, workers, skip_http, **options):
+    def handle(self, *args, sections, events, snapshot_lines, active_cases, fresh_cases, workers, skip_http,
+               **options):
         out = settings.VAR_DIR / "bench"
         out.mkdir(parents=True, exist_ok=True)
         results = {}
@@ -46,7 +49,7 @@ class Command(BaseCommand):
                 results["snapshot"] = bench_snapshot(lines=snapshot_lines)
             if "cases" in sections:
                 bench.require_postgres()
-                results["cases"] = bench_cases(active=active_cases, done=2 * active_cases)
+                results["cases"] = bench_cases(active=active_cases, done=2 * active_cases, fresh=fresh_cases)
         except bench.BenchError as exc:
             raise CommandError(str(exc)) from exc
         for section, result in results.items():
