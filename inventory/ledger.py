@@ -75,6 +75,7 @@ MOVES = {
     EventType.TRANSFER_IN: (("in_transit",), "in_transit", ("available",), "available"),
     EventType.ADJUSTMENT: ((), None, STATES, "available"),
     EventType.CYCLE_COUNT: ((), None, STATES, "available"),
+    EventType.SALES_POSTING: ((), None, (), None),
 }
 EVENT_TYPES = {t.value for t in EventType}
 

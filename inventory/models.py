@@ -146,6 +146,9 @@ class EventType(models.TextChoices):
     TRANSFER_IN = "transfer_in"
     ADJUSTMENT = "adjustment"
     CYCLE_COUNT = "cycle_count"
+    # The ERP's financial posting of sales the tills already reported: a
+    # record to reconcile against (sales_posting_gap), moving no stock.
+    SALES_POSTING = "sales_posting"
 
 
 class InventoryEvent(models.Model):

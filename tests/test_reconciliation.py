@@ -1,6 +1,7 @@
 """Reconciliation: each kind finds its condition, a re-run updates the same
 case, a cleared condition resolves it."""
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from datetime import timezone as dt_timezone
 from decimal import Decimal
 from io import StringIO
 
@@ -14,7 +15,7 @@ from exceptions.findings import CaseKind
 from exceptions.models import Case
 from exceptions.reconciliation import run_reconciliation
 from inventory.ledger import fold_ledger, ingest_events, replay_rejections
-from inventory.models import Location, RejectedEvent, SourceSystem
+from inventory.models import Location, Position, RejectedEvent, SourceSystem
 from inventory.snapshots import ingest_snapshot
 
 from .factories import (
@@ -190,27 +191,55 @@ def test_financial_variance_ignores_lines_without_value_and_non_erp_sources(pos,
 
 # --- sales_posting_gap ------------------------------------------------------------
 
-def test_sales_posting_gap_per_store_day(pos, erp, store, sku):
-    yesterday = ago(days=1)
-    post(pos, ev("r1", "receipt", store, sku, 100, ago(days=3), reference="PO1"))
-    post(pos, ev("p1", "sale", store, sku, 5, yesterday), ev("p2", "sale", store, sku, 2, yesterday))
-    post(erp, ev("e1", "sale", store, sku, 5, yesterday))
+def utc_at(days_ago, hour, minute=0):
+    """An ISO time `days_ago` UTC days before today, at hour:minute UTC."""
+    day = NOW.astimezone(dt_timezone.utc).date() - timedelta(days=days_ago)
+    return datetime.combine(day, time(hour, minute), tzinfo=dt_timezone.utc).isoformat()
 
-    [finding] = reconciliation.sales_posting_gap()
+
+def test_sales_posting_gap_per_store_day(pos, erp, store, sku):
+    post(pos, ev("r1", "receipt", store, sku, 100, ago(days=3), reference="PO1"))
+    post(pos, ev("p1", "sale", store, sku, 5, utc_at(1, 11)), ev("p2", "sale", store, sku, 2, utc_at(1, 12)))
+    post(erp, ev("e1", "sales_posting", store, sku, 5, utc_at(1, 20)))
+
+    [finding] = reconciliation.sales_posting_gap(now=NOW)
 
     assert finding.location_id == store.pk and finding.sku_id is None
-    assert finding.reference == (NOW - timedelta(days=1)).date().isoformat()
+    assert finding.reference == utc_at(1, 12)[:10]
     assert (finding.details["pos_quantity"], finding.details["erp_quantity"]) == (7, 5)
     assert finding.value_at_risk == Decimal("20.00")
 
-    post(erp, ev("e2", "sale", store, sku, 2, yesterday))
-    assert reconciliation.sales_posting_gap() == []
+    post(erp, ev("e2", "sales_posting", store, sku, 2, utc_at(1, 21)))
+    assert reconciliation.sales_posting_gap(now=NOW) == []
+
+
+def test_an_erp_sales_posting_moves_no_stock(pos, erp, store, sku):
+    post(pos, ev("r1", "receipt", store, sku, 10, ago(days=2), reference="PO1"), ev("p1", "sale", store, sku, 3,
+                                                                                      ago(days=1)))
+    counts = post(erp, ev("e1", "sales_posting", store, sku, 3, ago(hours=20)),
+                  ev("e2", "sales_posting", store, sku, 1, ago(hours=20), from_state="available"))
+
+    assert counts == {"accepted": 1, "duplicate": 0, "conflict": 0, "rejected": 1}
+    assert RejectedEvent.objects.get(transaction_id="e2").errors == {"from_state": ["Not used by this event type."]}
+    assert fold_ledger()[(store.pk, sku.pk, "available")] == 7  # the sale took 3; the posting nothing
+    assert Position.objects.get(location=store, sku=sku).available == 7
 
 
 def test_sales_posting_gap_skips_stores_the_erp_does_not_post_for(pos, store, sku):
-    post(pos, ev("p1", "sale", store, sku, 5, ago(days=1)))
+    post(pos, ev("p1", "sale", store, sku, 5, utc_at(1, 12)))
 
-    assert reconciliation.sales_posting_gap() == []
+    assert reconciliation.sales_posting_gap(now=NOW) == []
+
+
+@pytest.mark.postgres
+def test_a_store_day_is_the_stores_local_day(pos, erp, store, sku):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has no time zones: the embedded mode compares UTC days")
+    # 23:30 UTC is 00:30 the next day in Berlin: the ERP posts it on that day.
+    post(pos, ev("p1", "sale", store, sku, 4, utc_at(3, 23, 30)))
+    post(erp, ev("e1", "sales_posting", store, sku, 4, utc_at(2, 20)))
+
+    assert reconciliation.sales_posting_gap(now=NOW) == []
 
 
 # --- transfer_not_received ---------------------------------------------------------
