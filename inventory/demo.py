@@ -3,8 +3,8 @@
 `load_demo()` builds 4 regions and 20 locations (18 stores in Berlin, Paris,
 London and Madrid time, one DC, one ecommerce node), five source systems
 with an API token each, ~300 SKUs with barcodes and case conversions, PO
-lines, demo users for every role, and ~4000 inventory events over the last
-seven days. Every event goes through `inventory.ledger.ingest_events`, in
+lines, demo users for every role, ~4000 inventory events over the last
+seven days, and a WMS and an ERP snapshot. Every event goes through `inventory.ledger.ingest_events`, in
 batches timed the way each source pushes them, so positions, transfers,
 count anchors, latency and rejections are exactly what the API would have
 produced.
@@ -38,7 +38,7 @@ from django.utils import timezone
 
 from controltower.models import ApiToken, Profile, Role
 
-from .ledger import ingest_events
+from .ledger import fold_ledger, ingest_events
 from .models import (
     SKU,
     Barcode,
@@ -47,9 +47,11 @@ from .models import (
     PurchaseOrderLine,
     Region,
     RejectedEvent,
+    Snapshot,
     SourceSystem,
     UnitConversion,
 )
+from .snapshots import ingest_snapshot
 
 DEMO_PASSWORD = "demo-password"
 TXN_PREFIX = "demo-"
@@ -173,6 +175,7 @@ def load_demo(seed=42, size="full", now=None) -> DemoReport:
             story.tell()
             _po_lines(story.po_lines, report)
             _post(story.events, sources, report)
+            _snapshots(sources, now, report)
             report.events_loaded = True
     report.totals = {
         "regions": Region.objects.count(),
@@ -183,8 +186,45 @@ def load_demo(seed=42, size="full", now=None) -> DemoReport:
         "PO lines": PurchaseOrderLine.objects.count(),
         "ledger events": InventoryEvent.objects.count(),
         "rejections": RejectedEvent.objects.count(),
+        "snapshots": Snapshot.objects.count(),
     }
     return report
+
+
+def _snapshots(sources, now, report):
+    """What the WMS and the ERP say they hold, sent as a source sends them
+    (`ingest_snapshot`): the ledger's own quantities as of the snapshot time,
+    with a few lines off, so snapshot_mismatch and financial_variance find
+    real differences. The WMS counts the DC two hours ago; the ERP values
+    the pilot stores' available stock at the start of today."""
+    cost = {sku.pk: (sku.code, sku.unit_cost) for sku in SKU.objects.all()}
+
+    def lines(codes, as_of):
+        ids = dict(Location.objects.filter(code__in=codes).values_list("pk", "code"))
+        book = fold_ledger(location_ids=list(ids), as_of=as_of)
+        return [
+            {"location": ids[loc], "sku": cost[sku][0], "state": state, "quantity": quantity,
+             "_cost": cost[sku][1]}
+            for (loc, sku, state), quantity in sorted(book.items()) if state == "available" and quantity > 0
+        ]
+
+    counted_at = now - timedelta(hours=2)
+    wms = lines([DC], counted_at)
+    # Three SKUs the WMS holds differently, each beyond the DC's tolerance.
+    for line, sign in zip(wms[5::40], (-1, 1, -1)):
+        line["quantity"] = max(0, line["quantity"] + sign * (int(150 / line["_cost"]) + 6))
+    valued_at = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    erp = lines(PILOT, valued_at)
+    for line in erp:
+        line["value"] = str((line["quantity"] * line["_cost"]).quantize(Decimal("0.01")))
+    # Two lines the ERP values at a stale cost.
+    for line in erp[3::25][:2]:
+        line["value"] = str((Decimal(line["value"]) * Decimal("1.4") + 60).quantize(Decimal("0.01")))
+    for source, as_of, snapshot_lines in (("WMS", counted_at, wms), ("ERP", valued_at, erp)):
+        for line in snapshot_lines:
+            del line["_cost"]
+        ingest_snapshot(sources[source], as_of.isoformat(), snapshot_lines, received_at=as_of + timedelta(minutes=20))
+        _count(report, "snapshots", True)
 
 
 # --------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from controltower.models import ApiToken, Role
+from exceptions import reconciliation
 from inventory.demo import DEMO_PASSWORD, TXN_PREFIX, load_demo
 from inventory.ledger import rebuild_positions
 from inventory.models import (
@@ -14,6 +15,7 @@ from inventory.models import (
     Position,
     PurchaseOrderLine,
     RejectedEvent,
+    Snapshot,
     SourceSystem,
     Transfer,
     UnitConversion,
@@ -22,7 +24,7 @@ from inventory.models import (
 pytestmark = pytest.mark.django_db
 
 MODELS = (Location, SourceSystem, SKU, Barcode, UnitConversion, PurchaseOrderLine, InventoryEvent,
-          RejectedEvent, Position, Transfer, ApiToken, get_user_model())
+          RejectedEvent, Position, Transfer, Snapshot, ApiToken, get_user_model())
 
 
 def counts():
@@ -94,3 +96,15 @@ def test_demo_users_have_roles_and_scopes(demo):
     # One password hash for all (hashing is slow on purpose): check it once.
     assert len(set(User.objects.filter(username__in=roles).values_list("password", flat=True))) == 1
     assert admin.check_password(DEMO_PASSWORD)
+
+
+def test_demo_gives_every_snapshot_and_posting_check_something_real_to_find(demo):
+    assert demo.created["snapshots"] == 2 and Snapshot.objects.count() == 2
+    wms, erp = (Snapshot.objects.get(source__code=code) for code in ("WMS", "ERP"))
+    assert set(wms.lines.values_list("location__code", flat=True)) == {"DC01"}
+    assert not erp.lines.filter(value__isnull=True).exists()
+    assert 1 <= len(reconciliation.snapshot_mismatch()) <= 3
+    assert all(f.location_id == wms.lines.first().location_id for f in reconciliation.snapshot_mismatch())
+    assert 1 <= len(reconciliation.financial_variance()) <= 2
+    [gap] = reconciliation.sales_posting_gap()
+    assert gap.details["pos_quantity"] > gap.details["erp_quantity"]  # the dropped posting line
