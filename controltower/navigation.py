@@ -4,7 +4,7 @@ Each entry is (label, url name). A link is shown only once its url name
 resolves, so the screens built later appear in the header by themselves when
 their urls land, and no dead link is ever shown. The url names screens must use:
 
-    cases               /cases/               exception queue (store manager, regional ops)
+    cases               /cases/               exception queue (every role that works cases)
     stores              /stores/              store KPIs (store manager)
     region-board        /region/              region board (regional ops)
     variances           /variances/           variance and reconciliation (planner, finance)
@@ -21,9 +21,10 @@ from .scoping import role_of, scope_label
 NAV_BY_ROLE = {
     Role.STORE_MANAGER: [("My cases", "cases"), ("My stores", "stores")],
     Role.REGIONAL_OPS: [("Region board", "region-board"), ("Cases", "cases")],
-    Role.PLANNER: [("Variances", "variances")],
-    Role.FINANCE: [("Variances", "variances"), ("Approvals", "approvals")],
-    Role.INTEGRATION_ADMIN: [("Integration health", "integration-health")],
+    # Cases routed to planning, finance and integration teams are worked here too.
+    Role.PLANNER: [("Cases", "cases"), ("Variances", "variances")],
+    Role.FINANCE: [("Cases", "cases"), ("Variances", "variances"), ("Approvals", "approvals")],
+    Role.INTEGRATION_ADMIN: [("Cases", "cases"), ("Integration health", "integration-health")],
     Role.PMO: [("Rollout", "rollout")],
     Role.EXECUTIVE: [("Hypercare", "hypercare")],
     Role.ADMIN: [

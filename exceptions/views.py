@@ -236,6 +236,18 @@ def _lineage(case):
     }
 
 
+ACRONYMS = {"pos": "POS", "erp": "ERP", "sku": "SKU", "atp": "ATP", "po": "PO", "wms": "WMS"}
+
+
+def _details(case):
+    """The job's numbers as (label, value): "pos_quantity" reads "POS quantity"."""
+    rows = []
+    for key, value in case.details.items():
+        words = [ACRONYMS.get(word, word) for word in key.split("_")]
+        rows.append((" ".join([words[0][:1].upper() + words[0][1:], *words[1:]]), value))
+    return rows
+
+
 def _position(case):
     if case.location_id is None or case.sku_id is None:
         return None
@@ -249,6 +261,7 @@ def _body_context(request, case, **forms):
     position = _position(case)
     context = {
         "case": case,
+        "details": _details(case),
         "now": timezone.now(),
         "active_statuses": Case.ACTIVE,
         "done_statuses": Case.DONE,

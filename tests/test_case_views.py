@@ -267,6 +267,14 @@ def test_case_page_tells_what_happened_the_numbers_lineage_and_position(client, 
     assert response.context["position"].on_hand == -3  # -6 + 2 reserved + 1 damaged
 
 
+def test_case_page_names_the_jobs_numbers_in_words(client, anna, case):
+    Case.objects.filter(pk=case.pk).update(details={"pos_quantity": 7, "erp_quantity": 5, "day": "2026-11-20"})
+    client.force_login(anna)
+    body = client.get(reverse("case-detail", args=[case.pk])).content.decode()
+    assert "<dt>POS quantity</dt><dd>7</dd>" in body and "<dt>ERP quantity</dt><dd>5</dd>" in body
+    assert "<dt>Day</dt><dd>2026-11-20</dd>" in body
+
+
 def test_case_page_of_another_store_is_refused(client, ben, case):
     client.force_login(ben)
     response = client.get(reverse("case-detail", args=[case.pk]))

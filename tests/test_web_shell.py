@@ -189,7 +189,18 @@ def test_nav_marks_the_active_item(client, estate):
 def test_nav_for_other_roles_hides_missing_screens(client):
     client.force_login(make_user(Role.FINANCE))
     labels = [item["label"] for item in client.get("/").context["nav_items"]]
-    assert labels == ["Home"]  # variances and approvals are not built here
+    assert labels == ["Home", "Cases"]  # variances and approvals are not in this url conf
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role, has_cases", [
+    (Role.PLANNER, True), (Role.FINANCE, True), (Role.INTEGRATION_ADMIN, True),
+    (Role.PMO, False), (Role.EXECUTIVE, False),
+])
+def test_every_role_that_works_cases_has_the_queue_in_its_nav(client, role, has_cases):
+    client.force_login(make_user(role))
+    labels = [item["label"] for item in client.get("/").context["nav_items"]]
+    assert ("Cases" in labels) is has_cases
 
 
 @pytest.mark.django_db
