@@ -19,6 +19,7 @@ from django.db.models import Count, Min, Q
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_POST
 
 from controltower.scoping import restrict, role_of, visible_locations
@@ -239,12 +240,22 @@ def _lineage(case):
 ACRONYMS = {"pos": "POS", "erp": "ERP", "sku": "SKU", "atp": "ATP", "po": "PO", "wms": "WMS"}
 
 
+def _words(key):
+    """ "pos_quantity" reads "POS quantity"."""
+    words = [ACRONYMS.get(word, word) for word in key.split("_")]
+    return " ".join([words[0][:1].upper() + words[0][1:], *words[1:]])
+
+
 def _details(case):
-    """The job's numbers as (label, value): "pos_quantity" reads "POS quantity"."""
+    """The job's numbers as (label, text): labels in words, a tolerance as
+    "units 5, percent 0.5", a time in the server's time zone."""
     rows = []
     for key, value in case.details.items():
-        words = [ACRONYMS.get(word, word) for word in key.split("_")]
-        rows.append((" ".join([words[0][:1].upper() + words[0][1:], *words[1:]]), value))
+        if isinstance(value, dict):
+            value = ", ".join(f"{_words(k).lower()} {v}" for k, v in value.items())
+        elif isinstance(value, str) and "T" in value and (moment := parse_datetime(value)) is not None:
+            value = timezone.localtime(moment).strftime("%d %b %Y %H:%M")
+        rows.append((_words(key), value))
     return rows
 
 

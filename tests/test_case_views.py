@@ -268,11 +268,16 @@ def test_case_page_tells_what_happened_the_numbers_lineage_and_position(client, 
 
 
 def test_case_page_names_the_jobs_numbers_in_words(client, anna, case):
-    Case.objects.filter(pk=case.pk).update(details={"pos_quantity": 7, "erp_quantity": 5, "day": "2026-11-20"})
+    Case.objects.filter(pk=case.pk).update(details={
+        "pos_quantity": 7, "erp_quantity": 5, "day": "2026-11-20", "as_of": "2026-11-20T17:52:18+00:00",
+        "tolerance": {"units": "5", "percent": "0.5"},
+    })
     client.force_login(anna)
     body = client.get(reverse("case-detail", args=[case.pk])).content.decode()
     assert "<dt>POS quantity</dt><dd>7</dd>" in body and "<dt>ERP quantity</dt><dd>5</dd>" in body
     assert "<dt>Day</dt><dd>2026-11-20</dd>" in body
+    assert "<dt>As of</dt><dd>20 Nov 2026 17:52</dd>" in body  # in TIME_ZONE, UTC here
+    assert "<dt>Tolerance</dt><dd>units 5, percent 0.5</dd>" in body
 
 
 def test_case_page_of_another_store_is_refused(client, ben, case):
