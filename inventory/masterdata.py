@@ -14,6 +14,7 @@ master validation); correct those in the admin.
 from __future__ import annotations
 
 import csv
+import functools
 import zoneinfo
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -235,6 +236,25 @@ def _refuse_repeated_code(code, row_number, seen, errors):
 # Locations
 # --------------------------------------------------------------------------
 
+def _one_at_a_time(name):
+    """Run an import in one transaction that starts after any other import of
+    the same master data has committed. An import reads what exists (codes,
+    barcode owners) and decides row by row; two at once would both take the
+    same new code or barcode, and one would fail as a whole on the unique key.
+    On SQLite the transaction's write lock already does this."""
+    def decorate(function):
+        @functools.wraps(function)
+        def run(*args, **kwargs):
+            with transaction.atomic():
+                if connection.vendor == "postgresql":
+                    with connection.cursor() as cursor:
+                        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"masterdata:{name}"])
+                return function(*args, **kwargs)
+        return run
+    return decorate
+
+
+@_one_at_a_time("locations")
 def import_locations(rows) -> ImportReport:
     """Upsert locations by code; create regions by code when missing.
 
@@ -321,6 +341,7 @@ def import_locations(rows) -> ImportReport:
 # SKUs
 # --------------------------------------------------------------------------
 
+@_one_at_a_time("skus")
 def import_skus(rows) -> ImportReport:
     """Upsert SKUs by code with their barcodes and unit conversions.
 

@@ -1,4 +1,7 @@
+from importlib import import_module
+
 import pytest
+from django.apps import apps
 from django.db import connection
 
 from controltower.celery import app as celery_app
@@ -29,3 +32,14 @@ def api_client():
 
 def on_postgres():
     return connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def default_routing(db):
+    """The teams, routing rules, SLA policies and trading hours of the data
+    migration, as every migrated database has them. A transactional test's
+    flush removes them for the tests after it; this puts them back."""
+    from exceptions.models import SLAPolicy
+
+    if not SLAPolicy.objects.exists():
+        import_module("exceptions.migrations.0002_default_routing_sla_hours").load(apps, None)

@@ -1,24 +1,15 @@
 """The case-screen bench at a tiny scale: the data it builds has the shape it
 reports, every page it times answers 200 in each person's scope, and a
 second run reuses the cases instead of rebuilding them."""
-from importlib import import_module
-
 import pytest
-from django.apps import apps
 
 from exceptions.bench_cases import REFERENCE, bench_cases
-from exceptions.models import Case, CaseHistory, CaseLink, SLAPolicy
+from exceptions.models import Case, CaseHistory, CaseLink
 
-pytestmark = pytest.mark.django_db(transaction=True)  # the bench runs VACUUM on PostgreSQL
-
-
-@pytest.fixture(autouse=True)
-def default_sla():
-    """The bench routes and times cases by the teams, SLA policies and trading
-    hours of the data migration, as a migrated database has them; a flush by
-    an earlier transactional test (the browser tests) removes them."""
-    if not SLAPolicy.objects.exists():
-        import_module("exceptions.migrations.0002_default_routing_sla_hours").load(apps, None)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),  # the bench runs VACUUM on PostgreSQL
+    pytest.mark.usefixtures("default_routing"),  # it routes and times cases by the default SLA data
+]
 
 PAGES = {"queue", "case page", "counts (htmx)", "my stores"}
 

@@ -1,15 +1,14 @@
 """sync_findings: findings in, the right set of open cases out."""
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connections
 
 from exceptions.findings import Finding
 from exceptions.models import Case, CaseHistory, CaseLink
 from exceptions.services import sync_findings
 from tests.conftest import on_postgres
 from tests.factories import LocationFactory, SKUFactory, make_user
+from tests.threads import run_at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -141,28 +140,14 @@ def test_many_findings_sync_in_bulk(store, django_assert_max_num_queries):
 
 
 @pytest.mark.skipif(not on_postgres(), reason="needs PostgreSQL: SQLite serialises writers, no race to test")
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_two_workers_at_once_make_one_case_per_fingerprint():
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_at_once_make_one_case_per_fingerprint(default_routing):
     store = LocationFactory()
     skus = SKUFactory.create_batch(50)
     findings = [finding(store, sku) for sku in skus]
-    barrier = threading.Barrier(2)
-    errors = []
 
-    def worker():
-        try:
-            barrier.wait()
-            sync_findings("negative_stock", findings)
-        except Exception as exc:  # reported by the assertion below
-            errors.append(exc)
-        finally:
-            connections.close_all()
+    results = run_at_once([lambda: sync_findings("negative_stock", findings)] * 2)
 
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    assert not [r for r in results if isinstance(r, Exception)], results
     assert Case.objects.count() == 50
     assert CaseHistory.objects.filter(action="opened").count() == 50

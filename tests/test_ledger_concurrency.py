@@ -3,16 +3,16 @@
 Real threads, each with its own PostgreSQL connection (SQLite serialises all
 writers behind one lock, so there is nothing to race there).
 """
-import threading
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from inventory import ledger
 from inventory.models import InventoryEvent, Position
 from tests.factories import LocationFactory, SKUFactory, SourceSystemFactory
+from tests.threads import run_at_once
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -23,25 +23,8 @@ T0 = datetime(2026, 11, 20, 9, 0, tzinfo=dt_timezone.utc)
 
 
 def run_in_threads(jobs):
-    """Start every job at once (behind a barrier); re-raise the first error."""
-    barrier = threading.Barrier(len(jobs))
-    errors = []
-
-    def runner(job):
-        try:
-            barrier.wait()
-            job()
-        except Exception as exc:  # noqa: BLE001 - surfaced to the test below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=runner, args=(job,)) for job in jobs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors, errors
+    results = run_at_once(jobs)
+    assert not [r for r in results if isinstance(r, Exception)], results
 
 
 def sales(prefix, store, sku, count, start=0):

@@ -4,6 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.db import connection  # noqa: F401 - read by the skipif condition
 from django.urls import reverse
 
 from inventory.masterdata import SKU_COLUMNS, MasterDataError, import_locations, import_skus, read_csv
@@ -16,6 +17,7 @@ from tests.factories import (
     UnitConversionFactory,
     UserFactory,
 )
+from tests.threads import run_at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -334,3 +336,23 @@ def test_tokens_are_revoked_from_the_admin(admin_client):
     assert response.status_code == 302
     token.refresh_from_db()
     assert token.revoked is True
+
+
+# --- Two imports at once -----------------------------------------------------------
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="SQLite serialises writers, no race to test")
+def test_two_imports_claiming_one_new_barcode_refuse_one_row_not_a_whole_file():
+    barcode = "4006381333931"
+    results = run_at_once([
+        lambda: import_skus([sku_row("MILK1", barcodes=barcode), sku_row("BREAD")]),
+        lambda: import_skus([sku_row("MILK2", barcodes=barcode), sku_row("BUTTER")]),
+    ])
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    owner = Barcode.objects.get(code=barcode).sku.code
+    loser = results[1] if owner == "MILK1" else results[0]
+    refusal = only_refusal(loser)
+    assert refusal.code == ({"MILK1", "MILK2"} - {owner}).pop()
+    assert refusal.errors["barcodes"] == [f"Barcode {barcode} already belongs to SKU {owner}."]
+    assert set(SKU.objects.values_list("code", flat=True)) == {owner, "BREAD", "BUTTER"}
