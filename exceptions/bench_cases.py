@@ -243,6 +243,7 @@ def _pages(user, rng, sku_codes, repeats, case_pages):
     pages += [("case page", reverse("case-detail", args=[pk]), None) for pk in rng.sample(cases, min(case_pages, count))]
     pages += [("counts (htmx)", reverse("case-counts"), "case-counts")] * repeats
     pages += [("my stores", reverse("stores"), None)] * repeats
+    pages += [("home", reverse("home"), None)] * repeats
     return pages, count, len(stores)
 
 

@@ -11,7 +11,7 @@ pytestmark = [
     pytest.mark.usefixtures("default_routing"),  # it routes and times cases by the default SLA data
 ]
 
-PAGES = {"queue", "case page", "counts (htmx)", "my stores"}
+PAGES = {"queue", "case page", "counts (htmx)", "my stores", "home"}
 
 
 def run():
