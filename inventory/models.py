@@ -161,10 +161,12 @@ class InventoryEvent(models.Model):
     counted quantity of `to_state` as of `occurred_at`.
     """
 
-    source = models.ForeignKey(SourceSystem, on_delete=models.PROTECT, related_name="events")
+    # No index of their own on source and location: uniq_source_txn and
+    # ledger_loc_sku_time lead with them, and every index costs each COPY.
+    source = models.ForeignKey(SourceSystem, on_delete=models.PROTECT, db_index=False, related_name="events")
     transaction_id = models.CharField(max_length=128)
     type = models.CharField(max_length=16, choices=EventType.choices)
-    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="events")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, db_index=False, related_name="events")
     sku = models.ForeignKey(SKU, on_delete=models.PROTECT, related_name="events")
     quantity = models.BigIntegerField()
     from_state = models.CharField(max_length=20, choices=StateChoices.choices, blank=True, null=True)
@@ -199,7 +201,8 @@ class InventoryEvent(models.Model):
 class Position(models.Model):
     """Quantities per state for one location x SKU: a projection of the ledger."""
 
-    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="positions")
+    # uniq_position leads with location: no index of its own (each one costs every position update).
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, db_index=False, related_name="positions")
     sku = models.ForeignKey(SKU, on_delete=models.PROTECT, related_name="positions")
     available = models.BigIntegerField(default=0)
     reserved = models.BigIntegerField(default=0)
@@ -219,7 +222,6 @@ class Position(models.Model):
             models.UniqueConstraint(fields=["location", "sku"], name="uniq_position"),
         ]
         indexes = [
-            models.Index(fields=["sku"], name="position_sku"),
             models.Index(fields=["available"], name="position_available", condition=Q(available__lt=0)),
         ]
 
