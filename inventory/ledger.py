@@ -703,20 +703,31 @@ def _record_transfers(lines):
         for (ref, sku), e in totals.items()
     ]
     t = "inventory_transfer"
+    insert = (
+        f"INSERT INTO {t} (reference, sku_id, from_location_id, to_location_id, quantity_shipped, "
+        "quantity_received, shipped_at, received_at) "
+    )
+    upsert = (
+        "ON CONFLICT (reference, sku_id) DO UPDATE SET "
+        f"from_location_id = COALESCE(excluded.from_location_id, {t}.from_location_id), "
+        f"to_location_id = CASE WHEN excluded.from_location_id IS NOT NULL "
+        f"THEN excluded.to_location_id ELSE {t}.to_location_id END, "
+        f"quantity_shipped = {t}.quantity_shipped + excluded.quantity_shipped, "
+        f"quantity_received = {t}.quantity_received + excluded.quantity_received, "
+        f"shipped_at = COALESCE(excluded.shipped_at, {t}.shipped_at), "
+        f"received_at = COALESCE(excluded.received_at, {t}.received_at)"
+    )
     with connection.cursor() as cursor:
-        cursor.executemany(
-            f"INSERT INTO {t} (reference, sku_id, from_location_id, to_location_id, quantity_shipped, "
-            "quantity_received, shipped_at, received_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
-            "ON CONFLICT (reference, sku_id) DO UPDATE SET "
-            f"from_location_id = COALESCE(excluded.from_location_id, {t}.from_location_id), "
-            f"to_location_id = CASE WHEN excluded.from_location_id IS NOT NULL "
-            f"THEN excluded.to_location_id ELSE {t}.to_location_id END, "
-            f"quantity_shipped = {t}.quantity_shipped + excluded.quantity_shipped, "
-            f"quantity_received = {t}.quantity_received + excluded.quantity_received, "
-            f"shipped_at = COALESCE(excluded.shipped_at, {t}.shipped_at), "
-            f"received_at = COALESCE(excluded.received_at, {t}.received_at)",
-            rows,
-        )
+        if connection.vendor == "postgresql":
+            # One statement for the batch (a column array each): one row per
+            # (reference, sku), so no row is upserted twice in it.
+            cursor.execute(
+                insert + "SELECT * FROM unnest(%s::text[], %s::bigint[], %s::bigint[], %s::bigint[], "
+                "%s::bigint[], %s::bigint[], %s::timestamptz[], %s::timestamptz[]) " + upsert,
+                [list(column) for column in zip(*rows)],
+            )
+        else:
+            cursor.executemany(insert + "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) " + upsert, rows)
 
 
 def _advance_count_anchors(source, lines):
