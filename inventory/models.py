@@ -171,8 +171,9 @@ class InventoryEvent(models.Model):
     quantity = models.BigIntegerField()
     from_state = models.CharField(max_length=20, choices=StateChoices.choices, blank=True, null=True)
     to_state = models.CharField(max_length=20, choices=StateChoices.choices, blank=True, null=True)
+    # Indexed by ledger_to_loc_sku_time (transfer lines only) instead of an FK index over every line.
     to_location = models.ForeignKey(
-        Location, on_delete=models.PROTECT, null=True, blank=True, related_name="inbound_events"
+        Location, on_delete=models.PROTECT, null=True, blank=True, db_index=False, related_name="inbound_events"
     )
     reference = models.CharField(max_length=128, blank=True)
     reason = models.CharField(max_length=64, blank=True)
@@ -190,6 +191,11 @@ class InventoryEvent(models.Model):
         ]
         indexes = [
             models.Index(fields=["location", "sku", "occurred_at"], name="ledger_loc_sku_time"),
+            # The transfer arrival legs, for the count recompute and fold_ledger's into-leg at to_location.
+            models.Index(
+                fields=["to_location", "sku", "occurred_at"], name="ledger_to_loc_sku_time",
+                condition=Q(to_location__isnull=False),
+            ),
             models.Index(fields=["type", "occurred_at"], name="ledger_type_time"),
             models.Index(fields=["reference"], name="ledger_reference"),
         ]
