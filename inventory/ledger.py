@@ -766,12 +766,23 @@ def _advance_count_anchors(source, lines):
         anchor.event_id = ids[line.transaction_id]
         recompute.add(key)
     CountAnchor.objects.bulk_create(to_create)
+    rows = [(a.counted_at, a.counted_quantity, a.event_id, a.id) for a in to_update]
     with connection.cursor() as cursor:
-        # Plain statements: bulk_update's CASE per row costs more to build than to run.
-        cursor.executemany(
-            "UPDATE inventory_countanchor SET counted_at = %s, counted_quantity = %s, event_id = %s WHERE id = %s",
-            [(a.counted_at, a.counted_quantity, a.event_id, a.id) for a in to_update],
-        )
+        # Not bulk_update: its CASE per row costs more to build than to run.
+        if connection.vendor == "postgresql":
+            if rows:
+                at, quantities, events, ids = zip(*rows)
+                cursor.execute(
+                    "UPDATE inventory_countanchor a SET counted_at = v.at, counted_quantity = v.quantity, "
+                    "event_id = v.event FROM unnest(%s::timestamptz[], %s::bigint[], %s::bigint[], %s::bigint[]) "
+                    "AS v(at, quantity, event, id) WHERE a.id = v.id",
+                    [list(at), _int_array(quantities), _int_array(events), _int_array(ids)],
+                )
+        else:
+            cursor.executemany(
+                "UPDATE inventory_countanchor SET counted_at = %s, counted_quantity = %s, event_id = %s WHERE id = %s",
+                rows,
+            )
     return recompute
 
 
@@ -870,13 +881,22 @@ def _recompute_states(keys):
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         for loc, sku, state, quantity in cursor.fetchall():
-            by_state[state].append((int(quantity), now, loc, sku))
+            by_state[state].append((int(quantity), loc, sku))
         for state, rows in by_state.items():
-            cursor.executemany(
-                f"UPDATE inventory_position SET {state} = %s, updated_at = %s "
-                "WHERE location_id = %s AND sku_id = %s",
-                rows,
-            )
+            if connection.vendor == "postgresql":
+                # One statement per state, a column array each.
+                cursor.execute(
+                    f"UPDATE inventory_position p SET {state} = v.quantity, updated_at = %s "
+                    "FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS v(quantity, loc, sku) "
+                    "WHERE p.location_id = v.loc AND p.sku_id = v.sku",
+                    [now, *(_int_array(column) for column in zip(*rows))],
+                )
+            else:
+                cursor.executemany(
+                    f"UPDATE inventory_position SET {state} = %s, updated_at = %s "
+                    "WHERE location_id = %s AND sku_id = %s",
+                    [(quantity, now, loc, sku) for quantity, loc, sku in rows],
+                )
 
 
 # --------------------------------------------------------------------------

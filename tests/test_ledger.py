@@ -278,6 +278,19 @@ class TestCycleCounts:
         assert anchor.counted_quantity == 8
         assert_matches_ledger()
 
+    def test_newer_count_moves_the_anchor(self, pos, store, sku):
+        ledger.ingest_events(pos, [event("c1", "cycle_count", store, sku, 3, 30)])
+        ledger.ingest_events(pos, [
+            event("s", "sale", store, sku, 1, 40),
+            event("c2", "cycle_count", store, sku, 8, 60),
+            event("r", "receipt", store, sku, 2, 70),
+        ])
+        assert position(store, sku).available == 10
+        anchor = CountAnchor.objects.get(location=store, sku=sku, state="available")
+        assert (anchor.counted_quantity, anchor.counted_at) == (8, T0 + timedelta(minutes=60))
+        assert anchor.event == InventoryEvent.objects.get(transaction_id="c2")
+        assert_matches_ledger()
+
     def test_count_only_covers_its_own_state(self, pos, store, sku):
         ledger.ingest_events(pos, [event("c", "cycle_count", store, sku, 7, 30)])
         ledger.ingest_events(pos, [event("late", "damage", store, sku, 2, 20)])
