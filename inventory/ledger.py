@@ -506,6 +506,14 @@ def _post(source, lines, received_at):
     conflicts = []
     if not lines:
         return statuses, conflicts
+    if connection.vendor == "postgresql":
+        # A batch looks up a few thousand ledger keys and positions, each one
+        # index probe away. With the default random_page_cost (4, made for
+        # disks) the planner prefers to scan the whole positions table into a
+        # hash join once it holds ~100k rows (175k positions: lock 97 -> 21 ms,
+        # update 169 -> 68 ms by index). For this transaction only.
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL random_page_cost = 1.1")
 
     # Idempotency: compare with the ledger and within the batch. This runs
     # before the position locks, so a resent batch locks nothing and the
