@@ -10,6 +10,7 @@ from django.views.decorators.cache import never_cache
 
 from inventory.models import SKU, InventoryEvent, Position, RejectedEvent
 
+from .counts import capped_count
 from .scoping import ESTATE_ROLES, restrict, role_of, visible_locations
 
 # The home page lists this many locations; the count above the table says how many there are.
@@ -22,8 +23,8 @@ def _home_counts(user):
     counts = {
         "locations": visible_locations(user).count(),
         "skus": SKU.objects.filter(active=True).count(),
-        "events_24h": restrict(InventoryEvent.objects.filter(received_at__gte=since), user).count(),
-        "negative_available": restrict(Position.objects.filter(available__lt=0), user).count(),
+        "events_24h": capped_count(restrict(InventoryEvent.objects.filter(received_at__gte=since), user)),
+        "negative_available": capped_count(restrict(Position.objects.filter(available__lt=0), user)),
     }
     # A rejected event may name no known location, so it cannot be scoped:
     # only people who see the whole estate get this count.

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_POST
 
+from controltower.counts import capped_count
 from controltower.scoping import restrict, role_of, visible_locations
 from inventory.models import STATES, InventoryEvent, Position, PurchaseOrderLine, RejectedEvent, SnapshotLine, Transfer
 
@@ -500,6 +501,6 @@ def stores(request):
         "page": page,
         "rows": rows,
         "negative_positions": negative_positions[:NEGATIVE_POSITIONS_SHOWN],
-        "negative_total": negative_positions.count(),
+        "negative_total": capped_count(negative_positions),
         "shown": NEGATIVE_POSITIONS_SHOWN,
     })

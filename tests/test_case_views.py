@@ -13,6 +13,7 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
+from controltower import counts
 from controltower.models import Role
 from exceptions.filters import SEARCH_SKUS_AS_VALUES
 from exceptions.models import Case, CaseComment, CaseHistory, CaseLink, CorrectiveAdjustment
@@ -474,3 +475,12 @@ def test_my_stores_counts_active_cases_and_negative_positions(client, anna, stor
     assert (rows[0]["cases"]["open"], rows[0]["cases"]["breached"], rows[0]["negative"]) == (2, 1, 1)
     assert [(p.location.code, p.sku.code, p.available) for p in response.context["negative_positions"]] == [
         ("S100", "MILK1L", -3)]
+
+
+def test_my_stores_counts_negative_positions_up_to_the_cap(client, anna, store_a, case, monkeypatch):
+    PositionFactory.create_batch(2, location=store_a, available=-1)
+    monkeypatch.setattr(counts, "COUNT_CAP", 2)
+    client.force_login(anna)
+    response = client.get(reverse("stores"))
+    assert response.context["negative_total"] == 3  # cap + 1: "more than the cap"
+    assert "Negative available (2+)" in response.content.decode()

@@ -10,7 +10,7 @@ from django.urls import path
 from django.utils import timezone
 from drf_spectacular.views import SpectacularSwaggerView
 
-from controltower import views
+from controltower import counts, views
 from controltower.models import Role
 from controltower.widgets import LongSelect
 from inventory.ledger import ingest_events
@@ -129,6 +129,17 @@ def test_home_counts_whole_estate_for_estate_roles(client, estate):
     assert counts["locations"] == 2
     assert counts["negative_available"] == 2
     assert counts["events_24h"] == 2
+
+
+@pytest.mark.django_db
+def test_home_counts_of_the_ledger_stop_at_the_cap(client, estate, monkeypatch):
+    sku, source = estate["sku"], estate["source"]
+    ingest_events(source, [_sale(f"T{n}", "S100", sku) for n in range(4)])
+    monkeypatch.setattr(counts, "COUNT_CAP", 3)
+    client.force_login(make_user(Role.PLANNER))
+    response = client.get("/")
+    assert response.context["counts"]["events_24h"] == 4  # cap + 1: "more than the cap"
+    assert "3+</span>" in response.content.decode()
 
 
 @pytest.mark.django_db

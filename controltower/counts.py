@@ -1,0 +1,16 @@
+"""Counts a page can afford: exact up to a cap, "10,000+" beyond it.
+
+An estate posts millions of ledger events a day and may hold many thousand
+positions in some state; a page that counts them all on every load gets
+slower every day. Beyond the cap, the exact number says nothing a person acts on."""
+COUNT_CAP = 10_000
+
+
+def capped_count(queryset):
+    """How many rows, counting at most COUNT_CAP + 1 of them."""
+    return queryset[:COUNT_CAP + 1].count()
+
+
+def capped_text(count):
+    """ "10,000+" for a count past the cap, else the count with thousands separators."""
+    return f"{COUNT_CAP:,}+" if count > COUNT_CAP else f"{count:,}"
