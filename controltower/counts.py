@@ -7,8 +7,9 @@ COUNT_CAP = 10_000
 
 
 def capped_count(queryset):
-    """How many rows, counting at most COUNT_CAP + 1 of them."""
-    return queryset[:COUNT_CAP + 1].count()
+    """How many rows, counting at most COUNT_CAP + 1 of them (the queryset's
+    order and related rows dropped: they would be sorted and joined first)."""
+    return queryset.order_by().values("pk")[:COUNT_CAP + 1].count()
 
 
 def capped_text(count):
