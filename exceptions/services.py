@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from controltower.locks import hold_until_commit
 from controltower.models import Role
 from controltower.scoping import restrict, role_of
 from inventory.ledger import ingest_events
@@ -131,7 +132,7 @@ def sync_findings(kind: str, findings: list[Finding], *, scope: dict | None = No
     now = timezone.now()
     report = SyncReport()
     with transaction.atomic():
-        _lock_kind(kind)
+        hold_until_commit(f"cases:{kind}")
         known = {
             row["fingerprint"]: row
             for row in Case.objects.filter(kind=kind).values(
@@ -145,12 +146,6 @@ def sync_findings(kind: str, findings: list[Finding], *, scope: dict | None = No
             stale = list(Case.objects.filter(id__in=stale, **scope).values_list("id", flat=True))
         _clear(stale, now, report)
     return report
-
-
-def _lock_kind(kind):
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"cases:{kind}"])
 
 
 def _open_new(kind, findings, now, report):

@@ -22,6 +22,8 @@ from decimal import Decimal, InvalidOperation
 
 from django.db import connection, transaction
 
+from controltower.locks import hold_until_commit
+
 from .models import SKU, Barcode, Location, Region, SourceSystem, UnitConversion
 
 LOCATION_COLUMNS = ("code", "name", "kind", "region", "timezone")
@@ -240,15 +242,12 @@ def _one_at_a_time(name):
     """Run an import in one transaction that starts after any other import of
     the same master data has committed. An import reads what exists (codes,
     barcode owners) and decides row by row; two at once would both take the
-    same new code or barcode, and one would fail as a whole on the unique key.
-    On SQLite the transaction's write lock already does this."""
+    same new code or barcode, and one would fail as a whole on the unique key."""
     def decorate(function):
         @functools.wraps(function)
         def run(*args, **kwargs):
             with transaction.atomic():
-                if connection.vendor == "postgresql":
-                    with connection.cursor() as cursor:
-                        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"masterdata:{name}"])
+                hold_until_commit(f"masterdata:{name}")
                 return function(*args, **kwargs)
         return run
     return decorate
