@@ -98,11 +98,11 @@ def _bench_cases():
     return Case.objects.filter(reference__startswith=REFERENCE)
 
 
-def ensure_cases(active, done, locations, skus, seed=11, fresh=False):
+def ensure_cases(active, done, locations, skus, managers, seed=11, fresh=False):
     """Make the bench hold `active` open-to-waiting and `done` resolved or
-    closed cases over `locations` and `skus` (`fresh`: rebuild them even so).
+    closed cases over `locations` and `skus`, the in-progress ones assigned to
+    `managers` (one per location, in order); `fresh`: rebuild them even so.
     Returns seconds spent (0 when the cases were already there)."""
-    managers, _, _ = bench_people(locations)
     bench = _bench_cases()
     if (not fresh and bench.filter(status__in=Case.ACTIVE).count() == active
             and bench.filter(status__in=Case.DONE).count() == done):
@@ -292,8 +292,8 @@ def bench_cases(locations=600, skus=20_000, active=50_000, done=100_000, repeats
     ensure_master_data(locations=locations, skus=skus)
     location_rows = list(Location.objects.filter(code__startswith=PREFIX).order_by("code")[:locations])
     sku_rows = list(SKU.objects.filter(code__startswith=PREFIX).order_by("code")[:skus])
-    setup_seconds = ensure_cases(active, done, location_rows, sku_rows, fresh=fresh)
     managers, leads, planner = bench_people(location_rows)
+    setup_seconds = ensure_cases(active, done, location_rows, sku_rows, managers, fresh=fresh)
     people = [
         ("store manager", managers[0]),
         ("regional ops lead", leads[location_rows[0].region_id]),

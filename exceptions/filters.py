@@ -18,11 +18,18 @@ from .models import Case
 ACTIVE, DONE = "active", "done"
 SEARCH_SKUS_AS_VALUES = 1000
 RESOLVED_WITHIN_DAYS = (1, 7, 30)
+# The queue's resolved/closed counts cover this many days and link to that list.
+DONE_COUNT_DAYS = RESOLVED_WITHIN_DAYS[1]
 STATUS_CHOICES = [
     (ACTIVE, "Active (open to waiting)"),
     *Case.Status.choices,
     (DONE, "Resolved or closed"),
 ]
+
+
+def resolved_within(queryset, days):
+    """The cases of `queryset` resolved in the last `days` days."""
+    return queryset.filter(resolved_at__gte=timezone.now() - timedelta(days=days))
 
 
 def _locations(request):
@@ -78,7 +85,7 @@ class CaseFilter(django_filters.FilterSet):
         return queryset.filter(status=value)
 
     def filter_resolved_within(self, queryset, name, value):
-        return queryset.filter(resolved_at__gte=timezone.now() - timedelta(days=int(value)))
+        return resolved_within(queryset, int(value))
 
     def filter_assignee(self, queryset, name, value):
         value = value.strip()

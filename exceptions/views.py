@@ -9,7 +9,6 @@ Actions answer an htmx request with the fragment they changed plus the
 """
 import csv
 from copy import copy
-from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -27,7 +26,7 @@ from controltower.scoping import restrict, role_of, visible_locations
 from inventory.models import STATES, InventoryEvent, Position, PurchaseOrderLine, RejectedEvent, SnapshotLine, Transfer
 
 from . import services
-from .filters import ACTIVE, CaseFilter
+from .filters import ACTIVE, DONE_COUNT_DAYS, CaseFilter, resolved_within
 from .forms import (
     AdjustmentForm,
     AssignForm,
@@ -43,13 +42,10 @@ from .forms import (
 from .models import URGENCY, Case, CaseLink, CorrectiveAdjustment
 
 PAGE_SIZE = 50
-DONE_COUNT_DAYS = 7  # one of filters.RESOLVED_WITHIN_DAYS, so a count links to its list
+QUEUE_RELATED = ("location", "sku", "assignee", "owner")
 STORE_PAGE_SIZE = 50
 NEGATIVE_POSITIONS_SHOWN = 100
 CHANGED = "casesChanged"
-
-
-QUEUE_RELATED = ("location", "sku", "assignee", "owner")
 
 
 def _cases(user):
@@ -85,10 +81,10 @@ def status_counts(user):
     cases resolved or closed in the last DONE_COUNT_DAYS (all-time done
     counts only grow): two GROUP BYs, each read from an index alone."""
     cases = restrict(Case.objects.all(), user).order_by()
-    since = timezone.now() - timedelta(days=DONE_COUNT_DAYS)
+    done = resolved_within(cases.filter(status__in=Case.DONE), DONE_COUNT_DAYS)
     rows = [
         *cases.filter(status__in=Case.ACTIVE).values("status").annotate(n=Count("*"), breached=Count("breached_at")),
-        *cases.filter(status__in=Case.DONE, resolved_at__gte=since).values("status").annotate(n=Count("*")),
+        *done.values("status").annotate(n=Count("*")),
     ]
     counts = {row["status"]: row for row in rows}
     return [
