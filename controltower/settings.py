@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from static/ (no CDN)
     "django_htmx",
     "django_celery_beat",
     "controltower",
@@ -148,6 +149,12 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Inventory events, snapshots, positions and exception cases.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # /api/docs/ works offline: Swagger UI comes from drf-spectacular-sidecar's
+    # static files, and no online validator badge is fetched.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "ENUM_NAME_OVERRIDES": {
         "CaseKindEnum": "exceptions.findings.CaseKind",
         "CaseStatusEnum": "exceptions.models.Case.Status",
