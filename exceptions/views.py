@@ -7,7 +7,6 @@ with a plain message, for reads and actions alike; an unknown case is a 404.
 Actions answer an htmx request with the fragment they changed plus the
 `casesChanged` event, on which the queue counts and table reload.
 """
-import csv
 from copy import copy
 
 from django.conf import settings
@@ -21,6 +20,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_POST
 
+from controltower import csvsafe
 from controltower.counts import capped_count
 from controltower.scoping import restrict, role_of, visible_locations
 from inventory.models import STATES, InventoryEvent, Position, PurchaseOrderLine, RejectedEvent, SnapshotLine, Transfer
@@ -154,7 +154,7 @@ EXPORT_COLUMNS = [
 
 
 def _export_rows(cases):
-    writer = csv.writer(_Echo())
+    writer = csvsafe.writer(_Echo())  # text cells that look like formulas get a leading '
     yield writer.writerow(EXPORT_COLUMNS)
     for case in cases.iterator(chunk_size=2000):
         yield writer.writerow([
