@@ -242,6 +242,9 @@ if not EMBEDDED and not DEBUG:
 
 # --- Ingest -------------------------------------------------------------------
 INGEST_MAX_EVENTS = 5000
+# Events, snapshots and PO dates before this are refused as absurd (a till
+# clock reset to 1970, a year typed as 0026).
+INGEST_EARLIEST_TIME = env_str("INGEST_EARLIEST_TIME", "2000-01-01T00:00:00+00:00")
 
 # --- Reconciliation (exceptions.reconciliation) ----------------------------------
 RECONCILIATION = {

@@ -20,18 +20,19 @@ Rules kept here (DOMAIN.md):
 from __future__ import annotations
 
 import hashlib
-import logging
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
-from decimal import Decimal, InvalidOperation
+from datetime import datetime
+from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
+from controltower.db import aware, db_time
+
+from . import fields
+from .lanes import lane_of
 from .models import (
     STATES,
     SKU,
@@ -42,13 +43,9 @@ from .models import (
     Position,
     RejectedEvent,
     SourceSystem,
-    Transfer,
 )
 
-log = logging.getLogger(__name__)
 
-# How far in the future an occurred_at may be (source clocks drift).
-CLOCK_SKEW = timedelta(minutes=5)
 WRITTEN_OFF = "written_off"
 
 # type -> (allowed from_states, default from, allowed to_states, default to).
@@ -146,62 +143,6 @@ class _Line:
 # Validation
 # --------------------------------------------------------------------------
 
-def _text(raw, name, errors, required=False, max_length=128):
-    value = raw.get(name)
-    if value is None or value == "":
-        if required:
-            errors.setdefault(name, []).append("This field is required.")
-        return ""
-    if not isinstance(value, (str, int)) or isinstance(value, bool):
-        errors.setdefault(name, []).append("Must be a string.")
-        return ""
-    value = str(value).strip()
-    if len(value) > max_length:
-        errors.setdefault(name, []).append(f"At most {max_length} characters.")
-        return ""
-    return value
-
-
-def _parse_time(raw, errors, now):
-    value = raw.get("occurred_at")
-    if value in (None, ""):
-        errors.setdefault("occurred_at", []).append("This field is required.")
-        return None
-    if isinstance(value, datetime):
-        parsed = value
-    else:
-        try:
-            parsed = datetime.fromisoformat(str(value))
-        except ValueError:
-            errors.setdefault("occurred_at", []).append(
-                "Not an ISO 8601 time (e.g. 2026-11-23T10:15:00+01:00)."
-            )
-            return None
-    if parsed.tzinfo is None:
-        errors.setdefault("occurred_at", []).append("Must include a UTC offset (e.g. +01:00 or Z).")
-        return None
-    if parsed > now + CLOCK_SKEW:
-        errors.setdefault("occurred_at", []).append("Is in the future.")
-        return None
-    return parsed
-
-
-def _parse_quantity(raw, errors):
-    value = raw.get("quantity")
-    if value is None or value == "" or isinstance(value, bool):
-        errors.setdefault("quantity", []).append("This field is required.")
-        return None
-    try:
-        quantity = Decimal(str(value))
-    except InvalidOperation:
-        errors.setdefault("quantity", []).append("Must be a number.")
-        return None
-    if not quantity.is_finite():
-        errors.setdefault("quantity", []).append("Must be a number.")
-        return None
-    return quantity
-
-
 def _state(raw, name, allowed, default, errors):
     value = raw.get(name) or default
     if not allowed:
@@ -211,8 +152,10 @@ def _state(raw, name, allowed, default, errors):
     if value is None:
         errors.setdefault(name, []).append(f"This field is required; one of {', '.join(allowed)}.")
         return None
-    if value not in allowed:
-        errors.setdefault(name, []).append(f"'{value}' is not allowed here; one of {', '.join(allowed)}.")
+    if not isinstance(value, str) or value not in allowed:
+        errors.setdefault(name, []).append(
+            f"{fields.shown(value)} is not allowed here; one of {', '.join(allowed)}."
+        )
         return None
     return value
 
@@ -242,13 +185,15 @@ class MasterData:
         for raw in raw_events:
             if not isinstance(raw, dict):
                 continue
+            # Only values that can be codes reach the queries (a NUL or a
+            # list would fail the query for the whole batch).
             for key in ("location", "to_location"):
-                if isinstance(raw.get(key), str):
-                    location_codes.add(raw[key].strip())
-            if isinstance(raw.get("sku"), str):
-                sku_codes.add(raw["sku"].strip())
-            elif isinstance(raw.get("barcode"), (str, int)) and not isinstance(raw.get("barcode"), bool):
-                barcodes.add(str(raw["barcode"]).strip())
+                location_codes.add(fields.code(raw.get(key)))
+            sku_codes.add(fields.code(raw.get("sku")))
+            barcodes.add(fields.code(raw.get("barcode")))
+        location_codes.discard(None)
+        sku_codes.discard(None)
+        barcodes.discard(None)
         self.locations = dict(_select(
             "SELECT code, id FROM inventory_location WHERE active AND code {}", location_codes
         ))
@@ -305,49 +250,60 @@ def validate_event(raw, index, master, now):
     if not isinstance(raw, dict):
         return None, {"non_field_errors": ["Each event must be a JSON object."]}
     errors = {}
-    transaction_id = _text(raw, "transaction_id", errors, required=True)
+    transaction_id = fields.text(raw, "transaction_id", errors, required=True)
     event_type = raw.get("type")
-    if event_type not in EVENT_TYPES:
-        errors["type"] = [
-            "This field is required." if not event_type else f"Unknown event type '{event_type}'."
-        ]
+    if not isinstance(event_type, str) or event_type not in EVENT_TYPES:
+        if event_type is None or event_type == "":
+            errors["type"] = ["This field is required."]
+        elif not isinstance(event_type, str):
+            errors["type"] = ["Must be a string: one of " + ", ".join(sorted(EVENT_TYPES)) + "."]
+        else:
+            errors["type"] = [f"Unknown event type {fields.shown(event_type)}."]
         return None, errors
 
-    location_code = _text(raw, "location", errors, required=True, max_length=32)
+    location_code = fields.text(raw, "location", errors, required=True, max_length=32)
     location_id = master.locations.get(location_code) if location_code else None
     if location_code and location_id is None:
-        errors.setdefault("location", []).append(f"Unknown location '{location_code}'.")
+        errors.setdefault("location", []).append(f"Unknown location {fields.shown(location_code)}.")
 
     sku_id = None
-    sku_code = _text(raw, "sku", errors, max_length=64)
+    sku_code = fields.text(raw, "sku", errors, max_length=64)
     if sku_code:
         sku_id = master.sku_ids.get(sku_code)
         if sku_id is None:
-            errors.setdefault("sku", []).append(f"Unknown or inactive SKU '{sku_code}'.")
-    else:
-        barcode = _text(raw, "barcode", errors, max_length=64)
+            errors.setdefault("sku", []).append(f"Unknown or inactive SKU {fields.shown(sku_code)}.")
+    elif "sku" not in errors:
+        barcode = fields.text(raw, "barcode", errors, max_length=64)
         if barcode:
             sku_id = master.barcodes.get(barcode)
             if sku_id is None:
-                errors.setdefault("barcode", []).append(f"Unknown barcode '{barcode}'.")
+                errors.setdefault("barcode", []).append(f"Unknown barcode {fields.shown(barcode)}.")
         elif "barcode" not in errors:
             errors.setdefault("sku", []).append("Give a sku code or a barcode.")
 
-    quantity = _parse_quantity(raw, errors)
-    unit = _text(raw, "unit", errors, max_length=16)
+    # Bounded before the conversion: the largest factor times the largest
+    # entered quantity still fits, and is checked again in base units below.
+    quantity = fields.number(
+        raw, "quantity", errors, maximum=fields.MAX_QUANTITY, places=fields.QUANTITY_PLACES
+    )
+    unit = fields.text(raw, "unit", errors, max_length=16)
     base_quantity = None
-    if sku_id is not None and quantity is not None:
+    if sku_id is not None and quantity is not None and "unit" not in errors:
         unit = unit or master.base_units[sku_id]
         factor = master.factor(sku_id, unit)
         if factor is None:
             errors.setdefault("unit", []).append(
-                f"Unknown unit '{unit}' for this SKU (base unit {master.base_units[sku_id]})."
+                f"Unknown unit {fields.shown(unit)} for this SKU (base unit {master.base_units[sku_id]})."
             )
         else:
             exact = quantity * factor
             if exact != exact.to_integral_value():
                 errors.setdefault("quantity", []).append(
                     f"{quantity} {unit} is {exact} base units: not a whole number."
+                )
+            elif abs(exact) > fields.MAX_QUANTITY:
+                errors.setdefault("quantity", []).append(
+                    f"{quantity} {unit} is {exact:,} base units: at most {fields.MAX_QUANTITY:,}."
                 )
             else:
                 base_quantity = int(exact)
@@ -361,20 +317,20 @@ def validate_event(raw, index, master, now):
         elif base_quantity <= 0:
             errors.setdefault("quantity", []).append("Must be greater than zero.")
 
-    occurred_at = _parse_time(raw, errors, now)
+    occurred_at = fields.time(raw, "occurred_at", errors, now)
     allowed_from, default_from, allowed_to, default_to = MOVES[event_type]
     from_state = _state(raw, "from_state", allowed_from, default_from, errors)
     to_state = _state(raw, "to_state", allowed_to, default_to, errors)
-    reference = _text(raw, "reference", errors)
-    reason = _text(raw, "reason", errors, max_length=64)
+    reference = fields.text(raw, "reference", errors)
+    reason = fields.text(raw, "reason", errors, max_length=64)
 
     to_location_id = None
     if event_type == EventType.TRANSFER_OUT:
-        to_code = _text(raw, "to_location", errors, required=True, max_length=32)
+        to_code = fields.text(raw, "to_location", errors, required=True, max_length=32)
         if to_code:
             to_location_id = master.locations.get(to_code)
             if to_location_id is None:
-                errors.setdefault("to_location", []).append(f"Unknown location '{to_code}'.")
+                errors.setdefault("to_location", []).append(f"Unknown location {fields.shown(to_code)}.")
             elif to_location_id == location_id:
                 errors.setdefault("to_location", []).append("Must differ from location.")
     elif raw.get("to_location"):
@@ -427,34 +383,28 @@ def ingest_events(source: SourceSystem, raw_events, received_at=None, keep_rejec
         raise IngestError(f"At most {settings.INGEST_MAX_EVENTS} events per request; got {len(raw_events)}.")
     received_at = received_at or timezone.now()
     master = MasterData(raw_events)
+    lane = lane_of(source)
 
     results = [None] * len(raw_events)
     lines, rejections = [], []
     for index, raw in enumerate(raw_events):
         line, errors = validate_event(raw, index, master, received_at)
+        if line is not None:
+            errors = lane.errors_for_event(line.type, line.location_id, str(raw["location"]).strip())
+            if errors:
+                line = None
         if line is None:
-            txn = raw.get("transaction_id") if isinstance(raw, dict) else ""
-            txn = str(txn)[:128] if txn not in (None, "") else ""
-            results[index] = EventResult(txn, "rejected", errors)
+            txn = fields.code(raw.get("transaction_id"), max_length=128) if isinstance(raw, dict) else None
+            results[index] = EventResult(txn or "", "rejected", errors)
             if keep_rejections:
-                rejections.append(_rejection(source, txn, raw, errors, received_at))
+                rejections.append(_rejection(source, txn or "", raw, errors, received_at))
         else:
             lines.append(line)
 
-    for attempt in range(3):
-        try:
-            with transaction.atomic():
-                statuses, conflicts = _post(source, lines, received_at)
-                if rejections or conflicts:
-                    RejectedEvent.objects.bulk_create(rejections + conflicts)
-            break
-        except (IntegrityError, OperationalError) as exc:
-            # A concurrent request posted one of these keys (unique violation)
-            # or the database broke a lock cycle; the retry re-reads the ledger.
-            if attempt == 2 or not _is_retryable(exc):
-                raise
-            log.warning("ingest retry %s for %s: %s", attempt + 1, source.code, exc)
-            time.sleep(0.05 * (attempt + 1))
+    with transaction.atomic():
+        statuses, conflicts = _post(source, lines, received_at)
+        if rejections or conflicts:
+            RejectedEvent.objects.bulk_create(rejections + conflicts)
 
     for line in lines:
         status, errors = statuses[line.index]
@@ -467,34 +417,17 @@ def ingest_events(source: SourceSystem, raw_events, received_at=None, keep_rejec
     return IngestReport(results)
 
 
-def _is_retryable(exc):
-    if isinstance(exc, IntegrityError):
-        return True
-    message = str(exc).lower()
-    return "deadlock" in message or "locked" in message or "serializ" in message
-
-
 def _rejection(source, transaction_id, raw, errors, received_at, kind=RejectedEvent.Kind.REJECTED):
     payload = raw if isinstance(raw, dict) else {"value": raw}
     return RejectedEvent(
         source=source,
         transaction_id=transaction_id,
         kind=kind,
-        payload=_jsonable(payload),
-        errors=errors,
+        payload=fields.storable(payload),
+        errors=fields.storable(errors),
         cause=next(iter(errors), "unknown"),
         received_at=received_at,
     )
-
-
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (datetime, Decimal)):
-        return str(value)
-    return value
 
 
 def _post(source, lines, received_at):
@@ -503,9 +436,8 @@ def _post(source, lines, received_at):
     Returns ({index: (status, errors)}, [conflict RejectedEvents]).
     """
     statuses = {}
-    conflicts = []
     if not lines:
-        return statuses, conflicts
+        return statuses, []
     if connection.vendor == "postgresql":
         # A batch looks up a few thousand ledger keys and positions, each one
         # index probe away. With the default random_page_cost (4, made for
@@ -517,39 +449,33 @@ def _post(source, lines, received_at):
 
     # Idempotency: compare with the ledger and within the batch. This runs
     # before the position locks, so a resent batch locks nothing and the
-    # locks are held for the new lines only; a key posted concurrently after
-    # this read fails the unique key on insert, and ingest_events retries.
-    existing = _ledger_keys(source, {line.transaction_id for line in lines}, "content_hash")
+    # locks are held for the new lines only.
+    recorded = _ledger_keys(source, {line.transaction_id for line in lines}, "content_hash")
     new_lines = []
     for line in lines:
-        seen = existing.get(line.transaction_id)
-        if seen is None:
-            existing[line.transaction_id] = line.content_hash
+        is_new = line.transaction_id not in recorded
+        if is_new:
+            recorded[line.transaction_id] = line.content_hash
             new_lines.append(line)
-            statuses[line.index] = ("accepted", {})
-        elif seen == line.content_hash:
-            statuses[line.index] = ("duplicate", {})
-        else:
-            errors = {
-                "transaction_id": [
-                    "Already received from this source with different content; "
-                    "send a new transaction id for a new event."
-                ]
-            }
-            statuses[line.index] = ("conflict", errors)
-            conflicts.append(
-                _rejection(
-                    source, line.transaction_id, _line_payload(line), errors, received_at,
-                    kind=RejectedEvent.Kind.CONFLICT,
-                )
-            )
+        statuses[line.index] = _classify(line, recorded[line.transaction_id], is_new)
     if not new_lines:
-        return statuses, conflicts
+        return _with_conflicts(source, lines, statuses, received_at)
 
     # The ledger lines go in before the position locks, to keep the locks
     # short. Other batches see them only after commit, and the count anchors
     # are read and moved under the locks, so the result is the same.
-    _insert_ledger_lines(source, new_lines, received_at)
+    ids = _insert_ledger_lines(source, new_lines, received_at)
+    raced = {line.transaction_id for line in new_lines if line.transaction_id not in ids}
+    if raced:
+        # A concurrent request posted these keys after our read: the insert
+        # skipped them, and they are duplicates or conflicts of what it posted.
+        theirs = _ledger_keys(source, raced, "content_hash")
+        for line in lines:
+            if line.transaction_id in raced:
+                statuses[line.index] = _classify(line, theirs[line.transaction_id], False)
+        new_lines = [line for line in new_lines if line.transaction_id in ids]
+        if not new_lines:
+            return _with_conflicts(source, lines, statuses, received_at)
     pairs = set()
     for line in new_lines:
         pairs.add((line.location_id, line.sku_id))
@@ -557,10 +483,40 @@ def _post(source, lines, received_at):
             pairs.add((line.to_location_id, line.sku_id))
     _lock_positions(sorted(pairs))
     _record_transfers(new_lines)
-    recomputed = _advance_count_anchors(source, new_lines)
+    recomputed = _advance_count_anchors(new_lines, ids)
     _apply_deltas(new_lines, recomputed)
     if recomputed:
         _recompute_states(recomputed)
+    return _with_conflicts(source, lines, statuses, received_at)
+
+
+CONFLICT_ERRORS = {
+    "transaction_id": [
+        "Already received from this source with different content; "
+        "send a new transaction id for a new event."
+    ]
+}
+
+
+def _classify(line, recorded_hash, is_new):
+    """(status, errors) of a line against the content recorded for its key."""
+    if is_new:
+        return ("accepted", {})
+    if recorded_hash == line.content_hash:
+        return ("duplicate", {})
+    return ("conflict", CONFLICT_ERRORS)
+
+
+def _with_conflicts(source, lines, statuses, received_at):
+    """(statuses, the conflicts kept as RejectedEvents)."""
+    conflicts = [
+        _rejection(
+            source, line.transaction_id, _line_payload(line), CONFLICT_ERRORS, received_at,
+            kind=RejectedEvent.Kind.CONFLICT,
+        )
+        for line in lines
+        if statuses[line.index][0] == "conflict"
+    ]
     return statuses, conflicts
 
 
@@ -614,7 +570,7 @@ def _lock_positions(pairs):
     """Make sure a position row exists for every pair, then lock them all in
     (location, sku) order, so two batches touching the same positions queue
     instead of losing an update or deadlocking."""
-    now = timezone.now()
+    now = db_time(timezone.now())
     columns = ", ".join(("location_id", "sku_id") + STATES + ("safety_stock", "updated_at"))
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -645,45 +601,72 @@ def _lock_positions(pairs):
 
 
 LEDGER_COLUMNS = (
-    "source_id", "transaction_id", "type", "location_id", "sku_id", "quantity",
+    "id", "source_id", "transaction_id", "type", "location_id", "sku_id", "quantity",
     "from_state", "to_state", "to_location_id", "reference", "reason",
     "occurred_at", "received_at", "latency_ms", "content_hash",
     "entered_quantity", "entered_unit",
 )
 # PostgreSQL types of LEDGER_COLUMNS, for COPY in binary format.
 LEDGER_COPY_TYPES = (
-    "int8", "text", "text", "int8", "int8", "int8", "text", "text", "int8", "text", "text",
+    "int8", "int8", "text", "text", "int8", "int8", "int8", "text", "text", "int8", "text", "text",
     "timestamptz", "timestamptz", "int8", "text", "numeric", "text",
 )
 
 
 def _insert_ledger_lines(source, lines, received_at):
+    """Write the lines; returns {transaction_id: ledger id} of those written.
+
+    On PostgreSQL a concurrent request may have committed one of these keys
+    since they were read: the insert skips it (ON CONFLICT DO NOTHING) and it
+    is missing from the result. The rows are staged with COPY and inserted
+    in transaction-id order, so two batches sharing keys wait for each other
+    in one order instead of deadlocking; their ledger ids are drawn first,
+    in batch order, since a later line of the batch is a later ledger line
+    (a count's tie-break). On SQLite the write transaction already excludes
+    every other writer: every line is written."""
     rows = [
         (
-            source.pk, line.transaction_id, line.type, line.location_id, line.sku_id, line.quantity,
-            line.from_state, line.to_state, line.to_location_id, line.reference, line.reason,
-            line.occurred_at, received_at,
+            source.pk, line.transaction_id, line.type, line.location_id, line.sku_id,
+            line.quantity, line.from_state, line.to_state, line.to_location_id, line.reference,
+            line.reason, db_time(line.occurred_at), db_time(received_at),
             int((received_at - line.occurred_at).total_seconds() * 1000),
             line.content_hash, line.entered_quantity, line.entered_unit,
         )
         for line in lines
     ]
-    columns = ", ".join(LEDGER_COLUMNS)
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # COPY is the fastest way into PostgreSQL; the unique key still
-            # guards against a concurrent request posting the same key
-            # (raised as Django's IntegrityError, which ingest_events retries).
-            copy_sql = f"COPY inventory_inventoryevent ({columns}) FROM STDIN (FORMAT BINARY)"
-            with connection.wrap_database_errors, cursor.cursor.copy(copy_sql) as copy:
-                copy.set_types(LEDGER_COPY_TYPES)
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            placeholders = ", ".join(["%s"] * len(LEDGER_COLUMNS))
+        if connection.vendor != "postgresql":
+            columns = ", ".join(LEDGER_COLUMNS[1:])
+            placeholders = ", ".join(["%s"] * (len(LEDGER_COLUMNS) - 1))
             cursor.executemany(
                 f"INSERT INTO inventory_inventoryevent ({columns}) VALUES ({placeholders})", rows
             )
+            return _ledger_keys(source, {line.transaction_id for line in lines}, "id")
+        columns = ", ".join(LEDGER_COLUMNS)
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence('inventory_inventoryevent', 'id')) "
+            "FROM generate_series(1, %s)",
+            [len(rows)],
+        )
+        ids = sorted(row[0] for row in cursor.fetchall())
+        # A temporary staging table of this connection, emptied per batch.
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS ledger_stage ON COMMIT DELETE ROWS AS "
+            f"SELECT {columns} FROM inventory_inventoryevent WITH NO DATA"
+        )
+        cursor.execute("TRUNCATE ledger_stage")
+        with connection.wrap_database_errors, cursor.cursor.copy(
+            f"COPY ledger_stage ({columns}) FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types(LEDGER_COPY_TYPES)
+            for ledger_id, row in zip(ids, rows):
+                copy.write_row((ledger_id, *row))
+        cursor.execute(
+            f"INSERT INTO inventory_inventoryevent ({columns}) "
+            f"SELECT {columns} FROM ledger_stage ORDER BY transaction_id "
+            "ON CONFLICT (source_id, transaction_id) DO NOTHING RETURNING transaction_id, id"
+        )
+        return dict(cursor.fetchall())
 
 
 def _record_transfers(lines):
@@ -707,8 +690,9 @@ def _record_transfers(lines):
     if not totals:
         return
     rows = [
-        (ref, sku, e["from"], e["to"], e["shipped"], e["received"], e["shipped_at"], e["received_at"])
-        for (ref, sku), e in totals.items()
+        (ref, sku, e["from"], e["to"], e["shipped"], e["received"], db_time(e["shipped_at"]),
+         db_time(e["received_at"]))
+        for (ref, sku), e in sorted(totals.items())  # one order for every batch: no lock cycles
     ]
     t = "inventory_transfer"
     insert = (
@@ -738,7 +722,7 @@ def _record_transfers(lines):
             cursor.executemany(insert + "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) " + upsert, rows)
 
 
-def _advance_count_anchors(source, lines):
+def _advance_count_anchors(lines, ledger_ids):
     """Move CountAnchor forward for counts in this batch that are newer than
     the latest known count. Returns the (location, sku, state) keys whose
     quantity must be recomputed from the ledger."""
@@ -751,7 +735,6 @@ def _advance_count_anchors(source, lines):
                 counts[key] = line
     if not counts:
         return set()
-    ids = _ledger_keys(source, {line.transaction_id for line in counts.values()}, "id")
     anchors = {
         (a.location_id, a.sku_id, a.state): a
         for a in CountAnchor.objects.filter(
@@ -771,10 +754,10 @@ def _advance_count_anchors(source, lines):
             to_update.append(anchor)
         anchor.counted_at = line.occurred_at
         anchor.counted_quantity = line.quantity
-        anchor.event_id = ids[line.transaction_id]
+        anchor.event_id = ledger_ids[line.transaction_id]
         recompute.add(key)
     CountAnchor.objects.bulk_create(to_create)
-    rows = [(a.counted_at, a.counted_quantity, a.event_id, a.id) for a in to_update]
+    rows = [(db_time(a.counted_at), a.counted_quantity, a.event_id, a.id) for a in to_update]
     with connection.cursor() as cursor:
         # Not bulk_update: its CASE per row costs more to build than to run.
         if connection.vendor == "postgresql":
@@ -812,7 +795,7 @@ def _apply_deltas(lines, recomputed):
     rows = [(loc, sku, *d) for (loc, sku), d in sorted(deltas.items()) if any(d)]
     if not rows:
         return
-    now = timezone.now()
+    now = db_time(timezone.now())
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # One UPDATE for the batch: a column array per state.
@@ -851,16 +834,8 @@ def _anchor_times(pairs):
                 cursor.execute(f"WITH v(loc, sku) AS (VALUES {values}) " + select + "v" + on, params)
                 rows += cursor.fetchall()
     for loc, sku, state, counted_at in rows:
-        found[(loc, sku, state)] = _aware(counted_at)
+        found[(loc, sku, state)] = aware(counted_at)
     return found
-
-
-def _aware(value):
-    if isinstance(value, str):  # SQLite through a raw cursor
-        value = datetime.fromisoformat(value)
-    if timezone.is_naive(value):
-        value = value.replace(tzinfo=dt_timezone.utc)
-    return value
 
 
 def _recompute_states(keys):
@@ -884,7 +859,7 @@ def _recompute_states(keys):
         FROM inventory_countanchor a
         JOIN k ON a.location_id = k.loc AND a.sku_id = k.sku AND a.state = k.state
     """
-    now = timezone.now()
+    now = db_time(timezone.now())
     by_state = defaultdict(list)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -923,7 +898,7 @@ def fold_ledger(pairs=None, as_of=None, location_ids=None, exclude_event_id=None
     where, params = [], []
     if as_of is not None:
         where.append("e.occurred_at <= %s")
-        params.append(as_of)
+        params.append(db_time(as_of))
     if exclude_event_id is not None:
         where.append("e.id <> %s")
         params.append(exclude_event_id)

@@ -9,10 +9,12 @@ and optionally status (open or closed, default open). It is an upsert by
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import timedelta
 
 from django.utils import timezone
 
+from . import fields
+from .lanes import lane_of
 from .ledger import MasterData
 from .models import PurchaseOrderLine
 
@@ -42,53 +44,28 @@ class PurchaseOrderReport:
         return {"counts": self.counts, "rejected": self.rejected}
 
 
-def _whole(raw, name, errors, minimum):
-    value = raw.get(name)
-    if value in (None, ""):
-        errors.setdefault(name, []).append("This field is required.")
-        return None
-    try:
-        number = int(str(value).strip())
-    except ValueError:
-        errors.setdefault(name, []).append("Must be a whole number.")
-        return None
-    if number < minimum:
-        errors.setdefault(name, []).append(f"Must be at least {minimum}.")
-        return None
-    return number
-
-
 def _validate_row(raw, master, now):
     if not isinstance(raw, dict):
         return None, {"non_field_errors": ["Each row must be an object."]}
     errors = {}
-    po_number = str(raw.get("po_number") or "").strip()
-    if not po_number:
-        errors["po_number"] = ["This field is required."]
-    elif len(po_number) > 64:
-        errors["po_number"] = ["At most 64 characters."]
-    line = _whole(raw, "line", errors, 1)
-    location_code = str(raw.get("location") or "").strip()
+    po_number = fields.text(raw, "po_number", errors, required=True, max_length=64)
+    line = fields.whole(raw, "line", errors, minimum=1, maximum=fields.MAX_SMALL_INTEGER)
+    location_code = fields.text(raw, "location", errors, required=True, max_length=32)
     location_id = master.locations.get(location_code)
-    if location_id is None:
-        errors["location"] = [f"Unknown location '{location_code}'." if location_code else "This field is required."]
-    sku_code = str(raw.get("sku") or "").strip()
+    if location_code and location_id is None:
+        errors["location"] = [f"Unknown location {fields.shown(location_code)}."]
+    sku_code = fields.text(raw, "sku", errors, required=True, max_length=64)
     sku_id = master.sku_ids.get(sku_code)
-    if sku_id is None:
-        errors["sku"] = [f"Unknown or inactive SKU '{sku_code}'." if sku_code else "This field is required."]
-    quantity = _whole(raw, "quantity", errors, 1)
-    expected_at = None
-    if raw.get("expected_at"):
-        try:
-            expected_at = datetime.fromisoformat(str(raw["expected_at"]).strip())
-        except ValueError:
-            errors["expected_at"] = ["Not an ISO 8601 time (e.g. 2026-11-25T08:00:00+01:00)."]
-        else:
-            if expected_at.tzinfo is None:
-                errors["expected_at"] = ["Must include a UTC offset (e.g. +01:00 or Z)."]
-    status = str(raw.get("status") or PurchaseOrderLine.Status.OPEN).strip()
-    if status not in PurchaseOrderLine.Status.values:
-        errors["status"] = [f"Unknown status '{status}'; open or closed."]
+    if sku_code and sku_id is None:
+        errors["sku"] = [f"Unknown or inactive SKU {fields.shown(sku_code)}."]
+    quantity = fields.whole(raw, "quantity", errors, minimum=1, maximum=fields.MAX_QUANTITY)
+    # A PO is expected in the coming weeks; more than a year ahead is a typo.
+    expected_at = fields.time(
+        raw, "expected_at", errors, now, required=False, future=timedelta(days=366)
+    )
+    status = fields.text(raw, "status", errors, max_length=8) or PurchaseOrderLine.Status.OPEN
+    if "status" not in errors and status not in PurchaseOrderLine.Status.values:
+        errors["status"] = [f"Unknown status {fields.shown(status)}; open or closed."]
     if errors:
         return None, errors
     return PurchaseOrderLine(
@@ -97,19 +74,24 @@ def _validate_row(raw, master, now):
     ), {}
 
 
-def import_po_lines(rows) -> PurchaseOrderReport:
+def import_po_lines(rows, source=None) -> PurchaseOrderReport:
+    """`source`: the source system loading the rows (None for a person); a
+    row at a location outside its lane is refused."""
     if not isinstance(rows, list):
         raise PurchaseOrderError("'lines' must be a list of PO line objects.")
     if len(rows) > MAX_ROWS:
         raise PurchaseOrderError(f"At most {MAX_ROWS} PO lines at once; got {len(rows)}.")
     now = timezone.now()
+    lane = lane_of(source) if source is not None else None
     accepted, rejected, seen = {}, [], {}
     for start in range(0, len(rows), LOOKUP_CHUNK):
         chunk = rows[start:start + LOOKUP_CHUNK]
         master = MasterData(chunk)
         for index, raw in enumerate(chunk, start):
             po_line, errors = _validate_row(raw, master, now)
-            if po_line is not None:
+            if po_line is not None and lane is not None:
+                errors = lane.errors_for_line(po_line.location_id, str(raw["location"]).strip())
+            if po_line is not None and not errors:
                 key = (po_line.po_number, po_line.line)
                 if key in seen:
                     errors = {"line": [f"Row {seen[key]} already gives {key[0]} line {key[1]}."]}

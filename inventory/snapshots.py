@@ -10,13 +10,14 @@ on PostgreSQL. Reconciliation compares a snapshot with the ledger as of its
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-from .ledger import CLOCK_SKEW, MasterData, validate_event
+from . import fields
+from .lanes import lane_of
+from .ledger import MasterData, validate_event
 from .models import EventType, Snapshot, SourceSystem
 
 MAX_LINES = 100_000
@@ -24,7 +25,6 @@ MAX_LINES = 100_000
 # SQLite's limit on bound parameters.
 LOOKUP_CHUNK = 5000
 LINE_COLUMNS = ("snapshot_id", "location_id", "sku_id", "state", "quantity", "value")
-MAX_VALUE = Decimal("1e12")
 
 
 class SnapshotError(ValueError):
@@ -54,19 +54,11 @@ class SnapshotReport:
 
 
 def parse_as_of(value, now=None):
-    """An ISO 8601 time with a UTC offset, not in the future."""
-    now = now or timezone.now()
-    if isinstance(value, datetime):
-        parsed = value
-    else:
-        try:
-            parsed = datetime.fromisoformat(str(value))
-        except ValueError:
-            raise SnapshotError("'as_of' must be an ISO 8601 time (e.g. 2026-11-23T06:00:00+01:00).")
-    if parsed.tzinfo is None:
-        raise SnapshotError("'as_of' must include a UTC offset (e.g. +01:00 or Z).")
-    if parsed > now + CLOCK_SKEW:
-        raise SnapshotError("'as_of' is in the future.")
+    """An ISO 8601 time with a UTC offset, not in the future, in UTC."""
+    errors = {}
+    parsed = fields.time({"as_of": value}, "as_of", errors, now or timezone.now())
+    if parsed is None:
+        raise SnapshotError(f"'as_of': {errors['as_of'][0]}")
     return parsed
 
 
@@ -94,33 +86,28 @@ def _validate_line(raw, master, as_of, now):
 
 
 def _parse_value(raw, errors):
-    value = raw.get("value")
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        errors.setdefault("value", []).append("Must be a number.")
-        return None
-    try:
-        parsed = Decimal(str(value))
-    except InvalidOperation:
-        errors.setdefault("value", []).append("Must be a number.")
-        return None
-    if not parsed.is_finite() or abs(parsed) >= MAX_VALUE:
-        errors.setdefault("value", []).append("Must be a number below 1,000,000,000,000.")
-        return None
-    return parsed.quantize(Decimal("0.01"))
+    value = fields.number(raw, "value", errors, maximum=fields.MAX_VALUE, required=False)
+    return None if value is None else value.quantize(Decimal("0.01"))
 
 
-def ingest_snapshot(source: SourceSystem, as_of, lines, received_at=None) -> SnapshotReport:
-    """Validate and store one snapshot from `source`.
+def ingest_snapshot(
+    source: SourceSystem, as_of, lines, received_at=None, kind=Snapshot.Kind.ON_HAND
+) -> SnapshotReport:
+    """Validate and store one snapshot from `source`, of `kind` (on_hand or valuation).
 
     Raises SnapshotError when the envelope is unusable; otherwise returns the
     report, listing each refused line with its index. A location x SKU x
     state given twice is refused the second time. No snapshot is created
-    when no line is accepted.
+    when no line is accepted. A kind outside the source's lane refuses the
+    snapshot; a line at a location outside it is refused.
     """
     received_at = received_at or timezone.now()
     as_of = parse_as_of(as_of, received_at)
+    if kind not in Snapshot.Kind.values:
+        raise SnapshotError(f"'kind' must be one of {', '.join(Snapshot.Kind.values)}.")
+    lane = lane_of(source)
+    if refusal := lane.snapshot_kind_refusal(kind):
+        raise SnapshotError(refusal)
     if not isinstance(lines, list):
         raise SnapshotError("'lines' must be a list of line objects.")
     if len(lines) > MAX_LINES:
@@ -137,6 +124,8 @@ def ingest_snapshot(source: SourceSystem, as_of, lines, received_at=None) -> Sna
         for index, raw in enumerate(chunk, start):
             row, errors = _validate_line(raw, master, as_of, received_at)
             if row is not None:
+                errors = lane.errors_for_line(row[0], str(raw["location"]).strip())
+            if row is not None and not errors:
                 key = row[:3]
                 if key in seen:
                     errors = {"state": [f"Line {seen[key]} already gives this location, SKU and state."]}
@@ -151,6 +140,7 @@ def ingest_snapshot(source: SourceSystem, as_of, lines, received_at=None) -> Sna
     with transaction.atomic():
         snapshot = Snapshot.objects.create(
             source=source,
+            kind=kind,
             as_of=as_of,
             received_at=received_at,
             line_count=len(rows),
