@@ -58,6 +58,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "controltower.limits.ApiBodyLimitMiddleware",  # 413 for an API body over API_MAX_BODY_BYTES
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -138,6 +139,13 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # Bounded JSON (controltower.api.JSONParser, 413 beyond API_MAX_BODY_BYTES);
+    # forms for the browsable API stay under DATA_UPLOAD_MAX_MEMORY_SIZE.
+    "DEFAULT_PARSER_CLASSES": [
+        "controltower.api.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -242,6 +250,10 @@ if not EMBEDDED and not DEBUG:
 
 # --- Ingest -------------------------------------------------------------------
 INGEST_MAX_EVENTS = 5000
+# The largest API request body (bytes): a 100,000-line snapshot fits with room
+# to spare (a 5,000-event batch or 50,000 PO lines are far smaller). Larger
+# bodies are refused with 413 before they are parsed (controltower.limits).
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024 * 1024)
 # Events, snapshots and PO dates before this are refused as absurd (a till
 # clock reset to 1970, a year typed as 0026).
 INGEST_EARLIEST_TIME = env_str("INGEST_EARLIEST_TIME", "2000-01-01T00:00:00+00:00")

@@ -71,3 +71,127 @@ def test_case_export_neutralises_formula_cells(client):
     # Numbers stay numbers: a negative quantity is not turned into text.
     assert (row["quantity_at_risk"], row["value_at_risk"]) == ("-5", "-12.50")
     assert row["location"] == "S100"
+
+
+# --- 3. Request bodies over the documented maximum: 413 before parsing ------------------
+
+
+def _events_body(count, location="S100", sku="SKU1"):
+    events = [
+        {"transaction_id": f"T{n}", "type": "receipt", "location": location, "sku": sku, "quantity": 1,
+         "occurred_at": "2026-11-23T10:15:00+01:00"}
+        for n in range(count)
+    ]
+    return {"events": events}
+
+
+@pytest.fixture
+def pos():
+    from tests.factories import LocationFactory, SKUFactory, SourceSystemFactory, source_token
+
+    LocationFactory(code="S100")
+    SKUFactory(code="SKU1")
+    source = SourceSystemFactory(code="POS-1")
+    return source_token(source)
+
+
+def test_ingest_body_over_the_cap_is_refused_with_413_and_nothing_is_stored(api_client, settings, pos):
+    import orjson
+
+    from inventory.models import InventoryEvent, RejectedEvent
+
+    settings.API_MAX_BODY_BYTES = 2000
+    body = orjson.dumps(_events_body(40))
+    assert len(body) > 2000
+
+    response = api_client.post("/api/v1/events", body, content_type="application/json",
+                               HTTP_AUTHORIZATION=f"Token {pos}")
+
+    assert response.status_code == 413
+    assert response["Content-Type"] == "application/json"
+    assert "2000 bytes" in response.json()["detail"]
+    assert not InventoryEvent.objects.exists() and not RejectedEvent.objects.exists()
+
+    # Under the cap the same endpoint takes the batch.
+    small = orjson.dumps(_events_body(3))
+    response = api_client.post("/api/v1/events", small, content_type="application/json",
+                               HTTP_AUTHORIZATION=f"Token {pos}")
+    assert response.status_code == 200 and response.json()["counts"]["accepted"] == 3
+
+
+def test_every_api_post_is_capped_even_without_a_token(api_client, settings):
+    settings.API_MAX_BODY_BYTES = 100
+    body = b'{"lines": [' + b'{"x": 1},' * 50 + b'{"x": 1}]}'
+    for url in ("/api/v1/snapshots", "/api/v1/po-lines", "/api/v1/skus", "/api/v1/locations",
+                "/api/v1/cases/1/comment"):
+        response = api_client.post(url, body, content_type="application/json")
+        assert response.status_code == 413, url
+        assert "detail" in response.json()
+
+
+def test_a_body_read_without_a_declared_length_stops_at_the_cap(settings):
+    import io
+
+    from controltower.api import JSONParser
+    from controltower.limits import BodyTooLarge
+
+    settings.API_MAX_BODY_BYTES = 1000
+    with pytest.raises(BodyTooLarge) as raised:
+        JSONParser().parse(io.BytesIO(b"[" + b"1," * 2000 + b"1]"))
+    assert raised.value.status_code == 413
+    assert JSONParser().parse(io.BytesIO(b"[" + b"1," * 100 + b"1]")) == [1] * 101
+
+
+def test_a_snapshot_beyond_djangos_form_limit_but_within_the_cap_is_taken(api_client, settings):
+    """DRF reads its own JSONParser through request.body, capped at
+    DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB): a 100,000-line snapshot could not be sent."""
+    from inventory.models import SourceSystem
+    from tests.factories import LocationFactory, SKUFactory, SourceSystemFactory, source_token
+
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    LocationFactory(code="D900")
+    SKUFactory(code="SKU1")
+    token = source_token(SourceSystemFactory(code="WMS", kind=SourceSystem.Kind.WMS))
+    lines = [{"location": "D900", "sku": "SKU1", "quantity": 5, "state": "available"}] * 30
+    body = {"as_of": "2026-11-23T10:15:00+01:00", "lines": lines}
+
+    import orjson
+
+    assert len(orjson.dumps(body)) > 1000
+
+    response = api_client.post("/api/v1/snapshots", body, format="json", HTTP_AUTHORIZATION=f"Token {token}")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["counts"]
+
+
+def test_a_form_body_over_djangos_limit_on_the_api_is_413_json(api_client, settings):
+    from controltower.models import Role
+    from tests.factories import CaseFactory, LocationFactory, make_user
+
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    store = LocationFactory(code="S100")
+    case = CaseFactory(location=store)
+    api_client.force_authenticate(make_user(Role.STORE_MANAGER, locations=[store]))
+
+    response = api_client.post(f"/api/v1/cases/{case.pk}/comment", {"body": "x" * 5000})
+
+    assert response.status_code == 413
+    assert "too large" in response.json()["detail"]
+    assert not case.comments.exists()
+
+
+def test_web_form_posts_keep_working(client):
+    from django.urls import reverse
+
+    from controltower.models import Role
+    from tests.factories import CaseFactory, LocationFactory, make_user
+
+    store = LocationFactory(code="S100")
+    case = CaseFactory(location=store)
+    client.force_login(make_user(Role.STORE_MANAGER, locations=[store]))
+
+    response = client.post(reverse("case-comment", args=[case.pk]), {"body": "Counted again: 4 on the shelf"})
+
+    assert response.status_code in (200, 302)
+    assert case.comments.get().body == "Counted again: 4 on the shelf"

@@ -19,9 +19,10 @@ from rest_framework.parsers import BaseParser
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
-from controltower.models import Role
+from controltower.limits import read_body
 from controltower.scoping import ESTATE_ROLES, restrict, role_of, visible_locations
 from controltower.tokens import SourceClient
+from inventory.lanes import master_data_refusal
 from inventory.ledger import IngestError, ingest_events
 from inventory.masterdata import import_locations, import_skus
 from inventory.models import SKU, STATES, InventoryEvent, Location, Position, RejectedEvent, on_hand_expression
@@ -49,7 +50,7 @@ class OrjsonParser(BaseParser):
 
     def parse(self, stream, media_type=None, parser_context=None):
         try:
-            return orjson.loads(stream.read())
+            return orjson.loads(read_body(stream))  # 413 beyond API_MAX_BODY_BYTES
         except orjson.JSONDecodeError as exc:
             raise ParseError(f"The body is not valid JSON: {exc}")
 
