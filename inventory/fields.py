@@ -165,8 +165,10 @@ def time(raw, name, errors, now, required=True, future=CLOCK_SKEW):
     if isinstance(value, datetime):
         parsed = value
     elif isinstance(value, str) and len(value) <= MAX_TIME_CHARACTERS:
+        value = value.strip()
         try:
-            parsed = datetime.fromisoformat(value.strip())
+            # fromisoformat alone lets a NUL or other script's digits through.
+            parsed = datetime.fromisoformat(value) if value.isascii() and value.isprintable() else None
         except ValueError:
             parsed = None
         if parsed is None:
@@ -194,9 +196,10 @@ def time(raw, name, errors, now, required=True, future=CLOCK_SKEW):
 
 
 def storable(value, depth=0):
-    """A received value as JSON any database keeps: NUL characters shown as
-    '\\x00' (PostgreSQL refuses them even inside jsonb), times and decimals as
-    text, and nesting below 32 levels kept as its text."""
+    """A received value as JSON any database keeps and any reader can write
+    back out: NUL characters shown as '\\x00' (PostgreSQL refuses them even
+    inside jsonb), times, decimals and numbers past 64 bits as text, and
+    nesting below 32 levels kept as its text."""
     if depth > 32:
         return repr(value)[:2000].replace("\x00", "\\x00")
     if isinstance(value, dict):
@@ -205,8 +208,12 @@ def storable(value, depth=0):
         return [storable(v, depth + 1) for v in value]
     if isinstance(value, str):
         return value.replace("\x00", "\\x00")
-    if isinstance(value, float) and not math.isfinite(value):
+    # Numbers past 64 bits as text: jsonb keeps 1e308 as a 309-digit
+    # integer, which many JSON encoders refuse to write back out.
+    if isinstance(value, float) and not (math.isfinite(value) and abs(value) < 2**63):
         return repr(value)
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
+        return str(value)
     if isinstance(value, (datetime, Decimal)):
         return str(value)
     return value

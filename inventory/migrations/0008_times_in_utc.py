@@ -21,6 +21,13 @@ COLUMNS = {
 }
 
 
+def utc_text(connection, value):
+    # Django's SQLite converters may already have parsed the text.
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return connection.ops.adapt_datetimefield_value(value.astimezone(timezone.utc))
+
+
 def to_utc(apps, schema_editor):
     connection = schema_editor.connection
     if connection.vendor != "sqlite":
@@ -33,11 +40,7 @@ def to_utc(apps, schema_editor):
                     f"SELECT id, {column} FROM {table} "
                     f"WHERE {column} LIKE '%+__:__' OR {column} LIKE '%-__:__' OR {column} LIKE '%Z'"
                 )
-                rows = [
-                    (connection.ops.adapt_datetimefield_value(
-                        datetime.fromisoformat(value).astimezone(timezone.utc)), pk)
-                    for pk, value in cursor.fetchall()
-                ]
+                rows = [(utc_text(connection, value), pk) for pk, value in cursor.fetchall()]
                 cursor.executemany(f"UPDATE {table} SET {column} = %s WHERE id = %s", rows)
 
 
