@@ -146,7 +146,8 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    # ?limit= (default 100) capped at API_MAX_PAGE_SIZE, ?offset= bounded (controltower.pagination).
+    "DEFAULT_PAGINATION_CLASS": "controltower.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "controltower.api.exception_handler",
@@ -254,6 +255,8 @@ INGEST_MAX_EVENTS = 5000
 # to spare (a 5,000-event batch or 50,000 PO lines are far smaller). Larger
 # bodies are refused with 413 before they are parsed (controltower.limits).
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024 * 1024)
+# The most results one page of an API list gives (?limit= beyond it is capped).
+API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 1000)
 # Events, snapshots and PO dates before this are refused as absurd (a till
 # clock reset to 1970, a year typed as 0026).
 INGEST_EARLIEST_TIME = env_str("INGEST_EARLIEST_TIME", "2000-01-01T00:00:00+00:00")

@@ -195,3 +195,66 @@ def test_web_form_posts_keep_working(client):
 
     assert response.status_code in (200, 302)
     assert case.comments.get().body == "Counted again: 4 on the shelf"
+
+
+# --- 4. List endpoints cap ?limit= and bound ?offset= ------------------------------------
+
+LIST_ENDPOINTS = ["/api/v1/events", "/api/v1/positions", "/api/v1/locations", "/api/v1/skus",
+                  "/api/v1/rejections", "/api/v1/cases"]
+
+
+@pytest.fixture
+def three_of_everything():
+    """Three rows behind every list endpoint, seen by a planner (estate-wide)."""
+    from controltower.models import Role
+    from inventory.ledger import ingest_events
+    from tests.factories import CaseFactory, LocationFactory, SKUFactory, SourceSystemFactory, make_user
+
+    stores = [LocationFactory(code=f"S10{n}") for n in range(3)]
+    skus = [SKUFactory(code=f"SKU{n}") for n in range(3)]
+    good = [
+        {"transaction_id": f"T{n}", "type": "receipt", "location": store.code, "sku": sku.code, "quantity": 5,
+         "occurred_at": "2026-11-23T10:15:00+01:00"}
+        for n, (store, sku) in enumerate(zip(stores, skus))
+    ]
+    bad = [{**event, "transaction_id": f"B{n}", "sku": "NO-SUCH-SKU"} for n, event in enumerate(good)]
+    report = ingest_events(SourceSystemFactory(code="POS-1"), good + bad).as_dict()
+    assert report["counts"]["accepted"] == 3 and report["counts"]["rejected"] == 3
+    for store, sku in zip(stores, skus):
+        CaseFactory(location=store, sku=sku)
+    return make_user(Role.PLANNER)
+
+
+@pytest.mark.parametrize("url", LIST_ENDPOINTS)
+def test_list_endpoint_caps_limit_and_refuses_bad_paging(api_client, settings, three_of_everything, url):
+    settings.API_MAX_PAGE_SIZE = 2
+    api_client.force_authenticate(three_of_everything)
+
+    assert len(api_client.get(url).json()["results"]) == 3  # the default page (100) holds all three
+    for limit in ("100000000", "9" * 40):
+        body = api_client.get(url, {"limit": limit}).json()
+        assert body["count"] == 3 and len(body["results"]) == 2, limit
+        assert "limit=2" in body["next"]
+    assert len(api_client.get(url, {"limit": 1, "offset": 2}).json()["results"]) == 1
+    assert api_client.get(url, {"offset": 10**9}).json()["results"] == []
+
+    for params in ({"limit": "abc"}, {"limit": "-1"}, {"limit": "0"}, {"limit": "١٢"}, {"limit": " 2 "},
+                   {"limit": "1_0"}, {"limit": "1.5"}, {"offset": "-1"}, {"offset": "x"}, {"offset": "١"},
+                   {"offset": str(10**9 + 1)}, {"offset": "9" * 40}):
+        response = api_client.get(url, params)
+        assert response.status_code == 400, (params, response.status_code)
+        [name] = params
+        assert name in response.json()["errors"], response.json()
+
+
+def test_list_page_size_is_capped_at_1000_by_default(api_client, three_of_everything):
+    from rest_framework.settings import api_settings
+
+    from controltower.pagination import LimitOffsetPagination
+
+    assert api_settings.DEFAULT_PAGINATION_CLASS is LimitOffsetPagination
+    assert LimitOffsetPagination().max_limit == 1000
+    api_client.force_authenticate(three_of_everything)
+    body = api_client.get("/api/v1/locations", {"limit": 10**8}).json()
+    assert "limit=1000" not in (body["next"] or "")  # three rows: one page, no next link
+    assert len(body["results"]) == 3
