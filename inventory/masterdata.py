@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import re
 import zoneinfo
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,6 +40,11 @@ MAX_FACTOR = 2_147_483_647  # UnitConversion.factor is a 32-bit positive integer
 MAX_UNIT_COST = Decimal("99999999.9999")  # SKU.unit_cost: 12 digits, 4 decimals
 TRUE_WORDS = {"1", "true", "yes", "y"}
 FALSE_WORDS = {"0", "false", "no", "n"}
+# Numbers and dates in plain ASCII: int(), Decimal() and strptime() also take
+# other scripts' digits ('١٢'), full-width ones and underscores ('1_2').
+FACTOR_DIGITS = re.compile(r"[0-9]{1,10}")  # MAX_FACTOR has 10 digits
+COST_TEXT = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]{1,4})?")
+DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class MasterDataError(ValueError):
@@ -124,6 +130,8 @@ def _unit_cost(row, errors):
     if not text:
         return None
     try:
+        if not COST_TEXT.fullmatch(text):
+            raise InvalidOperation
         cost = Decimal(text)
     except InvalidOperation:
         errors.setdefault("unit_cost", []).append(f"'{text}' is not a number.")
@@ -185,9 +193,11 @@ def _conversions(row, base_unit, errors):
         if len(unit) > 16:
             errors.setdefault("conversions", []).append(f"Unit '{unit}' is longer than 16 characters.")
             continue
-        if not factor_text.isdigit() or not 1 <= int(factor_text) <= MAX_FACTOR:
+        if not FACTOR_DIGITS.fullmatch(factor_text) or not 1 <= int(factor_text) <= MAX_FACTOR:
+            shown = factor_text if len(factor_text) <= 20 else factor_text[:19] + "…"
             errors.setdefault("conversions", []).append(
-                f"{unit}={factor_text}: the factor must be a whole number of at least 1."
+                f"{unit}={shown}: the factor must be a whole number of at least 1 and at most "
+                f"{MAX_FACTOR:,}, in the digits 0-9."
             )
             continue
         factor = int(factor_text)
@@ -299,6 +309,8 @@ def import_locations(rows) -> ImportReport:
             values["go_live_date"] = None
             if text:
                 try:
+                    if not DATE_TEXT.fullmatch(text):
+                        raise ValueError(text)
                     values["go_live_date"] = datetime.strptime(text, "%Y-%m-%d").date()
                 except ValueError:
                     errors.setdefault("go_live_date", []).append(f"'{text}' is not a date as YYYY-MM-DD.")

@@ -258,3 +258,76 @@ def test_list_page_size_is_capped_at_1000_by_default(api_client, three_of_everyt
     body = api_client.get("/api/v1/locations", {"limit": 10**8}).json()
     assert "limit=1000" not in (body["next"] or "")  # three rows: one page, no next link
     assert len(body["results"]) == 3
+
+
+# --- 5. Master data numbers are plain ASCII digits ------------------------------------------------
+
+
+def _sku_row(code, **overrides):
+    return {"code": code, "description": f"Item {code}", "category": "Dairy", "unit_cost": "1.25",
+            "base_unit": "EA", "barcodes": "", "conversions": "", **overrides}
+
+
+@pytest.mark.parametrize("conversions", [
+    "CS12=١٢",        # Arabic-Indic digits: int() reads 12
+    "CS12=１２",       # full-width digits
+    "CS12=²",          # a superscript: isdigit() is true, int() raises
+    "CS12=1_2",
+    "CS12=+12",
+    "CS12=0",
+    "CS12=2147483648",  # beyond UnitConversion.factor's 32-bit column
+    "CS12=" + "9" * 5000,  # beyond int()'s digit limit
+])
+def test_conversion_factor_is_ascii_digits_from_1_to_the_column_maximum(conversions):
+    from inventory.masterdata import import_skus
+    from inventory.models import SKU
+
+    report = import_skus([_sku_row("MILK1", conversions=conversions)])
+
+    [refused] = report.refused
+    assert list(refused.errors) == ["conversions"], refused.errors
+    message = " ".join(refused.errors["conversions"])
+    assert "CS12" in message and "whole number" in message and len(message) < 200
+    assert not SKU.objects.exists()
+
+
+def test_conversion_factors_within_the_bounds_load():
+    from inventory.masterdata import import_skus
+    from inventory.models import SKU
+
+    report = import_skus([_sku_row("MILK1", conversions="CS12=12; PL=2147483647")])
+
+    assert not report.refused
+    assert dict(SKU.objects.get().conversions.values_list("unit", "factor")) == {"CS12": 12, "PL": 2147483647}
+
+
+@pytest.mark.parametrize("unit_cost", ["١٫٢٥", "١٢", "1_25", "１.25", "1.2.5"])
+def test_unit_cost_is_a_plain_number(unit_cost):
+    from inventory.masterdata import import_skus
+
+    [refused] = import_skus([_sku_row("MILK1", unit_cost=unit_cost)]).refused
+    assert list(refused.errors) == ["unit_cost"], refused.errors
+    assert "not a number" in refused.errors["unit_cost"][0]
+
+
+def test_unit_cost_as_a_json_number_or_plain_text_loads():
+    from decimal import Decimal
+
+    from inventory.masterdata import import_skus
+    from inventory.models import SKU
+
+    report = import_skus([_sku_row("A", unit_cost=0.89), _sku_row("B", unit_cost="12"), _sku_row("C", unit_cost=3)])
+
+    assert not report.refused
+    assert dict(SKU.objects.values_list("code", "unit_cost")) == {
+        "A": Decimal("0.89"), "B": Decimal("12"), "C": Decimal("3")}
+
+
+@pytest.mark.parametrize("date", ["٢٠٢٦-٠١-٠٥", "2026-1-5", "2026-01-05T00:00", "+2026-01-05"])
+def test_go_live_date_is_yyyy_mm_dd_in_ascii_digits(date):
+    from inventory.masterdata import import_locations
+
+    row = {"code": "S1", "name": "Store", "kind": "store", "region": "NORTH", "timezone": "Europe/Berlin",
+           "go_live_date": date}
+    [refused] = import_locations([row]).refused
+    assert list(refused.errors) == ["go_live_date"], refused.errors
