@@ -83,6 +83,20 @@ class SourceSystem(models.Model):
     )
     last_event_at = models.DateTimeField(null=True, blank=True)
     active = models.BooleanField(default=True)
+    loads_master_data = models.BooleanField(
+        default=False, help_text="May load locations, SKUs and PO lines (an ERP source always may)."
+    )
+    # The source's lane (inventory.lanes): what it may send. Empty: no restriction.
+    lane_locations = models.ManyToManyField(
+        Location, blank=True, related_name="lane_sources",
+        help_text="The locations this source feeds; none: every location.",
+    )
+    lane_event_types = models.JSONField(
+        default=list, blank=True, help_text="The event types this source may send; none: every type."
+    )
+    lane_snapshot_kinds = models.JSONField(
+        default=list, blank=True, help_text="The snapshot kinds this source may send; none: every kind."
+    )
 
     class Meta:
         ordering = ["code"]
@@ -338,7 +352,12 @@ class Snapshot(models.Model):
         LOADED = "loaded"
         PARTIAL = "partial", "Loaded with rejected lines"
 
+    class Kind(models.TextChoices):
+        ON_HAND = "on_hand", "On hand"  # operational quantities
+        VALUATION = "valuation"  # the ERP's financial valuation: lines carry a value
+
     source = models.ForeignKey(SourceSystem, on_delete=models.PROTECT, related_name="snapshots")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.ON_HAND)
     as_of = models.DateTimeField()
     received_at = models.DateTimeField()
     line_count = models.PositiveIntegerField(default=0)

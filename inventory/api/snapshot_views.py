@@ -2,9 +2,10 @@
 inventory.purchase_orders.
 
 - POST /api/v1/snapshots: a source system's token; the snapshot is recorded
-  as that source's (request.auth.source).
-- POST /api/v1/po-lines: a source system's token, or a person who is an
-  admin or integration admin.
+  as that source's (request.auth.source), within its lane.
+- POST /api/v1/po-lines: an ERP source or a source allowed to load master
+  data (within its lane's locations), or a person who is an admin or
+  integration admin (inventory.lanes).
 """
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -12,9 +13,9 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from controltower.models import Role
-from controltower.scoping import role_of
 from controltower.tokens import SourceClient
+from inventory.lanes import master_data_refusal
+from inventory.models import Snapshot
 from inventory.purchase_orders import PurchaseOrderError, import_po_lines
 from inventory.snapshots import SnapshotError, ingest_snapshot
 
@@ -27,12 +28,9 @@ class IsSourceSystem(BasePermission):
 
 
 class MayLoadPurchaseOrders(BasePermission):
-    message = "PO lines are loaded by a source system, an admin or an integration admin."
-
     def has_permission(self, request, view):
-        if isinstance(request.user, SourceClient):
-            return True
-        return role_of(request.user) in (Role.ADMIN, Role.INTEGRATION_ADMIN)
+        self.message = master_data_refusal(request.user)
+        return not self.message
 
 
 def _envelope(request, *required):
@@ -80,19 +78,27 @@ class SnapshotView(APIView):
     permission_classes = [IsSourceSystem]
 
     @extend_schema(
-        summary="Post an on-hand snapshot (up to 100,000 lines)",
+        summary="Post an on-hand or valuation snapshot (up to 100,000 lines)",
         request=inline_serializer("SnapshotIn", {
             "as_of": serializers.DateTimeField(help_text="ISO 8601 with offset."),
+            "kind": serializers.ChoiceField(
+                choices=Snapshot.Kind.choices, required=False,
+                help_text="Default on_hand; valuation is the ERP's financial valuation (lines carry a value).",
+            ),
             "lines": SNAPSHOT_LINE.__class__(many=True),
         }),
-        responses={200: LOAD_REPORT, 400: OpenApiResponse(description="Malformed envelope.")},
+        responses={200: LOAD_REPORT, 400: OpenApiResponse(
+            description="Malformed envelope, or a snapshot kind outside the source's lane."
+        )},
     )
     def post(self, request):
         body, error = _envelope(request, "as_of", "lines")
         if error:
             return error
         try:
-            report = ingest_snapshot(request.auth.source, body["as_of"], body["lines"])
+            report = ingest_snapshot(
+                request.auth.source, body["as_of"], body["lines"], kind=body.get("kind") or Snapshot.Kind.ON_HAND
+            )
         except SnapshotError as exc:
             return Response({"detail": str(exc)}, status=400)
         return Response(report.as_dict())
@@ -111,7 +117,8 @@ class PurchaseOrderLineView(APIView):
         if error:
             return error
         try:
-            report = import_po_lines(body["lines"])
+            source = request.auth.source if isinstance(request.user, SourceClient) else None
+            report = import_po_lines(body["lines"], source=source)
         except PurchaseOrderError as exc:
             return Response({"detail": str(exc)}, status=400)
         return Response(report.as_dict())

@@ -7,7 +7,8 @@ Who may call what:
   lines are the retailer's data, read by people: a source gets 403.
 - A person (token or session) may GET everything, narrowed by
   controltower.scoping; posting events is for source systems only (403).
-- Loading locations and SKUs (POST) is for admins and integration admins.
+- Loading locations and SKUs (POST) is for admins and integration admins,
+  an ERP source and a source allowed to load master data (inventory.lanes).
 """
 import orjson
 from django.db.models import F, Value
@@ -70,10 +71,9 @@ class IsPerson(BasePermission):
 
 
 class MayLoadMasterData(BasePermission):
-    message = "Only an admin or integration admin may load locations and SKUs."
-
     def has_permission(self, request, view):
-        return role_of(request.user) in (Role.ADMIN, Role.INTEGRATION_ADMIN)
+        self.message = master_data_refusal(request.user)
+        return not self.message
 
 
 def _rows(request, key):
@@ -102,7 +102,7 @@ MASTER_DATA_RESPONSES = {
     200: ImportReportSerializer,
     400: OpenApiResponse(description="The body is not a JSON object with the list of rows"),
     401: OpenApiResponse(description="No token, or an unknown or revoked token"),
-    403: OpenApiResponse(description="Not an admin or integration admin"),
+    403: OpenApiResponse(description="Not an admin, integration admin or source allowed to load master data"),
 }
 
 INGEST_REQUEST_EXAMPLE = {
@@ -246,7 +246,7 @@ class LocationListView(generics.ListAPIView):
         return locations.select_related("region").order_by("code")
 
     @extend_schema(
-        summary="Load locations (admins and integration admins)",
+        summary="Load locations (admins, integration admins, the ERP)",
         description="The columns of the locations CSV. Each row loads or is refused with errors per field.",
         request=LocationImportSerializer,
         responses=MASTER_DATA_RESPONSES,
@@ -270,7 +270,7 @@ class SKUListView(generics.ListAPIView):
         return [IsAuthenticated()]
 
     @extend_schema(
-        summary="Load SKUs (admins and integration admins)",
+        summary="Load SKUs (admins, integration admins, the ERP)",
         description=(
             "The columns of the SKU CSV. A SKU missing cost, base unit or category, a barcode of "
             "another SKU or a conflicting conversion is refused with errors per field."

@@ -1,10 +1,10 @@
-"""import_snapshot SOURCE FILE --as-of TIME: load a snapshot from a CSV file
-(columns location, sku, barcode, state, quantity, unit, value)."""
+"""import_snapshot SOURCE FILE --as-of TIME [--kind on_hand|valuation]: load a
+snapshot from a CSV file (columns location, sku, barcode, state, quantity, unit, value)."""
 import csv
 
 from django.core.management.base import BaseCommand, CommandError
 
-from inventory.models import SourceSystem
+from inventory.models import Snapshot, SourceSystem
 from inventory.snapshots import SnapshotError, ingest_snapshot
 
 
@@ -15,6 +15,10 @@ class Command(BaseCommand):
         parser.add_argument("source", help="Source system code, e.g. ERP")
         parser.add_argument("file", help="CSV with columns location,sku,barcode,state,quantity,unit,value")
         parser.add_argument("--as-of", required=True, help="ISO 8601 time with offset")
+        parser.add_argument(
+            "--kind", choices=Snapshot.Kind.values, default=Snapshot.Kind.ON_HAND,
+            help="on_hand (the default) or valuation (the ERP's financial valuation, with values)",
+        )
 
     def handle(self, *args, **options):
         source = SourceSystem.objects.filter(code=options["source"]).first()
@@ -23,7 +27,7 @@ class Command(BaseCommand):
         with open(options["file"], newline="", encoding="utf-8-sig") as handle:
             lines = list(csv.DictReader(handle))
         try:
-            report = ingest_snapshot(source, options["as_of"], lines)
+            report = ingest_snapshot(source, options["as_of"], lines, kind=options["kind"])
         except SnapshotError as exc:
             raise CommandError(str(exc))
         for rejected in report.rejected:
