@@ -1,16 +1,19 @@
 """Admin screens for master data, and read-only views of the ledger and what
 is derived from it (positions, transfers, kept rejections)."""
+from django import forms
 from django.contrib import admin
 from django.db.models import Count
 
 from .models import (
     SKU,
     Barcode,
+    EventType,
     InventoryEvent,
     Location,
     Position,
     Region,
     RejectedEvent,
+    Snapshot,
     SourceSystem,
     Transfer,
     UnitConversion,
@@ -53,14 +56,42 @@ class LocationAdmin(admin.ModelAdmin):
     autocomplete_fields = ["region"]
 
 
+class SourceSystemForm(forms.ModelForm):
+    # The lane's lists as tick boxes; none ticked is no restriction.
+    lane_event_types = forms.MultipleChoiceField(
+        choices=EventType.choices, required=False, widget=forms.CheckboxSelectMultiple,
+        help_text=SourceSystem._meta.get_field("lane_event_types").help_text,
+    )
+    lane_snapshot_kinds = forms.MultipleChoiceField(
+        choices=Snapshot.Kind.choices, required=False, widget=forms.CheckboxSelectMultiple,
+        help_text=SourceSystem._meta.get_field("lane_snapshot_kinds").help_text,
+    )
+
+    class Meta:
+        model = SourceSystem
+        fields = "__all__"
+
+
 @admin.register(SourceSystem)
 class SourceSystemAdmin(admin.ModelAdmin):
+    form = SourceSystemForm
     list_display = [
         "code", "name", "kind", "generation", "expected_interval_s", "latency_target_s", "last_event_at", "active",
+        "loads_master_data",
     ]
-    list_filter = ["kind", "generation", "active"]
+    list_filter = ["kind", "generation", "active", "loads_master_data"]
     search_fields = ["code", "name"]
     readonly_fields = ["last_event_at"]
+    filter_horizontal = ["lane_locations"]
+    fieldsets = [
+        (None, {"fields": [
+            "code", "name", "kind", "generation", "expected_interval_s", "latency_target_s", "last_event_at",
+            "active", "loads_master_data",
+        ]}),
+        ("Lane (what this source may send; empty: no restriction)", {"fields": [
+            "lane_locations", "lane_event_types", "lane_snapshot_kinds",
+        ]}),
+    ]
 
 
 class BarcodeInline(admin.TabularInline):

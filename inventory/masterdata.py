@@ -485,7 +485,9 @@ def import_skus(rows) -> ImportReport:
 # Source systems
 # --------------------------------------------------------------------------
 
-def register_source(code, kind, name=None, generation=None, interval_s=None, latency_target_s=None):
+def register_source(
+    code, kind, name=None, generation=None, interval_s=None, latency_target_s=None, loads_master_data=None
+):
     """Create or update a source system; None leaves a stored value as it is
     (or the model default on create). Returns (source, created)."""
     code = code.strip()
@@ -502,6 +504,7 @@ def register_source(code, kind, name=None, generation=None, interval_s=None, lat
         "generation": generation,
         "expected_interval_s": interval_s,
         "latency_target_s": latency_target_s,
+        "loads_master_data": loads_master_data,
     }
     values.update({k: v for k, v in optional.items() if v is not None})
     return SourceSystem.objects.update_or_create(code=code, defaults=values)

@@ -1,13 +1,24 @@
+import argparse
+
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from controltower.models import ApiToken
+from inventory.lanes import LaneError, lane_of, set_lane
 from inventory.masterdata import MasterDataError, register_source
-from inventory.models import SourceSystem
+from inventory.models import EventType, Snapshot, SourceSystem
+
+
+def _codes(value):
+    """'S001, S002' -> ['S001', 'S002']; '' -> [] (no restriction); None (option left out) -> None."""
+    if value is None:
+        return None
+    return [code.strip() for code in value.split(",") if code.strip()]
 
 
 class Command(BaseCommand):
     help = (
-        "Create or update a source system and issue it a new API token. "
+        "Create or update a source system, set its lane, and issue it a new API token. "
         "The token is printed once, alone on the last line; only its hash is stored."
     )
 
@@ -26,24 +37,49 @@ class Command(BaseCommand):
         )
         parser.add_argument("--interval", type=int, help="Expected feed interval in seconds.")
         parser.add_argument("--latency-target", type=int, help="Latency target in seconds.")
+        # The lane: each option left out keeps what is stored; an empty value ("") lifts the restriction.
+        parser.add_argument("--locations", help="Location codes the source feeds, e.g. S001,S002 (default: all).")
+        parser.add_argument(
+            "--types",
+            help=f"Event types it may send, e.g. sale,return (default: all of {','.join(EventType.values)}).",
+        )
+        parser.add_argument(
+            "--snapshot-kinds",
+            help=f"Snapshot kinds it may send (default: all of {','.join(Snapshot.Kind.values)}).",
+        )
+        parser.add_argument(
+            "--loads-master-data", action=argparse.BooleanOptionalAction,
+            help="May load locations, SKUs and PO lines (an ERP source always may).",
+        )
 
     def handle(self, *args, **options):
         try:
-            source, created = register_source(
-                options["code"],
-                options["kind"],
-                name=options["name"],
-                generation=options["generation"],
-                interval_s=options["interval"],
-                latency_target_s=options["latency_target"],
-            )
-        except MasterDataError as exc:
+            with transaction.atomic():
+                source, created = register_source(
+                    options["code"],
+                    options["kind"],
+                    name=options["name"],
+                    generation=options["generation"],
+                    interval_s=options["interval"],
+                    latency_target_s=options["latency_target"],
+                    loads_master_data=options["loads_master_data"],
+                )
+                set_lane(
+                    source,
+                    locations=_codes(options["locations"]),
+                    event_types=_codes(options["types"]),
+                    snapshot_kinds=_codes(options["snapshot_kinds"]),
+                )
+        except (MasterDataError, LaneError) as exc:
             raise CommandError(str(exc))
         self.stdout.write(
             f"{'Created' if created else 'Updated'} source {source.code}: {source.get_kind_display()}, "
             f"{source.generation}, interval {source.expected_interval_s} s, "
             f"latency target {source.latency_target_s} s."
         )
+        self.stdout.write(f"Lane: {lane_of(source).summary()}.")
+        if source.loads_master_data:
+            self.stdout.write("Loads master data and PO lines.")
         if not source.active:
             self.stdout.write(f"Source {source.code} is inactive: its tokens are refused until it is reactivated.")
         _, raw = ApiToken.issue(source=source)
