@@ -38,6 +38,7 @@ from django.utils import timezone
 
 from controltower.models import ApiToken, Profile, Role
 
+from .lanes import set_lane
 from .ledger import fold_ledger, ingest_events
 from .models import (
     SKU,
@@ -85,6 +86,8 @@ SOURCES = [
     ("WMS", "Warehouse management (demo)", "wms", "target", 300, 1800, 600),
     ("ERP", "ERP (demo)", "erp", "target", 3600, 86400, 3600),
 ]
+# What the tills send, in the stores they run in (see _lanes).
+TILL_TYPES = ["sale", "return", "disposition", "write_off", "damage", "adjustment", "cycle_count", "transfer_in"]
 
 # category -> (products, sizes, unit cost range, case unit)
 CATEGORIES = {
@@ -164,7 +167,7 @@ def load_demo(seed=42, size="full", now=None) -> DemoReport:
     with transaction.atomic():
         regions = _regions(report)
         locations = _locations(regions, now, report)
-        sources = _sources(report)
+        sources = _sources(locations, report)
         skus = _skus(rng, dims, report)
         report.logins = _users(regions, locations, report)
         for source in sources.values():
@@ -220,10 +223,14 @@ def _snapshots(sources, now, report):
     # Two lines the ERP values at a stale cost.
     for line in erp[3::25][:2]:
         line["value"] = str((Decimal(line["value"]) * Decimal("1.4") + 60).quantize(Decimal("0.01")))
-    for source, as_of, snapshot_lines in (("WMS", counted_at, wms), ("ERP", valued_at, erp)):
+    for source, kind, as_of, snapshot_lines in (
+        ("WMS", Snapshot.Kind.ON_HAND, counted_at, wms), ("ERP", Snapshot.Kind.VALUATION, valued_at, erp)
+    ):
         for line in snapshot_lines:
             del line["_cost"]
-        ingest_snapshot(sources[source], as_of.isoformat(), snapshot_lines, received_at=as_of + timedelta(minutes=20))
+        ingest_snapshot(
+            sources[source], as_of.isoformat(), snapshot_lines, received_at=as_of + timedelta(minutes=20), kind=kind
+        )
         _count(report, "snapshots", True)
 
 
@@ -273,8 +280,9 @@ def _locations(regions, now, report):
     return locations
 
 
-def _sources(report):
+def _sources(locations, report):
     sources = {}
+    lanes = _lanes(locations)
     for code, name, kind, generation, _push, interval, latency in SOURCES:
         sources[code], created = SourceSystem.objects.get_or_create(
             code=code,
@@ -283,8 +291,31 @@ def _sources(report):
                 "expected_interval_s": interval, "latency_target_s": latency,
             },
         )
+        stores, event_types, snapshot_kinds = lanes[code]
+        set_lane(sources[code], locations=stores, event_types=event_types, snapshot_kinds=snapshot_kinds)
         _count(report, "source systems", created)
     return sources
+
+
+def _lanes(locations):
+    """{source: (location codes, event types, snapshot kinds)}: what each demo
+    source sends. The cutover store is in both POS lanes; the ecommerce
+    platform serves click & collect at the pilot stores; the ERP (which
+    loads master data and PO lines by its kind) counts opening balances
+    everywhere, so its lane has no locations."""
+    stores = [code for code, location in locations.items() if location.kind == Location.Kind.STORE]
+    return {
+        "POS-LEGACY-EU": ([code for code in stores if code not in PILOT], TILL_TYPES, ["on_hand"]),
+        "POS-NEXT": ([*PILOT, CUTOVER_STORE], TILL_TYPES, ["on_hand"]),
+        "ECOM": (
+            [WEB, *PILOT],
+            ["reserve", "release", "pick", "pack", "stage", "fulfil", "return", "disposition", "write_off",
+             "transfer_in"],
+            ["on_hand"],
+        ),
+        "WMS": ([DC], ["receipt", "transfer_out", "damage", "write_off", "disposition", "cycle_count"], ["on_hand"]),
+        "ERP": ([], ["cycle_count", "adjustment", "sales_posting"], ["valuation"]),
+    }
 
 
 def ean13(body12):

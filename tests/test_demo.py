@@ -108,3 +108,16 @@ def test_demo_gives_every_snapshot_and_posting_check_something_real_to_find(demo
     assert 1 <= len(reconciliation.financial_variance()) <= 2
     [gap] = reconciliation.sales_posting_gap()
     assert gap.details["pos_quantity"] > gap.details["erp_quantity"]  # the dropped posting line
+
+
+def test_every_demo_source_has_a_lane_its_own_events_fit(demo):
+    lanes = {source.code: source for source in SourceSystem.objects.prefetch_related("lane_locations")}
+    assert set(lanes["WMS"].lane_locations.values_list("code", flat=True)) == {"DC01"}
+    assert "sale" in lanes["POS-NEXT"].lane_event_types and "sale" not in lanes["ECOM"].lane_event_types
+    assert lanes["ERP"].lane_snapshot_kinds == ["valuation"]
+    assert Snapshot.objects.get(source__code="ERP").kind == Snapshot.Kind.VALUATION
+    for source in lanes.values():
+        assert source.lane_event_types and source.lane_snapshot_kinds
+    # Only the deliberately bad events are rejected: none for its lane.
+    assert not RejectedEvent.objects.filter(cause="type").exists()
+    assert not [r for r in RejectedEvent.objects.all() if "does not feed" in str(r.errors)]
