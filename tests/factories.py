@@ -33,9 +33,15 @@ class SourceSystemFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = SourceSystem
         django_get_or_create = ("code",)
+        skip_postgeneration_save = True
 
     code = factory.Sequence(lambda n: f"POS-{n:02d}")
     kind = SourceSystem.Kind.POS
+
+    @factory.post_generation
+    def lane_locations(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.lane_locations.set(extracted)
 
 
 class SKUFactory(factory.django.DjangoModelFactory):
