@@ -87,3 +87,69 @@ def test_counts_and_sales_racing_on_one_position_match_the_ledger():
     # The last count (104 at 160 s) covers every sale up to 160 s; the 29
     # sales at 161-189 s and the 40 at 200-239 s apply on top of it.
     assert Position.objects.get(location=store, sku=sku).available == 104 - 69
+
+
+def test_eight_clients_replaying_shuffled_overlapping_batches_get_answers_not_errors():
+    """Each key is settled in the insert (ON CONFLICT DO NOTHING): a key
+    another request posted a moment before is a duplicate, never a 500."""
+    import random
+
+    from rest_framework.test import APIClient
+
+    from tests.factories import source_token
+
+    stores = [LocationFactory() for _ in range(2)]
+    skus = [SKUFactory() for _ in range(2)]
+    till = SourceSystemFactory()
+    key = source_token(till)
+    events = [
+        {
+            "transaction_id": f"E{n:04d}",
+            "type": "receipt" if n % 3 == 0 else "sale",
+            "location": stores[n % 2].code,
+            "sku": skus[(n // 2) % 2].code,
+            "quantity": 1 + n % 4,
+            "occurred_at": (T0 + timedelta(seconds=n)).isoformat(),
+        }
+        for n in range(400)
+    ]
+    # Overlapping windows: every event is in four batches.
+    batches = [events[start:start + 100] for start in range(-75, 400, 25)]
+
+    def client(seed):
+        # Two groups of four clients send the batches in the same order (so
+        # they collide on every batch), each shuffling the events in them.
+        order = random.Random(seed % 2).sample(batches, len(batches))
+        rng = random.Random(seed)
+        api = APIClient()
+        answers = []
+        for batch in order:
+            batch = rng.sample(batch, len(batch))
+            response = api.post(
+                "/api/v1/events", {"events": batch}, format="json", HTTP_AUTHORIZATION=f"Token {key}"
+            )
+            answers.append((response.status_code, response.json()))
+        return answers
+
+    results = run_at_once([lambda seed=seed: client(seed) for seed in range(8)])
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    statuses = [code for answers in results for code, _ in answers]
+    assert set(statuses) == {200}
+    accepted = [
+        item["transaction_id"]
+        for answers in results for _, body in answers for item in body["results"]
+        if item["status"] == "accepted"
+    ]
+    others = {
+        item["status"]
+        for answers in results for _, body in answers for item in body["results"]
+        if item["status"] != "accepted"
+    }
+    assert sorted(accepted) == sorted(e["transaction_id"] for e in events)  # once each
+    assert others == {"duplicate"}
+    assert InventoryEvent.objects.filter(source=till).count() == 400
+    assert ledger.rebuild_positions().differences == []
+    expected = sum((e["quantity"] if e["type"] == "receipt" else -e["quantity"]) for e in events
+                   if e["location"] == stores[0].code and e["sku"] == skus[0].code)
+    assert Position.objects.get(location=stores[0], sku=skus[0]).available == expected
