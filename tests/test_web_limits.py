@@ -331,3 +331,118 @@ def test_go_live_date_is_yyyy_mm_dd_in_ascii_digits(date):
            "go_live_date": date}
     [refused] = import_locations([row]).refused
     assert list(refused.errors) == ["go_live_date"], refused.errors
+
+
+# --- 6. CSV import commands fail in one clear line --------------------------------------------
+
+IMPORTS = {
+    # command: (extra arguments, a good header, a good row)
+    "import_locations": ([], "code,name,kind,region,timezone", "S1,Straße 1,store,NORTH,Europe/Berlin"),
+    "import_skus": ([], "code,description,category,unit_cost,base_unit,barcodes,conversions",
+                    "MILK1,Käse 200 g,Dairy,1.25,EA,,"),
+    "import_po_lines": ([], "po_number,line,location,sku,quantity,expected_at", "PO1,1,S1,MILK1,24,"),
+    "import_snapshot": (["ERP", "--as-of", "2026-11-23T10:00:00+01:00"], "location,sku,state,quantity",
+                        "S1,MILK1,available,5"),
+}
+
+
+def _call(command, path):
+    from django.core.management import call_command
+
+    extra = IMPORTS[command][0]
+    arguments = [extra[0], str(path), *extra[1:]] if extra else [str(path)]
+    call_command(command, *arguments)
+
+
+@pytest.fixture
+def erp():
+    from inventory.models import SourceSystem
+    from tests.factories import SourceSystemFactory
+
+    return SourceSystemFactory(code="ERP", kind=SourceSystem.Kind.ERP)
+
+
+@pytest.mark.parametrize("command", IMPORTS)
+def test_import_command_names_a_missing_file(command, tmp_path, erp):
+    from django.core.management import CommandError
+
+    path = tmp_path / "nope.csv"
+    with pytest.raises(CommandError) as failure:
+        _call(command, path)
+    assert str(failure.value) == f"{path}: no such file."
+
+
+@pytest.mark.parametrize("command", IMPORTS)
+def test_import_command_names_the_line_of_a_latin1_byte(command, tmp_path, erp):
+    from django.core.management import CommandError
+
+    _, header, row = IMPORTS[command]
+    path = tmp_path / "latin1.csv"
+    # Saved by a tool in Latin-1 (Windows-1252): Ü is the single byte 0xdc.
+    path.write_bytes(f"{header}\nÜ{row}\n".encode("latin-1"))
+
+    with pytest.raises(CommandError) as failure:
+        _call(command, path)
+    assert str(failure.value) == (
+        f"{path}: line 2, column 1: byte 0xdc is not UTF-8; save the file as UTF-8 (in Excel: CSV UTF-8)."
+    )
+
+
+@pytest.mark.parametrize("command", IMPORTS)
+def test_import_command_refuses_a_utf16_file(command, tmp_path, erp):
+    from django.core.management import CommandError
+
+    _, header, row = IMPORTS[command]
+    path = tmp_path / "excel-unicode.csv"
+    path.write_text(f"{header}\n{row}\n", encoding="utf-16")  # with its BOM, as Excel writes it
+
+    with pytest.raises(CommandError) as failure:
+        _call(command, path)
+    assert str(failure.value) == f"{path}: is UTF-16 text; save it as UTF-8 (in Excel: CSV UTF-8)."
+
+
+@pytest.mark.parametrize("command", IMPORTS)
+def test_import_command_names_a_missing_column(command, tmp_path, erp):
+    from django.core.management import CommandError
+
+    _, header, row = IMPORTS[command]
+    columns, values = header.split(","), row.split(",")
+    dropped = columns.index("location") if "location" in columns else columns.index("code")
+    del columns[dropped], values[dropped]
+    path = tmp_path / "short.csv"
+    path.write_text(",".join(columns) + "\n" + ",".join(values) + "\n", encoding="utf-8")
+
+    with pytest.raises(CommandError) as failure:
+        _call(command, path)
+    message = str(failure.value)
+    assert message.startswith(f"{path}: Missing column(s): {header.split(',')[dropped]} (the header has "), message
+
+
+def test_import_snapshot_needs_a_sku_or_barcode_column(tmp_path, erp):
+    from django.core.management import CommandError
+
+    path = tmp_path / "snapshot.csv"
+    path.write_text("location,quantity\nS1,5\n", encoding="utf-8")
+    with pytest.raises(CommandError, match=r"Missing column\(s\): sku or barcode"):
+        _call("import_snapshot", path)
+
+
+@pytest.mark.parametrize("command", IMPORTS)
+def test_import_command_reads_utf8_with_and_without_a_bom(command, tmp_path, erp, capsys):
+    from inventory.models import SKU, Location, Region
+
+    Region.objects.get_or_create(code="NORTH", defaults={"name": "North"})
+    if command != "import_locations":
+        Location.objects.create(code="S1", name="Store", kind="store", region=Region.objects.get(code="NORTH"),
+                                timezone="Europe/Berlin")
+    if command not in ("import_locations", "import_skus"):
+        SKU.objects.create(code="MILK1", description="Milk", category="Dairy", unit_cost=1, base_unit="EA")
+    _, header, row = IMPORTS[command]
+    for name, encoding in (("plain.csv", "utf-8"), ("excel.csv", "utf-8-sig")):
+        path = tmp_path / name
+        path.write_text(f"{header}\n{row}\n", encoding=encoding)
+        _call(command, path)  # no CommandError
+    if command == "import_locations":
+        assert Location.objects.get(code="S1").name == "Straße 1"
+    if command == "import_skus":
+        assert SKU.objects.get(code="MILK1").description == "Käse 200 g"

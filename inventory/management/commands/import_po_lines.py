@@ -1,10 +1,12 @@
 """import_po_lines FILE: load PO lines from a CSV file
 (columns po_number, line, location, sku, quantity, expected_at; optional status)."""
-import csv
-
 from django.core.management.base import BaseCommand, CommandError
 
 from inventory.purchase_orders import PurchaseOrderError, import_po_lines
+
+from ._csv_import import read_csv_file
+
+REQUIRED_COLUMNS = ("po_number", "line", "location", "sku", "quantity")
 
 
 class Command(BaseCommand):
@@ -14,8 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("file", help="CSV with columns po_number,line,location,sku,quantity,expected_at")
 
     def handle(self, *args, **options):
-        with open(options["file"], newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.DictReader(handle))
+        rows = read_csv_file(options["file"], REQUIRED_COLUMNS)
         try:
             report = import_po_lines(rows)
         except PurchaseOrderError as exc:

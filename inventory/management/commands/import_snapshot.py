@@ -1,11 +1,11 @@
 """import_snapshot SOURCE FILE --as-of TIME [--kind on_hand|valuation]: load a
 snapshot from a CSV file (columns location, sku, barcode, state, quantity, unit, value)."""
-import csv
-
 from django.core.management.base import BaseCommand, CommandError
 
 from inventory.models import Snapshot, SourceSystem
 from inventory.snapshots import SnapshotError, ingest_snapshot
+
+from ._csv_import import read_csv_file
 
 
 class Command(BaseCommand):
@@ -24,8 +24,7 @@ class Command(BaseCommand):
         source = SourceSystem.objects.filter(code=options["source"]).first()
         if source is None:
             raise CommandError(f"Unknown source system '{options['source']}'.")
-        with open(options["file"], newline="", encoding="utf-8-sig") as handle:
-            lines = list(csv.DictReader(handle))
+        lines = read_csv_file(options["file"], ("location", "quantity"), any_of=("sku", "barcode"))
         try:
             report = ingest_snapshot(source, options["as_of"], lines, kind=options["kind"])
         except SnapshotError as exc:
