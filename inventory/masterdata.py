@@ -25,6 +25,7 @@ from django.db import connection, transaction
 
 from controltower.locks import hold_until_commit
 
+from . import fields
 from .models import SKU, Barcode, Location, Region, SourceSystem, UnitConversion
 
 LOCATION_COLUMNS = ("code", "name", "kind", "region", "timezone")
@@ -36,8 +37,8 @@ SKU_FIELDS = ("description", "category", "unit_cost", "base_unit", "active")
 # Codes per IN (...) query: well under SQLite's limit on bound parameters.
 QUERY_CHUNK = 5000
 WRITE_BATCH = 1000
-MAX_FACTOR = 2_147_483_647  # UnitConversion.factor is a 32-bit positive integer
-MAX_UNIT_COST = Decimal("99999999.9999")  # SKU.unit_cost: 12 digits, 4 decimals
+MAX_FACTOR = fields.MAX_SMALL_INTEGER  # UnitConversion.factor
+MAX_UNIT_COST = fields.MAX_UNIT_COST
 TRUE_WORDS = {"1", "true", "yes", "y"}
 FALSE_WORDS = {"0", "false", "no", "n"}
 # Numbers and dates in plain ASCII: int(), Decimal() and strptime() also take
@@ -119,6 +120,9 @@ def _cell(row, name, errors, required=False, max_length=None):
         errors.setdefault(name, []).append("Must be text.")
         return ""
     value = str(value).strip()
+    if "\x00" in value:
+        errors.setdefault(name, []).append("Must not contain a NUL character.")
+        return ""
     if max_length and len(value) > max_length:
         errors.setdefault(name, []).append(f"At most {max_length} characters.")
         return ""
@@ -498,6 +502,8 @@ def register_source(
     for label, seconds in (("interval", interval_s), ("latency target", latency_target_s)):
         if seconds is not None and seconds < 1:
             raise MasterDataError(f"{label}: must be at least 1 second.")
+        if seconds is not None and seconds > fields.MAX_SMALL_INTEGER:  # a 32-bit column
+            raise MasterDataError(f"{label}: at most {fields.MAX_SMALL_INTEGER:,} seconds.")
     values = {"kind": kind}
     optional = {
         "name": name,

@@ -324,3 +324,33 @@ def test_the_migration_rewrites_times_stored_with_an_offset(store, sku, pos):
 
     assert stored_times("occurred_at") == ["2026-11-23 09:15:00.250000"]
     assert InventoryEvent.objects.get().occurred_at == datetime(2026, 11, 23, 9, 15, 0, 250000, tzinfo=dt_timezone.utc)
+
+
+# --------------------------------------------------------------------------
+# Master data: a NUL byte is a refused row, not a failed import
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("field", ["code", "description", "category", "barcodes", "conversions"])
+def test_a_nul_in_a_sku_row_refuses_that_row(field):
+    from inventory.masterdata import import_skus
+    from inventory.models import SKU
+
+    good = {"code": "GOOD", "description": "Milk", "category": "Dairy", "unit_cost": "1.25", "base_unit": "EA",
+            "barcodes": "4000000000017", "conversions": "CS12=12"}
+    bad = {**good, "code": "BAD", "barcodes": "4000000000024", field: "x\x00y"}
+    report = import_skus([bad, good])
+
+    assert [r.row for r in report.refused] == [1]
+    assert field in report.refused[0].errors
+    assert list(SKU.objects.values_list("code", flat=True)) == ["GOOD"]
+
+
+def test_a_nul_in_a_location_row_refuses_that_row():
+    from inventory.masterdata import import_locations
+    from inventory.models import Location
+
+    good = {"code": "S100", "name": "Store", "kind": "store", "region": "NORTH", "timezone": "Europe/Berlin"}
+    report = import_locations([{**good, "code": "S101", "name": "St\x00ore"}, good])
+
+    assert report.refused[0].errors == {"name": ["Must not contain a NUL character."]}
+    assert list(Location.objects.values_list("code", flat=True)) == ["S100"]
