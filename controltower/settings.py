@@ -4,6 +4,7 @@ With nothing set this is the *embedded default*: SQLite (WAL) under var/ and a
 Celery that needs no server (kombu's filesystem transport). DATABASE_URL and
 CELERY_BROKER_URL switch to PostgreSQL and Redis for production.
 """
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -50,6 +51,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI's files, served from static/ (no CDN)
     "django_htmx",
     "django_celery_beat",
+    "axes",  # login throttling (AXES_* below)
     "controltower",
     "inventory",
     "exceptions",
@@ -67,6 +69,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out login into the lockout page
 ]
 
 ROOT_URLCONF = "controltower.urls"
@@ -107,6 +110,28 @@ else:
     }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Login throttling (django-axes) -------------------------------------------------
+# After AXES_FAILURE_LIMIT failed logins for one username from one IP address,
+# that combination is locked out for AXES_COOLOFF_MINUTES (429, the lockout
+# page); a successful login resets the count. Keyed by username *and* IP so
+# that a store whose tills share one address does not lock everyone out, and
+# nobody can lock a colleague out from elsewhere. Attempts are kept in the
+# database (admin: Axes); `manage.py axes_reset` clears them.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out login
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
+# Behind N reverse proxies (AXES_PROXY_COUNT=1 for one TLS-terminating proxy)
+# the client's address is read from X-Forwarded-For; by default REMOTE_ADDR.
+if env_int("AXES_PROXY_COUNT", 0):
+    AXES_IPWARE_PROXY_COUNT = env_int("AXES_PROXY_COUNT", 0)
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -446,3 +446,92 @@ def test_import_command_reads_utf8_with_and_without_a_bom(command, tmp_path, erp
         assert Location.objects.get(code="S1").name == "Straße 1"
     if command == "import_skus":
         assert SKU.objects.get(code="MILK1").description == "Käse 200 g"
+
+
+# --- 7. Login attempts are throttled (django-axes) ------------------------------------------------
+
+PASSWORD = "pw-for-tests"
+
+
+def _log_in(client, username, password, ip="10.1.2.3"):
+    from django.urls import reverse
+
+    return client.post(reverse("login"), {"username": username, "password": password}, REMOTE_ADDR=ip)
+
+
+@pytest.fixture
+def anna():
+    from controltower.models import Role
+    from tests.factories import LocationFactory, make_user
+
+    return make_user(Role.STORE_MANAGER, locations=[LocationFactory(code="S100")], username="anna")
+
+
+def test_after_the_failure_limit_even_the_right_password_is_refused(client, settings, anna):
+    assert settings.AXES_FAILURE_LIMIT == 10
+    for _ in range(9):
+        response = _log_in(client, "anna", "wrong")
+        assert response.status_code == 200 and "correct username and password" in response.content.decode()
+    assert _log_in(client, "anna", "wrong").status_code == 429  # the 10th failure locks
+
+    response = _log_in(client, "anna", PASSWORD)
+
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
+    page = response.content.decode()
+    assert "Too many failed log-ins" in page and "After 10 failed attempts" in page and "15 minutes" in page
+    assert 'class="site-header"' in page  # the site's layout
+
+
+def test_the_lockout_is_per_username_and_address(client, anna):
+    from tests.factories import UserFactory
+
+    UserFactory(username="ben")
+    for _ in range(10):
+        _log_in(client, "anna", "wrong", ip="10.1.2.3")
+    assert _log_in(client, "anna", PASSWORD, ip="10.1.2.3").status_code == 429
+
+    # The store's other till (same address) logs in as someone else; anna from elsewhere too.
+    assert _log_in(client, "ben", PASSWORD, ip="10.1.2.3").status_code == 302
+    client.logout()
+    assert _log_in(client, "anna", PASSWORD, ip="10.9.9.9").status_code == 302
+
+
+def test_a_successful_login_resets_the_count(client, anna):
+    for _ in range(9):
+        _log_in(client, "anna", "wrong")
+    assert _log_in(client, "anna", PASSWORD).status_code == 302
+    client.logout()
+
+    for _ in range(9):
+        _log_in(client, "anna", "wrong")
+    assert _log_in(client, "anna", PASSWORD).status_code == 302
+
+
+def test_the_lockout_ends_after_the_cool_off(client, anna):
+    from datetime import timedelta
+
+    from axes.models import AccessAttempt
+
+    for _ in range(10):
+        _log_in(client, "anna", "wrong")
+    assert _log_in(client, "anna", PASSWORD).status_code == 429
+
+    AccessAttempt.objects.update(attempt_time=F_minus(timedelta(minutes=16)))
+    assert _log_in(client, "anna", PASSWORD).status_code == 302
+
+
+def F_minus(delta):
+    from django.db.models import F
+
+    return F("attempt_time") - delta
+
+
+def test_client_login_with_a_request_works_with_axes(client, anna):
+    """Axes needs the request in authenticate(); Django's Client.login passes
+    its credentials on, so tests that use it give a blank HttpRequest (as the
+    axes docs say). force_login needs nothing."""
+    from django.http import HttpRequest
+
+    assert client.login(request=HttpRequest(), username="anna", password=PASSWORD)
+    assert client.get("/").status_code == 200
