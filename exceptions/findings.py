@@ -7,6 +7,11 @@ from decimal import Decimal
 
 from django.db import models
 
+from inventory.fields import MAX_VALUE
+
+# Case.quantity_at_risk is a bigint.
+MAX_BIGINT = models.BigIntegerField.MAX_BIGINT
+
 
 class CaseKind(models.TextChoices):
     SNAPSHOT_MISMATCH = "snapshot_mismatch", "Snapshot mismatch"
@@ -36,6 +41,20 @@ class Finding:
     summary: str = ""
     details: dict = field(default_factory=dict)  # expected, observed, tolerance, baseline, score...
     lineage: list = field(default_factory=list)  # [("event", id), ("snapshot_line", id), ...]
+
+    def __post_init__(self):
+        # The one place derived numbers are bounded. Value at risk is computed
+        # from quantities x unit cost: MAX_QUANTITY units of a SKU at
+        # MAX_UNIT_COST is 1e17, a position or a sum of lines more, while
+        # Case.value_at_risk is numeric(14, 2). A value beyond it would fail
+        # the insert on PostgreSQL (the reconciliation run) and, stored on
+        # SQLite, every page and API list that reads the case. So money stops
+        # at MAX_VALUE (severity is decided on the real figure before this),
+        # and a quantity at bigint's end.
+        value = Decimal(self.value_at_risk)
+        self.value_at_risk = value if value.copy_abs() <= MAX_VALUE else MAX_VALUE.copy_sign(value)
+        if abs(self.quantity_at_risk) > MAX_BIGINT:
+            self.quantity_at_risk = MAX_BIGINT if self.quantity_at_risk > 0 else -MAX_BIGINT
 
     @property
     def fingerprint(self) -> str:

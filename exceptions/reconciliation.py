@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from datetime import timezone as dt_timezone
-from decimal import Decimal
+from decimal import Context, Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -25,6 +25,7 @@ from django.db import connection
 from django.db.models import Count, F, Max, Min, OuterRef, Subquery
 from django.utils import timezone
 
+from inventory.fields import MAX_SMALL_INTEGER
 from inventory.models import (
     Position,
     RejectedEvent,
@@ -37,6 +38,15 @@ from .findings import CaseKind, Finding
 from .services import sync_findings
 
 LINEAGE_LIMIT = 50  # events named on one case; the details keep the full count
+CENT = Decimal("0.01")
+
+# Sums in SQL. Every ledger and snapshot line holds at most MAX_QUANTITY
+# (1e9) units (inventory.fields), so a SUM of them cast to BIGINT (9.2e18)
+# overflows only past 9.2 billion lines at one location x SKU x state;
+# millions of lines sum to 1e15-1e16. Products that could come near the end
+# of bigint (a difference x 100 for a percent) are computed as DECIMAL, and
+# money (quantity x unit cost) is DECIMAL on PostgreSQL and REAL on SQLite,
+# neither of which overflows.
 
 
 def _config(name):
@@ -51,7 +61,14 @@ def severity_for_value(value):
 
 
 def _money(value):
-    return Decimal(value or 0).quantize(Decimal("0.01"))
+    """`value` to the cent. Computed from quantities x unit cost, it can have
+    more digits than the default context's 28 (a position of 9e18 units at
+    MAX_UNIT_COST): quantize with room for all of them, never raise. Finding
+    bounds it to what Case.value_at_risk holds (exceptions.findings)."""
+    value = Decimal(value or 0)
+    if not value.is_finite():
+        return value
+    return value.quantize(CENT, context=Context(prec=max(28, value.adjusted() + 3)))
 
 
 def _db_time(value):
@@ -183,7 +200,7 @@ def mismatches_in(snapshot) -> list[Finding]:
     row = "(%s, CAST(%s AS DECIMAL(14, 4)), CAST(%s AS DECIMAL(14, 4)), CAST(%s AS DECIMAL(14, 4)))"
     ctes = f"tol(kind, units, percent, value) AS (VALUES {', '.join([row] * len(tolerances))}),"
     cte_params = [v for kind, t in tolerances.items() for v in (kind, t["units"], t["percent"], t["value"])]
-    difference = "ABS(s.quantity - COALESCE(b.quantity, 0))"
+    difference = "ABS(CAST(s.quantity AS DECIMAL(20, 0)) - COALESCE(b.quantity, 0))"
     condition = (
         f"{difference} > tol.units"
         f" AND {difference} * 100 > tol.percent * ABS(COALESCE(b.quantity, 0))"
@@ -621,7 +638,8 @@ def stale_feed(now=None) -> list[Finding]:
     now = now or timezone.now()
     findings = []
     for source in SourceSystem.objects.filter(active=True).order_by("code"):
-        interval = timedelta(seconds=source.expected_interval_s)
+        # A 32-bit column on PostgreSQL; SQLite keeps whatever the admin took.
+        interval = timedelta(seconds=min(source.expected_interval_s, MAX_SMALL_INTEGER))
         if source.last_event_at and source.last_event_at >= now - interval:
             continue
         if source.last_event_at:
