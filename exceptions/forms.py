@@ -8,6 +8,7 @@ from django.db.models import Q
 from controltower.models import Role
 from controltower.scoping import ESTATE_ROLES
 from controltower.widgets import LongSelect
+from inventory.fields import MAX_QUANTITY
 from inventory.models import STATES
 
 from .models import RootCause
@@ -18,9 +19,12 @@ STATE_CHOICES = [(state, state.replace("_", " ")) for state in STATES]
 
 def add_service_errors(form, error):
     """Show a service's ValidationError on `form`: under the field it names,
-    or above the form when the form has no such field."""
+    or above the form when the form has no such field. A field the form
+    already refused keeps the form's own, more precise, message."""
     if hasattr(error, "error_dict"):
         for field, errors in error.error_dict.items():
+            if field in form.errors:
+                continue
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, error)
@@ -74,7 +78,8 @@ class ResolveForm(forms.Form):
 
 class AdjustmentForm(forms.Form):
     state = forms.ChoiceField(label="State", choices=STATE_CHOICES, initial="available")
-    quantity = forms.IntegerField(label="Quantity (base units, negative takes stock out)", required=False)
+    quantity = forms.IntegerField(label="Quantity (base units, negative takes stock out)", required=False,
+                                  min_value=-MAX_QUANTITY, max_value=MAX_QUANTITY)
 
 
 class RejectForm(forms.Form):

@@ -7,7 +7,7 @@ do; each checks scope and role, changes status with one conditional update
 """
 import json
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Context, Decimal
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -18,6 +18,7 @@ from django.utils import timezone
 from controltower.locks import hold_until_commit
 from controltower.models import Role
 from controltower.scoping import restrict, role_of
+from inventory.fields import MAX_QUANTITY, MAX_VALUE
 from inventory.ledger import ingest_events
 from inventory.models import STATES, Location, SourceSystem
 
@@ -401,6 +402,8 @@ def resolve(case, user, resolution_code, root_cause, note="", adjustment=None):
         errors["root_cause"] = f"Required; one of {', '.join(RootCause.values)}."
     if errors:
         raise ValidationError(errors)
+    if adjustment is not None:  # refused before the case is changed
+        check_adjustment(case, adjustment.get("state"), adjustment.get("quantity"))
     now = timezone.now()
     changes = _unpause(case, now)
     _move(case, list(Case.ACTIVE), user, "resolve", note=note,
@@ -431,8 +434,33 @@ def reopen(case, user, reason):
 def adjustment_value(case, quantity):
     """(value at the SKU's unit cost, whether finance must approve it) of
     adjusting `quantity` base units on `case`."""
-    value = (abs(quantity) * case.sku.unit_cost).quantize(Decimal("0.01"))
+    value = (abs(quantity) * case.sku.unit_cost).quantize(Decimal("0.01"), context=ADJUSTMENT_CONTEXT)
     return value, value > Decimal(str(settings.CASE_ADJUSTMENT_APPROVAL_THRESHOLD))
+
+
+# Room for any whole number the form or the API lets through before it is
+# bounded (|quantity| x MAX_UNIT_COST to the cent).
+ADJUSTMENT_CONTEXT = Context(prec=60)
+
+
+def check_adjustment(case, state, quantity):
+    """Refuse an adjustment the tower could not store or post, before
+    anything is written: the ledger takes at most MAX_QUANTITY units a line,
+    and its value goes into a numeric(14, 2) column (at most MAX_VALUE)."""
+    if case.location_id is None or case.sku_id is None:
+        raise ValidationError({"adjustment": "Only a case on one store and SKU can adjust stock."})
+    if state not in STATES:
+        raise ValidationError({"state": f"One of {', '.join(STATES)}."})
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity == 0:
+        raise ValidationError({"quantity": "A whole number of base units, not zero (negative takes stock out)."})
+    if abs(quantity) > MAX_QUANTITY:
+        raise ValidationError({"quantity": f"At most {MAX_QUANTITY:,} base units either way."})
+    value, _ = adjustment_value(case, quantity)
+    if value > MAX_VALUE:
+        raise ValidationError({"quantity": (
+            f"{abs(quantity):,} x {case.sku.unit_cost} is worth {value:,}: "
+            f"one adjustment may be worth at most {MAX_VALUE:,}."
+        )})
 
 
 @transaction.atomic
@@ -440,12 +468,7 @@ def request_adjustment(case, user, state, quantity):
     """Record a stock correction for a case; post it now, or hold it for
     finance when its value is above CASE_ADJUSTMENT_APPROVAL_THRESHOLD."""
     _check(case, user)
-    if case.location_id is None or case.sku_id is None:
-        raise ValidationError({"adjustment": "Only a case on one store and SKU can adjust stock."})
-    if state not in STATES:
-        raise ValidationError({"state": f"One of {', '.join(STATES)}."})
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity == 0:
-        raise ValidationError({"quantity": "A whole number of base units, not zero (negative takes stock out)."})
+    check_adjustment(case, state, quantity)
     Case.objects.select_for_update().filter(pk=case.pk).get()  # numbers the adjustments one at a time
     number = case.adjustments.count() + 1
     value, needs_approval = adjustment_value(case, quantity)

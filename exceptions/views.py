@@ -397,6 +397,11 @@ def case_adjust_preview(request, pk):
                "threshold": settings.CASE_ADJUSTMENT_APPROVAL_THRESHOLD}
     if form.is_valid() and form.cleaned_data["quantity"] and position is not None:
         state, quantity = form.cleaned_data["state"], form.cleaned_data["quantity"]
+        try:
+            services.check_adjustment(case, state, quantity)  # e.g. worth more than a case may adjust
+        except ValidationError as error:
+            add_service_errors(form, error)
+            return render(request, "exceptions/_adjust_preview.html", context)
         after = copy(position)
         setattr(after, state, getattr(position, state) + quantity)
         value, needs_approval = services.adjustment_value(case, quantity)

@@ -1,5 +1,7 @@
 from rest_framework import serializers
 
+from inventory.fields import MAX_QUANTITY, MAX_VALUE
+
 from ..models import Case, CaseComment, CaseHistory, CaseLink, CorrectiveAdjustment, RootCause
 
 
@@ -89,7 +91,11 @@ class RejectInput(serializers.Serializer):
 
 class AdjustmentInput(serializers.Serializer):
     state = serializers.CharField()
-    quantity = serializers.IntegerField(help_text="Signed, base units; negative takes stock out")
+    quantity = serializers.IntegerField(
+        min_value=-MAX_QUANTITY, max_value=MAX_QUANTITY,
+        help_text="Signed, base units; negative takes stock out. Its value (|quantity| x unit cost) "
+                  f"may be at most {MAX_VALUE:,}.",
+    )
 
 
 class ResolveInput(serializers.Serializer):
