@@ -9,6 +9,12 @@ from django.db.models import ExpressionWrapper, F, Q
 from .findings import CaseKind
 
 SEVERITY_VALIDATORS = [MinValueValidator(1), MaxValueValidator(4)]
+# An SLA target of at most a month: the clock finds it within its look-ahead
+# (exceptions.sla.LOOKAHEAD_DAYS) for any store open a few hours a day. A
+# larger figure typed into the admin would stop every case of that severity
+# from opening (the due time could not be computed).
+SLA_MAX_MINUTES = 30 * 24 * 60
+SLA_MINUTES_VALIDATORS = [MaxValueValidator(SLA_MAX_MINUTES)]
 
 
 class Team(models.Model):
@@ -237,8 +243,8 @@ class SLAPolicy(models.Model):
 
     kind = models.CharField(max_length=32, choices=CaseKind.choices, blank=True)
     severity = models.PositiveSmallIntegerField(validators=SEVERITY_VALIDATORS)
-    response_minutes = models.PositiveIntegerField()
-    resolution_minutes = models.PositiveIntegerField()
+    response_minutes = models.PositiveIntegerField(validators=SLA_MINUTES_VALIDATORS)
+    resolution_minutes = models.PositiveIntegerField(validators=SLA_MINUTES_VALIDATORS)
     trading_hours_only = models.BooleanField(
         default=True, help_text="Count only the location's trading hours (else around the clock)"
     )
