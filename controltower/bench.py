@@ -36,7 +36,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from controltower.models import ApiToken
-from inventory.ledger import LEDGER_COLUMNS, LEDGER_COPY_TYPES, rebuild_positions
+from inventory.ledger import rebuild_positions
+from inventory.ledger.posting import LEDGER_COLUMNS, LEDGER_COPY_TYPES
 from inventory.models import (
     SKU,
     STATES,

@@ -1,4 +1,5 @@
-"""Database dialect helpers for raw SQL (no domain code here).
+"""Database dialect helpers for raw SQL (no domain code here): times in the
+form each backend stores, and parameter shapes that stay fast on both.
 
 Django's ORM stores a time on SQLite as naive UTC text ('2026-11-23
 09:15:00.123456') and compares it as text; a raw statement must pass times
@@ -29,3 +30,43 @@ def aware(value):
     if value.tzinfo is None:
         return value.replace(tzinfo=dt_timezone.utc)
     return value.astimezone(dt_timezone.utc)
+
+
+def select_rows(sql, *value_sets, params=()):
+    """Rows of `sql`, each {} in it matching any value of the next set: one
+    array parameter on PostgreSQL (thousands of IN placeholders cost more to
+    build than the query takes), an IN list elsewhere. `params` come first."""
+    matches, values = [], list(params)
+    for value_set in value_sets:
+        if connection.vendor == "postgresql":
+            matches.append("= ANY(%s)")
+            values.append(list(value_set))
+        else:
+            matches.append(f"IN ({', '.join(['%s'] * len(value_set))})")
+            values.extend(value_set)
+    with connection.cursor() as cursor:
+        cursor.execute(sql.format(*matches), values)
+        return cursor.fetchall()
+
+
+def values_clause(rows, width):
+    """'(%s, %s), (%s, %s)' for `rows` of `width` values, and the flat parameters."""
+    row = "(" + ", ".join(["%s"] * width) + ")"
+    return ", ".join([row] * len(rows)), [v for r in rows for v in r]
+
+
+def chunks(items, size):
+    """Slices of `items` of at most `size` (a list or tuple)."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+# (location, sku) pairs passed to PostgreSQL as two arrays.
+UNNEST_PAIRS = "unnest(%s::bigint[], %s::bigint[]) AS v(loc, sku)"
+
+
+def int_array(values):
+    """A bigint[] parameter as its text literal. psycopg adapts a list one
+    element at a time in Python, which costs more than the query itself for
+    a few thousand rows."""
+    return "{" + ",".join(map(str, values)) + "}"

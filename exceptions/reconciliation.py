@@ -26,6 +26,7 @@ from django.db.models import Count, F, Max, Min, OuterRef, Subquery
 from django.utils import timezone
 
 from inventory.fields import MAX_SMALL_INTEGER
+from inventory.ledger import book_sql
 from inventory.models import (
     Position,
     RejectedEvent,
@@ -97,12 +98,9 @@ def _local(at, tz_name):
 # Snapshots vs the ledger
 # --------------------------------------------------------------------------
 
-# The ledger folded as of the snapshot time, for the snapshot's locations:
-# the same rules as inventory.ledger.fold_ledger (legs from from_state and
-# to_state, a transfer_out's in-leg lands at to_location, the latest cycle
-# count of a state sets it and only later lines move it), written as a CTE
-# so the join with millions of snapshot lines stays inside the database.
-BOOK_AS_OF_SQL = """
+# A snapshot's lines and its locations, for the ledger's book as of its time
+# (inventory.ledger.book_sql) to be folded for those locations only.
+SNAPSHOT_SQL = """
     snap AS (
         SELECT id, location_id, sku_id, state, quantity, value
         FROM inventory_snapshotline WHERE snapshot_id = %s
@@ -114,34 +112,12 @@ BOOK_AS_OF_SQL = """
             SELECT 1 FROM inventory_snapshotline x WHERE x.snapshot_id = %s AND x.location_id = l.id
         )
     ),
-    legs AS (
-        SELECT e.id, e.location_id AS loc, e.sku_id AS sku, e.from_state AS state,
-               -e.quantity AS delta, e.occurred_at AS at, 0 AS is_count
-        FROM inventory_inventoryevent e
-        WHERE e.from_state IS NOT NULL AND e.type <> 'cycle_count' AND e.occurred_at <= %s
-          AND e.location_id IN (SELECT location_id FROM scope)
-        UNION ALL
-        SELECT e.id, COALESCE(e.to_location_id, e.location_id), e.sku_id, e.to_state,
-               e.quantity, e.occurred_at, CASE WHEN e.type = 'cycle_count' THEN 1 ELSE 0 END
-        FROM inventory_inventoryevent e
-        WHERE e.to_state IS NOT NULL AND e.occurred_at <= %s
-          AND COALESCE(e.to_location_id, e.location_id) IN (SELECT location_id FROM scope)
-    ),
-    counts AS (
-        SELECT loc, sku, state, delta AS quantity, at,
-               ROW_NUMBER() OVER (PARTITION BY loc, sku, state ORDER BY at DESC, id DESC) AS rn
-        FROM legs WHERE is_count = 1
-    ),
-    book AS (
-        SELECT l.loc, l.sku, l.state,
-               CAST(COALESCE(MAX(c.quantity), 0) + SUM(
-                   CASE WHEN l.is_count = 0 AND (c.at IS NULL OR l.at > c.at) THEN l.delta ELSE 0 END
-               ) AS BIGINT) AS quantity
-        FROM legs l
-        LEFT JOIN counts c ON c.rn = 1 AND c.loc = l.loc AND c.sku = l.sku AND c.state = l.state
-        GROUP BY l.loc, l.sku, l.state
-    )
 """
+
+
+def _in_snapshot_scope(location_column):
+    return f" AND {location_column} IN (SELECT location_id FROM scope)", []
+
 
 COMPARED_SQL = """
     SELECT s.id AS line_id, s.location_id, s.sku_id, s.state, s.quantity AS observed, s.value,
@@ -168,11 +144,11 @@ def _latest_snapshots(source_kinds=None):
 def _compare_snapshot(snapshot, condition, *, ctes="", cte_params=(), condition_params=(), columns="", joins=""):
     """Rows of the snapshot's lines, with the ledger quantity as of its time,
     that meet `condition` (s = snapshot line, b = book, k = SKU, loc = location)."""
-    as_of = _db_time(snapshot.as_of)
-    sql = "WITH " + ctes + BOOK_AS_OF_SQL + COMPARED_SQL.format(
+    book, book_params = book_sql(as_of=snapshot.as_of, leg_scope=_in_snapshot_scope)
+    sql = "WITH " + ctes + SNAPSHOT_SQL + book + COMPARED_SQL.format(
         extra_columns=columns, extra_joins=joins, condition=condition
     )
-    return _rows(sql, [*cte_params, snapshot.pk, snapshot.pk, as_of, as_of, *condition_params])
+    return _rows(sql, [*cte_params, snapshot.pk, snapshot.pk, *book_params, *condition_params])
 
 
 def _decimal(value):

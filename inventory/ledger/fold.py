@@ -1,0 +1,105 @@
+"""Folding the ledger: quantities per location x SKU x state, recomputed from the lines.
+
+The one definition of the book: the latest cycle count of a state (by count
+time, then ledger id) sets it, and only lines that occurred after that count
+move it further; a transfer_out's into-leg lands at its to_location.
+"""
+from __future__ import annotations
+
+from django.db import connection
+
+from controltower.db import db_time, values_clause
+
+from ..models import InventoryEvent
+
+
+def book_sql(as_of=None, exclude_event_id=None, leg_scope=None):
+    """The CTEs `legs`, `counts` and `book` (loc, sku, state, quantity): the
+    fold as SQL, for a caller to select from or join (reconciliation joins
+    millions of snapshot lines to it inside the database). Returns (sql,
+    params).
+
+    `as_of` keeps the lines that occurred at or before it; `leg_scope(column)`
+    returns (" AND ...", params) restricting a leg's location column."""
+    where, params = [], []
+    if as_of is not None:
+        where.append("e.occurred_at <= %s")
+        params.append(db_time(as_of))
+    if exclude_event_id is not None:
+        where.append("e.id <> %s")
+        params.append(exclude_event_id)
+    where_sql = "".join(" AND " + clause for clause in where)
+    here_scope, here_params = leg_scope("e.location_id") if leg_scope else ("", [])
+    there_scope, there_params = leg_scope("e.to_location_id") if leg_scope else ("", [])
+    # The into-leg lands at to_location when set, else at location. The two
+    # cases are separate selects so each can use an index on its own column
+    # (a scope on COALESCE(to_location_id, location_id) scans the whole ledger).
+    sql = f"""
+        legs AS (
+            SELECT e.id, e.location_id AS loc, e.sku_id AS sku, e.from_state AS state,
+                   -e.quantity AS delta, e.occurred_at AS at, 0 AS is_count
+            FROM inventory_inventoryevent e
+            WHERE e.from_state IS NOT NULL AND e.type <> 'cycle_count'{where_sql}{here_scope}
+            UNION ALL
+            SELECT e.id, e.location_id, e.sku_id, e.to_state, e.quantity, e.occurred_at,
+                   CASE WHEN e.type = 'cycle_count' THEN 1 ELSE 0 END
+            FROM inventory_inventoryevent e
+            WHERE e.to_state IS NOT NULL AND e.to_location_id IS NULL{where_sql}{here_scope}
+            UNION ALL
+            SELECT e.id, e.to_location_id, e.sku_id, e.to_state, e.quantity, e.occurred_at,
+                   CASE WHEN e.type = 'cycle_count' THEN 1 ELSE 0 END
+            FROM inventory_inventoryevent e
+            WHERE e.to_state IS NOT NULL AND e.to_location_id IS NOT NULL{where_sql}{there_scope}
+        ),
+        counts AS (
+            SELECT loc, sku, state, delta AS quantity, at,
+                   ROW_NUMBER() OVER (PARTITION BY loc, sku, state ORDER BY at DESC, id DESC) AS rn
+            FROM legs WHERE is_count = 1
+        ),
+        book AS (
+            SELECT l.loc, l.sku, l.state,
+                   CAST(COALESCE(MAX(c.quantity), 0) + SUM(
+                       CASE WHEN l.is_count = 0 AND (c.at IS NULL OR l.at > c.at) THEN l.delta ELSE 0 END
+                   ) AS BIGINT) AS quantity
+            FROM legs l
+            LEFT JOIN counts c ON c.rn = 1 AND c.loc = l.loc AND c.sku = l.sku AND c.state = l.state
+            GROUP BY l.loc, l.sku, l.state
+        )
+    """
+    return sql, (params + here_params) * 2 + params + there_params
+
+
+def fold_ledger(pairs=None, as_of=None, location_ids=None, exclude_event_id=None):
+    """Quantities per (location, sku, state) recomputed from the ledger.
+
+    `pairs` limits the fold to some (location, sku); `as_of` to lines that
+    occurred at or before that time; `location_ids` to some locations.
+    Returns {(location_id, sku_id, state): quantity}.
+    """
+    def leg_scope(location_column):
+        clauses, scope_params = [], []
+        if pairs is not None:
+            values, values_params = values_clause(pairs, 2)
+            clauses.append(f"({location_column}, e.sku_id) IN (VALUES {values})")
+            scope_params += values_params
+        if location_ids is not None:
+            clauses.append(f"{location_column} IN ({', '.join(['%s'] * len(location_ids))})")
+            scope_params += list(location_ids)
+        return "".join(" AND " + c for c in clauses), scope_params
+
+    ctes, params = book_sql(as_of=as_of, exclude_event_id=exclude_event_id, leg_scope=leg_scope)
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {ctes} SELECT loc, sku, state, quantity FROM book", params)
+        return {(loc, sku, state): int(qty) for loc, sku, state, qty in cursor.fetchall()}
+
+
+def count_variance(event: InventoryEvent):
+    """Counted minus book quantity as of the count time, for a cycle_count.
+
+    A late event that occurred before the count changes this figure, not
+    the position."""
+    # The book as of the count includes everything that occurred at or before
+    # it, but not the count itself (nor another count at the same instant).
+    key = (event.location_id, event.sku_id)
+    book = fold_ledger(pairs=[key], as_of=event.occurred_at, exclude_event_id=event.id)
+    return event.quantity - book.get((*key, event.to_state), 0)
