@@ -35,3 +35,26 @@ def exception_handler(exc, context):
     if response is not None and isinstance(response.data, dict) and "detail" not in response.data:
         response.data = {"detail": "Invalid input.", "errors": response.data}
     return response
+
+
+def document_limits(result, generator, request, public):
+    """drf-spectacular postprocessing hook: every API operation documents its
+    429 (throttled, with Retry-After) and every one that takes a body its 413
+    (over API_MAX_BODY_BYTES), so clients and the docs page see the limits."""
+    from django.conf import settings
+
+    too_large = {"description": f"The body is over {settings.API_MAX_BODY_BYTES:,} bytes (API_MAX_BODY_BYTES)."}
+    throttled = {
+        "description": "Too many requests for this token (API_THROTTLE_RATES); wait Retry-After seconds.",
+        "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}},
+    }
+    for path, operations in result.get("paths", {}).items():
+        if not path.startswith("/api/v1/"):
+            continue
+        for method, operation in operations.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            operation["responses"].setdefault("429", throttled)
+            if method in ("post", "put", "patch"):
+                operation["responses"].setdefault("413", too_large)
+    return result

@@ -4,6 +4,7 @@ With nothing set this is the *embedded default*: SQLite (WAL) under var/ and a
 Celery that needs no server (kombu's filesystem transport). DATABASE_URL and
 CELERY_BROKER_URL switch to PostgreSQL and Redis for production.
 """
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -175,12 +176,24 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "controltower.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Per token (per user for a session), rates in API_THROTTLE_RATES below.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "controltower.throttles.SourceTokenThrottle",
+        "controltower.throttles.PersonThrottle",
+    ],
     "EXCEPTION_HANDLER": "controltower.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Control Tower API",
-    "DESCRIPTION": "Inventory events, snapshots, positions and exception cases.",
+    "DESCRIPTION": (
+        "Inventory events, snapshots, positions and exception cases.\n\n"
+        "Limits: a request body is at most API_MAX_BODY_BYTES (64 MiB by default; 413 beyond, before "
+        "parsing); an ingest batch holds up to 5,000 events, a snapshot 100,000 lines, a PO line load "
+        "50,000 lines. Lists take ?limit= (default 100, capped at API_MAX_PAGE_SIZE, 1,000) and "
+        "?offset= (0 to 10^9). Each token has a rate (API_THROTTLE_RATES: 600/min for a source "
+        "system, 300/min for a person); beyond it the answer is 429 with Retry-After."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # /api/docs/ works offline: Swagger UI comes from drf-spectacular-sidecar's
@@ -189,6 +202,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # Every operation documents its 429 (throttled) and, with a body, its 413.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "controltower.api.document_limits",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "CaseKindEnum": "exceptions.findings.CaseKind",
         "CaseStatusEnum": "exceptions.models.Case.Status",
@@ -197,6 +215,20 @@ SPECTACULAR_SETTINGS = {
         "RejectionKindEnum": "inventory.models.RejectedEvent.Kind",
     },
 }
+
+# --- Cache (API throttle counts) -------------------------------------------------
+# CACHE_URL, else a redis:// CELERY_BROKER_URL: Redis, shared by every web
+# process (production). Otherwise local memory: per process, which is right
+# for the embedded default's one web process (runserver); a production setup
+# without Redis and several gunicorn workers should set CACHE_URL.
+CACHE_URL = env_str("CACHE_URL") or (
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else ""
+)
+if CACHE_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL,
+                          "KEY_PREFIX": "ct"}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Celery -----------------------------------------------------------------
 BROKER_DIR = VAR_DIR / "broker"
@@ -282,6 +314,20 @@ INGEST_MAX_EVENTS = 5000
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024 * 1024)
 # The most results one page of an API list gives (?limit= beyond it is capped).
 API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 1000)
+# Requests per token (controltower.throttles), as N/s, N/min, N/hour or N/day;
+# `none` turns a scope off. Beyond it: 429 with Retry-After. "source" leaves
+# room for ingest at 10,000 events/s in 5,000-event batches (2 requests/s).
+API_THROTTLE_RATES = {
+    "source": env_str("API_THROTTLE_SOURCE", "600/min"),
+    "person": env_str("API_THROTTLE_PERSON", "300/min"),
+}
+for _scope, _rate in API_THROTTLE_RATES.items():
+    if _rate.strip().lower() in ("", "none", "off"):
+        API_THROTTLE_RATES[_scope] = None
+    elif not re.fullmatch(r"[0-9]+/(s|sec|second|m|min|minute|h|hour|d|day)", _rate.strip()):
+        raise ImproperlyConfigured(f"API_THROTTLE_{_scope.upper()}={_rate!r}: give a rate such as 600/min, or none.")
+    else:
+        API_THROTTLE_RATES[_scope] = _rate.strip()
 # Events, snapshots and PO dates before this are refused as absurd (a till
 # clock reset to 1970, a year typed as 0026).
 INGEST_EARLIEST_TIME = env_str("INGEST_EARLIEST_TIME", "2000-01-01T00:00:00+00:00")

@@ -16,7 +16,11 @@ def test_schema_is_served_and_documents_event_ingest(client):
     assert "/api/v1/events" in schema["paths"]
     post = schema["paths"]["/api/v1/events"]["post"]
     assert post["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/IngestRequest")
-    assert set(post["responses"]) == {"200", "400", "401", "403"}
+    assert set(post["responses"]) == {"200", "400", "401", "403", "413", "429"}
+    assert "Retry-After" in post["responses"]["429"]["headers"]
+    assert "API_MAX_BODY_BYTES" in post["responses"]["413"]["description"]
+    assert set(schema["paths"]["/api/v1/events"]["get"]["responses"]) >= {"200", "429"}
+    assert "413" not in schema["paths"]["/api/v1/events"]["get"]["responses"]
     event = schema["components"]["schemas"]["IngestEvent"]
     assert {"transaction_id", "type", "location", "sku", "barcode", "quantity", "unit", "occurred_at",
             "from_state", "to_state", "reference", "to_location", "reason"} <= set(event["properties"])

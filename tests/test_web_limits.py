@@ -535,3 +535,75 @@ def test_client_login_with_a_request_works_with_axes(client, anna):
 
     assert client.login(request=HttpRequest(), username="anna", password=PASSWORD)
     assert client.get("/").status_code == 200
+
+
+# --- 8. API calls are throttled per token -------------------------------------------------------
+
+
+def test_a_source_token_beyond_its_rate_gets_429_with_retry_after(api_client, settings, pos):
+    from tests.factories import SourceSystemFactory, source_token
+
+    settings.API_THROTTLE_RATES = {"source": "3/min", "person": "100000/min"}
+    other = source_token(SourceSystemFactory(code="POS-2"))
+    body = _events_body(1)
+
+    for _ in range(3):
+        response = api_client.post("/api/v1/events", body, format="json", HTTP_AUTHORIZATION=f"Token {pos}")
+        assert response.status_code == 200
+    response = api_client.post("/api/v1/events", body, format="json", HTTP_AUTHORIZATION=f"Token {pos}")
+
+    assert response.status_code == 429
+    assert 0 < int(response["Retry-After"]) <= 60
+    assert "throttled" in response.json()["detail"]
+    # Reads count too, in the same bucket.
+    assert api_client.get("/api/v1/skus", HTTP_AUTHORIZATION=f"Token {pos}").status_code == 429
+    # Another source's token has its own bucket.
+    assert api_client.get("/api/v1/skus", HTTP_AUTHORIZATION=f"Token {other}").status_code == 200
+
+
+def test_person_tokens_have_a_bucket_each(api_client, settings):
+    from controltower.models import Role
+    from tests.factories import make_user, person_token
+
+    settings.API_THROTTLE_RATES = {"source": "100000/min", "person": "2/min"}
+    planner = make_user(Role.PLANNER)
+    first, second = person_token(planner), person_token(planner)
+
+    statuses = [api_client.get("/api/v1/locations", HTTP_AUTHORIZATION=f"Token {first}").status_code
+                for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    assert api_client.get("/api/v1/locations", HTTP_AUTHORIZATION=f"Token {second}").status_code == 200
+
+
+def test_a_session_user_has_a_bucket(client, settings):
+    from controltower.models import Role
+    from tests.factories import make_user
+
+    # A fresh local cache: on PostgreSQL runs the default cache is the Redis
+    # that both test processes share, and user ids repeat between them.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                   "LOCATION": "session-throttle-test"}}
+    settings.API_THROTTLE_RATES = {"source": "100000/min", "person": "2/min"}
+    client.force_login(make_user(Role.PLANNER, username="pat"))
+    other = Client()
+    other.force_login(make_user(Role.PLANNER, username="quinn"))
+
+    assert [client.get("/api/v1/cases").status_code for _ in range(3)] == [200, 200, 429]
+    assert other.get("/api/v1/cases").status_code == 200
+    assert client.get("/cases/").status_code == 200  # the web screens are not API calls
+
+
+def test_the_production_cache_is_redis_from_the_broker_url():
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings as django_settings
+
+    code = "from django.conf import settings; print(settings.CACHES['default']['BACKEND'], settings.CACHES['default'].get('LOCATION'))"
+    env = {**os.environ, "DATABASE_URL": "postgres://u:p@db:5432/ct", "CELERY_BROKER_URL": "redis://redis:6379/0",
+           "SECRET_KEY": "k" * 60, "DJANGO_SETTINGS_MODULE": "controltower.settings"}
+    env.pop("CACHE_URL", None)
+    out = subprocess.run([sys.executable, "-c", f"import django; django.setup(); {code}"], env=env,
+                         capture_output=True, text=True, cwd=django_settings.BASE_DIR, check=True).stdout
+    assert out.split()[-2:] == ["django.core.cache.backends.redis.RedisCache", "redis://redis:6379/0"]
