@@ -19,6 +19,11 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 REDIS_URL ?= redis://127.0.0.1:6379/0
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/ct_bench
 BENCH_ARGS ?=
+# Secret keys for the local PostgreSQL runs only (settings refuse keys under
+# 50 characters outside the embedded default). Those runs are production mode
+# over plain http on the loopback, so they turn the https redirect off.
+CI_ENV = SECRET_KEY=ci-only-secret-key-for-the-test-suite-never-use-in-production SECURE_SSL_REDIRECT=false
+BENCH_ENV = SECRET_KEY=bench-only-secret-key-for-the-benchmark-never-use-in-production SECURE_SSL_REDIRECT=false
 
 .PHONY: venv migrate demo demo-data test test-postgres bench clean
 
@@ -77,9 +82,9 @@ test: venv
 # worker over Redis run afterwards in one process, so two workers never
 # share a queue.
 test-postgres: venv
-	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL) SECRET_KEY=ci-secret \
+	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL) $(CI_ENV) \
 	  $(PYTEST) $(XDIST) -m "not redis"
-	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL) SECRET_KEY=ci-secret \
+	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL) $(CI_ENV) \
 	  $(PYTEST) -m redis
 
 # The ingest benchmark against PostgreSQL (creates the database when missing).
@@ -87,8 +92,8 @@ bench: venv
 	@url='$(BENCH_DATABASE_URL)'; db=$${url##*/}; server=$${url%/*}; \
 	  psql "$$server/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$$db'" | grep -q 1 \
 	  || psql "$$server/postgres" -c "CREATE DATABASE \"$$db\""
-	DATABASE_URL=$(BENCH_DATABASE_URL) SECRET_KEY=bench-secret $(MANAGE) migrate --noinput
-	DATABASE_URL=$(BENCH_DATABASE_URL) SECRET_KEY=bench-secret $(MANAGE) bench $(BENCH_ARGS)
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BENCH_ENV) $(MANAGE) migrate --noinput
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BENCH_ENV) $(MANAGE) bench $(BENCH_ARGS)
 
 # Removes the embedded database, secret key, broker folders and logs
 # (the virtualenv stays; it is rebuilt when pyproject.toml changes).

@@ -33,6 +33,15 @@ if not SECRET_KEY:
 
         key_file.write_text(get_random_string(50))
     SECRET_KEY = key_file.read_text().strip()
+elif not EMBEDDED and (len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure-")):
+    # Django's own rule (check --deploy, security.W009): it signs sessions,
+    # password reset links and CSRF tokens, so a guessable key is refused here.
+    raise ImproperlyConfigured(
+        f"SECRET_KEY is too weak ({len(SECRET_KEY)} characters, {len(set(SECRET_KEY))} different): outside "
+        "the embedded default it needs at least 50 characters with at least 5 different ones, not starting "
+        "with 'django-insecure-'. Make one with: "
+        "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    )
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -302,9 +311,32 @@ EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.Emai
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "control-tower@localhost")
 
 # --- Production hardening ------------------------------------------------------
+# Production (DATABASE_URL or CELERY_BROKER_URL set, DEBUG off) is HTTPS only
+# and passes `manage.py check --deploy`: plain http is redirected to https,
+# browsers are told to keep to https for a year (HSTS), cookies are secure.
+# The embedded default stays on plain http://127.0.0.1:8000.
+# Behind a proxy that terminates TLS: SECURE_PROXY_SSL_HEADER=true when it
+# sends X-Forwarded-Proto (and strips it from clients), so https requests are
+# known as such; or SECURE_SSL_REDIRECT=false when the proxy redirects itself.
 if not EMBEDDED and not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # a load balancer's health check over http
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    # Preloading asks browsers to hard-code https for the whole domain, all
+    # subdomains, beyond recall: the domain owner's decision, so opt-in.
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+    if not SECURE_SSL_REDIRECT:
+        # Turned off on purpose (the proxy redirects): not a finding.
+        SILENCED_SYSTEM_CHECKS.append("security.W008")
+if env_bool("SECURE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 
 # --- Ingest -------------------------------------------------------------------
 INGEST_MAX_EVENTS = 5000

@@ -602,8 +602,75 @@ def test_the_production_cache_is_redis_from_the_broker_url():
 
     code = "from django.conf import settings; print(settings.CACHES['default']['BACKEND'], settings.CACHES['default'].get('LOCATION'))"
     env = {**os.environ, "DATABASE_URL": "postgres://u:p@db:5432/ct", "CELERY_BROKER_URL": "redis://redis:6379/0",
-           "SECRET_KEY": "k" * 60, "DJANGO_SETTINGS_MODULE": "controltower.settings"}
+           "SECRET_KEY": LONG_KEY, "DJANGO_SETTINGS_MODULE": "controltower.settings"}
     env.pop("CACHE_URL", None)
     out = subprocess.run([sys.executable, "-c", f"import django; django.setup(); {code}"], env=env,
                          capture_output=True, text=True, cwd=django_settings.BASE_DIR, check=True).stdout
     assert out.split()[-2:] == ["django.core.cache.backends.redis.RedisCache", "redis://redis:6379/0"]
+
+
+# --- 9. Production passes `manage.py check --deploy`; a weak SECRET_KEY is refused ----------------
+
+LONG_KEY = "tests-only-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGH"
+
+
+def _manage(*args, **env):
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings as django_settings
+
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith(("SECURE_", "DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY", "DEBUG",
+                                  "ALLOWED_HOSTS", "CACHE_URL"))}
+    return subprocess.run([sys.executable, "manage.py", *args], env={**clean, **env}, capture_output=True,
+                          text=True, cwd=django_settings.BASE_DIR, timeout=120)
+
+
+PRODUCTION = {"DATABASE_URL": "postgres://tower:secret@db.example.com:5432/controltower",
+              "CELERY_BROKER_URL": "redis://redis.example.com:6379/0", "SECRET_KEY": LONG_KEY,
+              "ALLOWED_HOSTS": "tower.example.com", "CSRF_TRUSTED_ORIGINS": "https://tower.example.com"}
+
+
+def test_production_settings_pass_check_deploy():
+    done = _manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "System check identified no issues" in done.stdout
+
+
+def test_production_behind_a_plain_http_proxy_passes_check_deploy_too():
+    done = _manage("check", "--deploy", "--fail-level", "WARNING", SECURE_SSL_REDIRECT="false",
+                   SECURE_PROXY_SSL_HEADER="true", **PRODUCTION)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_production_redirects_to_https_and_sends_hsts():
+    code = ("from django.conf import settings as s; print(s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS, "
+            "s.SECURE_HSTS_INCLUDE_SUBDOMAINS, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, "
+            "s.SECURE_CONTENT_TYPE_NOSNIFF, getattr(s, 'SECURE_PROXY_SSL_HEADER', None))")
+    done = _manage("shell", "--no-imports", "-c", code, **PRODUCTION)
+    assert done.stdout.split() == ["True", "31536000", "True", "True", "True", "True", "None"], done.stderr
+    done = _manage("shell", "--no-imports", "-c", code, SECURE_SSL_REDIRECT="false", SECURE_PROXY_SSL_HEADER="1", **PRODUCTION)
+    assert done.stdout.split()[0] == "False" and "HTTP_X_FORWARDED_PROTO" in done.stdout
+
+
+@pytest.mark.parametrize("key", ["short", "ci-secret", "a" * 64, "django-insecure-" + "x1y2z3w4v5" * 5])
+def test_a_weak_secret_key_is_refused_outside_the_embedded_default(key):
+    done = _manage("check", **{**PRODUCTION, "SECRET_KEY": key})
+
+    assert done.returncode != 0
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("django.core.exceptions.ImproperlyConfigured: SECRET_KEY is too weak"), done.stderr
+    assert "at least 50 characters" in last
+
+
+def test_the_embedded_default_stays_on_plain_http(client, settings):
+    """No DATABASE_URL, no CELERY_BROKER_URL: http://127.0.0.1:8000 is not redirected."""
+    if not settings.EMBEDDED:
+        pytest.skip("this run is in production mode (DATABASE_URL set)")
+    assert not settings.SECURE_SSL_REDIRECT and not settings.SECURE_HSTS_SECONDS
+    response = client.get("/login/")
+    assert response.status_code == 200 and "Strict-Transport-Security" not in response
+    done = _manage("shell", "--no-imports", "-c", "from django.conf import settings as s; print(s.EMBEDDED, s.SECURE_SSL_REDIRECT)")
+    assert done.stdout.split() == ["True", "False"], done.stderr

@@ -2,7 +2,7 @@
 more into a worker killed halfway, ends with the open cases of one clean run.
 
 Run with DATABASE_URL=postgres://… CELERY_BROKER_URL=redis://127.0.0.1:6379/5
-SECRET_KEY=x; skipped otherwise.
+SECRET_KEY=<50+ characters> (as `make test-postgres` does); skipped otherwise.
 """
 import json
 import os
