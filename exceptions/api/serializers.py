@@ -5,12 +5,15 @@ from inventory.fields import MAX_QUANTITY, MAX_VALUE
 from ..models import Case, CaseComment, CaseHistory, CaseLink, CorrectiveAdjustment, RootCause
 
 
+# allow_null on the relations a case may lack (a stale feed has no location
+# or SKU, a new case no assignee): the schema then says they may be null.
 class CaseSerializer(serializers.ModelSerializer):
-    location = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    sku = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    source = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    owner = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    location = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    sku = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    source = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    owner = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True,
+                                            help_text="Username")
 
     class Meta:
         model = Case
@@ -30,7 +33,8 @@ class LinkSerializer(serializers.ModelSerializer):
 
 
 class HistorySerializer(serializers.ModelSerializer):
-    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True,
+                                         help_text="Username; null for the system")
 
     class Meta:
         model = CaseHistory
@@ -38,7 +42,7 @@ class HistorySerializer(serializers.ModelSerializer):
 
 
 class CommentSerializer(serializers.ModelSerializer):
-    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True, help_text="Username")
 
     class Meta:
         model = CaseComment
@@ -46,8 +50,9 @@ class CommentSerializer(serializers.ModelSerializer):
 
 
 class AdjustmentSerializer(serializers.ModelSerializer):
-    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True, help_text="Username")
+    approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True,
+                                               help_text="Username; null until decided")
 
     class Meta:
         model = CorrectiveAdjustment

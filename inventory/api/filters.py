@@ -1,9 +1,33 @@
 """FilterSets for the inventory API. Locations, SKUs and sources are filtered
 by their codes, the words a retailer uses."""
+from datetime import timezone as dt_timezone
+
 import django_filters
+from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django_filters.fields import IsoDateTimeField
 
 from inventory.models import SKU, Barcode, EventType, InventoryEvent, Location, Position, RejectedEvent
+
+
+class UtcDateTimeField(IsoDateTimeField):
+    """An ISO 8601 time, handed to the database in UTC, as the ledger stores
+    times: PostgreSQL refuses an offset beyond 15:59 ('+16:31' was a 500),
+    and a time that is no time in UTC (year 1 at +01:00, year 9999 at
+    -14:00) is refused with a 400 naming the parameter."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is None:
+            return None
+        try:
+            return value.astimezone(dt_timezone.utc)
+        except OverflowError:
+            raise ValidationError("Out of range: a time between years 1 and 9999 in UTC.", code="invalid")
+
+
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcDateTimeField
 
 
 class PositionFilter(django_filters.FilterSet):
@@ -28,10 +52,10 @@ class EventFilter(django_filters.FilterSet):
     sku = django_filters.CharFilter(field_name="sku__code", help_text="SKU code")
     type = django_filters.ChoiceFilter(choices=EventType.choices)
     source = django_filters.CharFilter(field_name="source__code", help_text="Source system code")
-    since = django_filters.IsoDateTimeFilter(
+    since = UtcDateTimeFilter(
         field_name="occurred_at", lookup_expr="gte", help_text="Occurred at or after (ISO 8601)"
     )
-    until = django_filters.IsoDateTimeFilter(
+    until = UtcDateTimeFilter(
         field_name="occurred_at", lookup_expr="lt", help_text="Occurred before (ISO 8601)"
     )
 
