@@ -1,8 +1,11 @@
-"""The navigation each role sees, and the scope shown in the header.
+"""The navigation each role sees, filled by the apps, and the scope in the header.
 
-Each entry is (label, url name). A link is shown only once its url name
-resolves, so the screens built later appear in the header by themselves when
-their urls land, and no dead link is ever shown. The url names screens must use:
+Each app registers the screens it owns from its AppConfig.ready() (as
+NetBox's menu registry does): a url name, a label, the roles that see it.
+The kernel knows no app's screens. A link is shown only once its url name
+resolves, so a screen registered before its url lands shows no dead link.
+
+The url names screens use:
 
     cases               /cases/               exception queue (every role that works cases)
     stores              /stores/              store KPIs (store manager)
@@ -13,31 +16,50 @@ their urls land, and no dead link is ever shown. The url names screens must use:
     rollout             /rollout/             wave x gate readiness board (PMO)
     hypercare           /hypercare/           hypercare dashboard (executive)
 """
+from dataclasses import dataclass, field
+
 from django.urls import NoReverseMatch, reverse
 
 from .models import Role
 from .scoping import role_of, scope_label
 
-NAV_BY_ROLE = {
-    Role.STORE_MANAGER: [("My cases", "cases"), ("My stores", "stores")],
-    Role.REGIONAL_OPS: [("Region board", "region-board"), ("Cases", "cases")],
-    # Cases routed to planning, finance and integration teams are worked here too.
-    Role.PLANNER: [("Cases", "cases"), ("Variances", "variances")],
-    Role.FINANCE: [("Cases", "cases"), ("Variances", "variances"), ("Approvals", "approvals")],
-    Role.INTEGRATION_ADMIN: [("Cases", "cases"), ("Integration health", "integration-health")],
-    Role.PMO: [("Rollout", "rollout")],
-    Role.EXECUTIVE: [("Hypercare", "hypercare")],
-    Role.ADMIN: [
-        ("Cases", "cases"),
-        ("Stores", "stores"),
-        ("Region board", "region-board"),
-        ("Variances", "variances"),
-        ("Approvals", "approvals"),
-        ("Integration health", "integration-health"),
-        ("Rollout", "rollout"),
-        ("Hypercare", "hypercare"),
-    ],
-}
+EVERY_ROLE = frozenset(Role)
+
+
+@dataclass(frozen=True)
+class Entry:
+    url_name: str
+    label: str
+    roles: frozenset
+    order: int
+    # A role's own word for the screen ("My cases" for a store manager).
+    labels: dict = field(default_factory=dict)
+    # Roles whose main screen this is (DOMAIN.md): listed first for them.
+    main_for: frozenset = frozenset()
+
+    def label_for(self, role):
+        return self.labels.get(role, self.label)
+
+    def sort_key(self, role):
+        return (0 if role in self.main_for else 1, self.order, self.label)
+
+
+_entries: dict[str, Entry] = {}
+
+
+def register(url_name, label, *, roles, order, labels=None, main_for=()):
+    """Add a screen to the navigation of `roles` (called from AppConfig.ready)."""
+    _entries[url_name] = Entry(
+        url_name=url_name, label=label, roles=frozenset(roles), order=order,
+        labels=dict(labels or {}), main_for=frozenset(main_for),
+    )
+
+
+def entries_for(role):
+    """The registered screens of `role`, in the order its header shows them."""
+    # A person with no role still gets the screens registered for everyone (Home).
+    shown = (e for e in _entries.values() if role in e.roles or e.roles == EVERY_ROLE)
+    return sorted(shown, key=lambda e: e.sort_key(role))
 
 
 def _is_active(url, path):
@@ -49,7 +71,7 @@ def _is_active(url, path):
 def nav_items(user, path):
     """The links `user` may follow, as dicts of label, url and active."""
     role = role_of(user)
-    entries = [("Home", "home")] + NAV_BY_ROLE.get(role, [])
+    entries = [(e.label_for(role), e.url_name) for e in entries_for(role)]
     # The Django admin only lets staff in; do not offer it to anyone else.
     if role == Role.ADMIN and user.is_staff:
         entries.append(("Admin", "admin:index"))

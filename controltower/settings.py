@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "inventory",
     "exceptions",
     "rollout",
+    "controltower.web",
 ]
 
 MIDDLEWARE = [

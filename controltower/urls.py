@@ -10,5 +10,6 @@ urlpatterns = [
     path("api/v1/", include("inventory.api.snapshot_urls")),
     path("api/v1/", include("exceptions.api.urls")),
     path("", include("controltower.web_urls")),
+    path("", include("controltower.web.urls")),
     path("", include("exceptions.urls")),
 ]

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from controltower.locks import hold_until_commit
@@ -543,3 +544,15 @@ def _post(adjustment, user):
     adjustment.status, adjustment.posted_at = CorrectiveAdjustment.Status.POSTED, now
     _history(adjustment.case, user, "adjustment_posted", now, field="adjustment",
              to_value=adjustment.transaction_id)
+
+
+def location_case_figures(location_ids):
+    """{location_id: {open, breached, sev1, next_due}} of the active cases at
+    these locations: the figures of a store's row on My stores."""
+    return {
+        row["location"]: row
+        for row in Case.objects.filter(location__in=location_ids, status__in=Case.ACTIVE)
+        .values("location")
+        .annotate(open=Count("id"), breached=Count("id", filter=Q(breached_at__isnull=False)),
+                  sev1=Count("id", filter=Q(severity=1)), next_due=Min("resolution_due_at"))
+    }

@@ -22,5 +22,4 @@ urlpatterns = [
     path("approvals/", views.approvals, name="approvals"),
     path("approvals/<int:pk>/approve/", views.approval_approve, name="approval-approve"),
     path("approvals/<int:pk>/reject/", views.approval_reject, name="approval-reject"),
-    path("stores/", views.stores, name="stores"),
 ]

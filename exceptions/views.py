@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Min, Q
+from django.db.models import Count
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -21,7 +21,6 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_POST
 
 from controltower import csvsafe
-from controltower.counts import capped_count
 from controltower.scoping import restrict, role_of, visible_locations
 from inventory.models import STATES, InventoryEvent, Position, PurchaseOrderLine, RejectedEvent, SnapshotLine, Transfer
 
@@ -43,8 +42,6 @@ from .models import URGENCY, Case, CaseLink, CorrectiveAdjustment
 
 PAGE_SIZE = 50
 QUEUE_RELATED = ("location", "sku", "assignee", "owner")
-STORE_PAGE_SIZE = 50
-NEGATIVE_POSITIONS_SHOWN = 100
 CHANGED = "casesChanged"
 
 
@@ -470,38 +467,3 @@ def approval_approve(adjustment, user, reason):
 @_decision
 def approval_reject(adjustment, user, reason):
     services.reject_adjustment(adjustment, user, reason)
-
-
-# --------------------------------------------------------------------------
-# My stores
-# --------------------------------------------------------------------------
-
-@login_required
-@require_GET
-def stores(request):
-    """The user's locations with their open cases, and the positions with negative available stock."""
-    page = Paginator(visible_locations(request.user).select_related("region"), STORE_PAGE_SIZE).get_page(
-        request.GET.get("page"))
-    on_page = [location.pk for location in page]
-    cases = {
-        row["location"]: row
-        for row in Case.objects.filter(location__in=on_page, status__in=Case.ACTIVE)
-        .values("location")
-        .annotate(open=Count("id"), breached=Count("id", filter=Q(breached_at__isnull=False)),
-                  sev1=Count("id", filter=Q(severity=1)), next_due=Min("resolution_due_at"))
-    }
-    negatives = dict(
-        Position.objects.filter(location__in=on_page, available__lt=0)
-        .values("location").annotate(n=Count("id")).values_list("location", "n")
-    )
-    rows = [{"location": location, "cases": cases.get(location.pk, {}), "negative": negatives.get(location.pk, 0)}
-            for location in page]
-    negative_positions = restrict(Position.objects.filter(available__lt=0), request.user).select_related(
-        "location", "sku").order_by("available", "location__code", "sku__code")
-    return render(request, "exceptions/stores.html", {
-        "page": page,
-        "rows": rows,
-        "negative_positions": negative_positions[:NEGATIVE_POSITIONS_SHOWN],
-        "negative_total": capped_count(negative_positions),
-        "shown": NEGATIVE_POSITIONS_SHOWN,
-    })

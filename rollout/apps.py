@@ -3,3 +3,10 @@ from django.apps import AppConfig
 
 class RolloutConfig(AppConfig):
     name = "rollout"
+
+    def ready(self):
+        from controltower.models import Role
+        from controltower.navigation import register
+
+        register("rollout", "Rollout", roles={Role.PMO, Role.ADMIN}, order=70)
+        register("hypercare", "Hypercare", roles={Role.EXECUTIVE, Role.ADMIN}, order=80)

@@ -11,6 +11,7 @@ from django.utils import timezone
 from drf_spectacular.views import SpectacularSwaggerView
 
 from controltower import counts, views
+from controltower.web import views as web_views
 from controltower.models import Role
 from controltower.widgets import LongSelect
 from inventory.ledger import ingest_events
@@ -29,7 +30,7 @@ def _screen(request):
 SHELL_URLS = [
     path("admin/", admin.site.urls),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("", views.home, name="home"),
+    path("", web_views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]

@@ -1,0 +1,20 @@
+from django.apps import AppConfig
+
+
+class WebConfig(AppConfig):
+    """The screens that compose several apps: home and My stores (later the
+    region board). Apart from the kernel: these import the domain apps."""
+
+    name = "controltower.web"
+    label = "web"
+    verbose_name = "Control Tower screens"
+
+    def ready(self):
+        from controltower.models import Role
+        from controltower.navigation import EVERY_ROLE, register
+
+        register("home", "Home", roles=EVERY_ROLE, order=0)
+        register("stores", "Stores", roles={Role.STORE_MANAGER, Role.ADMIN}, order=20,
+                 labels={Role.STORE_MANAGER: "My stores"})
+        register("region-board", "Region board", roles={Role.REGIONAL_OPS, Role.ADMIN}, order=30,
+                 main_for={Role.REGIONAL_OPS})

@@ -1,0 +1,65 @@
+"""The screens that compose several apps: the home page and My stores."""
+from datetime import timedelta
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from controltower.counts import capped_count
+from controltower.scoping import ESTATE_ROLES, restrict, role_of, visible_locations
+from exceptions.services import location_case_figures
+from inventory.models import SKU, InventoryEvent, Position, RejectedEvent
+from inventory.positions import negative_position_counts
+
+# The home page lists this many locations; the count above the table says how many there are.
+HOME_LOCATION_LIMIT = 50
+
+
+def _home_counts(user):
+    """Live counts for the home page, each narrowed to the user's scope."""
+    since = timezone.now() - timedelta(hours=24)
+    counts = {
+        "locations": visible_locations(user).count(),
+        "skus": SKU.objects.filter(active=True).count(),
+        "events_24h": capped_count(restrict(InventoryEvent.objects.filter(received_at__gte=since), user)),
+        "negative_available": capped_count(restrict(Position.objects.filter(available__lt=0), user)),
+    }
+    # A rejected event may name no known location, so it cannot be scoped:
+    # only people who see the whole estate get this count.
+    if role_of(user) in ESTATE_ROLES:
+        counts["rejections_pending"] = RejectedEvent.objects.filter(replayed_at__isnull=True).count()
+    return counts
+
+
+@login_required
+def home(request):
+    counts = _home_counts(request.user)
+    locations = visible_locations(request.user).select_related("region")[:HOME_LOCATION_LIMIT]
+    return render(request, "web/home.html", {"counts": counts, "locations": locations})
+
+STORE_PAGE_SIZE = 50
+NEGATIVE_POSITIONS_SHOWN = 100
+
+
+@login_required
+@require_GET
+def stores(request):
+    """The user's locations with their open cases, and the positions with negative available stock."""
+    page = Paginator(visible_locations(request.user).select_related("region"), STORE_PAGE_SIZE).get_page(
+        request.GET.get("page"))
+    on_page = [location.pk for location in page]
+    cases = location_case_figures(on_page)
+    negatives = negative_position_counts(on_page)
+    rows = [{"location": location, "cases": cases.get(location.pk, {}), "negative": negatives.get(location.pk, 0)}
+            for location in page]
+    negative_positions = restrict(Position.objects.filter(available__lt=0), request.user).select_related(
+        "location", "sku").order_by("available", "location__code", "sku__code")
+    return render(request, "web/stores.html", {
+        "page": page,
+        "rows": rows,
+        "negative_positions": negative_positions[:NEGATIVE_POSITIONS_SHOWN],
+        "negative_total": capped_count(negative_positions),
+        "shown": NEGATIVE_POSITIONS_SHOWN,
+    })
