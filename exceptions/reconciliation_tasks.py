@@ -3,13 +3,13 @@
 Safe to run twice or at once, and to redeliver after a worker dies
 (acks_late): sync_findings settles each kind under a per-kind lock.
 """
-from celery import shared_task
+from controltower.tasks import tower_task
 
 from .reconciliation import KINDS, run_reconciliation
 
 
 def _make_task(kind):
-    @shared_task(name=f"reconcile.{kind}", soft_time_limit=300, time_limit=360)
+    @tower_task(f"reconcile.{kind}", soft_time_limit=300, time_limit=360)
     def reconcile():
         return run_reconciliation(kind).as_dict()
 
