@@ -87,13 +87,14 @@ test-postgres: venv
 	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL) $(CI_ENV) \
 	  $(PYTEST) -m redis
 
-# The ingest benchmark against PostgreSQL (creates the database when missing).
+# The benchmarks against PostgreSQL (creates the database when missing).
+# They live in tests/bench/, outside the installed packages.
 bench: venv
 	@url='$(BENCH_DATABASE_URL)'; db=$${url##*/}; server=$${url%/*}; \
 	  psql "$$server/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$$db'" | grep -q 1 \
 	  || psql "$$server/postgres" -c "CREATE DATABASE \"$$db\""
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BENCH_ENV) $(MANAGE) migrate --noinput
-	DATABASE_URL=$(BENCH_DATABASE_URL) $(BENCH_ENV) $(MANAGE) bench $(BENCH_ARGS)
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BENCH_ENV) $(BIN)/python -m tests.bench $(BENCH_ARGS)
 
 # Removes the embedded database, secret key, broker folders and logs
 # (the virtualenv stays; it is rebuilt when pyproject.toml changes).

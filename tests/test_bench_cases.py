@@ -3,8 +3,9 @@ reports, every page it times answers 200 in each person's scope, and a
 second run reuses the cases instead of rebuilding them."""
 import pytest
 
-from exceptions.bench_cases import REFERENCE, bench_cases
 from exceptions.models import Case, CaseHistory, CaseLink
+
+from tests.bench.cases import REFERENCE, bench_cases
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),  # the bench runs VACUUM on PostgreSQL

@@ -443,7 +443,7 @@ def test_factories_make_comparable_snapshots(erp, store, sku):
 def test_bench_snapshot_finds_one_line_in_a_thousand():
     if connection.vendor != "postgresql":
         pytest.skip("the bench generates data with PostgreSQL's generate_series")
-    from exceptions.bench_reconciliation import bench_snapshot
+    from tests.bench.snapshot import bench_snapshot
 
     result = bench_snapshot(lines=20_000)
 

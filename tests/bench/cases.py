@@ -31,15 +31,15 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from controltower.bench import PREFIX, BenchError, ensure_master_data
 from controltower.models import Profile, Role
 from controltower.scoping import restrict, visible_locations
+from exceptions.findings import CaseKind, Finding
+from exceptions.models import Case, CaseHistory
+from exceptions.services import sync_findings
 from inventory.ledger import ingest_events
 from inventory.models import SKU, InventoryEvent, Location, SourceSystem
 
-from .findings import CaseKind, Finding
-from .models import Case, CaseHistory
-from .services import sync_findings
+from .ingest import PREFIX, BenchError, ensure_master_data
 
 REFERENCE = "BENCH-CASE-"
 USER_PREFIX = "bench-"

@@ -1,6 +1,7 @@
-"""Benchmarks, as plain functions: one section per function, each returning a dict.
+"""The ingest section, and the bench estate the other sections share.
 
-`manage.py bench` runs the sections and writes one JSON file per section
+Each section is a plain function returning a dict; `python -m tests.bench`
+(`make bench`) runs the sections and writes one JSON file per section
 (var/bench/<section>.json). Sections run against PostgreSQL only: SQLite
 numbers say nothing about production.
 
@@ -36,7 +37,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from controltower.models import ApiToken
-from inventory.ledger import rebuild_positions
+from inventory.ledger import MOVES, rebuild_positions
 from inventory.ledger.posting import LEDGER_COLUMNS, LEDGER_COPY_TYPES
 from inventory.models import (
     SKU,
@@ -334,13 +335,11 @@ def measure_http(token, batches, workers, clients=2):
 # References: raw COPY and the naive ORM path
 # --------------------------------------------------------------------------
 
-# type -> (from_state, to_state) for the types the bench generates.
-BENCH_MOVES = {
-    "sale": ("available", None), "receipt": (None, "available"), "reserve": ("available", "reserved"),
-    "release": ("reserved", "available"), "transfer_out": ("available", "in_transit"),
-    "transfer_in": ("in_transit", "available"), "adjustment": (None, "available"),
-    "return": (None, "returned"), "cycle_count": (None, "available"),
-}
+def default_states(event_type):
+    """(from_state, to_state) an event of this type moves when it names no
+    states: the defaults of the ledger's own moves table."""
+    _allowed_from, default_from, _allowed_to, default_to = MOVES[event_type]
+    return default_from, default_to
 
 
 def _ids():
@@ -355,7 +354,7 @@ def ledger_rows(source, events, received_at):
     locations, skus = _ids()
     rows = []
     for e in events:
-        from_state, to_state = BENCH_MOVES[e["type"]]
+        from_state, to_state = default_states(e["type"])
         factor = 12 if e.get("unit") == "CS12" else 1
         occurred = datetime.fromisoformat(e["occurred_at"])
         rows.append((
@@ -404,7 +403,7 @@ def measure_naive(events):
     run = uuid.uuid4().hex[:8]
     started = time.perf_counter()
     for n, e in enumerate(events):
-        from_state, to_state = BENCH_MOVES[e["type"]]
+        from_state, to_state = default_states(e["type"])
         if e["type"] == "cycle_count":
             from_state, to_state = None, "available"
             e = {**e, "type": "adjustment", "quantity": 1, "reason": "BENCH"}

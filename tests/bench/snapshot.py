@@ -12,9 +12,8 @@ from datetime import timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
+from exceptions.reconciliation import mismatches_in
 from inventory.models import Snapshot, SourceSystem
-
-from .reconciliation import mismatches_in
 
 SKUS = 10_000
 

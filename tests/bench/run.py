@@ -1,0 +1,119 @@
+"""Run the benchmarks: print a table, write var/bench/<section>.json.
+
+`main(argv)` is what `python -m tests.bench` (`make bench`) runs once
+Django is set up; the arguments are the ones `manage.py bench` took.
+"""
+import argparse
+import sys
+
+import orjson
+from django.conf import settings
+
+from . import ingest
+from .cases import bench_cases
+from .snapshot import bench_snapshot
+
+LABELS = {
+    "events_per_s": ("HTTP bulk ingest (POST /api/v1/events)", "events/s"),
+    "copy_rows_per_s": ("raw COPY into a ledger copy (limit)", "rows/s"),
+    "naive_events_per_s": ("naive: ORM save per event + position RMW", "events/s"),
+}
+
+
+SECTIONS = ["ingest", "snapshot", "cases"]
+
+DESCRIPTION = (
+    "Measure ingest through the HTTP bulk endpoint against raw COPY and the naive path, "
+    "snapshot-vs-ledger reconciliation on a large snapshot, and the case screens' server time "
+    "(PostgreSQL only)."
+)
+
+
+def parser():
+    parser = argparse.ArgumentParser(prog="python -m tests.bench", description=DESCRIPTION)
+    parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=SECTIONS)
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--snapshot-lines", type=int, default=10_000_000,
+                        help="lines of the generated ERP snapshot (target: 10M under 60 s)")
+    parser.add_argument("--active-cases", type=int, default=50_000,
+                        help="open-to-waiting cases behind the case screens (plus twice as many done)")
+    parser.add_argument("--fresh-cases", action="store_true",
+                        help="rebuild the bench cases even when their numbers match")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--skip-http", action="store_true", help="only the COPY and naive references")
+    return parser
+
+
+def main(argv=None, stdout=None):
+    """Run the sections asked for; returns the exit status (1 when the bench
+    cannot run here, e.g. on SQLite)."""
+    args = parser().parse_args(argv)
+    stdout = stdout or sys.stdout
+    out = settings.VAR_DIR / "bench"
+    out.mkdir(parents=True, exist_ok=True)
+    results = {}
+    try:
+        if "ingest" in args.sections:
+            results["ingest"] = ingest.ingest_section(events=args.events, workers=args.workers,
+                                                      skip_http=args.skip_http)
+        if "snapshot" in args.sections:
+            ingest.require_postgres()
+            results["snapshot"] = bench_snapshot(lines=args.snapshot_lines)
+        if "cases" in args.sections:
+            ingest.require_postgres()
+            results["cases"] = bench_cases(active=args.active_cases, done=2 * args.active_cases,
+                                           fresh=args.fresh_cases)
+    except ingest.BenchError as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 1
+    for section, result in results.items():
+        path = out / f"{section}.json"
+        path.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+        print(table(section, result), file=stdout)
+        print(f"written to {path}", file=stdout)
+    return 0
+
+
+def table(section, result):
+    if section == "cases":
+        return cases_table(result)
+    if section == "snapshot":
+        return (
+            f"snapshot: {result['snapshot_lines']:,} ERP snapshot lines ({result['stores']:,} locations x "
+            f"{result['skus']:,} SKUs) against {result['ledger_events']:,} ledger events\n"
+            f"  {'snapshot_mismatch (ledger as of the snapshot)':<44} {result['seconds']:>10,.1f} s, "
+            f"{result['mismatches']:,} mismatches (target < 60 s)"
+        )
+    lines = [
+        f"{section}: {result['events']:,} events in batches of {result['batch_size']}, "
+        f"{result['duplicates_share']:.1%} duplicates, {result['workers']} workers, "
+        f"{result['cores']} cores, {result['db_vendor']} {result['db_version']}",
+    ]
+    for key, (label, unit) in LABELS.items():
+        if key in result:
+            lines.append(f"  {label:<44} {result[key]:>10,} {unit}")
+    if "position_differences" in result:
+        lines.append(f"  {'positions equal to the ledger fold':<44} {result['positions_checked']:>10,} checked, "
+                     f"{result['position_differences']} differences")
+    if "ratio_to_copy" in result:
+        lines.append(f"  {'ingest / COPY':<44} {result['ratio_to_copy']:>10.1%}")
+        lines.append(f"  {'ingest / naive':<44} {result['speedup_over_naive']:>9,.1f}x")
+    return "\n".join(lines)
+
+
+def cases_table(result):
+    lines = [
+        f"cases: {result['active_cases']:,} active ({result['breached_cases']:,} breached) and "
+        f"{result['done_cases']:,} done cases over {result['locations']:,} locations x {result['skus']:,} SKUs; "
+        f"server time per request (target p95 < {result['target_p95_ms']} ms)",
+        f"  {'person':<24}{'page':<32}{'in scope':>9}{'n':>5}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}"
+        f"{'queries':>9}{'kB':>7}",
+    ]
+    for row in result["pages"]:
+        lines.append(
+            f"  {row['person']:<24}{row['page']:<32}{row['cases_in_scope']:>9,}{row['requests']:>5}"
+            f"{row['p50_ms']:>9.1f}{row['p95_ms']:>9.1f}{row['max_ms']:>9.1f}{row['queries']:>9}{row['kb']:>7.1f}"
+        )
+    verdict = "met" if result["worst_p95_ms"] < result["target_p95_ms"] else "NOT met"
+    lines.append(f"  worst p95 {result['worst_p95_ms']:.1f} ms: target {verdict}")
+    return "\n".join(lines)
