@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
-from controltower.locks import hold_until_commit
+from controltower.locks import hold_until_commit, lock_rows
 from controltower.models import Role
 from controltower.scoping import restrict, role_of
 from inventory.fields import MAX_QUANTITY, MAX_VALUE
@@ -224,10 +224,9 @@ def _differs(old, new):
 
 def _reopen_by_system(ids, now):
     router, calendar = Router(), Calendar()
-    cases = list(
-        Case.objects.filter(id__in=ids, status__in=Case.DONE)
-        .select_related("location").select_for_update(of=("self",)).order_by("id")
-    )
+    cases = list(lock_rows(
+        Case.objects.filter(id__in=ids, status__in=Case.DONE).select_related("location"), of=("self",)
+    ))
     history = []
     for case in cases:
         history.append(CaseHistory(case=case, at=now, action="reopened", field="status",
@@ -250,10 +249,7 @@ def _reopen_by_system(ids, now):
 
 def _clear(ids, now, report):
     """Resolve open cases whose condition is gone."""
-    ids = list(
-        Case.objects.filter(id__in=ids, status__in=Case.ACTIVE)
-        .select_for_update().order_by("id").values_list("id", "status")
-    )
+    ids = list(lock_rows(Case.objects.filter(id__in=ids, status__in=Case.ACTIVE)).values_list("id", "status"))
     for start in range(0, len(ids), 1000):
         chunk = ids[start:start + 1000]
         Case.objects.filter(id__in=[pk for pk, _ in chunk]).update(
@@ -470,7 +466,7 @@ def request_adjustment(case, user, state, quantity):
     finance when its value is above CASE_ADJUSTMENT_APPROVAL_THRESHOLD."""
     _check(case, user)
     check_adjustment(case, state, quantity)
-    Case.objects.select_for_update().filter(pk=case.pk).get()  # numbers the adjustments one at a time
+    lock_rows(Case.objects.filter(pk=case.pk)).get()  # numbers the adjustments one at a time
     number = case.adjustments.count() + 1
     value, needs_approval = adjustment_value(case, quantity)
     adjustment = CorrectiveAdjustment.objects.create(

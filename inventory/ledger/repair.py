@@ -10,6 +10,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from controltower.db import chunks
+from controltower.locks import lock_rows
 
 from ..models import (
     SKU,
@@ -41,7 +42,7 @@ def rebuild_positions(repair=False, location_ids=None) -> RebuildReport:
         if location_ids is not None:
             positions = positions.filter(location_id__in=location_ids)
         if repair and connection.vendor == "postgresql":
-            positions = positions.select_for_update()
+            positions = lock_rows(positions)
         stored = {
             (row["location_id"], row["sku_id"]): row
             for row in positions.values("id", "location_id", "sku_id", *STATES)
