@@ -1,0 +1,74 @@
+"""Finance approvals of corrective adjustments above the threshold."""
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET, require_POST
+
+from controltower.scoping import restrict, role_of
+
+from .. import services
+from ..forms import (
+    RejectForm,
+)
+from ..models import CorrectiveAdjustment
+from .common import CHANGED, refused
+
+
+def _approver_only(request):
+    if role_of(request.user) not in services.APPROVERS:
+        raise services.NotAllowed("Only finance approves corrective adjustments.")
+
+
+def _pending(user):
+    return (
+        restrict(CorrectiveAdjustment.objects.filter(status=CorrectiveAdjustment.Status.PENDING_APPROVAL),
+                 user, "location")
+        .select_related("case", "sku", "location", "requested_by")
+        .order_by("-value", "requested_at")
+    )
+
+
+@login_required
+@require_GET
+def approvals(request):
+    try:
+        _approver_only(request)
+    except services.NotAllowed as error:
+        return refused(request, error)
+    return render(request, "exceptions/approvals.html",
+                  {"adjustments": _pending(request.user), "threshold": settings.CASE_ADJUSTMENT_APPROVAL_THRESHOLD})
+
+
+def _decision(decide):
+    @login_required
+    @require_POST
+    def view(request, pk):
+        adjustment = get_object_or_404(CorrectiveAdjustment.objects.select_related("case", "sku", "location"),
+                                       pk=pk)
+        form = RejectForm(request.POST)
+        form.is_valid()
+        try:
+            decide(adjustment, request.user, form.cleaned_data.get("reason", ""))
+        except services.NotAllowed as error:
+            return refused(request, error)
+        except ValidationError as error:
+            return render(request, "exceptions/_approval_table.html",
+                          {"adjustments": _pending(request.user), "error": " ".join(error.messages)})
+        response = render(request, "exceptions/_approval_table.html",
+                          {"adjustments": _pending(request.user), "decided": adjustment})
+        response["HX-Trigger"] = CHANGED
+        return response
+    view.__name__ = decide.__name__
+    return view
+
+
+@_decision
+def approval_approve(adjustment, user, reason):
+    services.approve_adjustment(adjustment, user)
+
+
+@_decision
+def approval_reject(adjustment, user, reason):
+    services.reject_adjustment(adjustment, user, reason)

@@ -1,0 +1,233 @@
+"""The case page and its actions.
+
+Actions answer an htmx request with the fragment they changed plus the
+`casesChanged` event, on which the queue counts and table reload."""
+from copy import copy
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.http import require_GET, require_POST
+
+from controltower.scoping import role_of
+from inventory.models import (
+    STATES,
+    InventoryEvent,
+    Position,
+    PurchaseOrderLine,
+    RejectedEvent,
+    SnapshotLine,
+    Transfer,
+)
+
+from .. import services
+from ..forms import (
+    AdjustmentForm,
+    AssignForm,
+    CommentForm,
+    ReopenForm,
+    ResolveForm,
+    WaitForm,
+    add_service_errors,
+)
+from ..models import Case, CaseLink
+from .common import CHANGED, case_in_scope, refused
+from .queue import status_counts
+
+
+def _lineage(case):
+    """The records behind a case, per kind, each read with one query."""
+    ids = {}
+    for kind, object_id in case.links.values_list("kind", "object_id"):
+        ids.setdefault(kind, []).append(object_id)
+    K = CaseLink.Kind
+    return {
+        "events": InventoryEvent.objects.filter(pk__in=ids.get(K.EVENT, [])).select_related("source")
+        .order_by("occurred_at") if K.EVENT in ids else [],
+        "snapshot_lines": SnapshotLine.objects.filter(pk__in=ids.get(K.SNAPSHOT_LINE, []))
+        .select_related("snapshot__source") if K.SNAPSHOT_LINE in ids else [],
+        "transfers": Transfer.objects.filter(pk__in=ids.get(K.TRANSFER, []))
+        .select_related("from_location", "to_location") if K.TRANSFER in ids else [],
+        "rejections": RejectedEvent.objects.filter(pk__in=ids.get(K.REJECTION, []))
+        .select_related("source") if K.REJECTION in ids else [],
+        "po_lines": PurchaseOrderLine.objects.filter(pk__in=ids.get(K.PO_LINE, [])) if K.PO_LINE in ids else [],
+    }
+
+
+ACRONYMS = {"pos": "POS", "erp": "ERP", "sku": "SKU", "atp": "ATP", "po": "PO", "wms": "WMS"}
+
+
+def _words(key):
+    """ "pos_quantity" reads "POS quantity"."""
+    words = [ACRONYMS.get(word, word) for word in key.split("_")]
+    return " ".join([words[0][:1].upper() + words[0][1:], *words[1:]])
+
+
+def _details(case):
+    """The job's numbers as (label, text): labels in words, a tolerance as
+    "units 5, percent 0.5", a time in the server's time zone."""
+    rows = []
+    for key, value in case.details.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{_words(k).lower()} {v}" for k, v in value.items())
+        elif isinstance(value, str) and "T" in value and (moment := parse_datetime(value)) is not None:
+            value = timezone.localtime(moment).strftime("%d %b %Y %H:%M")
+        rows.append((_words(key), value))
+    return rows
+
+
+def _position(case):
+    if case.location_id is None or case.sku_id is None:
+        return None
+    return (Position.objects.filter(location_id=case.location_id, sku_id=case.sku_id).first()
+            or Position(location=case.location, sku=case.sku))
+
+
+def _body_context(request, case, **forms):
+    """Everything the case body shows; `forms` replaces a blank form with a bound one (errors)."""
+    locations = [case.location] if case.location else []
+    position = _position(case)
+    context = {
+        "case": case,
+        "details": _details(case),
+        "now": timezone.now(),
+        "active_statuses": Case.ACTIVE,
+        "done_statuses": Case.DONE,
+        "can_work": role_of(request.user) in services.CASE_WORKERS,
+        "position": position,
+        "position_states": [(state, getattr(position, state)) for state in STATES] if position else [],
+        "history": case.history.select_related("actor"),
+        "comments": case.comments.select_related("author"),
+        "adjustments": case.adjustments.select_related("requested_by", "approved_by"),
+        "assign_form": AssignForm(locations=locations),
+        "comment_form": CommentForm(),
+        "wait_form": WaitForm(),
+        "reopen_form": ReopenForm(),
+        "resolve_form": ResolveForm(),
+        "adjust_form": AdjustmentForm(),
+        "threshold": settings.CASE_ADJUSTMENT_APPROVAL_THRESHOLD,
+        **_lineage(case),
+    }
+    context.update(forms)
+    return context
+
+
+@login_required
+@require_GET
+def case_detail(request, pk):
+    try:
+        case = case_in_scope(request, pk)
+    except services.NotAllowed as error:
+        return refused(request, error)
+    counts, breached = status_counts(request.user)
+    return render(request, "exceptions/case_detail.html",
+                  {**_body_context(request, case), "counts": counts, "breached": breached})
+
+
+def _case_action(form_class=None, form_name=None):
+    """Wrap `do(request, case, data)` as a POST action on one case.
+
+    The service checks scope and rules: NotAllowed answers 403, a
+    ValidationError re-renders the case body with the errors on the form.
+    """
+    def decorate(do):
+        @login_required
+        @require_POST
+        def view(request, pk):
+            case = get_object_or_404(Case.objects.select_related("location__region", "sku", "source", "assignee"),
+                                     pk=pk)
+            form = None
+            if form_class is not None:
+                kwargs = {"locations": [case.location] if case.location else []} if form_class is AssignForm else {}
+                form = form_class(request.POST, **kwargs)
+                form.is_valid()
+            try:
+                do(request, case, form.cleaned_data if form else None)
+            except services.NotAllowed as error:
+                return refused(request, error)
+            except ValidationError as error:
+                add_service_errors(form, error)
+                return render(request, "exceptions/_case_body.html",
+                              _body_context(request, case, **{form_name: form}))
+            case = Case.objects.select_related("location__region", "sku", "source", "assignee").get(pk=pk)
+            response = render(request, "exceptions/_case_body.html", _body_context(request, case))
+            response["HX-Trigger"] = CHANGED
+            return response
+        view.__name__ = do.__name__
+        return view
+    return decorate
+
+
+@_case_action()
+def case_acknowledge(request, case, data):
+    services.acknowledge(case, request.user)
+
+
+@_case_action(AssignForm, "assign_form")
+def case_assign(request, case, data):
+    services.assign(case, request.user, data.get("assignee"))
+
+
+@_case_action()
+def case_assign_me(request, case, data):
+    services.assign(case, request.user, request.user)
+
+
+@_case_action(CommentForm, "comment_form")
+def case_comment(request, case, data):
+    services.comment(case, request.user, data.get("body"))
+
+
+@_case_action(WaitForm, "wait_form")
+def case_wait(request, case, data):
+    services.set_waiting(case, request.user, data.get("waiting_on"))
+
+
+@_case_action()
+def case_resume(request, case, data):
+    services.resume(case, request.user)
+
+
+@_case_action(ResolveForm, "resolve_form")
+def case_resolve(request, case, data):
+    services.resolve(case, request.user, data.get("resolution_code"), data.get("root_cause"), data.get("note", ""))
+
+
+@_case_action(ReopenForm, "reopen_form")
+def case_reopen(request, case, data):
+    services.reopen(case, request.user, data.get("reason"))
+
+
+@_case_action(AdjustmentForm, "adjust_form")
+def case_adjust(request, case, data):
+    services.request_adjustment(case, request.user, data.get("state"), data.get("quantity"))
+
+
+@login_required
+@require_GET
+def case_adjust_preview(request, pk):
+    """The position after a proposed adjustment, and whether finance must approve it."""
+    try:
+        case = case_in_scope(request, pk)
+    except services.NotAllowed as error:
+        return refused(request, error)
+    form = AdjustmentForm(request.GET)
+    position = _position(case)
+    context = {"case": case, "form": form, "position": position,
+               "threshold": settings.CASE_ADJUSTMENT_APPROVAL_THRESHOLD}
+    if form.is_valid() and form.cleaned_data["quantity"] and position is not None:
+        state, quantity = form.cleaned_data["state"], form.cleaned_data["quantity"]
+        try:
+            services.check_adjustment(case, state, quantity)  # e.g. worth more than a case may adjust
+        except ValidationError as error:
+            add_service_errors(form, error)
+            return render(request, "exceptions/_adjust_preview.html", context)
+        after = copy(position)
+        setattr(after, state, getattr(position, state) + quantity)
+        value, needs_approval = services.adjustment_value(case, quantity)
+        context.update(state=state, before_value=getattr(position, state), after_value=getattr(after, state),
+                       after=after, value=value, needs_approval=needs_approval)
+    return render(request, "exceptions/_adjust_preview.html", context)

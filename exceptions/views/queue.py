@@ -1,0 +1,159 @@
+"""The case queue: filters, counts, pages, the CSV export and bulk actions.
+
+An htmx request gets the fragment it asked for; a plain request the whole page."""
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.http import StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from controltower import csvsafe
+from controltower.scoping import restrict, visible_locations
+
+from .. import services
+from ..filters import ACTIVE, DONE_COUNT_DAYS, CaseFilter, resolved_within
+from ..forms import (
+    BulkForm,
+    assignable_users,
+)
+from ..models import Case
+from .common import CHANGED, PAGE_SIZE, QUEUE_RELATED, refused, visible_cases
+
+
+def status_counts(user):
+    """The active cases per status and how many of them are breached, and the
+    cases resolved or closed in the last DONE_COUNT_DAYS (all-time done
+    counts only grow): two GROUP BYs, each read from an index alone."""
+    cases = restrict(Case.objects.all(), user).order_by()
+    done = resolved_within(cases.filter(status__in=Case.DONE), DONE_COUNT_DAYS)
+    rows = [
+        *cases.filter(status__in=Case.ACTIVE).values("status").annotate(n=Count("*"), breached=Count("breached_at")),
+        *done.values("status").annotate(n=Count("*")),
+    ]
+    counts = {row["status"]: row for row in rows}
+    return [
+        {"status": status, "label": label, "count": counts[status]["n"] if status in counts else 0,
+         "within": DONE_COUNT_DAYS if status in Case.DONE else None}
+        for status, label in Case.Status.choices
+    ], sum(counts[status]["breached"] for status in Case.ACTIVE if status in counts)
+
+
+def _filterset(request):
+    """The queue's filter; with no status chosen the queue shows the active cases."""
+    data = request.GET.copy()
+    data.setdefault("status", ACTIVE)
+    return CaseFilter(data, queryset=visible_cases(request.user), request=request)
+
+
+def _page_of(cases, number):
+    """One page of the queue. The page's ids are found first, on the case
+    table alone (read in URGENCY order off its index), then only those cases
+    are read with their location, SKU and people: a deep page costs about
+    what the first one does."""
+    page = Paginator(cases.values_list("pk", flat=True), PAGE_SIZE).get_page(number)
+    ids = list(page.object_list)
+    by_id = Case.objects.select_related(*QUEUE_RELATED).in_bulk(ids)  # ids already in scope and filtered
+    page.object_list = [by_id[pk] for pk in ids]
+    return page
+
+
+def _queue_context(request):
+    filterset = _filterset(request)
+    page = _page_of(filterset.qs, request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return {"filterset": filterset, "page": page, "query": query.urlencode(), "now": timezone.now(),
+            "done_statuses": Case.DONE}
+
+
+@login_required
+@require_GET
+def case_list(request):
+    context = _queue_context(request)
+    if request.htmx and request.htmx.target == "case-table":
+        return render(request, "exceptions/_case_table.html", context)
+    counts, breached = status_counts(request.user)
+    # Whom the filter and the bulk bar offer: read once for both lists.
+    people = list(assignable_users(visible_locations(request.user)).only("username", "first_name", "last_name"))
+    return render(request, "exceptions/case_list.html",
+                  {**context, "counts": counts, "breached": breached, "people": people})
+
+
+@login_required
+@require_GET
+def case_counts(request):
+    counts, breached = status_counts(request.user)
+    return render(request, "exceptions/_case_counts.html", {"counts": counts, "breached": breached})
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+EXPORT_COLUMNS = [
+    "id", "kind", "severity", "status", "location", "sku", "sku_description", "reference",
+    "quantity_at_risk", "value_at_risk", "assignee", "opened_at", "resolution_due_at", "breached_at", "summary",
+]
+
+
+def _export_rows(cases):
+    writer = csvsafe.writer(_Echo())  # text cells that look like formulas get a leading '
+    yield writer.writerow(EXPORT_COLUMNS)
+    for case in cases.iterator(chunk_size=2000):
+        yield writer.writerow([
+            case.pk, case.kind, case.severity, case.status,
+            case.location.code if case.location else "", case.sku.code if case.sku else "",
+            case.sku.description if case.sku else "", case.reference, case.quantity_at_risk, case.value_at_risk,
+            case.assignee.username if case.assignee else "", case.opened_at.isoformat(),
+            case.resolution_due_at.isoformat() if case.resolution_due_at else "",
+            case.breached_at.isoformat() if case.breached_at else "", case.summary,
+        ])
+
+
+@login_required
+@require_GET
+def case_export(request):
+    """The filtered queue as CSV: the same filter and scope as the screen, every page."""
+    filterset = _filterset(request)
+    response = StreamingHttpResponse(_export_rows(filterset.qs), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="cases-{timezone.now():%Y%m%d-%H%M}.csv"'
+    return response
+
+
+@login_required
+@require_POST
+def case_bulk(request):
+    """Acknowledge or assign the ticked cases. One case outside the user's
+    scope refuses the whole request; a case whose status does not allow the
+    action is skipped and named."""
+    form = BulkForm(request.POST, locations=visible_locations(request.user))
+    if not form.is_valid():
+        return render(request, "exceptions/_bulk_result.html", {"form": form})
+    ids = set(form.cleaned_data["cases"])
+    cases = list(restrict(Case.objects.filter(pk__in=ids), request.user).select_related("sku", "location"))
+    if len(cases) != len(ids):
+        return refused(request, services.NotAllowed(
+            f"{len(ids) - len(cases)} of the selected cases are not in your scope; nothing was changed."))
+    action = form.cleaned_data["action"]
+    assignee = request.user if action == "assign_me" else form.cleaned_data["assignee"]
+    done, skipped = [], []
+    for case in sorted(cases, key=lambda c: c.pk):
+        try:
+            if action == "acknowledge":
+                services.acknowledge(case, request.user)
+            else:
+                services.assign(case, request.user, assignee)
+            done.append(case)
+        except ValidationError as error:
+            skipped.append((case, " ".join(error.messages)))
+        except PermissionDenied as error:
+            skipped.append((case, str(error)))
+    response = render(request, "exceptions/_bulk_result.html",
+                      {"form": form, "done": done, "skipped": skipped, "action": action, "assignee": assignee})
+    response["HX-Trigger"] = CHANGED
+    return response
