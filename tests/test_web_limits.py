@@ -621,9 +621,11 @@ def _manage(*args, **env):
 
     from django.conf import settings as django_settings
 
+    # Only what the test gives: not this run's database, key or https switch,
+    # nor the browser tests' DJANGO_ALLOW_ASYNC_UNSAFE (a deploy check error).
     clean = {k: v for k, v in os.environ.items()
              if not k.startswith(("SECURE_", "DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY", "DEBUG",
-                                  "ALLOWED_HOSTS", "CACHE_URL"))}
+                                  "ALLOWED_HOSTS", "CACHE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"))}
     return subprocess.run([sys.executable, "manage.py", *args], env={**clean, **env}, capture_output=True,
                           text=True, cwd=django_settings.BASE_DIR, timeout=120)
 
