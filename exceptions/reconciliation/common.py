@@ -1,0 +1,80 @@
+"""What every reconciliation check shares: its settings, severity by money at
+risk, money to the cent, rows of a raw query, local times and plain words."""
+from __future__ import annotations
+
+from decimal import Context, Decimal
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import connection
+
+from controltower.db import aware
+
+LINEAGE_LIMIT = 50  # events named on one case; the details keep the full count
+
+
+CENT = Decimal("0.01")
+
+
+# Sums in SQL. Every ledger and snapshot line holds at most MAX_QUANTITY
+# (1e9) units (inventory.fields), so a SUM of them cast to BIGINT (9.2e18)
+# overflows only past 9.2 billion lines at one location x SKU x state;
+# millions of lines sum to 1e15-1e16. Products that could come near the end
+# of bigint (a difference x 100 for a percent) are computed as DECIMAL, and
+# money (quantity x unit cost) is DECIMAL on PostgreSQL and REAL on SQLite,
+# neither of which overflows.
+
+
+def config(name):
+    return settings.RECONCILIATION[name]
+
+
+def severity_for_value(value):
+    for threshold, severity in config("severity_by_value"):
+        if value >= Decimal(threshold):
+            return severity
+    return 4
+
+
+def money(value):
+    """`value` to the cent. Computed from quantities x unit cost, it can have
+    more digits than the default context's 28 (a position of 9e18 units at
+    MAX_UNIT_COST): quantize with room for all of them, never raise. Finding
+    bounds it to what Case.value_at_risk holds (exceptions.findings)."""
+    value = Decimal(value or 0)
+    if not value.is_finite():
+        return value
+    return value.quantize(CENT, context=Context(prec=max(28, value.adjusted() + 3)))
+
+
+def fetch_rows(sql, params):
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def local_time(at, tz_name):
+    return aware(at).astimezone(ZoneInfo(tz_name))
+
+
+def to_decimal(value):
+    return Decimal(str(value)) if value is not None else None
+
+
+def plain_number(value):
+    """2 for 2.0000, 0.5 for 0.5000 (no exponent)."""
+    return format(to_decimal(value).normalize(), "f")
+
+
+def duration_words(delta):
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 120:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60} min"
+
+
+def seconds_apart_sql(a, b):
+    if connection.vendor == "postgresql":
+        return f"ABS(EXTRACT(EPOCH FROM ({a} - {b})))"
+    return f"ABS(julianday({a}) - julianday({b})) * 86400"
