@@ -57,3 +57,15 @@ def test_no_benchmark_module_is_installed():
         if "bench" in path.stem
     ]
     assert benches == []
+
+
+def test_no_product_app_imports_the_demo():
+    """The demo composes the apps; they never depend on it."""
+    offenders = [
+        f"{path.relative_to(ROOT)}: {module}"
+        for package in installed_packages() if package != "demo"
+        for path in sorted((ROOT / package).rglob("*.py"))
+        for module in imported_modules(path)
+        if module == "demo" or module.startswith("demo.")
+    ]
+    assert offenders == []

@@ -1,200 +1,77 @@
-"""A small demo retailer, generated deterministically (fixed random seed).
+"""The demo retailer's activity: a week of events told as a story (`Week`),
+posted through the ledger in the batches each source would push
+(`post_events`), and the WMS and ERP snapshots sent on top (`send_snapshots`).
 
-`load_demo()` builds 4 regions and 20 locations (18 stores in Berlin, Paris,
-London and Madrid time, one DC, one ecommerce node), five source systems
-with an API token each, ~300 SKUs with barcodes and case conversions, PO
-lines, demo users for every role, ~4000 inventory events over the last
-seven days, and a WMS and an ERP snapshot. Every event goes through `inventory.ledger.ingest_events`, in
-batches timed the way each source pushes them, so positions, transfers,
-count anchors, latency and rejections are exactly what the API would have
-produced.
-
-What is demo is labelled demo: region names, the banner, source names,
-user e-mails and every transaction id (`demo-...`). Times are relative to
-the moment of the first load so the demo looks current.
-
-Running it again is safe (idempotent):
-- master data, PO lines and users are upserted: a missing row is topped up,
-  an existing one is kept, demo passwords are reset to DEMO_PASSWORD;
-- a source already holding an active token gets no new one;
-- the events are posted once: if demo events are in the ledger they are
-  left as they are (re-posting them would be a conflict, since their times
-  are relative to the first load). For fresh times, start from an empty
-  database (`make clean demo`).
+Every event goes through `inventory.ledger.ingest_events` and every snapshot
+through `inventory.snapshots.ingest_snapshot`, so positions, transfers,
+count anchors, latency and rejections are what the API would have produced.
 """
 from __future__ import annotations
 
-import random
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.hashers import make_password
-from django.db import transaction
 from django.utils import timezone
 
-from controltower.models import ApiToken, Profile, Role
+from inventory.ledger import fold_ledger, ingest_events
+from inventory.models import SKU, Location, PurchaseOrderLine, Snapshot
+from inventory.snapshots import ingest_snapshot
 
-from .lanes import set_lane
-from .ledger import fold_ledger, ingest_events
-from .models import (
-    SKU,
-    Barcode,
-    InventoryEvent,
-    Location,
-    PurchaseOrderLine,
-    Region,
-    RejectedEvent,
-    Snapshot,
-    SourceSystem,
-    UnitConversion,
-)
-from .snapshots import ingest_snapshot
+from .masterdata import CUTOVER_STORE, DC, PILOT, SOURCES, WEB, ean13
 
-DEMO_PASSWORD = "demo-password"
 TXN_PREFIX = "demo-"
 DAYS = 7
-BANNER = "Demo Retail"
-
-REGIONS = [
-    ("DE", "Germany (demo)", "Europe/Berlin"),
-    ("FR", "France (demo)", "Europe/Paris"),
-    ("UK", "United Kingdom (demo)", "Europe/London"),
-    ("ES", "Spain (demo)", "Europe/Madrid"),
-]
-STORES = {
-    "DE": ["Berlin Mitte", "Berlin Spandau", "Hamburg Altona", "Munich Schwabing", "Cologne Ehrenfeld"],
-    "FR": ["Paris Bastille", "Paris La Defense", "Lyon Part-Dieu", "Lille Centre", "Bordeaux Chartrons"],
-    "UK": ["London Camden", "Manchester Piccadilly", "Leeds Trinity", "Bristol Cabot"],
-    "ES": ["Madrid Sol", "Barcelona Gracia", "Valencia Ruzafa", "Seville Triana"],
-}
-DC = "DC01"
-WEB = "WEB01"
-# Pilot stores went live on the target POS three weeks ago; DE003 is cutting
-# over now and is fed by both POS systems (coexistence).
-PILOT = ("DE001", "DE002", "FR001")
-CUTOVER_STORE = "DE003"
-
-# code, name, kind, generation, push interval (s), expected interval (s), latency target (s)
-SOURCES = [
-    ("POS-LEGACY-EU", "Legacy POS, Europe (demo)", "pos", "legacy", 900, 3600, 1800),
-    ("POS-NEXT", "Target POS (demo)", "pos", "target", 60, 900, 300),
-    ("ECOM", "Ecommerce platform (demo)", "ecom", "target", 60, 900, 120),
-    ("WMS", "Warehouse management (demo)", "wms", "target", 300, 1800, 600),
-    ("ERP", "ERP (demo)", "erp", "target", 3600, 86400, 3600),
-]
-# What the tills send, in the stores they run in (see _lanes).
-TILL_TYPES = ["sale", "return", "disposition", "write_off", "damage", "adjustment", "cycle_count", "transfer_in"]
-
-# category -> (products, sizes, unit cost range, case unit)
-CATEGORIES = {
-    "Grocery": (["Fusilli", "Basmati rice", "Olive oil", "Tomato passata", "Oat flakes", "Coffee beans"],
-                ["250 g", "500 g", "1 kg"], (0.8, 9.0), "CS12"),
-    "Beverages": (["Sparkling water", "Orange juice", "Cola", "Iced tea", "Lager"],
-                  ["330 ml", "1 l", "1.5 l"], (0.3, 2.5), "CS24"),
-    "Household": (["Dish soap", "Laundry liquid", "Kitchen roll", "Bin bags"],
-                  ["small", "large", "value pack"], (1.0, 8.0), "CS12"),
-    "Personal care": (["Shampoo", "Toothpaste", "Shower gel", "Deodorant"],
-                      ["50 ml", "250 ml", "400 ml"], (0.9, 6.0), "CS12"),
-    "Apparel": (["T-shirt", "Socks 3-pack", "Hoodie", "Rain jacket"],
-                ["S", "M", "L", "XL"], (3.0, 35.0), "CS6"),
-    "Electronics": (["USB-C cable", "Earbuds", "Power bank", "LED bulb"],
-                    ["basic", "plus", "pro"], (2.0, 40.0), "CS6"),
-}
 
 ADJUSTMENT_REASONS = [("SHRINK", -1), ("FOUND", 1), ("ADMIN_CORRECTION", -1), ("ADMIN_CORRECTION", 1),
                       ("SPOILAGE", -1), ("SUPPLIER_SHORT", -1)]
+
 # Store with many more manual adjustments than its peers (an outlier to find).
 ADJUSTING_STORE = "UK002"
 # Till that was offline and replays its sales late.
 OFFLINE_STORE = "ES003"
 
-USERS = [
-    # username, role, stores, region, superuser
-    ("admin", Role.ADMIN, (), None, True),
-    ("manager.berlin", Role.STORE_MANAGER, ("DE001", "DE002"), None, False),
-    ("manager.paris", Role.STORE_MANAGER, ("FR001", "FR002", "FR003"), None, False),
-    ("ops.germany", Role.REGIONAL_OPS, (), "DE", False),
-    ("planner", Role.PLANNER, (), None, False),
-    ("finance", Role.FINANCE, (), None, False),
-    ("integration", Role.INTEGRATION_ADMIN, (), None, False),
-    ("pmo", Role.PMO, (), None, False),
-    ("executive", Role.EXECUTIVE, (), None, False),
-]
 
-
-@dataclass(frozen=True)
-class DemoSize:
-    skus: int
-    store_range: int  # SKUs ranged per store
-    web_range: int
-    sales_per_store_day: int
-    orders_per_day: int
-    counts: int
-    adjustments: int
-
-
-SIZES = {
-    "full": DemoSize(skus=300, store_range=30, web_range=60, sales_per_store_day=14, orders_per_day=20,
-                     counts=80, adjustments=40),
-    # For tests: the same story with fewer rows.
-    "small": DemoSize(skus=40, store_range=6, web_range=10, sales_per_store_day=2, orders_per_day=4,
-                      counts=10, adjustments=8),
-}
-
+# --------------------------------------------------------------------------
+# Posting: each source pushes what happened since its last push, and the
+# WMS and the ERP send their snapshots
+# --------------------------------------------------------------------------
 
 @dataclass
-class DemoReport:
-    events_loaded: bool
-    created: dict = field(default_factory=dict)  # noun -> rows created this run
-    totals: dict = field(default_factory=dict)  # noun -> rows in the database
-    ingest: dict = field(default_factory=lambda: {"accepted": 0, "duplicate": 0, "conflict": 0, "rejected": 0})
-    batches: int = 0
-    tokens: dict = field(default_factory=dict)  # source code -> raw key (new tokens only)
-    logins: list = field(default_factory=list)  # (username, role, scope)
+class SourceEvent:
+    """One event as a source system sends it: its raw JSON and when it happened."""
+
+    source: str
+    occurred_at: datetime
+    raw: dict
+    received_at: datetime | None = None  # set for late replays; else the next push
 
 
-def load_demo(seed=42, size="full", now=None) -> DemoReport:
-    """Build (or top up) the demo retailer; see the module docstring."""
-    dims = SIZES[size]
-    now = now or timezone.now()
-    rng = random.Random(seed)
-    report = DemoReport(events_loaded=False)
-    # One transaction: a load that fails half way leaves nothing behind.
-    with transaction.atomic():
-        regions = _regions(report)
-        locations = _locations(regions, now, report)
-        sources = _sources(locations, report)
-        skus = _skus(rng, dims, report)
-        report.logins = _users(regions, locations, report)
-        for source in sources.values():
-            if not ApiToken.objects.filter(source=source, revoked=False).exists():
-                report.tokens[source.code] = ApiToken.issue(source=source)[1]
-        if not InventoryEvent.objects.filter(transaction_id__startswith=TXN_PREFIX).exists():
-            story = _Story(rng, dims, now, locations, skus)
-            story.tell()
-            _po_lines(story.po_lines, report)
-            _post(story.events, sources, report)
-            _snapshots(sources, now, report)
-            report.events_loaded = True
-    report.totals = {
-        "regions": Region.objects.count(),
-        "locations": Location.objects.count(),
-        "source systems": SourceSystem.objects.count(),
-        "SKUs": SKU.objects.count(),
-        "barcodes": Barcode.objects.count(),
-        "PO lines": PurchaseOrderLine.objects.count(),
-        "ledger events": InventoryEvent.objects.count(),
-        "rejections": RejectedEvent.objects.count(),
-        "snapshots": Snapshot.objects.count(),
-    }
-    return report
+def post_events(events, sources, report):
+    """Post the events through the ledger, each source's in the batches it
+    would push (every push interval, see SOURCES), oldest batch first; the
+    answers are counted on the report."""
+    push = {code: timedelta(seconds=interval) for code, _n, _k, _g, interval, _i, _l in SOURCES}
+    epoch = datetime(2000, 1, 1, tzinfo=ZoneInfo("UTC"))
+    now = timezone.now()
+    batches = defaultdict(list)
+    for event in events:
+        received_at = event.received_at
+        if received_at is None:
+            # The first push of this source after the event (plus transit time).
+            ticks = (event.occurred_at + timedelta(seconds=5) - epoch) // push[event.source] + 1
+            received_at = epoch + ticks * push[event.source]
+        batches[(min(received_at, now), event.source)].append(event.raw)
+    for (received_at, source_code), raw_events in sorted(batches.items()):
+        result = ingest_events(sources[source_code], raw_events, received_at=received_at)
+        for status, n in result.counts.items():
+            report.ingest[status] += n
+        report.batches += 1
 
 
-def _snapshots(sources, now, report):
+def send_snapshots(sources, now, report):
     """What the WMS and the ERP say they hold, sent as a source sends them
     (`ingest_snapshot`): the ledger's own quantities as of the snapshot time,
     with a few lines off, so snapshot_mismatch and financial_variance find
@@ -231,221 +108,16 @@ def _snapshots(sources, now, report):
         ingest_snapshot(
             sources[source], as_of.isoformat(), snapshot_lines, received_at=as_of + timedelta(minutes=20), kind=kind
         )
-        _count(report, "snapshots", True)
-
-
-# --------------------------------------------------------------------------
-# Master data and users
-# --------------------------------------------------------------------------
-
-def _count(report, noun, created):
-    report.created[noun] = report.created.get(noun, 0) + int(created)
-
-
-def _regions(report):
-    regions = {}
-    for code, name, _tz in REGIONS:
-        regions[code], created = Region.objects.get_or_create(code=code, defaults={"name": name})
-        _count(report, "regions", created)
-    return regions
-
-
-def _locations(regions, now, report):
-    """{code: Location}; stores first, then the DC and the ecommerce node."""
-    today = timezone.localdate(now)
-    rows = []
-    for region_code, _name, tz in REGIONS:
-        for n, city in enumerate(STORES[region_code], 1):
-            code = f"{region_code}{n:03d}"
-            if code in PILOT:
-                go_live = today - timedelta(days=21)
-            elif code == CUTOVER_STORE:
-                go_live = today - timedelta(days=3)
-            else:
-                go_live = today + timedelta(days=30 if region_code in ("DE", "FR") else 60)
-            fmt = "Express" if n % 3 == 0 else "Supermarket"
-            rows.append((code, city, Location.Kind.STORE, region_code, tz, fmt, go_live))
-    rows.append((DC, "Central DC Kassel", Location.Kind.DC, "DE", "Europe/Berlin", "DC", None))
-    rows.append((WEB, "Online fulfilment", Location.Kind.ECOMMERCE, "DE", "Europe/Berlin", "Online", None))
-    locations = {}
-    for code, name, kind, region_code, tz, fmt, go_live in rows:
-        locations[code], created = Location.objects.get_or_create(
-            code=code,
-            defaults={
-                "name": name, "kind": kind, "region": regions[region_code], "timezone": tz,
-                "banner": BANNER, "format": fmt, "go_live_date": go_live,
-            },
-        )
-        _count(report, "locations", created)
-    return locations
-
-
-def _sources(locations, report):
-    sources = {}
-    lanes = _lanes(locations)
-    for code, name, kind, generation, _push, interval, latency in SOURCES:
-        sources[code], created = SourceSystem.objects.get_or_create(
-            code=code,
-            defaults={
-                "name": name, "kind": kind, "generation": generation,
-                "expected_interval_s": interval, "latency_target_s": latency,
-            },
-        )
-        stores, event_types, snapshot_kinds = lanes[code]
-        set_lane(sources[code], locations=stores, event_types=event_types, snapshot_kinds=snapshot_kinds)
-        _count(report, "source systems", created)
-    return sources
-
-
-def _lanes(locations):
-    """{source: (location codes, event types, snapshot kinds)}: what each demo
-    source sends. The cutover store is in both POS lanes; the ecommerce
-    platform serves click & collect at the pilot stores; the ERP (which
-    loads master data and PO lines by its kind) counts opening balances
-    everywhere, so its lane has no locations."""
-    stores = [code for code, location in locations.items() if location.kind == Location.Kind.STORE]
-    return {
-        "POS-LEGACY-EU": ([code for code in stores if code not in PILOT], TILL_TYPES, ["on_hand"]),
-        "POS-NEXT": ([*PILOT, CUTOVER_STORE], TILL_TYPES, ["on_hand"]),
-        "ECOM": (
-            [WEB, *PILOT],
-            ["reserve", "release", "pick", "pack", "stage", "fulfil", "return", "disposition", "write_off",
-             "transfer_in"],
-            ["on_hand"],
-        ),
-        "WMS": ([DC], ["receipt", "transfer_out", "damage", "write_off", "disposition", "cycle_count"], ["on_hand"]),
-        "ERP": ([], ["cycle_count", "adjustment", "sales_posting"], ["valuation"]),
-    }
-
-
-def ean13(body12):
-    """The 13-digit EAN for a 12-digit body: body plus its check digit."""
-    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(body12))
-    return body12 + str((10 - total % 10) % 10)
-
-
-def _skus(rng, dims, report):
-    """[(code, case unit, case factor, id)] after upserting SKUs, barcodes and conversions.
-
-    Barcodes use the 200-299 prefix GS1 reserves for in-store numbering, so
-    they can never be a real product's."""
-    categories = list(CATEGORIES.items())
-    specs = []
-    for i in range(dims.skus):
-        category, (products, sizes, (low, high), case_unit) = categories[i % len(categories)]
-        description = f"{rng.choice(products)} {rng.choice(sizes)}"
-        cost = Decimal(str(round(rng.uniform(low, high), 2)))
-        code = f"SKU{10001 + i}"
-        barcodes = [ean13(f"200{10001 + i:09d}")]
-        if i % 5 == 0:  # a second barcode (e.g. a promotional pack)
-            barcodes.append(ean13(f"201{10001 + i:09d}"))
-        specs.append((code, f"{description} ({category})", category, cost, case_unit, barcodes))
-
-    existing = set(SKU.objects.filter(code__in=[s[0] for s in specs]).values_list("code", flat=True))
-    SKU.objects.bulk_create(
-        [
-            SKU(code=code, description=description, category=category, unit_cost=cost, base_unit="EA")
-            for code, description, category, cost, _unit, _barcodes in specs
-            if code not in existing
-        ]
-    )
-    _count(report, "SKUs", len(specs) - len(existing))
-    ids = dict(SKU.objects.filter(code__in=[s[0] for s in specs]).values_list("code", "id"))
-
-    known_barcodes = set(Barcode.objects.filter(sku_id__in=ids.values()).values_list("code", flat=True))
-    new_barcodes = [
-        Barcode(code=barcode, sku_id=ids[code])
-        for code, *_rest, barcodes in specs
-        for barcode in barcodes
-        if barcode not in known_barcodes
-    ]
-    Barcode.objects.bulk_create(new_barcodes)
-    _count(report, "barcodes", len(new_barcodes))
-
-    known_units = set(UnitConversion.objects.filter(sku_id__in=ids.values()).values_list("sku_id", "unit"))
-    new_units = []
-    out = []
-    for code, _description, _category, _cost, case_unit, _barcodes in specs:
-        factor = int(case_unit[2:])
-        out.append((code, case_unit, factor, ids[code]))
-        if (ids[code], case_unit) not in known_units:
-            new_units.append(UnitConversion(sku_id=ids[code], unit=case_unit, factor=factor))
-    UnitConversion.objects.bulk_create(new_units)
-    _count(report, "unit conversions", len(new_units))
-    return out
-
-
-def _users(regions, locations, report):
-    """Demo users, one per role; returns [(username, role label, scope)]."""
-    User = get_user_model()
-    password = make_password(DEMO_PASSWORD)  # hashed once: hashing is slow on purpose
-    logins = []
-    for username, role, stores, region_code, superuser in USERS:
-        user, created = User.objects.get_or_create(
-            username=username, defaults={"email": f"{username}@demo.invalid"}
-        )
-        _count(report, "users", created)
-        user.is_superuser = user.is_staff = superuser
-        user.password = password
-        user.save()
-        region = regions[region_code] if region_code else None
-        profile, _ = Profile.objects.update_or_create(user=user, defaults={"role": role, "region": region})
-        profile.locations.set([locations[code] for code in stores])
-        scope = ", ".join(stores) or (f"region {region_code}" if region_code else "all locations")
-        logins.append((username, role.label, scope))
-    return logins
-
-
-def _po_lines(po_lines, report):
-    created = len(po_lines) - PurchaseOrderLine.objects.filter(
-        po_number__in={p.po_number for p in po_lines}
-    ).count()
-    PurchaseOrderLine.objects.bulk_create(
-        po_lines,
-        update_conflicts=True,
-        unique_fields=["po_number", "line"],
-        update_fields=["location", "sku", "quantity_ordered", "status", "expected_at"],
-    )
-    _count(report, "PO lines", created)
-
-
-# --------------------------------------------------------------------------
-# Posting: each source pushes what happened since its last push
-# --------------------------------------------------------------------------
-
-@dataclass
-class _Event:
-    source: str
-    occurred_at: datetime
-    raw: dict
-    received_at: datetime | None = None  # set for late replays; else the next push
-
-
-def _post(events, sources, report):
-    push = {code: timedelta(seconds=interval) for code, _n, _k, _g, interval, _i, _l in SOURCES}
-    epoch = datetime(2000, 1, 1, tzinfo=ZoneInfo("UTC"))
-    now = timezone.now()
-    batches = defaultdict(list)
-    for event in events:
-        received_at = event.received_at
-        if received_at is None:
-            # The first push of this source after the event (plus transit time).
-            ticks = (event.occurred_at + timedelta(seconds=5) - epoch) // push[event.source] + 1
-            received_at = epoch + ticks * push[event.source]
-        batches[(min(received_at, now), event.source)].append(event.raw)
-    for (received_at, source_code), raw_events in sorted(batches.items()):
-        result = ingest_events(sources[source_code], raw_events, received_at=received_at)
-        for status, n in result.counts.items():
-            report.ingest[status] += n
-        report.batches += 1
+        report.count("snapshots", True)
 
 
 # --------------------------------------------------------------------------
 # The story of one week
 # --------------------------------------------------------------------------
 
-class _Story:
-    """Generates the week's events (and the PO lines behind the receipts)."""
+class Week:
+    """Generates the week's events (and the PO lines behind the receipts):
+    `tell()` fills `events` (SourceEvent, in story order) and `po_lines`."""
 
     def __init__(self, rng, dims, now, locations, skus):
         self.rng = rng
@@ -515,7 +187,7 @@ class _Story:
             raw["to_location"] = to_location
         if available:
             self.moves[(location, sku)].append((when, available))
-        self.events.append(_Event(source, when, raw, received_at))
+        self.events.append(SourceEvent(source, when, raw, received_at))
         return raw
 
     def book(self, location, sku, when):
@@ -810,6 +482,7 @@ class _Story:
                 del raw["occurred_at"]
         sale = next(e for e in self.events if e.source == "POS-LEGACY-EU" and e.raw["type"] == "sale"
                     and e.occurred_at < self.now - timedelta(days=1) and e.received_at is None)
-        resend = _Event("POS-LEGACY-EU", self.now - timedelta(hours=2), dict(sale.raw))
-        conflict = _Event("POS-LEGACY-EU", self.now - timedelta(hours=2), {**sale.raw, "quantity": 7})
+        resend = SourceEvent("POS-LEGACY-EU", self.now - timedelta(hours=2), dict(sale.raw))
+        conflict = SourceEvent("POS-LEGACY-EU", self.now - timedelta(hours=2), {**sale.raw, "quantity": 7})
         self.events += [resend, conflict]
+

@@ -3,7 +3,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from inventory.demo import DEMO_PASSWORD, SIZES, load_demo
+from demo.retailer import DEMO_PASSWORD, SIZES, load_demo
 
 
 class Command(BaseCommand):

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class DemoConfig(AppConfig):
+    """The demo retailer and its `load_demo` command; it has no models."""
+
+    name = "demo"
+    verbose_name = "Demo retailer"

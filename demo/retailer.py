@@ -1,0 +1,123 @@
+"""A small demo retailer, generated deterministically (fixed random seed).
+
+`load_demo()` builds 4 regions and 20 locations (18 stores in Berlin, Paris,
+London and Madrid time, one DC, one ecommerce node), five source systems
+with an API token each, ~300 SKUs with barcodes and case conversions, PO
+lines, demo users for every role, ~4000 inventory events over the last
+seven days, and a WMS and an ERP snapshot. Every event goes through `inventory.ledger.ingest_events`, in
+batches timed the way each source pushes them, so positions, transfers,
+count anchors, latency and rejections are exactly what the API would have
+produced.
+
+What is demo is labelled demo: region names, the banner, source names,
+user e-mails and every transaction id (`demo-...`). Times are relative to
+the moment of the first load so the demo looks current.
+
+Running it again is safe (idempotent):
+- master data, PO lines and users are upserted: a missing row is topped up,
+  an existing one is kept, demo passwords are reset to DEMO_PASSWORD;
+- a source already holding an active token gets no new one;
+- the events are posted once: if demo events are in the ledger they are
+  left as they are (re-posting them would be a conflict, since their times
+  are relative to the first load). For fresh times, start from an empty
+  database (`make clean demo`).
+
+`load_demo()` composes the parts, each in its module: `masterdata` (regions,
+locations, sources and lanes, SKUs, PO lines), `people` (logins per role,
+source tokens) and `activity` (the week's story, posting it, the snapshots).
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from inventory.models import (
+    SKU,
+    Barcode,
+    InventoryEvent,
+    Location,
+    PurchaseOrderLine,
+    Region,
+    RejectedEvent,
+    Snapshot,
+    SourceSystem,
+)
+
+from .activity import TXN_PREFIX, Week, post_events, send_snapshots
+from .masterdata import upsert_locations, upsert_po_lines, upsert_regions, upsert_skus, upsert_sources
+from .people import DEMO_PASSWORD, issue_tokens, upsert_users
+
+__all__ = ["DEMO_PASSWORD", "SIZES", "TXN_PREFIX", "DemoReport", "DemoSize", "load_demo"]
+
+
+@dataclass(frozen=True)
+class DemoSize:
+    skus: int
+    store_range: int  # SKUs ranged per store
+    web_range: int
+    sales_per_store_day: int
+    orders_per_day: int
+    counts: int
+    adjustments: int
+
+
+SIZES = {
+    "full": DemoSize(skus=300, store_range=30, web_range=60, sales_per_store_day=14, orders_per_day=20,
+                     counts=80, adjustments=40),
+    # For tests: the same story with fewer rows.
+    "small": DemoSize(skus=40, store_range=6, web_range=10, sales_per_store_day=2, orders_per_day=4,
+                      counts=10, adjustments=8),
+}
+
+
+@dataclass
+class DemoReport:
+    events_loaded: bool
+    created: dict = field(default_factory=dict)  # noun -> rows created this run
+    totals: dict = field(default_factory=dict)  # noun -> rows in the database
+    ingest: dict = field(default_factory=lambda: {"accepted": 0, "duplicate": 0, "conflict": 0, "rejected": 0})
+    batches: int = 0
+    tokens: dict = field(default_factory=dict)  # source code -> raw key (new tokens only)
+    logins: list = field(default_factory=list)  # (username, role, scope)
+
+    def count(self, noun, created):
+        """Add to the rows made this run: `created` is a bool or a number."""
+        self.created[noun] = self.created.get(noun, 0) + int(created)
+
+
+def load_demo(seed=42, size="full", now=None) -> DemoReport:
+    """Build (or top up) the demo retailer; see the module docstring."""
+    dims = SIZES[size]
+    now = now or timezone.now()
+    rng = random.Random(seed)
+    report = DemoReport(events_loaded=False)
+    # One transaction: a load that fails half way leaves nothing behind.
+    with transaction.atomic():
+        regions = upsert_regions(report)
+        locations = upsert_locations(regions, now, report)
+        sources = upsert_sources(locations, report)
+        skus = upsert_skus(rng, dims, report)
+        report.logins = upsert_users(regions, locations, report)
+        issue_tokens(sources, report)
+        if not InventoryEvent.objects.filter(transaction_id__startswith=TXN_PREFIX).exists():
+            week = Week(rng, dims, now, locations, skus)
+            week.tell()
+            upsert_po_lines(week.po_lines, report)
+            post_events(week.events, sources, report)
+            send_snapshots(sources, now, report)
+            report.events_loaded = True
+    report.totals = {
+        "regions": Region.objects.count(),
+        "locations": Location.objects.count(),
+        "source systems": SourceSystem.objects.count(),
+        "SKUs": SKU.objects.count(),
+        "barcodes": Barcode.objects.count(),
+        "PO lines": PurchaseOrderLine.objects.count(),
+        "ledger events": InventoryEvent.objects.count(),
+        "rejections": RejectedEvent.objects.count(),
+        "snapshots": Snapshot.objects.count(),
+    }
+    return report
