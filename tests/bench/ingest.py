@@ -41,7 +41,6 @@ from inventory.ledger import MOVES, rebuild_positions
 from inventory.ledger.posting import LEDGER_COLUMNS, LEDGER_COPY_TYPES
 from inventory.models import (
     SKU,
-    STATES,
     InventoryEvent,
     Location,
     Position,
