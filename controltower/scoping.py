@@ -4,6 +4,7 @@ Every list, detail, count, export and API endpoint narrows its queryset with
 `restrict(queryset, user, location_field)`.
 """
 from django.apps import apps
+from django.db.models import Q
 
 from .models import Role
 
@@ -44,6 +45,15 @@ def restrict(queryset, user, location_field="location"):
     if role == Role.REGIONAL_OPS and user.profile.region_id:
         return queryset.filter(**{f"{location_field}__region_id": user.profile.region_id})
     return queryset.none()
+
+
+def people_seeing(locations):
+    """The other way round: a filter on users for the people who see at least
+    one of `locations` (a queryset or list of locations)."""
+    who = Q(profile__role__in=ESTATE_ROLES)
+    who |= Q(profile__role=Role.STORE_MANAGER, profile__locations__in=locations)
+    who |= Q(profile__role=Role.REGIONAL_OPS, profile__region__locations__in=locations)
+    return who
 
 
 def can_see_location(user, location):

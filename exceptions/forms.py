@@ -3,16 +3,13 @@ required, who may do what) is checked by exceptions/services.py, and its
 ValidationError is put back on the form with `add_service_errors`."""
 from django import forms
 from django.contrib.auth import get_user_model
-from django.db.models import Q
 
-from controltower.models import Role
-from controltower.scoping import ESTATE_ROLES
+from controltower.permissions import assignable_people
 from controltower.widgets import LongSelect
 from inventory.fields import MAX_QUANTITY
 from inventory.models import STATES
 
 from .models import RootCause
-from .services import CASE_WORKERS
 
 STATE_CHOICES = [(state, state.replace("_", " ")) for state in STATES]
 
@@ -30,16 +27,6 @@ def add_service_errors(form, error):
         form.add_error(None, error)
 
 
-def assignable_users(locations):
-    """People who may be given cases of `locations`: their store managers,
-    the regional ops of their regions, and the case workers who see the whole
-    estate. A shortlist for the form; services.assign checks the pick again."""
-    profile = Q(profile__role=Role.STORE_MANAGER, profile__locations__in=locations)
-    profile |= Q(profile__role=Role.REGIONAL_OPS, profile__region__locations__in=locations)
-    profile |= Q(profile__role__in=CASE_WORKERS & ESTATE_ROLES)
-    return get_user_model().objects.filter(profile, is_active=True).distinct().order_by("username")
-
-
 class AssigneeField(forms.ModelChoiceField):
     widget = LongSelect
 
@@ -52,7 +39,7 @@ class AssignForm(forms.Form):
 
     def __init__(self, *args, locations, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = assignable_users(locations)
+        self.fields["assignee"].queryset = assignable_people(locations)
 
 
 class CommentForm(forms.Form):
@@ -106,7 +93,7 @@ class BulkForm(forms.Form):
 
     def __init__(self, *args, locations, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = assignable_users(locations)
+        self.fields["assignee"].queryset = assignable_people(locations)
 
     def clean(self):
         data = super().clean()

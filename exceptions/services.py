@@ -17,8 +17,8 @@ from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from controltower.locks import hold_until_commit, lock_rows
-from controltower.models import Role
-from controltower.scoping import restrict, role_of
+from controltower.permissions import may_approve_adjustments, may_be_assigned, may_work_cases
+from controltower.scoping import restrict
 from inventory.fields import MAX_QUANTITY, MAX_VALUE
 from inventory.ledger import ingest_events
 from inventory.models import STATES, Location, SourceSystem
@@ -37,10 +37,6 @@ from .models import (
 from .sla import Calendar, sla_clock
 
 S = Case.Status
-CASE_WORKERS = {
-    Role.STORE_MANAGER, Role.REGIONAL_OPS, Role.PLANNER, Role.FINANCE, Role.INTEGRATION_ADMIN, Role.ADMIN,
-}
-APPROVERS = {Role.FINANCE, Role.ADMIN}
 HISTORY_FIELDS = ("status", "assignee", "waiting_on", "resolution_code", "root_cause", "owner",
                   "escalation_level", "reopen_count")
 TRACKED = ("severity", "quantity_at_risk", "value_at_risk", "customer_impact", "summary")
@@ -276,8 +272,9 @@ def _add_links(pairs):
 # People's actions
 # --------------------------------------------------------------------------
 
-def _check(case, user, roles=CASE_WORKERS):
-    if role_of(user) not in roles:
+def _check(case, user, may=may_work_cases):
+    """Refuse `user` unless their role `may` (a controltower.permissions predicate) and they see `case`."""
+    if not may(user):
         raise NotAllowed("Your role may not do this.")
     if not restrict(Case.objects.filter(pk=case.pk), user).exists():
         raise NotAllowed("This case is not in your scope.")
@@ -329,6 +326,8 @@ def assign(case, user, assignee):
     _check(case, user)
     if assignee is None or not restrict(Case.objects.filter(pk=case.pk), assignee).exists():
         raise ValidationError({"assignee": "Must be someone who can see this case."})
+    if not may_be_assigned(assignee):
+        raise ValidationError({"assignee": "Must be someone whose role works cases."})
     changes = {"assignee": assignee}
     if case.status in (S.OPEN, S.ACKNOWLEDGED):
         changes["status"] = S.IN_PROGRESS
@@ -484,7 +483,7 @@ def request_adjustment(case, user, state, quantity):
 
 @transaction.atomic
 def approve_adjustment(adjustment, user):
-    _check(adjustment.case, user, APPROVERS)
+    _check(adjustment.case, user, may_approve_adjustments)
     _decide(adjustment, user, CorrectiveAdjustment.Status.APPROVED)
     _post(adjustment, user)
     return adjustment
@@ -492,7 +491,7 @@ def approve_adjustment(adjustment, user):
 
 @transaction.atomic
 def reject_adjustment(adjustment, user, reason=""):
-    _check(adjustment.case, user, APPROVERS)
+    _check(adjustment.case, user, may_approve_adjustments)
     _decide(adjustment, user, CorrectiveAdjustment.Status.REJECTED, reason)
     return adjustment
 

@@ -1,8 +1,9 @@
 """Sources stay in their lane.
 
 Who loads master data: locations, SKUs and PO lines are loaded by an ERP
-source, a source allowed to (SourceSystem.loads_master_data), or a person who
-is an admin or integration admin (`master_data_refusal`, used by the API).
+source, a source allowed to (SourceSystem.loads_master_data), or a person whose role
+may (controltower.permissions.may_load_master_data): `master_data_refusal`,
+used by the API, is the one place that decides.
 
 What a source may send: its lane is the locations it feeds and the event
 types and snapshot kinds it may send. A part left empty is no restriction,
@@ -16,8 +17,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from controltower.models import Role
-from controltower.scoping import role_of
+from controltower.permissions import may_load_master_data
 from controltower.tokens import SourceClient
 
 from .models import EventType, Location, Snapshot, SourceSystem
@@ -42,7 +42,7 @@ def master_data_refusal(user) -> str:
             f"Source {source.code} may not load master data or PO lines: only an ERP source, "
             "or one allowed to load master data, may."
         )
-    if role_of(user) in (Role.ADMIN, Role.INTEGRATION_ADMIN):
+    if may_load_master_data(user):
         return ""
     return "Only an admin or integration admin may load master data and PO lines."
 

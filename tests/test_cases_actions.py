@@ -81,6 +81,17 @@ def test_assign_to_someone_who_cannot_see_the_case_names_the_field(case, manager
     assert case.assignee is None
 
 
+@pytest.mark.parametrize("role", ["executive", "pmo"])
+def test_assign_to_a_read_only_role_names_the_field(case, manager, role):
+    """The service asks may_be_assigned, as the form's shortlist does: a role
+    that sees the case but cannot work it is not offered, nor taken by the API."""
+    with pytest.raises(ValidationError) as error:
+        services.assign(case, manager, make_user(role))
+    assert error.value.message_dict == {"assignee": ["Must be someone whose role works cases."]}
+    case.refresh_from_db()
+    assert case.assignee is None and not CaseHistory.objects.exists()
+
+
 def test_assign_by_outsider(case, outsider, manager):
     with pytest.raises(NotAllowed):
         services.assign(case, outsider, manager)

@@ -8,7 +8,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from controltower.counts import capped_count
-from controltower.scoping import ESTATE_ROLES, restrict, role_of, visible_locations
+from controltower.permissions import may_see_rejections
+from controltower.scoping import restrict, visible_locations
 from exceptions.services import location_case_figures
 from inventory.models import SKU, InventoryEvent, Position, RejectedEvent
 from inventory.positions import negative_position_counts
@@ -26,9 +27,8 @@ def _home_counts(user):
         "events_24h": capped_count(restrict(InventoryEvent.objects.filter(received_at__gte=since), user)),
         "negative_available": capped_count(restrict(Position.objects.filter(available__lt=0), user)),
     }
-    # A rejected event may name no known location, so it cannot be scoped:
-    # only people who see the whole estate get this count.
-    if role_of(user) in ESTATE_ROLES:
+    # A rejected event may name no known location, so it cannot be scoped.
+    if may_see_rejections(user):
         counts["rejections_pending"] = RejectedEvent.objects.filter(replayed_at__isnull=True).count()
     return counts
 

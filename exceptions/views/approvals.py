@@ -6,7 +6,8 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_POST
 
-from controltower.scoping import restrict, role_of
+from controltower.permissions import may_approve_adjustments
+from controltower.scoping import restrict
 
 from .. import services
 from ..forms import (
@@ -17,7 +18,7 @@ from .common import CHANGED, refused
 
 
 def _approver_only(request):
-    if role_of(request.user) not in services.APPROVERS:
+    if not may_approve_adjustments(request.user):
         raise services.NotAllowed("Only finance approves corrective adjustments.")
 
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_POST
 
-from controltower.scoping import role_of
+from controltower.permissions import may_work_cases
 from inventory.models import (
     STATES,
     InventoryEvent,
@@ -96,7 +96,7 @@ def _body_context(request, case, **forms):
         "now": timezone.now(),
         "active_statuses": Case.ACTIVE,
         "done_statuses": Case.DONE,
-        "can_work": role_of(request.user) in services.CASE_WORKERS,
+        "can_work": may_work_cases(request.user),
         "position": position,
         "position_states": [(state, getattr(position, state)) for state in STATES] if position else [],
         "history": case.history.select_related("actor"),

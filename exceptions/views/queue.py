@@ -12,14 +12,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from controltower import csvsafe
+from controltower.permissions import assignable_people
 from controltower.scoping import restrict, visible_locations
 
 from .. import services
 from ..filters import ACTIVE, DONE_COUNT_DAYS, CaseFilter, resolved_within
-from ..forms import (
-    BulkForm,
-    assignable_users,
-)
+from ..forms import BulkForm
 from ..models import Case
 from .common import CHANGED, PAGE_SIZE, QUEUE_RELATED, refused, visible_cases
 
@@ -78,7 +76,7 @@ def case_list(request):
         return render(request, "exceptions/_case_table.html", context)
     counts, breached = status_counts(request.user)
     # Whom the filter and the bulk bar offer: read once for both lists.
-    people = list(assignable_users(visible_locations(request.user)).only("username", "first_name", "last_name"))
+    people = list(assignable_people(visible_locations(request.user)).only("username", "first_name", "last_name"))
     return render(request, "exceptions/case_list.html",
                   {**context, "counts": counts, "breached": breached, "people": people})
 

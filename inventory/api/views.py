@@ -21,7 +21,8 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
 from controltower.limits import read_body
-from controltower.scoping import ESTATE_ROLES, restrict, role_of, visible_locations
+from controltower.permissions import may_see_rejections
+from controltower.scoping import restrict, visible_locations
 from controltower.tokens import SourceClient
 from inventory.lanes import master_data_refusal
 from inventory.ledger import IngestError, ingest_events
@@ -308,6 +309,6 @@ class RejectionListView(generics.ListAPIView):
         rejections = RejectedEvent.objects.select_related("source").order_by("-id")
         if isinstance(self.request.user, SourceClient):
             return rejections.filter(source=self.request.auth.source)
-        if role_of(self.request.user) in ESTATE_ROLES:
+        if may_see_rejections(self.request.user):
             return rejections
         return rejections.none()

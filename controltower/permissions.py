@@ -1,0 +1,64 @@
+"""What a person may do, by role: one predicate per rule.
+
+Services check these before they change anything; views, forms, the API,
+templates and the navigation ask the same predicates to decide what to
+offer. Nothing else names a list of roles. Which *locations* a person sees
+is the other half of every rule and lives in controltower.scoping.
+
+The kernel knows roles only: a rule that needs the domain (what a source
+system may load, which status allows which action) stays in its app and
+calls the predicate for the person's part (e.g. inventory.lanes for master
+data, exceptions.services.allowed_actions for a case). The sign-offs of the
+rollout gates (issue 10) are meant to be asked here too.
+"""
+from django.contrib.auth import get_user_model
+
+from .models import Role
+from .scoping import ESTATE_ROLES, people_seeing, role_of
+
+# The roles whose teams are routed cases and work them in the queue.
+CASE_WORKERS = frozenset({
+    Role.STORE_MANAGER, Role.REGIONAL_OPS, Role.PLANNER, Role.FINANCE, Role.INTEGRATION_ADMIN, Role.ADMIN,
+})
+# Finance approves corrective adjustments above the approval threshold.
+APPROVERS = frozenset({Role.FINANCE, Role.ADMIN})
+# People who load locations, SKUs and PO lines (source systems: inventory.lanes).
+MASTER_DATA_LOADERS = frozenset({Role.ADMIN, Role.INTEGRATION_ADMIN})
+
+
+def may_work_cases(user) -> bool:
+    """Acknowledge, assign, comment, wait, resolve, reopen and adjust the cases in scope."""
+    return role_of(user) in CASE_WORKERS
+
+
+def may_be_assigned(user) -> bool:
+    """Be given a case (that this person can see: controltower.scoping)."""
+    return user.is_active and may_work_cases(user)
+
+
+def may_approve_adjustments(user) -> bool:
+    """Approve or reject a corrective adjustment waiting for finance."""
+    return role_of(user) in APPROVERS
+
+
+def may_load_master_data(user) -> bool:
+    """A person who loads locations, SKUs and PO lines."""
+    return role_of(user) in MASTER_DATA_LOADERS
+
+
+def may_see_rejections(user) -> bool:
+    """Rejected events name no trusted location (an unknown one is a common
+    cause), so only people who see the whole estate see them."""
+    return role_of(user) in ESTATE_ROLES
+
+
+def assignable_people(locations):
+    """The active people who may be given cases of `locations` (a queryset or
+    list of locations): case workers who see the whole estate, the store
+    managers of those locations and the regional ops of their regions. The
+    shortlist the forms offer; services.assign asks may_be_assigned again,
+    with the case's scope."""
+    return (
+        get_user_model().objects.filter(people_seeing(locations), profile__role__in=CASE_WORKERS, is_active=True)
+        .distinct().order_by("username")
+    )
