@@ -67,7 +67,7 @@ INSTALLED_APPS = [
     "exceptions",
     "rollout",
     "controltower.web",
-    "demo",  # the demo retailer (load_demo): composes the apps above, after them
+    "controltower.demo",  # the demo retailer (load_demo): composes the apps above, after them
 ]
 
 MIDDLEWARE = [

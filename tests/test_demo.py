@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from controltower.models import ApiToken, Role
-from demo.retailer import DEMO_PASSWORD, TXN_PREFIX, load_demo
+from controltower.demo.retailer import DEMO_PASSWORD, TXN_PREFIX, load_demo
 from exceptions import reconciliation
 from inventory.ledger import rebuild_positions
 from inventory.models import (

@@ -4,5 +4,6 @@ from django.apps import AppConfig
 class DemoConfig(AppConfig):
     """The demo retailer and its `load_demo` command; it has no models."""
 
-    name = "demo"
+    name = "controltower.demo"
+    label = "demo"
     verbose_name = "Demo retailer"

@@ -3,7 +3,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from demo.retailer import DEMO_PASSWORD, SIZES, load_demo
+from controltower.demo.retailer import DEMO_PASSWORD, SIZES, load_demo
 
 
 class Command(BaseCommand):
