@@ -3,7 +3,8 @@
 Every quantity stored here is in the SKU's base unit.
 """
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Greatest
 
 # The ten states of the canonical inventory state model, in display order.
 STATES = (
@@ -251,6 +252,8 @@ class Position(models.Model):
 
     @property
     def atp(self):
+        """Available-to-promise: available minus safety stock, never below
+        zero (DOMAIN.md). atp_expression() is the same rule in SQL."""
         return max(self.available - self.safety_stock, 0)
 
     @property
@@ -267,6 +270,11 @@ def on_hand_expression():
     for state in ON_HAND_STATES[1:]:
         expression = expression + F(state)
     return expression
+
+
+def atp_expression():
+    """Position.atp as a query expression, for annotating position querysets."""
+    return Greatest(F("available") - F("safety_stock"), Value(0))
 
 
 class CountAnchor(models.Model):

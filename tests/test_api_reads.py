@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from controltower.models import Role
 from inventory.ledger import ingest_events, replay_rejections
-from inventory.models import Location
+from inventory.models import Location, Position, atp_expression
 
 from .factories import (
     BarcodeFactory,
@@ -88,6 +88,15 @@ def test_atp_never_goes_below_zero(api_client, estate, sku):
     row = get(api_client, "/api/v1/positions", make_user(Role.PLANNER)).json()["results"][0]
 
     assert row["atp"] == 0
+
+
+def test_atp_in_sql_is_the_property(estate, sku):
+    """The API's annotation (atp_expression) and Position.atp are one rule."""
+    for n, (available, safety) in enumerate([(10, 4), (3, 5), (-2, 0), (0, 0), (7, 7)]):
+        PositionFactory(location=estate["A1"], sku=SKUFactory(code=f"ATP{n}"), available=available,
+                        safety_stock=safety)
+    for position in Position.objects.annotate(sql_atp=atp_expression()):
+        assert position.sql_atp == position.atp, (position.available, position.safety_stock)
 
 
 def test_store_manager_sees_only_their_stores_positions(api_client, estate, sku):

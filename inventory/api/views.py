@@ -11,8 +11,6 @@ Who may call what:
   an ERP source and a source allowed to load master data (inventory.lanes).
 """
 import orjson
-from django.db.models import F, Value
-from django.db.models.functions import Greatest
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import generics
 from rest_framework.exceptions import ParseError
@@ -27,7 +25,16 @@ from controltower.tokens import SourceClient
 from inventory.lanes import master_data_refusal
 from inventory.ledger import IngestError, ingest_events
 from inventory.masterdata import import_locations, import_skus
-from inventory.models import SKU, STATES, InventoryEvent, Location, Position, RejectedEvent, on_hand_expression
+from inventory.models import (
+    SKU,
+    STATES,
+    InventoryEvent,
+    Location,
+    Position,
+    RejectedEvent,
+    atp_expression,
+    on_hand_expression,
+)
 
 from . import schema  # noqa: F401  (registers the token scheme with drf-spectacular)
 from .filters import EventFilter, LocationFilter, PositionFilter, RejectionFilter, SKUFilter
@@ -217,7 +224,7 @@ class PositionListView(generics.ListAPIView):
         return (
             positions.annotate(
                 on_hand=on_hand_expression(),
-                atp=Greatest(F("available") - F("safety_stock"), Value(0)),
+                atp=atp_expression(),
             )
             .order_by("location__code", "sku__code")
             .values(
