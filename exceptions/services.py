@@ -23,6 +23,7 @@ from inventory.fields import MAX_QUANTITY, MAX_VALUE
 from inventory.ledger import ingest_events
 from inventory.models import STATES, Location, SourceSystem
 
+from .filters import DONE_COUNT_DAYS, resolved_within
 from .findings import CaseKind, Finding
 from .models import (
     Case,
@@ -280,13 +281,42 @@ def _check(case, user, may=may_work_cases):
         raise NotAllowed("This case is not in your scope.")
 
 
-def _move(case, from_statuses, actor, action, note="", **changes):
-    """Change a case only if its status is still one of `from_statuses`.
+# The statuses each action starts from: `_move` refuses any other and
+# `allowed_actions` offers an action only from these. The one table of it.
+FROM_STATUSES = {
+    "acknowledge": (S.OPEN,),
+    "assign": Case.ACTIVE,
+    "wait": (S.OPEN, S.ACKNOWLEDGED, S.IN_PROGRESS),
+    "resume": (S.WAITING,),
+    "resolve": Case.ACTIVE,
+    "reopen": Case.DONE,
+}
+
+
+def allowed_actions(case, user) -> frozenset:
+    """The actions `user` may take on `case` now, by name: what the case page
+    offers. `case` is one the user sees (read through `.restrict(user)`); the
+    answer comes from the rules the actions themselves check: the role
+    (controltower.permissions), FROM_STATUSES, and what an adjustment needs.
+    Comment and adjust take a case in any status."""
+    if not may_work_cases(user):
+        return frozenset()
+    allowed = {action for action, statuses in FROM_STATUSES.items() if case.status in statuses}
+    if "assign" in allowed and case.assignee_id != user.pk and may_be_assigned(user):
+        allowed.add("assign_me")
+    if adjusts_stock(case):
+        allowed.add("adjust")
+    allowed.add("comment")
+    return frozenset(allowed)
+
+
+def _move(case, actor, action, note="", **changes):
+    """Change a case only if its status is still one FROM_STATUSES[action] allows.
 
     The one way actions change a case: a conditional update, then history
     for every field that changed."""
     before = {name: getattr(case, name) for name in changes}
-    rows = Case.objects.filter(pk=case.pk, status__in=from_statuses).update(**changes)
+    rows = Case.objects.filter(pk=case.pk, status__in=FROM_STATUSES[action]).update(**changes)
     if rows != 1:
         current = Case.objects.filter(pk=case.pk).values_list("status", flat=True).first()
         raise ValidationError({"status": f"Cannot {action} a case that is {current}."})
@@ -317,7 +347,7 @@ def _text(value):
 @transaction.atomic
 def acknowledge(case, user):
     _check(case, user)
-    _move(case, [S.OPEN], user, "acknowledge", status=S.ACKNOWLEDGED, acknowledged_at=timezone.now())
+    _move(case, user, "acknowledge", status=S.ACKNOWLEDGED, acknowledged_at=timezone.now())
     return case
 
 
@@ -332,7 +362,7 @@ def assign(case, user, assignee):
     if case.status in (S.OPEN, S.ACKNOWLEDGED):
         changes["status"] = S.IN_PROGRESS
         changes["acknowledged_at"] = case.acknowledged_at or timezone.now()
-    _move(case, [S.OPEN, S.ACKNOWLEDGED, S.IN_PROGRESS, S.WAITING], user, "assign", **changes)
+    _move(case, user, "assign", **changes)
     return case
 
 
@@ -354,7 +384,7 @@ def set_waiting(case, user, waiting_on):
     waiting_on = (waiting_on or "").strip()
     if not waiting_on:
         raise ValidationError({"waiting_on": "Say who or what the case waits on."})
-    _move(case, [S.OPEN, S.ACKNOWLEDGED, S.IN_PROGRESS], user, "wait",
+    _move(case, user, "wait",
           status=S.WAITING, waiting_on=waiting_on, paused_since=timezone.now())
     return case
 
@@ -365,7 +395,7 @@ def resume(case, user):
     _check(case, user)
     now = timezone.now()
     changes = _unpause(case, now)
-    _move(case, [S.WAITING], user, "resume", status=S.IN_PROGRESS, waiting_on="", **changes)
+    _move(case, user, "resume", status=S.IN_PROGRESS, waiting_on="", **changes)
     return case
 
 
@@ -402,7 +432,7 @@ def resolve(case, user, resolution_code, root_cause, note="", adjustment=None):
         check_adjustment(case, adjustment.get("state"), adjustment.get("quantity"))
     now = timezone.now()
     changes = _unpause(case, now)
-    _move(case, list(Case.ACTIVE), user, "resolve", note=note,
+    _move(case, user, "resolve", note=note,
           status=S.RESOLVED, resolved_at=now, resolved_by=user, resolution_code=resolution_code.strip(),
           root_cause=root_cause, resolution_note=note or "", auto_resolved=False, waiting_on="", **changes)
     if adjustment is not None:
@@ -417,10 +447,42 @@ def reopen(case, user, reason):
     if not reason:
         raise ValidationError({"reason": "Say why the case is reopened."})
     sla = _sla_start(case.location, Router().policy(case.kind, case.severity), Calendar(), timezone.now())
-    _move(case, list(Case.DONE), user, "reopen", note=reason,
+    _move(case, user, "reopen", note=reason,
           status=S.OPEN, reopen_count=case.reopen_count + 1, resolved_at=None, resolved_by=None,
           acknowledged_at=None, auto_resolved=False, **sla)
     return case
+
+
+@dataclass
+class BulkReport:
+    done: list = field(default_factory=list)  # the cases changed
+    skipped: list = field(default_factory=list)  # (case, why): its status or the role refused it
+
+
+def bulk(ids, user, action, assignee=None) -> BulkReport:
+    """Acknowledge or assign (to `assignee`) the cases `ids` at once, in id
+    order, each with its own action. One id outside the user's scope (or
+    unknown) refuses the whole request before anything changes (NotAllowed);
+    a case whose status does not allow the action is skipped and named."""
+    if action not in ("acknowledge", "assign"):
+        raise ValueError(f"No bulk action {action!r}.")
+    ids = set(ids)
+    cases = list(restrict(Case.objects.filter(pk__in=ids), user).select_related("sku", "location"))
+    if len(cases) != len(ids):
+        raise NotAllowed(f"{len(ids) - len(cases)} of the selected cases are not in your scope; nothing was changed.")
+    report = BulkReport()
+    for case in sorted(cases, key=lambda c: c.pk):
+        try:
+            if action == "acknowledge":
+                acknowledge(case, user)
+            else:
+                assign(case, user, assignee)
+            report.done.append(case)
+        except ValidationError as error:
+            report.skipped.append((case, " ".join(error.messages)))
+        except PermissionDenied as error:
+            report.skipped.append((case, str(error)))
+    return report
 
 
 # --------------------------------------------------------------------------
@@ -439,11 +501,16 @@ def adjustment_value(case, quantity):
 ADJUSTMENT_CONTEXT = Context(prec=60)
 
 
+def adjusts_stock(case):
+    """Whether a corrective adjustment can be posted for `case`: it is about one store and SKU."""
+    return case.location_id is not None and case.sku_id is not None
+
+
 def check_adjustment(case, state, quantity):
     """Refuse an adjustment the tower could not store or post, before
     anything is written: the ledger takes at most MAX_QUANTITY units a line,
     and its value goes into a numeric(14, 2) column (at most MAX_VALUE)."""
-    if case.location_id is None or case.sku_id is None:
+    if not adjusts_stock(case):
         raise ValidationError({"adjustment": "Only a case on one store and SKU can adjust stock."})
     if state not in STATES:
         raise ValidationError({"state": f"One of {', '.join(STATES)}."})
@@ -539,6 +606,25 @@ def _post(adjustment, user):
     adjustment.status, adjustment.posted_at = CorrectiveAdjustment.Status.POSTED, now
     _history(adjustment.case, user, "adjustment_posted", now, field="adjustment",
              to_value=adjustment.transaction_id)
+
+
+def status_counts(cases):
+    """The figures above the queue for `cases` (a queryset already in the
+    viewer's scope): per status, the active cases and the cases resolved or
+    closed in the last DONE_COUNT_DAYS (all-time done counts only grow), and
+    how many active ones are breached. Two GROUP BYs, each read from an index alone."""
+    cases = cases.order_by()
+    done = resolved_within(cases.filter(status__in=Case.DONE), DONE_COUNT_DAYS)
+    rows = [
+        *cases.filter(status__in=Case.ACTIVE).values("status").annotate(n=Count("*"), breached=Count("breached_at")),
+        *done.values("status").annotate(n=Count("*")),
+    ]
+    counts = {row["status"]: row for row in rows}
+    return [
+        {"status": status, "label": label, "count": counts[status]["n"] if status in counts else 0,
+         "within": DONE_COUNT_DAYS if status in Case.DONE else None}
+        for status, label in Case.Status.choices
+    ], sum(counts[status]["breached"] for status in Case.ACTIVE if status in counts)
 
 
 def location_case_figures(location_ids):

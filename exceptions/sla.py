@@ -5,10 +5,13 @@ at 08:00 opens at 08:00 on both sides of a DST change. All arithmetic is done
 in UTC: subtracting two aware datetimes in the same zone would ignore the
 offset change.
 """
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from .models import Holiday, TradingHours
+from django.utils.timesince import timesince, timeuntil
+
+from .models import Case, Holiday, TradingHours
 
 MIDNIGHT = time(0)
 LOOKAHEAD_DAYS = 400
@@ -118,3 +121,55 @@ def sla_clock(case, calendar=None):
     """The clock a case's targets run on (its policy may count around the clock)."""
     policy = case.sla_policy
     return (calendar or Calendar()).clock(case.location, policy.trading_hours_only if policy else True)
+
+
+@dataclass(frozen=True)
+class SlaState:
+    """A case's SLA as people read it: the state, its words, and the due time."""
+
+    state: str  # breached, paused, done, at_risk, on_track or no_sla
+    label: str  # the state in words: "Breached", "Paused", "Done", "At risk", "On track", "No SLA"
+    tone: str  # "alert" once breached, "warn" once warned (at WARNING_SHARE of the target), else ""
+    due_at: datetime | None  # when the case must be resolved
+    overdue: bool  # the due time has passed
+    time_left: str  # "3 hours, 20 minutes" while before the due time, else ""
+    overdue_by: str  # "2 hours" once past it, else ""
+    note: str  # after "Due": "clock stopped while waiting", "3 hours left", "overdue by 2 hours" or ""
+
+
+SLA_LABELS = {"breached": "Breached", "paused": "Paused", "done": "Done", "at_risk": "At risk",
+              "on_track": "On track", "no_sla": "No SLA"}
+
+
+def sla_state(case, now) -> SlaState:
+    """Where `case` stands against its SLA at `now`. A breach outranks
+    everything; a waiting case is paused (its clock stopped); a resolved or
+    closed one done; a case warned by the escalation sweep (warned_at) is at
+    risk; one with a due time on track."""
+    if case.breached_at:
+        state = "breached"
+    elif case.status == Case.Status.WAITING:
+        state = "paused"
+    elif case.status in Case.DONE:
+        state = "done"
+    elif case.warned_at:
+        state = "at_risk"
+    elif case.resolution_due_at:
+        state = "on_track"
+    else:
+        state = "no_sla"
+    due = case.resolution_due_at
+    overdue = due is not None and due <= now
+    time_left = timeuntil(due, now) if due is not None and not overdue else ""
+    overdue_by = timesince(due, now) if overdue else ""
+    if due is None or case.status in Case.DONE:
+        note = ""
+    elif case.status == Case.Status.WAITING:
+        note = "clock stopped while waiting"
+    else:
+        note = f"overdue by {overdue_by}" if overdue else f"{time_left} left"
+    return SlaState(
+        state=state, label=SLA_LABELS[state],
+        tone="alert" if case.breached_at else "warn" if case.warned_at else "",
+        due_at=due, overdue=overdue, time_left=time_left, overdue_by=overdue_by, note=note,
+    )

@@ -1,5 +1,7 @@
 from django import template
 
+from exceptions.sla import sla_state as _sla_state
+
 register = template.Library()
 
 
@@ -7,3 +9,9 @@ register = template.Library()
 def words(value):
     """snake_case codes as plain words: "adjustment_requested" -> "adjustment requested"."""
     return str(value).replace("_", " ")
+
+
+@register.filter
+def sla_state(case, now):
+    """`{% with sla=case|sla_state:now %}`: the case's SLA state from exceptions.sla, for a table row."""
+    return _sla_state(case, now)

@@ -12,7 +12,6 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_POST
 
-from controltower.permissions import may_work_cases
 from inventory.models import (
     STATES,
     InventoryEvent,
@@ -34,6 +33,7 @@ from ..forms import (
     add_service_errors,
 )
 from ..models import Case, CaseLink
+from ..sla import sla_state
 from .common import CHANGED, case_in_scope, refused
 from .queue import status_counts
 
@@ -90,13 +90,13 @@ def _body_context(request, case, **forms):
     """Everything the case body shows; `forms` replaces a blank form with a bound one (errors)."""
     locations = [case.location] if case.location else []
     position = _position(case)
+    now = timezone.now()
     context = {
         "case": case,
         "details": _details(case),
-        "now": timezone.now(),
-        "active_statuses": Case.ACTIVE,
-        "done_statuses": Case.DONE,
-        "can_work": may_work_cases(request.user),
+        "now": now,
+        "sla": sla_state(case, now),
+        "actions": services.allowed_actions(case, request.user),
         "position": position,
         "position_states": [(state, getattr(position, state)) for state in STATES] if position else [],
         "history": case.history.select_related("actor"),

@@ -3,9 +3,7 @@
 An htmx request gets the fragment it asked for; a plain request the whole page."""
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -16,28 +14,15 @@ from controltower.permissions import assignable_people
 from controltower.scoping import restrict, visible_locations
 
 from .. import services
-from ..filters import ACTIVE, DONE_COUNT_DAYS, CaseFilter, resolved_within
+from ..filters import ACTIVE, CaseFilter
 from ..forms import BulkForm
 from ..models import Case
 from .common import CHANGED, PAGE_SIZE, QUEUE_RELATED, refused, visible_cases
 
 
 def status_counts(user):
-    """The active cases per status and how many of them are breached, and the
-    cases resolved or closed in the last DONE_COUNT_DAYS (all-time done
-    counts only grow): two GROUP BYs, each read from an index alone."""
-    cases = restrict(Case.objects.all(), user).order_by()
-    done = resolved_within(cases.filter(status__in=Case.DONE), DONE_COUNT_DAYS)
-    rows = [
-        *cases.filter(status__in=Case.ACTIVE).values("status").annotate(n=Count("*"), breached=Count("breached_at")),
-        *done.values("status").annotate(n=Count("*")),
-    ]
-    counts = {row["status"]: row for row in rows}
-    return [
-        {"status": status, "label": label, "count": counts[status]["n"] if status in counts else 0,
-         "within": DONE_COUNT_DAYS if status in Case.DONE else None}
-        for status, label in Case.Status.choices
-    ], sum(counts[status]["breached"] for status in Case.ACTIVE if status in counts)
+    """The queue's figures for the cases `user` sees (services.status_counts)."""
+    return services.status_counts(restrict(Case.objects.all(), user))
 
 
 def _filterset(request):
@@ -64,8 +49,7 @@ def _queue_context(request):
     page = _page_of(filterset.qs, request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return {"filterset": filterset, "page": page, "query": query.urlencode(), "now": timezone.now(),
-            "done_statuses": Case.DONE}
+    return {"filterset": filterset, "page": page, "query": query.urlencode(), "now": timezone.now()}
 
 
 @login_required
@@ -126,32 +110,21 @@ def case_export(request):
 @login_required
 @require_POST
 def case_bulk(request):
-    """Acknowledge or assign the ticked cases. One case outside the user's
-    scope refuses the whole request; a case whose status does not allow the
-    action is skipped and named."""
+    """Acknowledge or assign the ticked cases (services.bulk decides: one case
+    outside the user's scope refuses the whole request, a case whose status
+    does not allow the action is skipped and named)."""
     form = BulkForm(request.POST, locations=visible_locations(request.user))
     if not form.is_valid():
         return render(request, "exceptions/_bulk_result.html", {"form": form})
-    ids = set(form.cleaned_data["cases"])
-    cases = list(restrict(Case.objects.filter(pk__in=ids), request.user).select_related("sku", "location"))
-    if len(cases) != len(ids):
-        return refused(request, services.NotAllowed(
-            f"{len(ids) - len(cases)} of the selected cases are not in your scope; nothing was changed."))
     action = form.cleaned_data["action"]
     assignee = request.user if action == "assign_me" else form.cleaned_data["assignee"]
-    done, skipped = [], []
-    for case in sorted(cases, key=lambda c: c.pk):
-        try:
-            if action == "acknowledge":
-                services.acknowledge(case, request.user)
-            else:
-                services.assign(case, request.user, assignee)
-            done.append(case)
-        except ValidationError as error:
-            skipped.append((case, " ".join(error.messages)))
-        except PermissionDenied as error:
-            skipped.append((case, str(error)))
+    try:
+        report = services.bulk(form.cleaned_data["cases"], request.user,
+                               "acknowledge" if action == "acknowledge" else "assign", assignee)
+    except services.NotAllowed as error:
+        return refused(request, error)
     response = render(request, "exceptions/_bulk_result.html",
-                      {"form": form, "done": done, "skipped": skipped, "action": action, "assignee": assignee})
+                      {"form": form, "done": report.done, "skipped": report.skipped, "action": action,
+                       "assignee": assignee})
     response["HX-Trigger"] = CHANGED
     return response
