@@ -1,6 +1,6 @@
 """The one FilterSet of the case list, for the queue screen, its CSV export
 and the API. Locations and SKUs are named by their codes, people by username.
-The queryset it filters is already narrowed with `restrict`."""
+The queryset it filters is already narrowed with `.restrict(user)`."""
 from datetime import timedelta
 
 import django_filters

@@ -6,6 +6,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import ExpressionWrapper, F, Q
 
+from controltower.scoping import ScopedQuerySet
+
 from .findings import CaseKind
 
 SEVERITY_VALIDATORS = [MinValueValidator(1), MaxValueValidator(4)]
@@ -120,6 +122,9 @@ class Case(models.Model):
     ACTIVE = (Status.OPEN, Status.ACKNOWLEDGED, Status.IN_PROGRESS, Status.WAITING)
     DONE = (Status.RESOLVED, Status.CLOSED)
 
+    objects = ScopedQuerySet.as_manager()
+    scope_fields = ("location",)  # a case on no location is for the estate roles
+
     class Meta:
         indexes = [
             # The queue's order (URGENCY): a page of ids is read off this index alone, not sorted
@@ -217,6 +222,9 @@ class CorrectiveAdjustment(models.Model):
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     posted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_fields = ("case__location",)  # whoever sees the case
 
     class Meta:
         ordering = ["id"]

@@ -18,7 +18,6 @@ from django.utils import timezone
 
 from controltower.locks import hold_until_commit, lock_rows
 from controltower.permissions import may_approve_adjustments, may_be_assigned, may_work_cases
-from controltower.scoping import restrict
 from inventory.fields import MAX_QUANTITY, MAX_VALUE
 from inventory.ledger import ingest_events
 from inventory.models import STATES, Location, SourceSystem
@@ -277,7 +276,7 @@ def _check(case, user, may=may_work_cases):
     """Refuse `user` unless their role `may` (a controltower.permissions predicate) and they see `case`."""
     if not may(user):
         raise NotAllowed("Your role may not do this.")
-    if not restrict(Case.objects.filter(pk=case.pk), user).exists():
+    if not Case.objects.filter(pk=case.pk).restrict(user).exists():
         raise NotAllowed("This case is not in your scope.")
 
 
@@ -354,7 +353,7 @@ def acknowledge(case, user):
 @transaction.atomic
 def assign(case, user, assignee):
     _check(case, user)
-    if assignee is None or not restrict(Case.objects.filter(pk=case.pk), assignee).exists():
+    if assignee is None or not Case.objects.filter(pk=case.pk).restrict(assignee).exists():
         raise ValidationError({"assignee": "Must be someone who can see this case."})
     if not may_be_assigned(assignee):
         raise ValidationError({"assignee": "Must be someone whose role works cases."})
@@ -467,7 +466,7 @@ def bulk(ids, user, action, assignee=None) -> BulkReport:
     if action not in ("acknowledge", "assign"):
         raise ValueError(f"No bulk action {action!r}.")
     ids = set(ids)
-    cases = list(restrict(Case.objects.filter(pk__in=ids), user).select_related("sku", "location"))
+    cases = list(Case.objects.filter(pk__in=ids).restrict(user).select_related("sku", "location"))
     if len(cases) != len(ids):
         raise NotAllowed(f"{len(ids) - len(cases)} of the selected cases are not in your scope; nothing was changed.")
     report = BulkReport()

@@ -1,10 +1,15 @@
 """Master data, the immutable ledger and the position projection.
 
-Every quantity stored here is in the SKU's base unit.
+Every quantity stored here is in the SKU's base unit. The models people see
+by location have a ScopedQuerySet manager (`.restrict(user)`,
+controltower.scoping) and say where their location is (`scope_fields`).
 """
 from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Greatest
+
+from controltower.permissions import may_see_rejections
+from controltower.scoping import ScopedQuerySet
 
 # The ten states of the canonical inventory state model, in display order.
 STATES = (
@@ -49,6 +54,9 @@ class Location(models.Model):
     format = models.CharField(max_length=100, blank=True)
     go_live_date = models.DateField(null=True, blank=True)
     active = models.BooleanField(default=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_fields = ("",)  # a location is in scope itself
 
     class Meta:
         ordering = ["code"]
@@ -200,6 +208,9 @@ class InventoryEvent(models.Model):
     entered_quantity = models.DecimalField(max_digits=18, decimal_places=4)
     entered_unit = models.CharField(max_length=16)
 
+    objects = ScopedQuerySet.as_manager()
+    scope_fields = ("location",)  # a transfer_out line is its sender's
+
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["source", "transaction_id"], name="uniq_source_txn"),
@@ -237,6 +248,9 @@ class Position(models.Model):
     quarantined = models.BigIntegerField(default=0)
     safety_stock = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_fields = ("location",)
 
     class Meta:
         constraints = [
@@ -309,6 +323,9 @@ class Transfer(models.Model):
     shipped_at = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField(null=True, blank=True)
 
+    objects = ScopedQuerySet.as_manager()
+    scope_fields = ("from_location", "to_location")  # visible at either end
+
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["reference", "sku"], name="uniq_transfer_line"),
@@ -320,6 +337,18 @@ class Transfer(models.Model):
 
     def __str__(self):
         return f"{self.reference} {self.sku_id}"
+
+
+class RejectionQuerySet(ScopedQuerySet):
+    """Rejections name no trusted location (an unknown one is a common
+    cause): people who may see rejections see them all, other people none,
+    and a source system its own."""
+
+    def restrict_person(self, user):
+        return self if may_see_rejections(user) else self.none()
+
+    def restrict_source(self, source):
+        return self.filter(source=source)
 
 
 class RejectedEvent(models.Model):
@@ -342,6 +371,8 @@ class RejectedEvent(models.Model):
     received_at = models.DateTimeField()
     replayed_at = models.DateTimeField(null=True, blank=True)
     replay_status = models.CharField(max_length=16, blank=True)
+
+    objects = RejectionQuerySet.as_manager()
 
     class Meta:
         indexes = [
@@ -397,6 +428,9 @@ class SnapshotLine(models.Model):
     quantity = models.BigIntegerField()
     value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
 
+    objects = ScopedQuerySet.as_manager()
+    scope_fields = ("location",)
+
     class Meta:
         indexes = [models.Index(fields=["snapshot", "location", "sku"], name="snapshotline_key")]
 
@@ -417,6 +451,9 @@ class PurchaseOrderLine(models.Model):
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
     expected_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_fields = ("location",)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["po_number", "line"], name="uniq_po_line")]

@@ -1,7 +1,8 @@
 """The case screens: the queue, the case page and its actions, approvals, my stores.
 
 Anna manages S100, Ben manages S200. Every action is also tried by Ben on
-Anna's case by URL tampering: 403, a plain message, and nothing written.
+Anna's case by URL tampering: not found (404, as the API answers), a plain
+message, and nothing written.
 """
 import csv
 import io
@@ -284,9 +285,11 @@ def test_case_page_names_the_jobs_numbers_in_words(client, anna, case):
 def test_case_page_of_another_store_is_refused(client, ben, case):
     client.force_login(ben)
     response = client.get(reverse("case-detail", args=[case.pk]))
-    assert response.status_code == 403
-    assert "This case is not in your scope." in response.content.decode()
-    assert client.get(reverse("case-detail", args=[case.pk + 999])).status_code == 404
+    assert response.status_code == 404
+    assert f"No case #{case.pk} in your scope" in response.content.decode()
+    unknown = client.get(reverse("case-detail", args=[case.pk + 999]))
+    assert unknown.status_code == 404
+    assert f"No case #{case.pk + 999} in your scope" in unknown.content.decode()  # the same words: existence is hidden
 
 
 def test_case_page_query_count(client, anna, case, django_assert_max_num_queries):
@@ -380,8 +383,8 @@ ACTIONS = [
 @pytest.mark.parametrize("name,data", ACTIONS)
 def test_outsider_is_refused_every_action(client, ben, case, name, data):
     response = _post(client, ben, name, case, data)
-    assert response.status_code == 403
-    assert "This case is not in your scope." in response.content.decode()
+    assert response.status_code == 404
+    assert f"No case #{case.pk} in your scope" in response.content.decode()
     case_after = Case.objects.get(pk=case.pk)
     assert (case_after.status, case_after.assignee) == (Case.Status.OPEN, None)
     assert not CaseHistory.objects.exists() and not CaseComment.objects.exists()
@@ -409,7 +412,7 @@ def test_adjustment_preview_shows_the_position_after_it(client, anna, ben, case)
     large = client.get(url, {"state": "available", "quantity": "20"}, **HTMX)
     assert "waits for finance approval" in large.content.decode()
     client.force_login(ben)
-    assert client.get(url, {"state": "available", "quantity": "3"}, **HTMX).status_code == 403
+    assert client.get(url, {"state": "available", "quantity": "3"}, **HTMX).status_code == 404
 
 
 @override_settings(CASE_ADJUSTMENT_APPROVAL_THRESHOLD="10.00")

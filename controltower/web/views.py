@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET
 
 from controltower.counts import capped_count
 from controltower.permissions import may_see_rejections
-from controltower.scoping import restrict, visible_locations
+from controltower.scoping import visible_locations
 from exceptions.services import location_case_figures
 from inventory.models import SKU, InventoryEvent, Position, RejectedEvent
 from inventory.positions import negative_position_counts
@@ -24,12 +24,12 @@ def _home_counts(user):
     counts = {
         "locations": visible_locations(user).count(),
         "skus": SKU.objects.filter(active=True).count(),
-        "events_24h": capped_count(restrict(InventoryEvent.objects.filter(received_at__gte=since), user)),
-        "negative_available": capped_count(restrict(Position.objects.filter(available__lt=0), user)),
+        "events_24h": capped_count(InventoryEvent.objects.filter(received_at__gte=since).restrict(user)),
+        "negative_available": capped_count(Position.objects.filter(available__lt=0).restrict(user)),
     }
     # A rejected event may name no known location, so it cannot be scoped.
     if may_see_rejections(user):
-        counts["rejections_pending"] = RejectedEvent.objects.filter(replayed_at__isnull=True).count()
+        counts["rejections_pending"] = RejectedEvent.objects.filter(replayed_at__isnull=True).restrict(user).count()
     return counts
 
 
@@ -54,7 +54,7 @@ def stores(request):
     negatives = negative_position_counts(on_page)
     rows = [{"location": location, "cases": cases.get(location.pk, {}), "negative": negatives.get(location.pk, 0)}
             for location in page]
-    negative_positions = restrict(Position.objects.filter(available__lt=0), request.user).select_related(
+    negative_positions = Position.objects.filter(available__lt=0).restrict(request.user).select_related(
         "location", "sku").order_by("available", "location__code", "sku__code")
     return render(request, "web/stores.html", {
         "page": page,

@@ -1,14 +1,12 @@
-"""Cases API. Every queryset goes through restrict(): a case outside the
-user's scope does not exist for them (404, for reads and actions alike); a
-case in scope that their role may not change gives 403."""
+"""Cases API. Every queryset goes through `.restrict(user)`: a case outside
+the user's scope does not exist for them (404, for reads and actions alike,
+as on the screens); a case in scope that their role may not change gives 403."""
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
-
-from controltower.scoping import restrict
 
 from .. import services
 from ..models import URGENCY, Case, CorrectiveAdjustment
@@ -46,7 +44,7 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = CaseApiFilter
 
     def get_queryset(self):
-        cases = restrict(Case.objects.all(), self.request.user).select_related(
+        cases = Case.objects.restrict(self.request.user).select_related(
             "location", "sku", "source", "owner", "assignee", "sla_policy"
         )
         if self.action == "retrieve":
@@ -124,8 +122,8 @@ class AdjustmentViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = AdjustmentSerializer
 
     def get_queryset(self):
-        return restrict(CorrectiveAdjustment.objects.select_related("case", "requested_by", "approved_by"),
-                        self.request.user)
+        return CorrectiveAdjustment.objects.restrict(self.request.user).select_related(
+            "case", "requested_by", "approved_by")
 
     @extend_schema(request=None, responses=AdjustmentSerializer)
     @action(detail=True, methods=["post"])

@@ -3,18 +3,17 @@
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from controltower.permissions import may_approve_adjustments
-from controltower.scoping import restrict
 
 from .. import services
 from ..forms import (
     RejectForm,
 )
 from ..models import CorrectiveAdjustment
-from .common import CHANGED, refused
+from .common import CHANGED, NotInScope, adjustment_in_scope, not_found, refused
 
 
 def _approver_only(request):
@@ -24,8 +23,7 @@ def _approver_only(request):
 
 def _pending(user):
     return (
-        restrict(CorrectiveAdjustment.objects.filter(status=CorrectiveAdjustment.Status.PENDING_APPROVAL),
-                 user, "location")
+        CorrectiveAdjustment.objects.filter(status=CorrectiveAdjustment.Status.PENDING_APPROVAL).restrict(user)
         .select_related("case", "sku", "location", "requested_by")
         .order_by("-value", "requested_at")
     )
@@ -46,8 +44,10 @@ def _decision(decide):
     @login_required
     @require_POST
     def view(request, pk):
-        adjustment = get_object_or_404(CorrectiveAdjustment.objects.select_related("case", "sku", "location"),
-                                       pk=pk)
+        try:
+            adjustment = adjustment_in_scope(request, pk)
+        except NotInScope as error:
+            return not_found(request, error)
         form = RejectForm(request.POST)
         form.is_valid()
         try:

@@ -7,7 +7,7 @@ from copy import copy
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_POST
@@ -32,14 +32,17 @@ from ..forms import (
     WaitForm,
     add_service_errors,
 )
-from ..models import Case, CaseLink
+from ..models import CaseLink
 from ..sla import sla_state
-from .common import CHANGED, case_in_scope, refused
+from .common import CHANGED, NotInScope, case_in_scope, not_found, refused
 from .queue import status_counts
 
 
 def _lineage(case):
-    """The records behind a case, per kind, each read with one query."""
+    """The records behind a case, per kind, each read with one query. They
+    are shown to whoever sees the case (it is in their scope): the DC's
+    transfer_out behind a store's missing transfer, the rejected versions of
+    a store's conflicting event."""
     ids = {}
     for kind, object_id in case.links.values_list("kind", "object_id"):
         ids.setdefault(kind, []).append(object_id)
@@ -120,8 +123,8 @@ def _body_context(request, case, **forms):
 def case_detail(request, pk):
     try:
         case = case_in_scope(request, pk)
-    except services.NotAllowed as error:
-        return refused(request, error)
+    except NotInScope as error:
+        return not_found(request, error)
     counts, breached = status_counts(request.user)
     return render(request, "exceptions/case_detail.html",
                   {**_body_context(request, case), "counts": counts, "breached": breached})
@@ -130,15 +133,18 @@ def case_detail(request, pk):
 def _case_action(form_class=None, form_name=None):
     """Wrap `do(request, case, data)` as a POST action on one case.
 
-    The service checks scope and rules: NotAllowed answers 403, a
-    ValidationError re-renders the case body with the errors on the form.
+    A case out of the user's scope is not found (404); the service checks
+    the rules: NotAllowed answers 403, a ValidationError re-renders the case
+    body with the errors on the form.
     """
     def decorate(do):
         @login_required
         @require_POST
         def view(request, pk):
-            case = get_object_or_404(Case.objects.select_related("location__region", "sku", "source", "assignee"),
-                                     pk=pk)
+            try:
+                case = case_in_scope(request, pk)
+            except NotInScope as error:
+                return not_found(request, error)
             form = None
             if form_class is not None:
                 kwargs = {"locations": [case.location] if case.location else []} if form_class is AssignForm else {}
@@ -152,7 +158,7 @@ def _case_action(form_class=None, form_name=None):
                 add_service_errors(form, error)
                 return render(request, "exceptions/_case_body.html",
                               _body_context(request, case, **{form_name: form}))
-            case = Case.objects.select_related("location__region", "sku", "source", "assignee").get(pk=pk)
+            case = case_in_scope(request, pk)
             response = render(request, "exceptions/_case_body.html", _body_context(request, case))
             response["HX-Trigger"] = CHANGED
             return response
@@ -212,8 +218,8 @@ def case_adjust_preview(request, pk):
     """The position after a proposed adjustment, and whether finance must approve it."""
     try:
         case = case_in_scope(request, pk)
-    except services.NotAllowed as error:
-        return refused(request, error)
+    except NotInScope as error:
+        return not_found(request, error)
     form = AdjustmentForm(request.GET)
     position = _position(case)
     context = {"case": case, "form": form, "position": position,

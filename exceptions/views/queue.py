@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from controltower import csvsafe
 from controltower.permissions import assignable_people
-from controltower.scoping import restrict, visible_locations
+from controltower.scoping import visible_locations
 
 from .. import services
 from ..filters import ACTIVE, CaseFilter
@@ -22,7 +22,7 @@ from .common import CHANGED, PAGE_SIZE, QUEUE_RELATED, refused, visible_cases
 
 def status_counts(user):
     """The queue's figures for the cases `user` sees (services.status_counts)."""
-    return services.status_counts(restrict(Case.objects.all(), user))
+    return services.status_counts(Case.objects.restrict(user))
 
 
 def _filterset(request):

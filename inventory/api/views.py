@@ -19,8 +19,7 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
 from controltower.limits import read_body
-from controltower.permissions import may_see_rejections
-from controltower.scoping import restrict, visible_locations
+from controltower.scoping import visible_locations
 from controltower.tokens import SourceClient
 from inventory.lanes import master_data_refusal
 from inventory.ledger import IngestError, ingest_events
@@ -174,7 +173,7 @@ class EventListView(generics.ListAPIView):
         return [IsAuthenticated(), IsPerson()]
 
     def get_queryset(self):
-        events = restrict(InventoryEvent.objects.all(), self.request.user, "location")
+        events = InventoryEvent.objects.restrict(self.request.user)
         return events.order_by("-id").values(
             "id", "source__code", "transaction_id", "type", "location__code", "sku__code",
             "quantity", "entered_quantity", "entered_unit", "from_state", "to_state",
@@ -220,7 +219,7 @@ class PositionListView(generics.ListAPIView):
     permission_classes = [IsAuthenticated, IsPerson]
 
     def get_queryset(self):
-        positions = restrict(Position.objects.all(), self.request.user, "location")
+        positions = Position.objects.restrict(self.request.user)
         return (
             positions.annotate(
                 on_hand=on_hand_expression(),
@@ -313,9 +312,4 @@ class RejectionListView(generics.ListAPIView):
     filterset_class = RejectionFilter
 
     def get_queryset(self):
-        rejections = RejectedEvent.objects.select_related("source").order_by("-id")
-        if isinstance(self.request.user, SourceClient):
-            return rejections.filter(source=self.request.auth.source)
-        if may_see_rejections(self.request.user):
-            return rejections
-        return rejections.none()
+        return RejectedEvent.objects.restrict(self.request.user).select_related("source").order_by("-id")

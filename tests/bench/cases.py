@@ -32,7 +32,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from controltower.models import Profile, Role
-from controltower.scoping import restrict, visible_locations
+from controltower.scoping import visible_locations
 from exceptions.findings import CaseKind, Finding
 from exceptions.models import Case, CaseHistory
 from exceptions.services import sync_findings
@@ -230,7 +230,7 @@ def _pages(user, rng, sku_codes, repeats, case_pages):
     """(page name, url, htmx target or None) for one person, in request order.
     The filtered queue is the htmx fragment the filters ask for; q= is part
     of a SKU code, page= the last page."""
-    cases = list(restrict(_bench_cases(), user).filter(status__in=Case.ACTIVE).values_list("id", flat=True))
+    cases = list(_bench_cases().restrict(user).filter(status__in=Case.ACTIVE).values_list("id", flat=True))
     stores = list(visible_locations(user).filter(code__startswith=PREFIX).values_list("code", flat=True))
     cases_url, count = reverse("cases"), len(cases)
     last_page = max(1, -(-count // 50))

@@ -123,6 +123,6 @@ def test_store_manager_filters_opens_and_resolves_a_case(browser, page, live_ser
     other_page = other.new_page()
     _log_in(other_page, live_server, "ben")
     response = other_page.goto(f"{live_server.url}/cases/{case.pk}/")
-    assert response.status == 403
-    assert "This case is not in your scope." in other_page.locator("main").inner_text()
+    assert response.status == 404
+    assert f"No case #{case.pk} in your scope" in other_page.locator("main").inner_text()
     other.close()
