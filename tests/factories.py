@@ -193,3 +193,73 @@ class CaseFactory(factory.django.DjangoModelFactory):
     opened_at = factory.LazyFunction(_now)
     summary = "POS sold 3 more than the store had; available is -3"
     quantity_at_risk = 3
+
+
+# --- Ledger lines, transfers, rejections, adjustments (the scoped models) ----------
+
+from inventory.models import InventoryEvent, RejectedEvent, Transfer  # noqa: E402
+from exceptions.models import CorrectiveAdjustment  # noqa: E402
+
+
+class InventoryEventFactory(factory.django.DjangoModelFactory):
+    """A ledger line as a row (no position is moved: post through
+    inventory.ledger.ingest_events for that)."""
+
+    class Meta:
+        model = InventoryEvent
+
+    source = factory.SubFactory(SourceSystemFactory)
+    transaction_id = factory.Sequence(lambda n: f"TXN-{n:06d}")
+    type = "sale"
+    location = factory.SubFactory(LocationFactory)
+    sku = factory.SubFactory(SKUFactory)
+    quantity = 1
+    from_state = "available"
+    occurred_at = factory.LazyFunction(_now)
+    received_at = factory.LazyFunction(_now)
+    latency_ms = 0
+    content_hash = factory.Sequence(lambda n: f"{n:032x}")
+    entered_quantity = factory.LazyAttribute(lambda o: Decimal(o.quantity))
+    entered_unit = "EA"
+
+
+class TransferFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Transfer
+
+    reference = factory.Sequence(lambda n: f"TR-{n:05d}")
+    sku = factory.SubFactory(SKUFactory)
+    from_location = factory.SubFactory(LocationFactory)
+    to_location = factory.SubFactory(LocationFactory)
+    quantity_shipped = 6
+    shipped_at = factory.LazyFunction(_now)
+
+
+class RejectedEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RejectedEvent
+
+    source = factory.SubFactory(SourceSystemFactory)
+    transaction_id = factory.Sequence(lambda n: f"REJ-{n:05d}")
+    payload = factory.LazyAttribute(lambda o: {"transaction_id": o.transaction_id, "type": "sale"})
+    errors = factory.LazyFunction(lambda: {"sku": ["Unknown SKU 'NOPE'."]})
+    cause = "sku"
+    received_at = factory.LazyFunction(_now)
+
+
+class CorrectiveAdjustmentFactory(factory.django.DjangoModelFactory):
+    """An adjustment waiting for finance, on its case's store and SKU."""
+
+    class Meta:
+        model = CorrectiveAdjustment
+
+    case = factory.SubFactory(CaseFactory)
+    sku = factory.LazyAttribute(lambda o: o.case.sku)
+    location = factory.LazyAttribute(lambda o: o.case.location)
+    state = "available"
+    quantity = 20
+    value = Decimal("50.00")
+    status = CorrectiveAdjustment.Status.PENDING_APPROVAL
+    transaction_id = factory.Sequence(lambda n: f"case-adj-{n:05d}")
+    requested_by = factory.SubFactory(UserFactory)
+    requested_at = factory.LazyFunction(_now)
