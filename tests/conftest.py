@@ -27,7 +27,7 @@ def _fast_password_hasher(settings):
 def _roomy_api_throttles(settings):
     """The suite makes many API calls as a few users (and SQLite reuses their
     ids from test to test): rates no test reaches. The throttle classes still
-    run; tests/test_web_limits.py sets low rates to prove they hold."""
+    run; tests/controltower/test_web_limits.py sets low rates to prove they hold."""
     settings.API_THROTTLE_RATES = {"source": "100000/min", "person": "100000/min"}
 
 
@@ -51,3 +51,49 @@ def default_routing(db):
 
     if not SLAPolicy.objects.exists():
         import_module("exceptions.migrations.0002_default_routing_sla_hours").load(apps, None)
+
+
+class Cast:
+    """The people of one role: an owner whose scope holds `store`, a colleague
+    with the same scope, and an outsider who sees only `other_store` (None
+    for the roles that see the whole estate: no scope keeps them out)."""
+
+    def __init__(self, owner, colleague, outsider):
+        self.owner, self.colleague, self.outsider = owner, colleague, outsider
+
+
+class People:
+    """One shared set of people, so a test of an action can also test who may not."""
+
+    def __init__(self):
+        from controltower.models import Role
+        from controltower.scoping import ESTATE_ROLES
+        from tests.controltower.factories import UserFactory, make_user
+        from tests.inventory.factories import LocationFactory, RegionFactory
+
+        self.store = LocationFactory(code="S-OWN", region=RegionFactory(code="R-OWN"))
+        self.other_store = LocationFactory(code="S-OTHER", region=RegionFactory(code="R-OTHER"))
+        self.nobody = UserFactory(username="nobody")  # signed in, no role
+        self.by_role = {}
+        for role in Role:
+            name = role.value.replace("_", "-")
+            if role == Role.STORE_MANAGER:
+                def scoped(who, store):
+                    return make_user(role, locations=[store], username=f"{name}-{who}")
+            elif role == Role.REGIONAL_OPS:
+                def scoped(who, store):
+                    return make_user(role, region=store.region, username=f"{name}-{who}")
+            else:
+                def scoped(who, store):
+                    return make_user(role, username=f"{name}-{who}")
+            outsider = None if role in ESTATE_ROLES else scoped("outsider", self.other_store)
+            self.by_role[role] = Cast(scoped("owner", self.store), scoped("colleague", self.store), outsider)
+
+    def __getitem__(self, role):
+        return self.by_role[role]
+
+
+@pytest.fixture
+def people(db):
+    """For each role an owner, a colleague and an outsider (see People)."""
+    return People()

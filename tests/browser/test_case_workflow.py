@@ -9,7 +9,9 @@ from django.utils import timezone
 
 from controltower.models import Role
 from exceptions.models import Case
-from tests.factories import CaseFactory, LocationFactory, PositionFactory, SKUFactory, make_user
+from tests.controltower.factories import make_user
+from tests.exceptions.factories import CaseFactory
+from tests.inventory.factories import LocationFactory, PositionFactory, SKUFactory
 
 from .conftest import DESKTOP, TABLET
 

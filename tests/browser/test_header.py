@@ -3,10 +3,11 @@ import pytest
 from django.shortcuts import render
 from django.urls import path
 
-from controltower.navigation import entries_for
 from controltower.models import Role
-from tests.factories import LocationFactory, UserFactory
-from tests.test_web_shell import SHELL_URLS
+from controltower.navigation import entries_for
+from tests.controltower.factories import UserFactory
+from tests.controltower.test_web_shell import SHELL_URLS
+from tests.inventory.factories import LocationFactory
 
 from .conftest import TABLET
 

@@ -6,7 +6,8 @@ from django.utils import timezone
 
 from controltower.models import Role
 from inventory.ledger import ingest_events
-from tests.factories import LocationFactory, SKUFactory, SourceSystemFactory, make_user
+from tests.controltower.factories import make_user
+from tests.inventory.factories import LocationFactory, SKUFactory, SourceSystemFactory
 
 from .conftest import TABLET
 
