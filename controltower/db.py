@@ -70,3 +70,19 @@ def int_array(values):
     element at a time in Python, which costs more than the query itself for
     a few thousand rows."""
     return "{" + ",".join(map(str, values)) + "}"
+
+
+def seconds_apart_sql(a, b):
+    """SQL for the seconds between two time expressions."""
+    if connection.vendor == "postgresql":
+        return f"ABS(EXTRACT(EPOCH FROM ({a} - {b})))"
+    return f"ABS(julianday({a}) - julianday({b})) * 86400"
+
+
+def local_day_sql(column, timezone_column):
+    """SQL for the calendar day of `column` in the time zone named by
+    `timezone_column`: the local day on PostgreSQL; SQLite knows no time
+    zones, so the UTC day there."""
+    if connection.vendor == "postgresql":
+        return f"CAST(({column} AT TIME ZONE {timezone_column}) AS date)"
+    return f"date({column})"

@@ -72,9 +72,3 @@ def duration_words(delta):
     if minutes < 120:
         return f"{minutes} min"
     return f"{minutes // 60} h {minutes % 60} min"
-
-
-def seconds_apart_sql(a, b):
-    if connection.vendor == "postgresql":
-        return f"ABS(EXTRACT(EPOCH FROM ({a} - {b})))"
-    return f"ABS(julianday({a}) - julianday({b})) * 86400"

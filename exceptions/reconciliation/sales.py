@@ -5,10 +5,9 @@ from datetime import date, datetime, time, timedelta
 from datetime import timezone as dt_timezone
 from zoneinfo import ZoneInfo
 
-from django.db import connection
 from django.utils import timezone
 
-from controltower.db import db_time
+from controltower.db import db_time, local_day_sql
 
 from ..findings import CaseKind, Finding
 from .common import (
@@ -18,14 +17,6 @@ from .common import (
     severity_for_value,
     to_decimal,
 )
-
-
-def _store_day_sql(column):
-    """The calendar day of `column` at the location `loc`: its local day on
-    PostgreSQL; SQLite knows no time zones, so the UTC day there."""
-    if connection.vendor == "postgresql":
-        return f"CAST(({column} AT TIME ZONE loc.timezone) AS date)"
-    return f"date({column})"
 
 
 def sales_gap_window(now):
@@ -43,7 +34,7 @@ def sales_posting_gap(now=None) -> list[Finding]:
     on the ERP has nothing to post)."""
     now = now or timezone.now()
     start, end = sales_gap_window(now)
-    day = _store_day_sql("e.occurred_at")
+    day = local_day_sql("e.occurred_at", "loc.timezone")
     # A day wider on each side in UTC: a store day may start or end there.
     around = "e.occurred_at >= %s AND e.occurred_at < %s"
     params = [db_time(start - timedelta(days=1)), db_time(end + timedelta(days=1))]

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from controltower.db import aware, db_time
+from controltower.db import aware, db_time, seconds_apart_sql
 from inventory.models import Position
 
 from ..findings import CaseKind, Finding
@@ -13,7 +13,6 @@ from .common import (
     config,
     fetch_rows,
     money,
-    seconds_apart_sql,
     severity_for_value,
     to_decimal,
 )
