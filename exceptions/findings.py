@@ -25,6 +25,8 @@ class CaseKind(models.TextChoices):
     STALE_FEED = "stale_feed", "Stale feed"
     MASTER_DATA_REJECTIONS = "master_data_rejections", "Master-data rejections"
     IDEMPOTENCY_CONFLICT = "idempotency_conflict", "Idempotency conflict"
+    # Positions that differ from the ledger fold: the projection itself is wrong.
+    PROJECTION_DRIFT = "projection_drift", "Positions differ from the ledger"
 
 
 @dataclass
