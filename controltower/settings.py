@@ -295,6 +295,8 @@ RECONCILIATION_INTERVALS = {
     "stale_feed": 120,
     "master_data_rejections": 300,
     "idempotency_conflict": 300,
+    # A full fold of the ledger against every position (seconds at the bench's scale).
+    "projection_drift": 3600,
 }
 for _kind, _every in RECONCILIATION_INTERVALS.items():
     _every = env_int(f"RECONCILE_{_kind.upper()}_EVERY_S", _every)

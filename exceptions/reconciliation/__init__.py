@@ -26,6 +26,7 @@ from .movements import (
     return_not_dispositioned,
     transfer_not_received,
 )
+from .projection import projection_drift
 from .sales import sales_gap_window, sales_posting_gap
 from .snapshots import financial_variance, mismatches_in, snapshot_mismatch
 from .stock import negative_stock, suspected_duplicate
@@ -42,6 +43,7 @@ KINDS = {
     CaseKind.STALE_FEED: stale_feed,
     CaseKind.MASTER_DATA_REJECTIONS: master_data_rejections,
     CaseKind.IDEMPOTENCY_CONFLICT: idempotency_conflict,
+    CaseKind.PROJECTION_DRIFT: projection_drift,
 }
 
 
@@ -71,6 +73,7 @@ __all__ = [
     "master_data_rejections",
     "mismatches_in",
     "negative_stock",
+    "projection_drift",
     "receipt_without_po",
     "return_not_dispositioned",
     "run_reconciliation",

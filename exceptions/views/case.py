@@ -71,11 +71,14 @@ def _words(key):
 
 def _details(case):
     """The job's numbers as (label, text): labels in words, a tolerance as
-    "units 5, percent 0.5", a time in the server's time zone."""
+    "units 5, percent 0.5", a list as its items one after the other
+    ("A; B"), a time in the server's time zone."""
     rows = []
     for key, value in case.details.items():
         if isinstance(value, dict):
             value = ", ".join(f"{_words(k).lower()} {v}" for k, v in value.items())
+        elif isinstance(value, list):
+            value = "; ".join(str(item) for item in value)
         elif isinstance(value, str) and "T" in value and (moment := parse_datetime(value)) is not None:
             value = timezone.localtime(moment).strftime("%d %b %Y %H:%M")
         rows.append((_words(key), value))
