@@ -395,8 +395,17 @@ class Snapshot(models.Model):
         ON_HAND = "on_hand", "On hand"  # operational quantities
         VALUATION = "valuation"  # the ERP's financial valuation: lines carry a value
 
+    class Scope(models.TextChoices):
+        # What the snapshot speaks for (exceptions.reconciliation.snapshots):
+        # `lines`, the default, only the location x SKU x state lines it
+        # lists; `full` every SKU in every state but in_transit at each
+        # location it names (a line it does not give means zero there).
+        LINES = "lines", "The listed lines only"
+        FULL = "full", "Every SKU of the locations it names"
+
     source = models.ForeignKey(SourceSystem, on_delete=models.PROTECT, related_name="snapshots")
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.ON_HAND)
+    scope = models.CharField(max_length=8, choices=Scope.choices, default=Scope.LINES)
     as_of = models.DateTimeField()
     received_at = models.DateTimeField()
     line_count = models.PositiveIntegerField(default=0)

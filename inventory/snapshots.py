@@ -91,9 +91,13 @@ def _parse_value(raw, errors):
 
 
 def ingest_snapshot(
-    source: SourceSystem, as_of, lines, received_at=None, kind=Snapshot.Kind.ON_HAND
+    source: SourceSystem, as_of, lines, received_at=None, kind=Snapshot.Kind.ON_HAND,
+    scope=Snapshot.Scope.LINES,
 ) -> SnapshotReport:
-    """Validate and store one snapshot from `source`, of `kind` (on_hand or valuation).
+    """Validate and store one snapshot from `source`, of `kind` (on_hand or
+    valuation) and `scope`: `lines` (the default) speaks for the lines it
+    lists only, `full` for every SKU of the locations it names (a SKU it
+    does not list counts as zero there; exceptions.reconciliation.snapshots).
 
     Raises SnapshotError when the envelope is unusable; otherwise returns the
     report, listing each refused line with its index. A location x SKU x
@@ -105,6 +109,11 @@ def ingest_snapshot(
     as_of = parse_as_of(as_of, received_at)
     if kind not in Snapshot.Kind.values:
         raise SnapshotError(f"'kind' must be one of {', '.join(Snapshot.Kind.values)}.")
+    if scope not in Snapshot.Scope.values:
+        raise SnapshotError(
+            f"'scope' must be one of {', '.join(Snapshot.Scope.values)}: lines (the default) speaks for "
+            "the lines given only, full for every SKU of the locations it names."
+        )
     lane = lane_of(source)
     if refusal := lane.snapshot_kind_refusal(kind):
         raise SnapshotError(refusal)
@@ -141,6 +150,7 @@ def ingest_snapshot(
         snapshot = Snapshot.objects.create(
             source=source,
             kind=kind,
+            scope=scope,
             as_of=as_of,
             received_at=received_at,
             line_count=len(rows),

@@ -85,10 +85,19 @@ class SnapshotView(APIView):
                 choices=Snapshot.Kind.choices, required=False,
                 help_text="Default on_hand; valuation is the ERP's financial valuation (lines carry a value).",
             ),
+            "scope": serializers.ChoiceField(
+                choices=Snapshot.Scope.choices, required=False,
+                help_text=(
+                    "What the snapshot speaks for. Default lines: only the location x SKU x state lines "
+                    "given; a case elsewhere is left as it is. full: every SKU in every state (but "
+                    "in_transit) of each location named by a line; a SKU or state of those locations "
+                    "not given counts as zero."
+                ),
+            ),
             "lines": SNAPSHOT_LINE.__class__(many=True),
         }),
         responses={200: LOAD_REPORT, 400: OpenApiResponse(
-            description="Malformed envelope, or a snapshot kind outside the source's lane."
+            description="Malformed envelope, an unknown kind or scope, or a snapshot kind outside the source's lane."
         )},
     )
     def post(self, request):
@@ -97,7 +106,8 @@ class SnapshotView(APIView):
             return error
         try:
             report = ingest_snapshot(
-                request.auth.source, body["as_of"], body["lines"], kind=body.get("kind") or Snapshot.Kind.ON_HAND
+                request.auth.source, body["as_of"], body["lines"], kind=body.get("kind") or Snapshot.Kind.ON_HAND,
+                scope=Snapshot.Scope.LINES if body.get("scope") is None else body["scope"],
             )
         except SnapshotError as exc:
             return Response({"detail": str(exc)}, status=400)

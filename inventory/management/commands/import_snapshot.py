@@ -1,4 +1,4 @@
-"""import_snapshot SOURCE FILE --as-of TIME [--kind on_hand|valuation]: load a
+"""import_snapshot SOURCE FILE --as-of TIME [--kind on_hand|valuation] [--scope lines|full]: load a
 snapshot from a CSV file (columns location, sku, barcode, state, quantity, unit, value)."""
 from django.core.management.base import BaseCommand, CommandError
 
@@ -19,6 +19,11 @@ class Command(BaseCommand):
             "--kind", choices=Snapshot.Kind.values, default=Snapshot.Kind.ON_HAND,
             help="on_hand (the default) or valuation (the ERP's financial valuation, with values)",
         )
+        parser.add_argument(
+            "--scope", default=Snapshot.Scope.LINES,
+            help="lines (the default: speaks for the lines in the file only) or full (every SKU of the "
+                 "locations in the file: a SKU not listed counts as zero there)",
+        )
 
     def handle(self, *args, **options):
         source = SourceSystem.objects.filter(code=options["source"]).first()
@@ -26,7 +31,7 @@ class Command(BaseCommand):
             raise CommandError(f"Unknown source system '{options['source']}'.")
         lines = read_csv_file(options["file"], ("location", "quantity"), any_of=("sku", "barcode"))
         try:
-            report = ingest_snapshot(source, options["as_of"], lines, kind=options["kind"])
+            report = ingest_snapshot(source, options["as_of"], lines, kind=options["kind"], scope=options["scope"])
         except SnapshotError as exc:
             raise CommandError(str(exc))
         for rejected in report.rejected:
