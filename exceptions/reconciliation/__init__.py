@@ -28,7 +28,7 @@ from .movements import (
 )
 from .projection import projection_drift
 from .sales import sales_gap_window, sales_posting_gap
-from .snapshots import financial_variance, mismatches_in, snapshot_mismatch
+from .snapshots import clearable_cases, financial_variance, mismatches_in, snapshot_mismatch
 from .stock import negative_stock, suspected_duplicate
 
 KINDS = {
@@ -55,6 +55,9 @@ def _clearable(kind, now):
     if kind == CaseKind.SUSPECTED_DUPLICATE:
         # Ledger lines are immutable: a suspected pair never clears by itself.
         return {"pk__in": []}
+    if kind in (CaseKind.SNAPSHOT_MISMATCH, CaseKind.FINANCIAL_VARIANCE):
+        # A snapshot speaks only for the keys it covers: cases elsewhere stay as they are.
+        return {"pk__in": clearable_cases(kind)}
     return None
 
 
@@ -63,7 +66,10 @@ def run_reconciliation(kind):
     if kind not in KINDS:
         raise ValueError(f"Unknown reconciliation '{kind}'; one of {', '.join(KINDS)}.")
     now = timezone.now()
-    return sync_findings(kind, KINDS[kind](), scope=_clearable(kind, now))
+    # The scope first: a snapshot arriving meanwhile only adds findings, never
+    # lets a case it was not compared for be cleared.
+    scope = _clearable(kind, now)
+    return sync_findings(kind, KINDS[kind](), scope=scope)
 
 
 __all__ = [
