@@ -221,7 +221,12 @@ class CorrectiveAdjustment(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="approved_adjustments"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.CharField(max_length=300, blank=True, help_text="Why finance rejected it")
     posted_at = models.DateTimeField(null=True, blank=True)
+    # The resolution it was asked with ({"resolution_code", "root_cause", "note"}): the
+    # case waits for finance and resolves with it once finance approves; null for an
+    # adjustment posted on its own.
+    resolution = models.JSONField(null=True, blank=True)
 
     objects = ScopedQuerySet.as_manager()
     scope_fields = ("case__location",)  # whoever sees the case

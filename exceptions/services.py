@@ -7,13 +7,15 @@ do; each checks scope and role, changes status with one conditional update
 """
 import json
 from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
 from decimal import Context, Decimal
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Min, Q, Sum
 from django.utils import timezone
 
 from controltower.locks import hold_until_commit, lock_rows
@@ -301,6 +303,8 @@ def allowed_actions(case, user) -> frozenset:
     if not may_work_cases(user):
         return frozenset()
     allowed = {action for action, statuses in FROM_STATUSES.items() if case.status in statuses}
+    if "resume" in allowed and pending_adjustment(case) is not None:
+        allowed.discard("resume")  # it waits for finance: the decision moves it on
     if "assign" in allowed and case.assignee_id != user.pk and may_be_assigned(user):
         allowed.add("assign_me")
     if adjusts_stock(case):
@@ -309,13 +313,15 @@ def allowed_actions(case, user) -> frozenset:
     return frozenset(allowed)
 
 
-def _move(case, actor, action, note="", **changes):
-    """Change a case only if its status is still one FROM_STATUSES[action] allows.
+def _move(case, actor, action, note="", from_statuses=None, **changes):
+    """Change a case only if its status is still one FROM_STATUSES[action]
+    (or `from_statuses`, for the moves no person asks for by name) allows.
 
     The one way actions change a case: a conditional update, then history
     for every field that changed."""
     before = {name: getattr(case, name) for name in changes}
-    rows = Case.objects.filter(pk=case.pk, status__in=FROM_STATUSES[action]).update(**changes)
+    statuses = from_statuses or FROM_STATUSES[action]
+    rows = Case.objects.filter(pk=case.pk, status__in=statuses).update(**changes)
     if rows != 1:
         current = Case.objects.filter(pk=case.pk).values_list("status", flat=True).first()
         raise ValidationError({"status": f"Cannot {action} a case that is {current}."})
@@ -390,8 +396,13 @@ def set_waiting(case, user, waiting_on):
 
 @transaction.atomic
 def resume(case, user):
-    """Restart the SLA clock; the due times move later by the trading time spent waiting."""
+    """Restart the SLA clock; the due times move later by the trading time spent waiting.
+    A case waiting for finance's decision on an adjustment does not resume: the decision moves it."""
     _check(case, user)
+    pending = pending_adjustment(case)
+    if pending is not None:
+        raise ValidationError({"status": f"The case waits for finance to decide on {pending.transaction_id}; "
+                                         "it moves on when finance approves or rejects it."})
     now = timezone.now()
     changes = _unpause(case, now)
     _move(case, user, "resume", status=S.IN_PROGRESS, waiting_on="", **changes)
@@ -417,8 +428,13 @@ def _unpause(case, now):
 
 @transaction.atomic
 def resolve(case, user, resolution_code, root_cause, note="", adjustment=None):
-    """Resolve a case; `adjustment` ({"state", "quantity"}) posts a stock correction
-    (or waits for finance when its value is above the approval threshold)."""
+    """Resolve a case; `adjustment` ({"state", "quantity"}) posts a stock correction.
+
+    When the correction needs finance approval (adjustment_approval) the case
+    is not resolved: it waits for finance (status waiting, SLA clock stopped)
+    and resolves with this resolution once finance approves; a rejection puts
+    it back in progress. Resolving a case that already waits for finance on
+    an adjustment keeps it waiting: the resolution applies when finance approves."""
     _check(case, user)
     errors = {}
     if not (resolution_code or "").strip():
@@ -429,13 +445,25 @@ def resolve(case, user, resolution_code, root_cause, note="", adjustment=None):
         raise ValidationError(errors)
     if adjustment is not None:  # refused before the case is changed
         check_adjustment(case, adjustment.get("state"), adjustment.get("quantity"))
+    if case.status not in FROM_STATUSES["resolve"]:
+        raise ValidationError({"status": f"Cannot resolve a case that is {case.status}."})
+    resolution = {"resolution_code": resolution_code.strip(), "root_cause": root_cause, "note": note or ""}
+    pending = pending_adjustment(case)
+    if pending is not None and adjustment is None:
+        CorrectiveAdjustment.objects.filter(pk=pending.pk).update(resolution=resolution)
+        _history(case, user, "resolve", timezone.now(), note=" ".join(filter(None, [
+            f"Resolves once finance approves {pending.transaction_id}.", note])))
+        return case
+    if adjustment is not None:
+        requested = request_adjustment(case, user, adjustment.get("state"), adjustment.get("quantity"),
+                                       resolution=resolution)
+        if requested.status == CorrectiveAdjustment.Status.PENDING_APPROVAL:
+            return case  # waits for finance; resolves when finance approves
     now = timezone.now()
     changes = _unpause(case, now)
     _move(case, user, "resolve", note=note,
           status=S.RESOLVED, resolved_at=now, resolved_by=user, resolution_code=resolution_code.strip(),
           root_cause=root_cause, resolution_note=note or "", auto_resolved=False, waiting_on="", **changes)
-    if adjustment is not None:
-        request_adjustment(case, user, adjustment.get("state"), adjustment.get("quantity"))
     return case
 
 
@@ -489,10 +517,73 @@ def bulk(ids, user, action, assignee=None) -> BulkReport:
 # --------------------------------------------------------------------------
 
 def adjustment_value(case, quantity):
-    """(value at the SKU's unit cost, whether finance must approve it) of
-    adjusting `quantity` base units on `case`."""
+    """(value at the SKU's unit cost, whether that value alone is above the
+    approval threshold) of adjusting `quantity` base units on `case`.
+    Whether finance must approve it is adjustment_approval's answer: it adds
+    the running totals."""
     value = (abs(quantity) * case.sku.unit_cost).quantize(Decimal("0.01"), context=ADJUSTMENT_CONTEXT)
-    return value, value > Decimal(str(settings.CASE_ADJUSTMENT_APPROVAL_THRESHOLD))
+    return value, value > approval_threshold()
+
+
+def approval_threshold():
+    return Decimal(str(settings.CASE_ADJUSTMENT_APPROVAL_THRESHOLD))
+
+
+# The adjustments that count toward the running totals: posted, or still
+# waiting for (or between approval and posting by) finance. Rejected ones do not.
+COUNTED = (CorrectiveAdjustment.Status.PENDING_APPROVAL, CorrectiveAdjustment.Status.APPROVED,
+           CorrectiveAdjustment.Status.POSTED)
+
+
+@dataclass(frozen=True)
+class Approval:
+    """Whether finance must approve an adjustment before it posts, and why."""
+
+    value: Decimal  # |quantity| x unit cost
+    needed: bool
+    why: str  # "this brings the case's adjustments to 1,040.00, above 500.00"; "" when not needed
+
+
+def store_day(location, moment):
+    """[start, end) in UTC of the store-local calendar day of `moment` at `location`."""
+    tz = ZoneInfo(location.timezone)
+    day = moment.astimezone(tz).date()
+    return datetime.combine(day, time(0), tz), datetime.combine(day + timedelta(days=1), time(0), tz)
+
+
+def _total(adjustments):
+    return adjustments.filter(status__in=COUNTED).aggregate(total=Sum("value"))["total"] or Decimal("0")
+
+
+def adjustment_approval(case, quantity, now=None) -> Approval:
+    """Whether adjusting `quantity` base units on `case` needs finance
+    approval: its value, or the running total it brings, is above
+    CASE_ADJUSTMENT_APPROVAL_THRESHOLD, whichever is reached first: the
+    adjustment alone; the case's adjustments (posted or pending, plus this
+    one); the adjustments of the case's location x SKU on the store-local day
+    (the location's time zone), over all cases. Splitting one correction into
+    many small ones does not avoid approval."""
+    value, _ = adjustment_value(case, quantity)
+    threshold = approval_threshold()
+    if value > threshold:
+        return Approval(value, True, f"this adjustment is worth {value:,.2f}, above {threshold:,.2f}")
+    case_total = value + _total(CorrectiveAdjustment.objects.filter(case_id=case.pk))
+    if case_total > threshold:
+        return Approval(value, True, f"this brings the case's adjustments to {case_total:,.2f}, above {threshold:,.2f}")
+    start, end = store_day(case.location, now or timezone.now())
+    day_total = value + _total(CorrectiveAdjustment.objects.filter(
+        location_id=case.location_id, sku_id=case.sku_id, requested_at__gte=start, requested_at__lt=end))
+    if day_total > threshold:
+        return Approval(value, True, (
+            f"this brings the adjustments of {case.sku.code} at {case.location.code} on "
+            f"{start.date():%d %b %Y} (store day) to {day_total:,.2f}, above {threshold:,.2f}"))
+    return Approval(value, False, "")
+
+
+def pending_adjustment(case):
+    """The adjustment of `case` waiting for finance, or None (a case has at most one)."""
+    return CorrectiveAdjustment.objects.filter(
+        case_id=case.pk, status=CorrectiveAdjustment.Status.PENDING_APPROVAL).first()
 
 
 # Room for any whole number the form or the API lets through before it is
@@ -526,39 +617,110 @@ def check_adjustment(case, state, quantity):
 
 
 @transaction.atomic
-def request_adjustment(case, user, state, quantity):
+def request_adjustment(case, user, state, quantity, resolution=None):
     """Record a stock correction for a case; post it now, or hold it for
-    finance when its value is above CASE_ADJUSTMENT_APPROVAL_THRESHOLD."""
+    finance when adjustment_approval says so. A held one makes the case wait
+    for finance (status waiting, the SLA clock stopped) until finance decides;
+    `resolution` (from `resolve`) is what the case resolves with once finance
+    approves. A case has at most one adjustment waiting for finance."""
     _check(case, user)
     check_adjustment(case, state, quantity)
-    lock_rows(Case.objects.filter(pk=case.pk)).get()  # numbers the adjustments one at a time
+    locked = lock_rows(Case.objects.filter(pk=case.pk)).get()  # numbers the adjustments one at a time
+    case.status, case.waiting_on, case.paused_since = locked.status, locked.waiting_on, locked.paused_since
+    hold_until_commit(f"adjustments:{case.location_id}:{case.sku_id}")  # the store-day total, across cases
+    pending = pending_adjustment(case)
+    if pending is not None:
+        raise ValidationError({"adjustment": (
+            f"Adjustment {pending.transaction_id} of this case waits for finance approval: "
+            "ask for another once finance has decided.")})
     number = case.adjustments.count() + 1
-    value, needs_approval = adjustment_value(case, quantity)
+    now = timezone.now()
+    approval = adjustment_approval(case, quantity, now)
+    if approval.needed and case.status in Case.DONE:
+        raise ValidationError({"adjustment": (
+            f"Finance must approve it ({approval.why}) and a {case.get_status_display().lower()} case "
+            "cannot wait for that: reopen the case first.")})
     adjustment = CorrectiveAdjustment.objects.create(
-        case=case, sku=case.sku, location=case.location, state=state, quantity=quantity, value=value,
-        status=CorrectiveAdjustment.Status.PENDING_APPROVAL if needs_approval else CorrectiveAdjustment.Status.APPROVED,
-        transaction_id=f"case-{case.pk}-adj-{number}", requested_by=user, requested_at=timezone.now(),
+        case=case, sku=case.sku, location=case.location, state=state, quantity=quantity, value=approval.value,
+        status=CorrectiveAdjustment.Status.PENDING_APPROVAL if approval.needed else CorrectiveAdjustment.Status.APPROVED,
+        transaction_id=f"case-{case.pk}-adj-{number}", requested_by=user, requested_at=now,
+        resolution=resolution if approval.needed else None,
     )
     _history(case, user, "adjustment_requested", adjustment.requested_at, field="adjustment",
-             to_value=f"{quantity:+d} {state} ({value})",
-             note="waits for finance approval" if needs_approval else "")
-    if not needs_approval:
+             to_value=f"{quantity:+d} {state} ({approval.value})",
+             note=f"waits for finance approval: {approval.why}" if approval.needed else "")
+    if approval.needed:
+        _wait_for_finance(case, user, adjustment, approval)
+    else:
         _post(adjustment, user)
     return adjustment
 
 
+def _wait_for_finance(case, user, adjustment, approval):
+    """The case waits for finance's decision on `adjustment`, its SLA clock stopped."""
+    changes = {} if case.paused_since else {"paused_since": timezone.now()}
+    then = "resolves" if adjustment.resolution else "goes back in progress"
+    _move(case, user, "wait_for_finance", from_statuses=Case.ACTIVE,
+          note=f"Finance approves it first: {approval.why}. The case {then} once finance approves it.",
+          status=S.WAITING, waiting_on=f"finance approval of {adjustment.transaction_id} ({adjustment.value:,.2f})",
+          **changes)
+
+
+def _four_eyes(adjustment, user):
+    if adjustment.requested_by_id == user.pk:
+        raise NotAllowed("You asked for this adjustment: another approver decides on it (four eyes).")
+
+
+def _lock_case(adjustment):
+    """The adjustment's case, locked: first, as request_adjustment locks it (one lock order)."""
+    return lock_rows(Case.objects.filter(pk=adjustment.case_id)).get()
+
+
 @transaction.atomic
 def approve_adjustment(adjustment, user):
+    """Post a held adjustment. Its case stops waiting: it resolves with the
+    resolution it was asked with, or goes back in progress."""
     _check(adjustment.case, user, may_approve_adjustments)
+    _four_eyes(adjustment, user)
+    case = _lock_case(adjustment)
     _decide(adjustment, user, CorrectiveAdjustment.Status.APPROVED)
     _post(adjustment, user)
+    if case.status != S.WAITING:  # e.g. its condition cleared meanwhile and resolved it
+        return adjustment
+    now = timezone.now()
+    changes = _unpause(case, now)
+    # read again: `resolve` may have attached a resolution since `adjustment` was read
+    resolution = adjustment.resolution = (
+        CorrectiveAdjustment.objects.filter(pk=adjustment.pk).values_list("resolution", flat=True).get())
+    if resolution:
+        _move(case, user, "finance_approved", from_statuses=(S.WAITING,),
+              note=f"Finance approved {adjustment.transaction_id}; the case resolves with it.",
+              status=S.RESOLVED, resolved_at=now, resolved_by=adjustment.requested_by,
+              resolution_code=resolution["resolution_code"], root_cause=resolution["root_cause"],
+              resolution_note=resolution["note"], auto_resolved=False, waiting_on="", **changes)
+    else:
+        _move(case, user, "finance_approved", from_statuses=(S.WAITING,),
+              note=f"Finance approved {adjustment.transaction_id}; the case is back in progress.",
+              status=S.IN_PROGRESS, waiting_on="", **changes)
     return adjustment
 
 
 @transaction.atomic
 def reject_adjustment(adjustment, user, reason=""):
+    """Refuse a held adjustment (`reason` required): nothing posts, and its
+    case goes back in progress with the reason in its history."""
     _check(adjustment.case, user, may_approve_adjustments)
+    _four_eyes(adjustment, user)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why it is rejected: the case goes back in progress with it."})
+    case = _lock_case(adjustment)
     _decide(adjustment, user, CorrectiveAdjustment.Status.REJECTED, reason)
+    if case.status == S.WAITING:
+        now = timezone.now()
+        _move(case, user, "finance_rejected", from_statuses=(S.WAITING,),
+              note=f"Finance rejected {adjustment.transaction_id}: {reason}. The case is back in progress.",
+              status=S.IN_PROGRESS, waiting_on="", **_unpause(case, now))
     return adjustment
 
 
@@ -566,10 +728,11 @@ def _decide(adjustment, user, status, note=""):
     now = timezone.now()
     rows = CorrectiveAdjustment.objects.filter(
         pk=adjustment.pk, status=CorrectiveAdjustment.Status.PENDING_APPROVAL
-    ).update(status=status, approved_by=user, decided_at=now)
+    ).update(status=status, approved_by=user, decided_at=now, decision_note=note[:300])
     if rows != 1:
         raise ValidationError({"status": f"Only a pending adjustment can be {status}."})
     adjustment.status, adjustment.approved_by, adjustment.decided_at = status, user, now
+    adjustment.decision_note = note[:300]
     _history(adjustment.case, user, f"adjustment_{status}", now, field="adjustment",
              from_value=CorrectiveAdjustment.Status.PENDING_APPROVAL, to_value=status, note=note)
 

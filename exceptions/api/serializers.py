@@ -57,7 +57,7 @@ class AdjustmentSerializer(serializers.ModelSerializer):
     class Meta:
         model = CorrectiveAdjustment
         fields = ["id", "case", "state", "quantity", "value", "status", "transaction_id",
-                  "requested_by", "requested_at", "approved_by", "decided_at", "posted_at"]
+                  "requested_by", "requested_at", "approved_by", "decided_at", "decision_note", "posted_at"]
 
 
 class CaseDetailSerializer(CaseSerializer):

@@ -236,7 +236,8 @@ def case_adjust_preview(request, pk):
             return render(request, "exceptions/_adjust_preview.html", context)
         after = copy(position)
         setattr(after, state, getattr(position, state) + quantity)
-        value, needs_approval = services.adjustment_value(case, quantity)
+        approval = services.adjustment_approval(case, quantity)
         context.update(state=state, before_value=getattr(position, state), after_value=getattr(after, state),
-                       after=after, value=value, needs_approval=needs_approval)
+                       after=after, value=approval.value, needs_approval=approval.needed, approval_why=approval.why,
+                       pending=services.pending_adjustment(case))
     return render(request, "exceptions/_adjust_preview.html", context)
