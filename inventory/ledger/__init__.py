@@ -6,7 +6,7 @@
 - repair: `rebuild_positions` (check or repair the projection) and
   `replay_rejections`.
 """
-from .fold import book_sql, count_variance, fold_ledger
+from .fold import book_sql, count_variance, fold_ledger, since_non_negative
 from .posting import EventResult, IngestError, IngestReport, ingest_events
 from .repair import RebuildReport, rebuild_positions, replay_rejections
 from .validation import MOVES, MasterData, validate_event
@@ -24,5 +24,6 @@ __all__ = [
     "ingest_events",
     "rebuild_positions",
     "replay_rejections",
+    "since_non_negative",
     "validate_event",
 ]

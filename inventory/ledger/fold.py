@@ -93,6 +93,59 @@ def fold_ledger(pairs=None, as_of=None, location_ids=None, exclude_event_id=None
         return {(loc, sku, state): int(qty) for loc, sku, state, qty in cursor.fetchall()}
 
 
+def since_non_negative(keys, limit):
+    """The ledger lines behind a negative quantity: for each (location, sku,
+    state) in `keys`, the lines since its running quantity was last >= 0.
+
+    The walk follows the fold: lines in the order they occurred (a count
+    after the other lines of its instant, so it sets the state as the fold's
+    latest count does and the lines at or before it no longer move it). A
+    count is never negative, so the walk never goes back past the latest one.
+    Returns {key: {"before": the quantity just before those lines, "lines":
+    how many, "latest": their ids, latest first, at most `limit`, "deltas":
+    {id: delta} of those}}; a key whose running quantity ends >= 0 is
+    absent."""
+    keys = set(keys)
+    walked = {}
+    pairs = sorted({(loc, sku) for loc, sku, _ in keys})
+    for start in range(0, len(pairs), 400):  # SQLite's bound parameters per statement
+        chunk = pairs[start:start + 400]
+
+        def leg_scope(location_column, chunk=chunk):
+            values, values_params = values_clause(chunk, 2)
+            return f" AND ({location_column}, e.sku_id) IN (VALUES {values})", values_params
+
+        ctes, params = book_sql(leg_scope=leg_scope)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"WITH {ctes} SELECT id, loc, sku, state, delta, is_count FROM legs "
+                f"ORDER BY loc, sku, state, at, is_count, id",
+                params,
+            )
+            for line_id, loc, sku, state, delta, is_count in cursor.fetchall():
+                key = (loc, sku, state)
+                if key not in keys:
+                    continue
+                walk = walked.setdefault(key, {"running": 0, "before": 0, "lines": []})
+                delta = int(delta)
+                if walk["running"] >= 0:  # the last non-negative point so far
+                    walk["before"], walk["lines"] = walk["running"], []
+                walk["running"] = delta if is_count else walk["running"] + delta
+                if walk["running"] < 0 or walk["lines"]:
+                    walk["lines"].append((line_id, delta))
+    result = {}
+    for key, walk in walked.items():
+        if walk["running"] < 0:
+            latest = walk["lines"][::-1][:limit]
+            result[key] = {
+                "before": walk["before"],  # the quantity when the walk starts, >= 0
+                "lines": len(walk["lines"]),
+                "latest": [line_id for line_id, _ in latest],
+                "deltas": dict(latest),
+            }
+    return result
+
+
 def count_variance(event: InventoryEvent):
     """Counted minus book quantity as of the count time, for a cycle_count.
 
