@@ -57,6 +57,7 @@ def test_a_tampered_position_opens_one_sev1_case_for_it_and_a_repair_clears_it(s
     case = drift().get()
     assert first.opened == [case.pk] and again.opened == [] and again.updated == []
     assert (case.severity, case.reference, case.location_id, case.sku_id) == (1, "positions", None, None)
+    assert case.owner.code == "INTEGRATION"  # not regional ops, as the severity-1 default would send it
     assert case.summary == (
         "2 position quantities differ from the ledger at 1 position; "
         "check them, then run manage.py rebuild_positions to repair"
