@@ -37,6 +37,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from controltower.models import ApiToken
+from exceptions.findings import CaseKind
+from exceptions.reconciliation import run_reconciliation
 from inventory.ledger import MOVES, rebuild_positions
 from inventory.ledger.posting import LEDGER_COLUMNS, LEDGER_COPY_TYPES
 from inventory.models import (
@@ -465,12 +467,22 @@ def ingest_section(events=200_000, workers=2, clients=2, skip_http=False, naive_
         if counts != expected:
             raise BenchError(f"ingest answered {counts}, expected {expected}")
         # Off the clock: the positions must still equal the ledger fold.
+        started = time.perf_counter()
         check = rebuild_positions(location_ids=list(
             Location.objects.filter(code__startswith=PREFIX).values_list("id", flat=True)
         ))
-        result.update(positions_checked=check.positions_checked, position_differences=len(check.differences))
+        result.update(positions_checked=check.positions_checked, position_differences=len(check.differences),
+                      positions_check_seconds=round(time.perf_counter() - started, 3))
         if check.differences:
             raise BenchError(f"positions differ from the ledger: {check.differences[:5]}")
+        # The scheduled projection_drift kind: the same check over every position of the
+        # database (the whole bench ledger), then the case sync.
+        started = time.perf_counter()
+        drift = run_reconciliation(CaseKind.PROJECTION_DRIFT)
+        result.update(projection_drift_seconds=round(time.perf_counter() - started, 3),
+                      projection_drift_positions=Position.objects.count(),
+                      projection_drift_ledger_lines=InventoryEvent.objects.count(),
+                      projection_drift_cases_opened=len(drift.opened))
 
     rows = ledger_rows(source, valid, timezone.now())
     seconds = measure_copy(rows)

@@ -95,6 +95,11 @@ def table(section, result):
     if "position_differences" in result:
         lines.append(f"  {'positions equal to the ledger fold':<44} {result['positions_checked']:>10,} checked, "
                      f"{result['position_differences']} differences")
+    if "projection_drift_seconds" in result:
+        lines.append(f"  {'projection_drift (every position vs the fold)':<44} "
+                     f"{result['projection_drift_seconds']:>10,.1f} s, {result['projection_drift_positions']:,} "
+                     f"positions, {result['projection_drift_ledger_lines']:,} ledger lines, "
+                     f"{result['projection_drift_cases_opened']} cases opened")
     if "ratio_to_copy" in result:
         lines.append(f"  {'ingest / COPY':<44} {result['ratio_to_copy']:>10.1%}")
         lines.append(f"  {'ingest / naive':<44} {result['speedup_over_naive']:>9,.1f}x")
