@@ -91,7 +91,7 @@ class ReasonInput(serializers.Serializer):
 
 
 class RejectInput(serializers.Serializer):
-    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    reason = serializers.CharField(max_length=300, help_text="Why finance rejects it: required, kept in the case's history")
 
 
 class AdjustmentInput(serializers.Serializer):
