@@ -186,3 +186,15 @@ def test_a_case_of_another_source_is_not_cleared_by_this_sources_snapshot(estate
     run_reconciliation(MISMATCH)
 
     assert frozen(case) == before
+
+
+def test_a_full_snapshot_does_not_count_stock_in_transit_as_missing(estate, wms):
+    pos = SourceSystem.objects.get(code="POS")
+    report = ingest_events(pos, [{"transaction_id": "t1", "type": "transfer_out", "location": "A", "sku": "X",
+                                  "quantity": 10, "to_location": "B", "reference": "T1", "occurred_at": ago(5)}])
+    assert report.counts["accepted"] == 1
+
+    snapshot(wms, 1, [line("A", "X", 30), line("A", "Y", 12), line("B", "X", 40), line("B", "Y", 12)],
+             scope="full")
+
+    assert reconciliation.snapshot_mismatch() == []
