@@ -198,3 +198,20 @@ def test_a_full_snapshot_does_not_count_stock_in_transit_as_missing(estate, wms)
              scope="full")
 
     assert reconciliation.snapshot_mismatch() == []
+
+
+def test_a_snapshot_is_compared_while_it_covers_a_key_no_later_one_covers(estate, wms):
+    from exceptions.reconciliation.snapshots import compared_snapshots
+
+    old = snapshot(wms, 4, [line("A", "X", 30), line("B", "X", 30)], scope="full")
+    mid = snapshot(wms, 3, [line("B", "X", 40)])
+    new = snapshot(wms, 2, [line("A", "X", 40), line("A", "Y", 12)], scope="full")
+
+    # The old full snapshot still speaks for B's Y (not listed: zero), and only for it.
+    assert [item.snapshot.pk for item in compared_snapshots()] == [new.pk, mid.pk, old.pk]
+    [finding] = reconciliation.snapshot_mismatch()
+    assert (key(finding), finding.details["snapshot"], finding.details["observed"]) == (("B", "Y"), old.pk, 0)
+
+    newest = snapshot(wms, 1, [line("B", "X", 40), line("B", "Y", 12)], scope="full")
+    assert [item.snapshot.pk for item in compared_snapshots()] == [newest.pk, new.pk]
+    assert reconciliation.snapshot_mismatch() == []
