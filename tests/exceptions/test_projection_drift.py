@@ -37,7 +37,10 @@ def drift():
 
 
 def test_a_scheduled_kind_every_hour_unless_told():
+    from exceptions.reconciliation_tasks import tasks
+
     assert CaseKind.PROJECTION_DRIFT in KINDS
+    assert tasks[CaseKind.PROJECTION_DRIFT].name == "reconcile.projection_drift"
     entry = settings.CELERY_BEAT_SCHEDULE["reconcile-projection_drift"]
     assert entry["task"] == "reconcile.projection_drift" and entry["schedule"] == 3600
 
@@ -102,3 +105,18 @@ def test_the_case_page_lists_the_differences(client, people, stock, default_rout
 
     assert response.status_code == 200
     assert f"{store.code} SKU00017 available: position 7, ledger 10" in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_task_outside_a_transaction_reads_one_snapshot_and_finds_the_drift(stock, default_routing):
+    """As the worker runs it: no outer transaction, so on PostgreSQL the
+    check sets REPEATABLE READ for its own."""
+    from exceptions.reconciliation_tasks import tasks
+
+    store, sku = stock
+    Position.objects.filter(location=store, sku=sku).update(available=9)
+
+    assert tasks[CaseKind.PROJECTION_DRIFT].apply().get() == {
+        "opened": 1, "updated": 0, "reopened": 0, "resolved": 0,
+    }
+    assert drift().get().details["listed"] == [f"{store.code} SKU00017 available: position 9, ledger 10"]
