@@ -246,8 +246,13 @@ def _reopen_by_system(ids, now):
 
 
 def _clear(ids, now, report):
-    """Resolve open cases whose condition is gone."""
-    ids = list(lock_rows(Case.objects.filter(id__in=ids, status__in=Case.ACTIVE)).values_list("id", "status"))
+    """Resolve open cases whose condition is gone. A case waiting for finance
+    on an adjustment stays as it is: finance's decision moves it on (and a
+    later sync clears it if it went back in progress)."""
+    ids = list(lock_rows(
+        Case.objects.filter(id__in=ids, status__in=Case.ACTIVE)
+        .exclude(adjustments__status=CorrectiveAdjustment.Status.PENDING_APPROVAL)
+    ).values_list("id", "status"))
     for start in range(0, len(ids), 1000):
         chunk = ids[start:start + 1000]
         Case.objects.filter(id__in=[pk for pk, _ in chunk]).update(

@@ -272,3 +272,14 @@ def test_the_api_waits_refuses_ones_own_request_and_reopens_on_rejection(api_cli
     body = api_client.get(f"/api/v1/cases/{case.pk}").json()
     assert body["status"] == "in_progress"
     assert any("wrong SKU" in row["note"] for row in body["history"])
+
+
+def test_a_cleared_condition_does_not_resolve_a_case_waiting_for_finance(case, manager, finance):
+    adjustment = _resolve_with(case, manager, -400)
+    cleared = CaseFactory(location=case.location, status=S.IN_PROGRESS)
+    report = services.sync_findings("negative_stock", [])
+    assert report.resolved == [cleared.pk]
+    assert Case.objects.get(pk=case.pk).status == S.WAITING
+    services.approve_adjustment(adjustment, finance)
+    case.refresh_from_db()
+    assert (case.status, case.resolution_code, case.auto_resolved) == (S.RESOLVED, "recounted", False)
