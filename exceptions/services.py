@@ -453,6 +453,7 @@ def resolve(case, user, resolution_code, root_cause, note="", adjustment=None):
     if case.status not in FROM_STATUSES["resolve"]:
         raise ValidationError({"status": f"Cannot resolve a case that is {case.status}."})
     resolution = {"resolution_code": resolution_code.strip(), "root_cause": root_cause, "note": note or ""}
+    lock_rows(Case.objects.filter(pk=case.pk)).get()  # finance decides after this, or before it is read
     pending = pending_adjustment(case)
     if pending is not None and adjustment is None:
         CorrectiveAdjustment.objects.filter(pk=pending.pk).update(resolution=resolution)
