@@ -7,7 +7,15 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django_filters.fields import IsoDateTimeField
 
-from inventory.models import SKU, Barcode, EventType, InventoryEvent, Location, Position, RejectedEvent
+from inventory.models import (
+    SKU,
+    Barcode,
+    EventType,
+    InventoryEvent,
+    Location,
+    Position,
+    RejectedEvent,
+)
 
 
 class UtcDateTimeField(IsoDateTimeField):

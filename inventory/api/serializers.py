@@ -5,7 +5,14 @@ ids); master data and rejections as model instances.
 """
 from rest_framework import serializers
 
-from inventory.models import SKU, EventType, Location, RejectedEvent, StateChoices, UnitConversion
+from inventory.models import (
+    SKU,
+    EventType,
+    Location,
+    RejectedEvent,
+    StateChoices,
+    UnitConversion,
+)
 
 
 class PositionSerializer(serializers.Serializer):

@@ -14,10 +14,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from controltower.tokens import SourceClient
-from inventory.lanes import master_data_refusal
 from inventory.models import Snapshot
 from inventory.purchase_orders import PurchaseOrderError, import_po_lines
 from inventory.snapshots import SnapshotError, ingest_snapshot
+
+from .permissions import MayLoadMasterData
 
 
 class IsSourceSystem(BasePermission):
@@ -25,12 +26,6 @@ class IsSourceSystem(BasePermission):
 
     def has_permission(self, request, view):
         return isinstance(request.user, SourceClient)
-
-
-class MayLoadPurchaseOrders(BasePermission):
-    def has_permission(self, request, view):
-        self.message = master_data_refusal(request.user)
-        return not self.message
 
 
 def _envelope(request, *required):
@@ -115,7 +110,7 @@ class SnapshotView(APIView):
 
 
 class PurchaseOrderLineView(APIView):
-    permission_classes = [MayLoadPurchaseOrders]
+    permission_classes = [MayLoadMasterData]
 
     @extend_schema(
         summary="Load purchase order lines (master data for receipt matching)",

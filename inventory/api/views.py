@@ -21,7 +21,6 @@ from rest_framework.response import Response
 from controltower.limits import read_body
 from controltower.scoping import visible_locations
 from controltower.tokens import SourceClient
-from inventory.lanes import master_data_refusal
 from inventory.ledger import IngestError, ingest_events
 from inventory.masterdata import import_locations, import_skus
 from inventory.models import (
@@ -36,7 +35,14 @@ from inventory.models import (
 )
 
 from . import schema  # noqa: F401  (registers the token scheme with drf-spectacular)
-from .filters import EventFilter, LocationFilter, PositionFilter, RejectionFilter, SKUFilter
+from .filters import (
+    EventFilter,
+    LocationFilter,
+    PositionFilter,
+    RejectionFilter,
+    SKUFilter,
+)
+from .permissions import MayLoadMasterData
 from .serializers import (
     EventSerializer,
     ImportReportSerializer,
@@ -75,12 +81,6 @@ class IsPerson(BasePermission):
 
     def has_permission(self, request, view):
         return not isinstance(request.user, SourceClient)
-
-
-class MayLoadMasterData(BasePermission):
-    def has_permission(self, request, view):
-        self.message = master_data_refusal(request.user)
-        return not self.message
 
 
 def _rows(request, key):
