@@ -69,26 +69,33 @@ class People:
     def __init__(self):
         from controltower.models import Role
         from controltower.scoping import ESTATE_ROLES
-        from tests.controltower.factories import UserFactory, make_user
+        from tests.controltower.factories import UserFactory
         from tests.inventory.factories import LocationFactory, RegionFactory
 
         self.store = LocationFactory(code="S-OWN", region=RegionFactory(code="R-OWN"))
         self.other_store = LocationFactory(code="S-OTHER", region=RegionFactory(code="R-OTHER"))
         self.nobody = UserFactory(username="nobody")  # signed in, no role
-        self.by_role = {}
-        for role in Role:
-            name = role.value.replace("_", "-")
-            if role == Role.STORE_MANAGER:
-                def scoped(who, store):
-                    return make_user(role, locations=[store], username=f"{name}-{who}")
-            elif role == Role.REGIONAL_OPS:
-                def scoped(who, store):
-                    return make_user(role, region=store.region, username=f"{name}-{who}")
-            else:
-                def scoped(who, store):
-                    return make_user(role, username=f"{name}-{who}")
-            outsider = None if role in ESTATE_ROLES else scoped("outsider", self.other_store)
-            self.by_role[role] = Cast(scoped("owner", self.store), scoped("colleague", self.store), outsider)
+        self.by_role = {
+            role: Cast(
+                self._person(role, "owner", self.store),
+                self._person(role, "colleague", self.store),
+                None if role in ESTATE_ROLES else self._person(role, "outsider", self.other_store),
+            )
+            for role in Role
+        }
+
+    @staticmethod
+    def _person(role, who, store):
+        """A person of `role` whose scope is `store` (its region for regional ops)."""
+        from controltower.models import Role
+        from tests.controltower.factories import make_user
+
+        username = f"{role.value.replace('_', '-')}-{who}"
+        if role == Role.STORE_MANAGER:
+            return make_user(role, locations=[store], username=username)
+        if role == Role.REGIONAL_OPS:
+            return make_user(role, region=store.region, username=username)
+        return make_user(role, username=username)
 
     def __getitem__(self, role):
         return self.by_role[role]

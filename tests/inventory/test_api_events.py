@@ -1,53 +1,22 @@
 """POST /api/v1/events: a source system sends a batch of inventory events."""
-from datetime import timedelta
 
 import orjson
 import pytest
-from django.utils import timezone
 
 from controltower.models import Role
 from inventory.models import InventoryEvent, Position, RejectedEvent
 from tests.controltower.factories import make_user, person_token, source_token
 from tests.inventory.factories import (
     BarcodeFactory,
-    LocationFactory,
-    SKUFactory,
     SourceSystemFactory,
     UnitConversionFactory,
 )
 
+from .payloads import event
+
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/events"
-
-
-@pytest.fixture
-def store():
-    return LocationFactory(code="S001")
-
-
-@pytest.fixture
-def sku():
-    return SKUFactory(code="SKU00001")
-
-
-@pytest.fixture
-def pos():
-    return SourceSystemFactory(code="POS-EU")
-
-
-def event(**fields):
-    occurred = timezone.now() - timedelta(minutes=10)
-    return {
-        "transaction_id": "T1",
-        "type": "receipt",
-        "location": "S001",
-        "sku": "SKU00001",
-        "quantity": 5,
-        "occurred_at": occurred.isoformat(),
-        "reference": "PO-1",
-        **fields,
-    }
 
 
 def post(client, key, body):

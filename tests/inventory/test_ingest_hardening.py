@@ -28,40 +28,16 @@ from inventory.purchase_orders import import_po_lines
 from inventory.snapshots import SnapshotError, ingest_snapshot
 from tests.controltower.factories import make_user, person_token, source_token
 from tests.inventory.factories import (
-    LocationFactory,
     SKUFactory,
-    SourceSystemFactory,
     UnitConversionFactory,
 )
+
+from .payloads import event
 
 pytestmark = pytest.mark.django_db
 
 NOW = timezone.now()
 RECENT = (NOW - timedelta(hours=1)).isoformat()
-
-
-@pytest.fixture
-def store():
-    return LocationFactory(code="S001")
-
-
-@pytest.fixture
-def sku():
-    return SKUFactory(code="SKU00001")
-
-
-@pytest.fixture
-def pos():
-    return SourceSystemFactory(code="POS-EU")
-
-
-def event(**overrides):
-    values = {
-        "transaction_id": "T", "type": "receipt", "location": "S001", "sku": "SKU00001",
-        "quantity": 5, "occurred_at": RECENT,
-    }
-    values.update(overrides)
-    return values
 
 
 def post_events(api_client, source, events):
@@ -165,8 +141,9 @@ def test_blank_transaction_ids_are_rejected_not_duplicates(store, sku, pos):
 
 
 def test_a_transaction_id_is_kept_stripped(store, sku, pos):
-    ingest_events(pos, [event(transaction_id="  T-9  ")])
-    report = ingest_events(pos, [event(transaction_id="T-9")])
+    sent = event(transaction_id="  T-9  ")
+    ingest_events(pos, [sent])
+    report = ingest_events(pos, [{**sent, "transaction_id": "T-9"}])
 
     assert report.results[0].status == "duplicate"
 
