@@ -27,6 +27,15 @@ class CaseKind(models.TextChoices):
     IDEMPOTENCY_CONFLICT = "idempotency_conflict", "Idempotency conflict"
     # Positions that differ from the ledger fold: the projection itself is wrong.
     PROJECTION_DRIFT = "projection_drift", "Positions differ from the ledger"
+    # A movement out of a state that held less than it took: the source's fact is
+    # posted (the state goes below zero), and the mismatch is a case of its own.
+    BEYOND_RESERVED = "beyond_reserved", "Release or pick beyond reserved"
+    FULFIL_BEYOND_STAGED = "fulfil_beyond_staged", "Fulfilment beyond staged"
+    TRANSFER_IN_WITHOUT_OUT = "transfer_in_without_out", "Transfer received, never shipped"
+    # A reservation held longer than its channel's hold time (reservation drift).
+    RESERVATION_NOT_RELEASED = "reservation_not_released", "Reservation not released"
+    # A cycle count whose variance is beyond its location kind's tolerance.
+    COUNT_VARIANCE = "count_variance", "Cycle count variance"
 
 
 @dataclass

@@ -52,6 +52,7 @@ def default_routing(db):
     if not SLAPolicy.objects.exists():
         import_module("exceptions.migrations.0002_default_routing_sla_hours").load(apps, None)
         import_module("exceptions.migrations.0008_projection_drift_routing").load(apps, None)
+        import_module("exceptions.migrations.0010_transfer_in_without_out_routing").load(apps, None)
 
 
 class Cast:
