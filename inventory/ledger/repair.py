@@ -22,6 +22,7 @@ from ..models import (
     Position,
     RejectedEvent,
 )
+from ..counts import refresh_all
 from .fold import fold_ledger
 from .posting import ingest_events
 
@@ -35,7 +36,7 @@ class RebuildReport:
 
 def rebuild_positions(repair=False, location_ids=None) -> RebuildReport:
     """Compare every position with the ledger fold; with repair, fix them
-    (and the count anchors) inside one transaction."""
+    (and the count anchors and count variances) inside one transaction."""
     with transaction.atomic():
         folded = fold_ledger(location_ids=location_ids)
         positions = Position.objects.all()
@@ -66,6 +67,7 @@ def rebuild_positions(repair=False, location_ids=None) -> RebuildReport:
             for (loc, sku), values in fixes.items():
                 Position.objects.filter(location_id=loc, sku_id=sku).update(**values, updated_at=timezone.now())
             _rebuild_count_anchors(location_ids)
+            refresh_all(location_ids)
     codes = _codes_for(differences)
     named = [
         (codes["loc"][loc], codes["sku"][sku], state, have, want)
