@@ -32,8 +32,7 @@ from controltower.db import (
     values_clause,
 )
 
-from .. import fields
-from ..counts import record_variances
+from .. import counts, fields
 from ..lanes import lane_of
 from ..models import (
     STATES,
@@ -192,7 +191,7 @@ def _post(source, lines, received_at):
     held_by_counts = _apply_deltas(new_lines, recomputed)
     if recomputed:
         _recompute_states(recomputed)
-    record_variances(new_lines, ids, held_by_counts)
+    counts.record_variances(new_lines, ids, held_by_counts)
     return _with_conflicts(source, lines, statuses, received_at)
 
 

@@ -22,7 +22,7 @@ from ..models import (
     Position,
     RejectedEvent,
 )
-from ..counts import refresh_all
+from .. import counts
 from .fold import fold_ledger
 from .posting import ingest_events
 
@@ -67,7 +67,7 @@ def rebuild_positions(repair=False, location_ids=None) -> RebuildReport:
             for (loc, sku), values in fixes.items():
                 Position.objects.filter(location_id=loc, sku_id=sku).update(**values, updated_at=timezone.now())
             _rebuild_count_anchors(location_ids)
-            refresh_all(location_ids)
+            counts.refresh_all(location_ids)
     codes = _codes_for(differences)
     named = [
         (codes["loc"][loc], codes["sku"][sku], state, have, want)
@@ -77,13 +77,13 @@ def rebuild_positions(repair=False, location_ids=None) -> RebuildReport:
 
 
 def _rebuild_count_anchors(location_ids=None):
-    counts = InventoryEvent.objects.filter(type=EventType.CYCLE_COUNT)
+    count_events = InventoryEvent.objects.filter(type=EventType.CYCLE_COUNT)
     anchors = CountAnchor.objects.all()
     if location_ids is not None:
-        counts = counts.filter(location_id__in=location_ids)
+        count_events = count_events.filter(location_id__in=location_ids)
         anchors = anchors.filter(location_id__in=location_ids)
     latest = {}
-    for event in counts.order_by("occurred_at", "id").only(
+    for event in count_events.order_by("occurred_at", "id").only(
         "id", "location_id", "sku_id", "to_state", "occurred_at", "quantity"
     ):
         latest[(event.location_id, event.sku_id, event.to_state)] = event
