@@ -41,6 +41,10 @@ def count_variance() -> list[Finding]:
     return [_finding(row, late.get(row["event_id"], [])) for row in rows]
 
 
+def _units(n):
+    return "1 unit" if n == 1 else f"{n} units"
+
+
 def _finding(row, late):
     variance = row["variance"]
     value = money(abs(variance) * to_decimal(row["unit_cost"]))
@@ -50,10 +54,12 @@ def _finding(row, late):
     summary = (
         f"{row['source_code']} counted {row['counted']} {state} of {row['sku_code']} at {row['location_code']} "
         f"on {at:%Y-%m-%d %H:%M}, the record was {row['record']}: {variance:+d}, beyond the "
-        f"{row['kind']} tolerance of {tolerance['units']} units or {plain_number(tolerance['percent'])}%"
+        f"{row['kind']} tolerance of {_units(tolerance['units'])} or {plain_number(tolerance['percent'])}%"
     )
     if late:
-        summary += f" ({len(late)} line{'s' if len(late) != 1 else ''} that arrived after the count are in the record)"
+        lines = "1 line that arrived after the count is" if len(late) == 1 else (
+            f"{len(late)} lines that arrived after the count are")
+        summary += f" ({lines} in the record)"
     return Finding(
         kind=CaseKind.COUNT_VARIANCE,
         location_id=row["location_id"],
