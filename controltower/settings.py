@@ -382,7 +382,8 @@ RECONCILIATION = {
     # is at most `units` off or at most `percent` of the record off. Stores
     # hold a few units a SKU on the shelf: one unit off is a miscount, not a
     # record problem (one of 4 is 25%); the DC counts hundreds in cases, so
-    # half a percent; the ecommerce node's bins are counted by scanner.
+    # half a percent; the ecommerce node's bins are counted by scanner. Stored
+    # with each variance: `manage.py rebuild_positions` recomputes them after a change.
     "count_tolerance": {
         "store": {"units": 1, "percent": "5"},
         "dc": {"units": 0, "percent": "0.5"},
