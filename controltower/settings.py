@@ -297,6 +297,7 @@ RECONCILIATION_INTERVALS = {
     "idempotency_conflict": 300,
     # A full fold of the ledger against every position (seconds at the bench's scale).
     "projection_drift": 3600,
+    "count_variance": 900,
 }
 for _kind, _every in RECONCILIATION_INTERVALS.items():
     _every = env_int(f"RECONCILE_{_kind.upper()}_EVERY_S", _every)
@@ -376,6 +377,17 @@ RECONCILIATION = {
         "store": {"units": 1, "percent": "2", "value": "10.00"},
         "dc": {"units": 5, "percent": "0.5", "value": "100.00"},
         "ecommerce": {"units": 2, "percent": "1", "value": "25.00"},
+    },
+    # A cycle count's variance (inventory.counts) is within tolerance when it
+    # is at most `units` off or at most `percent` of the record off. Stores
+    # hold a few units a SKU on the shelf: one unit off is a miscount, not a
+    # record problem (one of 4 is 25%); the DC counts hundreds in cases, so
+    # half a percent; the ecommerce node's bins are counted by scanner. Stored
+    # with each variance: `manage.py rebuild_positions` recomputes them after a change.
+    "count_tolerance": {
+        "store": {"units": 1, "percent": "5"},
+        "dc": {"units": 0, "percent": "0.5"},
+        "ecommerce": {"units": 0, "percent": "1"},
     },
     # ERP value vs ledger quantity x unit cost: beyond both.
     "financial_tolerance": {"percent": "1", "value": "50.00"},

@@ -8,6 +8,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include("inventory.api.urls")),
     path("api/v1/", include("inventory.api.snapshot_urls")),
+    path("api/v1/", include("inventory.api.count_urls")),
     path("api/v1/", include("exceptions.api.urls")),
     path("", include("controltower.web_urls")),
     path("", include("controltower.web.urls")),

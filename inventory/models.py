@@ -470,3 +470,38 @@ class PurchaseOrderLine(models.Model):
 
     def __str__(self):
         return f"{self.po_number}/{self.line}"
+
+
+class CountVariance(models.Model):
+    """The variance of one cycle count: what was counted minus the record,
+    the ledger as of the count time without the count itself (inventory.counts).
+
+    Kept right at posting: a late line that occurred before a count changes
+    its record and variance here, never the position. `record` is None when
+    the ledger had nothing for the location x SKU x state before the count
+    (an opening balance: nothing to compare with)."""
+
+    event = models.OneToOneField(InventoryEvent, on_delete=models.CASCADE, related_name="count_variance")
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, db_index=False, related_name="+")
+    sku = models.ForeignKey(SKU, on_delete=models.CASCADE, related_name="+")
+    state = models.CharField(max_length=20, choices=StateChoices.choices)
+    counted_at = models.DateTimeField()
+    counted = models.BigIntegerField()
+    record = models.BigIntegerField(null=True, blank=True)
+    variance = models.BigIntegerField(null=True, blank=True, help_text="counted - record")
+    within_tolerance = models.BooleanField(
+        null=True, blank=True, help_text="Within the location kind's count tolerance when computed"
+    )
+    computed_at = models.DateTimeField()
+
+    objects = ScopedQuerySet.as_manager()
+    scope_fields = ("location",)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["location", "sku", "state", "counted_at"], name="count_variance_key"),
+            models.Index(fields=["counted_at"], name="count_variance_time"),
+        ]
+
+    def __str__(self):
+        return f"count {self.event_id}: {self.variance}"

@@ -20,6 +20,7 @@ from django.utils import timezone
 from ..findings import CaseKind
 from ..services import sync_findings
 from .common import severity_for_value
+from .counts import count_variance
 from .feeds import idempotency_conflict, master_data_rejections, stale_feed
 from .movements import (
     receipt_without_po,
@@ -44,6 +45,7 @@ KINDS = {
     CaseKind.MASTER_DATA_REJECTIONS: master_data_rejections,
     CaseKind.IDEMPOTENCY_CONFLICT: idempotency_conflict,
     CaseKind.PROJECTION_DRIFT: projection_drift,
+    CaseKind.COUNT_VARIANCE: count_variance,
 }
 
 
@@ -74,6 +76,7 @@ def run_reconciliation(kind):
 
 __all__ = [
     "KINDS",
+    "count_variance",
     "financial_variance",
     "idempotency_conflict",
     "master_data_rejections",

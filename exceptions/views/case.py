@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_POST
 
+from inventory.counts import latest_counts
 from inventory.models import (
     STATES,
     InventoryEvent,
@@ -105,6 +106,7 @@ def _body_context(request, case, **forms):
         "actions": services.allowed_actions(case, request.user),
         "position": position,
         "position_states": [(state, getattr(position, state)) for state in STATES] if position else [],
+        "position_counts": latest_counts(case.location_id, case.sku_id) if position else [],
         "history": case.history.select_related("actor"),
         "comments": case.comments.select_related("author"),
         "adjustments": case.adjustments.select_related("requested_by", "approved_by"),

@@ -32,6 +32,11 @@ class PositionSerializer(serializers.Serializer):
     safety_stock = serializers.IntegerField()
     atp = serializers.IntegerField(help_text="Available to promise: available minus safety stock, never below zero")
     updated_at = serializers.DateTimeField()
+    last_counted_at = serializers.DateTimeField(allow_null=True, help_text="The latest cycle count of this position")
+    last_count_variance = serializers.IntegerField(
+        allow_null=True,
+        help_text="That count minus the record as of its time (null: never counted, or nothing on record before it)",
+    )
 
 
 class EventSerializer(serializers.Serializer):

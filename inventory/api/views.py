@@ -11,6 +11,7 @@ Who may call what:
   an ERP source and a source allowed to load master data (inventory.lanes).
 """
 import orjson
+from django.db.models import OuterRef, Subquery
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import generics
 from rest_framework.exceptions import ParseError
@@ -26,6 +27,7 @@ from inventory.masterdata import import_locations, import_skus
 from inventory.models import (
     SKU,
     STATES,
+    CountVariance,
     InventoryEvent,
     Location,
     Position,
@@ -220,14 +222,21 @@ class PositionListView(generics.ListAPIView):
 
     def get_queryset(self):
         positions = Position.objects.restrict(self.request.user)
+        # The position's latest cycle count (any state) and its variance (inventory.counts).
+        last_count = CountVariance.objects.filter(
+            location_id=OuterRef("location_id"), sku_id=OuterRef("sku_id")
+        ).order_by("-counted_at", "-event_id")
         return (
             positions.annotate(
                 on_hand=on_hand_expression(),
                 atp=atp_expression(),
+                last_counted_at=Subquery(last_count.values("counted_at")[:1]),
+                last_count_variance=Subquery(last_count.values("variance")[:1]),
             )
             .order_by("location__code", "sku__code")
             .values(
                 "location__code", "sku__code", *STATES, "on_hand", "safety_stock", "atp", "updated_at",
+                "last_counted_at", "last_count_variance",
             )
         )
 

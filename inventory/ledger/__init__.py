@@ -6,7 +6,7 @@
 - repair: `rebuild_positions` (check or repair the projection) and
   `replay_rejections`.
 """
-from .fold import book_sql, count_variance, fold_ledger, since_non_negative
+from .fold import book_sql, fold_ledger, since_non_negative
 from .posting import EventResult, IngestError, IngestReport, ingest_events
 from .repair import RebuildReport, rebuild_positions, replay_rejections
 from .validation import MOVES, MasterData, validate_event
@@ -19,7 +19,6 @@ __all__ = [
     "MasterData",
     "RebuildReport",
     "book_sql",
-    "count_variance",
     "fold_ledger",
     "ingest_events",
     "rebuild_positions",

@@ -10,9 +10,6 @@ from django.db import connection
 
 from controltower.db import db_time, values_clause
 
-from ..models import InventoryEvent
-
-
 def book_sql(as_of=None, exclude_event_id=None, leg_scope=None):
     """The CTEs `legs`, `counts` and `book` (loc, sku, state, quantity): the
     fold as SQL, for a caller to select from or join (reconciliation joins
@@ -145,14 +142,3 @@ def since_non_negative(keys, limit):
             }
     return result
 
-
-def count_variance(event: InventoryEvent):
-    """Counted minus book quantity as of the count time, for a cycle_count.
-
-    A late event that occurred before the count changes this figure, not
-    the position."""
-    # The book as of the count includes everything that occurred at or before
-    # it, but not the count itself (nor another count at the same instant).
-    key = (event.location_id, event.sku_id)
-    book = fold_ledger(pairs=[key], as_of=event.occurred_at, exclude_event_id=event.id)
-    return event.quantity - book.get((*key, event.to_state), 0)

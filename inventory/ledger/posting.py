@@ -32,7 +32,7 @@ from controltower.db import (
     values_clause,
 )
 
-from .. import fields
+from .. import counts, fields
 from ..lanes import lane_of
 from ..models import (
     STATES,
@@ -188,9 +188,10 @@ def _post(source, lines, received_at):
     _lock_positions(sorted(pairs))
     _record_transfers(new_lines)
     recomputed = _advance_count_anchors(new_lines, ids)
-    _apply_deltas(new_lines, recomputed)
+    held_by_counts = _apply_deltas(new_lines, recomputed)
     if recomputed:
         _recompute_states(recomputed)
+    counts.record_variances(new_lines, ids, held_by_counts)
     return _with_conflicts(source, lines, statuses, received_at)
 
 
@@ -464,22 +465,25 @@ def _advance_count_anchors(lines, ledger_ids):
 
 def _apply_deltas(lines, recomputed):
     """Add this batch's moves to the positions: one UPDATE for the batch on
-    PostgreSQL, one per touched position on SQLite."""
+    PostgreSQL, one per touched position on SQLite. Returns the legs
+    (location, sku, state, occurred_at) it left to a count: they change a
+    count's variance (inventory.counts), not the position."""
     anchors = _anchor_times({(loc, line.sku_id) for line in lines for loc, _, _ in line.legs()})
     deltas = defaultdict(lambda: [0] * len(STATES))
     state_index = {s: i for i, s in enumerate(STATES)}
+    held = []
     for line in lines:
         for loc, state, delta in line.legs():
             key = (loc, line.sku_id, state)
-            if key in recomputed:
-                continue
             counted_at = anchors.get(key)
-            if counted_at is not None and line.occurred_at <= counted_at:
-                continue  # already inside that count: changes its variance, not the position
+            if key in recomputed or (counted_at is not None and line.occurred_at <= counted_at):
+                # Set from its new count, or already inside a count: changes its variance, not the position.
+                held.append((*key, line.occurred_at))
+                continue
             deltas[(loc, line.sku_id)][state_index[state]] += delta
     rows = [(loc, sku, *d) for (loc, sku), d in sorted(deltas.items()) if any(d)]
     if not rows:
-        return
+        return held
     now = db_time(timezone.now())
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -498,6 +502,7 @@ def _apply_deltas(lines, recomputed):
                 f"UPDATE inventory_position SET {sets}, updated_at = %s WHERE location_id = %s AND sku_id = %s",
                 [(*d, now, loc, sku) for loc, sku, *d in rows],
             )
+    return held
 
 
 def _anchor_times(pairs):

@@ -22,6 +22,7 @@ from ..models import (
     Position,
     RejectedEvent,
 )
+from .. import counts
 from .fold import fold_ledger
 from .posting import ingest_events
 
@@ -35,7 +36,7 @@ class RebuildReport:
 
 def rebuild_positions(repair=False, location_ids=None) -> RebuildReport:
     """Compare every position with the ledger fold; with repair, fix them
-    (and the count anchors) inside one transaction."""
+    (and the count anchors and count variances) inside one transaction."""
     with transaction.atomic():
         folded = fold_ledger(location_ids=location_ids)
         positions = Position.objects.all()
@@ -66,6 +67,7 @@ def rebuild_positions(repair=False, location_ids=None) -> RebuildReport:
             for (loc, sku), values in fixes.items():
                 Position.objects.filter(location_id=loc, sku_id=sku).update(**values, updated_at=timezone.now())
             _rebuild_count_anchors(location_ids)
+            counts.refresh_all(location_ids)
     codes = _codes_for(differences)
     named = [
         (codes["loc"][loc], codes["sku"][sku], state, have, want)
@@ -75,13 +77,13 @@ def rebuild_positions(repair=False, location_ids=None) -> RebuildReport:
 
 
 def _rebuild_count_anchors(location_ids=None):
-    counts = InventoryEvent.objects.filter(type=EventType.CYCLE_COUNT)
+    count_events = InventoryEvent.objects.filter(type=EventType.CYCLE_COUNT)
     anchors = CountAnchor.objects.all()
     if location_ids is not None:
-        counts = counts.filter(location_id__in=location_ids)
+        count_events = count_events.filter(location_id__in=location_ids)
         anchors = anchors.filter(location_id__in=location_ids)
     latest = {}
-    for event in counts.order_by("occurred_at", "id").only(
+    for event in count_events.order_by("occurred_at", "id").only(
         "id", "location_id", "sku_id", "to_state", "occurred_at", "quantity"
     ):
         latest[(event.location_id, event.sku_id, event.to_state)] = event
