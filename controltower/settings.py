@@ -297,8 +297,10 @@ RECONCILIATION_INTERVALS = {
     "idempotency_conflict": 300,
     # A full fold of the ledger against every position (seconds at the bench's scale).
     "projection_drift": 3600,
-    "beyond_reserved": 300,
-    "fulfil_beyond_staged": 300,
+    # A walk of the ledger history of the location x SKUs with such a movement
+    # in the look-back (1M lines: about 10 s).
+    "beyond_reserved": 900,
+    "fulfil_beyond_staged": 900,
     "transfer_in_without_out": 900,
 }
 for _kind, _every in RECONCILIATION_INTERVALS.items():

@@ -140,12 +140,12 @@ def _beyond(kind, now):
         JOIN inventory_sourcesystem s ON s.id = e.source_id
         JOIN inventory_location loc ON loc.id = r.loc
         JOIN inventory_sku k ON k.id = r.sku
-        WHERE r.is_count = 0 AND e.type IN ({marks}) AND e.occurred_at >= %s
-          AND (r.latest_count_at IS NULL OR r.at > r.latest_count_at)
-          AND e.quantity > CASE WHEN r.held_after - r.delta > 0 THEN r.held_after - r.delta ELSE 0 END
+        WHERE r.is_count = 0 AND r.at >= %s AND (r.latest_count_at IS NULL OR r.at > r.latest_count_at)
+          AND -r.delta > CASE WHEN r.held_after - r.delta > 0 THEN r.held_after - r.delta ELSE 0 END
+          AND e.type IN ({marks})
         ORDER BY r.id
         """,
-        [*params, state, *types, db_time(since)],
+        [*params, state, db_time(since), *types],
     )
     findings = []
     for row in rows:
