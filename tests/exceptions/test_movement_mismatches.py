@@ -252,3 +252,20 @@ def test_a_transfer_in_with_its_transfer_out_opens_nothing(world):
 
     [case] = cases(NO_OUT)
     assert case.sku_id == other.pk and case.reference == "OMS:T-2"
+
+
+def test_the_event_case_and_the_state_case_clear_on_their_own_terms(world):
+    world.post("r1", "receipt", 10, 60, reference="PO1")
+    world.post("o1", "reserve", 2, 50)
+    world.post("p1", "pick", 5, 40)
+    run_reconciliation(BEYOND)
+    run_reconciliation(CaseKind.NEGATIVE_STOCK)
+    [pick] = cases(BEYOND)
+    state = Case.objects.get(kind=CaseKind.NEGATIVE_STOCK, reference="reserved")
+
+    world.post("a1", "adjustment", 3, 10, to_state="reserved", reason="correction")  # after the pick
+
+    assert run_reconciliation(CaseKind.NEGATIVE_STOCK).resolved == [state.pk]
+    assert run_reconciliation(BEYOND).resolved == []
+    pick.refresh_from_db()
+    assert pick.status == Case.Status.OPEN
