@@ -58,10 +58,10 @@ def movement_window_start(now):
 
 
 def clearable_movement_cases(kind, now) -> list[int]:
-    """The open cases of a movement kind a run may resolve: those of events
+    """The cases of a movement kind a run may resolve: those of events
     inside the window (exceptions.reconciliation passes them to
     sync_findings as its scope)."""
-    state, types = OUT_OF[kind]
+    types = OUT_OF[kind][1]
     since = movement_window_start(now + RUN_MARGIN)
     rows = fetch_rows(
         f"""
@@ -163,8 +163,7 @@ def _beyond(kind, now):
             "occurred_at": aware(row["occurred_at"]).isoformat(),
         }
         lineage = [("event", row["id"])]
-        if row["count_id"] is not None:  # the count the walk started from
-            details["count_event"] = row["count_id"]
+        if row["count_id"] is not None:  # the count that set what was held
             lineage.append(("event", row["count_id"]))
         findings.append(Finding(
             kind=kind,

@@ -148,7 +148,6 @@ def test_a_count_of_reserved_sets_what_was_held(world):
     [case] = cases(BEYOND)
     assert case.summary == "OMS:p2 picked 5 SKU00017 at S001 when 2 were reserved"
     assert linked(case) == {pick.pk, count.pk}
-    assert case.details["count_event"] == count.pk
 
 
 def test_a_count_arriving_late_takes_the_events_before_it_out_of_judgement(world):
