@@ -298,6 +298,11 @@ RECONCILIATION_INTERVALS = {
     # A full fold of the ledger against every position (seconds at the bench's scale).
     "projection_drift": 3600,
     "count_variance": 900,
+    # A walk of the ledger history of the location x SKUs with such a movement
+    # in the look-back (1M lines: about 10 s).
+    "beyond_reserved": 900,
+    "fulfil_beyond_staged": 900,
+    "transfer_in_without_out": 900,
 }
 for _kind, _every in RECONCILIATION_INTERVALS.items():
     _every = env_int(f"RECONCILE_{_kind.upper()}_EVERY_S", _every)
@@ -396,6 +401,11 @@ RECONCILIATION = {
     "duplicate_window_s": env_int("RECONCILE_DUPLICATE_WINDOW_S", 120),
     "duplicate_lookback_hours": 24,
     "sales_gap_days": 7,
+    # Releases, picks and fulfils that occurred in the last N whole days (UTC)
+    # are checked against what was reserved / staged; older ones keep their cases.
+    "movement_lookback_days": env_int("RECONCILE_MOVEMENT_LOOKBACK_DAYS", 7),
+    # How long after a transfer_in its transfer_out may still come in from the sender's feed.
+    "transfer_out_grace_hours": env_int("RECONCILE_TRANSFER_OUT_GRACE_HOURS", 6),
     # Value at risk at or above each figure gives that severity; below all, 4.
     "severity_by_value": [("5000", 1), ("1000", 2), ("100", 3)],
 }

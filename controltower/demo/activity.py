@@ -279,10 +279,13 @@ class Week:
     def transfers(self):
         """Replenishment DC -> stores and the ecommerce node. Stores receive a
         day or two later; recent ones are still in transit, a few older ones
-        never arrived and one arrived short."""
+        never arrived and one arrived short. One the WMS shipped never
+        reached the tower (its transfer_out was lost): the store's
+        transfer_in is all there is of it."""
         rng = self.rng
         destinations = self.stores + [WEB]
         n = 0
+        shipment_lost = False
         for day in range(DAYS - 1, -1, -1):
             for code in rng.sample(destinations, max(len(destinations) // 3, 2)):
                 n += 1
@@ -293,11 +296,15 @@ class Week:
                 lost = n % 17 == 5
                 short = n == 3
                 arrives = shipped + timedelta(hours=rng.uniform(18, 40))
+                # Lost well before now: past the grace the sender's feed is given.
+                lose_shipment = not (shipment_lost or lost or short) and arrives < self.now - timedelta(hours=12)
+                shipment_lost = shipment_lost or lose_shipment
                 for sku in rng.sample(self.ranges[code], min(3, len(self.ranges[code]))):
                     unit, factor = self.case[sku]
                     cases = rng.randint(1, 3)
-                    self.add("WMS", "xfer", "transfer_out", DC, sku, cases, shipped, unit=unit,
-                             to_location=code, reference=reference, available=-cases * factor)
+                    if not lose_shipment:
+                        self.add("WMS", "xfer", "transfer_out", DC, sku, cases, shipped, unit=unit,
+                                 to_location=code, reference=reference, available=-cases * factor)
                     if lost or not self.in_window(arrives):
                         continue
                     received = cases * factor - (2 if short else 0)
@@ -322,11 +329,14 @@ class Week:
     def online_orders(self):
         """Orders through reserve -> pick -> pack -> stage -> fulfil at the
         ecommerce node, and click & collect at the pilot stores. Some are
-        cancelled (release); the newest are still on their way."""
+        cancelled (release); the newest are still on their way. Two days ago
+        one web order's picker scanned a whole case for it: the pick is of
+        more than was reserved."""
         rng = self.rng
         steps = [("pick", "reserved", "picked", 1), ("pack", "picked", "packed", 0.5),
                  ("stage", "packed", "staged", 0.5), ("fulfil", "staged", None, 3)]
         n = 0
+        overpicked = False
         for day in range(DAYS, -1, -1):
             for _ in range(self.dims.orders_per_day):
                 n += 1
@@ -352,6 +362,11 @@ class Week:
                     fields = {"from_state": from_state}
                     if to_state:
                         fields["to_state"] = to_state
+                    if event_type == "pick" and code == WEB and day == 2 and not overpicked:
+                        overpicked = True
+                        fields["unit"] = self.case[sku][0]  # one case of the SKU, not `quantity` each
+                        self.add("ECOM", "ord", event_type, code, sku, 1, when, reference=order, **fields)
+                        continue
                     self.add("ECOM", "ord", event_type, code, sku, quantity, when, reference=order, **fields)
 
     def returns(self):

@@ -31,6 +31,12 @@ from .projection import projection_drift
 from .sales import sales_gap_window, sales_posting_gap
 from .snapshots import clearable_cases, financial_variance, mismatches_in, snapshot_mismatch
 from .stock import negative_stock, suspected_duplicate
+from .unmatched import (
+    beyond_reserved,
+    clearable_movement_cases,
+    fulfil_beyond_staged,
+    transfer_in_without_out,
+)
 
 KINDS = {
     CaseKind.SNAPSHOT_MISMATCH: snapshot_mismatch,
@@ -46,6 +52,9 @@ KINDS = {
     CaseKind.IDEMPOTENCY_CONFLICT: idempotency_conflict,
     CaseKind.PROJECTION_DRIFT: projection_drift,
     CaseKind.COUNT_VARIANCE: count_variance,
+    CaseKind.BEYOND_RESERVED: beyond_reserved,
+    CaseKind.FULFIL_BEYOND_STAGED: fulfil_beyond_staged,
+    CaseKind.TRANSFER_IN_WITHOUT_OUT: transfer_in_without_out,
 }
 
 
@@ -60,6 +69,9 @@ def _clearable(kind, now):
     if kind in (CaseKind.SNAPSHOT_MISMATCH, CaseKind.FINANCIAL_VARIANCE):
         # A snapshot speaks only for the keys it covers: cases elsewhere stay as they are.
         return {"pk__in": clearable_cases(kind)}
+    if kind in (CaseKind.BEYOND_RESERVED, CaseKind.FULFIL_BEYOND_STAGED):
+        # Only the events of the look-back window are judged again.
+        return {"pk__in": clearable_movement_cases(kind, now)}
     return None
 
 
@@ -76,8 +88,10 @@ def run_reconciliation(kind):
 
 __all__ = [
     "KINDS",
+    "beyond_reserved",
     "count_variance",
     "financial_variance",
+    "fulfil_beyond_staged",
     "idempotency_conflict",
     "master_data_rejections",
     "mismatches_in",
@@ -91,5 +105,6 @@ __all__ = [
     "snapshot_mismatch",
     "stale_feed",
     "suspected_duplicate",
+    "transfer_in_without_out",
     "transfer_not_received",
 ]

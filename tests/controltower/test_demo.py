@@ -121,3 +121,11 @@ def test_every_demo_source_has_a_lane_its_own_events_fit(demo):
     # Only the deliberately bad events are rejected: none for its lane.
     assert not RejectedEvent.objects.filter(cause="type").exists()
     assert not [r for r in RejectedEvent.objects.all() if "does not feed" in str(r.errors)]
+
+
+def test_demo_has_an_over_pick_and_a_transfer_never_shipped(demo):
+    [pick] = reconciliation.beyond_reserved()
+    assert pick.details["type"] == "pick" and pick.location_id == Location.objects.get(code="WEB01").pk
+    arrivals = reconciliation.transfer_in_without_out()
+    assert arrivals and len({f.details["transfer"] for f in arrivals}) == 1
+    assert reconciliation.fulfil_beyond_staged() == []
