@@ -296,8 +296,11 @@ class _Evidence:
         values, params = values_clause(keys, 2)
         common = "e.type <> 'cycle_count' AND e.occurred_at <= %s AND (e.received_at > %s OR e.occurred_at >= %s)"
         times = [db_time(self.as_of), db_time(self.received_at), db_time(self.as_of - UOM_LOOKBACK)]
-        select = "SELECT e.id, e.type, {loc} AS loc, e.sku_id AS sku, {state} AS state, {delta} AS delta, " \
-                 "e.occurred_at, e.received_at FROM inventory_inventoryevent e JOIN k ON {loc} = k.loc AND e.sku_id = k.sku"
+        select = (
+            "SELECT e.id, e.type, {loc} AS loc, e.sku_id AS sku, {state} AS state, {delta} AS delta, "
+            "e.occurred_at, e.received_at "
+            "FROM inventory_inventoryevent e JOIN k ON {loc} = k.loc AND e.sku_id = k.sku"
+        )
         rows = fetch_rows(
             f"WITH k(loc, sku) AS (VALUES {values}) "
             + select.format(loc="e.location_id", state="e.from_state", delta="-e.quantity")
@@ -394,7 +397,8 @@ class _Evidence:
             "  FROM inventory_inventoryevent x WHERE x.location_id = e.location_id AND x.sku_id = e.sku_id"
             "  AND x.occurred_at <= %s AND x.type <> 'cycle_count'"
             "  AND (x.to_state = 'returned' OR x.from_state = 'returned')) END AS still_returned "
-            "FROM inventory_inventoryevent e JOIN k ON e.location_id = k.loc AND e.sku_id = k.sku AND e.quantity = k.qty "
+            "FROM inventory_inventoryevent e "
+            "JOIN k ON e.location_id = k.loc AND e.sku_id = k.sku AND e.quantity = k.qty "
             "WHERE e.occurred_at <= %s AND (e.type = 'return' OR (e.type = 'receipt' AND NOT EXISTS ("
             "  SELECT 1 FROM inventory_purchaseorderline po"
             "  WHERE po.po_number = e.reference AND po.location_id = e.location_id AND po.sku_id = e.sku_id))) "
@@ -441,7 +445,8 @@ class _Evidence:
         """(the largest target of active sources without a lane of
         locations, {location: the largest target of those whose lane names it})."""
         sources = SourceSystem.objects.filter(active=True)
-        if self.now - self.as_of >= timedelta(seconds=max(sources.values_list("latency_target_s", flat=True), default=0)):
+        longest = max(sources.values_list("latency_target_s", flat=True), default=0)
+        if self.now - self.as_of >= timedelta(seconds=longest):
             return 0, {}
         everywhere = max(
             sources.filter(lane_locations__isnull=True).values_list("latency_target_s", flat=True), default=0

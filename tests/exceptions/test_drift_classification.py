@@ -45,8 +45,8 @@ def ev(txn, type, location, sku, quantity, at, **extra):
 
 
 def says(source, as_of, quantity, store, sku, received_at=None, **line):
-    ingest_snapshot(source, as_of.isoformat(), [{"location": store.code, "sku": sku.code, "quantity": quantity, **line}],
-                    received_at=received_at)
+    line = {"location": store.code, "sku": sku.code, "quantity": quantity, **line}
+    ingest_snapshot(source, as_of.isoformat(), [line], received_at=received_at)
 
 
 @pytest.fixture
@@ -142,7 +142,8 @@ def test_a_rerun_changes_the_class_once_the_latency_window_has_passed(pos, wms, 
 
 
 def test_a_suspected_duplicate_before_the_snapshot_time_explains_it(pos, wms, store, sku, stocked):
-    post(pos, ev("s1", "sale", store, sku, 2, ago(hours=3)), ev("s1-replay", "sale", store, sku, 2, ago(hours=3)), received_at=ago(hours=3))
+    post(pos, ev("s1", "sale", store, sku, 2, ago(hours=3)), ev("s1-replay", "sale", store, sku, 2, ago(hours=3)),
+         received_at=ago(hours=3))
     first, repeat = InventoryEvent.objects.filter(type="sale").order_by("id")
     duplicate = CaseFactory(kind=CaseKind.SUSPECTED_DUPLICATE, location=store, sku=sku,
                             reference=f"events {first.pk}+{repeat.pk}")
@@ -209,7 +210,8 @@ def test_a_receipt_without_its_po_line_is_a_missing_event(pos, wms, store, sku, 
 
 def test_a_pack_entered_as_one_unit_is_a_unit_of_measure_error(pos, wms, store, sku, stocked):
     UnitConversionFactory(sku=sku, unit="CS12", factor=12)
-    post(pos, ev("r2", "receipt", store, sku, 1, ago(hours=3), reference="PO1"), received_at=ago(hours=3))  # one case of 12
+    # One case of 12, entered as 1.
+    post(pos, ev("r2", "receipt", store, sku, 1, ago(hours=3), reference="PO1"), received_at=ago(hours=3))
     says(wms, ago(hours=1), 52, store, sku, received_at=ago(hours=1))
 
     finding = the_finding()
