@@ -102,7 +102,8 @@ def _classify_one(finding, ev):
         return (
             Drift.TIMING_LAG,
             f"{_lines(len(late)).capitalize()} at this location and SKU occurred before the snapshot time "
-            f"but reached the tower after the snapshot arrived; together they move {state} by "
+            f"but reached the tower after the snapshot arrived; {'it moves' if len(late) == 1 else 'together they move'} "
+            f"{state} by "
             f"{_signed(late_net)}, the whole difference of {_signed(d)}. The next snapshot will include them.",
             {"difference": d, "late_lines": len(late), "late_net": late_net},
             [("event", leg["id"]) for leg in late[:LINEAGE_LIMIT]],

@@ -32,7 +32,7 @@ def test_store_manager_pages_have_no_axe_findings(page, live_server, log_in, scr
         details={"state": "available", "observed": 40, "expected": 37, "difference": 3, "drift": {
             "class": "timing_lag", "difference": 3, "late_lines": 1, "late_net": -3,
             "explanation": "1 ledger line at this location and SKU occurred before the snapshot time but reached "
-                           "the tower after the snapshot arrived; together they move available by -3, the whole "
+                           "the tower after the snapshot arrived; it moves available by -3, the whole "
                            "difference of +3. The next snapshot will include them."}},
     )
     log_in(make_user(Role.STORE_MANAGER, [mine], username="anna"))
