@@ -293,4 +293,4 @@ def test_case_page_says_why_it_differs(client, pos, wms, store, sku, stocked):
     page = client.get(reverse("case-detail", args=[case.pk])).content.decode()
 
     assert "Why it differs: Timing lag</h2>" in page
-    assert "move available by -3, the whole difference of +3" in page
+    assert "it moves available by -3, the whole difference of +3" in page
