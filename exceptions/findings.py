@@ -38,6 +38,18 @@ class CaseKind(models.TextChoices):
     COUNT_VARIANCE = "count_variance", "Cycle count variance"
 
 
+class Drift(models.TextChoices):
+    """Why a snapshot-mismatch or financial-variance case differs
+    (exceptions.reconciliation.drift); blank on every other kind."""
+
+    TIMING_LAG = "timing_lag", "Timing lag"
+    DUPLICATE = "duplicate", "Duplicate"
+    MISSING_EVENT = "missing_event", "Missing event"
+    UNIT_OF_MEASURE = "unit_of_measure", "Unit-of-measure error"
+    COST_MISMATCH = "cost_mismatch", "Cost mismatch"
+    UNEXPLAINED = "unexplained", "Unexplained"
+
+
 @dataclass
 class Finding:
     kind: str
@@ -52,6 +64,7 @@ class Finding:
     summary: str = ""
     details: dict = field(default_factory=dict)  # expected, observed, tolerance, baseline, score...
     lineage: list = field(default_factory=list)  # [("event", id), ("snapshot_line", id), ...]
+    drift: str = ""  # a Drift, for snapshot_mismatch and financial_variance
 
     def __post_init__(self):
         # The one place derived numbers are bounded. Value at risk is computed

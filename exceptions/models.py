@@ -8,7 +8,7 @@ from django.db.models import ExpressionWrapper, F, Q
 
 from controltower.scoping import ScopedQuerySet
 
-from .findings import CaseKind
+from .findings import CaseKind, Drift
 
 SEVERITY_VALIDATORS = [MinValueValidator(1), MaxValueValidator(4)]
 # An SLA target of at most a month: the clock finds it within its look-ahead
@@ -88,6 +88,8 @@ class Case(models.Model):
     customer_impact = models.CharField(max_length=300, blank=True)
     summary = models.TextField(blank=True)
     details = models.JSONField(default=dict, blank=True)
+    # Why a snapshot mismatch or financial variance differs; its words and numbers are in details["drift"].
+    drift = models.CharField(max_length=16, choices=Drift.choices, blank=True)
 
     owner = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="cases")
     assignee = models.ForeignKey(

@@ -41,7 +41,8 @@ from .sla import Calendar, sla_clock
 S = Case.Status
 HISTORY_FIELDS = ("status", "assignee", "waiting_on", "resolution_code", "root_cause", "owner",
                   "escalation_level", "reopen_count")
-TRACKED = ("severity", "quantity_at_risk", "value_at_risk", "customer_impact", "summary")
+# A re-run may change any of these (the drift class too: late events arrive, a duplicate is found).
+TRACKED = ("severity", "quantity_at_risk", "value_at_risk", "customer_impact", "summary", "drift")
 WARNING_SHARE = Decimal("0.75")
 CONTROL_TOWER_SOURCE = "CONTROL-TOWER"
 
@@ -160,7 +161,8 @@ def _open_new(kind, findings, now, report):
             kind=kind, severity=f.severity, status=S.OPEN, location=location, sku_id=f.sku_id,
             source_id=f.source_id, reference=f.reference, fingerprint=f.fingerprint,
             quantity_at_risk=f.quantity_at_risk, value_at_risk=f.value_at_risk,
-            customer_impact=f.customer_impact, summary=f.summary, details=f.details, opened_at=now,
+            customer_impact=f.customer_impact, summary=f.summary, details=f.details, drift=f.drift,
+            opened_at=now,
             owner=router.team(kind, f.severity, location.region_id if location else None),
             **_sla_start(location, router.policy(kind, f.severity), calendar, now),
         )

@@ -76,6 +76,8 @@ def _details(case):
     ("A; B"), a time in the server's time zone."""
     rows = []
     for key, value in case.details.items():
+        if key == "drift":  # in words in its own section (_case_drift.html)
+            continue
         if isinstance(value, dict):
             value = ", ".join(f"{_words(k).lower()} {v}" for k, v in value.items())
         elif isinstance(value, list):

@@ -83,6 +83,8 @@ def table(section, result):
             f"{result['skus']:,} SKUs) against {result['ledger_events']:,} ledger events\n"
             f"  {'snapshot_mismatch (ledger as of the snapshot)':<44} {result['seconds']:>10,.1f} s, "
             f"{result['mismatches']:,} mismatches (target < 60 s)\n"
+            f"  {'of which the drift classification':<44} {result['drift_seconds']:>10,.1f} s, "
+            f"{', '.join(f'{n:,} {name}' for name, n in result['drift'].items())}\n"
             f"  {'the same snapshot with scope full':<44} {result['full_seconds']:>10,.1f} s, "
             f"{result['full_mismatches']:,} mismatches"
         )

@@ -446,5 +446,10 @@ def test_bench_snapshot_finds_one_line_in_a_thousand():
 
     result = bench_snapshot(lines=20_000)
 
-    assert (result["snapshot_lines"], result["ledger_events"], result["mismatches"]) == (20_000, 2_000, 20)
+    # 2,000 receipts, and a late sale or a receipt of 1 behind 12 of the 20 lines that are off.
+    assert (result["snapshot_lines"], result["ledger_events"], result["mismatches"]) == (20_000, 2_012, 20)
+    # Every off line classified, the bench's timing lags, pack errors and missing transfers among them.
+    drift = result["drift"]
+    assert sum(drift.values()) == 20 and drift["timing_lag"] == 6 and drift["unit_of_measure"] == 6
+    assert drift["missing_event"] >= 4
     assert not SourceSystem.objects.filter(code="BENCH-ERP").exists()  # rolled back
