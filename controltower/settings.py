@@ -297,6 +297,8 @@ RECONCILIATION_INTERVALS = {
     "idempotency_conflict": 300,
     # A full fold of the ledger against every position (seconds at the bench's scale).
     "projection_drift": 3600,
+    # Web carts hold for 30 min: a reservation is seen within minutes of expiring.
+    "reservation_not_released": 300,
 }
 for _kind, _every in RECONCILIATION_INTERVALS.items():
     _every = env_int(f"RECONCILE_{_kind.upper()}_EVERY_S", _every)
@@ -383,6 +385,9 @@ RECONCILIATION = {
     "return_sla_hours": env_int("RECONCILE_RETURN_SLA_HOURS", 48),
     "duplicate_window_s": env_int("RECONCILE_DUPLICATE_WINDOW_S", 120),
     "duplicate_lookback_hours": 24,
+    # The hold of a reservation with no channel (its reason names none and its
+    # source has no default channel); the channels' own are inventory.Channel.
+    "reservation_hold_minutes": env_int("RECONCILE_RESERVATION_HOLD_MINUTES", 72 * 60),
     "sales_gap_days": 7,
     # Value at risk at or above each figure gives that severity; below all, 4.
     "severity_by_value": [("5000", 1), ("1000", 2), ("100", 3)],
