@@ -26,7 +26,7 @@ from django.db import connection, transaction
 from controltower.locks import hold_until_commit
 
 from . import fields
-from .models import SKU, Barcode, Location, Region, SourceSystem, UnitConversion
+from .models import SKU, Barcode, Channel, Location, Region, SourceSystem, UnitConversion
 
 LOCATION_COLUMNS = ("code", "name", "kind", "region", "timezone")
 LOCATION_OPTIONAL_COLUMNS = ("banner", "format", "go_live_date")
@@ -490,10 +490,12 @@ def import_skus(rows) -> ImportReport:
 # --------------------------------------------------------------------------
 
 def register_source(
-    code, kind, name=None, generation=None, interval_s=None, latency_target_s=None, loads_master_data=None
+    code, kind, name=None, generation=None, interval_s=None, latency_target_s=None, loads_master_data=None,
+    default_channel=None, releases_expired_reservations=None,
 ):
     """Create or update a source system; None leaves a stored value as it is
-    (or the model default on create). Returns (source, created)."""
+    (or the model default on create); `default_channel` is a channel code,
+    "" for none. Returns (source, created)."""
     code = code.strip()
     if not code or len(code) > 64:
         raise MasterDataError("code: must be 1 to 64 characters.")
@@ -505,12 +507,19 @@ def register_source(
         if seconds is not None and seconds > fields.MAX_SMALL_INTEGER:  # a 32-bit column
             raise MasterDataError(f"{label}: at most {fields.MAX_SMALL_INTEGER:,} seconds.")
     values = {"kind": kind}
+    if default_channel is not None:
+        channel = Channel.objects.filter(code=default_channel.strip()).first()
+        if default_channel.strip() and channel is None:
+            codes = ", ".join(Channel.objects.values_list("code", flat=True)) or "none yet"
+            raise MasterDataError(f"channel: '{default_channel}' is not a channel ({codes}).")
+        values["default_channel"] = channel
     optional = {
         "name": name,
         "generation": generation,
         "expected_interval_s": interval_s,
         "latency_target_s": latency_target_s,
         "loads_master_data": loads_master_data,
+        "releases_expired_reservations": releases_expired_reservations,
     }
     values.update({k: v for k, v in optional.items() if v is not None})
     return SourceSystem.objects.update_or_create(code=code, defaults=values)

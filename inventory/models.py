@@ -65,6 +65,34 @@ class Location(models.Model):
         return f"{self.code} {self.name}"
 
 
+class Channel(models.Model):
+    """A sales channel: how long its reservations may be held, and whether it
+    sells the safety stock (the ATP it sees).
+
+    Data an admin edits; the migration loads store, web cart, BOPIS and
+    ship-from-store. A reserve event names its channel by its `reason` (the
+    channel's code, exactly); one that names none is its source's default
+    channel's (SourceSystem.default_channel), and without that it is held for
+    RECONCILIATION["reservation_hold_minutes"]
+    (exceptions.reconciliation.reservations)."""
+
+    code = models.CharField(max_length=32, unique=True, help_text="What a reserve event gives as its reason.")
+    name = models.CharField(max_length=200)
+    hold_minutes = models.PositiveIntegerField(
+        help_text="A reservation older than this that was never picked or released opens a case."
+    )
+    holds_back_safety_stock = models.BooleanField(
+        default=True,
+        help_text="Sees available minus safety stock as ATP (online); off: sells all of available (the till).",
+    )
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self):
+        return self.code
+
+
 class SourceSystem(models.Model):
     class Kind(models.TextChoices):
         POS = "pos", "POS"
@@ -94,6 +122,16 @@ class SourceSystem(models.Model):
     active = models.BooleanField(default=True)
     loads_master_data = models.BooleanField(
         default=False, help_text="May load locations, SKUs and PO lines (an ERP source always may)."
+    )
+    # Reservations (exceptions.reconciliation.reservations).
+    default_channel = models.ForeignKey(
+        Channel, null=True, blank=True, on_delete=models.SET_NULL, related_name="sources",
+        help_text="The channel of this source's reservations that name none in their reason.",
+    )
+    releases_expired_reservations = models.BooleanField(
+        default=False,
+        help_text="The tower releases this source's reservations held past their channel's hold time "
+                  "(a release ledger line of its own), so ATP stops hiding sellable stock.",
     )
     # The source's lane (inventory.lanes): what it may send. Empty: no restriction.
     lane_locations = models.ManyToManyField(
@@ -266,9 +304,13 @@ class Position(models.Model):
 
     @property
     def atp(self):
-        """Available-to-promise: available minus safety stock, never below
-        zero (DOMAIN.md). atp_expression() is the same rule in SQL."""
-        return max(self.available - self.safety_stock, 0)
+        """Available-to-promise as the channels that hold back safety stock
+        see it (available_to_promise)."""
+        return available_to_promise(self.available, self.safety_stock)
+
+    def atp_for(self, channel):
+        """ATP as `channel` sees it (available_to_promise)."""
+        return available_to_promise(self.available, self.safety_stock, channel.holds_back_safety_stock)
 
     @property
     def negative_available(self):
@@ -284,6 +326,15 @@ def on_hand_expression():
     for state in ON_HAND_STATES[1:]:
         expression = expression + F(state)
     return expression
+
+
+def available_to_promise(available, safety_stock, holds_back_safety_stock=True):
+    """ATP, the one rule (DOMAIN.md): available minus safety stock, never
+    below zero, for a channel that holds back safety stock (the online
+    channels); all of available, never below zero, for one that does not (the
+    till sells the last unit on the shelf). atp_expression() is the first in SQL."""
+    held_back = safety_stock if holds_back_safety_stock else 0
+    return max(available - held_back, 0)
 
 
 def atp_expression():

@@ -368,6 +368,11 @@ class Week:
                         self.add("ECOM", "ord", event_type, code, sku, 1, when, reference=order, **fields)
                         continue
                     self.add("ECOM", "ord", event_type, code, sku, quantity, when, reference=order, **fields)
+        # A click & collect order nobody picked or cancelled: held beyond the
+        # BOPIS channel's 72 h (a reservation_not_released case).
+        code, when = PILOT[0], self.now - timedelta(days=4)
+        self.add("ECOM", "ord", "reserve", code, self.ranges[code][0], 1, when, reference="ORD-DEMO-BOPIS-1",
+                 reason="bopis", available=-1)
 
     def returns(self):
         """Customer returns land in `returned`; most are dispositioned within a

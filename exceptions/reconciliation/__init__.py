@@ -28,6 +28,7 @@ from .movements import (
     transfer_not_received,
 )
 from .projection import projection_drift
+from .reservations import release_expired, reservation_not_released
 from .sales import sales_gap_window, sales_posting_gap
 from .snapshots import clearable_cases, financial_variance, mismatches_in, snapshot_mismatch
 from .stock import negative_stock, suspected_duplicate
@@ -55,6 +56,7 @@ KINDS = {
     CaseKind.BEYOND_RESERVED: beyond_reserved,
     CaseKind.FULFIL_BEYOND_STAGED: fulfil_beyond_staged,
     CaseKind.TRANSFER_IN_WITHOUT_OUT: transfer_in_without_out,
+    CaseKind.RESERVATION_NOT_RELEASED: reservation_not_released,
 }
 
 
@@ -83,7 +85,11 @@ def run_reconciliation(kind):
     # The scope first: a snapshot arriving meanwhile only adds findings, never
     # lets a case it was not compared for be cleared.
     scope = _clearable(kind, now)
-    return sync_findings(kind, KINDS[kind](), scope=scope)
+    report = sync_findings(kind, KINDS[kind](), scope=scope)
+    if kind == CaseKind.RESERVATION_NOT_RELEASED and release_expired():
+        # The tower released the expired holds of sources that ask it to: their cases clear now.
+        report.resolved += sync_findings(kind, KINDS[kind](), scope=scope).resolved
+    return report
 
 
 __all__ = [
@@ -98,6 +104,8 @@ __all__ = [
     "negative_stock",
     "projection_drift",
     "receipt_without_po",
+    "release_expired",
+    "reservation_not_released",
     "return_not_dispositioned",
     "run_reconciliation",
     "sales_posting_gap",

@@ -8,6 +8,7 @@ from rest_framework import serializers
 from inventory.models import (
     SKU,
     EventType,
+    available_to_promise,
     Location,
     RejectedEvent,
     StateChoices,
@@ -31,12 +32,22 @@ class PositionSerializer(serializers.Serializer):
     on_hand = serializers.IntegerField(help_text="Every state but in_transit")
     safety_stock = serializers.IntegerField()
     atp = serializers.IntegerField(help_text="Available to promise: available minus safety stock, never below zero")
+    atp_by_channel = serializers.SerializerMethodField(
+        help_text="ATP per channel code: available minus safety stock for a channel that holds back "
+                  "safety stock (online), all of available for one that does not (the till); never below zero"
+    )
     updated_at = serializers.DateTimeField()
     last_counted_at = serializers.DateTimeField(allow_null=True, help_text="The latest cycle count of this position")
     last_count_variance = serializers.IntegerField(
         allow_null=True,
         help_text="That count minus the record as of its time (null: never counted, or nothing on record before it)",
     )
+
+    def get_atp_by_channel(self, row) -> dict[str, int]:
+        return {
+            code: available_to_promise(row["available"], row["safety_stock"], holds_back)
+            for code, holds_back in self.context["channels"]
+        }
 
 
 class EventSerializer(serializers.Serializer):
@@ -200,6 +211,16 @@ class RefusedRowSerializer(serializers.Serializer):
     row = serializers.IntegerField(help_text="Position in the posted list, from 1")
     code = serializers.CharField()
     errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class SafetyStockLineSerializer(serializers.Serializer):
+    location = serializers.CharField(max_length=32, help_text="Location code")
+    sku = serializers.CharField(max_length=64, help_text="SKU code")
+    safety_stock = serializers.IntegerField(min_value=0, help_text="Base units held back from the online channels")
+
+
+class SafetyStockRequestSerializer(serializers.Serializer):
+    lines = SafetyStockLineSerializer(many=True)
 
 
 class ImportReportSerializer(serializers.Serializer):

@@ -24,9 +24,11 @@ from controltower.scoping import visible_locations
 from controltower.tokens import SourceClient
 from inventory.ledger import IngestError, ingest_events
 from inventory.masterdata import import_locations, import_skus
+from inventory.safety_stock import set_safety_stock
 from inventory.models import (
     SKU,
     STATES,
+    Channel,
     CountVariance,
     InventoryEvent,
     Location,
@@ -54,6 +56,7 @@ from .serializers import (
     LocationSerializer,
     PositionSerializer,
     RejectionSerializer,
+    SafetyStockRequestSerializer,
     SKUImportSerializer,
     SKUSerializer,
 )
@@ -220,6 +223,10 @@ class PositionListView(generics.ListAPIView):
     filterset_class = PositionFilter
     permission_classes = [IsAuthenticated, IsPerson]
 
+    def get_serializer_context(self):
+        channels = Channel.objects.order_by("code").values_list("code", "holds_back_safety_stock")
+        return {**super().get_serializer_context(), "channels": list(channels)}
+
     def get_queryset(self):
         positions = Position.objects.restrict(self.request.user)
         # The position's latest cycle count (any state) and its variance (inventory.counts).
@@ -239,6 +246,31 @@ class PositionListView(generics.ListAPIView):
                 "last_counted_at", "last_count_variance",
             )
         )
+
+
+class SafetyStockView(generics.GenericAPIView):
+    """POST: set safety stock per location x SKU (inventory.safety_stock)."""
+
+    parser_classes = [OrjsonParser]
+    permission_classes = [IsAuthenticated, MayLoadMasterData]
+
+    @extend_schema(
+        summary="Set safety stock (admins, integration admins, the ERP)",
+        description=(
+            "The columns of the safety stock CSV. Each line sets the safety stock of one location x SKU "
+            "(a whole number of base units, 0 or more) or is refused with errors per field; the rest load. "
+            "The online channels see available minus safety stock as ATP."
+        ),
+        request=SafetyStockRequestSerializer,
+        responses=MASTER_DATA_RESPONSES,
+        examples=[OpenApiExample(
+            "Two lines", request_only=True,
+            value={"lines": [{"location": "DE001", "sku": "SKU10001", "safety_stock": 4},
+                             {"location": "DE002", "sku": "SKU10001", "safety_stock": 0}]},
+        )],
+    )
+    def post(self, request):
+        return Response(set_safety_stock(_rows(request, "lines")).as_dict())
 
 
 class LocationListView(generics.ListAPIView):

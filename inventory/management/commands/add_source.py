@@ -51,6 +51,13 @@ class Command(BaseCommand):
             "--loads-master-data", action=argparse.BooleanOptionalAction,
             help="May load locations, SKUs and PO lines (an ERP source always may).",
         )
+        parser.add_argument(
+            "--channel", help='The channel of its reservations that name none, e.g. web ("": none).',
+        )
+        parser.add_argument(
+            "--releases-expired-reservations", action=argparse.BooleanOptionalAction,
+            help="The tower releases its reservations held past their channel's hold time.",
+        )
 
     def handle(self, *args, **options):
         try:
@@ -63,6 +70,8 @@ class Command(BaseCommand):
                     interval_s=options["interval"],
                     latency_target_s=options["latency_target"],
                     loads_master_data=options["loads_master_data"],
+                    default_channel=options["channel"],
+                    releases_expired_reservations=options["releases_expired_reservations"],
                 )
                 set_lane(
                     source,
@@ -80,6 +89,9 @@ class Command(BaseCommand):
         self.stdout.write(f"Lane: {lane_of(source).summary()}.")
         if source.loads_master_data:
             self.stdout.write("Loads master data and PO lines.")
+        channel = source.default_channel.code if source.default_channel else "none (the default hold time)"
+        releases = "released by the tower" if source.releases_expired_reservations else "cases only"
+        self.stdout.write(f"Reservations: channel {channel}; past their hold time, {releases}.")
         if not source.active:
             self.stdout.write(f"Source {source.code} is inactive: its tokens are refused until it is reactivated.")
         _, raw = ApiToken.issue(source=source)
