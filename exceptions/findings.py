@@ -71,3 +71,14 @@ class Finding:
     def fingerprint(self) -> str:
         parts = (self.kind, self.location_id, self.sku_id, self.reference)
         return "|".join("" if p is None else str(p) for p in parts)
+
+
+def duplicate_reference(earlier_id, later_id):
+    """A suspected-duplicate case's reference: "events 12+13" (the earlier ledger line first)."""
+    return f"events {earlier_id}+{later_id}"
+
+
+def duplicate_pair(reference):
+    """(earlier, later) ledger line ids from a suspected-duplicate case's reference."""
+    earlier, later = reference.removeprefix("events ").split("+")
+    return int(earlier), int(later)

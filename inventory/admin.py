@@ -4,10 +4,11 @@ from django import forms
 from django.contrib import admin
 from django.db.models import Count
 
+from .ingest_counts import observed_replays
 from .models import (
     SKU,
     Barcode,
-    EventType,
+    SourceEventTypeChoices,
     InventoryEvent,
     Location,
     Position,
@@ -59,7 +60,7 @@ class LocationAdmin(admin.ModelAdmin):
 class SourceSystemForm(forms.ModelForm):
     # The lane's lists as tick boxes; none ticked is no restriction.
     lane_event_types = forms.MultipleChoiceField(
-        choices=EventType.choices, required=False, widget=forms.CheckboxSelectMultiple,
+        choices=SourceEventTypeChoices, required=False, widget=forms.CheckboxSelectMultiple,
         help_text=SourceSystem._meta.get_field("lane_event_types").help_text,
     )
     lane_snapshot_kinds = forms.MultipleChoiceField(
@@ -81,17 +82,25 @@ class SourceSystemAdmin(admin.ModelAdmin):
     ]
     list_filter = ["kind", "generation", "active", "loads_master_data"]
     search_fields = ["code", "name"]
-    readonly_fields = ["last_event_at"]
+    readonly_fields = ["last_event_at", "observed_replays"]
     filter_horizontal = ["lane_locations"]
     fieldsets = [
         (None, {"fields": [
             "code", "name", "kind", "generation", "expected_interval_s", "latency_target_s", "last_event_at",
             "active", "loads_master_data",
         ]}),
+        ("Suspected duplicates", {"fields": ["replay_window_s", "observed_replays"]}),
         ("Lane (what this source may send; empty: no restriction)", {"fields": [
             "lane_locations", "lane_event_types", "lane_snapshot_kinds",
         ]}),
     ]
+
+    @admin.display(description="Observed replays")
+    def observed_replays(self, source):
+        """What this source's resends of known keys show, beside the window set above."""
+        if source.pk is None:
+            return "Nothing received yet."
+        return observed_replays(source).words
 
 
 class BarcodeInline(admin.TabularInline):

@@ -10,6 +10,7 @@ from inventory.models import (
     EventType,
     Location,
     RejectedEvent,
+    SourceEventTypeChoices,
     StateChoices,
     UnitConversion,
 )
@@ -101,7 +102,7 @@ class IngestEventSerializer(serializers.Serializer):
     transaction_id = serializers.CharField(
         max_length=128, help_text="Unique per source; the idempotency key"
     )
-    type = serializers.ChoiceField(choices=EventType.choices)
+    type = serializers.ChoiceField(choices=SourceEventTypeChoices)
     location = serializers.CharField(max_length=32, help_text="Location code")
     sku = serializers.CharField(max_length=64, required=False, help_text="SKU code; or give a barcode")
     barcode = serializers.CharField(max_length=64, required=False, help_text="Barcode, when no SKU code")

@@ -6,7 +6,7 @@ from django.db import transaction
 from controltower.models import ApiToken
 from inventory.lanes import LaneError, lane_of, set_lane
 from inventory.masterdata import MasterDataError, register_source
-from inventory.models import EventType, Snapshot, SourceSystem
+from inventory.models import SOURCE_EVENT_TYPES, Snapshot, SourceSystem
 
 
 def _codes(value):
@@ -41,7 +41,7 @@ class Command(BaseCommand):
         parser.add_argument("--locations", help="Location codes the source feeds, e.g. S001,S002 (default: all).")
         parser.add_argument(
             "--types",
-            help=f"Event types it may send, e.g. sale,return (default: all of {','.join(EventType.values)}).",
+            help=f"Event types it may send, e.g. sale,return (default: all of {','.join(SOURCE_EVENT_TYPES)}).",
         )
         parser.add_argument(
             "--snapshot-kinds",
