@@ -417,6 +417,9 @@ class IngestDay(models.Model):
     rejected = models.BigIntegerField(default=0)
     longest_resend_s = models.BigIntegerField(null=True, blank=True)
 
+    # Seen as rejections are: estate-wide roles all of them, a source its own.
+    objects = RejectionQuerySet.as_manager()
+
     class Meta:
         ordering = ["-day", "source"]
         constraints = [

@@ -27,6 +27,7 @@ from ..forms import (
     AdjustmentForm,
     AssignForm,
     CommentForm,
+    ExplainDuplicateForm,
     ReopenForm,
     ResolveForm,
     WaitForm,
@@ -114,6 +115,8 @@ def _body_context(request, case, **forms):
         "reopen_form": ReopenForm(),
         "resolve_form": ResolveForm(),
         "adjust_form": AdjustmentForm(),
+        "explain_form": ExplainDuplicateForm(),
+        "duplicate_verdict": services.duplicate_verdict(case),
         "threshold": settings.CASE_ADJUSTMENT_APPROVAL_THRESHOLD,
         **_lineage(case),
     }
@@ -213,6 +216,16 @@ def case_reopen(request, case, data):
 @_case_action(AdjustmentForm, "adjust_form")
 def case_adjust(request, case, data):
     services.request_adjustment(case, request.user, data.get("state"), data.get("quantity"))
+
+
+@_case_action()
+def case_reverse_duplicate(request, case, data):
+    services.reverse_duplicate(case, request.user)
+
+
+@_case_action(ExplainDuplicateForm, "explain_form")
+def case_explain_duplicate(request, case, data):
+    services.explain_duplicate(case, request.user, data.get("reason"))
 
 
 @login_required

@@ -8,6 +8,7 @@ from rest_framework import serializers
 from inventory.models import (
     SKU,
     EventType,
+    IngestDay,
     Location,
     RejectedEvent,
     SourceEventTypeChoices,
@@ -82,6 +83,17 @@ class SKUSerializer(serializers.ModelSerializer):
         fields = [
             "code", "description", "category", "unit_cost", "base_unit", "active", "barcodes", "conversions",
         ]
+
+
+class IngestDaySerializer(serializers.ModelSerializer):
+    source = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    duplicate_rate = serializers.FloatField(
+        read_only=True, help_text="Duplicates over events received that day (acknowledged at ingest)")
+
+    class Meta:
+        model = IngestDay
+        fields = ["source", "day", "received", "accepted", "duplicates", "conflicts", "rejected",
+                  "duplicate_rate", "longest_resend_s"]
 
 
 class RejectionSerializer(serializers.ModelSerializer):

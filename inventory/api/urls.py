@@ -8,4 +8,5 @@ urlpatterns = [
     path("locations", views.LocationListView.as_view(), name="api-locations"),
     path("skus", views.SKUListView.as_view(), name="api-skus"),
     path("rejections", views.RejectionListView.as_view(), name="api-rejections"),
+    path("ingest-days", views.IngestDayListView.as_view(), name="api-ingest-days"),
 ]

@@ -26,6 +26,7 @@ from inventory.masterdata import import_locations, import_skus
 from inventory.models import (
     SKU,
     STATES,
+    IngestDay,
     InventoryEvent,
     Location,
     Position,
@@ -37,6 +38,7 @@ from inventory.models import (
 from . import schema  # noqa: F401  (registers the token scheme with drf-spectacular)
 from .filters import (
     EventFilter,
+    IngestDayFilter,
     LocationFilter,
     PositionFilter,
     RejectionFilter,
@@ -46,6 +48,7 @@ from .permissions import MayLoadMasterData
 from .serializers import (
     EventSerializer,
     ImportReportSerializer,
+    IngestDaySerializer,
     IngestRequestSerializer,
     IngestResponseSerializer,
     LocationImportSerializer,
@@ -298,6 +301,21 @@ class SKUListView(generics.ListAPIView):
     def post(self, request):
         rows = [_sku_row_as_csv(row) for row in _rows(request, "skus")]
         return Response(import_skus(rows).as_dict())
+
+
+class IngestDayListView(generics.ListAPIView):
+    """What each source sent per day (UTC) and how ingest answered it, newest
+    day first: events received, accepted, duplicates (same transaction id,
+    same content: acknowledged, not posted again), conflicts and rejected.
+    `duplicate_rate` is duplicates over received; `longest_resend_s` the
+    longest time between a key's first receipt and its resend that day.
+    Seen like rejections: estate-wide roles every source, a source its own."""
+
+    serializer_class = IngestDaySerializer
+    filterset_class = IngestDayFilter
+
+    def get_queryset(self):
+        return IngestDay.objects.restrict(self.request.user).select_related("source").order_by("-day", "source__code")
 
 
 class RejectionListView(generics.ListAPIView):
