@@ -287,3 +287,21 @@ def test_the_api_reverses_once_and_names_the_missing_reason(api_client, pair, pe
     api_client.force_authenticate(people[Role.STORE_MANAGER].outsider)
     assert api_client.post(f"/api/v1/cases/{pair.pk}/explain-duplicate", {"reason": "x"},
                            format="json").status_code == 404
+
+
+def test_a_reversed_pos_sale_leaves_the_sales_posting_gap(people, till, sku, default_routing):
+    erp = SourceSystemFactory(code="ERP", kind=SourceSystem.Kind.ERP)
+    yesterday_noon = (NOW - timedelta(days=1)).replace(hour=12, minute=0, second=0, microsecond=0)
+    store = people.store
+    ingest_events(till, [sale("T-1", store, sku, yesterday_noon, 2, reference="R-1")], received_at=yesterday_noon)
+    ingest_events(till, [sale("T-1-resent", store, sku, yesterday_noon, 2, reference="R-1")],
+                  received_at=yesterday_noon + timedelta(minutes=5))
+    ingest_events(erp, [{**sale("P-1", store, sku, yesterday_noon, 2), "type": "sales_posting"}],
+                  received_at=yesterday_noon + timedelta(hours=6))
+    [gap] = reconciliation.sales_posting_gap()
+    assert gap.details["pos_quantity"] - gap.details["erp_quantity"] == 2  # the duplicate, counted as a sale
+
+    run_reconciliation(CaseKind.SUSPECTED_DUPLICATE)
+    services.reverse_duplicate(duplicate_cases().get(), people[Role.STORE_MANAGER].owner)
+
+    assert reconciliation.sales_posting_gap() == []
