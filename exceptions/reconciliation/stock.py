@@ -27,14 +27,18 @@ from .common import (
 
 
 def suspected_duplicate(now=None) -> list[Finding]:
-    """A replay under a new transaction id: two ledger lines with the same
-    content (type, location, SKU, quantity, states, destination, reason and
-    the time it occurred: a till resending a receipt resends its time) and
-    no different business reference (when both give a reference, it must be
-    the same: two receipts are never duplicates of each other), received at
-    most the later line's source's replay window apart
-    (SourceSystem.replay_window_s, else RECONCILIATION duplicate_window_s).
-    Ten sales of one SKU 30 s apart are ten sales: their times differ.
+    """A replay under a new transaction id: a line received after another
+    with the same content (type, location, SKU, quantity, states,
+    destination, reason), at most the later line's source's replay window
+    later (SourceSystem.replay_window_s, else RECONCILIATION
+    duplicate_window_s), that shares what a replay shares:
+    - the same business reference (receipt, order or document number), its
+      time within the window (a till may stamp a resend with the time it
+      resends); two different references are never duplicates;
+    - or, when either gives no reference, the very time it occurred.
+    Ten sales of one SKU 30 s apart are ten sales: their receipts, or
+    without receipts their times, differ. Lines received together (one
+    batch: the lines of one receipt) are never a replay of each other.
 
     Looks at lines received in the look-back; each is paired with the
     earliest earlier line it repeats. A pair a person settled (the later
@@ -49,13 +53,15 @@ def suspected_duplicate(now=None) -> list[Finding]:
             FROM inventory_inventoryevent d
             JOIN inventory_sourcesystem ds ON ds.id = d.source_id
             JOIN inventory_inventoryevent o
-              ON o.location_id = d.location_id AND o.sku_id = d.sku_id AND o.occurred_at = d.occurred_at
+              ON o.location_id = d.location_id AND o.sku_id = d.sku_id
              AND o.type = d.type AND o.quantity = d.quantity AND o.id < d.id
              AND COALESCE(o.from_state, '') = COALESCE(d.from_state, '')
              AND COALESCE(o.to_state, '') = COALESCE(d.to_state, '')
              AND COALESCE(o.to_location_id, 0) = COALESCE(d.to_location_id, 0)
-             AND o.reason = d.reason
-             AND (o.reference = d.reference OR o.reference = '' OR d.reference = '')
+             AND o.reason = d.reason AND o.received_at < d.received_at
+             AND (o.occurred_at = d.occurred_at AND (o.reference = '' OR d.reference = '')
+                  OR o.reference <> '' AND o.reference = d.reference
+                     AND {seconds_apart_sql("o.occurred_at", "d.occurred_at")} <= COALESCE(ds.replay_window_s, %s))
             WHERE d.received_at >= %s AND d.type NOT IN ('cycle_count', 'reversal')
               AND {seconds_apart_sql("o.received_at", "d.received_at")} <= COALESCE(ds.replay_window_s, %s)
               AND NOT EXISTS (
@@ -68,7 +74,8 @@ def suspected_duplicate(now=None) -> list[Finding]:
                o.transaction_id AS earlier_txn, d.transaction_id AS later_txn,
                os.code AS earlier_source, ds.code AS later_source,
                COALESCE(ds.replay_window_s, %s) AS window_s,
-               o.received_at AS earlier_received, d.received_at AS later_received, d.occurred_at,
+               o.received_at AS earlier_received, d.received_at AS later_received,
+               o.occurred_at AS earlier_occurred, d.occurred_at AS later_occurred,
                o.reference AS earlier_reference, d.reference AS later_reference,
                loc.code AS location_code, k.code AS sku_code, k.unit_cost
         FROM pairs p
@@ -80,14 +87,14 @@ def suspected_duplicate(now=None) -> list[Finding]:
         JOIN inventory_sku k ON k.id = d.sku_id
         ORDER BY p.later_id
         """,
-        [db_time(duplicate_lookback(now)), default_window, default_window],
+        [default_window, db_time(duplicate_lookback(now)), default_window, default_window],
     )
     findings = []
     for row in rows:
         value = money(abs(row["quantity"]) * to_decimal(row["unit_cost"]))
         seconds = abs((aware(row["later_received"]) - aware(row["earlier_received"])).total_seconds())
         reference = row["later_reference"] or row["earlier_reference"]
-        occurred = aware(row["occurred_at"])
+        occurred = aware(row["earlier_occurred"])
         findings.append(Finding(
             kind=CaseKind.SUSPECTED_DUPLICATE,
             location_id=row["location_id"],
@@ -99,7 +106,7 @@ def suspected_duplicate(now=None) -> list[Finding]:
             summary=(
                 f"{row['type']} of {row['quantity']} {row['sku_code']} at {row['location_code']}"
                 f"{f' ({reference})' if reference else ''} that occurred {occurred:%d %b %H:%M:%S} UTC "
-                f"was received twice {seconds:.0f} s apart under two transaction ids: "
+                f"was received again {seconds:.0f} s later under another transaction id: "
                 f"{row['earlier_source']}:{row['earlier_txn']} and {row['later_source']}:{row['later_txn']}"
             ),
             details={
@@ -107,6 +114,7 @@ def suspected_duplicate(now=None) -> list[Finding]:
                 "quantity": row["quantity"],
                 "business_reference": reference,
                 "occurred_at": occurred.isoformat(),
+                "replay_occurred_at": aware(row["later_occurred"]).isoformat(),
                 "received_seconds_apart": seconds,
                 "window_s": row["window_s"],
                 "transactions": [

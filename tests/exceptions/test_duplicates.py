@@ -44,11 +44,12 @@ def duplicate_cases():
 
 
 def replayed_receipt(till, store, sku, minutes_later=5):
-    """Receipt R-1 sold 2 units; the till resends it under a new id `minutes_later`."""
+    """Receipt R-1 sold 2 units; the till resends it under a new id
+    `minutes_later`, stamped with the time it resends."""
     sold = NOW - timedelta(minutes=30)
+    resent = sold + timedelta(minutes=minutes_later)
     ingest_events(till, [sale("T-1", store, sku, sold, 2, reference="R-1")], received_at=sold)
-    ingest_events(till, [sale("T-1-resent", store, sku, sold, 2, reference="R-1")],
-                  received_at=sold + timedelta(minutes=minutes_later))
+    ingest_events(till, [sale("T-1-resent", store, sku, resent, 2, reference="R-1")], received_at=resent)
 
 
 # --- the rule ------------------------------------------------------------------------
@@ -81,8 +82,29 @@ def test_a_receipt_replayed_under_a_new_id_5_minutes_later_opens_one_case(till, 
     assert case.details["received_seconds_apart"] == 300
     assert case.details["window_s"] == 3600
     assert "sale of 2 SKU-D at S-DUP (R-1)" in case.summary
+    assert "received again 300 s later under another transaction id: TILL:T-1 and TILL:T-1-resent" in case.summary
     assert (case.quantity_at_risk, case.value_at_risk) == (2, Decimal("8.00"))
     assert run_reconciliation(CaseKind.SUSPECTED_DUPLICATE).opened == []
+
+
+def test_without_a_reference_a_replay_shares_the_time_it_occurred(till, sku):
+    store = LocationFactory()
+    sold = NOW - timedelta(minutes=30)
+    ingest_events(till, [sale("A", store, sku, sold)], received_at=sold)
+    ingest_events(till, [sale("A-again", store, sku, sold)], received_at=sold + timedelta(minutes=5))
+    ingest_events(till, [sale("B", store, sku, sold + timedelta(minutes=5))], received_at=sold + timedelta(minutes=5))
+
+    [finding] = reconciliation.suspected_duplicate()
+    assert finding.details["transactions"] == ["TILL:A", "TILL:A-again"]
+
+
+def test_the_lines_of_one_receipt_sent_together_are_not_a_replay(till, sku):
+    store = LocationFactory()
+    at = NOW - timedelta(minutes=3)
+    ingest_events(till, [sale("L1", store, sku, at, reference="R-7"), sale("L2", store, sku, at, reference="R-7"),
+                         sale("L3", store, sku, at)], received_at=at)
+
+    assert reconciliation.suspected_duplicate() == []
 
 
 def test_two_different_business_references_are_never_duplicates(till, sku):
@@ -110,8 +132,8 @@ def test_the_window_is_the_replaying_sources_own(till, sku):
 def test_a_case_the_old_rule_opened_clears_when_the_run_looks_again(till, sku):
     store = LocationFactory()
     at = NOW - timedelta(minutes=10)
-    ingest_events(till, [sale("A", store, sku, at), sale("B", store, sku, at + timedelta(seconds=30))],
-                  received_at=at + timedelta(seconds=30))
+    ingest_events(till, [sale("A", store, sku, at)], received_at=at)
+    ingest_events(till, [sale("B", store, sku, at + timedelta(seconds=30))], received_at=at + timedelta(seconds=30))
     first, second = InventoryEvent.objects.order_by("id")
     old = CaseFactory(kind=CaseKind.SUSPECTED_DUPLICATE, reference=f"events {first.pk}+{second.pk}",
                       location=store, sku=sku)
@@ -122,7 +144,8 @@ def test_a_case_the_old_rule_opened_clears_when_the_run_looks_again(till, sku):
 def test_a_pair_older_than_the_look_back_keeps_its_case(till, sku):
     store = LocationFactory()
     long_ago = NOW - timedelta(hours=30)
-    ingest_events(till, [sale("A", store, sku, long_ago), sale("B", store, sku, long_ago)], received_at=long_ago)
+    ingest_events(till, [sale("A", store, sku, long_ago)], received_at=long_ago)
+    ingest_events(till, [sale("B", store, sku, long_ago)], received_at=long_ago + timedelta(seconds=1))
     first, second = InventoryEvent.objects.order_by("id")
     kept = CaseFactory(kind=CaseKind.SUSPECTED_DUPLICATE, reference=f"events {first.pk}+{second.pk}",
                        location=store, sku=sku)
@@ -293,9 +316,9 @@ def test_a_reversed_pos_sale_leaves_the_sales_posting_gap(people, till, sku, def
     erp = SourceSystemFactory(code="ERP", kind=SourceSystem.Kind.ERP)
     yesterday_noon = (NOW - timedelta(days=1)).replace(hour=12, minute=0, second=0, microsecond=0)
     store = people.store
+    replayed = yesterday_noon + timedelta(minutes=5)
     ingest_events(till, [sale("T-1", store, sku, yesterday_noon, 2, reference="R-1")], received_at=yesterday_noon)
-    ingest_events(till, [sale("T-1-resent", store, sku, yesterday_noon, 2, reference="R-1")],
-                  received_at=yesterday_noon + timedelta(minutes=5))
+    ingest_events(till, [sale("T-1-resent", store, sku, replayed, 2, reference="R-1")], received_at=replayed)
     ingest_events(erp, [{**sale("P-1", store, sku, yesterday_noon, 2), "type": "sales_posting"}],
                   received_at=yesterday_noon + timedelta(hours=6))
     [gap] = reconciliation.sales_posting_gap()
