@@ -79,6 +79,9 @@ def duplicate_reference(earlier_id, later_id):
 
 
 def duplicate_pair(reference):
-    """(earlier, later) ledger line ids from a suspected-duplicate case's reference."""
-    earlier, later = reference.removeprefix("events ").split("+")
+    """(earlier, later) ledger line ids from a suspected-duplicate case's
+    reference, or None when it names no pair."""
+    earlier, plus, later = reference.removeprefix("events ").partition("+")
+    if not (plus and earlier.isdigit() and later.isdigit()):
+        return None
     return int(earlier), int(later)

@@ -315,7 +315,7 @@ def allowed_actions(case, user) -> frozenset:
         allowed.discard("resume")  # it waits for finance: the decision moves it on
     if "assign" in allowed and case.assignee_id != user.pk and may_be_assigned(user):
         allowed.add("assign_me")
-    if case.kind != CaseKind.SUSPECTED_DUPLICATE or duplicate_verdict(case) is not None:
+    if not _unsettled_pair(case):
         allowed -= {"reverse_duplicate", "explain_duplicate"}
     if adjusts_stock(case):
         allowed.add("adjust")
@@ -785,25 +785,34 @@ def _post(adjustment, user):
 # Suspected duplicates: reverse the later line, or explain the pair
 # --------------------------------------------------------------------------
 
+def _pair(case):
+    """(earlier, later) ledger line ids of a suspected-duplicate case, or None."""
+    return duplicate_pair(case.reference) if case.kind == CaseKind.SUSPECTED_DUPLICATE else None
+
+
 def duplicate_verdict(case):
-    """The verdict on `case`'s pair of ledger lines, or None (not settled yet)."""
-    if case.kind != CaseKind.SUSPECTED_DUPLICATE:
+    """The verdict on `case`'s pair of ledger lines, or None (no pair, or not settled yet)."""
+    pair = _pair(case)
+    if pair is None:
         return None
-    earlier, later = duplicate_pair(case.reference)
-    return (DuplicateVerdict.objects.filter(earlier_event_id=earlier, later_event_id=later)
+    return (DuplicateVerdict.objects.filter(earlier_event_id=pair[0], later_event_id=pair[1])
             .select_related("decided_by", "reversal").first())
+
+
+def _unsettled_pair(case):
+    return _pair(case) is not None and duplicate_verdict(case) is None
 
 
 def _settle_duplicate(case, user, action):
     """Check and lock a suspected-duplicate case before a verdict on its pair:
     returns (earlier, later, the verdict already given or None)."""
     _check(case, user)
-    if case.kind != CaseKind.SUSPECTED_DUPLICATE:
+    if _pair(case) is None:
         raise ValidationError({"case": "Only a suspected-duplicate case has a pair to settle."})
     locked = lock_rows(Case.objects.filter(pk=case.pk)).get()  # two clicks settle one after the other
     if locked.status not in FROM_STATUSES[action]:
         raise ValidationError({"status": f"Cannot settle the pair of a case that is {locked.status}."})
-    earlier_id, later_id = duplicate_pair(case.reference)
+    earlier_id, later_id = _pair(case)
     lines = InventoryEvent.objects.select_related("source", "location", "sku", "to_location").in_bulk(
         [earlier_id, later_id])
     return lines[earlier_id], lines[later_id], duplicate_verdict(case)

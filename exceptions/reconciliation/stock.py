@@ -143,9 +143,10 @@ def clearable_duplicates(now):
     settled = {(earlier, later) for earlier, later, _ in verdicts}
     reversed_lines = {later for _, later, verdict in verdicts if verdict == DuplicateVerdict.Verdict.REVERSED}
     pairs = {
-        pk: duplicate_pair(reference)
+        pk: pair
         for pk, reference in Case.objects.filter(
             kind=CaseKind.SUSPECTED_DUPLICATE, status__in=Case.ACTIVE).values_list("id", "reference")
+        if (pair := duplicate_pair(reference)) is not None
     }
     looked_at = set(InventoryEvent.objects.filter(
         pk__in=[later for _, later in pairs.values()],
