@@ -92,7 +92,7 @@ def suspected_duplicate(now=None) -> list[Finding]:
     findings = []
     for row in rows:
         value = money(abs(row["quantity"]) * to_decimal(row["unit_cost"]))
-        seconds = abs((aware(row["later_received"]) - aware(row["earlier_received"])).total_seconds())
+        seconds = round((aware(row["later_received"]) - aware(row["earlier_received"])).total_seconds())
         reference = row["later_reference"] or row["earlier_reference"]
         occurred = aware(row["earlier_occurred"])
         findings.append(Finding(
@@ -104,19 +104,20 @@ def suspected_duplicate(now=None) -> list[Finding]:
             quantity_at_risk=abs(row["quantity"]),
             value_at_risk=value,
             summary=(
-                f"{row['type']} of {row['quantity']} {row['sku_code']} at {row['location_code']}"
+                f"{row['type'].replace('_', ' ').capitalize()} of {row['quantity']} {row['sku_code']} at "
+                f"{row['location_code']}"
                 f"{f' ({reference})' if reference else ''} that occurred {occurred:%d %b %H:%M:%S} UTC "
-                f"was received again {seconds:.0f} s later under another transaction id: "
+                f"was received again {seconds} s later under another transaction id: "
                 f"{row['earlier_source']}:{row['earlier_txn']} and {row['later_source']}:{row['later_txn']}"
             ),
             details={
                 "type": row["type"],
                 "quantity": row["quantity"],
-                "business_reference": reference,
+                **({"business_reference": reference} if reference else {}),
                 "occurred_at": occurred.isoformat(),
                 "replay_occurred_at": aware(row["later_occurred"]).isoformat(),
                 "received_seconds_apart": seconds,
-                "window_s": row["window_s"],
+                "window_seconds": row["window_s"],
                 "transactions": [
                     f"{row['earlier_source']}:{row['earlier_txn']}", f"{row['later_source']}:{row['later_txn']}"
                 ],

@@ -80,8 +80,8 @@ def test_a_receipt_replayed_under_a_new_id_5_minutes_later_opens_one_case(till, 
     assert case.details["transactions"] == ["TILL:T-1", "TILL:T-1-resent"]
     assert case.details["business_reference"] == "R-1"
     assert case.details["received_seconds_apart"] == 300
-    assert case.details["window_s"] == 3600
-    assert "sale of 2 SKU-D at S-DUP (R-1)" in case.summary
+    assert case.details["window_seconds"] == 3600
+    assert "Sale of 2 SKU-D at S-DUP (R-1)" in case.summary
     assert "received again 300 s later under another transaction id: TILL:T-1 and TILL:T-1-resent" in case.summary
     assert (case.quantity_at_risk, case.value_at_risk) == (2, Decimal("8.00"))
     assert run_reconciliation(CaseKind.SUSPECTED_DUPLICATE).opened == []
