@@ -29,6 +29,7 @@ from ..forms import (
     CommentForm,
     ExplainDuplicateForm,
     ReopenForm,
+    ReverseDuplicateForm,
     ResolveForm,
     WaitForm,
     add_service_errors,
@@ -116,6 +117,7 @@ def _body_context(request, case, **forms):
         "resolve_form": ResolveForm(),
         "adjust_form": AdjustmentForm(),
         "explain_form": ExplainDuplicateForm(),
+        "reverse_form": ReverseDuplicateForm(),
         "duplicate_verdict": services.duplicate_verdict(case),
         "threshold": settings.CASE_ADJUSTMENT_APPROVAL_THRESHOLD,
         **_lineage(case),
@@ -218,7 +220,7 @@ def case_adjust(request, case, data):
     services.request_adjustment(case, request.user, data.get("state"), data.get("quantity"))
 
 
-@_case_action()
+@_case_action(ReverseDuplicateForm, "reverse_form")
 def case_reverse_duplicate(request, case, data):
     services.reverse_duplicate(case, request.user)
 

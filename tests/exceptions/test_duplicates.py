@@ -188,6 +188,7 @@ def test_reversing_posts_one_linked_reversal_and_the_case_clears_itself(pair, pe
     assert CaseHistory.objects.filter(case=pair, action="duplicate_reversed", actor=manager).count() == 1
     assert available(people.store, sku) == -2
     assert rebuild_positions().differences == []
+    assert run_reconciliation(CaseKind.PROJECTION_DRIFT).opened == []
     assert "reverse_duplicate" not in services.allowed_actions(pair, manager)
 
     report = run_reconciliation(CaseKind.SUSPECTED_DUPLICATE)
@@ -328,3 +329,21 @@ def test_a_reversed_pos_sale_leaves_the_sales_posting_gap(people, till, sku, def
     services.reverse_duplicate(duplicate_cases().get(), people[Role.STORE_MANAGER].owner)
 
     assert reconciliation.sales_posting_gap() == []
+
+
+def test_reversing_a_pair_explained_meanwhile_says_so_on_the_page(client, pair, people):
+    services.explain_duplicate(pair, people[Role.PLANNER].owner, "Two sales")
+    client.force_login(people[Role.STORE_MANAGER].owner)
+
+    response = client.post(f"/cases/{pair.pk}/reverse-duplicate/", HTTP_HX_REQUEST="true")
+
+    assert response.status_code == 200
+    assert "planner-owner explained this pair as not a duplicate." in response.content.decode()
+    assert not InventoryEvent.objects.filter(type=EventType.REVERSAL).exists()
+
+
+def test_no_lane_lets_a_source_send_reversals(till):
+    from inventory.lanes import LaneError, set_lane
+
+    with pytest.raises(LaneError, match="unknown event type"):
+        set_lane(till, event_types=["sale", "reversal"])
