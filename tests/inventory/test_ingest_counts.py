@@ -7,7 +7,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection  # noqa: F401  (read by the skipif condition string)
 from django.utils import timezone
 
 from controltower.models import Role
@@ -162,4 +162,3 @@ def test_the_admin_shows_the_observed_replays_beside_the_window(client, store, s
 def test_nothing_observed_says_so():
     quiet = SourceSystemFactory(code="QUIET")
     assert observed_replays(quiet).words == "Nothing received in the last 30 days."
-    assert connection.vendor in ("sqlite", "postgresql")
