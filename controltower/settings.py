@@ -400,7 +400,9 @@ RECONCILIATION = {
     "financial_tolerance": {"percent": "1", "value": "50.00"},
     "transfer_sla_hours": env_int("RECONCILE_TRANSFER_SLA_HOURS", 72),
     "return_sla_hours": env_int("RECONCILE_RETURN_SLA_HOURS", 48),
-    "duplicate_window_s": env_int("RECONCILE_DUPLICATE_WINDOW_S", 120),
+    # Suspected duplicates: how far apart (by receipt) a replay under a new
+    # transaction id may come, for a source without its own replay_window_s.
+    "duplicate_window_s": env_int("RECONCILE_DUPLICATE_WINDOW_S", 3600),
     "duplicate_lookback_hours": 24,
     # The hold of a reservation with no channel (its reason names none and its
     # source has no default channel); the channels' own are inventory.Channel.

@@ -84,3 +84,17 @@ class Finding:
     def fingerprint(self) -> str:
         parts = (self.kind, self.location_id, self.sku_id, self.reference)
         return "|".join("" if p is None else str(p) for p in parts)
+
+
+def duplicate_reference(earlier_id, later_id):
+    """A suspected-duplicate case's reference: "events 12+13" (the earlier ledger line first)."""
+    return f"events {earlier_id}+{later_id}"
+
+
+def duplicate_pair(reference):
+    """(earlier, later) ledger line ids from a suspected-duplicate case's
+    reference, or None when it names no pair."""
+    earlier, plus, later = reference.removeprefix("events ").partition("+")
+    if not (plus and earlier.isdigit() and later.isdigit()):
+        return None
+    return int(earlier), int(later)

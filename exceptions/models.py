@@ -297,3 +297,34 @@ class Holiday(models.Model):
 
     class Meta:
         ordering = ["date"]
+
+
+class DuplicateVerdict(models.Model):
+    """What a person decided about a suspected duplicate pair of ledger lines
+    (exceptions.reconciliation.stock): the later line was a duplicate and is
+    reversed (`reversal` is the tower's compensating line), or the two are
+    not duplicates (who and why). Either way the pair is never raised again,
+    and its case resolves itself on the next run."""
+
+    class Verdict(models.TextChoices):
+        REVERSED = "reversed", "Duplicate, reversed"
+        NOT_DUPLICATE = "not_duplicate", "Not a duplicate"
+
+    earlier_event = models.ForeignKey("inventory.InventoryEvent", on_delete=models.PROTECT, related_name="+")
+    later_event = models.ForeignKey("inventory.InventoryEvent", on_delete=models.PROTECT, related_name="+")
+    verdict = models.CharField(max_length=16, choices=Verdict.choices)
+    reversal = models.ForeignKey(
+        "inventory.InventoryEvent", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="duplicate_verdicts")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField()
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["earlier_event", "later_event"], name="uniq_duplicate_verdict"),
+        ]
+
+    def __str__(self):
+        return f"{self.earlier_event_id}+{self.later_event_id} {self.verdict}"

@@ -5,24 +5,24 @@ from django.contrib import admin
 from django.db.models import Count
 
 from .fields import MAX_QUANTITY
-from .safety_stock import set_safety_stock
-
+from .ingest_counts import observed_replays
 from .models import (
     SKU,
     STATES,
     Barcode,
     Channel,
-    EventType,
     InventoryEvent,
     Location,
     Position,
     Region,
     RejectedEvent,
     Snapshot,
+    SourceEventTypeChoices,
     SourceSystem,
     Transfer,
     UnitConversion,
 )
+from .safety_stock import set_safety_stock
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -72,7 +72,7 @@ class ChannelAdmin(admin.ModelAdmin):
 class SourceSystemForm(forms.ModelForm):
     # The lane's lists as tick boxes; none ticked is no restriction.
     lane_event_types = forms.MultipleChoiceField(
-        choices=EventType.choices, required=False, widget=forms.CheckboxSelectMultiple,
+        choices=SourceEventTypeChoices, required=False, widget=forms.CheckboxSelectMultiple,
         help_text=SourceSystem._meta.get_field("lane_event_types").help_text,
     )
     lane_snapshot_kinds = forms.MultipleChoiceField(
@@ -94,7 +94,7 @@ class SourceSystemAdmin(admin.ModelAdmin):
     ]
     list_filter = ["kind", "generation", "active", "loads_master_data", "releases_expired_reservations"]
     search_fields = ["code", "name"]
-    readonly_fields = ["last_event_at"]
+    readonly_fields = ["last_event_at", "observed_replays"]
     filter_horizontal = ["lane_locations"]
     fieldsets = [
         (None, {"fields": [
@@ -102,10 +102,18 @@ class SourceSystemAdmin(admin.ModelAdmin):
             "active", "loads_master_data",
         ]}),
         ("Reservations", {"fields": ["default_channel", "releases_expired_reservations"]}),
+        ("Suspected duplicates", {"fields": ["replay_window_s", "observed_replays"]}),
         ("Lane (what this source may send; empty: no restriction)", {"fields": [
             "lane_locations", "lane_event_types", "lane_snapshot_kinds",
         ]}),
     ]
+
+    @admin.display(description="Observed replays")
+    def observed_replays(self, source):
+        """What this source's resends of known keys show, beside the window set above."""
+        if source.pk is None:
+            return "Nothing received yet."
+        return observed_replays(source).words
 
 
 class BarcodeInline(admin.TabularInline):

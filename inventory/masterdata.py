@@ -489,19 +489,26 @@ def import_skus(rows) -> ImportReport:
 # Source systems
 # --------------------------------------------------------------------------
 
+# register_source's replay_window_s that goes back to the tower's default window.
+DEFAULT_WINDOW = "default"
+
+
 def register_source(
     code, kind, name=None, generation=None, interval_s=None, latency_target_s=None, loads_master_data=None,
-    default_channel=None, releases_expired_reservations=None,
+    default_channel=None, releases_expired_reservations=None, replay_window_s=None,
 ):
     """Create or update a source system; None leaves a stored value as it is
     (or the model default on create); `default_channel` is a channel code,
-    "" for none. Returns (source, created)."""
+    "" for none; `replay_window_s` DEFAULT_WINDOW clears the source's own
+    window. Returns (source, created)."""
     code = code.strip()
     if not code or len(code) > 64:
         raise MasterDataError("code: must be 1 to 64 characters.")
     if kind not in SourceSystem.Kind.values:
         raise MasterDataError(f"kind: '{kind}' is not one of {', '.join(SourceSystem.Kind.values)}.")
-    for label, seconds in (("interval", interval_s), ("latency target", latency_target_s)):
+    window = None if replay_window_s == DEFAULT_WINDOW else replay_window_s
+    for label, seconds in (("interval", interval_s), ("latency target", latency_target_s),
+                           ("replay window", window)):
         if seconds is not None and seconds < 1:
             raise MasterDataError(f"{label}: must be at least 1 second.")
         if seconds is not None and seconds > fields.MAX_SMALL_INTEGER:  # a 32-bit column
@@ -522,6 +529,8 @@ def register_source(
         "releases_expired_reservations": releases_expired_reservations,
     }
     values.update({k: v for k, v in optional.items() if v is not None})
+    if replay_window_s is not None:
+        values["replay_window_s"] = window
     return SourceSystem.objects.update_or_create(code=code, defaults=values)
 
 

@@ -144,6 +144,14 @@ class SourceSystem(models.Model):
     lane_snapshot_kinds = models.JSONField(
         default=list, blank=True, help_text="The snapshot kinds this source may send; none: every kind."
     )
+    # How far apart two receipts of one event by this source may be for the
+    # second to be a suspected replay (exceptions.reconciliation.stock).
+    replay_window_s = models.PositiveIntegerField(
+        null=True, blank=True,
+        help_text="Suspected duplicates: at most this many seconds between receiving an event and its "
+                  "replay under a new transaction id; empty: the tower's default "
+                  "(RECONCILE_DUPLICATE_WINDOW_S).",
+    )
 
     class Meta:
         ordering = ["code"]
@@ -210,6 +218,14 @@ class EventType(models.TextChoices):
     # The ERP's financial posting of sales the tills already reported: a
     # record to reconcile against (sales_posting_gap), moving no stock.
     SALES_POSTING = "sales_posting"
+    # The tower's own undoing of one ledger line (a confirmed duplicate): the
+    # same legs with the quantity negated. Only the tower posts it.
+    REVERSAL = "reversal"
+
+
+# What a source system may send: every type but the tower's own reversal.
+SOURCE_EVENT_TYPES = tuple(t.value for t in EventType if t != EventType.REVERSAL)
+SourceEventTypeChoices = [(value, label) for value, label in EventType.choices if value in SOURCE_EVENT_TYPES]
 
 
 class InventoryEvent(models.Model):
@@ -433,6 +449,41 @@ class RejectedEvent(models.Model):
 
     def __str__(self):
         return f"{self.source_id}:{self.transaction_id} {self.cause}"
+
+
+class IngestDay(models.Model):
+    """What one source sent on one day (UTC, by received_at), counted by
+    ingest_events in the batch's own transaction: the events received and
+    how each was answered. Duplicates are acknowledged, not stored as ledger
+    lines: these counts are what keeps them, for the duplicate transaction
+    rate. `longest_resend_s` is the longest time between a key's first
+    receipt and a resend of it that day: how late this source replays."""
+
+    source = models.ForeignKey(SourceSystem, on_delete=models.CASCADE, related_name="ingest_days")
+    day = models.DateField()
+    received = models.BigIntegerField(default=0)
+    accepted = models.BigIntegerField(default=0)
+    duplicates = models.BigIntegerField(default=0)
+    conflicts = models.BigIntegerField(default=0)
+    rejected = models.BigIntegerField(default=0)
+    longest_resend_s = models.BigIntegerField(null=True, blank=True)
+
+    # Seen as rejections are: estate-wide roles all of them, a source its own.
+    objects = RejectionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-day", "source"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "day"], name="uniq_ingest_day"),
+        ]
+
+    @property
+    def duplicate_rate(self):
+        """Duplicates over events received (None when nothing was received)."""
+        return self.duplicates / self.received if self.received else None
+
+    def __str__(self):
+        return f"{self.source_id} {self.day}"
 
 
 class Snapshot(models.Model):

@@ -30,8 +30,13 @@ from .movements import (
 from .projection import projection_drift
 from .reservations import release_expired, reservation_not_released
 from .sales import sales_gap_window, sales_posting_gap
-from .snapshots import clearable_cases, financial_variance, mismatches_in, snapshot_mismatch
-from .stock import negative_stock, suspected_duplicate
+from .snapshots import (
+    clearable_cases,
+    financial_variance,
+    mismatches_in,
+    snapshot_mismatch,
+)
+from .stock import clearable_duplicates, negative_stock, suspected_duplicate
 from .unmatched import (
     beyond_reserved,
     clearable_movement_cases,
@@ -66,8 +71,8 @@ def _clearable(kind, now):
         # Only the days in the window are recomputed; older days keep their cases.
         return {"reference__gte": sales_gap_window(now)[0].date().isoformat()}
     if kind == CaseKind.SUSPECTED_DUPLICATE:
-        # Ledger lines are immutable: a suspected pair never clears by itself.
-        return {"pk__in": []}
+        # Pairs a person settled, and pairs still inside the look-back; older ones keep their cases.
+        return {"pk__in": clearable_duplicates(now)}
     if kind in (CaseKind.SNAPSHOT_MISMATCH, CaseKind.FINANCIAL_VARIANCE):
         # A snapshot speaks only for the keys it covers: cases elsewhere stay as they are.
         return {"pk__in": clearable_cases(kind)}

@@ -8,11 +8,13 @@ from rest_framework import serializers
 from inventory.models import (
     SKU,
     EventType,
-    available_to_promise,
+    IngestDay,
     Location,
     RejectedEvent,
+    SourceEventTypeChoices,
     StateChoices,
     UnitConversion,
+    available_to_promise,
 )
 
 
@@ -99,6 +101,17 @@ class SKUSerializer(serializers.ModelSerializer):
         ]
 
 
+class IngestDaySerializer(serializers.ModelSerializer):
+    source = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    duplicate_rate = serializers.FloatField(
+        read_only=True, help_text="Duplicates over events received that day (acknowledged at ingest)")
+
+    class Meta:
+        model = IngestDay
+        fields = ["source", "day", "received", "accepted", "duplicates", "conflicts", "rejected",
+                  "duplicate_rate", "longest_resend_s"]
+
+
 class RejectionSerializer(serializers.ModelSerializer):
     source = serializers.SlugRelatedField(slug_field="code", read_only=True)
 
@@ -117,7 +130,7 @@ class IngestEventSerializer(serializers.Serializer):
     transaction_id = serializers.CharField(
         max_length=128, help_text="Unique per source; the idempotency key"
     )
-    type = serializers.ChoiceField(choices=EventType.choices)
+    type = serializers.ChoiceField(choices=SourceEventTypeChoices)
     location = serializers.CharField(max_length=32, help_text="Location code")
     sku = serializers.CharField(max_length=64, required=False, help_text="SKU code; or give a barcode")
     barcode = serializers.CharField(max_length=64, required=False, help_text="Barcode, when no SKU code")

@@ -9,4 +9,5 @@ urlpatterns = [
     path("skus", views.SKUListView.as_view(), name="api-skus"),
     path("safety-stock", views.SafetyStockView.as_view(), name="api-safety-stock"),
     path("rejections", views.RejectionListView.as_view(), name="api-rejections"),
+    path("ingest-days", views.IngestDayListView.as_view(), name="api-ingest-days"),
 ]

@@ -24,12 +24,12 @@ from controltower.scoping import visible_locations
 from controltower.tokens import SourceClient
 from inventory.ledger import IngestError, ingest_events
 from inventory.masterdata import import_locations, import_skus
-from inventory.safety_stock import set_safety_stock
 from inventory.models import (
     SKU,
     STATES,
     Channel,
     CountVariance,
+    IngestDay,
     InventoryEvent,
     Location,
     Position,
@@ -37,10 +37,12 @@ from inventory.models import (
     atp_expression,
     on_hand_expression,
 )
+from inventory.safety_stock import set_safety_stock
 
 from . import schema  # noqa: F401  (registers the token scheme with drf-spectacular)
 from .filters import (
     EventFilter,
+    IngestDayFilter,
     LocationFilter,
     PositionFilter,
     RejectionFilter,
@@ -50,6 +52,7 @@ from .permissions import MayLoadMasterData
 from .serializers import (
     EventSerializer,
     ImportReportSerializer,
+    IngestDaySerializer,
     IngestRequestSerializer,
     IngestResponseSerializer,
     LocationImportSerializer,
@@ -339,6 +342,21 @@ class SKUListView(generics.ListAPIView):
     def post(self, request):
         rows = [_sku_row_as_csv(row) for row in _rows(request, "skus")]
         return Response(import_skus(rows).as_dict())
+
+
+class IngestDayListView(generics.ListAPIView):
+    """What each source sent per day (UTC) and how ingest answered it, newest
+    day first: events received, accepted, duplicates (same transaction id,
+    same content: acknowledged, not posted again), conflicts and rejected.
+    `duplicate_rate` is duplicates over received; `longest_resend_s` the
+    longest time between a key's first receipt and its resend that day.
+    Seen like rejections: estate-wide roles every source, a source its own."""
+
+    serializer_class = IngestDaySerializer
+    filterset_class = IngestDayFilter
+
+    def get_queryset(self):
+        return IngestDay.objects.restrict(self.request.user).select_related("source").order_by("-day", "source__code")
 
 
 class RejectionListView(generics.ListAPIView):

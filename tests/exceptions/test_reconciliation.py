@@ -308,19 +308,22 @@ def test_receipt_without_po_until_the_po_line_is_loaded(pos, store, sku):
 
 # --- suspected_duplicate ----------------------------------------------------------
 
-def test_suspected_duplicate_pairs_new_keys_within_the_window(pos, store, sku):
+def test_suspected_duplicate_pairs_a_replay_under_a_new_key_within_the_window(pos, store, sku):
+    sold = ago(minutes=10)
+    post(pos, ev("r0", "receipt", store, sku, 50, ago(hours=3), reference="PO1"),
+         ev("s1", "sale", store, sku, 2, sold), received_at=NOW - timedelta(minutes=10))
     post(
         pos,
-        ev("r0", "receipt", store, sku, 50, ago(hours=3), reference="PO1"),
-        ev("s1", "sale", store, sku, 2, ago(minutes=10)),
-        ev("s1-replay", "sale", store, sku, 2, (NOW - timedelta(minutes=9)).isoformat()),
-        ev("s2", "sale", store, sku, 2, ago(minutes=30)),  # 20 min earlier: outside 120 s
-        ev("s3", "sale", store, sku, 3, ago(minutes=10)),  # other quantity
+        ev("s1-replay", "sale", store, sku, 2, sold),  # the same sale, resent under a new id
+        ev("s2", "sale", store, sku, 2, ago(minutes=9)),  # another sale: another time
+        ev("s3", "sale", store, sku, 3, sold),  # other quantity
+        received_at=NOW - timedelta(minutes=5),
     )
 
     [finding] = reconciliation.suspected_duplicate()
 
     assert finding.details["transactions"] == ["POS:s1", "POS:s1-replay"]
+    assert finding.details["received_seconds_apart"] == 300
     assert [kind for kind, _ in finding.lineage] == ["event", "event"]
     assert finding.severity == 4
 
