@@ -18,6 +18,7 @@ from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from controltower.limits import read_body
 from controltower.scoping import visible_locations
@@ -251,7 +252,7 @@ class PositionListView(generics.ListAPIView):
         )
 
 
-class SafetyStockView(generics.GenericAPIView):
+class SafetyStockView(APIView):
     """POST: set safety stock per location x SKU (inventory.safety_stock)."""
 
     parser_classes = [OrjsonParser]
