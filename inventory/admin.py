@@ -7,6 +7,7 @@ from django.db.models import Count
 from .models import (
     SKU,
     Barcode,
+    BarcodeClash,
     EventType,
     InventoryEvent,
     Location,
@@ -156,3 +157,10 @@ class RejectedEventAdmin(ReadOnlyAdmin):
     search_fields = ["transaction_id", "cause"]
     list_select_related = ["source"]
     date_hierarchy = "received_at"
+
+
+@admin.register(BarcodeClash)
+class BarcodeClashAdmin(ReadOnlyAdmin):
+    list_display = ["refused_at", "barcode", "sku_code", "held_by"]
+    search_fields = ["barcode", "sku_code", "held_by"]
+    date_hierarchy = "refused_at"

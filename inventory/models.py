@@ -138,6 +138,22 @@ class Barcode(models.Model):
         return self.code
 
 
+class BarcodeClash(models.Model):
+    """A barcode an item master import tried to give to a second SKU: the row
+    was refused (DOMAIN.md, item master validation), and the clash is kept
+    here, because a barcode on two SKUs in the source's item master is a
+    data-readiness fact (the duplicate_barcodes metric), not only a line in
+    one import's report."""
+
+    barcode = models.CharField(max_length=64)
+    sku_code = models.CharField(max_length=64, help_text="The SKU the refused row was for")
+    held_by = models.CharField(max_length=64, help_text="The SKU that has the barcode (stored, or earlier in the file)")
+    refused_at = models.DateTimeField(db_index=True)
+
+    def __str__(self):
+        return f"{self.barcode}: {self.sku_code} (held by {self.held_by})"
+
+
 class UnitConversion(models.Model):
     """`unit` of this SKU holds `factor` base units (CS12 = 12 EA)."""
 
