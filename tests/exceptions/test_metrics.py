@@ -5,10 +5,11 @@ taken as they stood at the end of the window."""
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
-from controltower.metrics import Scope, Window, measure
+from controltower.metrics import Scope, Window, get, measure
 from controltower.models import Role
 from exceptions.models import Case
 from exceptions.reconciliation.feeds import stale_feed
@@ -158,3 +159,12 @@ class TestStaleFeeds:
         assert measure("stale_feeds", scope, AS_OF).value == Decimal(1)  # silent for 2 h at UNTIL
         assert measure("stale_feeds", scope, Window(None, UNTIL - 2 * HOUR + timedelta(minutes=5))).value == 0
         assert measure("stale_feeds", scope, Window(None, UNTIL + HOUR)).value == 0
+
+
+@pytest.mark.parametrize("key", [
+    "open_sev1_cases", "open_sev2_cases", "sla_attainment", "case_aging_p90", "days_since_last_sev1", "stale_feeds",
+])
+def test_the_readme_lists_each_metric_with_its_registry_definition(key):
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    line = next(line for line in readme.splitlines() if line.startswith(f"| `{key}` |"))
+    assert line.endswith(f"| {get(key).definition} |")

@@ -5,10 +5,11 @@ the records URL lists the records behind the number."""
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
-from controltower.metrics import Scope, Window, measure
+from controltower.metrics import Scope, Window, get, measure
 from controltower.models import Role
 from inventory import ledger
 from inventory.masterdata import import_skus
@@ -224,3 +225,14 @@ class TestInventoryAccuracy:
     def test_nothing_counted_is_no_data(self, feeds):
         assert measure("inventory_accuracy_exact", ESTATE, EVER).value is None
         assert measure("inventory_accuracy_tolerance", Scope.of(locations=[]), EVER).value is None
+
+
+@pytest.mark.parametrize("key", [
+    "item_master_completeness", "duplicate_barcodes", "event_acceptance_rate", "sync_latency_p95",
+    "inventory_accuracy_exact", "inventory_accuracy_tolerance",
+])
+def test_the_readme_lists_each_metric_with_its_registry_definition(key):
+    row = f"| `{key}` |"
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    line = next(line for line in readme.splitlines() if line.startswith(row))
+    assert line.endswith(f"| {get(key).definition} |")
