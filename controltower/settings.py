@@ -303,6 +303,8 @@ RECONCILIATION_INTERVALS = {
     "beyond_reserved": 900,
     "fulfil_beyond_staged": 900,
     "transfer_in_without_out": 900,
+    # Web carts hold for 30 min: a reservation is seen within minutes of expiring.
+    "reservation_not_released": 300,
 }
 for _kind, _every in RECONCILIATION_INTERVALS.items():
     _every = env_int(f"RECONCILE_{_kind.upper()}_EVERY_S", _every)
@@ -398,8 +400,13 @@ RECONCILIATION = {
     "financial_tolerance": {"percent": "1", "value": "50.00"},
     "transfer_sla_hours": env_int("RECONCILE_TRANSFER_SLA_HOURS", 72),
     "return_sla_hours": env_int("RECONCILE_RETURN_SLA_HOURS", 48),
-    "duplicate_window_s": env_int("RECONCILE_DUPLICATE_WINDOW_S", 120),
+    # Suspected duplicates: how far apart (by receipt) a replay under a new
+    # transaction id may come, for a source without its own replay_window_s.
+    "duplicate_window_s": env_int("RECONCILE_DUPLICATE_WINDOW_S", 3600),
     "duplicate_lookback_hours": 24,
+    # The hold of a reservation with no channel (its reason names none and its
+    # source has no default channel); the channels' own are inventory.Channel.
+    "reservation_hold_minutes": env_int("RECONCILE_RESERVATION_HOLD_MINUTES", 72 * 60),
     "sales_gap_days": 7,
     # Releases, picks and fulfils that occurred in the last N whole days (UTC)
     # are checked against what was reserved / staged; older ones keep their cases.

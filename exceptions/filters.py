@@ -12,7 +12,7 @@ from controltower.scoping import visible_locations
 from controltower.widgets import LongSelect
 from inventory.models import SKU, Location
 
-from .findings import CaseKind
+from .findings import CaseKind, Drift
 from .models import Case
 
 ACTIVE, DONE = "active", "done"
@@ -40,6 +40,8 @@ class CaseFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_search", label="Search",
                                   help_text="Part of the SKU code, SKU description or reference")
     kind = django_filters.ChoiceFilter(choices=CaseKind.choices, empty_label="All kinds")
+    drift = django_filters.ChoiceFilter(choices=Drift.choices, empty_label="Any drift class",
+                                        help_text="Why a snapshot mismatch or financial variance differs")
     status = django_filters.ChoiceFilter(choices=STATUS_CHOICES, method="filter_status", empty_label="All statuses",
                                          help_text="A status, or active / done")
     severity = django_filters.ChoiceFilter(choices=[(n, f"Severity {n}") for n in range(1, 5)],
@@ -61,7 +63,7 @@ class CaseFilter(django_filters.FilterSet):
 
     class Meta:
         model = Case
-        fields = ["q", "kind", "status", "severity", "location", "assignee", "breached", "resolved_within"]
+        fields = ["q", "kind", "drift", "status", "severity", "location", "assignee", "breached", "resolved_within"]
 
     def filter_search(self, queryset, name, value):
         value = value.strip()

@@ -38,6 +38,18 @@ class CaseKind(models.TextChoices):
     COUNT_VARIANCE = "count_variance", "Cycle count variance"
 
 
+class Drift(models.TextChoices):
+    """Why a snapshot-mismatch or financial-variance case differs
+    (exceptions.reconciliation.drift); blank on every other kind."""
+
+    TIMING_LAG = "timing_lag", "Timing lag"
+    DUPLICATE = "duplicate", "Duplicate"
+    MISSING_EVENT = "missing_event", "Missing event"
+    UNIT_OF_MEASURE = "unit_of_measure", "Unit-of-measure error"
+    COST_MISMATCH = "cost_mismatch", "Cost mismatch"
+    UNEXPLAINED = "unexplained", "Unexplained"
+
+
 @dataclass
 class Finding:
     kind: str
@@ -52,6 +64,7 @@ class Finding:
     summary: str = ""
     details: dict = field(default_factory=dict)  # expected, observed, tolerance, baseline, score...
     lineage: list = field(default_factory=list)  # [("event", id), ("snapshot_line", id), ...]
+    drift: str = ""  # a Drift, for snapshot_mismatch and financial_variance
 
     def __post_init__(self):
         # The one place derived numbers are bounded. Value at risk is computed
@@ -71,3 +84,17 @@ class Finding:
     def fingerprint(self) -> str:
         parts = (self.kind, self.location_id, self.sku_id, self.reference)
         return "|".join("" if p is None else str(p) for p in parts)
+
+
+def duplicate_reference(earlier_id, later_id):
+    """A suspected-duplicate case's reference: "events 12+13" (the earlier ledger line first)."""
+    return f"events {earlier_id}+{later_id}"
+
+
+def duplicate_pair(reference):
+    """(earlier, later) ledger line ids from a suspected-duplicate case's
+    reference, or None when it names no pair."""
+    earlier, plus, later = reference.removeprefix("events ").partition("+")
+    if not (plus and earlier.isdigit() and later.isdigit()):
+        return None
+    return int(earlier), int(later)

@@ -51,6 +51,15 @@ class WaitForm(forms.Form):
                                  help_text="Who or what the case waits on; the SLA clock stops meanwhile.")
 
 
+class ReverseDuplicateForm(forms.Form):
+    """No fields: it carries what the service refuses (e.g. the pair was explained meanwhile)."""
+
+
+class ExplainDuplicateForm(forms.Form):
+    reason = forms.CharField(label="Why are they not duplicates?", required=False, max_length=300,
+                             help_text="e.g. two customers bought the same item at the same till second.")
+
+
 class ReopenForm(forms.Form):
     reason = forms.CharField(label="Why reopen?", required=False, max_length=300)
 

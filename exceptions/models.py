@@ -8,7 +8,7 @@ from django.db.models import ExpressionWrapper, F, Q
 
 from controltower.scoping import ScopedQuerySet
 
-from .findings import CaseKind
+from .findings import CaseKind, Drift
 
 SEVERITY_VALIDATORS = [MinValueValidator(1), MaxValueValidator(4)]
 # An SLA target of at most a month: the clock finds it within its look-ahead
@@ -88,6 +88,8 @@ class Case(models.Model):
     customer_impact = models.CharField(max_length=300, blank=True)
     summary = models.TextField(blank=True)
     details = models.JSONField(default=dict, blank=True)
+    # Why a snapshot mismatch or financial variance differs; its words and numbers are in details["drift"].
+    drift = models.CharField(max_length=16, choices=Drift.choices, blank=True)
 
     owner = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="cases")
     assignee = models.ForeignKey(
@@ -295,3 +297,34 @@ class Holiday(models.Model):
 
     class Meta:
         ordering = ["date"]
+
+
+class DuplicateVerdict(models.Model):
+    """What a person decided about a suspected duplicate pair of ledger lines
+    (exceptions.reconciliation.stock): the later line was a duplicate and is
+    reversed (`reversal` is the tower's compensating line), or the two are
+    not duplicates (who and why). Either way the pair is never raised again,
+    and its case resolves itself on the next run."""
+
+    class Verdict(models.TextChoices):
+        REVERSED = "reversed", "Duplicate, reversed"
+        NOT_DUPLICATE = "not_duplicate", "Not a duplicate"
+
+    earlier_event = models.ForeignKey("inventory.InventoryEvent", on_delete=models.PROTECT, related_name="+")
+    later_event = models.ForeignKey("inventory.InventoryEvent", on_delete=models.PROTECT, related_name="+")
+    verdict = models.CharField(max_length=16, choices=Verdict.choices)
+    reversal = models.ForeignKey(
+        "inventory.InventoryEvent", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="duplicate_verdicts")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField()
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["earlier_event", "later_event"], name="uniq_duplicate_verdict"),
+        ]
+
+    def __str__(self):
+        return f"{self.earlier_event_id}+{self.later_event_id} {self.verdict}"

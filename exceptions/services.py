@@ -22,16 +22,17 @@ from controltower.locks import hold_until_commit, lock_rows
 from controltower.permissions import may_approve_adjustments, may_be_assigned, may_work_cases
 from inventory.fields import MAX_QUANTITY, MAX_VALUE
 from inventory.ledger import ingest_events
-from inventory.models import STATES, Location, SourceSystem
+from inventory.models import STATES, InventoryEvent, Location, SourceSystem
 
 from .filters import DONE_COUNT_DAYS, resolved_within
-from .findings import CaseKind, Finding
+from .findings import CaseKind, Finding, duplicate_pair
 from .models import (
     Case,
     CaseComment,
     CaseHistory,
     CaseLink,
     CorrectiveAdjustment,
+    DuplicateVerdict,
     RootCause,
     RoutingRule,
     SLAPolicy,
@@ -41,7 +42,8 @@ from .sla import Calendar, sla_clock
 S = Case.Status
 HISTORY_FIELDS = ("status", "assignee", "waiting_on", "resolution_code", "root_cause", "owner",
                   "escalation_level", "reopen_count")
-TRACKED = ("severity", "quantity_at_risk", "value_at_risk", "customer_impact", "summary")
+# A re-run may change any of these (the drift class too: late events arrive, a duplicate is found).
+TRACKED = ("severity", "quantity_at_risk", "value_at_risk", "customer_impact", "summary", "drift")
 WARNING_SHARE = Decimal("0.75")
 CONTROL_TOWER_SOURCE = "CONTROL-TOWER"
 
@@ -160,7 +162,8 @@ def _open_new(kind, findings, now, report):
             kind=kind, severity=f.severity, status=S.OPEN, location=location, sku_id=f.sku_id,
             source_id=f.source_id, reference=f.reference, fingerprint=f.fingerprint,
             quantity_at_risk=f.quantity_at_risk, value_at_risk=f.value_at_risk,
-            customer_impact=f.customer_impact, summary=f.summary, details=f.details, opened_at=now,
+            customer_impact=f.customer_impact, summary=f.summary, details=f.details, drift=f.drift,
+            opened_at=now,
             owner=router.team(kind, f.severity, location.region_id if location else None),
             **_sla_start(location, router.policy(kind, f.severity), calendar, now),
         )
@@ -296,6 +299,8 @@ FROM_STATUSES = {
     "resume": (S.WAITING,),
     "resolve": Case.ACTIVE,
     "reopen": Case.DONE,
+    "reverse_duplicate": Case.ACTIVE,
+    "explain_duplicate": Case.ACTIVE,
 }
 
 
@@ -312,6 +317,8 @@ def allowed_actions(case, user) -> frozenset:
         allowed.discard("resume")  # it waits for finance: the decision moves it on
     if "assign" in allowed and case.assignee_id != user.pk and may_be_assigned(user):
         allowed.add("assign_me")
+    if not _unsettled_pair(case):
+        allowed -= {"reverse_duplicate", "explain_duplicate"}
     if adjusts_stock(case):
         allowed.add("adjust")
     allowed.add("comment")
@@ -774,6 +781,111 @@ def _post(adjustment, user):
     adjustment.status, adjustment.posted_at = CorrectiveAdjustment.Status.POSTED, now
     _history(adjustment.case, user, "adjustment_posted", now, field="adjustment",
              to_value=adjustment.transaction_id)
+
+
+# --------------------------------------------------------------------------
+# Suspected duplicates: reverse the later line, or explain the pair
+# --------------------------------------------------------------------------
+
+def _pair(case):
+    """(earlier, later) ledger line ids of a suspected-duplicate case, or None."""
+    return duplicate_pair(case.reference) if case.kind == CaseKind.SUSPECTED_DUPLICATE else None
+
+
+def duplicate_verdict(case):
+    """The verdict on `case`'s pair of ledger lines, or None (no pair, or not settled yet)."""
+    pair = _pair(case)
+    if pair is None:
+        return None
+    return (DuplicateVerdict.objects.filter(earlier_event_id=pair[0], later_event_id=pair[1])
+            .select_related("decided_by", "reversal").first())
+
+
+def _unsettled_pair(case):
+    return _pair(case) is not None and duplicate_verdict(case) is None
+
+
+def _settle_duplicate(case, user, action):
+    """Check and lock a suspected-duplicate case before a verdict on its pair:
+    returns (earlier, later, the verdict already given or None)."""
+    _check(case, user)
+    if _pair(case) is None:
+        raise ValidationError({"case": "Only a suspected-duplicate case has a pair to settle."})
+    locked = lock_rows(Case.objects.filter(pk=case.pk)).get()  # two clicks settle one after the other
+    if locked.status not in FROM_STATUSES[action]:
+        raise ValidationError({"status": f"Cannot settle the pair of a case that is {locked.status}."})
+    earlier_id, later_id = _pair(case)
+    lines = InventoryEvent.objects.select_related("source", "location", "sku", "to_location").in_bulk(
+        [earlier_id, later_id])
+    return lines[earlier_id], lines[later_id], duplicate_verdict(case)
+
+
+def reversal_transaction_id(event):
+    """One reversal per ledger line, whichever case or click asks for it."""
+    return f"reversal-of-{event.pk}"
+
+
+@transaction.atomic
+def reverse_duplicate(case, user):
+    """The later line of the pair was a duplicate: post one compensating
+    ledger line (type reversal, the tower's source) that moves its legs back,
+    link it to the case and record the verdict. Its transaction id is the
+    reversed line's, so two clicks or two requests reverse it once. The case
+    resolves itself on the next suspected_duplicate run."""
+    earlier, later, verdict = _settle_duplicate(case, user, "reverse_duplicate")
+    if verdict is not None:
+        if verdict.verdict == DuplicateVerdict.Verdict.REVERSED:
+            return verdict  # already reversed: nothing more to post
+        raise ValidationError({"verdict": f"{verdict.decided_by} explained this pair as not a duplicate."})
+    tower = control_tower_source()
+    txn = reversal_transaction_id(later)
+    report = ingest_events(tower, [{
+        "transaction_id": txn,
+        "type": "reversal",
+        "location": later.location.code,
+        "sku": later.sku.code,
+        "quantity": -later.quantity,
+        "from_state": later.from_state,
+        "to_state": later.to_state,
+        "to_location": later.to_location.code if later.to_location_id else None,
+        "reference": f"event {later.pk}",
+        "reason": later.type,
+        # When the reversed line occurred: a cycle count since then holds neither.
+        "occurred_at": later.occurred_at.isoformat(),
+    }], keep_rejections=False, reversals=True)
+    result = report.results[0]
+    if result.status not in ("accepted", "duplicate"):
+        raise ValidationError({"reversal": f"The ledger refused it: {result.errors}"})
+    reversal = InventoryEvent.objects.get(source=tower, transaction_id=txn)
+    now = timezone.now()
+    verdict = DuplicateVerdict.objects.create(
+        earlier_event=earlier, later_event=later, verdict=DuplicateVerdict.Verdict.REVERSED, reversal=reversal,
+        case=case, decided_by=user, decided_at=now)
+    CaseLink.objects.get_or_create(case=case, kind=CaseLink.Kind.EVENT, object_id=reversal.pk)
+    _history(case, user, "duplicate_reversed", now, field="reversal", to_value=txn, note=(
+        f"{later.source.code}:{later.transaction_id} was a duplicate of {earlier.source.code}:"
+        f"{earlier.transaction_id}; ledger line {reversal.pk} reverses it. "
+        "The case resolves itself on the next run."))
+    return verdict
+
+
+@transaction.atomic
+def explain_duplicate(case, user, why):
+    """The pair is not a duplicate (`why` required): record who said so and
+    why; the pair is never raised again and the case resolves itself on the
+    next suspected_duplicate run."""
+    why = (why or "").strip()
+    if not why:
+        raise ValidationError({"reason": "Say why the two lines are not duplicates."})
+    earlier, later, verdict = _settle_duplicate(case, user, "explain_duplicate")
+    if verdict is not None:
+        raise ValidationError({"verdict": f"This pair was settled already: {verdict.get_verdict_display().lower()}."})
+    now = timezone.now()
+    verdict = DuplicateVerdict.objects.create(
+        earlier_event=earlier, later_event=later, verdict=DuplicateVerdict.Verdict.NOT_DUPLICATE,
+        case=case, decided_by=user, decided_at=now, note=why[:300])
+    _history(case, user, "duplicate_explained", now, note=f"Not a duplicate: {why[:250]}")
+    return verdict
 
 
 def status_counts(cases):

@@ -4,21 +4,26 @@ from django import forms
 from django.contrib import admin
 from django.db.models import Count
 
+from .fields import MAX_QUANTITY
+from .ingest_counts import observed_replays
 from .models import (
     SKU,
+    STATES,
     Barcode,
     BarcodeClash,
-    EventType,
+    Channel,
     InventoryEvent,
     Location,
     Position,
     Region,
     RejectedEvent,
     Snapshot,
+    SourceEventTypeChoices,
     SourceSystem,
     Transfer,
     UnitConversion,
 )
+from .safety_stock import set_safety_stock
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -57,10 +62,18 @@ class LocationAdmin(admin.ModelAdmin):
     autocomplete_fields = ["region"]
 
 
+@admin.register(Channel)
+class ChannelAdmin(admin.ModelAdmin):
+    """Sales channels: the hold time of their reservations and the ATP they see."""
+
+    list_display = ["code", "name", "hold_minutes", "holds_back_safety_stock"]
+    search_fields = ["code", "name"]
+
+
 class SourceSystemForm(forms.ModelForm):
     # The lane's lists as tick boxes; none ticked is no restriction.
     lane_event_types = forms.MultipleChoiceField(
-        choices=EventType.choices, required=False, widget=forms.CheckboxSelectMultiple,
+        choices=SourceEventTypeChoices, required=False, widget=forms.CheckboxSelectMultiple,
         help_text=SourceSystem._meta.get_field("lane_event_types").help_text,
     )
     lane_snapshot_kinds = forms.MultipleChoiceField(
@@ -80,19 +93,28 @@ class SourceSystemAdmin(admin.ModelAdmin):
         "code", "name", "kind", "generation", "expected_interval_s", "latency_target_s", "last_event_at", "active",
         "loads_master_data",
     ]
-    list_filter = ["kind", "generation", "active", "loads_master_data"]
+    list_filter = ["kind", "generation", "active", "loads_master_data", "releases_expired_reservations"]
     search_fields = ["code", "name"]
-    readonly_fields = ["last_event_at"]
+    readonly_fields = ["last_event_at", "observed_replays"]
     filter_horizontal = ["lane_locations"]
     fieldsets = [
         (None, {"fields": [
             "code", "name", "kind", "generation", "expected_interval_s", "latency_target_s", "last_event_at",
             "active", "loads_master_data",
         ]}),
+        ("Reservations", {"fields": ["default_channel", "releases_expired_reservations"]}),
+        ("Suspected duplicates", {"fields": ["replay_window_s", "observed_replays"]}),
         ("Lane (what this source may send; empty: no restriction)", {"fields": [
             "lane_locations", "lane_event_types", "lane_snapshot_kinds",
         ]}),
     ]
+
+    @admin.display(description="Observed replays")
+    def observed_replays(self, source):
+        """What this source's resends of known keys show, beside the window set above."""
+        if source.pk is None:
+            return "Nothing received yet."
+        return observed_replays(source).words
 
 
 class BarcodeInline(admin.TabularInline):
@@ -127,8 +149,23 @@ class InventoryEventAdmin(ReadOnlyAdmin):
     show_full_result_count = False
 
 
+class PositionForm(forms.ModelForm):
+    # The bounds set_safety_stock checks, so the form says what is wrong before saving.
+    safety_stock = forms.IntegerField(
+        min_value=0, max_value=MAX_QUANTITY, help_text="Base units held back from the online channels' ATP."
+    )
+
+    class Meta:
+        model = Position
+        fields = ["safety_stock"]
+
+
 @admin.register(Position)
 class PositionAdmin(ReadOnlyAdmin):
+    """The ledger's projection, read-only but for safety stock, which is set
+    here (or by import_safety_stock and the API) through set_safety_stock:
+    saving a whole position could undo a posting made meanwhile."""
+
     list_display = [
         "location", "sku", "available", "reserved", "picked", "packed", "staged", "in_transit",
         "damaged", "returned", "pending_inspection", "quarantined", "on_hand", "atp", "safety_stock", "updated_at",
@@ -137,6 +174,15 @@ class PositionAdmin(ReadOnlyAdmin):
     search_fields = ["location__code", "sku__code"]
     list_select_related = ["location", "sku"]
     show_full_result_count = False
+    form = PositionForm
+    fields = ["location", "sku", "safety_stock", *STATES, "updated_at"]
+    readonly_fields = ["location", "sku", *STATES, "updated_at"]
+
+    def has_change_permission(self, request, obj=None):
+        return admin.ModelAdmin.has_change_permission(self, request, obj)
+
+    def save_model(self, request, obj, form, change):
+        set_safety_stock([{"location": obj.location.code, "sku": obj.sku.code, "safety_stock": obj.safety_stock}])
 
 
 @admin.register(Transfer)

@@ -20,7 +20,7 @@ from django.db import transaction
 from controltower.permissions import may_load_master_data
 from controltower.tokens import SourceClient
 
-from .models import EventType, Location, Snapshot, SourceSystem
+from .models import SOURCE_EVENT_TYPES, Location, Snapshot, SourceSystem
 
 # Lane locations named in one message: a lane of 500 stores should not be
 # repeated in full in every rejection.
@@ -118,7 +118,7 @@ def set_lane(source: SourceSystem, locations=None, event_types=None, snapshot_ki
             raise LaneError(f"locations: unknown location code(s) {', '.join(unknown)}.")
         location_ids = list(found.values())
     for given, known, part in (
-        (event_types, EventType.values, "types: unknown event type(s)"),
+        (event_types, SOURCE_EVENT_TYPES, "types: unknown event type(s)"),
         (snapshot_kinds, Snapshot.Kind.values, "snapshot kinds: unknown snapshot kind(s)"),
     ):
         unknown = [value for value in given or () if value not in known]
@@ -130,7 +130,7 @@ def set_lane(source: SourceSystem, locations=None, event_types=None, snapshot_ki
             source.lane_locations.set(location_ids)
         fields = []
         if event_types is not None:
-            source.lane_event_types = [value for value in EventType.values if value in event_types]
+            source.lane_event_types = [value for value in SOURCE_EVENT_TYPES if value in event_types]
             fields.append("lane_event_types")
         if snapshot_kinds is not None:
             source.lane_snapshot_kinds = [value for value in Snapshot.Kind.values if value in snapshot_kinds]

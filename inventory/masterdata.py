@@ -27,7 +27,7 @@ from django.utils import timezone
 from controltower.locks import hold_until_commit
 
 from . import fields
-from .models import SKU, Barcode, BarcodeClash, Location, Region, SourceSystem, UnitConversion
+from .models import SKU, Barcode, BarcodeClash, Channel, Location, Region, SourceSystem, UnitConversion
 
 LOCATION_COLUMNS = ("code", "name", "kind", "region", "timezone")
 LOCATION_OPTIONAL_COLUMNS = ("banner", "format", "go_live_date")
@@ -494,30 +494,48 @@ def import_skus(rows) -> ImportReport:
 # Source systems
 # --------------------------------------------------------------------------
 
+# register_source's replay_window_s that goes back to the tower's default window.
+DEFAULT_WINDOW = "default"
+
+
 def register_source(
-    code, kind, name=None, generation=None, interval_s=None, latency_target_s=None, loads_master_data=None
+    code, kind, name=None, generation=None, interval_s=None, latency_target_s=None, loads_master_data=None,
+    default_channel=None, releases_expired_reservations=None, replay_window_s=None,
 ):
     """Create or update a source system; None leaves a stored value as it is
-    (or the model default on create). Returns (source, created)."""
+    (or the model default on create); `default_channel` is a channel code,
+    "" for none; `replay_window_s` DEFAULT_WINDOW clears the source's own
+    window. Returns (source, created)."""
     code = code.strip()
     if not code or len(code) > 64:
         raise MasterDataError("code: must be 1 to 64 characters.")
     if kind not in SourceSystem.Kind.values:
         raise MasterDataError(f"kind: '{kind}' is not one of {', '.join(SourceSystem.Kind.values)}.")
-    for label, seconds in (("interval", interval_s), ("latency target", latency_target_s)):
+    window = None if replay_window_s == DEFAULT_WINDOW else replay_window_s
+    for label, seconds in (("interval", interval_s), ("latency target", latency_target_s),
+                           ("replay window", window)):
         if seconds is not None and seconds < 1:
             raise MasterDataError(f"{label}: must be at least 1 second.")
         if seconds is not None and seconds > fields.MAX_SMALL_INTEGER:  # a 32-bit column
             raise MasterDataError(f"{label}: at most {fields.MAX_SMALL_INTEGER:,} seconds.")
     values = {"kind": kind}
+    if default_channel is not None:
+        channel = Channel.objects.filter(code=default_channel.strip()).first()
+        if default_channel.strip() and channel is None:
+            codes = ", ".join(Channel.objects.values_list("code", flat=True)) or "none yet"
+            raise MasterDataError(f"channel: '{default_channel}' is not a channel ({codes}).")
+        values["default_channel"] = channel
     optional = {
         "name": name,
         "generation": generation,
         "expected_interval_s": interval_s,
         "latency_target_s": latency_target_s,
         "loads_master_data": loads_master_data,
+        "releases_expired_reservations": releases_expired_reservations,
     }
     values.update({k: v for k, v in optional.items() if v is not None})
+    if replay_window_s is not None:
+        values["replay_window_s"] = window
     return SourceSystem.objects.update_or_create(code=code, defaults=values)
 
 

@@ -65,6 +65,34 @@ class Location(models.Model):
         return f"{self.code} {self.name}"
 
 
+class Channel(models.Model):
+    """A sales channel: how long its reservations may be held, and whether it
+    sells the safety stock (the ATP it sees).
+
+    Data an admin edits; the migration loads store, web cart, BOPIS and
+    ship-from-store. A reserve event names its channel by its `reason` (the
+    channel's code, exactly); one that names none is its source's default
+    channel's (SourceSystem.default_channel), and without that it is held for
+    RECONCILIATION["reservation_hold_minutes"]
+    (exceptions.reconciliation.reservations)."""
+
+    code = models.CharField(max_length=32, unique=True, help_text="What a reserve event gives as its reason.")
+    name = models.CharField(max_length=200)
+    hold_minutes = models.PositiveIntegerField(
+        help_text="A reservation older than this that was never picked or released opens a case."
+    )
+    holds_back_safety_stock = models.BooleanField(
+        default=True,
+        help_text="Sees available minus safety stock as ATP (online); off: sells all of available (the till).",
+    )
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self):
+        return self.code
+
+
 class SourceSystem(models.Model):
     class Kind(models.TextChoices):
         POS = "pos", "POS"
@@ -95,6 +123,16 @@ class SourceSystem(models.Model):
     loads_master_data = models.BooleanField(
         default=False, help_text="May load locations, SKUs and PO lines (an ERP source always may)."
     )
+    # Reservations (exceptions.reconciliation.reservations).
+    default_channel = models.ForeignKey(
+        Channel, null=True, blank=True, on_delete=models.SET_NULL, related_name="sources",
+        help_text="The channel of this source's reservations that name none in their reason.",
+    )
+    releases_expired_reservations = models.BooleanField(
+        default=False,
+        help_text="The tower releases this source's reservations held past their channel's hold time "
+                  "(a release ledger line of its own), so ATP stops hiding sellable stock.",
+    )
     # The source's lane (inventory.lanes): what it may send. Empty: no restriction.
     lane_locations = models.ManyToManyField(
         Location, blank=True, related_name="lane_sources",
@@ -105,6 +143,14 @@ class SourceSystem(models.Model):
     )
     lane_snapshot_kinds = models.JSONField(
         default=list, blank=True, help_text="The snapshot kinds this source may send; none: every kind."
+    )
+    # How far apart two receipts of one event by this source may be for the
+    # second to be a suspected replay (exceptions.reconciliation.stock).
+    replay_window_s = models.PositiveIntegerField(
+        null=True, blank=True,
+        help_text="Suspected duplicates: at most this many seconds between receiving an event and its "
+                  "replay under a new transaction id; empty: the tower's default "
+                  "(RECONCILE_DUPLICATE_WINDOW_S).",
     )
 
     class Meta:
@@ -188,6 +234,14 @@ class EventType(models.TextChoices):
     # The ERP's financial posting of sales the tills already reported: a
     # record to reconcile against (sales_posting_gap), moving no stock.
     SALES_POSTING = "sales_posting"
+    # The tower's own undoing of one ledger line (a confirmed duplicate): the
+    # same legs with the quantity negated. Only the tower posts it.
+    REVERSAL = "reversal"
+
+
+# What a source system may send: every type but the tower's own reversal.
+SOURCE_EVENT_TYPES = tuple(t.value for t in EventType if t != EventType.REVERSAL)
+SourceEventTypeChoices = [(value, label) for value, label in EventType.choices if value in SOURCE_EVENT_TYPES]
 
 
 class InventoryEvent(models.Model):
@@ -282,9 +336,13 @@ class Position(models.Model):
 
     @property
     def atp(self):
-        """Available-to-promise: available minus safety stock, never below
-        zero (DOMAIN.md). atp_expression() is the same rule in SQL."""
-        return max(self.available - self.safety_stock, 0)
+        """Available-to-promise as the channels that hold back safety stock
+        see it (available_to_promise)."""
+        return available_to_promise(self.available, self.safety_stock)
+
+    def atp_for(self, channel):
+        """ATP as `channel` sees it (available_to_promise)."""
+        return available_to_promise(self.available, self.safety_stock, channel.holds_back_safety_stock)
 
     @property
     def negative_available(self):
@@ -300,6 +358,15 @@ def on_hand_expression():
     for state in ON_HAND_STATES[1:]:
         expression = expression + F(state)
     return expression
+
+
+def available_to_promise(available, safety_stock, holds_back_safety_stock=True):
+    """ATP, the one rule (DOMAIN.md): available minus safety stock, never
+    below zero, for a channel that holds back safety stock (the online
+    channels); all of available, never below zero, for one that does not (the
+    till sells the last unit on the shelf). atp_expression() is the first in SQL."""
+    held_back = safety_stock if holds_back_safety_stock else 0
+    return max(available - held_back, 0)
 
 
 def atp_expression():
@@ -398,6 +465,41 @@ class RejectedEvent(models.Model):
 
     def __str__(self):
         return f"{self.source_id}:{self.transaction_id} {self.cause}"
+
+
+class IngestDay(models.Model):
+    """What one source sent on one day (UTC, by received_at), counted by
+    ingest_events in the batch's own transaction: the events received and
+    how each was answered. Duplicates are acknowledged, not stored as ledger
+    lines: these counts are what keeps them, for the duplicate transaction
+    rate. `longest_resend_s` is the longest time between a key's first
+    receipt and a resend of it that day: how late this source replays."""
+
+    source = models.ForeignKey(SourceSystem, on_delete=models.CASCADE, related_name="ingest_days")
+    day = models.DateField()
+    received = models.BigIntegerField(default=0)
+    accepted = models.BigIntegerField(default=0)
+    duplicates = models.BigIntegerField(default=0)
+    conflicts = models.BigIntegerField(default=0)
+    rejected = models.BigIntegerField(default=0)
+    longest_resend_s = models.BigIntegerField(null=True, blank=True)
+
+    # Seen as rejections are: estate-wide roles all of them, a source its own.
+    objects = RejectionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-day", "source"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "day"], name="uniq_ingest_day"),
+        ]
+
+    @property
+    def duplicate_rate(self):
+        """Duplicates over events received (None when nothing was received)."""
+        return self.duplicates / self.received if self.received else None
+
+    def __str__(self):
+        return f"{self.source_id} {self.day}"
 
 
 class Snapshot(models.Model):

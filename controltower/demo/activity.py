@@ -368,6 +368,11 @@ class Week:
                         self.add("ECOM", "ord", event_type, code, sku, 1, when, reference=order, **fields)
                         continue
                     self.add("ECOM", "ord", event_type, code, sku, quantity, when, reference=order, **fields)
+        # A click & collect order nobody picked or cancelled: held beyond the
+        # BOPIS channel's 72 h (a reservation_not_released case).
+        code, when = PILOT[0], self.now - timedelta(days=4)
+        self.add("ECOM", "ord", "reserve", code, self.ranges[code][0], 1, when, reference="ORD-DEMO-BOPIS-1",
+                 reason="bopis", available=-1)
 
     def returns(self):
         """Customer returns land in `returned`; most are dispositioned within a
@@ -483,7 +488,16 @@ class Week:
     def bad_events(self):
         """What integrations really send: unknown SKUs and stores, a unit the
         SKU does not have, missing timestamps; plus one re-send of a sale
-        (a duplicate) and one re-used transaction id (a conflict)."""
+        (a duplicate), one re-used transaction id (a conflict) and one sale
+        sent again under a new transaction id (a suspected duplicate)."""
+        # A recent sale sent again under a new transaction id after its till's
+        # push (every 15 min) took it: a suspected duplicate (a replay with a new key).
+        recent = next(e for e in reversed(self.events) if e.source == "POS-LEGACY-EU" and e.raw["type"] == "sale"
+                      and self.now - timedelta(hours=20) < e.occurred_at < self.now - timedelta(hours=1)
+                      and e.received_at is None)
+        replay = SourceEvent("POS-LEGACY-EU", recent.occurred_at,
+                             {**recent.raw, "transaction_id": recent.raw["transaction_id"] + "-R"},
+                             received_at=recent.occurred_at + timedelta(minutes=20))
         when = self.now - timedelta(hours=3)
         code = "FR004"
         sku = self.ranges[code][0]
@@ -499,5 +513,5 @@ class Week:
                     and e.occurred_at < self.now - timedelta(days=1) and e.received_at is None)
         resend = SourceEvent("POS-LEGACY-EU", self.now - timedelta(hours=2), dict(sale.raw))
         conflict = SourceEvent("POS-LEGACY-EU", self.now - timedelta(hours=2), {**sale.raw, "quantity": 7})
-        self.events += [resend, conflict]
+        self.events += [resend, conflict, replay]
 

@@ -14,6 +14,9 @@ class CaseSerializer(serializers.ModelSerializer):
     owner = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True,
                                             help_text="Username")
+    drift_explanation = serializers.SerializerMethodField(
+        help_text="Why the snapshot or ERP differs from the ledger, in plain words (empty for other kinds)"
+    )
 
     class Meta:
         model = Case
@@ -22,8 +25,13 @@ class CaseSerializer(serializers.ModelSerializer):
             "quantity_at_risk", "value_at_risk", "customer_impact", "summary", "owner", "assignee",
             "escalation_level", "opened_at", "acknowledged_at", "response_due_at", "resolution_due_at",
             "warned_at", "breached_at", "resolved_at", "resolution_code", "root_cause", "auto_resolved",
-            "reopen_count",
+            "reopen_count", "drift", "drift_explanation",
         ]
+        extra_kwargs = {"drift": {"help_text": "Drift class of a snapshot mismatch or financial variance; "
+                                               "empty for other kinds"}}
+
+    def get_drift_explanation(self, case) -> str:
+        return (case.details or {}).get("drift", {}).get("explanation", "")
 
 
 class LinkSerializer(serializers.ModelSerializer):

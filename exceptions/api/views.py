@@ -116,6 +116,23 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
         return self._done(case)
 
 
+    @extend_schema(request=None, responses=CaseDetailSerializer)
+    @action(detail=True, methods=["post"], url_path="reverse-duplicate")
+    def reverse_duplicate(self, request, pk=None):
+        """A suspected duplicate confirmed: post one reversal of the later line (once, however often asked)."""
+        case = self.get_object()
+        _run(services.reverse_duplicate, case, request.user)
+        return self._done(case)
+
+    @extend_schema(request=ReasonInput, responses=CaseDetailSerializer)
+    @action(detail=True, methods=["post"], url_path="explain-duplicate")
+    def explain_duplicate(self, request, pk=None):
+        """A suspected duplicate that is not one: `reason` says why; the pair is never raised again."""
+        case = self.get_object()
+        _run(services.explain_duplicate, case, request.user, _input(ReasonInput, request)["reason"])
+        return self._done(case)
+
+
 class AdjustmentViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Corrective adjustments; finance approves or rejects the large ones."""
 

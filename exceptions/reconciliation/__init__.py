@@ -28,9 +28,15 @@ from .movements import (
     transfer_not_received,
 )
 from .projection import projection_drift
+from .reservations import release_expired, reservation_not_released
 from .sales import sales_gap_window, sales_posting_gap
-from .snapshots import clearable_cases, financial_variance, mismatches_in, snapshot_mismatch
-from .stock import negative_stock, suspected_duplicate
+from .snapshots import (
+    clearable_cases,
+    financial_variance,
+    mismatches_in,
+    snapshot_mismatch,
+)
+from .stock import clearable_duplicates, negative_stock, suspected_duplicate
 from .unmatched import (
     beyond_reserved,
     clearable_movement_cases,
@@ -55,6 +61,7 @@ KINDS = {
     CaseKind.BEYOND_RESERVED: beyond_reserved,
     CaseKind.FULFIL_BEYOND_STAGED: fulfil_beyond_staged,
     CaseKind.TRANSFER_IN_WITHOUT_OUT: transfer_in_without_out,
+    CaseKind.RESERVATION_NOT_RELEASED: reservation_not_released,
 }
 
 
@@ -64,8 +71,8 @@ def _clearable(kind, now):
         # Only the days in the window are recomputed; older days keep their cases.
         return {"reference__gte": sales_gap_window(now)[0].date().isoformat()}
     if kind == CaseKind.SUSPECTED_DUPLICATE:
-        # Ledger lines are immutable: a suspected pair never clears by itself.
-        return {"pk__in": []}
+        # Pairs a person settled, and pairs still inside the look-back; older ones keep their cases.
+        return {"pk__in": clearable_duplicates(now)}
     if kind in (CaseKind.SNAPSHOT_MISMATCH, CaseKind.FINANCIAL_VARIANCE):
         # A snapshot speaks only for the keys it covers: cases elsewhere stay as they are.
         return {"pk__in": clearable_cases(kind)}
@@ -83,7 +90,11 @@ def run_reconciliation(kind):
     # The scope first: a snapshot arriving meanwhile only adds findings, never
     # lets a case it was not compared for be cleared.
     scope = _clearable(kind, now)
-    return sync_findings(kind, KINDS[kind](), scope=scope)
+    report = sync_findings(kind, KINDS[kind](), scope=scope)
+    if kind == CaseKind.RESERVATION_NOT_RELEASED and release_expired():
+        # The tower released the expired holds of sources that ask it to: their cases clear now.
+        report.resolved += sync_findings(kind, KINDS[kind](), scope=scope).resolved
+    return report
 
 
 __all__ = [
@@ -98,6 +109,8 @@ __all__ = [
     "negative_stock",
     "projection_drift",
     "receipt_without_po",
+    "release_expired",
+    "reservation_not_released",
     "return_not_dispositioned",
     "run_reconciliation",
     "sales_posting_gap",

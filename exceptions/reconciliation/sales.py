@@ -38,24 +38,31 @@ def sales_posting_gap(now=None) -> list[Finding]:
     # A day wider on each side in UTC: a store day may start or end there.
     around = "e.occurred_at >= %s AND e.occurred_at < %s"
     params = [db_time(start - timedelta(days=1)), db_time(end + timedelta(days=1))]
-    pos_sale = "(e.type = 'sale' AND s.kind = 'pos')"
+    # A reversal (a confirmed duplicate undone from its case) counts as the
+    # line it reverses, its quantity negated: a reversed POS sale or ERP
+    # posting leaves the totals.
+    kind = "COALESCE(r.type, e.type)"
+    pos_sale = f"({kind} = 'sale' AND COALESCE(rs.kind, s.kind) = 'pos')"
     rows = fetch_rows(
         f"""
         SELECT e.location_id, {day} AS day, loc.code AS location_code, loc.timezone AS timezone,
-               CAST(SUM(CASE WHEN e.type = 'sale' THEN e.quantity ELSE 0 END) AS BIGINT) AS pos_quantity,
-               CAST(SUM(CASE WHEN e.type = 'sales_posting' THEN e.quantity ELSE 0 END) AS BIGINT) AS erp_quantity,
-               SUM(CASE WHEN e.type = 'sale' THEN e.quantity ELSE -e.quantity END * k.unit_cost) AS value_gap
+               CAST(SUM(CASE WHEN {kind} = 'sale' THEN e.quantity ELSE 0 END) AS BIGINT) AS pos_quantity,
+               CAST(SUM(CASE WHEN {kind} = 'sales_posting' THEN e.quantity ELSE 0 END) AS BIGINT) AS erp_quantity,
+               SUM(CASE WHEN {kind} = 'sale' THEN e.quantity ELSE -e.quantity END * k.unit_cost) AS value_gap
         FROM inventory_inventoryevent e
         JOIN inventory_sourcesystem s ON s.id = e.source_id
         JOIN inventory_sku k ON k.id = e.sku_id
         JOIN inventory_location loc ON loc.id = e.location_id
-        WHERE {around} AND ({pos_sale} OR e.type = 'sales_posting')
+        LEFT JOIN exceptions_duplicateverdict v ON e.type = 'reversal' AND v.reversal_id = e.id
+        LEFT JOIN inventory_inventoryevent r ON r.id = v.later_event_id
+        LEFT JOIN inventory_sourcesystem rs ON rs.id = r.source_id
+        WHERE {around} AND ({pos_sale} OR {kind} = 'sales_posting')
           AND e.location_id IN (
               SELECT e.location_id FROM inventory_inventoryevent e
               WHERE {around} AND e.type = 'sales_posting'
           )
         GROUP BY e.location_id, {day}, loc.code, loc.timezone
-        HAVING SUM(CASE WHEN e.type = 'sale' THEN e.quantity ELSE -e.quantity END) <> 0
+        HAVING SUM(CASE WHEN {kind} = 'sale' THEN e.quantity ELSE -e.quantity END) <> 0
         ORDER BY e.location_id, day
         """,
         params * 2,

@@ -8,7 +8,11 @@ it does not list there counting as zero. Each key is compared from the
 latest snapshot of each source that covers it (`compared_snapshots`), and
 a run resolves only the cases at keys those snapshots cover
 (`clearable_cases`, the scope the run gives sync_findings): a one-line
-snapshot of one store leaves every other case as it was."""
+snapshot of one store leaves every other case as it was.
+
+Each finding carries its drift class (timing lag, duplicate, missing event,
+unit-of-measure error, cost mismatch or unexplained): `drift.classify`
+looks at the mismatched keys of each snapshot once they are found."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -27,6 +31,7 @@ from .common import (
     severity_for_value,
     to_decimal,
 )
+from .drift import classify
 
 IN_TRANSIT = "in_transit"  # stock between two locations: a full snapshot speaks for it only where it lists it
 
@@ -261,7 +266,7 @@ def mismatches_in(snapshot) -> list[Finding]:
         columns=", tol.units AS tol_units, tol.percent AS tol_percent, tol.value AS tol_value",
         joins="JOIN tol ON tol.kind = loc.kind",
     )
-    return [_mismatch_finding(item.snapshot, row) for row in rows]
+    return classify(item.snapshot, [_mismatch_finding(item.snapshot, row) for row in rows])
 
 
 def _lineage(row):
@@ -322,7 +327,7 @@ def financial_variance() -> list[Finding]:
         rows = _compare_snapshot(
             item, condition, condition_params=[tolerance["value"], tolerance["percent"]]
         )
-        findings += [_financial_finding(item.snapshot, row, tolerance) for row in rows]
+        findings += classify(item.snapshot, [_financial_finding(item.snapshot, row, tolerance) for row in rows])
     return findings
 
 

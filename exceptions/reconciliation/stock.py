@@ -14,7 +14,8 @@ from controltower.db import aware, db_time, seconds_apart_sql
 from inventory.ledger import since_non_negative
 from inventory.models import STATES, InventoryEvent, Position
 
-from ..findings import CaseKind, Finding
+from ..findings import CaseKind, Finding, duplicate_pair, duplicate_reference
+from ..models import Case, DuplicateVerdict
 from .common import (
     LINEAGE_LIMIT,
     config,
@@ -26,30 +27,56 @@ from .common import (
 
 
 def suspected_duplicate(now=None) -> list[Finding]:
-    """The same location, SKU, type and quantity under two transaction ids
-    within the duplicate window: a replay with new keys, or a double scan.
+    """A replay under a new transaction id: a line received after another
+    with the same content (type, location, SKU, quantity, states,
+    destination, reason), at most the later line's source's replay window
+    later (SourceSystem.replay_window_s, else RECONCILIATION
+    duplicate_window_s), that shares what a replay shares:
+    - the same business reference (receipt, order or document number), its
+      time within the window (a till may stamp a resend with the time it
+      resends); two different references are never duplicates;
+    - or, when either gives no reference, the very time it occurred.
+    Ten sales of one SKU 30 s apart are ten sales: their receipts, or
+    without receipts their times, differ. Lines received together (one
+    batch: the lines of one receipt) are never a replay of each other.
 
-    Looks at events received in the look-back; each such event is paired
-    with the earliest earlier one it repeats. Severity by value, never above
-    3: it is a suspicion, not a fact."""
-    window = config("duplicate_window_s")
-    since = (now or timezone.now()) - timedelta(hours=config("duplicate_lookback_hours"))
+    Looks at lines received in the look-back; each is paired with the
+    earliest earlier line it repeats. A pair a person settled (the later
+    line reversed, or explained as not a duplicate: DuplicateVerdict) is not
+    raised again, nor is a line already reversed. Severity by value, never
+    above 3: it is a suspicion, not a fact."""
+    default_window = config("duplicate_window_s")
     rows = fetch_rows(
         f"""
         WITH pairs AS (
             SELECT MIN(o.id) AS earlier_id, d.id AS later_id
             FROM inventory_inventoryevent d
+            JOIN inventory_sourcesystem ds ON ds.id = d.source_id
             JOIN inventory_inventoryevent o
-              ON o.location_id = d.location_id AND o.sku_id = d.sku_id AND o.type = d.type
-             AND o.quantity = d.quantity AND o.id < d.id AND o.transaction_id <> d.transaction_id
-            WHERE d.received_at >= %s AND d.type <> 'cycle_count'
-              AND {seconds_apart_sql("o.occurred_at", "d.occurred_at")} <= %s
+              ON o.location_id = d.location_id AND o.sku_id = d.sku_id
+             AND o.type = d.type AND o.quantity = d.quantity AND o.id < d.id
+             AND COALESCE(o.from_state, '') = COALESCE(d.from_state, '')
+             AND COALESCE(o.to_state, '') = COALESCE(d.to_state, '')
+             AND COALESCE(o.to_location_id, 0) = COALESCE(d.to_location_id, 0)
+             AND o.reason = d.reason AND o.received_at < d.received_at
+             AND (o.occurred_at = d.occurred_at AND (o.reference = '' OR d.reference = '')
+                  OR o.reference <> '' AND o.reference = d.reference
+                     AND {seconds_apart_sql("o.occurred_at", "d.occurred_at")} <= COALESCE(ds.replay_window_s, %s))
+            WHERE d.received_at >= %s AND d.type NOT IN ('cycle_count', 'reversal')
+              AND {seconds_apart_sql("o.received_at", "d.received_at")} <= COALESCE(ds.replay_window_s, %s)
+              AND NOT EXISTS (
+                  SELECT 1 FROM exceptions_duplicateverdict v
+                  WHERE (v.later_event_id = d.id AND (v.earlier_event_id = o.id OR v.verdict = 'reversed'))
+                     OR (v.later_event_id = o.id AND v.verdict = 'reversed'))
             GROUP BY d.id
         )
         SELECT p.earlier_id, p.later_id, d.location_id, d.sku_id, d.type, d.quantity,
                o.transaction_id AS earlier_txn, d.transaction_id AS later_txn,
                os.code AS earlier_source, ds.code AS later_source,
-               o.occurred_at AS earlier_at, d.occurred_at AS later_at,
+               COALESCE(ds.replay_window_s, %s) AS window_s,
+               o.received_at AS earlier_received, d.received_at AS later_received,
+               o.occurred_at AS earlier_occurred, d.occurred_at AS later_occurred,
+               o.reference AS earlier_reference, d.reference AS later_reference,
                loc.code AS location_code, k.code AS sku_code, k.unit_cost
         FROM pairs p
         JOIN inventory_inventoryevent o ON o.id = p.earlier_id
@@ -60,30 +87,37 @@ def suspected_duplicate(now=None) -> list[Finding]:
         JOIN inventory_sku k ON k.id = d.sku_id
         ORDER BY p.later_id
         """,
-        [db_time(since), window],
+        [default_window, db_time(duplicate_lookback(now)), default_window, default_window],
     )
     findings = []
     for row in rows:
         value = money(abs(row["quantity"]) * to_decimal(row["unit_cost"]))
-        seconds = abs((aware(row["later_at"]) - aware(row["earlier_at"])).total_seconds())
+        seconds = round((aware(row["later_received"]) - aware(row["earlier_received"])).total_seconds())
+        reference = row["later_reference"] or row["earlier_reference"]
+        occurred = aware(row["earlier_occurred"])
         findings.append(Finding(
             kind=CaseKind.SUSPECTED_DUPLICATE,
             location_id=row["location_id"],
             sku_id=row["sku_id"],
-            reference=f"events {row['earlier_id']}+{row['later_id']}",
+            reference=duplicate_reference(row["earlier_id"], row["later_id"]),
             severity=max(severity_for_value(value), 3),
             quantity_at_risk=abs(row["quantity"]),
             value_at_risk=value,
             summary=(
-                f"{row['type']} of {row['quantity']} {row['sku_code']} at {row['location_code']} posted twice "
-                f"{seconds:.0f} s apart: {row['earlier_source']}:{row['earlier_txn']} and "
-                f"{row['later_source']}:{row['later_txn']}"
+                f"{row['type'].replace('_', ' ').capitalize()} of {row['quantity']} {row['sku_code']} at "
+                f"{row['location_code']}"
+                f"{f' ({reference})' if reference else ''} that occurred {occurred:%d %b %H:%M:%S} UTC "
+                f"was received again {seconds} s later under another transaction id: "
+                f"{row['earlier_source']}:{row['earlier_txn']} and {row['later_source']}:{row['later_txn']}"
             ),
             details={
                 "type": row["type"],
                 "quantity": row["quantity"],
-                "seconds_apart": seconds,
-                "window_s": window,
+                **({"business_reference": reference} if reference else {}),
+                "occurred_at": occurred.isoformat(),
+                "replay_occurred_at": aware(row["later_occurred"]).isoformat(),
+                "received_seconds_apart": seconds,
+                "window_seconds": row["window_s"],
                 "transactions": [
                     f"{row['earlier_source']}:{row['earlier_txn']}", f"{row['later_source']}:{row['later_txn']}"
                 ],
@@ -91,6 +125,38 @@ def suspected_duplicate(now=None) -> list[Finding]:
             lineage=[("event", row["earlier_id"]), ("event", row["later_id"])],
         ))
     return findings
+
+
+def duplicate_lookback(now=None):
+    """The earliest receipt time a suspected_duplicate run looks at."""
+    return (now or timezone.now()) - timedelta(hours=config("duplicate_lookback_hours"))
+
+
+def clearable_duplicates(now):
+    """The active suspected-duplicate cases a run may resolve: those whose
+    pair a person settled (a DuplicateVerdict on the pair, or either line
+    reversed), and those whose later line the run looks at again (received
+    within the look-back) and no longer finds. A pair older than the
+    look-back is not looked at, so its case stays as it is. `now` is taken
+    before the run: a minute's margin keeps a line that leaves the
+    look-back while the run starts out of this scope."""
+    verdicts = list(DuplicateVerdict.objects.values_list("earlier_event_id", "later_event_id", "verdict"))
+    settled = {(earlier, later) for earlier, later, _ in verdicts}
+    reversed_lines = {later for _, later, verdict in verdicts if verdict == DuplicateVerdict.Verdict.REVERSED}
+    pairs = {
+        pk: pair
+        for pk, reference in Case.objects.filter(
+            kind=CaseKind.SUSPECTED_DUPLICATE, status__in=Case.ACTIVE).values_list("id", "reference")
+        if (pair := duplicate_pair(reference)) is not None
+    }
+    looked_at = set(InventoryEvent.objects.filter(
+        pk__in=[later for _, later in pairs.values()],
+        received_at__gte=duplicate_lookback(now) + timedelta(minutes=1),
+    ).values_list("id", flat=True))
+    return [
+        pk for pk, (earlier, later) in pairs.items()
+        if (earlier, later) in settled or {earlier, later} & reversed_lines or later in looked_at
+    ]
 
 
 def negative_stock() -> list[Finding]:

@@ -28,7 +28,9 @@ from ..forms import (
     AdjustmentForm,
     AssignForm,
     CommentForm,
+    ExplainDuplicateForm,
     ReopenForm,
+    ReverseDuplicateForm,
     ResolveForm,
     WaitForm,
     add_service_errors,
@@ -76,6 +78,8 @@ def _details(case):
     ("A; B"), a time in the server's time zone."""
     rows = []
     for key, value in case.details.items():
+        if key == "drift":  # in words in its own section (_case_drift.html)
+            continue
         if isinstance(value, dict):
             value = ", ".join(f"{_words(k).lower()} {v}" for k, v in value.items())
         elif isinstance(value, list):
@@ -116,6 +120,9 @@ def _body_context(request, case, **forms):
         "reopen_form": ReopenForm(),
         "resolve_form": ResolveForm(),
         "adjust_form": AdjustmentForm(),
+        "explain_form": ExplainDuplicateForm(),
+        "reverse_form": ReverseDuplicateForm(),
+        "duplicate_verdict": services.duplicate_verdict(case),
         "threshold": settings.CASE_ADJUSTMENT_APPROVAL_THRESHOLD,
         **_lineage(case),
     }
@@ -215,6 +222,16 @@ def case_reopen(request, case, data):
 @_case_action(AdjustmentForm, "adjust_form")
 def case_adjust(request, case, data):
     services.request_adjustment(case, request.user, data.get("state"), data.get("quantity"))
+
+
+@_case_action(ReverseDuplicateForm, "reverse_form")
+def case_reverse_duplicate(request, case, data):
+    services.reverse_duplicate(case, request.user)
+
+
+@_case_action(ExplainDuplicateForm, "explain_form")
+def case_explain_duplicate(request, case, data):
+    services.explain_duplicate(case, request.user, data.get("reason"))
 
 
 @login_required

@@ -11,6 +11,7 @@ from inventory.models import (
     SKU,
     Barcode,
     EventType,
+    IngestDay,
     InventoryEvent,
     Location,
     Position,
@@ -110,6 +111,15 @@ class SKUFilter(django_filters.FilterSet):
             | Q(description__icontains=value)
             | Q(id__in=Barcode.objects.filter(code=value).values("sku_id"))
         )
+
+
+class IngestDayFilter(django_filters.FilterSet):
+    source = django_filters.CharFilter(field_name="source__code", help_text="Source system code")
+    since = django_filters.DateFilter(field_name="day", lookup_expr="gte", help_text="First day (UTC), YYYY-MM-DD")
+
+    class Meta:
+        model = IngestDay
+        fields = ["source", "since"]
 
 
 class RejectionFilter(django_filters.FilterSet):

@@ -8,10 +8,13 @@ from rest_framework import serializers
 from inventory.models import (
     SKU,
     EventType,
+    IngestDay,
     Location,
     RejectedEvent,
+    SourceEventTypeChoices,
     StateChoices,
     UnitConversion,
+    available_to_promise,
 )
 
 
@@ -31,12 +34,22 @@ class PositionSerializer(serializers.Serializer):
     on_hand = serializers.IntegerField(help_text="Every state but in_transit")
     safety_stock = serializers.IntegerField()
     atp = serializers.IntegerField(help_text="Available to promise: available minus safety stock, never below zero")
+    atp_by_channel = serializers.SerializerMethodField(
+        help_text="ATP per channel code: available minus safety stock for a channel that holds back "
+                  "safety stock (online), all of available for one that does not (the till); never below zero"
+    )
     updated_at = serializers.DateTimeField()
     last_counted_at = serializers.DateTimeField(allow_null=True, help_text="The latest cycle count of this position")
     last_count_variance = serializers.IntegerField(
         allow_null=True,
         help_text="That count minus the record as of its time (null: never counted, or nothing on record before it)",
     )
+
+    def get_atp_by_channel(self, row) -> dict[str, int]:
+        return {
+            code: available_to_promise(row["available"], row["safety_stock"], holds_back)
+            for code, holds_back in self.context["channels"]
+        }
 
 
 class EventSerializer(serializers.Serializer):
@@ -88,6 +101,17 @@ class SKUSerializer(serializers.ModelSerializer):
         ]
 
 
+class IngestDaySerializer(serializers.ModelSerializer):
+    source = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    duplicate_rate = serializers.FloatField(
+        read_only=True, help_text="Duplicates over events received that day (acknowledged at ingest)")
+
+    class Meta:
+        model = IngestDay
+        fields = ["source", "day", "received", "accepted", "duplicates", "conflicts", "rejected",
+                  "duplicate_rate", "longest_resend_s"]
+
+
 class RejectionSerializer(serializers.ModelSerializer):
     source = serializers.SlugRelatedField(slug_field="code", read_only=True)
 
@@ -106,7 +130,7 @@ class IngestEventSerializer(serializers.Serializer):
     transaction_id = serializers.CharField(
         max_length=128, help_text="Unique per source; the idempotency key"
     )
-    type = serializers.ChoiceField(choices=EventType.choices)
+    type = serializers.ChoiceField(choices=SourceEventTypeChoices)
     location = serializers.CharField(max_length=32, help_text="Location code")
     sku = serializers.CharField(max_length=64, required=False, help_text="SKU code; or give a barcode")
     barcode = serializers.CharField(max_length=64, required=False, help_text="Barcode, when no SKU code")
@@ -200,6 +224,16 @@ class RefusedRowSerializer(serializers.Serializer):
     row = serializers.IntegerField(help_text="Position in the posted list, from 1")
     code = serializers.CharField()
     errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class SafetyStockLineSerializer(serializers.Serializer):
+    location = serializers.CharField(max_length=32, help_text="Location code")
+    sku = serializers.CharField(max_length=64, help_text="SKU code")
+    safety_stock = serializers.IntegerField(min_value=0, help_text="Base units held back from the online channels")
+
+
+class SafetyStockRequestSerializer(serializers.Serializer):
+    lines = SafetyStockLineSerializer(many=True)
 
 
 class ImportReportSerializer(serializers.Serializer):

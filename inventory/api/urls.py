@@ -7,5 +7,7 @@ urlpatterns = [
     path("positions", views.PositionListView.as_view(), name="api-positions"),
     path("locations", views.LocationListView.as_view(), name="api-locations"),
     path("skus", views.SKUListView.as_view(), name="api-skus"),
+    path("safety-stock", views.SafetyStockView.as_view(), name="api-safety-stock"),
     path("rejections", views.RejectionListView.as_view(), name="api-rejections"),
+    path("ingest-days", views.IngestDayListView.as_view(), name="api-ingest-days"),
 ]

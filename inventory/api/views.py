@@ -27,7 +27,9 @@ from inventory.masterdata import import_locations, import_skus
 from inventory.models import (
     SKU,
     STATES,
+    Channel,
     CountVariance,
+    IngestDay,
     InventoryEvent,
     Location,
     Position,
@@ -35,10 +37,12 @@ from inventory.models import (
     atp_expression,
     on_hand_expression,
 )
+from inventory.safety_stock import set_safety_stock
 
 from . import schema  # noqa: F401  (registers the token scheme with drf-spectacular)
 from .filters import (
     EventFilter,
+    IngestDayFilter,
     LocationFilter,
     PositionFilter,
     RejectionFilter,
@@ -48,12 +52,14 @@ from .permissions import MayLoadMasterData
 from .serializers import (
     EventSerializer,
     ImportReportSerializer,
+    IngestDaySerializer,
     IngestRequestSerializer,
     IngestResponseSerializer,
     LocationImportSerializer,
     LocationSerializer,
     PositionSerializer,
     RejectionSerializer,
+    SafetyStockRequestSerializer,
     SKUImportSerializer,
     SKUSerializer,
 )
@@ -220,6 +226,10 @@ class PositionListView(generics.ListAPIView):
     filterset_class = PositionFilter
     permission_classes = [IsAuthenticated, IsPerson]
 
+    def get_serializer_context(self):
+        channels = Channel.objects.order_by("code").values_list("code", "holds_back_safety_stock")
+        return {**super().get_serializer_context(), "channels": list(channels)}
+
     def get_queryset(self):
         positions = Position.objects.restrict(self.request.user)
         # The position's latest cycle count (any state) and its variance (inventory.counts).
@@ -239,6 +249,31 @@ class PositionListView(generics.ListAPIView):
                 "last_counted_at", "last_count_variance",
             )
         )
+
+
+class SafetyStockView(generics.GenericAPIView):
+    """POST: set safety stock per location x SKU (inventory.safety_stock)."""
+
+    parser_classes = [OrjsonParser]
+    permission_classes = [IsAuthenticated, MayLoadMasterData]
+
+    @extend_schema(
+        summary="Set safety stock (admins, integration admins, the ERP)",
+        description=(
+            "The columns of the safety stock CSV. Each line sets the safety stock of one location x SKU "
+            "(a whole number of base units, 0 or more) or is refused with errors per field; the rest load. "
+            "The online channels see available minus safety stock as ATP."
+        ),
+        request=SafetyStockRequestSerializer,
+        responses=MASTER_DATA_RESPONSES,
+        examples=[OpenApiExample(
+            "Two lines", request_only=True,
+            value={"lines": [{"location": "DE001", "sku": "SKU10001", "safety_stock": 4},
+                             {"location": "DE002", "sku": "SKU10001", "safety_stock": 0}]},
+        )],
+    )
+    def post(self, request):
+        return Response(set_safety_stock(_rows(request, "lines")).as_dict())
 
 
 class LocationListView(generics.ListAPIView):
@@ -307,6 +342,21 @@ class SKUListView(generics.ListAPIView):
     def post(self, request):
         rows = [_sku_row_as_csv(row) for row in _rows(request, "skus")]
         return Response(import_skus(rows).as_dict())
+
+
+class IngestDayListView(generics.ListAPIView):
+    """What each source sent per day (UTC) and how ingest answered it, newest
+    day first: events received, accepted, duplicates (same transaction id,
+    same content: acknowledged, not posted again), conflicts and rejected.
+    `duplicate_rate` is duplicates over received; `longest_resend_s` the
+    longest time between a key's first receipt and its resend that day.
+    Seen like rejections: estate-wide roles every source, a source its own."""
+
+    serializer_class = IngestDaySerializer
+    filterset_class = IngestDayFilter
+
+    def get_queryset(self):
+        return IngestDay.objects.restrict(self.request.user).select_related("source").order_by("-day", "source__code")
 
 
 class RejectionListView(generics.ListAPIView):

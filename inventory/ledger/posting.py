@@ -15,7 +15,7 @@ Rules kept here (DOMAIN.md):
 """
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -33,6 +33,7 @@ from controltower.db import (
 )
 
 from .. import counts, fields
+from ..ingest_counts import count_batch
 from ..lanes import lane_of
 from ..models import (
     STATES,
@@ -73,13 +74,18 @@ class IngestReport:
         return {"counts": self.counts, "results": [r.as_dict() for r in self.results]}
 
 
-def ingest_events(source: SourceSystem, raw_events, received_at=None, keep_rejections=True) -> IngestReport:
+def ingest_events(source: SourceSystem, raw_events, received_at=None, keep_rejections=True,
+                  counted=True, reversals=False) -> IngestReport:
     """Validate and post a batch of raw events from `source`.
 
     Returns one result per event, in order. Never raises for a bad event;
     raises IngestError only when the batch itself is unusable. Rejected
     events are kept for replay unless `keep_rejections` is off (the replay
-    itself updates the rows it already has).
+    itself updates the rows it already has). The answers are counted per
+    source and day (inventory.ingest_counts) unless `counted` is off (a
+    replay of kept rejections: they were counted when first received).
+    Only the tower's own corrections may post `reversals`; a source that
+    sends one has it rejected.
     """
     if not isinstance(raw_events, list):
         raise IngestError("'events' must be a list of event objects.")
@@ -93,6 +99,8 @@ def ingest_events(source: SourceSystem, raw_events, received_at=None, keep_rejec
     lines, rejections = [], []
     for index, raw in enumerate(raw_events):
         line, errors = validate_event(raw, index, master, received_at)
+        if line is not None and line.type == EventType.REVERSAL and not reversals:
+            line, errors = None, {"type": ["Only the control tower posts reversals (from a suspected-duplicate case)."]}
         if line is not None:
             errors = lane.errors_for_event(line.type, line.location_id, str(raw["location"]).strip())
             if errors:
@@ -105,10 +113,15 @@ def ingest_events(source: SourceSystem, raw_events, received_at=None, keep_rejec
         else:
             lines.append(line)
 
+    resends = []
     with transaction.atomic():
-        statuses, conflicts = _post(source, lines, received_at)
+        statuses, conflicts = _post(source, lines, received_at, resends)
         if rejections or conflicts:
             RejectedEvent.objects.bulk_create(rejections + conflicts)
+        if counted:
+            answers = Counter(status for status, _ in statuses.values())
+            answers["rejected"] += len(raw_events) - len(lines)
+            count_batch(source, received_at, answers, max(resends, default=None))
 
     for line in lines:
         status, errors = statuses[line.index]
@@ -134,10 +147,11 @@ def _rejection(source, transaction_id, raw, errors, received_at, kind=RejectedEv
     )
 
 
-def _post(source, lines, received_at):
+def _post(source, lines, received_at, resends):
     """Inside one transaction: classify, write, lock, move positions.
 
-    Returns ({index: (status, errors)}, [conflict RejectedEvents]).
+    Returns ({index: (status, errors)}, [conflict RejectedEvents]); adds to
+    `resends` the seconds between each duplicate's first receipt and now.
     """
     statuses = {}
     if not lines:
@@ -154,14 +168,17 @@ def _post(source, lines, received_at):
     # Idempotency: compare with the ledger and within the batch. This runs
     # before the position locks, so a resent batch locks nothing and the
     # locks are held for the new lines only.
-    recorded = _ledger_keys(source, {line.transaction_id for line in lines}, "content_hash")
+    recorded = _recorded(source, {line.transaction_id for line in lines})
     new_lines = []
     for line in lines:
         is_new = line.transaction_id not in recorded
         if is_new:
-            recorded[line.transaction_id] = line.content_hash
+            recorded[line.transaction_id] = (line.content_hash, received_at)
             new_lines.append(line)
-        statuses[line.index] = _classify(line, recorded[line.transaction_id], is_new)
+        content_hash, first_received = recorded[line.transaction_id]
+        statuses[line.index] = _classify(line, content_hash, is_new)
+        if statuses[line.index][0] == "duplicate":
+            resends.append(int((received_at - first_received).total_seconds()))
     if not new_lines:
         return _with_conflicts(source, lines, statuses, received_at)
 
@@ -173,10 +190,10 @@ def _post(source, lines, received_at):
     if raced:
         # A concurrent request posted these keys after our read: the insert
         # skipped them, and they are duplicates or conflicts of what it posted.
-        theirs = _ledger_keys(source, raced, "content_hash")
+        theirs = _recorded(source, raced)
         for line in lines:
             if line.transaction_id in raced:
-                statuses[line.index] = _classify(line, theirs[line.transaction_id], False)
+                statuses[line.index] = _classify(line, theirs[line.transaction_id][0], False)
         new_lines = [line for line in new_lines if line.transaction_id in ids]
         if not new_lines:
             return _with_conflicts(source, lines, statuses, received_at)
@@ -232,6 +249,18 @@ def _ledger_keys(source, transaction_ids, column):
         "WHERE source_id = %s AND transaction_id {}",
         transaction_ids, params=[source.pk],
     ))
+
+
+def _recorded(source, transaction_ids):
+    """{transaction_id: (content_hash, received_at)} for the ledger lines of `source` with these ids."""
+    return {
+        txn: (content_hash, aware(received))
+        for txn, content_hash, received in select_rows(
+            "SELECT transaction_id, content_hash, received_at FROM inventory_inventoryevent "
+            "WHERE source_id = %s AND transaction_id {}",
+            transaction_ids, params=[source.pk],
+        )
+    }
 
 
 def _line_payload(line):

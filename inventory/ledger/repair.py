@@ -123,7 +123,8 @@ def replay_rejections(source=None, limit=50000):
         by_source[rejection.source].append(rejection)
     for replay_source, rejections in by_source.items():
         for chunk in chunks(rejections, settings.INGEST_MAX_EVENTS):
-            report = ingest_events(replay_source, [r.payload for r in chunk], keep_rejections=False)
+            # Counted when first received: a replay is not a new event from the source.
+            report = ingest_events(replay_source, [r.payload for r in chunk], keep_rejections=False, counted=False)
             now = timezone.now()
             for rejection, result in zip(chunk, report.results):
                 totals[result.status] += 1

@@ -45,6 +45,8 @@ MOVES = {
     EventType.ADJUSTMENT: ((), None, STATES, "available"),
     EventType.CYCLE_COUNT: ((), None, STATES, "available"),
     EventType.SALES_POSTING: ((), None, (), None),
+    # The legs of the line it reverses, whichever those were (either may be empty).
+    EventType.REVERSAL: (STATES, None, STATES, None),
 }
 
 
@@ -84,11 +86,13 @@ class Line:
         return legs
 
 
-def _state(raw, name, allowed, default, errors):
+def _state(raw, name, allowed, default, errors, optional=False):
     value = raw.get(name) or default
     if not allowed:
         if raw.get(name):
             errors.setdefault(name, []).append("Not used by this event type.")
+        return None
+    if value is None and optional:
         return None
     if value is None:
         errors.setdefault(name, []).append(f"This field is required; one of {', '.join(allowed)}.")
@@ -232,9 +236,10 @@ def validate_event(raw, index, master, now):
             else:
                 base_quantity = int(exact)
     if base_quantity is not None:
-        if event_type == EventType.ADJUSTMENT:
+        if event_type in (EventType.ADJUSTMENT, EventType.REVERSAL):
             if base_quantity == 0:
-                errors.setdefault("quantity", []).append("An adjustment must not be zero.")
+                what = "An adjustment" if event_type == EventType.ADJUSTMENT else "A reversal"
+                errors.setdefault("quantity", []).append(f"{what} must not be zero.")
         elif event_type == EventType.CYCLE_COUNT:
             if base_quantity < 0:
                 errors.setdefault("quantity", []).append("A counted quantity cannot be negative.")
@@ -243,13 +248,14 @@ def validate_event(raw, index, master, now):
 
     occurred_at = fields.time(raw, "occurred_at", errors, now)
     allowed_from, default_from, allowed_to, default_to = MOVES[event_type]
-    from_state = _state(raw, "from_state", allowed_from, default_from, errors)
-    to_state = _state(raw, "to_state", allowed_to, default_to, errors)
+    reversal = event_type == EventType.REVERSAL
+    from_state = _state(raw, "from_state", allowed_from, default_from, errors, optional=reversal)
+    to_state = _state(raw, "to_state", allowed_to, default_to, errors, optional=reversal)
     reference = fields.text(raw, "reference", errors)
     reason = fields.text(raw, "reason", errors, max_length=64)
 
     to_location_id = None
-    if event_type == EventType.TRANSFER_OUT:
+    if event_type == EventType.TRANSFER_OUT or (reversal and raw.get("to_location")):
         to_code = fields.text(raw, "to_location", errors, required=True, max_length=32)
         if to_code:
             to_location_id = master.locations.get(to_code)
@@ -258,9 +264,11 @@ def validate_event(raw, index, master, now):
             elif to_location_id == location_id:
                 errors.setdefault("to_location", []).append("Must differ from location.")
     elif raw.get("to_location"):
-        errors.setdefault("to_location", []).append("Only a transfer_out has a to_location.")
+        errors.setdefault("to_location", []).append("Only a transfer_out (or its reversal) has a to_location.")
     if event_type in (EventType.TRANSFER_OUT, EventType.TRANSFER_IN) and not reference:
         errors.setdefault("reference", []).append("A transfer needs its transfer id as reference.")
+    if reversal and not reference:
+        errors.setdefault("reference", []).append("A reversal names the ledger line it reverses.")
     if event_type == EventType.ADJUSTMENT and not reason:
         errors.setdefault("reason", []).append("An adjustment needs a reason code.")
     if event_type == EventType.DISPOSITION and to_state == WRITTEN_OFF:

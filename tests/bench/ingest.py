@@ -38,11 +38,12 @@ from django.utils import timezone
 
 from controltower.models import ApiToken
 from exceptions.findings import CaseKind
-from exceptions.reconciliation import run_reconciliation
+from exceptions.reconciliation import reservation_not_released, run_reconciliation
 from inventory.ledger import MOVES, rebuild_positions
 from inventory.ledger.posting import LEDGER_COLUMNS, LEDGER_COPY_TYPES
 from inventory.models import (
     SKU,
+    Channel,
     InventoryEvent,
     Location,
     Position,
@@ -439,6 +440,40 @@ def measure_naive(events):
 # Sections
 # --------------------------------------------------------------------------
 
+def reservation_ageing(source):
+    """The scheduled reservation_not_released kind over the whole bench
+    ledger: its reserves (unreferenced, so matched to releases oldest first
+    per location x SKU) held as web carts (30 min), then again with the
+    tower releasing the expired holds itself. Rolled back: the bench keeps
+    neither the cases nor the releases."""
+    with transaction.atomic():
+        web, _ = Channel.objects.get_or_create(
+            code="web", defaults={"name": "Web cart", "hold_minutes": 30, "holds_back_safety_stock": True})
+        SourceSystem.objects.filter(pk=source.pk).update(default_channel=web)
+        started = time.perf_counter()
+        findings = reservation_not_released()  # the check alone: one query over the ledger
+        check_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        cases = run_reconciliation(CaseKind.RESERVATION_NOT_RELEASED)
+        seconds = time.perf_counter() - started
+        SourceSystem.objects.filter(pk=source.pk).update(releases_expired_reservations=True)
+        started = time.perf_counter()
+        released = run_reconciliation(CaseKind.RESERVATION_NOT_RELEASED)
+        release_seconds = time.perf_counter() - started
+        result = {
+            "reservation_ageing_check_seconds": round(check_seconds, 3),
+            "reservation_ageing_findings": len(findings),
+            "reservation_ageing_seconds": round(seconds, 3),
+            "reservation_ageing_reserves": InventoryEvent.objects.filter(type="reserve").count(),
+            "reservation_ageing_cases_opened": len(cases.opened),
+            "reservation_release_seconds": round(release_seconds, 3),
+            "reservation_release_lines": InventoryEvent.objects.filter(reason="hold_expired").count(),
+            "reservation_release_cases_resolved": len(released.resolved),
+        }
+        transaction.set_rollback(True)
+    return result
+
+
 def ingest_section(events=200_000, workers=2, clients=2, skip_http=False, naive_sample=NAIVE_SAMPLE):
     """Ingest through the HTTP bulk endpoint vs raw COPY vs the naive path."""
     require_postgres()
@@ -483,6 +518,7 @@ def ingest_section(events=200_000, workers=2, clients=2, skip_http=False, naive_
                       projection_drift_positions=Position.objects.count(),
                       projection_drift_ledger_lines=InventoryEvent.objects.count(),
                       projection_drift_cases_opened=len(drift.opened))
+        result.update(reservation_ageing(source))
 
     rows = ledger_rows(source, valid, timezone.now())
     seconds = measure_copy(rows)

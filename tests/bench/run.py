@@ -83,6 +83,8 @@ def table(section, result):
             f"{result['skus']:,} SKUs) against {result['ledger_events']:,} ledger events\n"
             f"  {'snapshot_mismatch (ledger as of the snapshot)':<44} {result['seconds']:>10,.1f} s, "
             f"{result['mismatches']:,} mismatches (target < 60 s)\n"
+            f"  {'of which the drift classification':<44} {result['drift_seconds']:>10,.1f} s, "
+            f"{', '.join(f'{n:,} {name}' for name, n in result['drift'].items())}\n"
             f"  {'the same snapshot with scope full':<44} {result['full_seconds']:>10,.1f} s, "
             f"{result['full_mismatches']:,} mismatches"
         )
@@ -102,6 +104,16 @@ def table(section, result):
                      f"{result['projection_drift_seconds']:>10,.1f} s, {result['projection_drift_positions']:,} "
                      f"positions, {result['projection_drift_ledger_lines']:,} ledger lines, "
                      f"{result['projection_drift_cases_opened']} cases opened")
+    if "reservation_ageing_seconds" in result:
+        lines.append(f"  {'reservation ageing check (30 min web hold)':<44} "
+                     f"{result['reservation_ageing_check_seconds']:>10,.1f} s, "
+                     f"{result['reservation_ageing_findings']:,} overdue reservations")
+        lines.append(f"  {'... and the case sync (the scheduled kind)':<44} "
+                     f"{result['reservation_ageing_seconds']:>10,.1f} s, {result['reservation_ageing_reserves']:,} "
+                     f"reserves, {result['reservation_ageing_cases_opened']:,} cases opened")
+        lines.append(f"  {'... with the tower releasing expired holds':<44} "
+                     f"{result['reservation_release_seconds']:>10,.1f} s, {result['reservation_release_lines']:,} "
+                     f"release lines, {result['reservation_release_cases_resolved']:,} cases resolved")
     if "ratio_to_copy" in result:
         lines.append(f"  {'ingest / COPY':<44} {result['ratio_to_copy']:>10.1%}")
         lines.append(f"  {'ingest / naive':<44} {result['speedup_over_naive']:>9,.1f}x")

@@ -25,6 +25,9 @@ CALLS = {
     "resume": lambda case, user: services.resume(case, user),
     "resolve": lambda case, user: services.resolve(case, user, "recount", "shrink"),
     "reopen": lambda case, user: services.reopen(case, user, "back again"),
+    # Only a suspected duplicate has a pair to settle: refused (and not offered) on any other case.
+    "reverse_duplicate": lambda case, user: services.reverse_duplicate(case, user),
+    "explain_duplicate": lambda case, user: services.explain_duplicate(case, user, "two sales"),
 }
 
 

@@ -131,11 +131,14 @@ def _load_largest(world):
         # Sales beyond stock (negative available), and a day the ERP posted one unit of.
         w.event("SALE1", "sale", "GOLD", 2, location="S200"),
         {**w.event("SALE2", "sale", "CHEAP", 0), "occurred_at": _iso(yesterday_noon)},
-        # The same sale twice, a minute apart: a suspected duplicate.
         w.event("SALE3", "sale", "CHEAP", 0, occurred_at=_iso(w.now - timedelta(minutes=3))),
         w.event("SALE4", "sale", "CHEAP", 0, occurred_at=_iso(w.now - timedelta(minutes=2))),
     ])
     assert report["counts"] == {"accepted": 11, "duplicate": 0, "conflict": 0, "rejected": 0}, report
+    # SALE3 sent again under a new transaction id: a suspected duplicate.
+    report = w.events("POS-BIG", [
+        w.event("SALE3-AGAIN", "sale", "CHEAP", 0, occurred_at=_iso(w.now - timedelta(minutes=3)))])
+    assert report["counts"]["accepted"] == 1, report
     # A key sent again with other content: an idempotency conflict.
     report = w.events("POS-BIG", [w.event("SALE4", "sale", "CHEAP", 0, quantity=MAX_QUANTITY - 1)])
     assert report["counts"]["conflict"] == 1

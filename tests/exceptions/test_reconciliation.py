@@ -308,19 +308,22 @@ def test_receipt_without_po_until_the_po_line_is_loaded(pos, store, sku):
 
 # --- suspected_duplicate ----------------------------------------------------------
 
-def test_suspected_duplicate_pairs_new_keys_within_the_window(pos, store, sku):
+def test_suspected_duplicate_pairs_a_replay_under_a_new_key_within_the_window(pos, store, sku):
+    sold = ago(minutes=10)
+    post(pos, ev("r0", "receipt", store, sku, 50, ago(hours=3), reference="PO1"),
+         ev("s1", "sale", store, sku, 2, sold), received_at=NOW - timedelta(minutes=10))
     post(
         pos,
-        ev("r0", "receipt", store, sku, 50, ago(hours=3), reference="PO1"),
-        ev("s1", "sale", store, sku, 2, ago(minutes=10)),
-        ev("s1-replay", "sale", store, sku, 2, (NOW - timedelta(minutes=9)).isoformat()),
-        ev("s2", "sale", store, sku, 2, ago(minutes=30)),  # 20 min earlier: outside 120 s
-        ev("s3", "sale", store, sku, 3, ago(minutes=10)),  # other quantity
+        ev("s1-replay", "sale", store, sku, 2, sold),  # the same sale, resent under a new id
+        ev("s2", "sale", store, sku, 2, ago(minutes=9)),  # another sale: another time
+        ev("s3", "sale", store, sku, 3, sold),  # other quantity
+        received_at=NOW - timedelta(minutes=5),
     )
 
     [finding] = reconciliation.suspected_duplicate()
 
     assert finding.details["transactions"] == ["POS:s1", "POS:s1-replay"]
+    assert finding.details["received_seconds_apart"] == 300
     assert [kind for kind, _ in finding.lineage] == ["event", "event"]
     assert finding.severity == 4
 
@@ -446,5 +449,10 @@ def test_bench_snapshot_finds_one_line_in_a_thousand():
 
     result = bench_snapshot(lines=20_000)
 
-    assert (result["snapshot_lines"], result["ledger_events"], result["mismatches"]) == (20_000, 2_000, 20)
+    # 2,000 receipts, and a late sale or a receipt of 1 behind 12 of the 20 lines that are off.
+    assert (result["snapshot_lines"], result["ledger_events"], result["mismatches"]) == (20_000, 2_012, 20)
+    # Every off line classified, the bench's timing lags, pack errors and missing transfers among them.
+    drift = result["drift"]
+    assert sum(drift.values()) == 20 and drift["timing_lag"] == 6 and drift["unit_of_measure"] == 6
+    assert drift["missing_event"] >= 4
     assert not SourceSystem.objects.filter(code="BENCH-ERP").exists()  # rolled back

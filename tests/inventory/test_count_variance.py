@@ -12,7 +12,7 @@ from controltower.models import Role
 from inventory import counts, ledger
 from inventory.models import CountVariance, Location, Position
 from tests.controltower.factories import make_user, person_token, source_token
-from tests.inventory.factories import LocationFactory, RegionFactory, SKUFactory, SourceSystemFactory
+from tests.inventory.factories import LocationFactory, RegionFactory, SKUFactory
 
 pytestmark = pytest.mark.django_db
 

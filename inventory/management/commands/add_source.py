@@ -1,12 +1,14 @@
 import argparse
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from controltower.models import ApiToken
+from inventory.ingest_counts import observed_replays
 from inventory.lanes import LaneError, lane_of, set_lane
-from inventory.masterdata import MasterDataError, register_source
-from inventory.models import EventType, Snapshot, SourceSystem
+from inventory.masterdata import DEFAULT_WINDOW, MasterDataError, register_source
+from inventory.models import SOURCE_EVENT_TYPES, Snapshot, SourceSystem
 
 
 def _codes(value):
@@ -14,6 +16,15 @@ def _codes(value):
     if value is None:
         return None
     return [code.strip() for code in value.split(",") if code.strip()]
+
+
+def _window(value):
+    """'600' -> 600; 'default' -> DEFAULT_WINDOW (back to the tower's default)."""
+    if value == DEFAULT_WINDOW:
+        return value
+    if not value.isdigit():
+        raise argparse.ArgumentTypeError(f"'{value}' is not a number of seconds or 'default'.")
+    return int(value)
 
 
 class Command(BaseCommand):
@@ -37,11 +48,16 @@ class Command(BaseCommand):
         )
         parser.add_argument("--interval", type=int, help="Expected feed interval in seconds.")
         parser.add_argument("--latency-target", type=int, help="Latency target in seconds.")
+        parser.add_argument(
+            "--replay-window", type=_window, metavar="SECONDS|default",
+            help="Suspected duplicates: at most this many seconds between receiving an event and its replay "
+                 "under a new transaction id ('default': the tower's RECONCILE_DUPLICATE_WINDOW_S).",
+        )
         # The lane: each option left out keeps what is stored; an empty value ("") lifts the restriction.
         parser.add_argument("--locations", help="Location codes the source feeds, e.g. S001,S002 (default: all).")
         parser.add_argument(
             "--types",
-            help=f"Event types it may send, e.g. sale,return (default: all of {','.join(EventType.values)}).",
+            help=f"Event types it may send, e.g. sale,return (default: all of {','.join(SOURCE_EVENT_TYPES)}).",
         )
         parser.add_argument(
             "--snapshot-kinds",
@@ -50,6 +66,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--loads-master-data", action=argparse.BooleanOptionalAction,
             help="May load locations, SKUs and PO lines (an ERP source always may).",
+        )
+        parser.add_argument(
+            "--channel", help='The channel of its reservations that name none, e.g. web ("": none).',
+        )
+        parser.add_argument(
+            "--releases-expired-reservations", action=argparse.BooleanOptionalAction,
+            help="The tower releases its reservations held past their channel's hold time.",
         )
 
     def handle(self, *args, **options):
@@ -63,6 +86,9 @@ class Command(BaseCommand):
                     interval_s=options["interval"],
                     latency_target_s=options["latency_target"],
                     loads_master_data=options["loads_master_data"],
+                    default_channel=options["channel"],
+                    releases_expired_reservations=options["releases_expired_reservations"],
+                    replay_window_s=options["replay_window"],
                 )
                 set_lane(
                     source,
@@ -77,9 +103,17 @@ class Command(BaseCommand):
             f"{source.generation}, interval {source.expected_interval_s} s, "
             f"latency target {source.latency_target_s} s."
         )
+        self.stdout.write(
+            f"Replay window: {source.replay_window_s} s." if source.replay_window_s else
+            f"Replay window: the default, {settings.RECONCILIATION['duplicate_window_s']} s."
+        )
+        self.stdout.write(f"Observed replays: {observed_replays(source).words}")
         self.stdout.write(f"Lane: {lane_of(source).summary()}.")
         if source.loads_master_data:
             self.stdout.write("Loads master data and PO lines.")
+        channel = source.default_channel.code if source.default_channel else "none (the default hold time)"
+        releases = "released by the tower" if source.releases_expired_reservations else "cases only"
+        self.stdout.write(f"Reservations: channel {channel}; past their hold time, {releases}.")
         if not source.active:
             self.stdout.write(f"Source {source.code} is inactive: its tokens are refused until it is reactivated.")
         _, raw = ApiToken.issue(source=source)

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('inventory', '0011_count_variance'),
+        ('inventory', '0013_replay_window_ingest_days'),
     ]
 
     operations = [

@@ -1,0 +1,9 @@
+from inventory.safety_stock import SAFETY_STOCK_COLUMNS, set_safety_stock
+
+from ._csv_import import CsvImportCommand
+
+
+class Command(CsvImportCommand):
+    what = "safety stock per location x SKU"
+    columns = SAFETY_STOCK_COLUMNS
+    load = staticmethod(set_safety_stock)
