@@ -53,6 +53,13 @@ def register_metrics():
                    "window; no data when there never was one.",
     )
     register(
+        "duplicate_transaction_rate", "Duplicate transaction rate", unit=Unit.PERCENT, better=LOWER,
+        compute=metrics.duplicate_transaction_rate,
+        definition="Duplicates acknowledged at ingest plus confirmed suspected duplicates (reversed as "
+                   "duplicates), over events received from the sources, over the whole UTC days the "
+                   "window touches.",
+    )
+    register(
         "stale_feeds", "Stale feeds", unit=Unit.COUNT, better=LOWER,
         compute=metrics.stale_feeds,
         definition="Active sources silent longer than their expected feed interval at the end of the "

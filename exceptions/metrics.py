@@ -1,6 +1,6 @@
 """The exceptions metrics of the registry (controltower.metrics): open cases
 by severity, SLA attainment, case aging, days since the last severity-1
-case, and stale feeds. Registered from ExceptionsConfig.ready(), where their
+case, stale feeds and the duplicate transaction rate. Registered from ExceptionsConfig.ready(), where their
 definitions are. Windows are half-open (since <= time < until), as in
 inventory.metrics.
 
@@ -13,16 +13,18 @@ has no resolution time any more, so it reads as active since it opened.
 """
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
+from datetime import timezone as dt_timezone
 from decimal import Decimal
 
-from django.db.models import Max, Q
+from django.db.models import Max, Q, Sum
 
 from controltower.db import nearest_rank
 from controltower.metrics import Reading, records_url
-from inventory.metrics import codes, empty, share
-from inventory.models import InventoryEvent, Location, SourceSystem
+from inventory.metrics import codes, empty, of_sources, share
+from inventory.models import IngestDay, InventoryEvent, Location, SourceSystem
 
-from .models import Case
+from .models import Case, DuplicateVerdict
 from .reconciliation.feeds import is_stale
 from .sla import HAS_TARGET, RESOLVED_IN_TIME
 
@@ -108,10 +110,7 @@ def stale_feeds(scope, window):
     else its latest ledger line received by then."""
     if empty(scope, "sources"):
         return Reading(value=None, sample=0)
-    sources = SourceSystem.objects.filter(active=True)
-    if scope.sources is not None:
-        sources = sources.filter(pk__in=scope.sources)
-    sources = list(sources)
+    sources = list(of_sources(SourceSystem.objects.filter(active=True), scope, field=""))
     later = [s.pk for s in sources if s.last_event_at is None or s.last_event_at > window.until]
     ledger = dict(
         InventoryEvent.objects.filter(source_id__in=later, received_at__lte=window.until)
@@ -126,4 +125,41 @@ def stale_feeds(scope, window):
         value=Decimal(len(stale)) if sources else None, sample=len(sources),
         records_url=records_url("/api/v1/cases", kind="stale_feed", status="active"),
         detail={"stale": sorted(stale)},
+    )
+
+
+def utc_days(window):
+    """The first and last UTC day the window touches (first None: no start)."""
+    first = None if window.since is None else window.since.astimezone(dt_timezone.utc).date()
+    return first, (window.until - timedelta(microseconds=1)).astimezone(dt_timezone.utc).date()
+
+
+def duplicate_transaction_rate(scope, window):
+    """Duplicates acknowledged at ingest plus confirmed suspected duplicates
+    (pairs a person reversed as a duplicate, by the day the later line was
+    received), over events received, from the scope's sources. Ingest counts
+    are kept per source and UTC day (IngestDay), so the window is read as the
+    whole UTC days it touches; they name no location, so the scope's
+    locations are not used."""
+    if empty(scope, "sources"):
+        return Reading(value=None, sample=0)
+    first, last = utc_days(window)
+    days = of_sources(IngestDay.objects.filter(day__lte=last), scope)
+    confirmed = DuplicateVerdict.objects.filter(
+        verdict=DuplicateVerdict.Verdict.REVERSED,
+        later_event__received_at__lt=datetime.combine(last + timedelta(days=1), time(), dt_timezone.utc),
+    )
+    if first is not None:
+        days = days.filter(day__gte=first)
+        confirmed = confirmed.filter(later_event__received_at__gte=datetime.combine(first, time(), dt_timezone.utc))
+    confirmed = of_sources(confirmed, scope, field="later_event__source").count()
+    totals = days.aggregate(received=Sum("received"), duplicates=Sum("duplicates"))
+    received, duplicates = totals["received"] or 0, totals["duplicates"] or 0
+    return Reading(
+        value=share(duplicates + confirmed, received), sample=received,
+        records_url=records_url(
+            "/api/v1/ingest-days", sources=codes(SourceSystem, scope.sources),
+            since=first and first.isoformat(), until=last.isoformat(),
+        ),
+        detail={"acknowledged": duplicates, "confirmed": confirmed, "received": received},
     )

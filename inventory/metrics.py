@@ -18,7 +18,16 @@ from controltower.db import nearest_rank
 from controltower.metrics import Reading, records_url
 
 from .counts import Accuracy, accuracy
-from .models import SKU, BarcodeClash, InventoryEvent, Location, RejectedEvent, SourceSystem, UnitConversion
+from .models import (
+    CONTROL_TOWER_SOURCE,
+    SKU,
+    BarcodeClash,
+    InventoryEvent,
+    Location,
+    RejectedEvent,
+    SourceSystem,
+    UnitConversion,
+)
 
 
 def codes(model, ids):
@@ -38,8 +47,14 @@ def received_in(queryset, window):
     return queryset.filter(received_at__lt=window.until)
 
 
-def of_sources(queryset, scope):
-    return queryset if scope.sources is None else queryset.filter(source_id__in=scope.sources)
+def of_sources(queryset, scope, field="source"):
+    """The rows whose `field` (a source; "" for the sources themselves) is
+    one of the scope's; every source but the tower's own (not a feed) when
+    the scope names none."""
+    prefix = f"{field}__" if field else ""
+    if scope.sources is None:
+        return queryset.exclude(**{f"{prefix}code": CONTROL_TOWER_SOURCE})
+    return queryset.filter(**{f"{prefix}pk__in": scope.sources})
 
 
 def empty(scope, *parts):

@@ -93,6 +93,12 @@ class Channel(models.Model):
         return self.code
 
 
+# The source the tower posts its own lines as (corrective adjustments,
+# reversals, reservation releases): not a feed, so the feed metrics of the
+# whole estate leave it out.
+CONTROL_TOWER_SOURCE = "CONTROL-TOWER"
+
+
 class SourceSystem(models.Model):
     class Kind(models.TextChoices):
         POS = "pos", "POS"

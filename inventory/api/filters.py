@@ -116,10 +116,12 @@ class SKUFilter(django_filters.FilterSet):
 class IngestDayFilter(django_filters.FilterSet):
     source = django_filters.CharFilter(field_name="source__code", help_text="Source system code")
     since = django_filters.DateFilter(field_name="day", lookup_expr="gte", help_text="First day (UTC), YYYY-MM-DD")
+    sources = CodesFilter(field_name="source__code", help_text="Source system codes, comma-separated")
+    until = django_filters.DateFilter(field_name="day", lookup_expr="lte", help_text="Last day (UTC), YYYY-MM-DD")
 
     class Meta:
         model = IngestDay
-        fields = ["source", "since"]
+        fields = ["source", "since", "sources", "until"]
 
 
 class RejectionFilter(django_filters.FilterSet):

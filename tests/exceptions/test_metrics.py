@@ -11,9 +11,11 @@ import pytest
 
 from controltower.metrics import Scope, Window, get, measure
 from controltower.models import Role
-from exceptions.models import Case
+from exceptions.models import Case, DuplicateVerdict
 from exceptions.reconciliation.feeds import stale_feed
+from exceptions.services import control_tower_source
 from inventory import ledger
+from inventory.models import InventoryEvent
 from tests.controltower.factories import make_user, person_token
 from tests.exceptions.factories import CaseFactory
 from tests.inventory.factories import LocationFactory, SKUFactory, SourceSystemFactory
@@ -161,8 +163,58 @@ class TestStaleFeeds:
         assert measure("stale_feeds", scope, Window(None, UNTIL + HOUR)).value == 0
 
 
+class TestDuplicateTransactionRate:
+    def sale(self, txn, store, sku, occurred_at, quantity=1):
+        return {"transaction_id": txn, "type": "sale", "location": store.code, "sku": sku.code,
+                "quantity": quantity, "occurred_at": occurred_at.isoformat()}
+
+    def test_acknowledged_and_confirmed_duplicates_over_events_received(self, stores, client):
+        store, sku = stores[0], SKUFactory(code="SKU1")
+        till, web = SourceSystemFactory(code="TILL"), SourceSystemFactory(code="WEB")
+        at = UNTIL - 3 * HOUR
+        sales = [self.sale(txn, store, sku, at + timedelta(minutes=n)) for n, txn in enumerate("abcd")]
+        assert ledger.ingest_events(till, sales, received_at=at + HOUR).counts["accepted"] == 4
+        # Later that day: `a` again (acknowledged) and `d` again under a new id, which a person reverses.
+        replay = sales[3] | {"transaction_id": "d-again"}
+        assert ledger.ingest_events(till, [sales[0], replay], received_at=at + 2 * HOUR).counts == {
+            "accepted": 1, "duplicate": 1, "conflict": 0, "rejected": 0}
+        ledger.ingest_events(web, [self.sale("w1", store, sku, at), self.sale("w2", store, sku, at)],
+                             received_at=at + HOUR)
+        DuplicateVerdict.objects.create(
+            earlier_event=InventoryEvent.objects.get(transaction_id="d"),
+            later_event=InventoryEvent.objects.get(transaction_id="d-again"),
+            verdict=DuplicateVerdict.Verdict.REVERSED, case=CaseFactory(location=store, kind="suspected_duplicate"),
+            decided_by=make_user(Role.ADMIN, username="decider"), decided_at=UNTIL,
+        )
+        # The tower's own lines are no feed: left out of the estate.
+        ledger.ingest_events(control_tower_source(), [self.sale("t1", store, sku, at)], received_at=at + HOUR)
+
+        day = Window(since=UNTIL - 24 * HOUR, until=UNTIL)
+        at_till = measure("duplicate_transaction_rate", Scope.of(sources=[till.pk]), day)
+        assert (at_till.value, at_till.reading.sample) == (Decimal(200) / 6, 6)
+        assert at_till.reading.detail == {"acknowledged": 1, "confirmed": 1, "received": 6}
+        assert measure("duplicate_transaction_rate", ESTATE, day).value == Decimal(25)  # 2 of 8
+        listed = records(client, at_till.reading.records_url)
+        assert [(r["source"], r["received"]) for r in listed["results"]] == [("TILL", 6)]
+
+    def test_the_window_reads_whole_utc_days_and_no_events_is_no_data(self, stores):
+        till, sku = SourceSystemFactory(code="TILL"), SKUFactory(code="SKU1")
+        received = datetime(2026, 11, 20, 10, 0, tzinfo=dt_timezone.utc)
+        sale = self.sale("a", stores[0], sku, received - HOUR)
+        ledger.ingest_events(till, [sale], received_at=received)
+        ledger.ingest_events(till, [sale], received_at=received + HOUR)
+        scope = Scope.of(sources=[till.pk])
+        noon = datetime(2026, 11, 20, 12, 0, tzinfo=dt_timezone.utc)  # after both: the day is read whole
+        assert measure("duplicate_transaction_rate", scope, Window(noon, noon + HOUR)).value == Decimal(50)
+        midnight = datetime(2026, 11, 21, tzinfo=dt_timezone.utc)
+        assert measure("duplicate_transaction_rate", scope, Window(None, midnight)).value == Decimal(50)
+        assert measure("duplicate_transaction_rate", scope, Window(midnight, midnight + HOUR)).value is None
+        assert measure("duplicate_transaction_rate", Scope.of(sources=[]), AS_OF).value is None
+
+
 @pytest.mark.parametrize("key", [
     "open_sev1_cases", "open_sev2_cases", "sla_attainment", "case_aging_p90", "days_since_last_sev1", "stale_feeds",
+    "duplicate_transaction_rate",
 ])
 def test_the_readme_lists_each_metric_with_its_registry_definition(key):
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
