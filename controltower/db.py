@@ -7,8 +7,10 @@ in that same form, or a value with an offset ('10:15:00+01:00') sorts by
 its local wall clock and every later comparison is wrong. PostgreSQL's
 timestamptz needs nothing.
 """
+import math
 from datetime import datetime
 from datetime import timezone as dt_timezone
+from decimal import Decimal
 
 from django.db import connection
 
@@ -86,3 +88,17 @@ def local_day_sql(column, timezone_column):
     if connection.vendor == "postgresql":
         return f"CAST(({column} AT TIME ZONE {timezone_column}) AS date)"
     return f"date({column})"
+
+
+def nearest_rank(queryset, field, fraction, descending=False):
+    """(the `fraction` percentile of `field` over `queryset`, the row count):
+    the nearest-rank percentile, the value at rank ceil(fraction * n) in the
+    field's order, read in SQL with ORDER BY ... LIMIT 1 OFFSET rank - 1, so
+    PostgreSQL and SQLite give the same value and no rows come to Python.
+    (None, 0) for no rows. `descending` ranks from the largest value."""
+    count = queryset.count()
+    if not count:
+        return None, 0
+    rank = math.ceil(Decimal(str(fraction)) * count)
+    ordered = queryset.order_by(f"-{field}" if descending else field).values_list(field, flat=True)
+    return ordered[rank - 1], count

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Callable
+from urllib.parse import urlencode
 
 from django.utils import timezone
 
@@ -138,6 +139,22 @@ def get(key) -> Metric:
 def metrics() -> list[Metric]:
     """Every registered metric, by key."""
     return [_metrics[key] for key in sorted(_metrics)]
+
+
+def records_url(path, **filters):
+    """`path` with `filters` as its query string, for Reading.records_url:
+    None left out, a collection of codes comma-separated (sorted), a time in
+    ISO 8601."""
+    query = {}
+    for name, value in filters.items():
+        if value is None:
+            continue
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        elif isinstance(value, (set, frozenset, list, tuple)):
+            value = ",".join(sorted(value))
+        query[name] = value
+    return f"{path}?{urlencode(query)}" if query else path
 
 
 def measure(key, scope: Scope, window: Window) -> Measurement:

@@ -13,3 +13,55 @@ class ExceptionsConfig(AppConfig):
         register("cases", "Cases", roles=CASE_WORKERS, order=10, labels={Role.STORE_MANAGER: "My cases"})
         register("variances", "Variances", roles={Role.PLANNER, Role.FINANCE, Role.ADMIN}, order=40)
         register("approvals", "Approvals", roles=APPROVERS, order=50)
+        register_metrics()
+
+
+def register_metrics():
+    """The exceptions metrics: each defined once, in the words every screen shows."""
+    from controltower.metrics import HIGHER, LOWER, Unit, register
+
+    from . import metrics
+
+    register(
+        "open_sev1_cases", "Open severity-1 cases", unit=Unit.COUNT, better=LOWER,
+        compute=metrics.open_sev1_cases,
+        definition="Severity-1 cases active (open to waiting) at the locations at the end of the window. "
+                   "Cases of no location (feeds, the estate) count only for the whole estate.",
+    )
+    register(
+        "open_sev2_cases", "Open severity-2 cases", unit=Unit.COUNT, better=LOWER,
+        compute=metrics.open_sev2_cases,
+        definition="Severity-2 cases active (open to waiting) at the locations at the end of the window. "
+                   "Cases of no location (feeds, the estate) count only for the whole estate.",
+    )
+    register(
+        "sla_attainment", "Case SLA attainment", unit=Unit.PERCENT, better=HIGHER,
+        compute=metrics.sla_attainment,
+        definition="Cases resolved in the window by their resolution due time, over the cases resolved in "
+                   "the window that had a resolution target.",
+    )
+    register(
+        "case_aging_p90", "Case aging p90", unit=Unit.SECONDS, better=LOWER,
+        compute=metrics.case_aging_p90,
+        definition="90th percentile of the age of the cases active at the end of the window, from when "
+                   "each was opened.",
+    )
+    register(
+        "days_since_last_sev1", "Days since the last severity-1 case", unit=Unit.DAYS, better=HIGHER,
+        compute=metrics.days_since_last_sev1,
+        definition="Days from the opening of the latest severity-1 case at the locations to the end of the "
+                   "window; no data when there never was one.",
+    )
+    register(
+        "duplicate_transaction_rate", "Duplicate transaction rate", unit=Unit.PERCENT, better=LOWER,
+        compute=metrics.duplicate_transaction_rate,
+        definition="Duplicates acknowledged at ingest plus confirmed suspected duplicates (reversed as "
+                   "duplicates), over events received from the sources, over the whole UTC days the "
+                   "window touches.",
+    )
+    register(
+        "stale_feeds", "Stale feeds", unit=Unit.COUNT, better=LOWER,
+        compute=metrics.stale_feeds,
+        definition="Active sources silent longer than their expected feed interval at the end of the "
+                   "window (or that never sent an event).",
+    )

@@ -22,7 +22,7 @@ from controltower.locks import hold_until_commit, lock_rows
 from controltower.permissions import may_approve_adjustments, may_be_assigned, may_work_cases
 from inventory.fields import MAX_QUANTITY, MAX_VALUE
 from inventory.ledger import ingest_events
-from inventory.models import STATES, InventoryEvent, Location, SourceSystem
+from inventory.models import CONTROL_TOWER_SOURCE, STATES, InventoryEvent, Location, SourceSystem
 
 from .filters import DONE_COUNT_DAYS, resolved_within
 from .findings import CaseKind, Finding, duplicate_pair
@@ -45,7 +45,6 @@ HISTORY_FIELDS = ("status", "assignee", "waiting_on", "resolution_code", "root_c
 # A re-run may change any of these (the drift class too: late events arrive, a duplicate is found).
 TRACKED = ("severity", "quantity_at_risk", "value_at_risk", "customer_impact", "summary", "drift")
 WARNING_SHARE = Decimal("0.75")
-CONTROL_TOWER_SOURCE = "CONTROL-TOWER"
 
 
 class NotAllowed(PermissionDenied):

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.db.models import F, Q
 from django.utils.timesince import timesince, timeuntil
 
 from .models import Case, Holiday, TradingHours
@@ -135,6 +136,12 @@ class SlaState:
     time_left: str  # "3 hours, 20 minutes" while before the due time, else ""
     overdue_by: str  # "2 hours" once past it, else ""
     note: str  # after "Due": "clock stopped while waiting", "3 hours left", "overdue by 2 hours" or ""
+
+
+# A resolved case met its resolution target: resolved by its due time (which
+# waiting pushes back). Cases without a target have no due time and match neither.
+RESOLVED_IN_TIME = Q(resolved_at__lte=F("resolution_due_at"))
+HAS_TARGET = Q(resolution_due_at__isnull=False)
 
 
 SLA_LABELS = {"breached": "Breached", "paused": "Paused", "done": "Done", "at_risk": "At risk",

@@ -10,6 +10,7 @@ from .models import (
     SKU,
     STATES,
     Barcode,
+    BarcodeClash,
     Channel,
     InventoryEvent,
     Location,
@@ -202,3 +203,10 @@ class RejectedEventAdmin(ReadOnlyAdmin):
     search_fields = ["transaction_id", "cause"]
     list_select_related = ["source"]
     date_hierarchy = "received_at"
+
+
+@admin.register(BarcodeClash)
+class BarcodeClashAdmin(ReadOnlyAdmin):
+    list_display = ["refused_at", "barcode", "sku_code", "held_by"]
+    search_fields = ["barcode", "sku_code", "held_by"]
+    date_hierarchy = "refused_at"

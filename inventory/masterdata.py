@@ -22,11 +22,12 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 from controltower.locks import hold_until_commit
 
 from . import fields
-from .models import SKU, Barcode, Channel, Location, Region, SourceSystem, UnitConversion
+from .models import SKU, Barcode, BarcodeClash, Channel, Location, Region, SourceSystem, UnitConversion
 
 LOCATION_COLUMNS = ("code", "name", "kind", "region", "timezone")
 LOCATION_OPTIONAL_COLUMNS = ("banner", "format", "go_live_date")
@@ -392,6 +393,7 @@ def import_skus(rows) -> ImportReport:
 
     seen = {}
     claimed_in_file = {}  # barcode -> (row, SKU code) of an accepted row
+    clashes, now = [], timezone.now()  # barcodes refused because another SKU holds them: kept
     to_create, to_update = [], []  # rows of SKU_FIELDS: (code, ...) and (..., id)
     new_barcodes, new_conversions = [], []  # (SKU code, barcode) and (SKU code, unit, factor)
     for number, row in enumerate(rows, start=1):
@@ -423,11 +425,13 @@ def import_skus(rows) -> ImportReport:
             owner = barcode_owner.get(barcode)
             if owner is not None and owner != code:
                 errors.setdefault("barcodes", []).append(f"Barcode {barcode} already belongs to SKU {owner}.")
+                clashes.append(BarcodeClash(barcode=barcode, sku_code=code, held_by=owner, refused_at=now))
             elif barcode in claimed_in_file and claimed_in_file[barcode][1] != code:
                 earlier_row, earlier_code = claimed_in_file[barcode]
                 errors.setdefault("barcodes", []).append(
                     f"Barcode {barcode} is already given to SKU {earlier_code} at row {earlier_row}."
                 )
+                clashes.append(BarcodeClash(barcode=barcode, sku_code=code, held_by=earlier_code, refused_at=now))
 
         conversions = _conversions(row, values["base_unit"], errors)
         if sku is not None:
@@ -482,6 +486,7 @@ def import_skus(rows) -> ImportReport:
             cursor, UnitConversion._meta.db_table, ("sku_id", "unit", "factor"),
             [(ids[code], unit, factor) for code, unit, factor in new_conversions],
         )
+    BarcodeClash.objects.bulk_create(clashes, batch_size=WRITE_BATCH)
     return report
 
 

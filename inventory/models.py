@@ -93,6 +93,12 @@ class Channel(models.Model):
         return self.code
 
 
+# The source the tower posts its own lines as (corrective adjustments,
+# reversals, reservation releases): not a feed, so the feed metrics of the
+# whole estate leave it out.
+CONTROL_TOWER_SOURCE = "CONTROL-TOWER"
+
+
 class SourceSystem(models.Model):
     class Kind(models.TextChoices):
         POS = "pos", "POS"
@@ -182,6 +188,22 @@ class Barcode(models.Model):
 
     def __str__(self):
         return self.code
+
+
+class BarcodeClash(models.Model):
+    """A barcode an item master import tried to give to a second SKU: the row
+    was refused (DOMAIN.md, item master validation), and the clash is kept
+    here, because a barcode on two SKUs in the source's item master is a
+    data-readiness fact (the duplicate_barcodes metric), not only a line in
+    one import's report."""
+
+    barcode = models.CharField(max_length=64)
+    sku_code = models.CharField(max_length=64, help_text="The SKU the refused row was for")
+    held_by = models.CharField(max_length=64, help_text="The SKU that has the barcode (stored, or earlier in the file)")
+    refused_at = models.DateTimeField(db_index=True)
+
+    def __str__(self):
+        return f"{self.barcode}: {self.sku_code} (held by {self.held_by})"
 
 
 class UnitConversion(models.Model):

@@ -17,6 +17,17 @@ from .common import (
 )
 
 
+def expected_interval(source):
+    # A 32-bit column on PostgreSQL; SQLite keeps whatever the admin took.
+    return timedelta(seconds=min(source.expected_interval_s, MAX_SMALL_INTEGER))
+
+
+def is_stale(source, last_event_at, now):
+    """A feed is stale when it never posted or was silent longer than its
+    expected interval at `now` (the stale_feed cases and the stale_feeds metric)."""
+    return last_event_at is None or last_event_at < now - expected_interval(source)
+
+
 def stale_feed(now=None) -> list[Finding]:
     """Active sources silent longer than their expected interval, or that
     never posted. Severity 1 past four intervals (the tower is blind to that
@@ -24,9 +35,8 @@ def stale_feed(now=None) -> list[Finding]:
     now = now or timezone.now()
     findings = []
     for source in SourceSystem.objects.filter(active=True).order_by("code"):
-        # A 32-bit column on PostgreSQL; SQLite keeps whatever the admin took.
-        interval = timedelta(seconds=min(source.expected_interval_s, MAX_SMALL_INTEGER))
-        if source.last_event_at and source.last_event_at >= now - interval:
+        interval = expected_interval(source)
+        if not is_stale(source, source.last_event_at, now):
             continue
         if source.last_event_at:
             silent = now - source.last_event_at

@@ -14,7 +14,7 @@ from controltower.scoping import visible_locations
 from inventory.counts import accuracy
 from inventory.models import CountVariance, Location, StateChoices
 
-from .filters import UtcDateTimeFilter
+from .filters import CodesFilter, UtcDateTimeFilter
 from .views import IsPerson
 
 
@@ -78,6 +78,7 @@ class CountVarianceListView(generics.ListAPIView):
 
 class AccuracyFilter(django_filters.FilterSet):
     location = django_filters.CharFilter(field_name="code", help_text="Location code")
+    locations = CodesFilter(field_name="code", help_text="Location codes, comma-separated")
     region = django_filters.CharFilter(field_name="region__code", help_text="Region code")
     kind = django_filters.ChoiceFilter(choices=Location.Kind.choices)
     since = UtcDateTimeFilter(method="period", help_text="Counts at or after (ISO 8601); default: every count")
@@ -85,7 +86,7 @@ class AccuracyFilter(django_filters.FilterSet):
 
     class Meta:
         model = Location
-        fields = ["location", "region", "kind", "since", "until"]
+        fields = ["location", "locations", "region", "kind", "since", "until"]
 
     def period(self, queryset, name, value):
         return queryset  # the period of the counts, not a filter on locations

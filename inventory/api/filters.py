@@ -39,6 +39,11 @@ class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UtcDateTimeField
 
 
+class CodesFilter(django_filters.BaseInFilter, django_filters.CharFilter):
+    """Several codes, comma-separated (`?locations=DE001,DE002`): the records
+    behind a metric measured over a set of locations or sources."""
+
+
 class PositionFilter(django_filters.FilterSet):
     location = django_filters.CharFilter(field_name="location__code", help_text="Location code")
     sku = django_filters.CharFilter(field_name="sku__code", help_text="SKU code")
@@ -67,10 +72,19 @@ class EventFilter(django_filters.FilterSet):
     until = UtcDateTimeFilter(
         field_name="occurred_at", lookup_expr="lt", help_text="Occurred before (ISO 8601)"
     )
+    locations = CodesFilter(field_name="location__code", help_text="Location codes, comma-separated")
+    sources = CodesFilter(field_name="source__code", help_text="Source system codes, comma-separated")
+    received_since = UtcDateTimeFilter(
+        field_name="received_at", lookup_expr="gte", help_text="Received at or after (ISO 8601)"
+    )
+    received_until = UtcDateTimeFilter(
+        field_name="received_at", lookup_expr="lt", help_text="Received before (ISO 8601)"
+    )
 
     class Meta:
         model = InventoryEvent
-        fields = ["location", "sku", "type", "source", "since", "until"]
+        fields = ["location", "sku", "type", "source", "since", "until", "locations", "sources",
+                  "received_since", "received_until"]
 
 
 class LocationFilter(django_filters.FilterSet):
@@ -102,10 +116,12 @@ class SKUFilter(django_filters.FilterSet):
 class IngestDayFilter(django_filters.FilterSet):
     source = django_filters.CharFilter(field_name="source__code", help_text="Source system code")
     since = django_filters.DateFilter(field_name="day", lookup_expr="gte", help_text="First day (UTC), YYYY-MM-DD")
+    sources = CodesFilter(field_name="source__code", help_text="Source system codes, comma-separated")
+    until = django_filters.DateFilter(field_name="day", lookup_expr="lte", help_text="Last day (UTC), YYYY-MM-DD")
 
     class Meta:
         model = IngestDay
-        fields = ["source", "since"]
+        fields = ["source", "since", "sources", "until"]
 
 
 class RejectionFilter(django_filters.FilterSet):
@@ -114,7 +130,14 @@ class RejectionFilter(django_filters.FilterSet):
         field_name="replayed_at", lookup_expr="isnull", exclude=True,
         help_text="true: only rejections already replayed into the ledger",
     )
+    sources = CodesFilter(field_name="source__code", help_text="Source system codes, comma-separated")
+    received_since = UtcDateTimeFilter(
+        field_name="received_at", lookup_expr="gte", help_text="Received at or after (ISO 8601)"
+    )
+    received_until = UtcDateTimeFilter(
+        field_name="received_at", lookup_expr="lt", help_text="Received before (ISO 8601)"
+    )
 
     class Meta:
         model = RejectedEvent
-        fields = ["source", "cause", "kind", "replayed"]
+        fields = ["source", "cause", "kind", "replayed", "sources", "received_since", "received_until"]

@@ -1,0 +1,238 @@
+"""The inventory metrics of the registry (inventory.metrics), each on small
+hand-built data whose right value is known: no data is None (never 0% or
+100%), the scope narrows, the window is half-open (since <= t < until), and
+the records URL lists the records behind the number."""
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from controltower.metrics import Scope, Window, get, measure
+from controltower.models import Role
+from inventory import ledger
+from inventory.masterdata import import_skus
+from inventory.models import BarcodeClash
+from inventory.ledger.repair import replay_rejections
+from tests.controltower.factories import make_user, person_token
+from tests.inventory.factories import (
+    LocationFactory,
+    SKUFactory,
+    SourceSystemFactory,
+    UnitConversionFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+T0 = datetime(2026, 11, 20, 9, 0, tzinfo=dt_timezone.utc)
+EVER = Window(since=None, until=T0 + timedelta(days=3650))
+ESTATE = Scope()
+
+
+def event(txn, type_, location, sku, quantity, occurred_at, **extra):
+    return {"transaction_id": txn, "type": type_, "location": location.code, "sku": sku.code,
+            "quantity": quantity, "occurred_at": occurred_at.isoformat(), **extra}
+
+
+def post(source, events, received_at):
+    return ledger.ingest_events(source, events, received_at=received_at).counts
+
+
+def records(client, url):
+    """The list behind a records URL, as an admin reads it."""
+    admin = make_user(Role.ADMIN, username="records-admin")
+    response = client.get(url, HTTP_AUTHORIZATION=f"Token {person_token(admin)}")
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+class TestItemMasterCompleteness:
+    def test_share_of_active_skus_with_cost_category_base_unit_and_sound_conversions(self):
+        SKUFactory(code="GOOD")
+        UnitConversionFactory(sku=SKUFactory(code="GOOD-CASE"), unit="CS12", factor=12)
+        SKUFactory(code="NO-COST", unit_cost=Decimal("0"))
+        SKUFactory(code="NO-CATEGORY", category="")
+        UnitConversionFactory(sku=SKUFactory(code="ZERO-CASE"), unit="CS6", factor=0)
+        UnitConversionFactory(sku=SKUFactory(code="EA-IS-TWO"), unit="EA", factor=2)
+        SKUFactory(code="OLD", unit_cost=Decimal("0"), active=False)  # not active: not counted
+
+        measured = measure("item_master_completeness", ESTATE, EVER)
+        assert measured.value == Decimal(200) / 6  # GOOD and GOOD-CASE of six active SKUs
+        assert measured.reading.sample == 6
+        assert measured.reading.detail == {"complete": 2, "incomplete": 4}
+        assert measured.reading.records_url == "/api/v1/skus?active=true"
+
+    def test_it_is_estate_wide_whatever_the_locations(self):
+        SKUFactory(code="GOOD")
+        SKUFactory(code="NO-COST", unit_cost=Decimal("0"))
+        store = LocationFactory(code="S001")
+        assert measure("item_master_completeness", Scope.of(locations=[store.pk]), EVER).value == Decimal(50)
+
+    def test_no_active_sku_is_no_data(self):
+        SKUFactory(code="OLD", active=False)
+        measured = measure("item_master_completeness", ESTATE, EVER)
+        assert measured.value is None and measured.text == "no data"
+
+
+class TestDuplicateBarcodes:
+    ROW = {"description": "x", "category": "Grocery", "unit_cost": "1.00", "base_unit": "EA", "conversions": ""}
+
+    def test_barcodes_an_import_tried_to_give_a_second_sku(self, client):
+        SKUFactory(code="HOLDER").barcodes.create(code="4000000000017")
+        report = import_skus([
+            self.ROW | {"code": "A", "barcodes": "4000000000017"},  # held by HOLDER in the tower
+            self.ROW | {"code": "B", "barcodes": "4000000000024"},
+            self.ROW | {"code": "C", "barcodes": "4000000000024;4000000000017"},  # B has it earlier in the file
+        ])
+        assert [r.code for r in report.refused] == ["A", "C"]
+        assert sorted(BarcodeClash.objects.values_list("barcode", "sku_code", "held_by")) == [
+            ("4000000000017", "A", "HOLDER"), ("4000000000017", "C", "HOLDER"), ("4000000000024", "C", "B"),
+        ]
+        measured = measure("duplicate_barcodes", ESTATE, EVER)
+        assert (measured.value, measured.reading.sample) == (Decimal(2), 3)  # two barcodes, three refusals
+        admin = make_user(Role.ADMIN, username="clash-admin")
+        admin.is_staff = admin.is_superuser = True
+        admin.save()
+        client.force_login(admin)
+        page = client.get(measured.reading.records_url)
+        assert page.status_code == 200 and page.context["cl"].result_count == 3
+
+    def test_the_window_counts_refusals_made_in_it(self):
+        SKUFactory(code="HOLDER")
+        BarcodeClash.objects.create(barcode="1", sku_code="A", held_by="HOLDER", refused_at=T0)
+        BarcodeClash.objects.create(barcode="2", sku_code="A", held_by="HOLDER", refused_at=T0 + timedelta(days=1))
+        assert measure("duplicate_barcodes", ESTATE, Window(T0, T0 + timedelta(days=1))).value == Decimal(1)
+        none = measure("duplicate_barcodes", ESTATE, Window(T0 + timedelta(seconds=1), T0 + timedelta(days=1)))
+        assert (none.value, none.text) == (Decimal(0), "0")  # a clean item master is a real zero
+
+    def test_no_item_master_is_no_data(self):
+        assert measure("duplicate_barcodes", ESTATE, EVER).value is None
+
+
+@pytest.fixture
+def feeds():
+    store, other = LocationFactory(code="S001"), LocationFactory(code="S002")
+    sku = SKUFactory(code="SKU1")
+    return {"store": store, "other": other, "sku": sku,
+            "till": SourceSystemFactory(code="POS-A"), "web": SourceSystemFactory(code="ECOM")}
+
+
+class TestEventAcceptanceRate:
+    def test_taken_over_taken_rejected_and_conflicts_per_source(self, feeds, client):
+        till, web, store, sku = feeds["till"], feeds["web"], feeds["store"], feeds["sku"]
+        at = T0 - timedelta(minutes=5)
+        assert post(till, [event("t1", "receipt", store, sku, 5, at), event("t2", "sale", store, sku, 1, at),
+                           event("t3", "sale", store, sku, 1, at),
+                           event("t4", "sale", store, sku, 1, at) | {"sku": "NOPE"}],
+                    received_at=T0) == {"accepted": 3, "duplicate": 0, "conflict": 0, "rejected": 1}
+        # A resend (duplicate) is not counted; a conflict is a refusal.
+        assert post(till, [event("t1", "receipt", store, sku, 5, at), event("t2", "sale", store, sku, 2, at)],
+                    received_at=T0 + timedelta(minutes=1))["conflict"] == 1
+        post(web, [event("w1", "sale", store, sku, 1, at) | {"sku": "NOPE"}], received_at=T0)
+
+        till_only = measure("event_acceptance_rate", Scope.of(sources=[till.pk]), EVER)
+        assert till_only.value == Decimal(60)  # 3 taken of 5 received (3 + 1 rejected + 1 conflict)
+        assert till_only.reading.sample == 5
+        assert till_only.reading.detail == {"accepted": 3, "refused": 2}
+        assert measure("event_acceptance_rate", ESTATE, EVER).value == Decimal(50)  # 3 of 6
+        assert records(client, till_only.reading.records_url)["count"] == 2  # the refusals behind the gap
+
+    def test_the_window_is_half_open_on_the_time_received(self, feeds):
+        till, store, sku = feeds["till"], feeds["store"], feeds["sku"]
+        at = T0 - timedelta(hours=1)
+        post(till, [event("a", "receipt", store, sku, 5, at)], received_at=T0)
+        post(till, [event("b", "sale", store, sku, 1, at) | {"sku": "NOPE"}], received_at=T0 + timedelta(hours=1))
+        scope = Scope.of(sources=[till.pk])
+        assert measure("event_acceptance_rate", scope, Window(T0, T0 + timedelta(hours=1))).value == Decimal(100)
+        assert measure("event_acceptance_rate", scope, Window(T0, T0 + timedelta(hours=2))).value == Decimal(50)
+        assert measure("event_acceptance_rate", scope,
+                       Window(T0 + timedelta(seconds=1), T0 + timedelta(hours=1))).value is None
+
+    def test_a_replayed_rejection_counts_once_as_the_rejection_it_was(self, feeds):
+        till, store = feeds["till"], feeds["store"]
+        at = T0 - timedelta(minutes=5)
+        post(till, [event("ok", "receipt", store, feeds["sku"], 5, at),
+                    event("late-sku", "receipt", store, feeds["sku"], 5, at) | {"sku": "NEW1"}], received_at=T0)
+        SKUFactory(code="NEW1")
+        assert replay_rejections(till)["accepted"] == 1
+        measured = measure("event_acceptance_rate", Scope.of(sources=[till.pk]), EVER)
+        assert (measured.value, measured.reading.sample) == (Decimal(50), 2)
+
+    def test_no_events_or_no_sources_is_no_data(self, feeds):
+        assert measure("event_acceptance_rate", ESTATE, EVER).value is None
+        assert measure("event_acceptance_rate", Scope.of(sources=[]), EVER).value is None
+
+
+class TestSyncLatencyP95:
+    def post_latencies(self, source, location, sku, seconds, received_at, prefix):
+        events = [event(f"{prefix}{n}", "receipt", location, sku, 1, received_at - timedelta(seconds=s))
+                  for n, s in enumerate(seconds)]
+        assert post(source, events, received_at)["accepted"] == len(seconds)
+
+    def test_nearest_rank_p95_in_seconds_per_source_and_location(self, feeds, client):
+        till, web, store, other, sku = feeds["till"], feeds["web"], feeds["store"], feeds["other"], feeds["sku"]
+        self.post_latencies(till, store, sku, range(1, 21), T0, "a")  # 1..20 s: rank 19 of 20
+        self.post_latencies(till, other, sku, [500, 600], T0, "b")
+        self.post_latencies(web, store, sku, [900], T0, "c")
+
+        at_store = measure("sync_latency_p95", Scope.of(locations=[store.pk], sources=[till.pk]), EVER)
+        assert (at_store.value, at_store.reading.sample) == (Decimal(19), 20)
+        assert at_store.text == "19 s"
+        assert records(client, at_store.reading.records_url)["count"] == 20
+        # Every location of the till: 22 lines, rank ceil(20.9) = 21: the 500 s line.
+        assert measure("sync_latency_p95", Scope.of(sources=[till.pk]), EVER).value == Decimal(500)
+        assert measure("sync_latency_p95", ESTATE, EVER).value == Decimal(600)  # rank 22 of 23
+
+    def test_milliseconds_are_kept(self, feeds):
+        self.post_latencies(feeds["till"], feeds["store"], feeds["sku"], [1.5], T0, "m")
+        assert measure("sync_latency_p95", ESTATE, EVER).value == Decimal("1.5")
+
+    def test_window_edges_and_no_data(self, feeds):
+        self.post_latencies(feeds["till"], feeds["store"], feeds["sku"], [10], T0, "x")
+        assert measure("sync_latency_p95", ESTATE, Window(None, T0)).value is None  # received at until: next window
+        assert measure("sync_latency_p95", ESTATE, Window(T0, T0 + timedelta(seconds=1))).value == Decimal(10)
+        assert measure("sync_latency_p95", Scope.of(locations=[feeds["other"].pk]), EVER).value is None
+
+
+class TestInventoryAccuracy:
+    def test_exact_and_within_tolerance_shares_of_counted_pairs(self, feeds, client):
+        till, store, other = feeds["till"], feeds["store"], feeds["other"]
+        exact, near, far, elsewhere = (SKUFactory(code=f"C{n}") for n in range(4))
+        opening = [event(f"r{n}", "receipt", loc, sku, 50, T0)
+                   for n, (loc, sku) in enumerate([(store, exact), (store, near), (store, far), (other, elsewhere)])]
+        post(till, opening, received_at=T0 + timedelta(minutes=1))
+        counted_at = T0 + timedelta(hours=1)
+        post(till, [event("c-exact", "cycle_count", store, exact, 50, counted_at),
+                    event("c-near", "cycle_count", store, near, 49, counted_at),  # 1 unit off: within a store's
+                    event("c-far", "cycle_count", store, far, 40, counted_at),  # 10 off: beyond
+                    event("c-else", "cycle_count", other, elsewhere, 50, counted_at)],
+             received_at=counted_at + timedelta(minutes=1))
+
+        scope = Scope.of(locations=[store.pk])
+        exact_share = measure("inventory_accuracy_exact", scope, EVER)
+        assert (exact_share.value, exact_share.reading.sample) == (Decimal(100) / 3, 3)
+        assert measure("inventory_accuracy_tolerance", scope, EVER).value == Decimal(200) / 3
+        assert measure("inventory_accuracy_exact", ESTATE, EVER).value == Decimal(50)  # 2 of 4 pairs
+        rows = records(client, exact_share.reading.records_url)["results"]
+        assert [(r["location"], r["counted_pairs"], r["exact"]) for r in rows] == [("S001", 3, 1)]
+
+        # The window is on the count time, half-open.
+        assert measure("inventory_accuracy_exact", scope, Window(None, counted_at)).value is None
+        assert measure("inventory_accuracy_exact", scope, Window(counted_at, counted_at + timedelta(seconds=1))
+                       ).reading.sample == 3
+
+    def test_nothing_counted_is_no_data(self, feeds):
+        assert measure("inventory_accuracy_exact", ESTATE, EVER).value is None
+        assert measure("inventory_accuracy_tolerance", Scope.of(locations=[]), EVER).value is None
+
+
+@pytest.mark.parametrize("key", [
+    "item_master_completeness", "duplicate_barcodes", "event_acceptance_rate", "sync_latency_p95",
+    "inventory_accuracy_exact", "inventory_accuracy_tolerance",
+])
+def test_the_readme_lists_each_metric_with_its_registry_definition(key):
+    row = f"| `{key}` |"
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    line = next(line for line in readme.splitlines() if line.startswith(row))
+    assert line.endswith(f"| {get(key).definition} |")
