@@ -11,6 +11,8 @@ Waiver and every required role has a SignOff that is not stale
 never scheduled inside a BlackoutWindow (rollout.schedule). Training records
 feed the training metrics (rollout.training).
 """
+from decimal import Decimal
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db import models
@@ -203,8 +205,11 @@ class Criterion(models.Model):
             raise ValidationError({"metric": str(error)}) from None
 
     def __str__(self):
-        base = f" {self.get_baseline_display().lower()}" if self.baseline else ""
-        return f"{self.metric} {self.comparator} {self.threshold}{base}"
+        threshold = Decimal(self.threshold).normalize()
+        if self.baseline:
+            of = "the pilot's value" if self.baseline == self.Baseline.PILOT else "the value before cutover"
+            return f"{self.metric} {self.comparator} {of} {threshold:+f}"
+        return f"{self.metric} {self.comparator} {threshold:f}"
 
 
 class Gate(models.Model):
