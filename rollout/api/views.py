@@ -9,6 +9,7 @@ and waivers; each sign-off role signs for its own area; the executive (or
 the PMO) records go/no-go.
 """
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, mixins, serializers, status, viewsets
@@ -128,11 +129,12 @@ class WaveViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.Rea
         wave = self.get_object()
         data = _input_partial(WaveChangeSerializer, wave, request)
         planned = data.pop("planned_cutover", wave.planned_cutover)
-        for name, value in data.items():
-            setattr(wave, name, value)
-        wave.save()
-        if planned != wave.planned_cutover:
-            _run(schedule.schedule_cutover, wave, planned, user=request.user)
+        with transaction.atomic():  # a refused cutover leaves the wave as it was
+            for name, value in data.items():
+                setattr(wave, name, value)
+            wave.save()
+            if planned != wave.planned_cutover:
+                _run(schedule.schedule_cutover, wave, planned, user=request.user)
         return Response(WaveSerializer(self.get_queryset().get(pk=wave.pk)).data)
 
     @extend_schema(request=WaveLoadSerializer, responses=ImportReportSerializer)
