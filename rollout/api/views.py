@@ -77,11 +77,15 @@ class IsPerson(BasePermission):
 
 
 class ReadsOrPMO(BasePermission):
-    """Anyone (in scope) reads; the PMO changes."""
+    """Anyone (in scope) reads; the PMO changes. On one object the check waits
+    for the object: one out of scope is not found (404) before it is forbidden."""
 
     message = "Only the PMO changes programs, waves, blackout windows and waivers."
 
     def has_permission(self, request, view):
+        return request.method in SAFE_METHODS or getattr(view, "detail", False) or may_manage_rollout(request.user)
+
+    def has_object_permission(self, request, view, obj):
         return request.method in SAFE_METHODS or may_manage_rollout(request.user)
 
 
@@ -262,7 +266,9 @@ class BlackoutWindowViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, v
     serializer_class = BlackoutWindowSerializer
     permission_classes = [IsPerson, ReadsOrPMO]
     filterset_fields = ["program", "region"]
-    queryset = BlackoutWindow.objects.select_related("program", "region")
+
+    def get_queryset(self):
+        return BlackoutWindow.objects.restrict(self.request.user).select_related("program", "region")
 
 
 class TrainingView(generics.ListAPIView):
