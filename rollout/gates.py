@@ -28,9 +28,10 @@ def ensure_gates(wave, at=None):
     gate not passed (the earlier ones must all have passed)."""
     at = at or timezone.now()
     have = set(wave.gates.values_list("template_id", flat=True))
-    Gate.objects.bulk_create(
+    Gate.objects.bulk_create(  # two runs at once: the unique (wave, template) keeps one
         [Gate(wave=wave, template=template) for template in wave.program.gate_templates.all()
-         if template.pk not in have]
+         if template.pk not in have],
+        ignore_conflicts=True,
     )
     _open_next(wave, at)
 
