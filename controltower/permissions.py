@@ -24,6 +24,15 @@ CASE_WORKERS = frozenset({
 APPROVERS = frozenset({Role.FINANCE, Role.ADMIN})
 # People who load locations, SKUs and PO lines (source systems: inventory.lanes).
 MASTER_DATA_LOADERS = frozenset({Role.ADMIN, Role.INTEGRATION_ADMIN})
+# The PMO runs the rollout: programs, waves, gates, cutover dates, waivers.
+ROLLOUT_MANAGERS = frozenset({Role.PMO, Role.ADMIN})
+# The executive makes the go/no-go call, and the PMO records it with them.
+GO_NO_GO_DECIDERS = frozenset({Role.EXECUTIVE, Role.PMO})
+# The roles that sign off a gate for their area: store ops (regional ops
+# lead, store manager), finance, IT (integration admin). The training lead
+# signs as regional ops: store staff training is run by the regional ops
+# leads, and no role of its own is needed for one sign-off.
+SIGN_OFF_ROLES = frozenset({Role.REGIONAL_OPS, Role.STORE_MANAGER, Role.FINANCE, Role.INTEGRATION_ADMIN})
 
 
 def may_work_cases(user) -> bool:
@@ -44,6 +53,22 @@ def may_approve_adjustments(user) -> bool:
 def may_load_master_data(user) -> bool:
     """A person who loads locations, SKUs and PO lines."""
     return role_of(user) in MASTER_DATA_LOADERS
+
+
+def may_manage_rollout(user) -> bool:
+    """Create and change programs, waves and gates; schedule cutovers; ask for and approve waivers."""
+    return role_of(user) in ROLLOUT_MANAGERS
+
+
+def may_decide_go_no_go(user) -> bool:
+    """Record the go/no-go decision of a wave's cutover gate."""
+    return role_of(user) in GO_NO_GO_DECIDERS
+
+
+def may_sign_off(user, role) -> bool:
+    """Sign off a gate for `role`: a person signs for their own role only
+    (rollout.gates also asks that the wave is in their scope)."""
+    return role in SIGN_OFF_ROLES and role_of(user) == role
 
 
 def may_see_rejections(user) -> bool:

@@ -224,6 +224,9 @@ SPECTACULAR_SETTINGS = {
         "AdjustmentStatusEnum": "exceptions.models.CorrectiveAdjustment.Status",
         "LocationKindEnum": "inventory.models.Location.Kind",
         "RejectionKindEnum": "inventory.models.RejectedEvent.Kind",
+        "WaveKindEnum": "rollout.models.Wave.Kind",
+        "WaveStatusEnum": "rollout.models.Wave.Status",
+        "GateStatusEnum": "rollout.models.Gate.Status",
     },
 }
 
@@ -277,6 +280,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "exceptions.escalation_sweep",
         "schedule": env_int("ESCALATION_SWEEP_SECONDS", 300),
         "options": {"expires": env_int("ESCALATION_SWEEP_SECONDS", 300) - 30},
+    },
+    # Every wave's open gates measured and kept as evidence (rollout.evaluation).
+    "rollout-evaluate-gates": {
+        "task": "rollout.evaluate",
+        "schedule": env_int("ROLLOUT_EVALUATION_SECONDS", 3600),
+        "options": {"expires": env_int("ROLLOUT_EVALUATION_SECONDS", 3600) - 60},
     },
 }
 

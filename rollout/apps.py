@@ -10,3 +10,7 @@ class RolloutConfig(AppConfig):
 
         register("rollout", "Rollout", roles={Role.PMO, Role.ADMIN}, order=70)
         register("hypercare", "Hypercare", roles={Role.EXECUTIVE, Role.ADMIN}, order=80)
+
+        from .training import register_metrics
+
+        register_metrics()

@@ -1,0 +1,298 @@
+"""Rollout API: thin callers of rollout.gates, rollout.evaluation,
+rollout.schedule, rollout.waves and rollout.training.
+
+Reads are scoped like everything else: a wave (and its gates, evidence,
+waivers, sign-offs, decisions) is seen by who sees one of its locations
+(controltower.scoping; the estate roles see every wave). Changes follow
+controltower.permissions: the PMO manages programs, waves, blackout windows
+and waivers; each sign-off role signs for its own area; the executive (or
+the PMO) records go/no-go.
+"""
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.db.models import Prefetch
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ParseError
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.response import Response
+
+from controltower.permissions import may_manage_rollout
+from controltower.scoping import ESTATE_ROLES, role_of
+from controltower.tokens import SourceClient
+from inventory.api.serializers import ImportReportSerializer
+
+from .. import gates, schedule
+from ..evaluation import evaluate_wave
+from ..models import BlackoutWindow, Criterion, Evaluation, Gate, GoNoGo, Program, SignOff, TrainingRecord, Waiver, Wave
+from ..training import record_training
+from ..waves import import_waves
+from .serializers import (
+    BlackoutWindowSerializer,
+    EvaluationSerializer,
+    GateDetailSerializer,
+    GateSerializer,
+    GoNoGoInput,
+    GoNoGoSerializer,
+    ProgramSerializer,
+    SignOffInput,
+    SignOffSerializer,
+    TrainingLoadSerializer,
+    TrainingRecordSerializer,
+    WaiverRequestSerializer,
+    WaiverSerializer,
+    WaveChangeSerializer,
+    WaveLoadSerializer,
+    WaveSerializer,
+)
+
+
+def _run(call, *args, **kwargs):
+    """Call a service; its ValidationError becomes a 400 naming the fields."""
+    try:
+        return call(*args, **kwargs)
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+
+
+def _input(serializer_class, request):
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _rows(request, key):
+    body = request.data
+    if not isinstance(body, dict) or not isinstance(body.get(key), list):
+        raise ParseError(f"The body must be a JSON object with a '{key}' list.")
+    return body[key]
+
+
+class IsPerson(BasePermission):
+    message = "The rollout API is for people; a source system's token reads none of it."
+
+    def has_permission(self, request, view):
+        return not isinstance(request.user, SourceClient)
+
+
+class ReadsOrPMO(BasePermission):
+    """Anyone (in scope) reads; the PMO changes. On one object the check waits
+    for the object: one out of scope is not found (404) before it is forbidden."""
+
+    message = "Only the PMO changes programs, waves, blackout windows and waivers."
+
+    def has_permission(self, request, view):
+        return request.method in SAFE_METHODS or getattr(view, "detail", False) or may_manage_rollout(request.user)
+
+    def has_object_permission(self, request, view, obj):
+        return request.method in SAFE_METHODS or may_manage_rollout(request.user)
+
+
+def _estate(user):
+    return role_of(user) in ESTATE_ROLES
+
+
+class ProgramViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Rollout programs with their ordered gate templates and criteria."""
+
+    serializer_class = ProgramSerializer
+    permission_classes = [IsPerson, ReadsOrPMO]
+
+    def get_queryset(self):
+        programs = Program.objects.prefetch_related(
+            Prefetch("gate_templates__criteria", queryset=Criterion.objects.order_by("id")))
+        if _estate(self.request.user):
+            return programs
+        return programs.filter(waves__in=Wave.objects.restrict(self.request.user)).distinct()
+
+
+class WaveViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Waves with their locations. A planned cutover inside a blackout window is refused (400, naming it)."""
+
+    permission_classes = [IsPerson, ReadsOrPMO]
+    filterset_fields = ["program", "status", "kind"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        return Wave.objects.restrict(self.request.user).select_related("program").prefetch_related("locations")
+
+    def get_serializer_class(self):
+        return WaveChangeSerializer if self.action == "partial_update" else WaveSerializer
+
+    def perform_create(self, serializer):
+        wave = Wave(**serializer.validated_data)
+        if wave.planned_cutover:
+            _run(schedule.refuse_blackout, wave, wave.planned_cutover)
+        serializer.instance = wave
+        wave.save()
+        gates.ensure_gates(wave)
+
+    @extend_schema(request=WaveChangeSerializer, responses=WaveSerializer)
+    def partial_update(self, request, *args, **kwargs):
+        wave = self.get_object()
+        data = _input_partial(WaveChangeSerializer, wave, request)
+        planned = data.pop("planned_cutover", wave.planned_cutover)
+        with transaction.atomic():  # a refused cutover leaves the wave as it was
+            for name, value in data.items():
+                setattr(wave, name, value)
+            wave.save()
+            if planned != wave.planned_cutover:
+                _run(schedule.schedule_cutover, wave, planned, user=request.user)
+        return Response(WaveSerializer(self.get_queryset().get(pk=wave.pk)).data)
+
+    @extend_schema(request=WaveLoadSerializer, responses=ImportReportSerializer)
+    @action(detail=False, methods=["post"])
+    def load(self, request):
+        """Load waves and their stores (upsert by program and wave name), with per-row errors."""
+        return Response(import_waves(_rows(request, "waves")).as_dict())
+
+    @extend_schema(request=None, responses=EvaluationSerializer(many=True))
+    @action(detail=True, methods=["post"])
+    def evaluate(self, request, pk=None):
+        """Evaluate the wave's open gate now (the hourly run, on demand)."""
+        wave = self.get_object()
+        return Response(EvaluationSerializer(evaluate_wave(wave), many=True).data)
+
+
+def _input_partial(serializer_class, instance, request):
+    serializer = serializer_class(instance, data=request.data, partial=True)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+class GateViewSet(viewsets.ReadOnlyModelViewSet):
+    """A wave's gates in order; one gate in detail: its criteria (latest evidence, waivers),
+    sign-offs (stale or not), the roles still to sign and what holds it back."""
+
+    permission_classes = [IsPerson]
+    filterset_fields = ["wave", "status"]
+
+    def get_queryset(self):
+        return Gate.objects.restrict(self.request.user).select_related("template", "wave").order_by(
+            "wave", "template__order")
+
+    def get_serializer_class(self):
+        return GateSerializer if self.action == "list" else GateDetailSerializer
+
+    def _done(self, gate):
+        return Response(GateDetailSerializer(self.get_queryset().get(pk=gate.pk)).data)
+
+    @extend_schema(request=SignOffInput, responses=GateDetailSerializer)
+    @action(detail=True, methods=["post"], url_path="sign-off")
+    def sign_off(self, request, pk=None):
+        gate = self.get_object()
+        data = _input(SignOffInput, request)
+        _run(gates.sign_off, gate, user=request.user, role=data["role"], comment=data.get("comment", ""))
+        return self._done(gate)
+
+    @extend_schema(request=GoNoGoInput, responses=GateDetailSerializer)
+    @action(detail=True, methods=["post"], url_path="go-no-go")
+    def go_no_go(self, request, pk=None):
+        gate = self.get_object()
+        data = _input(GoNoGoInput, request)
+        _run(gates.record_go_no_go, gate, user=request.user, decision=data["decision"],
+             comment=data.get("comment", ""))
+        return self._done(gate)
+
+
+class EvaluationViewSet(viewsets.ReadOnlyModelViewSet):
+    """The evidence: every measurement of every criterion, newest first."""
+
+    serializer_class = EvaluationSerializer
+    permission_classes = [IsPerson]
+    filterset_fields = ["gate", "criterion", "gate__wave", "passed"]
+
+    def get_queryset(self):
+        return Evaluation.objects.restrict(self.request.user).select_related("gate").order_by("-at", "-pk")
+
+
+class WaiverViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Waivers: POST asks for one (the PMO); another person of the PMO approves it."""
+
+    serializer_class = WaiverSerializer
+    permission_classes = [IsPerson, ReadsOrPMO]
+    filterset_fields = ["gate", "criterion"]
+
+    def get_queryset(self):
+        return Waiver.objects.restrict(self.request.user).select_related("requested_by", "approved_by")
+
+    @extend_schema(request=WaiverRequestSerializer, responses={201: WaiverSerializer})
+    def create(self, request, *args, **kwargs):
+        data = _input(WaiverRequestSerializer, request)
+        gate = Gate.objects.restrict(request.user).select_related("template").filter(pk=data["gate"]).first()
+        if gate is None:
+            raise serializers.ValidationError({"gate": f"No gate {data['gate']}."})
+        criterion = Criterion.objects.filter(pk=data["criterion"]).first()
+        if criterion is None:
+            raise serializers.ValidationError({"criterion": f"No criterion {data['criterion']}."})
+        waiver = _run(gates.request_waiver, gate, criterion, user=request.user, reason=data["reason"],
+                      expires_at=data["expires_at"])
+        return Response(WaiverSerializer(waiver).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=WaiverSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        waiver = self.get_object()
+        _run(gates.approve_waiver, waiver, user=request.user)
+        return Response(WaiverSerializer(self.get_queryset().get(pk=waiver.pk)).data)
+
+
+class SignOffViewSet(viewsets.ReadOnlyModelViewSet):
+    """Sign-offs (POST /gates/{id}/sign-off records one)."""
+
+    serializer_class = SignOffSerializer
+    permission_classes = [IsPerson]
+    filterset_fields = ["gate", "role"]
+
+    def get_queryset(self):
+        return SignOff.objects.restrict(self.request.user).select_related("person")
+
+
+class GoNoGoViewSet(viewsets.ReadOnlyModelViewSet):
+    """Go/no-go decisions with their evidence (POST /gates/{id}/go-no-go records one)."""
+
+    serializer_class = GoNoGoSerializer
+    permission_classes = [IsPerson]
+    filterset_fields = ["gate"]
+
+    def get_queryset(self):
+        return GoNoGo.objects.restrict(self.request.user).select_related("decided_by")
+
+
+class BlackoutWindowViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Blackout windows (peak trading): no cutover is scheduled inside one."""
+
+    serializer_class = BlackoutWindowSerializer
+    permission_classes = [IsPerson, ReadsOrPMO]
+    filterset_fields = ["program", "region"]
+
+    def get_queryset(self):
+        return BlackoutWindow.objects.restrict(self.request.user).select_related("program", "region")
+
+
+class TrainingView(generics.ListAPIView):
+    """GET: training records in scope (?location_id=1,2 narrows). POST: a batch of
+    records (PMO), one per person and module: resending updates, per-item errors."""
+
+    serializer_class = TrainingRecordSerializer
+    permission_classes = [IsPerson, ReadsOrPMO]
+
+    def get_queryset(self):
+        records = TrainingRecord.objects.restrict(self.request.user).select_related("location", "module")
+        wanted = self.request.query_params.get("location_id")
+        if wanted:
+            try:
+                records = records.filter(location_id__in=[int(pk) for pk in wanted.split(",")])
+            except ValueError:
+                raise ParseError("location_id: location ids separated by commas.") from None
+        return records.order_by("person_id", "module__code")
+
+    @extend_schema(
+        parameters=[OpenApiParameter("location_id", str, description="Location ids separated by commas")])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(request=TrainingLoadSerializer, responses=ImportReportSerializer)
+    def post(self, request):
+        return Response(record_training(_rows(request, "records"), user=request.user).as_dict())

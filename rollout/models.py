@@ -1,0 +1,442 @@
+"""Rollout governance: a program's waves of stores pass ordered stage gates.
+
+Program -> Wave (pilot, then regional waves) -> its locations (WaveLocation:
+a location is in at most one wave of a program). Each program has ordered
+GateTemplates with measured Criteria and the roles that must sign off; a
+Gate is one template for one wave. The hourly evaluation (rollout.evaluation)
+keeps each criterion's measured value as an Evaluation, so history shows how
+readiness moved. A gate passes when every criterion passes or carries a live
+Waiver and every required role has a SignOff that is not stale
+(rollout.gates). The cutover gate ends in a GoNoGo decision. Cutovers are
+never scheduled inside a BlackoutWindow (rollout.schedule). Training records
+feed the training metrics (rollout.training).
+"""
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator
+from django.db import models
+from django.db.models import F, Q
+
+from controltower.models import Role
+from controltower.scoping import ScopedQuerySet
+
+
+class Program(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class WaveQuerySet(ScopedQuerySet):
+    def restrict_person(self, user):
+        """A wave is seen by who sees one of its locations (the whole estate
+        sees every wave, even one without locations yet)."""
+        from controltower.scoping import ESTATE_ROLES, role_of, visible_locations
+
+        if role_of(user) in ESTATE_ROLES:
+            return self
+        return self.filter(members__location__in=visible_locations(user)).distinct()
+
+
+class Wave(models.Model):
+    class Kind(models.TextChoices):
+        PILOT = "pilot"
+        REGIONAL = "regional"
+
+    class Status(models.TextChoices):
+        PREPARING = "preparing"
+        LIVE = "live", "Live (cut over)"
+        CLOSED = "closed", "Closed (hypercare exited)"
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="waves")
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.REGIONAL)
+    order = models.PositiveSmallIntegerField(help_text="The pilot first (1), then the regional waves.")
+    planned_cutover = models.DateField(null=True, blank=True)
+    actual_cutover = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PREPARING)
+    started_at = models.DateTimeField(auto_now_add=True)
+    locations = models.ManyToManyField("inventory.Location", through="WaveLocation", related_name="waves", blank=True)
+
+    objects = WaveQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["program", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["program", "name"], name="wave_name_unique_in_program"),
+            models.UniqueConstraint(fields=["program", "order"], name="wave_order_unique_in_program"),
+        ]
+
+    def clean(self):
+        from .schedule import refuse_blackout
+
+        if self.planned_cutover and self.program_id:
+            refuse_blackout(self, self.planned_cutover, field="planned_cutover")
+
+    def __str__(self):
+        return f"{self.program} / {self.name}"
+
+
+class WaveLocation(models.Model):
+    """A location in a wave. `program` repeats the wave's program so the
+    database holds the rule: a location is in at most one wave of a program."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+")
+    wave = models.ForeignKey(Wave, on_delete=models.CASCADE, related_name="members")
+    location = models.ForeignKey("inventory.Location", on_delete=models.PROTECT, related_name="wave_memberships")
+
+    objects = ScopedQuerySet.as_manager()
+    scope_fields = ("location",)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["program", "location"], name="location_in_one_wave_per_program"),
+        ]
+
+    def clean(self):
+        """The constraint in words (the admin's inline has no program field to validate it by)."""
+        from django.core.exceptions import ValidationError
+
+        if self.wave_id and self.location_id:
+            taken = (WaveLocation.objects.filter(program_id=self.wave.program_id, location_id=self.location_id)
+                     .exclude(pk=self.pk).select_related("wave").first())
+            if taken and taken.wave_id != self.wave_id:
+                raise ValidationError({"location": f"{self.location.code} is already in wave {taken.wave.name}."})
+
+    def save(self, *args, **kwargs):
+        self.program_id = self.wave.program_id
+        super().save(*args, **kwargs)
+
+    def __str__(self):
+        return f"{self.wave}: {self.location.code}"
+
+
+# Gates, and everything hanging off one, are seen by who sees the wave.
+class GateQuerySet(ScopedQuerySet):
+    wave_path = "wave"
+
+    def restrict_person(self, user):
+        return self.filter(**{f"{self.wave_path}__in": Wave.objects.restrict_person(user)})
+
+
+class GateChildQuerySet(GateQuerySet):
+    wave_path = "gate__wave"
+
+
+class GateKind(models.TextChoices):
+    """The stage gates, in the order a wave passes them."""
+
+    DESIGN_COMPLETE = "design_complete", "Design complete"
+    DATA_READINESS = "data_readiness", "Data readiness"
+    INTEGRATION_PERFORMANCE = "integration_performance", "Integration performance"
+    TRAINING_COMPLETE = "training_complete", "Training complete"
+    STORE_READINESS = "store_readiness", "Store readiness"
+    CUTOVER = "cutover", "Cutover"
+    HYPERCARE_EXIT = "hypercare_exit", "Hypercare exit"
+
+
+class GateTemplate(models.Model):
+    """One stage gate of a program: its criteria and the roles that must sign off."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="gate_templates")
+    kind = models.CharField(max_length=32, choices=GateKind.choices)
+    order = models.PositiveSmallIntegerField()
+    required_roles = models.JSONField(
+        default=list, blank=True,
+        help_text="The roles (controltower Role values) that must sign off, e.g. [\"finance\", \"integration_admin\"].",
+    )
+
+    class Meta:
+        ordering = ["program", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["program", "kind"], name="gate_kind_unique_in_program"),
+            models.UniqueConstraint(fields=["program", "order"], name="gate_order_unique_in_program"),
+        ]
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        unknown = sorted(set(self.required_roles or []) - set(Role.values))
+        if unknown:
+            raise ValidationError({"required_roles": f"Unknown roles: {', '.join(unknown)}; one of {', '.join(Role.values)}."})
+
+    def __str__(self):
+        return f"{self.program}: {self.order}. {self.get_kind_display()}"
+
+
+class Criterion(models.Model):
+    """A measured condition of a gate: metric (controltower.metrics key),
+    comparator and threshold over a scope and a window. With a baseline the
+    threshold is an offset added to the baseline value (e.g. ">= pilot + -1.0")."""
+
+    class Comparator(models.TextChoices):
+        GTE = ">=", "at least"
+        GT = ">", "more than"
+        LTE = "<=", "at most"
+        LT = "<", "less than"
+        EQ = "=", "equal to"
+
+    class ScopeKind(models.TextChoices):
+        LOCATIONS = "locations", "The wave's locations"
+        SOURCES = "sources", "The sources feeding the wave's locations"
+
+    class Baseline(models.TextChoices):
+        NONE = "", "None: the threshold itself"
+        PILOT = "pilot", "No worse than the pilot wave's value"
+        BEFORE_CUTOVER = "before_cutover", "No worse than the wave's own value before cutover"
+
+    template = models.ForeignKey(GateTemplate, on_delete=models.CASCADE, related_name="criteria")
+    metric = models.CharField(max_length=64, help_text="A metric key of the registry (controltower.metrics).")
+    comparator = models.CharField(max_length=2, choices=Comparator.choices)
+    threshold = models.DecimalField(max_digits=14, decimal_places=4)
+    scope = models.CharField(max_length=16, choices=ScopeKind.choices, default=ScopeKind.LOCATIONS)
+    window_hours = models.PositiveIntegerField(default=24)
+    steady_hours = models.PositiveIntegerField(
+        null=True, blank=True, help_text="It must have passed continuously for this many hours."
+    )
+    baseline = models.CharField(max_length=16, choices=Baseline.choices, blank=True, default=Baseline.NONE)
+
+    class Meta:
+        ordering = ["template", "id"]
+        verbose_name_plural = "criteria"
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        from controltower import metrics
+
+        try:
+            metrics.get(self.metric)
+        except ValueError as error:
+            raise ValidationError({"metric": str(error)}) from None
+
+    def __str__(self):
+        threshold = Decimal(self.threshold).normalize()
+        if self.baseline:
+            of = "the pilot's value" if self.baseline == self.Baseline.PILOT else "the value before cutover"
+            return f"{self.metric} {self.comparator} {of} {threshold:+f}"
+        return f"{self.metric} {self.comparator} {threshold:f}"
+
+
+class Gate(models.Model):
+    """One gate template for one wave."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", "Not yet open"
+        OPEN = "open"
+        PASSED = "passed"
+
+    wave = models.ForeignKey(Wave, on_delete=models.CASCADE, related_name="gates")
+    template = models.ForeignKey(GateTemplate, on_delete=models.CASCADE, related_name="gates")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.WAITING)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    passed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = GateQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["wave", "template__order"]
+        constraints = [models.UniqueConstraint(fields=["wave", "template"], name="one_gate_per_wave_and_template")]
+
+    def __str__(self):
+        return f"{self.wave} / {self.template.get_kind_display()}"
+
+
+class Evaluation(models.Model):
+    """Evidence: one criterion of one wave's gate measured at one time."""
+
+    gate = models.ForeignKey(Gate, on_delete=models.CASCADE, related_name="evaluations")
+    criterion = models.ForeignKey(Criterion, on_delete=models.CASCADE, related_name="evaluations")
+    at = models.DateTimeField()
+    value = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True, help_text="None: no data.")
+    baseline_value = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
+    threshold = models.DecimalField(
+        max_digits=18, decimal_places=4, null=True, blank=True,
+        help_text="The threshold applied (the baseline plus the offset for a baseline criterion).",
+    )
+    sample = models.PositiveIntegerField(default=0)
+    passed = models.BooleanField(help_text="The measurement met the criterion (and held for its steady duration).")
+    waived = models.BooleanField(default=False, help_text="Failed, but a live waiver covered it.")
+    note = models.CharField(max_length=300, blank=True)
+
+    objects = GateChildQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["gate", "criterion", "at"]
+        indexes = [models.Index(fields=["gate", "criterion", "at"], name="evaluation_history")]
+
+    @property
+    def counts(self):
+        return self.passed or self.waived
+
+    def __str__(self):
+        return f"{self.gate} {self.criterion} at {self.at:%Y-%m-%d %H:%M}: {'pass' if self.passed else 'fail'}"
+
+
+class Waiver(models.Model):
+    """A failing criterion accepted for a while: asked by one person, approved
+    by another, always with an expiry after which it stops counting."""
+
+    gate = models.ForeignKey(Gate, on_delete=models.CASCADE, related_name="waivers")
+    criterion = models.ForeignKey(Criterion, on_delete=models.CASCADE, related_name="waivers")
+    reason = models.TextField()
+    expires_at = models.DateTimeField()
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+
+    objects = GateChildQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-requested_at"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(approved_by=F("requested_by")), name="waiver_four_eyes"),
+        ]
+
+    def clean(self):
+        """The admin's checks; rollout.gates.request_waiver makes the same ones."""
+        from django.core.exceptions import ValidationError
+        from django.utils import timezone
+
+        errors = {}
+        if self.gate_id and self.criterion_id and self.criterion.template_id != self.gate.template_id:
+            errors["criterion"] = "This criterion is not one of the gate's."
+        if self.pk is None and self.expires_at and self.expires_at <= timezone.now():
+            errors["expires_at"] = "The expiry must be in the future."
+        if errors:
+            raise ValidationError(errors)
+
+    def is_live(self, at):
+        return self.approved_at is not None and self.approved_at <= at < self.expires_at
+
+    def __str__(self):
+        return f"Waiver {self.criterion} on {self.gate} until {self.expires_at:%Y-%m-%d}"
+
+
+class SignOff(models.Model):
+    """A role's sign-off of a gate. Stale (rollout.gates.is_stale) once one of
+    the gate's criteria turned red after it: it no longer counts."""
+
+    gate = models.ForeignKey(Gate, on_delete=models.CASCADE, related_name="sign_offs")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    comment = models.TextField(blank=True)
+    at = models.DateTimeField()
+
+    objects = GateChildQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["gate", "-at"]
+
+    def __str__(self):
+        return f"{self.get_role_display()} sign-off of {self.gate} by {self.person}"
+
+
+class GoNoGo(models.Model):
+    """The recorded go/no-go decision that ends a wave's cutover gate, with
+    the evidence as it stood at that moment."""
+
+    class Decision(models.TextChoices):
+        GO = "go", "Go"
+        NO_GO = "no_go", "No go"
+
+    gate = models.ForeignKey(Gate, on_delete=models.CASCADE, related_name="decisions")
+    decision = models.CharField(max_length=8, choices=Decision.choices)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField()
+    comment = models.TextField(blank=True)
+    evidence = models.JSONField(default=dict, help_text="The gate's criteria, waivers and sign-offs at the decision.")
+
+    objects = GateChildQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["gate", "-decided_at"]
+        verbose_name = "go/no-go decision"
+
+    def __str__(self):
+        return f"{self.get_decision_display()} for {self.gate.wave} by {self.decided_by}"
+
+
+class BlackoutQuerySet(ScopedQuerySet):
+    def restrict_person(self, user):
+        """A window is seen by who sees its region, or a wave of its program."""
+        from controltower.scoping import ESTATE_ROLES, role_of, visible_locations
+
+        if role_of(user) in ESTATE_ROLES:
+            return self
+        regions = visible_locations(user).values("region_id")
+        programs = Wave.objects.restrict_person(user).values("program_id")
+        return self.filter(Q(region_id__in=regions) | Q(region__isnull=True, program_id__in=programs))
+
+
+class BlackoutWindow(models.Model):
+    """Days no cutover may be scheduled (peak trading): for one program, one
+    region (of any program), or one region of one program. Inclusive dates."""
+
+    name = models.CharField(max_length=200)
+    program = models.ForeignKey(Program, null=True, blank=True, on_delete=models.CASCADE, related_name="blackouts")
+    region = models.ForeignKey(
+        "inventory.Region", null=True, blank=True, on_delete=models.CASCADE, related_name="blackouts"
+    )
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+
+    objects = BlackoutQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["starts_on"]
+        constraints = [
+            models.CheckConstraint(condition=Q(program__isnull=False) | Q(region__isnull=False),
+                                   name="blackout_for_program_or_region"),
+            models.CheckConstraint(condition=Q(ends_on__gte=F("starts_on")), name="blackout_ends_after_start"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.starts_on:%Y-%m-%d} to {self.ends_on:%Y-%m-%d})"
+
+
+class TrainingModule(models.Model):
+    code = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    required = models.BooleanField(default=True, help_text="Every person must complete it before cutover.")
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self):
+        return self.code
+
+
+class TrainingRecord(models.Model):
+    """A person's completed module (from the LMS, over the API or CSV): one per person and module."""
+
+    person_id = models.CharField(max_length=64, help_text="The person's id in the training system.")
+    person_name = models.CharField(max_length=200, blank=True)
+    location = models.ForeignKey("inventory.Location", on_delete=models.PROTECT, related_name="training_records")
+    module = models.ForeignKey(TrainingModule, on_delete=models.PROTECT, related_name="records")
+    completed_at = models.DateTimeField()
+    proficiency = models.PositiveSmallIntegerField(validators=[MaxValueValidator(100)])
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_fields = ("location",)
+
+    class Meta:
+        ordering = ["person_id", "module"]
+        constraints = [
+            models.UniqueConstraint(fields=["person_id", "module"], name="one_training_record_per_person_module"),
+            models.CheckConstraint(condition=Q(proficiency__lte=100), name="proficiency_at_most_100"),
+        ]
+
+    def __str__(self):
+        return f"{self.person_id} {self.module.code}"
