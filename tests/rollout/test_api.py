@@ -8,7 +8,6 @@ from django.utils import timezone
 from controltower.models import Role
 from rollout.models import Evaluation, Gate, GateKind, Wave
 from rollout.tasks import evaluate
-from tests.controltower.factories import make_user
 
 from .factories import CriterionFactory, GateTemplateFactory, ProgramFactory, WaveFactory
 
