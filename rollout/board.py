@@ -182,7 +182,7 @@ def _waived_at_pass(passed):
 
 
 def passed_cell(gate, waived_criteria):
-    day = f"{timezone.localtime(gate.passed_at):%d %b %Y}" if gate.passed_at else ""
+    day = f"{timezone.localtime(gate.passed_at):%d %b}" if gate.passed_at else ""
     if waived_criteria:
         return Cell(gate.template, gate, AMBER, f"Passed {day} with {len(waived_criteria)} waived")
     return Cell(gate.template, gate, GREEN, f"Passed {day}")
