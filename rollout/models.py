@@ -341,6 +341,18 @@ class GoNoGo(models.Model):
         return f"{self.get_decision_display()} for {self.gate.wave} by {self.decided_by}"
 
 
+class BlackoutQuerySet(ScopedQuerySet):
+    def restrict_person(self, user):
+        """A window is seen by who sees its region, or a wave of its program."""
+        from controltower.scoping import ESTATE_ROLES, role_of, visible_locations
+
+        if role_of(user) in ESTATE_ROLES:
+            return self
+        regions = visible_locations(user).values("region_id")
+        programs = Wave.objects.restrict_person(user).values("program_id")
+        return self.filter(Q(region_id__in=regions) | Q(region__isnull=True, program_id__in=programs))
+
+
 class BlackoutWindow(models.Model):
     """Days no cutover may be scheduled (peak trading): for one program, one
     region (of any program), or one region of one program. Inclusive dates."""
@@ -352,6 +364,8 @@ class BlackoutWindow(models.Model):
     )
     starts_on = models.DateField()
     ends_on = models.DateField()
+
+    objects = BlackoutQuerySet.as_manager()
 
     class Meta:
         ordering = ["starts_on"]

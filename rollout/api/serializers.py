@@ -173,11 +173,13 @@ class GateDetailSerializer(GateSerializer):
         fields = GateSerializer.Meta.fields + ["criteria", "sign_offs", "missing_roles", "blockers"]
 
     def _state(self, gate):
+        """The gate's state, worked out once per gate for the four fields."""
         from ..gates import gate_state
 
-        if getattr(gate, "_state", None) is None:
-            gate._state = gate_state(gate)
-        return gate._state
+        states = self.__dict__.setdefault("_states", {})
+        if gate.pk not in states:
+            states[gate.pk] = gate_state(gate)
+        return states[gate.pk]
 
     def get_criteria(self, gate) -> CriterionStateSerializer(many=True):
         return CriterionStateSerializer(self._state(gate).criteria, many=True).data

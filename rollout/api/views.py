@@ -9,6 +9,7 @@ and waivers; each sign-off role signs for its own area; the executive (or
 the PMO) records go/no-go.
 """
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, mixins, serializers, status, viewsets
@@ -76,11 +77,15 @@ class IsPerson(BasePermission):
 
 
 class ReadsOrPMO(BasePermission):
-    """Anyone (in scope) reads; the PMO changes."""
+    """Anyone (in scope) reads; the PMO changes. On one object the check waits
+    for the object: one out of scope is not found (404) before it is forbidden."""
 
     message = "Only the PMO changes programs, waves, blackout windows and waivers."
 
     def has_permission(self, request, view):
+        return request.method in SAFE_METHODS or getattr(view, "detail", False) or may_manage_rollout(request.user)
+
+    def has_object_permission(self, request, view, obj):
         return request.method in SAFE_METHODS or may_manage_rollout(request.user)
 
 
@@ -128,11 +133,12 @@ class WaveViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.Rea
         wave = self.get_object()
         data = _input_partial(WaveChangeSerializer, wave, request)
         planned = data.pop("planned_cutover", wave.planned_cutover)
-        for name, value in data.items():
-            setattr(wave, name, value)
-        wave.save()
-        if planned != wave.planned_cutover:
-            _run(schedule.schedule_cutover, wave, planned, user=request.user)
+        with transaction.atomic():  # a refused cutover leaves the wave as it was
+            for name, value in data.items():
+                setattr(wave, name, value)
+            wave.save()
+            if planned != wave.planned_cutover:
+                _run(schedule.schedule_cutover, wave, planned, user=request.user)
         return Response(WaveSerializer(self.get_queryset().get(pk=wave.pk)).data)
 
     @extend_schema(request=WaveLoadSerializer, responses=ImportReportSerializer)
@@ -260,7 +266,9 @@ class BlackoutWindowViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, v
     serializer_class = BlackoutWindowSerializer
     permission_classes = [IsPerson, ReadsOrPMO]
     filterset_fields = ["program", "region"]
-    queryset = BlackoutWindow.objects.select_related("program", "region")
+
+    def get_queryset(self):
+        return BlackoutWindow.objects.restrict(self.request.user).select_related("program", "region")
 
 
 class TrainingView(generics.ListAPIView):

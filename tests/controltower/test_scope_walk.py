@@ -36,6 +36,8 @@ from inventory.models import (
     SnapshotLine,
     Transfer,
 )
+from rollout.api import views as rollout_api
+from rollout.models import BlackoutWindow, Evaluation, Gate, GoNoGo, Program, SignOff, TrainingRecord, Waiver, Wave
 from tests.controltower.factories import make_user, person_token
 from tests.exceptions.factories import CaseFactory, CorrectiveAdjustmentFactory
 from tests.inventory.factories import (
@@ -50,6 +52,7 @@ from tests.inventory.factories import (
     SourceSystemFactory,
     TransferFactory,
 )
+from tests.rollout.factories import rollout_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -99,6 +102,7 @@ class World:
         for kind, row in (("event", "event"), ("snapshot_line", "snapshot_line"), ("po_line", "po_line"),
                           ("rejection", "rejection")):
             CaseLink.objects.create(case=case, kind=kind, object_id=rows[row].pk)
+        rows.update(rollout_rows(store, code))
         case.walk_texts = (f"REF-{code}", f"Stock below zero at {code}")
         rows["adjustment"].walk_texts = (f"case-adj-{code}",)
         rows["event"].walk_texts = (f"TXN-{code}", f"RCPT-{code}")
@@ -120,6 +124,8 @@ class World:
             list(Transfer.objects.order_by("pk").values()),
             list(RejectedEvent.objects.order_by("pk").values()),
             list(Location.objects.filter(region=other.region).order_by("pk").values()),
+            [list(model.objects.order_by("pk").values()) for model in (Program, Wave, Gate, Evaluation, Waiver,
+                                                                       SignOff, GoNoGo, BlackoutWindow, TrainingRecord)],
         ]
 
 
@@ -142,6 +148,14 @@ def _model_of(template, callback):
         return Case
     if viewset is AdjustmentViewSet:
         return CorrectiveAdjustment
+    rollout_viewsets = {
+        rollout_api.ProgramViewSet: Program, rollout_api.WaveViewSet: Wave, rollout_api.GateViewSet: Gate,
+        rollout_api.EvaluationViewSet: Evaluation, rollout_api.WaiverViewSet: Waiver,
+        rollout_api.SignOffViewSet: SignOff, rollout_api.GoNoGoViewSet: GoNoGo,
+        rollout_api.BlackoutWindowViewSet: BlackoutWindow,
+    }
+    if viewset in rollout_viewsets:
+        return rollout_viewsets[viewset]
     module = getattr(callback, "__module__", "")
     return {"exceptions.views.case": Case, "exceptions.views.approvals": CorrectiveAdjustment}.get(module)
 
@@ -153,7 +167,8 @@ def _fill(template, callback, names, world):
     objects = {Case: world.theirs["case"], CorrectiveAdjustment: world.theirs["adjustment"],
                Position: world.theirs["position"], InventoryEvent: world.theirs["event"],
                PurchaseOrderLine: world.theirs["po_line"], RejectedEvent: world.theirs["rejection"],
-               Transfer: world.transfer, Location: world.other}
+               Transfer: world.transfer, Location: world.other,
+               **{type(row): row for row in world.theirs.values() if type(row).__module__ == "rollout.models"}}
     values = {}
     for name in names:
         if name == "object_id" and "content_type_id" in names:  # the admin's "view on site"

@@ -94,3 +94,41 @@ class TrainingRecordFactory(factory.django.DjangoModelFactory):
     module = factory.SubFactory(TrainingModuleFactory)
     completed_at = factory.LazyFunction(timezone.now)
     proficiency = 80
+
+
+def rollout_rows(store, code):
+    """A row of every rollout model for one store (the scope walk's), in a
+    program of its own; texts naming `code` are set as `walk_texts`."""
+    from datetime import date, timedelta
+
+    from controltower.models import Role
+    from rollout.models import Evaluation, Gate, GoNoGo, SignOff, Waiver
+    from tests.controltower.factories import make_user
+
+    pmo, approver = make_user(Role.PMO, username=f"walk-pmo-{code}"), make_user(Role.PMO, username=f"walk-pmo2-{code}")
+    program = ProgramFactory(name=f"Program {code}")
+    criterion = CriterionFactory(template=GateTemplateFactory(program=program, kind=GateKind.CUTOVER),
+                                 metric="training_completion")
+    wave = WaveFactory(program=program, name=f"Wave {code}", stores=[store])
+    gate = Gate.objects.create(wave=wave, template=criterion.template, status=Gate.Status.OPEN,
+                               opened_at=timezone.now())
+    rows = {
+        "program": program, "wave": wave, "gate": gate,
+        "evaluation": Evaluation.objects.create(gate=gate, criterion=criterion, at=timezone.now(), passed=False,
+                                                note=f"Evidence {code}"),
+        "waiver": Waiver.objects.create(gate=gate, criterion=criterion, reason=f"Waiver {code}", requested_by=pmo,
+                                        expires_at=timezone.now() + timedelta(days=3)),
+        "sign_off": SignOff.objects.create(gate=gate, role=Role.FINANCE, person=approver, comment=f"Signed {code}",
+                                           at=timezone.now()),
+        "go_no_go": GoNoGo.objects.create(gate=gate, decision=GoNoGo.Decision.NO_GO, decided_by=pmo,
+                                          decided_at=timezone.now(), comment=f"Decision {code}"),
+        "blackout": BlackoutWindowFactory(name=f"Blackout {code}", region=store.region, starts_on=date(2026, 12, 1),
+                                          ends_on=date(2026, 12, 2)),
+        "training_record": TrainingRecordFactory(person_id=f"EMP-{code}", location=store),
+    }
+    texts = {"program": f"Program {code}", "wave": f"Wave {code}", "evaluation": f"Evidence {code}",
+             "waiver": f"Waiver {code}", "sign_off": f"Signed {code}", "go_no_go": f"Decision {code}",
+             "blackout": f"Blackout {code}", "training_record": f"EMP-{code}"}
+    for name, text in texts.items():
+        rows[name].walk_texts = (text,)
+    return {f"rollout_{name}": row for name, row in rows.items()}
