@@ -90,9 +90,15 @@ def baseline(criterion, wave, at):
 
 def held_since(gate, criterion, at):
     """When the criterion's measurement started meeting its threshold without
-    a miss up to `at` (by its evidence), or None if its last evidence missed."""
+    a miss up to `at`, by its evidence from the last evaluation at or before
+    the start of its steady duration (enough to tell whether it held), or None
+    if its last evidence missed."""
+    cutoff = at - timedelta(hours=criterion.steady_hours)
+    evidence = gate.evaluations.filter(criterion=criterion, at__lt=at)
+    anchor = evidence.filter(at__lte=cutoff).order_by("-at", "-pk").first()
+    recent = list(evidence.filter(at__gt=cutoff).order_by("at", "pk"))
     start = None
-    for evaluation in gate.evaluations.filter(criterion=criterion, at__lt=at).order_by("at", "pk"):
+    for evaluation in ([anchor] if anchor else []) + recent:
         if meets(evaluation.value, criterion.comparator, evaluation.threshold):
             start = start or evaluation.at
         else:

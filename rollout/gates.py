@@ -28,9 +28,10 @@ def ensure_gates(wave, at=None):
     gate not passed (the earlier ones must all have passed)."""
     at = at or timezone.now()
     have = set(wave.gates.values_list("template_id", flat=True))
-    Gate.objects.bulk_create(
+    Gate.objects.bulk_create(  # two runs at once: the unique (wave, template) keeps one
         [Gate(wave=wave, template=template) for template in wave.program.gate_templates.all()
-         if template.pk not in have]
+         if template.pk not in have],
+        ignore_conflicts=True,
     )
     _open_next(wave, at)
 
@@ -114,12 +115,21 @@ def turned_red_after(evaluations, since):
     return False
 
 
+def _history(gate, criterion, since, at):
+    """The criterion's evidence on `gate` that matters from `since` to `at`:
+    its last evaluation at or before `since`, then every one after it."""
+    evidence = gate.evaluations.filter(criterion=criterion)
+    before = evidence.filter(at__lte=since).order_by("-at", "-pk").first()
+    return ([before] if before else []) + list(evidence.filter(at__gt=since, at__lte=at).order_by("at", "pk"))
+
+
 def gate_state(gate, at=None) -> GateState:
     at = at or timezone.now()
     criteria = list(gate.template.criteria.all())
-    history = {criterion.pk: [] for criterion in criteria}
-    for evaluation in gate.evaluations.filter(at__lte=at).order_by("at", "pk"):
-        history.setdefault(evaluation.criterion_id, []).append(evaluation)
+    signed = list(gate.sign_offs.select_related("person").filter(at__lte=at).order_by("-at"))
+    # Enough history to tell the latest evidence and whether a sign-off went stale.
+    since = min((s.at for s in signed), default=at)
+    history = {criterion.pk: _history(gate, criterion, since, at) for criterion in criteria}
     waivers = list(gate.waivers.filter(approved_at__isnull=False).order_by("expires_at"))
 
     states = []
@@ -132,10 +142,10 @@ def gate_state(gate, at=None) -> GateState:
 
     sign_offs = [
         SignOffState(sign_off, any(turned_red_after(history[c.pk], sign_off.at) for c in criteria))
-        for sign_off in gate.sign_offs.select_related("person").filter(at__lte=at).order_by("-at")
+        for sign_off in signed
     ]
-    signed = {s.sign_off.role for s in sign_offs if not s.stale}
-    missing = [role for role in gate.template.required_roles if role not in signed]
+    current = {s.sign_off.role for s in sign_offs if not s.stale}
+    missing = [role for role in gate.template.required_roles if role not in current]
     decision = gate.decisions.filter(decided_at__lte=at).order_by("-decided_at", "-pk").first()
 
     state = GateState(gate, states, sign_offs, missing, decision)

@@ -92,6 +92,9 @@ class WaveLocation(models.Model):
     wave = models.ForeignKey(Wave, on_delete=models.CASCADE, related_name="members")
     location = models.ForeignKey("inventory.Location", on_delete=models.PROTECT, related_name="wave_memberships")
 
+    objects = ScopedQuerySet.as_manager()
+    scope_fields = ("location",)
+
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["program", "location"], name="location_in_one_wave_per_program"),

@@ -142,9 +142,19 @@ class CriterionStateSerializer(serializers.Serializer):
     passed = serializers.BooleanField()
     waived = serializers.BooleanField(help_text="Failing, covered by a live waiver: never shown as green")
     waiver_expired = serializers.SerializerMethodField()
+    forecast = serializers.SerializerMethodField(
+        help_text="For a red criterion: when it turns green at its recent rate, or why not; null when not red")
 
     def get_waiver_expired(self, state) -> bool:
         return state.expired_waiver is not None and state.waiver is None
+
+    def get_forecast(self, state) -> str | None:
+        from ..evaluation import forecast
+
+        if state.latest is None:
+            return None
+        predicted = forecast(state.latest.gate, state.criterion)
+        return predicted.text if predicted else None
 
 
 class SignOffStateSerializer(serializers.Serializer):

@@ -62,6 +62,7 @@ def test_the_gate_detail_shows_evidence_and_what_holds_it_back(api_client, peopl
     [state] = detail["criteria"]
     assert (state["value"], state["threshold"], state["sample"], state["passed"], state["waived"]) == (
         "90.0000", "95.0000", 1, False, False)
+    assert state["forecast"] == "one measurement: no rate yet"
     assert detail["missing_roles"] == ["finance"]
     assert detail["blockers"] == ["test_gauge >= 95: failing", "No current sign-off by Finance"]
 
@@ -157,6 +158,15 @@ def test_a_source_system_token_reads_nothing_of_the_rollout(api_client, rollout)
     raw = ApiToken.issue(source=SourceSystemFactory(code="POS-X"))[1]
     api_client.credentials(HTTP_AUTHORIZATION=f"Token {raw}")
     assert api_client.get("/api/v1/waves").status_code == 403
+
+
+def test_the_evaluation_runs_hourly_on_beat(settings):
+    from controltower.celery import app
+
+    app.loader.import_default_modules()
+    entry = settings.CELERY_BEAT_SCHEDULE["rollout-evaluate-gates"]
+    assert (entry["task"], entry["schedule"]) == ("rollout.evaluate", 3600)
+    assert 0 < app.tasks["rollout.evaluate"].soft_time_limit < app.tasks["rollout.evaluate"].time_limit
 
 
 def test_the_task_keeps_evidence_each_run(rollout):
