@@ -75,13 +75,14 @@ def board(request):
 @login_required
 @require_GET
 def gate_cell(request, pk):
-    """A board cell opened: the gate's criteria, failing ones first (htmx fragment)."""
-    if not may_manage_rollout(request.user):
-        return _refused(request, BOARD_ONLY)
+    """A board cell opened: the gate's criteria, failing ones first (htmx fragment).
+    A gate out of scope is not found (404) before the role is refused (403)."""
     try:
         gate = _gate(request, pk)
     except NotInScope as error:
         return _not_found(request, str(error))
+    if not may_manage_rollout(request.user):
+        return _refused(request, BOARD_ONLY)
     if not request.htmx:  # without htmx the link leads to the gate on its wave page
         return redirect(reverse("rollout-wave", args=[gate.wave_id]) + f"#gate-{gate.pk}")
     now = timezone.now()
@@ -209,12 +210,12 @@ def waiver_approve(request, pk):
 @require_POST
 def wave_evaluate(request, pk):
     """The button: evaluate the wave's open gate now (the hourly run's work)."""
-    if not may_manage_rollout(request.user):
-        return _refused(request, "Only the PMO evaluates a wave on demand.")
     try:
         wave = _wave(request, pk)
     except NotInScope as error:
         return _not_found(request, str(error))
+    if not may_manage_rollout(request.user):
+        return _refused(request, "Only the PMO evaluates a wave on demand.")
     made = evaluate_wave(wave)
     failing = sum(1 for e in made if not e.counts)
     messages.success(request, f"Evaluated {len(made)} criteria now: {failing} failing.")
