@@ -306,8 +306,9 @@ def trend(gate, criterion, since):
     """The criterion's kept evidence since `since`, as chart data."""
     points = gate.evaluations.filter(criterion=criterion, at__gte=since).order_by("at").values_list(
         "at", "value", "threshold")
+    metric = metric_of(criterion.metric)
     return {
-        "label": metric_of(criterion.metric).label if metric_of(criterion.metric) else criterion.metric,
+        "label": metric.label if metric else criterion.metric,
         "at": [timezone.localtime(at).isoformat() for at, _, _ in points],
         "value": [None if value is None else float(value) for _, value, _ in points],
         "threshold": [None if threshold is None else float(threshold) for _, _, threshold in points],
@@ -352,13 +353,18 @@ class StoreReadiness:
     failing: int
 
 
+def store_criteria(gate_view):
+    """The criteria of a gate that can be measured per store: over locations, registered."""
+    return [c for c in gate_view.criteria
+            if c.metric is not None and c.criterion.scope == Criterion.ScopeKind.LOCATIONS]
+
+
 def store_readiness(wave, gate_view, at=None) -> list[StoreReadiness]:
-    """Each store of the wave measured alone on the criteria of `gate_view`
-    (its open gate) that are measured over locations; the stores failing most
-    first. A baseline criterion is compared with the wave's applied threshold."""
+    """Each store of the wave measured alone on the store_criteria of
+    `gate_view` (its open gate); the stores failing most first. A baseline
+    criterion is compared with the wave's applied threshold."""
     at = at or timezone.now()
-    criteria = [c for c in gate_view.criteria
-                if c.metric is not None and c.criterion.scope == Criterion.ScopeKind.LOCATIONS]
+    criteria = store_criteria(gate_view)
     rows = []
     for location in wave.locations.select_related("region").order_by("code"):
         values, failing = [], 0
@@ -366,8 +372,11 @@ def store_readiness(wave, gate_view, at=None) -> list[StoreReadiness]:
             criterion = view.criterion
             window = Window(at - timedelta(hours=criterion.window_hours), at)
             value = metrics.measure(criterion.metric, Scope.of(locations={location.pk}), window).value
-            latest = view.state.latest
-            threshold = latest.threshold if latest is not None else (None if criterion.baseline else criterion.threshold)
+            latest = view.state.latest  # its applied threshold (a baseline's is known once measured)
+            if latest is not None:
+                threshold = latest.threshold
+            else:
+                threshold = None if criterion.baseline else criterion.threshold
             ok = None if value is None else meets(value, criterion.comparator, threshold)
             failing += ok is False
             values.append((view, fmt(view.metric, value), ok))

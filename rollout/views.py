@@ -117,7 +117,7 @@ def _wave_page(request, wave, status=200, **forms):
         required = current.gate.template.required_roles
         context.update(
             stores=readiness.store_readiness(wave, current, now),
-            store_criteria=[c for c in current.criteria if c.criterion.scope == "locations" and c.metric],
+            store_criteria=readiness.store_criteria(current),
             waiver_form=forms.get("waiver_form") or WaiverForm(gate=current.gate),
             sign_off_form=(forms.get("sign_off_form") or SignOffForm(prefix="sign_off"))
             if role in required and may_sign_off(user, role) else None,
