@@ -46,6 +46,12 @@
 
   function trend(element, data) {
     if (!data) { return; }
+    if (data.at.length < 2) {  // one point draws no trend; the table beside says its value
+      element.textContent = "One measurement so far.";
+      element.removeAttribute("role");
+      element.removeAttribute("aria-label");
+      return;
+    }
     var measured = { type: "scatter", mode: "lines+markers", name: data.label, x: data.at, y: data.value,
                      line: { color: ACCENT, width: 2 }, marker: { size: 4 }, connectgaps: false };
     var threshold = { type: "scatter", mode: "lines", name: "threshold", x: data.at, y: data.threshold,
