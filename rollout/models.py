@@ -100,6 +100,16 @@ class WaveLocation(models.Model):
             models.UniqueConstraint(fields=["program", "location"], name="location_in_one_wave_per_program"),
         ]
 
+    def clean(self):
+        """The constraint in words (the admin's inline has no program field to validate it by)."""
+        from django.core.exceptions import ValidationError
+
+        if self.wave_id and self.location_id:
+            taken = (WaveLocation.objects.filter(program_id=self.wave.program_id, location_id=self.location_id)
+                     .exclude(pk=self.pk).select_related("wave").first())
+            if taken and taken.wave_id != self.wave_id:
+                raise ValidationError({"location": f"{self.location.code} is already in wave {taken.wave.name}."})
+
     def save(self, *args, **kwargs):
         self.program_id = self.wave.program_id
         super().save(*args, **kwargs)
@@ -292,6 +302,19 @@ class Waiver(models.Model):
         constraints = [
             models.CheckConstraint(condition=~Q(approved_by=F("requested_by")), name="waiver_four_eyes"),
         ]
+
+    def clean(self):
+        """The admin's checks; rollout.gates.request_waiver makes the same ones."""
+        from django.core.exceptions import ValidationError
+        from django.utils import timezone
+
+        errors = {}
+        if self.gate_id and self.criterion_id and self.criterion.template_id != self.gate.template_id:
+            errors["criterion"] = "This criterion is not one of the gate's."
+        if self.pk is None and self.expires_at and self.expires_at <= timezone.now():
+            errors["expires_at"] = "The expiry must be in the future."
+        if errors:
+            raise ValidationError(errors)
 
     def is_live(self, at):
         return self.approved_at is not None and self.approved_at <= at < self.expires_at

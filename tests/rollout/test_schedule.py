@@ -113,3 +113,26 @@ def test_the_wave_load_refuses_the_row(wave, north):
     assert report.created == report.updated == 0
     assert "Peak" in report.refused[0].errors["planned_cutover"][0]
     assert Wave.objects.get(pk=wave.pk).planned_cutover is None
+
+
+def test_the_admin_asks_a_waiver_for_the_gates_criterion_with_a_future_expiry(wave, admin_client):
+    from rollout.evaluation import evaluate_wave
+    from rollout.models import Gate, Waiver
+
+    from .factories import CriterionFactory, GateTemplateFactory
+
+    criterion = CriterionFactory(template=GateTemplateFactory(program=wave.program), metric="training_completion")
+    other = CriterionFactory(template=GateTemplateFactory(program=wave.program, kind="cutover"),
+                             metric="training_completion")
+    evaluate_wave(wave)
+    gate = Gate.objects.get(wave=wave, template=criterion.template)
+    form = {"gate": gate.pk, "criterion": other.pk, "reason": "Late LMS export",
+            "expires_at_0": "2020-01-01", "expires_at_1": "00:00:00"}
+
+    refused = admin_client.post("/admin/rollout/waiver/add/", form).content.decode()
+
+    assert "This criterion is not one of the gate&#x27;s." in refused and "The expiry must be in the future." in refused
+    accepted = admin_client.post("/admin/rollout/waiver/add/", {**form, "criterion": criterion.pk,
+                                                                "expires_at_0": "2099-01-01"})
+    assert accepted.status_code == 302
+    assert Waiver.objects.get().requested_by.username == "admin"

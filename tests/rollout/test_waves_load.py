@@ -81,3 +81,17 @@ def test_the_api_loads_waves_for_the_pmo_only(api_client, stores):
 
     assert report["created"] == 1
     assert report["refused"] == [{"row": 2, "code": "ERP/Bad", "errors": {"order": ["Must be between 1 and 32,767."]}}]
+
+
+def test_the_admin_refuses_a_location_already_in_another_wave(admin_client, stores):
+    first = WaveFactory(name="A", stores=[stores[0]])
+    second = WaveFactory(program=first.program, name="B")
+
+    response = admin_client.post(f"/admin/rollout/wave/{second.pk}/change/", {
+        "program": second.program_id, "name": "B", "kind": "regional", "order": second.order, "status": "preparing",
+        "members-TOTAL_FORMS": "1", "members-INITIAL_FORMS": "0", "members-0-location": stores[0].pk,
+        "members-0-wave": second.pk, "gates-TOTAL_FORMS": "0", "gates-INITIAL_FORMS": "0",
+    })
+
+    assert response.status_code == 200 and "W001 is already in wave A." in response.content.decode()
+    assert not second.members.exists()

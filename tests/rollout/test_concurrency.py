@@ -1,0 +1,29 @@
+"""Two evaluations of the same wave at once (the hourly run and the button)."""
+from decimal import Decimal
+
+import pytest
+
+from rollout.evaluation import evaluate_wave
+from rollout.models import Evaluation, Gate, GateKind, Wave
+from tests.conftest import on_postgres
+from tests.inventory.factories import LocationFactory
+from tests.threads import run_at_once
+
+from .factories import CriterionFactory, GateTemplateFactory, WaveFactory
+
+
+@pytest.mark.skipif(not on_postgres(), reason="needs PostgreSQL: SQLite serialises writers, no race to test")
+@pytest.mark.django_db(transaction=True)
+def test_two_evaluations_at_once_keep_one_gate_per_template_and_pass_it_once(gauge):
+    store = LocationFactory(code="C001")
+    wave = WaveFactory(name="Race", stores=[store])
+    for kind in (GateKind.DATA_READINESS, GateKind.TRAINING_COMPLETE):
+        CriterionFactory(template=GateTemplateFactory(program=wave.program, kind=kind), threshold=Decimal("95"))
+    gauge.set({store: 97})
+
+    results = run_at_once([lambda: evaluate_wave(Wave.objects.get(pk=wave.pk))] * 2)
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    gates = Gate.objects.filter(wave=wave).order_by("template__order")
+    assert [g.status for g in gates] == [Gate.Status.PASSED, Gate.Status.PASSED]
+    assert Evaluation.objects.filter(gate=gates[0]).count() == 2  # each run kept its evidence
