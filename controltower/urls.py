@@ -14,4 +14,5 @@ urlpatterns = [
     path("", include("controltower.web_urls")),
     path("", include("controltower.web.urls")),
     path("", include("exceptions.urls")),
+    path("", include("rollout.urls")),
 ]

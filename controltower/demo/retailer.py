@@ -4,7 +4,8 @@
 London and Madrid time, one DC, one ecommerce node), five source systems
 with an API token each, ~300 SKUs with barcodes and case conversions, PO
 lines, demo users for every role, ~4000 inventory events over the last
-seven days, and a WMS and an ERP snapshot. Every event goes through `inventory.ledger.ingest_events`, in
+seven days, a WMS and an ERP snapshot, and a rollout program (a live pilot
+and two waves in preparation, with training records: `rollout`). Every event goes through `inventory.ledger.ingest_events`, in
 batches timed the way each source pushes them, so positions, transfers,
 count anchors, latency and rejections are exactly what the API would have
 produced.
@@ -45,10 +46,12 @@ from inventory.models import (
     Snapshot,
     SourceSystem,
 )
+from rollout.models import TrainingRecord, Wave
 
 from .activity import TXN_PREFIX, Week, post_events, send_snapshots
 from .masterdata import upsert_locations, upsert_po_lines, upsert_regions, upsert_skus, upsert_sources
 from .people import DEMO_PASSWORD, issue_tokens, upsert_users
+from .rollout import load_rollout
 
 __all__ = ["DEMO_PASSWORD", "SIZES", "TXN_PREFIX", "DemoReport", "DemoSize", "load_demo"]
 
@@ -109,6 +112,7 @@ def load_demo(seed=42, size="full", now=None) -> DemoReport:
             post_events(week.events, sources, report)
             send_snapshots(sources, now, report)
             report.events_loaded = True
+        load_rollout(locations, now, report)
     report.totals = {
         "regions": Region.objects.count(),
         "locations": Location.objects.count(),
@@ -119,5 +123,7 @@ def load_demo(seed=42, size="full", now=None) -> DemoReport:
         "ledger events": InventoryEvent.objects.count(),
         "rejections": RejectedEvent.objects.count(),
         "snapshots": Snapshot.objects.count(),
+        "rollout waves": Wave.objects.count(),
+        "training records": TrainingRecord.objects.count(),
     }
     return report

@@ -3,16 +3,20 @@ from datetime import timedelta
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from controltower.counts import capped_count
+from controltower.models import Role
 from controltower.permissions import may_see_rejections
-from controltower.scoping import visible_locations
+from controltower.scoping import role_of, visible_locations
 from exceptions.services import location_case_figures
 from inventory.models import SKU, InventoryEvent, Position, RejectedEvent
 from inventory.positions import negative_position_counts
+
+# Roles whose main screen is another app's: home (where signing in lands) sends them there.
+LANDING = {Role.PMO: "rollout"}
 
 # The home page lists this many locations; the count above the table says how many there are.
 HOME_LOCATION_LIMIT = 50
@@ -35,6 +39,9 @@ def _home_counts(user):
 
 @login_required
 def home(request):
+    landing = LANDING.get(role_of(request.user))
+    if landing is not None:
+        return redirect(landing)
     counts = _home_counts(request.user)
     locations = visible_locations(request.user).select_related("region")[:HOME_LOCATION_LIMIT]
     return render(request, "web/home.html", {"counts": counts, "locations": locations})

@@ -11,6 +11,7 @@ from django.conf import settings
 
 from . import ingest
 from .cases import bench_cases
+from .rollout import bench_rollout, rollout_table
 from .snapshot import bench_snapshot
 
 LABELS = {
@@ -20,11 +21,12 @@ LABELS = {
 }
 
 
-SECTIONS = ["ingest", "snapshot", "cases"]
+SECTIONS = ["ingest", "snapshot", "cases", "rollout"]
 
 DESCRIPTION = (
     "Measure ingest through the HTTP bulk endpoint against raw COPY and the naive path, "
-    "snapshot-vs-ledger reconciliation on a large snapshot, and the case screens' server time "
+    "snapshot-vs-ledger reconciliation on a large snapshot, the case screens' server time, and the "
+    "rollout (every gate of 10 waves over 600 stores evaluated, the PMO board's server time) "
     "(PostgreSQL only)."
 )
 
@@ -63,6 +65,9 @@ def main(argv=None, stdout=None):
             ingest.require_postgres()
             results["cases"] = bench_cases(active=args.active_cases, done=2 * args.active_cases,
                                            fresh=args.fresh_cases)
+        if "rollout" in args.sections:
+            ingest.require_postgres()
+            results["rollout"] = bench_rollout()
     except ingest.BenchError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 1
@@ -77,6 +82,8 @@ def main(argv=None, stdout=None):
 def table(section, result):
     if section == "cases":
         return cases_table(result)
+    if section == "rollout":
+        return rollout_table(result)
     if section == "snapshot":
         return (
             f"snapshot: {result['snapshot_lines']:,} ERP snapshot lines ({result['stores']:,} locations x "

@@ -157,6 +157,9 @@ def _model_of(template, callback):
     if viewset in rollout_viewsets:
         return rollout_viewsets[viewset]
     module = getattr(callback, "__module__", "")
+    if module == "rollout.views":  # the rollout screens name their object in the path
+        screens = {"rollout/gates/": Gate, "rollout/waves/": Wave, "rollout/waivers/": Waiver}
+        return next((model for prefix, model in screens.items() if template.startswith(prefix)), None)
     return {"exceptions.views.case": Case, "exceptions.views.approvals": CorrectiveAdjustment}.get(module)
 
 

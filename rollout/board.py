@@ -1,0 +1,395 @@
+"""What the PMO's screens show, read from the gate rules (rollout.gates) and
+the kept evidence (Evaluation); the views only render it.
+
+- The board: a program's waves as rows, its gate templates as columns, each
+  cell one of four states, in words as well as colour:
+    green   the gate passed, or it is open and every criterion is met (it
+            may still wait for a sign-off or the go decision: the words say);
+    amber   passing only by a waiver, or a sign-off went stale;
+    red     a criterion fails (or was never measured), or its waiver expired;
+    waiting not yet open.
+- A criterion as a screen shows it: value in the metric's unit, threshold,
+  sample, the metric's definition from the registry, its trend.
+- A wave's stores, each measured alone, to see which store holds it back.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from controltower import metrics
+from controltower.metrics import Scope, Window
+from controltower.models import Role
+
+from . import gates
+from .evaluation import forecast, meets, scope_of
+from .models import BlackoutWindow, Criterion, Evaluation, Gate, GateKind, Waiver, Wave, WaveLocation
+
+GREEN, AMBER, RED, WAITING = "green", "amber", "red", "waiting"
+STATE_WORDS = {GREEN: "Green", AMBER: "Amber", RED: "Red", WAITING: "Not yet open"}
+
+
+# --------------------------------------------------------------------------
+# Criteria as the screens show them
+# --------------------------------------------------------------------------
+
+def metric_of(key):
+    """The registered metric, or None for a key no app registers (yet)."""
+    try:
+        return metrics.get(key)
+    except ValueError:
+        return None
+
+
+def fmt(metric, value):
+    if metric is None:
+        return "no data" if value is None else str(value)
+    return metric.format(value)
+
+
+def threshold_text(criterion, metric, applied=None):
+    """ "at least 95.0%", or with a baseline "at least the pilot's value -1.0 (93.2%)"."""
+    words = Criterion.Comparator(criterion.comparator).label
+    if not criterion.baseline:
+        return f"{words} {fmt(metric, criterion.threshold)}"
+    of = "the pilot's value" if criterion.baseline == Criterion.Baseline.PILOT else "the value before cutover"
+    offset = f" {criterion.threshold.normalize():+f}" if criterion.threshold else ""
+    applied_text = f" ({fmt(metric, applied)})" if applied is not None else " (no baseline yet)"
+    return f"{words} {of}{offset}{applied_text}"
+
+
+@dataclass
+class CriterionView:
+    criterion: Criterion
+    metric: metrics.Metric | None
+    state: gates.CriterionState
+    forecast: object = None  # evaluation.Forecast for a red criterion
+    records_url: str = ""  # where the records behind the value are listed (add_records_urls)
+
+    @property
+    def label(self):
+        return self.metric.label if self.metric else self.criterion.metric
+
+    @property
+    def definition(self):
+        return self.metric.definition if self.metric else "This metric is not registered: it cannot be measured."
+
+    @property
+    def measured(self):
+        latest = self.state.latest
+        return "not measured yet" if latest is None else fmt(self.metric, latest.value)
+
+    @property
+    def threshold(self):
+        latest = self.state.latest
+        return threshold_text(self.criterion, self.metric, latest.threshold if latest else None)
+
+    @property
+    def word(self):
+        """The criterion's state in words (waived is never shown as passing)."""
+        if self.state.passed:
+            return "Passing"
+        if self.state.waived:
+            return f"Waived until {timezone.localtime(self.state.waiver.expires_at):%d %b %Y}"
+        if self.state.latest is None:
+            return "Not measured yet"
+        if self.state.expired_waiver:
+            return f"Failing: its waiver expired {timezone.localtime(self.state.expired_waiver.expires_at):%d %b %Y}"
+        return "Failing"
+
+    @property
+    def colour(self):
+        return GREEN if self.state.passed else AMBER if self.state.waived else RED
+
+
+def criterion_views(state: gates.GateState, at, with_forecast=True):
+    views = []
+    for criterion_state in state.criteria:
+        criterion = criterion_state.criterion
+        view = CriterionView(criterion, metric_of(criterion.metric), criterion_state)
+        if with_forecast and not criterion_state.counts and criterion_state.latest is not None:
+            view.forecast = forecast(state.gate, criterion, at)
+        views.append(view)
+    return views
+
+
+# --------------------------------------------------------------------------
+# Board cells
+# --------------------------------------------------------------------------
+
+@dataclass
+class Cell:
+    template: object
+    gate: Gate | None
+    state: str
+    words: str  # what the cell says beside its colour
+    failing: int = 0
+
+    @property
+    def state_words(self):
+        return STATE_WORDS[self.state]
+
+
+def role_names(roles):
+    return ", ".join(Role(role).label for role in roles)
+
+
+def open_cell(gate, state: gates.GateState):
+    """The cell of an open gate, from its state now."""
+    red = [c for c in state.criteria if not c.counts]
+    waived = [c for c in state.criteria if c.waived]
+    stale = [s for s in state.sign_offs if s.stale]
+    if red:
+        unmeasured = sum(1 for c in red if c.latest is None)
+        expired = sum(1 for c in red if c.expired_waiver)
+        words = f"{len(red)} of {len(state.criteria)} criteria failing"
+        if unmeasured == len(red):
+            words = f"{len(red)} of {len(state.criteria)} criteria not measured yet"
+        if expired:
+            words += f"; {expired} waiver{'s' if expired > 1 else ''} expired"
+        return Cell(gate.template, gate, RED, words, failing=len(red))
+    if waived or stale:
+        parts = []
+        if waived:
+            parts.append(f"{len(waived)} waived")
+        if stale:
+            parts.append(f"stale sign-off: {role_names(sorted({s.sign_off.role for s in stale}))}")
+        return Cell(gate.template, gate, AMBER, "; ".join(parts))
+    if state.missing_roles:
+        return Cell(gate.template, gate, GREEN, f"Criteria met; awaits sign-off: {role_names(state.missing_roles)}")
+    if gate.template.kind == GateKind.CUTOVER:
+        return Cell(gate.template, gate, GREEN, "Criteria met; awaits the go decision")
+    return Cell(gate.template, gate, GREEN, "Criteria met")
+
+
+def _waived_at_pass(passed):
+    """{gate id: [criterion ids]} of the passed gates that passed only by a
+    waiver: one live at the pass, over a criterion whose evidence then failed."""
+    found = {}
+    live = Waiver.objects.filter(gate__in=passed, approved_at__isnull=False).select_related("gate")
+    for waiver in live:
+        gate = waiver.gate
+        if not waiver.is_live(gate.passed_at):
+            continue
+        last = (Evaluation.objects.filter(gate=gate, criterion_id=waiver.criterion_id, at__lte=gate.passed_at)
+                .order_by("-at", "-pk").values_list("passed", flat=True).first())
+        if last is False:
+            found.setdefault(gate.pk, []).append(waiver.criterion_id)
+    return found
+
+
+def passed_cell(gate, waived_criteria):
+    day = f"{timezone.localtime(gate.passed_at):%d %b}" if gate.passed_at else ""
+    if waived_criteria:
+        return Cell(gate.template, gate, AMBER, f"Passed {day} with {len(waived_criteria)} waived")
+    return Cell(gate.template, gate, GREEN, f"Passed {day}")
+
+
+@dataclass
+class WaveRow:
+    wave: Wave
+    cells: list[Cell]
+    stores: int
+    days_left: int | None  # to the planned cutover; negative: overdue
+
+    @property
+    def days_left_words(self):
+        if self.wave.actual_cutover:
+            return f"cut over {self.wave.actual_cutover:%d %b %Y}"
+        if self.days_left is None:
+            return "no cutover planned"
+        if self.days_left < 0:
+            return f"{-self.days_left} days overdue"
+        return "today" if self.days_left == 0 else f"{self.days_left} days left"
+
+
+def board(program, user, at=None):
+    """(gate templates in order, [WaveRow]) for the waves of `program` that `user` sees."""
+    at = at or timezone.now()
+    today = timezone.localdate(at)
+    templates = list(program.gate_templates.order_by("order"))
+    waves = list(Wave.objects.restrict(user).filter(program=program).order_by("order"))
+    all_gates = list(Gate.objects.filter(wave__in=waves).select_related("template", "wave"))
+    by_cell = {(g.wave_id, g.template_id): g for g in all_gates}
+    waived = _waived_at_pass([g for g in all_gates if g.status == Gate.Status.PASSED])
+    stores = dict(WaveLocation.objects.filter(wave__in=waves).values("wave_id").annotate(n=Count("id"))
+                  .values_list("wave_id", "n"))
+    rows = []
+    for wave in waves:
+        cells = []
+        for template in templates:
+            gate = by_cell.get((wave.pk, template.pk))
+            if gate is None or gate.status == Gate.Status.WAITING:
+                cells.append(Cell(template, gate, WAITING, "Not yet open"))
+            elif gate.status == Gate.Status.PASSED:
+                cells.append(passed_cell(gate, waived.get(gate.pk, [])))
+            else:
+                cells.append(open_cell(gate, gates.gate_state(gate, at)))
+        days = (wave.planned_cutover - today).days if wave.planned_cutover else None
+        rows.append(WaveRow(wave, cells, stores.get(wave.pk, 0), days))
+    return templates, rows
+
+
+def cell_of(gate, at=None):
+    """One gate's cell and its state (None for a gate not open)."""
+    at = at or timezone.now()
+    if gate.status == Gate.Status.WAITING:
+        return Cell(gate.template, gate, WAITING, "Not yet open"), None
+    if gate.status == Gate.Status.PASSED:
+        state = gates.gate_state(gate, gate.passed_at)
+        return passed_cell(gate, _waived_at_pass([gate]).get(gate.pk, [])), state
+    state = gates.gate_state(gate, at)
+    return open_cell(gate, state), state
+
+
+# --------------------------------------------------------------------------
+# The timeline: waves up to their cutover, blackout windows shaded
+# --------------------------------------------------------------------------
+
+def program_blackouts(program):
+    """The program's blackout windows and those of the regions of its stores."""
+    regions = WaveLocation.objects.filter(program=program).values("location__region_id")
+    return BlackoutWindow.objects.filter(
+        Q(program=program) | Q(program__isnull=True, region_id__in=regions)
+    ).select_related("region").order_by("starts_on")
+
+
+def timeline(rows, blackouts):
+    """Plotly data for the timeline (served to static/js/rollout.js as JSON)."""
+    bars = []
+    for row in rows:
+        wave = row.wave
+        end = wave.actual_cutover or wave.planned_cutover
+        if end is None:
+            continue
+        start = timezone.localdate(wave.started_at)
+        bars.append({
+            "wave": wave.name, "start": start.isoformat(), "end": end.isoformat(),
+            "days": max((end - start).days, 1),
+            "text": f"{wave.name}: cutover {end:%d %b %Y}" + (" (done)" if wave.actual_cutover else " (planned)"),
+        })
+    shaded = [{"name": b.name + (f" ({b.region.code})" if b.region_id else ""), "start": b.starts_on.isoformat(),
+               "end": (b.ends_on + timedelta(days=1)).isoformat()} for b in blackouts]
+    return {"waves": bars, "blackouts": shaded}
+
+
+# --------------------------------------------------------------------------
+# The wave page
+# --------------------------------------------------------------------------
+
+@dataclass
+class GateView:
+    gate: Gate
+    cell: Cell
+    state: gates.GateState | None
+    criteria: list[CriterionView] = field(default_factory=list)
+    pending_waivers: list = field(default_factory=list)
+    trends: dict = field(default_factory=dict)  # criterion id -> chart data
+
+    @property
+    def is_open(self):
+        return self.gate.status == Gate.Status.OPEN
+
+    @property
+    def required_words(self):
+        return role_names(self.gate.template.required_roles)
+
+    @property
+    def missing_words(self):
+        return role_names(self.state.missing_roles) if self.state else ""
+
+
+def trend(gate, criterion, since):
+    """The criterion's kept evidence since `since`, as chart data."""
+    points = gate.evaluations.filter(criterion=criterion, at__gte=since).order_by("at").values_list(
+        "at", "value", "threshold")
+    metric = metric_of(criterion.metric)
+    return {
+        "label": metric.label if metric else criterion.metric,
+        "at": [timezone.localtime(at).isoformat() for at, _, _ in points],
+        "value": [None if value is None else float(value) for _, value, _ in points],
+        "threshold": [None if threshold is None else float(threshold) for _, _, threshold in points],
+    }
+
+
+def wave_gates(wave, at=None):
+    """Every gate of `wave` in order, with its criteria, evidence and trends."""
+    at = at or timezone.now()
+    views = []
+    for gate in wave.gates.select_related("template", "wave__program").order_by("template__order"):
+        cell, state = cell_of(gate, at)
+        view = GateView(gate, cell, state)
+        if state is not None:
+            view.criteria = criterion_views(state, at, with_forecast=gate.status == Gate.Status.OPEN)
+            view.trends = {c.criterion.pk: trend(gate, c.criterion, wave.started_at) for c in view.criteria
+                           if c.state.latest is not None}
+        view.pending_waivers = list(gate.waivers.filter(approved_at__isnull=True, expires_at__gt=at)
+                                    .select_related("criterion", "requested_by"))
+        views.append(view)
+    return views
+
+
+def add_records_urls(wave, gate_view, at=None):
+    """Set each criterion's records_url from a measurement now: the registry's
+    Reading says where the records behind a value are listed (the kept
+    evidence holds the value, not the link)."""
+    at = at or timezone.now()
+    for view in gate_view.criteria:
+        if view.metric is None:
+            continue
+        criterion = view.criterion
+        window = Window(at - timedelta(hours=criterion.window_hours), at)
+        view.records_url = metrics.measure(criterion.metric, scope_of(criterion, wave, window), window) \
+            .reading.records_url
+
+
+@dataclass
+class StoreReadiness:
+    location: object
+    values: list  # [(criterion view, text, meets or None)] in the gate's criteria order
+    failing: int
+
+
+def store_criteria(gate_view):
+    """The criteria of a gate that can be measured per store: over locations, registered."""
+    return [c for c in gate_view.criteria
+            if c.metric is not None and c.criterion.scope == Criterion.ScopeKind.LOCATIONS]
+
+
+def store_readiness(wave, gate_view, at=None) -> list[StoreReadiness]:
+    """Each store of the wave measured alone on the store_criteria of
+    `gate_view` (its open gate); the stores failing most first. A baseline
+    criterion is compared with the wave's applied threshold."""
+    at = at or timezone.now()
+    criteria = store_criteria(gate_view)
+    rows = []
+    for location in wave.locations.select_related("region").order_by("code"):
+        values, failing = [], 0
+        for view in criteria:
+            criterion = view.criterion
+            window = Window(at - timedelta(hours=criterion.window_hours), at)
+            value = metrics.measure(criterion.metric, Scope.of(locations={location.pk}), window).value
+            latest = view.state.latest  # its applied threshold (a baseline's is known once measured)
+            if latest is not None:
+                threshold = latest.threshold
+            else:
+                threshold = None if criterion.baseline else criterion.threshold
+            ok = None if value is None else meets(value, criterion.comparator, threshold)
+            failing += ok is False
+            values.append((view, fmt(view.metric, value), ok))
+        rows.append(StoreReadiness(location, values, failing))
+    rows.sort(key=lambda row: (-row.failing, row.location.code))
+    return rows
+
+
+def open_gate(gate_views):
+    return next((view for view in gate_views if view.gate.status == Gate.Status.OPEN), None)
+
+
+def days_left(wave, at=None):
+    if wave.planned_cutover is None:
+        return None
+    return (wave.planned_cutover - timezone.localdate(at or timezone.now())).days

@@ -1,0 +1,222 @@
+"""The PMO's screens: the board (waves x gates), a gate's cell as an htmx
+fragment, and the wave page with its forms. Thin callers: what a cell says is
+rollout.board's, every rule of waivers, sign-offs and go/no-go rollout.gates'.
+
+The board is the PMO's (and the admin's); the wave page is seen by whoever
+sees the wave, as the people who sign off work there. A form that the
+service refuses shows its errors on the wave page (400); a role that may
+not act is answered 403, a wave or gate out of scope 404, as the case
+screens do."""
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from controltower.permissions import may_decide_go_no_go, may_manage_rollout, may_sign_off
+from controltower.scoping import role_of
+from exceptions.forms import add_service_errors
+
+from . import board as readiness
+from . import gates
+from .evaluation import evaluate_wave
+from .forms import GoNoGoForm, SignOffForm, WaiverForm
+from .models import Gate, GateKind, GoNoGo, Program, Waiver, Wave
+from .schedule import blackouts_for
+
+
+def _refused(request, message):
+    return render(request, "exceptions/refused.html", {"message": message}, status=403)
+
+
+def _not_found(request, message):
+    return render(request, "exceptions/not_found.html", {"message": message}, status=404)
+
+
+class NotInScope(Exception):
+    pass
+
+
+def _wave(request, pk):
+    wave = Wave.objects.restrict(request.user).select_related("program").filter(pk=pk).first()
+    if wave is None:
+        raise NotInScope(f"No wave #{pk} in your scope: it does not exist, or none of its stores is yours.")
+    return wave
+
+
+def _gate(request, pk):
+    gate = Gate.objects.restrict(request.user).select_related("template", "wave__program").filter(pk=pk).first()
+    if gate is None:
+        raise NotInScope(f"No gate #{pk} in your scope: it does not exist, or none of its wave's stores is yours.")
+    return gate
+
+
+BOARD_ONLY = "The rollout board is the PMO's."
+
+
+@login_required
+@require_GET
+def board(request):
+    if not may_manage_rollout(request.user):
+        return _refused(request, BOARD_ONLY)
+    programs = list(Program.objects.all())
+    program = next((p for p in programs if str(p.pk) == request.GET.get("program")), programs[0] if programs else None)
+    context = {"programs": programs, "program": program}
+    if program is not None:
+        templates, rows = readiness.board(program, request.user)
+        blackouts = list(readiness.program_blackouts(program))
+        context.update(templates=templates, rows=rows, blackouts=blackouts,
+                       timeline=readiness.timeline(rows, blackouts))
+    return render(request, "rollout/board.html", context)
+
+
+@login_required
+@require_GET
+def gate_cell(request, pk):
+    """A board cell opened: the gate's criteria, failing ones first (htmx fragment).
+    A gate out of scope is not found (404) before the role is refused (403)."""
+    try:
+        gate = _gate(request, pk)
+    except NotInScope as error:
+        return _not_found(request, str(error))
+    if not may_manage_rollout(request.user):
+        return _refused(request, BOARD_ONLY)
+    if not request.htmx:  # without htmx the link leads to the gate on its wave page
+        return redirect(reverse("rollout-wave", args=[gate.wave_id]) + f"#gate-{gate.pk}")
+    now = timezone.now()
+    cell, state = readiness.cell_of(gate, now)
+    criteria = readiness.criterion_views(state, now, gate.status == Gate.Status.OPEN) if state else []
+    criteria.sort(key=lambda c: (c.state.counts, c.state.passed))  # failing first, then waived
+    return render(request, "rollout/_gate_detail.html", {
+        "gate": gate, "cell": cell, "criteria": criteria,
+        "missing": readiness.role_names(state.missing_roles) if state else "",
+    })
+
+
+def _wave_page(request, wave, status=200, **forms):
+    now = timezone.now()
+    gate_views = readiness.wave_gates(wave, now)
+    current = readiness.open_gate(gate_views)
+    user = request.user
+    role = role_of(user)
+    context = {
+        "wave": wave,
+        "gate_views": gate_views,
+        "current": current,
+        "days_left": readiness.days_left(wave, now),
+        "blackouts": blackouts_for(wave),
+        "decisions": GoNoGo.objects.filter(gate__wave=wave).select_related("decided_by", "gate__template"),
+        "may_manage": may_manage_rollout(user),
+        "stores": [],
+        "trends": {f"{view.gate.pk}-{pk}": data for view in gate_views for pk, data in view.trends.items()},
+    }
+    if current is not None:
+        readiness.add_records_urls(wave, current, now)
+        required = current.gate.template.required_roles
+        context.update(
+            stores=readiness.store_readiness(wave, current, now),
+            store_criteria=readiness.store_criteria(current),
+            waiver_form=forms.get("waiver_form") or WaiverForm(gate=current.gate),
+            sign_off_form=(forms.get("sign_off_form") or SignOffForm(prefix="sign_off"))
+            if role in required and may_sign_off(user, role) else None,
+            sign_off_role_label=readiness.role_names([role]) if role else "",
+            go_form=(forms.get("go_form") or GoNoGoForm(prefix="go"))
+            if current.gate.template.kind == GateKind.CUTOVER and may_decide_go_no_go(user) else None,
+        )
+    return render(request, "rollout/wave.html", context, status=status)
+
+
+@login_required
+@require_GET
+def wave_detail(request, pk):
+    try:
+        wave = _wave(request, pk)
+    except NotInScope as error:
+        return _not_found(request, str(error))
+    return _wave_page(request, wave)
+
+
+def _gate_action(form_class, form_name, prefix=None):
+    """Wrap `do(request, gate, data) -> message` as a POST on one gate: the
+    service decides; success goes back to the wave page with the message."""
+    def decorate(do):
+        @login_required
+        @require_POST
+        def view(request, pk):
+            try:
+                gate = _gate(request, pk)
+            except NotInScope as error:
+                return _not_found(request, str(error))
+            kwargs = {"gate": gate} if form_class is WaiverForm else {"prefix": prefix}
+            form = form_class(request.POST, **kwargs)
+            if form.is_valid():
+                try:
+                    message = do(request, gate, form.cleaned_data)
+                except PermissionDenied as error:
+                    return _refused(request, str(error))
+                except ValidationError as error:
+                    add_service_errors(form, error)
+                else:
+                    messages.success(request, message)
+                    return redirect("rollout-wave", gate.wave_id)
+            return _wave_page(request, gate.wave, status=400, **{form_name: form})
+        view.__name__ = do.__name__
+        return view
+    return decorate
+
+
+@_gate_action(WaiverForm, "waiver_form")
+def waiver_request(request, gate, data):
+    waiver = gates.request_waiver(gate, data["criterion"], user=request.user, reason=data.get("reason", ""),
+                                  expires_at=data.get("expires_at"))
+    return f"Waiver of {waiver.criterion} asked; another person approves it."
+
+
+@_gate_action(SignOffForm, "sign_off_form", prefix="sign_off")
+def gate_sign_off(request, gate, data):
+    signed = gates.sign_off(gate, user=request.user, role=role_of(request.user), comment=data.get("comment", ""))
+    return f"Signed off {gate.template.get_kind_display()} as {signed.get_role_display()}."
+
+
+@_gate_action(GoNoGoForm, "go_form", prefix="go")
+def gate_go_no_go(request, gate, data):
+    decision = gates.record_go_no_go(gate, user=request.user, decision=data["decision"],
+                                     comment=data.get("comment", ""))
+    return f"Recorded: {decision.get_decision_display()}."
+
+
+@login_required
+@require_POST
+def waiver_approve(request, pk):
+    waiver = Waiver.objects.restrict(request.user).select_related("gate__wave", "gate__template", "criterion") \
+        .filter(pk=pk).first()
+    if waiver is None:
+        return _not_found(request, f"No waiver #{pk} in your scope.")
+    try:
+        gates.approve_waiver(waiver, user=request.user)
+    except PermissionDenied as error:
+        return _refused(request, str(error))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"Waiver of {waiver.criterion} approved until "
+                                  f"{timezone.localtime(waiver.expires_at):%d %b %Y %H:%M}.")
+    return redirect("rollout-wave", waiver.gate.wave_id)
+
+
+@login_required
+@require_POST
+def wave_evaluate(request, pk):
+    """The button: evaluate the wave's open gate now (the hourly run's work)."""
+    try:
+        wave = _wave(request, pk)
+    except NotInScope as error:
+        return _not_found(request, str(error))
+    if not may_manage_rollout(request.user):
+        return _refused(request, "Only the PMO evaluates a wave on demand.")
+    made = evaluate_wave(wave)
+    failing = sum(1 for e in made if not e.counts)
+    messages.success(request, f"Evaluated {len(made)} criteria now: {failing} failing.")
+    return redirect("rollout-wave", wave.pk)

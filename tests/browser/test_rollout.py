@@ -1,0 +1,124 @@
+"""The PMO's rollout screens in Chromium: the PMO opens the board, opens the
+red gate and sees the failing criterion with its measured value, asks for a
+waiver (approved by the admin: four eyes), finance signs off, and the gate
+turns amber: passed, but by a waiver, never green. Board and wave page pass
+axe-core's WCAG 2 A/AA rules at 1280 and 768 px; screenshots in var/screenshots/."""
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from django.utils import timezone
+
+from controltower.models import Role
+from rollout.evaluation import evaluate_wave
+from rollout.models import Gate, GateKind
+from tests.controltower.factories import make_user
+from tests.inventory.factories import LocationFactory
+from tests.rollout.factories import (
+    CriterionFactory,
+    GateTemplateFactory,
+    TrainingModuleFactory,
+    TrainingRecordFactory,
+    WaveFactory,
+)
+
+from .conftest import TABLET
+from .test_accessibility import WCAG_2_A_AA
+
+
+def assert_no_axe_findings(page, what):
+    results = Axe().run(page, options=WCAG_2_A_AA)
+    assert results.violations_count == 0, f"{what}\n{results.generate_report()}"
+
+
+@pytest.fixture
+def north_wave():
+    """A wave of two stores at its training gate: 1 of 2 people trained (50%),
+    the gate asks for 90% and finance's sign-off."""
+    stores = [LocationFactory(code="S100", name="Berlin Mitte"), LocationFactory(code="S200", name="Hamburg Hafen")]
+    wave = WaveFactory(name="North", stores=stores, planned_cutover=timezone.localdate() + timedelta(days=20))
+    GateTemplateFactory(program=wave.program, kind=GateKind.DESIGN_COMPLETE)
+    training = GateTemplateFactory(program=wave.program, kind=GateKind.TRAINING_COMPLETE,
+                                   required_roles=[Role.FINANCE])
+    CriterionFactory(template=training, metric="training_completion", threshold=Decimal("90"))
+    GateTemplateFactory(program=wave.program, kind=GateKind.CUTOVER, required_roles=[Role.FINANCE])
+    tills, counts = TrainingModuleFactory(code="POS-BASICS"), TrainingModuleFactory(code="STOCK-COUNT")
+    done = timezone.now() - timedelta(days=2)
+    for person, store, modules in [("P1", stores[0], [tills, counts]), ("P2", stores[1], [tills])]:
+        for module in modules:
+            TrainingRecordFactory(person_id=person, location=store, module=module, completed_at=done)
+    evaluate_wave(wave)
+    return wave
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pmo_waives_a_red_gate_and_finance_signs_it_off(page, live_server, log_in, screenshot, north_wave):
+    pmo = make_user(Role.PMO, username="paula")
+    admin = make_user(Role.ADMIN, username="adele")
+    finance = make_user(Role.FINANCE, username="fiona")
+    training = Gate.objects.get(wave=north_wave, template__kind=GateKind.TRAINING_COMPLETE)
+
+    # The PMO lands on the board and opens the red gate.
+    log_in(pmo)
+    page.goto(f"{live_server.url}/")
+    assert page.url.endswith("/rollout/")
+    cell = page.locator(f"a[href='/rollout/gates/{training.pk}/']")
+    assert "Red" in cell.inner_text() and "1 of 1 criteria failing" in cell.inner_text()
+    assert_no_axe_findings(page, "board")
+    screenshot(page, "rollout-board")
+    cell.click()
+    detail = page.locator("#gate-detail")
+    detail.get_by_text("Training completion").wait_for()
+    assert "50.0%" in detail.inner_text() and "at least 90.0%" in detail.inner_text()
+    assert "Failing" in detail.inner_text()
+    assert_no_axe_findings(page, "board with the gate open")
+    screenshot(page, "rollout-board-red-gate")
+
+    # The wave page: ask for the waiver.
+    detail.get_by_role("link", name="Open the wave page").click()
+    page.wait_for_load_state("networkidle")
+    assert_no_axe_findings(page, "wave page")
+    screenshot(page, "rollout-wave")
+    page.get_by_label("Criterion").select_option(label="training_completion >= 90")
+    page.get_by_label("Why may it be waived?").fill("The second module's sessions are booked for next week.")
+    page.get_by_label("Waived until").fill((timezone.localtime() + timedelta(days=7)).strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_role("button", name="Ask for the waiver").click()
+    page.get_by_text("another person approves it").first.wait_for()
+    assert page.get_by_role("button", name="Approve waiver").count() == 0  # not by the one who asked
+
+    # The admin approves it (four eyes).
+    page.context.clear_cookies()
+    log_in(admin)
+    page.goto(f"{live_server.url}/rollout/waves/{north_wave.pk}/")
+    page.get_by_role("button", name="Approve waiver").click()
+    page.get_by_text("approved until").wait_for()
+    assert "Waived until" in page.locator(f"#gate-{training.pk}").inner_text()
+
+    # Finance signs off: the gate passes by the waiver, so it is amber.
+    page.context.clear_cookies()
+    log_in(finance)
+    page.goto(f"{live_server.url}/rollout/waves/{north_wave.pk}/")
+    page.get_by_label("Comment").fill("Cash procedures covered.")
+    page.get_by_role("button", name="Sign off").click()
+    page.get_by_text("Signed off Training complete as Finance").wait_for()
+    training.refresh_from_db()
+    assert training.status == Gate.Status.PASSED
+    badge = page.locator(f"#gate-{training.pk} .state-badge").inner_text()
+    assert badge.startswith("Amber") and "1 waived" in badge
+    screenshot(page, "rollout-wave-signed")
+
+    page.context.clear_cookies()
+    log_in(pmo)
+    page.goto(f"{live_server.url}/rollout/")
+    text = page.locator(f"a[href='/rollout/gates/{training.pk}/']").inner_text()
+    assert "Amber" in text and "Passed" in text and "1 waived" in text
+    screenshot(page, "rollout-board-after")
+
+    page.set_viewport_size(TABLET)
+    assert_no_axe_findings(page, "board at 768 px")
+    screenshot(page, "rollout-board-768")
+    page.goto(f"{live_server.url}/rollout/waves/{north_wave.pk}/")
+    page.wait_for_load_state("networkidle")
+    assert_no_axe_findings(page, "wave page at 768 px")
+    screenshot(page, "rollout-wave-768")

@@ -1,0 +1,53 @@
+"""The demo's rollout program (controltower.demo.rollout): a live pilot, a
+wave red on a real metric (training completion measured from the demo's
+training records), one amber by a waiver; loaded once."""
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from controltower.demo.retailer import load_demo
+from rollout import board
+from rollout.models import Evaluation, Program, TrainingRecord, Wave
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield load_demo(size="small")
+        transaction.set_rollback(True)
+
+
+def row_of(rows, name):
+    return next(row for row in rows if row.wave.name == name)
+
+
+def test_the_board_of_the_demo_program(demo):
+    program = Program.objects.get(name="ERP rollout (demo)")
+    templates, rows = board.board(program, get_user_model().objects.get(username="pmo"))
+    states = {row.wave.name: [cell.state for cell in row.cells] for row in rows}
+
+    pilot = row_of(rows, "Pilot (demo)")
+    assert pilot.wave.status == Wave.Status.LIVE and pilot.wave.actual_cutover is not None
+    assert states["Pilot (demo)"] == ["green"] * 7  # hypercare exit open, its criteria met
+    assert pilot.cells[-1].words.startswith("Criteria met; awaits sign-off")
+
+    germany = row_of(rows, "Germany (demo)")
+    assert states["Germany (demo)"] == ["green"] * 3 + ["red"] + ["waiting"] * 3
+    latest = (Evaluation.objects.filter(gate=germany.cells[3].gate, criterion__metric="training_completion")
+              .order_by("-at").first())
+    assert latest.value == 62.5 and latest.sample == 24 and not latest.passed  # 15 of 24 people
+
+    south = row_of(rows, "France and Spain (demo)")
+    assert states["France and Spain (demo)"] == ["green"] * 3 + ["amber"] + ["waiting"] * 3
+    assert south.cells[3].words == "1 waived"
+
+
+def test_the_demo_rollout_is_loaded_once(demo):
+    before = (Program.objects.count(), Wave.objects.count(), TrainingRecord.objects.count(),
+              Evaluation.objects.count())
+    again = load_demo(size="small")
+    assert "rollout waves" not in again.created
+    assert (Program.objects.count(), Wave.objects.count(), TrainingRecord.objects.count(),
+            Evaluation.objects.count()) == before

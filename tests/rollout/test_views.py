@@ -1,0 +1,255 @@
+"""The rollout screens (rollout.views, rollout.board): who sees the board,
+the four cell states, the gate fragment, the wave page, and the forms as
+thin callers of rollout.gates."""
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from controltower.models import Role
+from rollout.evaluation import evaluate_wave
+from rollout.models import Gate, GateKind, SignOff, Waiver
+from tests.controltower.factories import make_user
+from tests.inventory.factories import LocationFactory, RegionFactory
+
+from .factories import CriterionFactory, GateTemplateFactory, WaveFactory
+
+pytestmark = pytest.mark.django_db
+
+HOUR = timedelta(hours=1)
+
+
+@pytest.fixture
+def store():
+    return LocationFactory(code="S100", name="Berlin Mitte", region=RegionFactory(code="NORTH"))
+
+
+@pytest.fixture
+def wave(store):
+    wave = WaveFactory(name="North", stores=[store], planned_cutover=timezone.localdate() + timedelta(days=10))
+    GateTemplateFactory(program=wave.program, kind=GateKind.DESIGN_COMPLETE)
+    training = GateTemplateFactory(program=wave.program, kind=GateKind.TRAINING_COMPLETE,
+                                   required_roles=[Role.FINANCE])
+    CriterionFactory(template=training, threshold=Decimal("95"))
+    GateTemplateFactory(program=wave.program, kind=GateKind.CUTOVER, required_roles=[Role.FINANCE])
+    return wave
+
+
+@pytest.fixture
+def pmo():
+    return make_user(Role.PMO, username="paula")
+
+
+def gate_of(wave, kind):
+    return Gate.objects.select_related("template", "wave").get(wave=wave, template__kind=kind)
+
+
+def cells(client, wave):
+    """{gate kind label: (state word, words)} read from the board's context."""
+    response = client.get(reverse("rollout"))
+    assert response.status_code == 200
+    row = next(row for row in response.context["rows"] if row.wave == wave)
+    return {cell.template.get_kind_display(): (cell.state_words, cell.words) for cell in row.cells}
+
+
+@pytest.mark.parametrize("role", [Role.PMO, Role.ADMIN])
+def test_pmo_and_admin_see_the_board(client, wave, role):
+    client.force_login(make_user(role))
+    response = client.get(reverse("rollout"))
+    assert response.status_code == 200
+    assert "North" in response.content.decode()
+
+
+@pytest.mark.parametrize("role", [Role.FINANCE, Role.STORE_MANAGER, Role.EXECUTIVE, Role.PLANNER])
+def test_other_roles_are_refused_the_board_and_its_fragment(client, wave, role, store, gauge):
+    evaluate_wave(wave)
+    client.force_login(make_user(role, [store] if role == Role.STORE_MANAGER else []))
+    assert client.get(reverse("rollout")).status_code == 403
+    gate = gate_of(wave, GateKind.DESIGN_COMPLETE)
+    assert client.get(reverse("rollout-gate", args=[gate.pk]), HTTP_HX_REQUEST="true").status_code == 403
+
+
+def test_a_pmo_lands_on_the_board_others_on_home(client, pmo):
+    client.force_login(pmo)
+    response = client.get(reverse("home"))
+    assert response.status_code == 302 and response["Location"] == reverse("rollout")
+    client.force_login(make_user(Role.FINANCE))
+    assert client.get(reverse("home")).status_code == 200
+
+
+def test_cells_go_red_then_amber_by_waiver_then_green_on_pass(client, wave, store, gauge, pmo):
+    client.force_login(pmo)
+    gauge.set({store: 80})
+    evaluate_wave(wave)  # design complete has no criteria, no roles: it passes; training opens
+    states = cells(client, wave)
+    assert states["Design complete"][0] == "Green"
+    assert states["Training complete"] == ("Red", "1 of 1 criteria failing")
+    assert states["Cutover"] == ("Not yet open", "Not yet open")
+
+    training = gate_of(wave, GateKind.TRAINING_COMPLETE)
+    criterion = training.template.criteria.get()
+    waiver = Waiver.objects.create(gate=training, criterion=criterion, reason="Refresher booked",
+                                   expires_at=timezone.now() + timedelta(days=3), requested_by=pmo,
+                                   approved_by=make_user(Role.ADMIN), approved_at=timezone.now() - HOUR)
+    assert cells(client, wave)["Training complete"] == ("Amber", "1 waived")
+
+    SignOff.objects.create(gate=training, role=Role.FINANCE, person=make_user(Role.FINANCE),
+                           at=timezone.now())
+    from rollout import gates
+
+    assert gates.try_pass(training) is True
+    state, words = cells(client, wave)["Training complete"]
+    assert state == "Amber" and words.startswith("Passed") and "1 waived" in words  # waived, never green
+    # Without the waiver having been live at the pass, the passed gate is green.
+    Waiver.objects.filter(pk=waiver.pk).update(approved_at=timezone.now() + HOUR)
+    assert cells(client, wave)["Training complete"][0] == "Green"
+
+
+def test_an_expired_waiver_says_so_and_a_met_gate_says_what_it_waits_for(client, wave, store, gauge, pmo):
+    client.force_login(pmo)
+    gauge.set({store: 80})
+    evaluate_wave(wave)
+    training = gate_of(wave, GateKind.TRAINING_COMPLETE)
+    Waiver.objects.create(gate=training, criterion=training.template.criteria.get(), reason="Old",
+                          expires_at=timezone.now() - HOUR, requested_by=pmo,
+                          approved_by=make_user(Role.ADMIN), approved_at=timezone.now() - 5 * HOUR)
+    assert cells(client, wave)["Training complete"] == ("Red", "1 of 1 criteria failing; 1 waiver expired")
+
+    gauge.set({store: 99})
+    evaluate_wave(wave)
+    assert cells(client, wave)["Training complete"] == ("Green", "Criteria met; awaits sign-off: Finance")
+
+
+def test_a_stale_sign_off_turns_the_cell_amber(client, wave, store, gauge, pmo):
+    client.force_login(pmo)
+    gauge.set({store: 99})
+    now = timezone.now()
+    evaluate_wave(wave, at=now - 3 * HOUR)
+    training = gate_of(wave, GateKind.TRAINING_COMPLETE)
+    # A second required role keeps the gate open after finance signs.
+    training.template.required_roles = [Role.FINANCE, Role.INTEGRATION_ADMIN]
+    training.template.save()
+    SignOff.objects.create(gate=training, role=Role.FINANCE, person=make_user(Role.FINANCE), at=now - 2 * HOUR)
+    gauge.set({store: 80}, since=now - 90 * timedelta(minutes=1))
+    evaluate_wave(wave, at=now - HOUR)  # red after the sign-off
+    gauge.set({store: 99}, since=now - 30 * timedelta(minutes=1))
+    evaluate_wave(wave, at=now)  # green again: the sign-off stays stale
+    assert cells(client, wave)["Training complete"] == ("Amber", "stale sign-off: Finance")
+
+
+def test_the_fragment_names_the_failing_criterion_with_its_value(client, wave, store, gauge, pmo):
+    client.force_login(pmo)
+    gauge.set({store: 80})
+    evaluate_wave(wave)
+    training = gate_of(wave, GateKind.TRAINING_COMPLETE)
+    url = reverse("rollout-gate", args=[training.pk])
+    response = client.get(url, HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Test gauge" in body and "80.0%" in body and "at least 95.0%" in body and "Failing" in body
+    assert "Set by the test." in body  # the metric's definition from the registry
+    assert "<html" not in body  # a fragment
+    # Without htmx the link leads to the gate on the wave page.
+    response = client.get(url)
+    assert response.status_code == 302 and response["Location"].endswith(f"#gate-{training.pk}")
+
+
+def test_the_wave_page_shows_no_data_as_no_data(client, wave, gauge, pmo):
+    client.force_login(pmo)
+    evaluate_wave(wave)  # the gauge has no value for the store
+    body = client.get(reverse("rollout-wave", args=[wave.pk])).content.decode()
+    assert "no data" in body
+    assert "0.0%" not in body and "100.0%" not in body
+
+
+def test_the_wave_page_is_scoped_like_the_wave(client, wave, store, gauge):
+    elsewhere = LocationFactory(code="S900")
+    assert client.get(reverse("rollout-wave", args=[wave.pk])).status_code == 302  # to the login
+    client.force_login(make_user(Role.STORE_MANAGER, [elsewhere]))
+    assert client.get(reverse("rollout-wave", args=[wave.pk])).status_code == 404
+    client.force_login(make_user(Role.STORE_MANAGER, [store]))
+    assert client.get(reverse("rollout-wave", args=[wave.pk])).status_code == 200
+
+
+def test_waiver_asked_then_approved_by_another_person_through_the_service(client, wave, store, gauge, pmo):
+    gauge.set({store: 80})
+    evaluate_wave(wave)
+    training = gate_of(wave, GateKind.TRAINING_COMPLETE)
+    criterion = training.template.criteria.get()
+    client.force_login(pmo)
+    url = reverse("rollout-waiver-request", args=[training.pk])
+
+    # The service's rule (an expiry is mandatory) comes back on the form.
+    response = client.post(url, {"criterion": criterion.pk, "reason": "Refresher booked", "expires_at": ""})
+    assert response.status_code == 400
+    assert "A waiver needs an expiry." in response.content.decode()
+
+    until = (timezone.localtime() + timedelta(days=5)).strftime("%Y-%m-%dT%H:%M")
+    response = client.post(url, {"criterion": criterion.pk, "reason": "Refresher booked", "expires_at": until})
+    assert response.status_code == 302
+    waiver = Waiver.objects.get()
+    assert waiver.requested_by == pmo and waiver.approved_at is None
+
+    # Four eyes: the person who asked cannot approve it.
+    client.post(reverse("rollout-waiver-approve", args=[waiver.pk]))
+    waiver.refresh_from_db()
+    assert waiver.approved_at is None
+
+    client.force_login(make_user(Role.ADMIN))
+    assert client.post(reverse("rollout-waiver-approve", args=[waiver.pk])).status_code == 302
+    waiver.refresh_from_db()
+    assert waiver.approved_at is not None
+
+
+def test_sign_off_form_for_the_gate_s_roles_only(client, wave, store, gauge, pmo):
+    gauge.set({store: 99})
+    evaluate_wave(wave)
+    training = gate_of(wave, GateKind.TRAINING_COMPLETE)
+    url = reverse("rollout-sign-off", args=[training.pk])
+
+    client.force_login(pmo)  # the PMO does not sign off
+    page = client.get(reverse("rollout-wave", args=[wave.pk])).content.decode()
+    assert "Sign off as" not in page
+    assert client.post(url, {"sign_off-comment": "Looks fine"}).status_code == 403
+
+    finance = make_user(Role.FINANCE)
+    client.force_login(finance)
+    page = client.get(reverse("rollout-wave", args=[wave.pk])).content.decode()
+    assert "Sign off as Finance" in page
+    assert client.post(url, {"sign_off-comment": "Cash procedures trained"}).status_code == 302
+    signed = SignOff.objects.get()
+    assert (signed.person, signed.role, signed.comment) == (finance, Role.FINANCE, "Cash procedures trained")
+    assert gate_of(wave, GateKind.TRAINING_COMPLETE).status == Gate.Status.PASSED
+
+
+def test_go_no_go_form_records_the_decision_or_says_why_not(client, wave, store, gauge):
+    gauge.set({store: 99})
+    evaluate_wave(wave)
+    client.force_login(make_user(Role.FINANCE))
+    client.post(reverse("rollout-sign-off", args=[gate_of(wave, GateKind.TRAINING_COMPLETE).pk]), {})
+    cutover = gate_of(wave, GateKind.CUTOVER)
+    assert cutover.status == Gate.Status.OPEN
+    executive = make_user(Role.EXECUTIVE)
+    client.force_login(executive)
+    url = reverse("rollout-go-no-go", args=[cutover.pk])
+
+    response = client.post(url, {"go-decision": "go"})
+    assert response.status_code == 400
+    assert "Not ready to go" in response.content.decode()  # finance has not signed the cutover
+
+    assert client.post(url, {"go-decision": "no_go", "go-comment": "Wait a week"}).status_code == 302
+    assert cutover.decisions.get().decided_by == executive
+
+
+def test_evaluate_button_keeps_new_evidence(client, wave, store, gauge, pmo):
+    gauge.set({store: 80})
+    evaluate_wave(wave)
+    training = gate_of(wave, GateKind.TRAINING_COMPLETE)
+    before = training.evaluations.count()
+    client.force_login(make_user(Role.FINANCE))
+    assert client.post(reverse("rollout-evaluate", args=[wave.pk])).status_code == 403
+    client.force_login(pmo)
+    assert client.post(reverse("rollout-evaluate", args=[wave.pk])).status_code == 302
+    assert training.evaluations.count() == before + 1
