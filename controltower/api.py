@@ -1,6 +1,10 @@
-"""Shared API pieces: the exception handler that keeps error bodies uniform."""
+"""Shared API pieces: the JSON parser, the exception handler that keeps error
+bodies uniform, and the three steps every API view that calls a service takes
+(the body's list, the validated input, the service's refusal as a 400)."""
 import orjson
 from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
@@ -58,3 +62,26 @@ def document_limits(result, generator, request, public):
             if method in ("post", "put", "patch"):
                 operation["responses"].setdefault("413", too_large)
     return result
+
+
+def run_service(call, *args, **kwargs):
+    """Call a domain service; its ValidationError becomes a 400 naming the fields."""
+    try:
+        return call(*args, **kwargs)
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+
+
+def validated(serializer_class, request):
+    """The request body checked by `serializer_class` (400 naming the fields)."""
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def body_list(request, key):
+    """The `key` list of a JSON object body (a batch of rows or lines)."""
+    body = request.data
+    if not isinstance(body, dict) or not isinstance(body.get(key), list):
+        raise ParseError(f"The body must be a JSON object with a '{key}' list.")
+    return body[key]

@@ -2,11 +2,12 @@
 the user's scope does not exist for them (404, for reads and actions alike,
 as on the screens); a case in scope that their role may not change gives 403."""
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
+
+from controltower.api import run_service, validated
 
 from .. import services
 from ..models import URGENCY, Case, CorrectiveAdjustment
@@ -22,20 +23,6 @@ from .serializers import (
     ResolveInput,
     WaitInput,
 )
-
-
-def _run(call, *args, **kwargs):
-    """Call a service; its ValidationError becomes a 400 naming the fields."""
-    try:
-        return call(*args, **kwargs)
-    except DjangoValidationError as exc:
-        raise serializers.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
-
-
-def _input(serializer_class, request):
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 class CaseViewSet(viewsets.ReadOnlyModelViewSet):
@@ -64,47 +51,47 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def acknowledge(self, request, pk=None):
         case = self.get_object()
-        _run(services.acknowledge, case, request.user)
+        run_service(services.acknowledge, case, request.user)
         return self._done(case)
 
     @extend_schema(request=AssignInput, responses=CaseDetailSerializer)
     @action(detail=True, methods=["post"])
     def assign(self, request, pk=None):
         case = self.get_object()
-        username = _input(AssignInput, request)["assignee"]
+        username = validated(AssignInput, request)["assignee"]
         assignee = get_user_model().objects.filter(username=username).first()
         if assignee is None:
             raise serializers.ValidationError({"assignee": f"No user '{username}'."})
-        _run(services.assign, case, request.user, assignee)
+        run_service(services.assign, case, request.user, assignee)
         return self._done(case)
 
     @extend_schema(request=CommentInput, responses=CaseDetailSerializer)
     @action(detail=True, methods=["post"])
     def comment(self, request, pk=None):
         case = self.get_object()
-        _run(services.comment, case, request.user, _input(CommentInput, request)["body"])
+        run_service(services.comment, case, request.user, validated(CommentInput, request)["body"])
         return self._done(case)
 
     @extend_schema(request=WaitInput, responses=CaseDetailSerializer)
     @action(detail=True, methods=["post"])
     def wait(self, request, pk=None):
         case = self.get_object()
-        _run(services.set_waiting, case, request.user, _input(WaitInput, request)["waiting_on"])
+        run_service(services.set_waiting, case, request.user, validated(WaitInput, request)["waiting_on"])
         return self._done(case)
 
     @extend_schema(request=None, responses=CaseDetailSerializer)
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
         case = self.get_object()
-        _run(services.resume, case, request.user)
+        run_service(services.resume, case, request.user)
         return self._done(case)
 
     @extend_schema(request=ResolveInput, responses=CaseDetailSerializer)
     @action(detail=True, methods=["post"])
     def resolve(self, request, pk=None):
         case = self.get_object()
-        data = _input(ResolveInput, request)
-        _run(services.resolve, case, request.user, data["resolution_code"], data["root_cause"], data["note"],
+        data = validated(ResolveInput, request)
+        run_service(services.resolve, case, request.user, data["resolution_code"], data["root_cause"], data["note"],
              adjustment=data.get("adjustment"))
         return self._done(case)
 
@@ -112,7 +99,7 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def reopen(self, request, pk=None):
         case = self.get_object()
-        _run(services.reopen, case, request.user, _input(ReasonInput, request)["reason"])
+        run_service(services.reopen, case, request.user, validated(ReasonInput, request)["reason"])
         return self._done(case)
 
 
@@ -121,7 +108,7 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
     def reverse_duplicate(self, request, pk=None):
         """A suspected duplicate confirmed: post one reversal of the later line (once, however often asked)."""
         case = self.get_object()
-        _run(services.reverse_duplicate, case, request.user)
+        run_service(services.reverse_duplicate, case, request.user)
         return self._done(case)
 
     @extend_schema(request=ReasonInput, responses=CaseDetailSerializer)
@@ -129,7 +116,7 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
     def explain_duplicate(self, request, pk=None):
         """A suspected duplicate that is not one: `reason` says why; the pair is never raised again."""
         case = self.get_object()
-        _run(services.explain_duplicate, case, request.user, _input(ReasonInput, request)["reason"])
+        run_service(services.explain_duplicate, case, request.user, validated(ReasonInput, request)["reason"])
         return self._done(case)
 
 
@@ -146,12 +133,12 @@ class AdjustmentViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         adjustment = self.get_object()
-        _run(services.approve_adjustment, adjustment, request.user)
+        run_service(services.approve_adjustment, adjustment, request.user)
         return Response(AdjustmentSerializer(self.get_queryset().get(pk=adjustment.pk)).data)
 
     @extend_schema(request=RejectInput, responses=AdjustmentSerializer)
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
         adjustment = self.get_object()
-        _run(services.reject_adjustment, adjustment, request.user, _input(RejectInput, request)["reason"])
+        run_service(services.reject_adjustment, adjustment, request.user, validated(RejectInput, request)["reason"])
         return Response(AdjustmentSerializer(self.get_queryset().get(pk=adjustment.pk)).data)

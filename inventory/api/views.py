@@ -20,6 +20,7 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from controltower.api import body_list
 from controltower.limits import read_body
 from controltower.scoping import visible_locations
 from controltower.tokens import SourceClient
@@ -90,13 +91,6 @@ class IsPerson(BasePermission):
 
     def has_permission(self, request, view):
         return not isinstance(request.user, SourceClient)
-
-
-def _rows(request, key):
-    body = request.data
-    if not isinstance(body, dict) or not isinstance(body.get(key), list):
-        raise ParseError(f"The body must be a JSON object with a '{key}' list.")
-    return body[key]
 
 
 def _sku_row_as_csv(row):
@@ -274,7 +268,7 @@ class SafetyStockView(APIView):
         )],
     )
     def post(self, request):
-        return Response(set_safety_stock(_rows(request, "lines")).as_dict())
+        return Response(set_safety_stock(body_list(request, "lines")).as_dict())
 
 
 class LocationListView(generics.ListAPIView):
@@ -304,7 +298,7 @@ class LocationListView(generics.ListAPIView):
         responses=MASTER_DATA_RESPONSES,
     )
     def post(self, request):
-        return Response(import_locations(_rows(request, "locations")).as_dict())
+        return Response(import_locations(body_list(request, "locations")).as_dict())
 
 
 class SKUListView(generics.ListAPIView):
@@ -341,7 +335,7 @@ class SKUListView(generics.ListAPIView):
         ],
     )
     def post(self, request):
-        rows = [_sku_row_as_csv(row) for row in _rows(request, "skus")]
+        rows = [_sku_row_as_csv(row) for row in body_list(request, "skus")]
         return Response(import_skus(rows).as_dict())
 
 

@@ -8,7 +8,6 @@ controltower.permissions: the PMO manages programs, waves, blackout windows
 and waivers; each sign-off role signs for its own area; the executive (or
 the PMO) records go/no-go.
 """
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -18,6 +17,7 @@ from rest_framework.exceptions import ParseError
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
 
+from controltower.api import body_list, run_service, validated
 from controltower.permissions import may_manage_rollout
 from controltower.scoping import ESTATE_ROLES, role_of
 from controltower.tokens import SourceClient
@@ -25,7 +25,18 @@ from inventory.api.serializers import ImportReportSerializer
 
 from .. import gates, schedule
 from ..evaluation import evaluate_wave
-from ..models import BlackoutWindow, Criterion, Evaluation, Gate, GoNoGo, Program, SignOff, TrainingRecord, Waiver, Wave
+from ..models import (
+    BlackoutWindow,
+    Criterion,
+    Evaluation,
+    Gate,
+    GoNoGo,
+    Program,
+    SignOff,
+    TrainingRecord,
+    Waiver,
+    Wave,
+)
 from ..training import record_training
 from ..waves import import_waves
 from .serializers import (
@@ -46,27 +57,6 @@ from .serializers import (
     WaveLoadSerializer,
     WaveSerializer,
 )
-
-
-def _run(call, *args, **kwargs):
-    """Call a service; its ValidationError becomes a 400 naming the fields."""
-    try:
-        return call(*args, **kwargs)
-    except DjangoValidationError as exc:
-        raise serializers.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
-
-
-def _input(serializer_class, request):
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
-def _rows(request, key):
-    body = request.data
-    if not isinstance(body, dict) or not isinstance(body.get(key), list):
-        raise ParseError(f"The body must be a JSON object with a '{key}' list.")
-    return body[key]
 
 
 class IsPerson(BasePermission):
@@ -123,7 +113,7 @@ class WaveViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.Rea
     def perform_create(self, serializer):
         wave = Wave(**serializer.validated_data)
         if wave.planned_cutover:
-            _run(schedule.refuse_blackout, wave, wave.planned_cutover)
+            run_service(schedule.refuse_blackout, wave, wave.planned_cutover)
         serializer.instance = wave
         wave.save()
         gates.ensure_gates(wave)
@@ -138,14 +128,14 @@ class WaveViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.Rea
                 setattr(wave, name, value)
             wave.save()
             if planned != wave.planned_cutover:
-                _run(schedule.schedule_cutover, wave, planned, user=request.user)
+                run_service(schedule.schedule_cutover, wave, planned, user=request.user)
         return Response(WaveSerializer(self.get_queryset().get(pk=wave.pk)).data)
 
     @extend_schema(request=WaveLoadSerializer, responses=ImportReportSerializer)
     @action(detail=False, methods=["post"])
     def load(self, request):
         """Load waves and their stores (upsert by program and wave name), with per-row errors."""
-        return Response(import_waves(_rows(request, "waves")).as_dict())
+        return Response(import_waves(body_list(request, "waves")).as_dict())
 
     @extend_schema(request=None, responses=EvaluationSerializer(many=True))
     @action(detail=True, methods=["post"])
@@ -182,16 +172,16 @@ class GateViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"], url_path="sign-off")
     def sign_off(self, request, pk=None):
         gate = self.get_object()
-        data = _input(SignOffInput, request)
-        _run(gates.sign_off, gate, user=request.user, role=data["role"], comment=data.get("comment", ""))
+        data = validated(SignOffInput, request)
+        run_service(gates.sign_off, gate, user=request.user, role=data["role"], comment=data.get("comment", ""))
         return self._done(gate)
 
     @extend_schema(request=GoNoGoInput, responses=GateDetailSerializer)
     @action(detail=True, methods=["post"], url_path="go-no-go")
     def go_no_go(self, request, pk=None):
         gate = self.get_object()
-        data = _input(GoNoGoInput, request)
-        _run(gates.record_go_no_go, gate, user=request.user, decision=data["decision"],
+        data = validated(GoNoGoInput, request)
+        run_service(gates.record_go_no_go, gate, user=request.user, decision=data["decision"],
              comment=data.get("comment", ""))
         return self._done(gate)
 
@@ -219,14 +209,14 @@ class WaiverViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(request=WaiverRequestSerializer, responses={201: WaiverSerializer})
     def create(self, request, *args, **kwargs):
-        data = _input(WaiverRequestSerializer, request)
+        data = validated(WaiverRequestSerializer, request)
         gate = Gate.objects.restrict(request.user).select_related("template").filter(pk=data["gate"]).first()
         if gate is None:
             raise serializers.ValidationError({"gate": f"No gate {data['gate']}."})
         criterion = Criterion.objects.filter(pk=data["criterion"]).first()
         if criterion is None:
             raise serializers.ValidationError({"criterion": f"No criterion {data['criterion']}."})
-        waiver = _run(gates.request_waiver, gate, criterion, user=request.user, reason=data["reason"],
+        waiver = run_service(gates.request_waiver, gate, criterion, user=request.user, reason=data["reason"],
                       expires_at=data["expires_at"])
         return Response(WaiverSerializer(waiver).data, status=status.HTTP_201_CREATED)
 
@@ -234,7 +224,7 @@ class WaiverViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         waiver = self.get_object()
-        _run(gates.approve_waiver, waiver, user=request.user)
+        run_service(gates.approve_waiver, waiver, user=request.user)
         return Response(WaiverSerializer(self.get_queryset().get(pk=waiver.pk)).data)
 
 
@@ -295,4 +285,4 @@ class TrainingView(generics.ListAPIView):
 
     @extend_schema(request=TrainingLoadSerializer, responses=ImportReportSerializer)
     def post(self, request):
-        return Response(record_training(_rows(request, "records"), user=request.user).as_dict())
+        return Response(record_training(body_list(request, "records"), user=request.user).as_dict())
