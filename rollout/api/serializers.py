@@ -58,6 +58,17 @@ class WaveChangeSerializer(serializers.ModelSerializer):
         model = Wave
         fields = ["name", "kind", "order", "planned_cutover", "actual_cutover", "status"]
 
+    def validate(self, attrs):
+        """A name and an order are each one wave's within its program: a 400 naming the field."""
+        others = Wave.objects.filter(program=self.instance.program_id).exclude(pk=self.instance.pk)
+        errors = {
+            name: f"Another wave of this program has {name} {attrs[name]!r}."
+            for name in ("name", "order") if name in attrs and others.filter(**{name: attrs[name]}).exists()
+        }
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
 
 class WaveRowSerializer(serializers.Serializer):
     program = serializers.CharField(help_text="Program name; created when new")

@@ -138,7 +138,7 @@ class WaveViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.Rea
         return Response(import_waves(body_list(request, "waves")).as_dict())
 
     @extend_schema(request=None, responses=EvaluationSerializer(many=True))
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], pagination_class=None, filter_backends=[])
     def evaluate(self, request, pk=None):
         """Evaluate the wave's open gate now (the hourly run, on demand)."""
         wave = self.get_object()

@@ -180,3 +180,29 @@ def test_the_schema_documents_the_rollout_api(client):
     assert {"/api/v1/programs", "/api/v1/waves", "/api/v1/waves/load", "/api/v1/gates/{id}/sign-off",
             "/api/v1/gates/{id}/go-no-go", "/api/v1/evaluations", "/api/v1/waivers", "/api/v1/waivers/{id}/approve",
             "/api/v1/sign-offs", "/api/v1/go-no-go", "/api/v1/blackouts", "/api/v1/training"} <= set(paths)
+
+
+def test_a_wave_takes_no_name_or_order_of_another_wave_of_its_program(api_client, people, rollout):
+    """schemathesis found a PATCH giving one wave another's order: a database error (500) before."""
+    own, other, _ = rollout
+    api_client.force_authenticate(people[Role.PMO].owner)
+    taken = api_client.patch(f"/api/v1/waves/{own.pk}", {"order": other.order, "name": other.name}, format="json")
+    assert taken.status_code == 400
+    assert set(taken.json()["errors"]) == {"order", "name"}
+    own.refresh_from_db()
+    assert (own.name, own.order) == ("Own", 1)
+    assert api_client.patch(f"/api/v1/waves/{own.pk}", {"order": 1, "name": "Own"}, format="json").status_code == 200
+
+
+def test_evaluating_a_wave_answers_a_plain_list_as_documented(api_client, people, rollout, client):
+    own, _, _ = rollout
+    api_client.force_authenticate(people[Role.PMO].owner)
+    answer = api_client.post(f"/api/v1/waves/{own.pk}/evaluate?limit=1&offset=0")
+    assert answer.status_code == 200 and isinstance(answer.json(), list)
+    schema = api_client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    operation = schema["paths"]["/api/v1/waves/{id}/evaluate"]["post"]
+    assert operation["responses"]["200"]["content"]["application/json"]["schema"]["type"] == "array"
+    assert not any(p["name"] in ("limit", "offset") for p in operation.get("parameters", []))
+    again = api_client.post("/api/v1/waves", {"program": own.program_id, "name": "Own", "kind": "regional",
+                                              "order": 1}, format="json")
+    assert again.status_code == 400
