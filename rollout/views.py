@@ -22,9 +22,9 @@ from exceptions.forms import add_service_errors
 from . import board as readiness
 from . import gates
 from .evaluation import evaluate_wave
-from .forms import GoNoGoForm, SignOffForm, WaiverForm
+from .forms import CutoverForm, GoNoGoForm, SignOffForm, WaiverForm
 from .models import Gate, GateKind, GoNoGo, Program, Waiver, Wave
-from .schedule import blackouts_for
+from .schedule import blackouts_for, schedule_cutover
 
 
 def _refused(request, message):
@@ -109,6 +109,9 @@ def _wave_page(request, wave, status=200, **forms):
         "blackouts": blackouts_for(wave),
         "decisions": GoNoGo.objects.filter(gate__wave=wave).select_related("decided_by", "gate__template"),
         "may_manage": may_manage_rollout(user),
+        "cutover_form": (forms.get("cutover_form") or CutoverForm(prefix="cutover",
+                                                                   initial={"planned_cutover": wave.planned_cutover}))
+        if may_manage_rollout(user) and wave.actual_cutover is None else None,
         "stores": [],
         "trends": {f"{view.gate.pk}-{pk}": data for view in gate_views for pk, data in view.trends.items()},
     }
@@ -204,6 +207,29 @@ def waiver_approve(request, pk):
         messages.success(request, f"Waiver of {waiver.criterion} approved until "
                                   f"{timezone.localtime(waiver.expires_at):%d %b %Y %H:%M}.")
     return redirect("rollout-wave", waiver.gate.wave_id)
+
+
+@login_required
+@require_POST
+def wave_schedule(request, pk):
+    """Set or move the wave's planned cutover; rollout.schedule refuses a day
+    inside a blackout window, naming it."""
+    try:
+        wave = _wave(request, pk)
+    except NotInScope as error:
+        return _not_found(request, str(error))
+    form = CutoverForm(request.POST, prefix="cutover")
+    if form.is_valid():
+        try:
+            schedule_cutover(wave, form.cleaned_data["planned_cutover"], user=request.user)
+        except PermissionDenied as error:
+            return _refused(request, str(error))
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"Cutover of {wave.name} planned for {wave.planned_cutover:%d %b %Y}.")
+            return redirect("rollout-wave", wave.pk)
+    return _wave_page(request, wave, status=400, cutover_form=form)
 
 
 @login_required

@@ -14,7 +14,7 @@ from rollout.models import Gate, GateKind, SignOff, Waiver
 from tests.controltower.factories import make_user
 from tests.inventory.factories import LocationFactory, RegionFactory
 
-from .factories import CriterionFactory, GateTemplateFactory, WaveFactory
+from .factories import BlackoutWindowFactory, CriterionFactory, GateTemplateFactory, WaveFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -253,3 +253,45 @@ def test_evaluate_button_keeps_new_evidence(client, wave, store, gauge, pmo):
     client.force_login(pmo)
     assert client.post(reverse("rollout-evaluate", args=[wave.pk])).status_code == 302
     assert training.evaluations.count() == before + 1
+
+
+def test_the_pmo_moves_the_cutover_on_the_wave_page(client, wave, pmo):
+    client.force_login(pmo)
+    page = client.get(reverse("rollout-wave", args=[wave.pk])).content.decode()
+    assert '<label for="id_cutover-planned_cutover">Planned cutover</label>' in page
+    day = timezone.localdate() + timedelta(days=30)
+    response = client.post(reverse("rollout-schedule", args=[wave.pk]), {"cutover-planned_cutover": day.isoformat()})
+    assert response.status_code == 302
+    wave.refresh_from_db()
+    assert wave.planned_cutover == day
+
+
+def test_a_cutover_inside_a_blackout_is_refused_naming_the_window(client, wave, store, pmo):
+    planned = wave.planned_cutover
+    start = timezone.localdate() + timedelta(days=20)
+    BlackoutWindowFactory(name="Christmas peak", region=store.region, starts_on=start,
+                          ends_on=start + timedelta(days=10))
+    client.force_login(pmo)
+    day = start + timedelta(days=3)
+    response = client.post(reverse("rollout-schedule", args=[wave.pk]), {"cutover-planned_cutover": day.isoformat()})
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "falls in the blackout window &quot;Christmas peak&quot; for region NORTH" in body
+    assert 'class="field-error"' in body  # under the date field of the form
+    wave.refresh_from_db()
+    assert wave.planned_cutover == planned  # nothing saved
+    response = client.post(reverse("rollout-schedule", args=[wave.pk]), {"cutover-planned_cutover": "soon"})
+    assert response.status_code == 400 and "Enter a valid date." in response.content.decode()
+
+
+@pytest.mark.parametrize("role", [Role.FINANCE, Role.EXECUTIVE, Role.STORE_MANAGER])
+def test_only_the_pmo_schedules_a_cutover(client, wave, store, role):
+    planned = wave.planned_cutover
+    client.force_login(make_user(role, [store] if role == Role.STORE_MANAGER else []))
+    page = client.get(reverse("rollout-wave", args=[wave.pk])).content.decode()
+    assert "Schedule the cutover" not in page
+    day = timezone.localdate() + timedelta(days=30)
+    response = client.post(reverse("rollout-schedule", args=[wave.pk]), {"cutover-planned_cutover": day.isoformat()})
+    assert response.status_code == 403
+    wave.refresh_from_db()
+    assert wave.planned_cutover == planned
