@@ -2,8 +2,9 @@
 fragment, and the wave page with its forms. Thin callers: what a cell says is
 rollout.board's, every rule of waivers, sign-offs and go/no-go rollout.gates'.
 
-The board is the PMO's (and the admin's); the wave page is seen by whoever
-sees the wave, as the people who sign off work there. A form that the
+The board is for whoever follows the rollout (the PMO, the executive, the
+leads who sign off), each seeing the waves in their scope; the wave page is
+seen by whoever sees the wave, as the people who sign off work there. A form that the
 service refuses shows its errors on the wave page (400); a role that may
 not act is answered 403, a wave or gate out of scope 404, as the case
 screens do."""
@@ -15,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from controltower.permissions import may_decide_go_no_go, may_manage_rollout, may_sign_off
+from controltower.permissions import may_decide_go_no_go, may_follow_rollout, may_manage_rollout, may_sign_off
 from controltower.scoping import role_of
 from exceptions.forms import add_service_errors
 
@@ -53,17 +54,17 @@ def _gate(request, pk):
     return gate
 
 
-BOARD_ONLY = "The rollout board is the PMO's."
+BOARD_ONLY = "The rollout board is for the PMO, the executive and the leads who sign off."
 
 
 @login_required
 @require_GET
 def board(request):
-    if not may_manage_rollout(request.user):
+    if not may_follow_rollout(request.user):
         return _refused(request, BOARD_ONLY)
-    programs = list(Program.objects.all())
+    programs = list(Program.objects.restrict(request.user))
     program = next((p for p in programs if str(p.pk) == request.GET.get("program")), programs[0] if programs else None)
-    context = {"programs": programs, "program": program}
+    context = {"programs": programs, "program": program, "may_manage": may_manage_rollout(request.user)}
     if program is not None:
         templates, rows = readiness.board(program, request.user)
         blackouts = list(readiness.program_blackouts(program))
@@ -81,7 +82,7 @@ def gate_cell(request, pk):
         gate = _gate(request, pk)
     except NotInScope as error:
         return _not_found(request, str(error))
-    if not may_manage_rollout(request.user):
+    if not may_follow_rollout(request.user):
         return _refused(request, BOARD_ONLY)
     if not request.htmx:  # without htmx the link leads to the gate on its wave page
         return redirect(reverse("rollout-wave", args=[gate.wave_id]) + f"#gate-{gate.pk}")
@@ -109,6 +110,7 @@ def _wave_page(request, wave, status=200, **forms):
         "blackouts": blackouts_for(wave),
         "decisions": GoNoGo.objects.filter(gate__wave=wave).select_related("decided_by", "gate__template"),
         "may_manage": may_manage_rollout(user),
+        "may_follow": may_follow_rollout(user),
         "cutover_form": (forms.get("cutover_form") or CutoverForm(prefix="cutover",
                                                                    initial={"planned_cutover": wave.planned_cutover}))
         if may_manage_rollout(user) and wave.actual_cutover is None else None,

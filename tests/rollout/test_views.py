@@ -54,18 +54,56 @@ def cells(client, wave):
     return {cell.template.get_kind_display(): (cell.state_words, cell.words) for cell in row.cells}
 
 
-@pytest.mark.parametrize("role", [Role.PMO, Role.ADMIN])
-def test_pmo_and_admin_see_the_board(client, wave, role):
+def nav_labels(client):
+    return [item["label"] for item in client.get("/", follow=True).context["nav_items"]]
+
+
+@pytest.mark.parametrize("role", [Role.PMO, Role.ADMIN, Role.EXECUTIVE, Role.FINANCE, Role.INTEGRATION_ADMIN])
+def test_the_pmo_the_executive_and_the_signers_find_the_board(client, wave, role):
     client.force_login(make_user(role))
+    assert "Rollout" in nav_labels(client)
     response = client.get(reverse("rollout"))
     assert response.status_code == 200
     assert "North" in response.content.decode()
 
 
-@pytest.mark.parametrize("role", [Role.FINANCE, Role.STORE_MANAGER, Role.EXECUTIVE, Role.PLANNER])
-def test_other_roles_are_refused_the_board_and_its_fragment(client, wave, role, store, gauge):
+def test_a_regional_ops_lead_sees_the_waves_of_their_region_only(client, wave, store, gauge):
+    elsewhere = WaveFactory(program=wave.program, name="South", stores=[LocationFactory(code="S900")])
+    evaluate_wave(wave)
+    evaluate_wave(elsewhere)
+    WaveFactory(name="Other program's wave", stores=[LocationFactory(code="S901")])
+    lead = make_user(Role.REGIONAL_OPS, region=store.region)
+    client.force_login(lead)
+    assert "Rollout" in nav_labels(client)
+    response = client.get(reverse("rollout"))
+    assert response.status_code == 200
+    assert [row.wave for row in response.context["rows"]] == [wave]
+    assert response.context["programs"] == [wave.program]  # not the program with none of their stores
+    assert "South" not in response.content.decode()
+    gate = gate_of(wave, GateKind.DESIGN_COMPLETE)
+    assert client.get(reverse("rollout-gate", args=[gate.pk]), HTTP_HX_REQUEST="true").status_code == 200
+    theirs = gate_of(elsewhere, GateKind.DESIGN_COMPLETE)
+    assert client.get(reverse("rollout-gate", args=[theirs.pk]), HTTP_HX_REQUEST="true").status_code == 404
+
+
+def test_a_signer_reaches_the_wave_page_from_the_board_without_the_pmo_controls(client, wave, store, gauge):
+    gauge.set({store: 99})
+    evaluate_wave(wave)
+    client.force_login(make_user(Role.FINANCE))
+    board = client.get(reverse("rollout")).content.decode()
+    assert reverse("rollout-wave", args=[wave.pk]) in board
+    page = client.get(reverse("rollout-wave", args=[wave.pk])).content.decode()
+    assert f'<a href="{reverse("rollout")}">Rollout board</a>' in page
+    assert "Sign off as Finance" in page
+    for pmo_only in ("Evaluate the open gate now", "Ask for a waiver", "Schedule the cutover"):
+        assert pmo_only not in page
+
+
+@pytest.mark.parametrize("role", [Role.STORE_MANAGER, Role.PLANNER])
+def test_store_managers_and_planners_are_refused_the_board_and_its_fragment(client, wave, role, store, gauge):
     evaluate_wave(wave)
     client.force_login(make_user(role, [store] if role == Role.STORE_MANAGER else []))
+    assert "Rollout" not in nav_labels(client)
     assert client.get(reverse("rollout")).status_code == 403
     gate = gate_of(wave, GateKind.DESIGN_COMPLETE)
     assert client.get(reverse("rollout-gate", args=[gate.pk]), HTTP_HX_REQUEST="true").status_code == 403
