@@ -215,6 +215,7 @@ def board(program, user, at=None):
     all_gates = list(Gate.objects.filter(wave__in=waves).select_related("template", "wave"))
     by_cell = {(g.wave_id, g.template_id): g for g in all_gates}
     waived = _waived_at_pass([g for g in all_gates if g.status == Gate.Status.PASSED])
+    states = gates.gate_states([g for g in all_gates if g.status == Gate.Status.OPEN], at)
     stores = dict(WaveLocation.objects.filter(wave__in=waves).values("wave_id").annotate(n=Count("id"))
                   .values_list("wave_id", "n"))
     rows = []
@@ -227,7 +228,7 @@ def board(program, user, at=None):
             elif gate.status == Gate.Status.PASSED:
                 cells.append(passed_cell(gate, waived.get(gate.pk, [])))
             else:
-                cells.append(open_cell(gate, gates.gate_state(gate, at)))
+                cells.append(open_cell(gate, states[gate.pk]))
         days = (wave.planned_cutover - today).days if wave.planned_cutover else None
         rows.append(WaveRow(wave, cells, stores.get(wave.pk, 0), days))
     return templates, rows

@@ -333,3 +333,33 @@ def test_only_the_pmo_schedules_a_cutover(client, wave, store, role):
     assert response.status_code == 403
     wave.refresh_from_db()
     assert wave.planned_cutover == planned
+
+
+def test_the_board_s_queries_do_not_grow_with_its_waves(client, wave, store, gauge, pmo):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(pmo)
+
+    def add_waves(n):
+        for i in range(n):
+            location = LocationFactory(region=store.region)
+            other = WaveFactory(program=wave.program, stores=[location])
+            gauge.set({location: 80 + i})
+            evaluate_wave(other, at=timezone.now() - 2 * HOUR)
+            SignOff.objects.create(gate=gate_of(other, GateKind.TRAINING_COMPLETE), role=Role.FINANCE,
+                                   person=make_user(Role.FINANCE), at=timezone.now() - HOUR)
+            evaluate_wave(other)  # a sign-off between two runs: the stale check reads both
+
+    def board_queries():
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(reverse("rollout"))
+        assert response.status_code == 200
+        return len(response.context["rows"]), len(queries)
+
+    add_waves(1)
+    two = board_queries()
+    add_waves(4)
+    six = board_queries()
+    assert (two[0], six[0]) == (2, 6)
+    assert six[1] == two[1]
