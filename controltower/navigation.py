@@ -13,7 +13,7 @@ The url names screens use:
     variances           /variances/           variance and reconciliation (planner, finance)
     approvals           /approvals/           adjustment approvals (finance)
     integration-health  /integration/         feeds, rejections, replays (integration admin)
-    rollout             /rollout/             wave x gate readiness board (PMO)
+    rollout             /rollout/             wave x gate readiness board (PMO, executive, sign-off leads)
     hypercare           /hypercare/           hypercare dashboard (executive)
 """
 from dataclasses import dataclass, field

@@ -33,6 +33,10 @@ GO_NO_GO_DECIDERS = frozenset({Role.EXECUTIVE, Role.PMO})
 # signs as regional ops: store staff training is run by the regional ops
 # leads, and no role of its own is needed for one sign-off.
 SIGN_OFF_ROLES = frozenset({Role.REGIONAL_OPS, Role.STORE_MANAGER, Role.FINANCE, Role.INTEGRATION_ADMIN})
+# Who follows the rollout on its board: the PMO, the executive, and the leads
+# who sign off (store managers sign on the wave page, reached from their work,
+# and have no board of their own).
+ROLLOUT_FOLLOWERS = ROLLOUT_MANAGERS | GO_NO_GO_DECIDERS | {Role.REGIONAL_OPS, Role.FINANCE, Role.INTEGRATION_ADMIN}
 
 
 def may_work_cases(user) -> bool:
@@ -58,6 +62,11 @@ def may_load_master_data(user) -> bool:
 def may_manage_rollout(user) -> bool:
     """Create and change programs, waves and gates; schedule cutovers; ask for and approve waivers."""
     return role_of(user) in ROLLOUT_MANAGERS
+
+
+def may_follow_rollout(user) -> bool:
+    """See the rollout board and its gate cells (the waves in one's scope)."""
+    return role_of(user) in ROLLOUT_FOLLOWERS
 
 
 def may_decide_go_no_go(user) -> bool:

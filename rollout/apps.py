@@ -7,8 +7,9 @@ class RolloutConfig(AppConfig):
     def ready(self):
         from controltower.models import Role
         from controltower.navigation import register
+        from controltower.permissions import ROLLOUT_FOLLOWERS
 
-        register("rollout", "Rollout", roles={Role.PMO, Role.ADMIN}, order=70)
+        register("rollout", "Rollout", roles=ROLLOUT_FOLLOWERS, order=70)
         register("hypercare", "Hypercare", roles={Role.EXECUTIVE, Role.ADMIN}, order=80)
 
         from .training import register_metrics

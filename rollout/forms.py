@@ -21,6 +21,13 @@ class WaiverForm(forms.Form):
         self.fields["criterion"].label_from_instance = str
 
 
+class CutoverForm(forms.Form):
+    planned_cutover = forms.DateField(
+        label="Planned cutover", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="Not inside a blackout window of the program or of the wave's regions.",
+    )
+
+
 class SignOffForm(forms.Form):
     comment = forms.CharField(label="Comment", required=False, widget=forms.Textarea(attrs={"rows": 2}))
 

@@ -7,16 +7,19 @@ recorded here; the measuring is rollout.evaluation's.
 """
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, field
+from functools import reduce
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from controltower.models import Role
 from controltower.permissions import may_decide_go_no_go, may_manage_rollout, may_sign_off
 
-from .models import Evaluation, Gate, GateKind, GoNoGo, SignOff, Waiver, Wave
+from .models import Criterion, Evaluation, Gate, GateKind, GoNoGo, SignOff, Waiver, Wave
 
 
 # --------------------------------------------------------------------------
@@ -115,23 +118,71 @@ def turned_red_after(evaluations, since):
     return False
 
 
-def _history(gate, criterion, since, at):
-    """The criterion's evidence on `gate` that matters from `since` to `at`:
-    its last evaluation at or before `since`, then every one after it."""
-    evidence = gate.evaluations.filter(criterion=criterion)
-    before = evidence.filter(at__lte=since).order_by("-at", "-pk").first()
-    return ([before] if before else []) + list(evidence.filter(at__gt=since, at__lte=at).order_by("at", "pk"))
-
-
 def gate_state(gate, at=None) -> GateState:
-    at = at or timezone.now()
-    criteria = list(gate.template.criteria.all())
-    signed = list(gate.sign_offs.select_related("person").filter(at__lte=at).order_by("-at"))
-    # Enough history to tell the latest evidence and whether a sign-off went stale.
-    since = min((s.at for s in signed), default=at)
-    history = {criterion.pk: _history(gate, criterion, since, at) for criterion in criteria}
-    waivers = list(gate.waivers.filter(approved_at__isnull=False).order_by("expires_at"))
+    """Where one gate stands at `at` (now)."""
+    return gate_states([gate], at)[gate.pk]
 
+
+def _histories(gates, since, at):
+    """{(gate id, criterion id): [Evaluation]} in time order: the evidence that
+    matters from since[gate id] to `at`, i.e. the last evaluation at or
+    before `since`, then every one after it. Two queries for any number of gates."""
+    last = (
+        Evaluation.objects.filter(_any(Q(gate_id=g.pk, at__lte=since[g.pk]) for g in gates))
+        .values("gate_id", "criterion_id").annotate(last=Max("at")).order_by()
+    )
+    wanted = [Q(gate_id=row["gate_id"], criterion_id=row["criterion_id"], at=row["last"]) for row in last]
+    wanted += [Q(gate_id=g.pk, at__gt=since[g.pk], at__lte=at) for g in gates if since[g.pk] < at]
+    histories = {}
+    if not wanted:
+        return histories
+    for evaluation in Evaluation.objects.filter(_any(wanted)).order_by("gate_id", "criterion_id", "at", "pk"):
+        history = histories.setdefault((evaluation.gate_id, evaluation.criterion_id), [])
+        if history and history[-1].at == evaluation.at and evaluation.at <= since[evaluation.gate_id]:
+            history[-1] = evaluation  # two at the same moment at or before `since`: the later kept counts
+        else:
+            history.append(evaluation)
+    return histories
+
+
+def _any(conditions):
+    return reduce(operator.or_, conditions)
+
+
+def gate_states(gates, at=None) -> dict[int, GateState]:
+    """{gate id: GateState} at `at` (now) for every gate of `gates` (with their
+    template loaded), in a fixed number of queries: the board's cells."""
+    at = at or timezone.now()
+    gates = list(gates)
+    if not gates:
+        return {}
+    ids = [g.pk for g in gates]
+    criteria = {}
+    for criterion in Criterion.objects.filter(template_id__in={g.template_id for g in gates}).order_by("template", "id"):
+        criteria.setdefault(criterion.template_id, []).append(criterion)
+    signed = {}
+    for sign_off in (SignOff.objects.filter(gate_id__in=ids, at__lte=at).select_related("person")
+                     .order_by("-at", "-pk")):
+        signed.setdefault(sign_off.gate_id, []).append(sign_off)
+    waivers = {}
+    for waiver in Waiver.objects.filter(gate_id__in=ids, approved_at__isnull=False).order_by("expires_at", "pk"):
+        waivers.setdefault(waiver.gate_id, []).append(waiver)
+    decisions = {}
+    for decision in GoNoGo.objects.filter(gate_id__in=ids, decided_at__lte=at).order_by("-decided_at", "-pk"):
+        decisions.setdefault(decision.gate_id, decision)
+    # Enough history to tell the latest evidence and whether a sign-off went stale.
+    since = {g.pk: min((s.at for s in signed.get(g.pk, [])), default=at) for g in gates}
+    histories = _histories(gates, since, at)
+    return {
+        gate.pk: _state(gate, at, criteria.get(gate.template_id, []), signed.get(gate.pk, []),
+                        {c.pk: histories.get((gate.pk, c.pk), []) for c in criteria.get(gate.template_id, [])},
+                        waivers.get(gate.pk, []), decisions.get(gate.pk))
+        for gate in gates
+    }
+
+
+def _state(gate, at, criteria, signed, history, waivers, decision) -> GateState:
+    """The gate rules over one gate's rows (read by gate_states)."""
     states = []
     for criterion in criteria:
         mine = [w for w in waivers if w.criterion_id == criterion.pk]
@@ -146,7 +197,6 @@ def gate_state(gate, at=None) -> GateState:
     ]
     current = {s.sign_off.role for s in sign_offs if not s.stale}
     missing = [role for role in gate.template.required_roles if role not in current]
-    decision = gate.decisions.filter(decided_at__lte=at).order_by("-decided_at", "-pk").first()
 
     state = GateState(gate, states, sign_offs, missing, decision)
     for criterion in states:

@@ -22,10 +22,22 @@ from controltower.models import Role
 from controltower.scoping import ScopedQuerySet
 
 
+class ProgramQuerySet(ScopedQuerySet):
+    def restrict_person(self, user):
+        """A program is seen by who sees one of its waves (the whole estate sees every program)."""
+        from controltower.scoping import ESTATE_ROLES, role_of
+
+        if role_of(user) in ESTATE_ROLES:
+            return self
+        return self.filter(waves__in=Wave.objects.restrict_person(user)).distinct()
+
+
 class Program(models.Model):
     name = models.CharField(max_length=200, unique=True)
     description = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ProgramQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]

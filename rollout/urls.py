@@ -11,5 +11,6 @@ urlpatterns = [
     path("rollout/gates/<int:pk>/go-no-go/", views.gate_go_no_go, name="rollout-go-no-go"),
     path("rollout/waivers/<int:pk>/approve/", views.waiver_approve, name="rollout-waiver-approve"),
     path("rollout/waves/<int:pk>/", views.wave_detail, name="rollout-wave"),
+    path("rollout/waves/<int:pk>/cutover/", views.wave_schedule, name="rollout-schedule"),
     path("rollout/waves/<int:pk>/evaluate/", views.wave_evaluate, name="rollout-evaluate"),
 ]

@@ -2,8 +2,9 @@
 fragment, and the wave page with its forms. Thin callers: what a cell says is
 rollout.board's, every rule of waivers, sign-offs and go/no-go rollout.gates'.
 
-The board is the PMO's (and the admin's); the wave page is seen by whoever
-sees the wave, as the people who sign off work there. A form that the
+The board is for whoever follows the rollout (the PMO, the executive, the
+leads who sign off), each seeing the waves in their scope; the wave page is
+seen by whoever sees the wave, as the people who sign off work there. A form that the
 service refuses shows its errors on the wave page (400); a role that may
 not act is answered 403, a wave or gate out of scope 404, as the case
 screens do."""
@@ -15,16 +16,16 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from controltower.permissions import may_decide_go_no_go, may_manage_rollout, may_sign_off
+from controltower.permissions import may_decide_go_no_go, may_follow_rollout, may_manage_rollout, may_sign_off
 from controltower.scoping import role_of
 from exceptions.forms import add_service_errors
 
 from . import board as readiness
 from . import gates
 from .evaluation import evaluate_wave
-from .forms import GoNoGoForm, SignOffForm, WaiverForm
+from .forms import CutoverForm, GoNoGoForm, SignOffForm, WaiverForm
 from .models import Gate, GateKind, GoNoGo, Program, Waiver, Wave
-from .schedule import blackouts_for
+from .schedule import blackouts_for, schedule_cutover
 
 
 def _refused(request, message):
@@ -53,17 +54,17 @@ def _gate(request, pk):
     return gate
 
 
-BOARD_ONLY = "The rollout board is the PMO's."
+BOARD_ONLY = "The rollout board is for the PMO, the executive and the leads who sign off."
 
 
 @login_required
 @require_GET
 def board(request):
-    if not may_manage_rollout(request.user):
+    if not may_follow_rollout(request.user):
         return _refused(request, BOARD_ONLY)
-    programs = list(Program.objects.all())
+    programs = list(Program.objects.restrict(request.user))
     program = next((p for p in programs if str(p.pk) == request.GET.get("program")), programs[0] if programs else None)
-    context = {"programs": programs, "program": program}
+    context = {"programs": programs, "program": program, "may_manage": may_manage_rollout(request.user)}
     if program is not None:
         templates, rows = readiness.board(program, request.user)
         blackouts = list(readiness.program_blackouts(program))
@@ -81,7 +82,7 @@ def gate_cell(request, pk):
         gate = _gate(request, pk)
     except NotInScope as error:
         return _not_found(request, str(error))
-    if not may_manage_rollout(request.user):
+    if not may_follow_rollout(request.user):
         return _refused(request, BOARD_ONLY)
     if not request.htmx:  # without htmx the link leads to the gate on its wave page
         return redirect(reverse("rollout-wave", args=[gate.wave_id]) + f"#gate-{gate.pk}")
@@ -109,6 +110,10 @@ def _wave_page(request, wave, status=200, **forms):
         "blackouts": blackouts_for(wave),
         "decisions": GoNoGo.objects.filter(gate__wave=wave).select_related("decided_by", "gate__template"),
         "may_manage": may_manage_rollout(user),
+        "may_follow": may_follow_rollout(user),
+        "cutover_form": (forms.get("cutover_form") or CutoverForm(prefix="cutover",
+                                                                   initial={"planned_cutover": wave.planned_cutover}))
+        if may_manage_rollout(user) and wave.actual_cutover is None else None,
         "stores": [],
         "trends": {f"{view.gate.pk}-{pk}": data for view in gate_views for pk, data in view.trends.items()},
     }
@@ -204,6 +209,29 @@ def waiver_approve(request, pk):
         messages.success(request, f"Waiver of {waiver.criterion} approved until "
                                   f"{timezone.localtime(waiver.expires_at):%d %b %Y %H:%M}.")
     return redirect("rollout-wave", waiver.gate.wave_id)
+
+
+@login_required
+@require_POST
+def wave_schedule(request, pk):
+    """Set or move the wave's planned cutover; rollout.schedule refuses a day
+    inside a blackout window, naming it."""
+    try:
+        wave = _wave(request, pk)
+    except NotInScope as error:
+        return _not_found(request, str(error))
+    form = CutoverForm(request.POST, prefix="cutover")
+    if form.is_valid():
+        try:
+            schedule_cutover(wave, form.cleaned_data["planned_cutover"], user=request.user)
+        except PermissionDenied as error:
+            return _refused(request, str(error))
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"Cutover of {wave.name} planned for {wave.planned_cutover:%d %b %Y}.")
+            return redirect("rollout-wave", wave.pk)
+    return _wave_page(request, wave, status=400, cutover_form=form)
 
 
 @login_required

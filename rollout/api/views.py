@@ -19,7 +19,7 @@ from rest_framework.response import Response
 
 from controltower.api import body_list, run_service, validated
 from controltower.permissions import may_manage_rollout
-from controltower.scoping import ESTATE_ROLES, role_of
+
 from controltower.tokens import SourceClient
 from inventory.api.serializers import ImportReportSerializer
 
@@ -79,10 +79,6 @@ class ReadsOrPMO(BasePermission):
         return request.method in SAFE_METHODS or may_manage_rollout(request.user)
 
 
-def _estate(user):
-    return role_of(user) in ESTATE_ROLES
-
-
 class ProgramViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Rollout programs with their ordered gate templates and criteria."""
 
@@ -90,11 +86,8 @@ class ProgramViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     permission_classes = [IsPerson, ReadsOrPMO]
 
     def get_queryset(self):
-        programs = Program.objects.prefetch_related(
+        return Program.objects.restrict(self.request.user).prefetch_related(
             Prefetch("gate_templates__criteria", queryset=Criterion.objects.order_by("id")))
-        if _estate(self.request.user):
-            return programs
-        return programs.filter(waves__in=Wave.objects.restrict(self.request.user)).distinct()
 
 
 class WaveViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):

@@ -16,6 +16,7 @@ from rollout.models import Gate, GateKind
 from tests.controltower.factories import make_user
 from tests.inventory.factories import LocationFactory
 from tests.rollout.factories import (
+    BlackoutWindowFactory,
     CriterionFactory,
     GateTemplateFactory,
     TrainingModuleFactory,
@@ -75,11 +76,26 @@ def test_pmo_waives_a_red_gate_and_finance_signs_it_off(page, live_server, log_i
     assert_no_axe_findings(page, "board with the gate open")
     screenshot(page, "rollout-board-red-gate")
 
-    # The wave page: ask for the waiver.
+    # The wave page: a cutover inside a blackout window is refused, naming it.
     detail.get_by_role("link", name="Open the wave page").click()
     page.wait_for_load_state("networkidle")
     assert_no_axe_findings(page, "wave page")
     screenshot(page, "rollout-wave")
+    peak = timezone.localdate() + timedelta(days=30)
+    BlackoutWindowFactory(name="Christmas peak", program=north_wave.program, starts_on=peak,
+                          ends_on=peak + timedelta(days=5))
+    page.get_by_label("Planned cutover").fill(f"{peak + timedelta(days=2):%Y-%m-%d}")
+    page.get_by_role("button", name="Move the cutover").click()
+    page.locator(".field-error").get_by_text("Christmas peak").wait_for()
+    assert_no_axe_findings(page, "wave page with the cutover refused")
+    screenshot(page, "rollout-wave-cutover-refused")
+    page.get_by_label("Planned cutover").fill(f"{peak + timedelta(days=7):%Y-%m-%d}")
+    page.get_by_role("button", name="Move the cutover").click()
+    page.get_by_text("Cutover of North planned for").wait_for()
+    north_wave.refresh_from_db()
+    assert north_wave.planned_cutover == peak + timedelta(days=7)
+
+    # Ask for the waiver.
     page.get_by_label("Criterion").select_option(label="training_completion >= 90")
     page.get_by_label("Why may it be waived?").fill("The second module's sessions are booked for next week.")
     page.get_by_label("Waived until").fill((timezone.localtime() + timedelta(days=7)).strftime("%Y-%m-%dT%H:%M"))

@@ -14,7 +14,7 @@ from rollout.models import Gate, GateKind, SignOff, Waiver
 from tests.controltower.factories import make_user
 from tests.inventory.factories import LocationFactory, RegionFactory
 
-from .factories import CriterionFactory, GateTemplateFactory, WaveFactory
+from .factories import BlackoutWindowFactory, CriterionFactory, GateTemplateFactory, WaveFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -54,18 +54,56 @@ def cells(client, wave):
     return {cell.template.get_kind_display(): (cell.state_words, cell.words) for cell in row.cells}
 
 
-@pytest.mark.parametrize("role", [Role.PMO, Role.ADMIN])
-def test_pmo_and_admin_see_the_board(client, wave, role):
+def nav_labels(client):
+    return [item["label"] for item in client.get("/", follow=True).context["nav_items"]]
+
+
+@pytest.mark.parametrize("role", [Role.PMO, Role.ADMIN, Role.EXECUTIVE, Role.FINANCE, Role.INTEGRATION_ADMIN])
+def test_the_pmo_the_executive_and_the_signers_find_the_board(client, wave, role):
     client.force_login(make_user(role))
+    assert "Rollout" in nav_labels(client)
     response = client.get(reverse("rollout"))
     assert response.status_code == 200
     assert "North" in response.content.decode()
 
 
-@pytest.mark.parametrize("role", [Role.FINANCE, Role.STORE_MANAGER, Role.EXECUTIVE, Role.PLANNER])
-def test_other_roles_are_refused_the_board_and_its_fragment(client, wave, role, store, gauge):
+def test_a_regional_ops_lead_sees_the_waves_of_their_region_only(client, wave, store, gauge):
+    elsewhere = WaveFactory(program=wave.program, name="South", stores=[LocationFactory(code="S900")])
+    evaluate_wave(wave)
+    evaluate_wave(elsewhere)
+    WaveFactory(name="Other program's wave", stores=[LocationFactory(code="S901")])
+    lead = make_user(Role.REGIONAL_OPS, region=store.region)
+    client.force_login(lead)
+    assert "Rollout" in nav_labels(client)
+    response = client.get(reverse("rollout"))
+    assert response.status_code == 200
+    assert [row.wave for row in response.context["rows"]] == [wave]
+    assert response.context["programs"] == [wave.program]  # not the program with none of their stores
+    assert "South" not in response.content.decode()
+    gate = gate_of(wave, GateKind.DESIGN_COMPLETE)
+    assert client.get(reverse("rollout-gate", args=[gate.pk]), HTTP_HX_REQUEST="true").status_code == 200
+    theirs = gate_of(elsewhere, GateKind.DESIGN_COMPLETE)
+    assert client.get(reverse("rollout-gate", args=[theirs.pk]), HTTP_HX_REQUEST="true").status_code == 404
+
+
+def test_a_signer_reaches_the_wave_page_from_the_board_without_the_pmo_controls(client, wave, store, gauge):
+    gauge.set({store: 99})
+    evaluate_wave(wave)
+    client.force_login(make_user(Role.FINANCE))
+    board = client.get(reverse("rollout")).content.decode()
+    assert reverse("rollout-wave", args=[wave.pk]) in board
+    page = client.get(reverse("rollout-wave", args=[wave.pk])).content.decode()
+    assert f'<a href="{reverse("rollout")}">Rollout board</a>' in page
+    assert "Sign off as Finance" in page
+    for pmo_only in ("Evaluate the open gate now", "Ask for a waiver", "Schedule the cutover"):
+        assert pmo_only not in page
+
+
+@pytest.mark.parametrize("role", [Role.STORE_MANAGER, Role.PLANNER])
+def test_store_managers_and_planners_are_refused_the_board_and_its_fragment(client, wave, role, store, gauge):
     evaluate_wave(wave)
     client.force_login(make_user(role, [store] if role == Role.STORE_MANAGER else []))
+    assert "Rollout" not in nav_labels(client)
     assert client.get(reverse("rollout")).status_code == 403
     gate = gate_of(wave, GateKind.DESIGN_COMPLETE)
     assert client.get(reverse("rollout-gate", args=[gate.pk]), HTTP_HX_REQUEST="true").status_code == 403
@@ -253,3 +291,86 @@ def test_evaluate_button_keeps_new_evidence(client, wave, store, gauge, pmo):
     client.force_login(pmo)
     assert client.post(reverse("rollout-evaluate", args=[wave.pk])).status_code == 302
     assert training.evaluations.count() == before + 1
+
+
+def test_the_pmo_moves_the_cutover_on_the_wave_page(client, wave, pmo):
+    client.force_login(pmo)
+    page = client.get(reverse("rollout-wave", args=[wave.pk])).content.decode()
+    assert '<label for="id_cutover-planned_cutover">Planned cutover</label>' in page
+    day = timezone.localdate() + timedelta(days=30)
+    response = client.post(reverse("rollout-schedule", args=[wave.pk]), {"cutover-planned_cutover": day.isoformat()})
+    assert response.status_code == 302
+    wave.refresh_from_db()
+    assert wave.planned_cutover == day
+
+
+def test_a_cutover_inside_a_blackout_is_refused_naming_the_window(client, wave, store, pmo):
+    planned = wave.planned_cutover
+    start = timezone.localdate() + timedelta(days=20)
+    BlackoutWindowFactory(name="Christmas peak", region=store.region, starts_on=start,
+                          ends_on=start + timedelta(days=10))
+    client.force_login(pmo)
+    day = start + timedelta(days=3)
+    response = client.post(reverse("rollout-schedule", args=[wave.pk]), {"cutover-planned_cutover": day.isoformat()})
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "falls in the blackout window &quot;Christmas peak&quot; for region NORTH" in body
+    assert 'class="field-error"' in body  # under the date field of the form
+    wave.refresh_from_db()
+    assert wave.planned_cutover == planned  # nothing saved
+    response = client.post(reverse("rollout-schedule", args=[wave.pk]), {"cutover-planned_cutover": "soon"})
+    assert response.status_code == 400 and "Enter a valid date." in response.content.decode()
+
+
+@pytest.mark.parametrize("role", [Role.FINANCE, Role.EXECUTIVE, Role.STORE_MANAGER])
+def test_only_the_pmo_schedules_a_cutover(client, wave, store, role):
+    planned = wave.planned_cutover
+    client.force_login(make_user(role, [store] if role == Role.STORE_MANAGER else []))
+    page = client.get(reverse("rollout-wave", args=[wave.pk])).content.decode()
+    assert "Schedule the cutover" not in page
+    day = timezone.localdate() + timedelta(days=30)
+    response = client.post(reverse("rollout-schedule", args=[wave.pk]), {"cutover-planned_cutover": day.isoformat()})
+    assert response.status_code == 403
+    wave.refresh_from_db()
+    assert wave.planned_cutover == planned
+
+
+def test_the_board_s_queries_do_not_grow_with_its_waves(client, wave, store, gauge, pmo):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(pmo)
+    values = {store: 80}
+    gauge.set(values)
+    evaluate_wave(wave)  # open at training, red
+
+    def add_waves(n):
+        for i in range(n):
+            location = LocationFactory(region=store.region)
+            other = WaveFactory(program=wave.program, stores=[location])
+            values[location] = 80 + i
+            gauge.set(values)
+            evaluate_wave(other, at=timezone.now() - 2 * HOUR)
+            training = gate_of(other, GateKind.TRAINING_COMPLETE)
+            SignOff.objects.create(gate=training, role=Role.FINANCE, person=make_user(Role.FINANCE),
+                                   at=timezone.now() - HOUR)
+            evaluate_wave(other)  # a sign-off between two runs: the stale check reads both
+            if i % 2 == 0:  # every other wave passes its training gate by a waiver (amber)
+                Waiver.objects.create(gate=training, criterion=training.template.criteria.get(), reason="Booked",
+                                      expires_at=timezone.now() + HOUR, requested_by=pmo,
+                                      approved_by=make_user(Role.ADMIN), approved_at=timezone.now())
+                evaluate_wave(other)
+                assert cells(client, other)["Training complete"][0] == "Amber"
+
+    def board_queries():
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(reverse("rollout"))
+        assert response.status_code == 200
+        return len(response.context["rows"]), len(queries)
+
+    add_waves(1)
+    two = board_queries()
+    add_waves(4)
+    six = board_queries()
+    assert (two[0], six[0]) == (2, 6)
+    assert six[1] == two[1]
