@@ -98,11 +98,17 @@ def _beyond(kind, now):
     rule): the count holds it, and any difference is the count's variance,
     so it is not judged.
 
+    Only the event that took the state from zero or more to below zero has
+    a case of its own: the excess is what it took beyond what the state
+    held. While the state stays below zero the lines after it are not
+    judged one by one (a later order that reserved and picked its own units
+    would look beyond reserved only because of the earlier one); the
+    state's negative_stock case lists them, and once the state is back to
+    zero or more every event is judged again.
+
     One query: window functions over the ledger lines of the (location,
     SKU) pairs that had such an event in the window, for the one state (a
-    running sum restarted at each count). The excess is what the event took
-    beyond what the state held, above zero (a state already below zero held
-    none): `quantity - max(before, 0)`.
+    running sum restarted at each count).
     """
     state, types = OUT_OF[kind]
     since = movement_window_start(now or timezone.now())
@@ -141,7 +147,7 @@ def _beyond(kind, now):
         JOIN inventory_location loc ON loc.id = r.loc
         JOIN inventory_sku k ON k.id = r.sku
         WHERE r.is_count = 0 AND r.at >= %s AND (r.latest_count_at IS NULL OR r.at > r.latest_count_at)
-          AND -r.delta > CASE WHEN r.held_after - r.delta > 0 THEN r.held_after - r.delta ELSE 0 END
+          AND r.held_after - r.delta >= 0 AND r.held_after < 0
           AND e.type IN ({marks})
         ORDER BY r.id
         """,
@@ -150,7 +156,7 @@ def _beyond(kind, now):
     findings = []
     for row in rows:
         held = int(row["held"])
-        excess = row["quantity"] - max(held, 0)
+        excess = row["quantity"] - held
         value = money(excess * to_decimal(row["unit_cost"]))
         key = f"{row['source_code']}:{row['transaction_id']}"
         details = {
@@ -186,9 +192,7 @@ def _beyond(kind, now):
 
 
 def _held_words(held, state):
-    """"2 were reserved", "1 was staged", "none were reserved", "reserved was already -3"."""
-    if held < 0:
-        return f"{state} was already {held}"
+    """"2 were reserved", "1 was staged", "none were reserved"."""
     if held == 0:
         return f"none were {state}"
     return f"{held} {'was' if held == 1 else 'were'} {state}"
