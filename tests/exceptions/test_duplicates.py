@@ -318,8 +318,12 @@ def test_a_reversed_pos_sale_leaves_the_sales_posting_gap(people, till, sku, def
     yesterday_noon = (NOW - timedelta(days=1)).replace(hour=12, minute=0, second=0, microsecond=0)
     store = people.store
     replayed = yesterday_noon + timedelta(minutes=5)
-    ingest_events(till, [sale("T-1", store, sku, yesterday_noon, 2, reference="R-1")], received_at=yesterday_noon)
-    ingest_events(till, [sale("T-1-resent", store, sku, replayed, 2, reference="R-1")], received_at=replayed)
+    # Yesterday's receipt comes in an hour ago (an offline till) and again 5 min later: inside
+    # the duplicate look-back (24 h of receipt) whatever the time of day the test runs at.
+    uploaded = NOW - timedelta(hours=1)
+    ingest_events(till, [sale("T-1", store, sku, yesterday_noon, 2, reference="R-1")], received_at=uploaded)
+    ingest_events(till, [sale("T-1-resent", store, sku, replayed, 2, reference="R-1")],
+                  received_at=uploaded + timedelta(minutes=5))
     ingest_events(erp, [{**sale("P-1", store, sku, yesterday_noon, 2), "type": "sales_posting"}],
                   received_at=yesterday_noon + timedelta(hours=6))
     [gap] = reconciliation.sales_posting_gap()
