@@ -116,6 +116,11 @@ class Measurement:
         return self.metric.format(self.reading.value)
 
 
+def share(part, whole):
+    """`part` of `whole` in percent; None (no data) when `whole` is 0, never 0% or 100%."""
+    return None if not whole else Decimal(part * 100) / whole
+
+
 _metrics: dict[str, Metric] = {}
 
 

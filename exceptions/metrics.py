@@ -20,8 +20,8 @@ from decimal import Decimal
 from django.db.models import Max, Q, Sum
 
 from controltower.db import nearest_rank
-from controltower.metrics import Reading, records_url
-from inventory.metrics import codes, empty, of_sources, share
+from controltower.metrics import Reading, records_url, share
+from inventory.metrics import codes, empty, of_sources
 from inventory.models import IngestDay, InventoryEvent, Location, SourceSystem
 
 from .models import Case, DuplicateVerdict

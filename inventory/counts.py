@@ -35,6 +35,7 @@ from django.db import connection
 from django.utils import timezone
 
 from controltower.db import aware, chunks, db_time, values_clause
+from controltower.metrics import share
 
 from .ledger.fold import book_sql
 from .models import CountAnchor, CountVariance, EventType, InventoryEvent
@@ -231,11 +232,11 @@ class Accuracy:
     @property
     def share_exact(self):
         """None when nothing was counted: no data, never 0% or 100%."""
-        return None if not self.counted else Decimal(self.exact * 100) / self.counted
+        return share(self.exact, self.counted)
 
     @property
     def share_within_tolerance(self):
-        return None if not self.counted else Decimal(self.within_tolerance * 100) / self.counted
+        return share(self.within_tolerance, self.counted)
 
 
 def accuracy(location_ids, since=None, until=None):

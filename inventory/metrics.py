@@ -15,7 +15,7 @@ from decimal import Decimal
 from django.db.models import Exists, OuterRef, Q
 
 from controltower.db import nearest_rank
-from controltower.metrics import Reading, records_url
+from controltower.metrics import Reading, records_url, share
 
 from .counts import Accuracy, accuracy
 from .models import (
@@ -33,11 +33,6 @@ from .models import (
 def codes(model, ids):
     """The codes of `ids` (a Scope's locations or sources) for a records URL; None for no restriction."""
     return None if ids is None else set(model.objects.filter(pk__in=ids).values_list("code", flat=True))
-
-
-def share(part, whole):
-    """`part` of `whole` in percent; None (no data) when `whole` is 0."""
-    return None if not whole else Decimal(part * 100) / whole
 
 
 def received_in(queryset, window):

@@ -17,7 +17,7 @@ from django.db.models import Avg, Count
 from django.urls import reverse
 from django.utils import timezone
 
-from controltower.metrics import HIGHER, Reading, Unit, register
+from controltower.metrics import HIGHER, Reading, Unit, register, share
 from controltower.scoping import visible_locations
 from inventory import fields
 from inventory.masterdata import ImportReport, RefusedRow
@@ -113,7 +113,7 @@ def training_completion(scope, window):
         TrainingRecord.objects.filter(person_id__in=people, module__required=True, completed_at__lte=window.until)
         .values("person_id").annotate(done=Count("module", distinct=True)).filter(done=required).count()
     )
-    return Reading(100 * Decimal(complete) / in_scope, in_scope, _records_url(scope),
+    return Reading(share(complete, in_scope), in_scope, _records_url(scope),
                    {"complete": complete, "people": in_scope, "required_modules": required})
 
 

@@ -56,3 +56,9 @@ def test_units_format_in_words():
     metric = metrics.Metric("k", "K", "", Unit.SECONDS, HIGHER, share_of_locations)
     assert metric.format(Decimal("12.6")) == "13 s"
     assert metric.format(None) == "no data"
+
+
+def test_a_share_of_nothing_is_no_data():
+    assert metrics.share(1, 4) == Decimal(25)
+    assert metrics.share(0, 5) == Decimal(0)
+    assert metrics.share(0, 0) is None
