@@ -1,7 +1,10 @@
 """The metric registry: every measured number of the tower is defined once.
 
 A metric has a key, a label, a plain-language definition (shown wherever the
-metric appears), a unit, the direction that is good, and a function that
+metric appears), a unit, the direction that is good, a target (green) and an
+amber limit (beyond it: red), the parts of a scope it honours (locations,
+sources, channels: the KPI rollups measure it per member of the dimensions
+built on those parts, controltower.rollups), and a function that
 measures it over a scope (a set of locations and/or sources) and a window
 (from `since`, None for no start, up to `until`). The function returns a
 Reading: the value (None when there is nothing to measure: "no data", never
@@ -34,20 +37,22 @@ class Unit:
 HIGHER, LOWER = "higher", "lower"  # which direction is good
 
 
+SCOPE_PARTS = ("locations", "sources", "channels")
+
+
 @dataclass(frozen=True)
 class Scope:
     """What a metric is measured over. `locations` / `sources`: primary keys,
-    None for no restriction (the whole estate, every source)."""
+    `channels`: channel codes; None for no restriction (the whole estate,
+    every source, every channel)."""
 
     locations: frozenset | None = None
     sources: frozenset | None = None
+    channels: frozenset | None = None
 
     @classmethod
-    def of(cls, locations=None, sources=None):
-        return cls(
-            frozenset(locations) if locations is not None else None,
-            frozenset(sources) if sources is not None else None,
-        )
+    def of(cls, locations=None, sources=None, channels=None):
+        return cls(*(None if part is None else frozenset(part) for part in (locations, sources, channels)))
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,12 @@ class Reading:
     detail: dict = field(default_factory=dict)  # numerator, denominator, other figures
 
 
+class Status:
+    """A value against its metric's target, in words (never in colour alone)."""
+
+    GREEN, AMBER, RED, NO_DATA, NO_TARGET = "green", "amber", "red", "no data", "no target"
+
+
 @dataclass(frozen=True)
 class Metric:
     key: str
@@ -76,6 +87,29 @@ class Metric:
     unit: str
     better: str
     compute: Callable[[Scope, Window], Reading]
+    target: Decimal | None = None  # at or beyond it (in the good direction): green
+    amber: Decimal | None = None  # between target and amber: amber; beyond amber: red
+    scopes: frozenset = frozenset()  # the Scope parts the function honours
+
+    def status(self, value):
+        """Green, amber or red for `value` against the target; no data for None."""
+        if value is None:
+            return Status.NO_DATA
+        if self.target is None:
+            return Status.NO_TARGET
+        value = Decimal(value)
+        sign = 1 if self.better == HIGHER else -1
+        if sign * (value - self.target) >= 0:
+            return Status.GREEN
+        if self.amber is not None and sign * (value - self.amber) >= 0:
+            return Status.AMBER
+        return Status.RED
+
+    @property
+    def target_text(self):
+        if self.target is None:
+            return "no target"
+        return ("at least " if self.better == HIGHER else "at most ") + self.format(self.target)
 
     def format(self, value):
         """`value` in this metric's unit, in words: "no data" for None."""
@@ -85,7 +119,7 @@ class Metric:
         if self.unit == Unit.PERCENT:
             return f"{value.quantize(Decimal('0.1'))}%"
         if self.unit == Unit.SECONDS:
-            return f"{value.quantize(Decimal('1'))} s"
+            return seconds_text(value)
         if self.unit == Unit.DAYS:
             return f"{value.quantize(Decimal('0.1'))} days"
         if self.unit == Unit.SCORE:
@@ -116,6 +150,18 @@ class Measurement:
         return self.metric.format(self.reading.value)
 
 
+def seconds_text(seconds):
+    """A duration in the unit a person reads it in: s, min, h, then days."""
+    seconds = Decimal(seconds)
+    if abs(seconds) < 120:
+        return f"{seconds.quantize(Decimal('1'))} s"
+    if abs(seconds) < 7200:
+        return f"{(seconds / 60).quantize(Decimal('1'))} min"
+    if abs(seconds) < 172800:
+        return f"{(seconds / 3600).quantize(Decimal('0.1'))} h"
+    return f"{(seconds / 86400).quantize(Decimal('0.1'))} days"
+
+
 def share(part, whole):
     """`part` of `whole` in percent; None (no data) when `whole` is 0, never 0% or 100%."""
     return None if not whole else Decimal(part * 100) / whole
@@ -124,14 +170,25 @@ def share(part, whole):
 _metrics: dict[str, Metric] = {}
 
 
-def register(key, label, *, definition, unit, better, compute):
-    """Add a metric (called from an app's AppConfig.ready()). A key is defined once."""
+def register(key, label, *, definition, unit, better, compute, target, amber=None,
+             scopes=("locations", "sources")):
+    """Add a metric (called from an app's AppConfig.ready()). A key is defined
+    once. `target`: the value that is good enough (None only for a count with
+    no sensible target); `amber`: where red begins (None: short of the target
+    is red); `scopes`: the Scope parts `compute` honours."""
     if better not in (HIGHER, LOWER):
         raise ValueError(f"Metric {key}: better must be '{HIGHER}' or '{LOWER}'.")
+    unknown = set(scopes) - set(SCOPE_PARTS)
+    if unknown:
+        raise ValueError(f"Metric {key}: unknown scope parts {sorted(unknown)}; one of {SCOPE_PARTS}.")
+    target = None if target is None else Decimal(target)
+    amber = None if amber is None else Decimal(amber)
+    if target is not None and amber is not None and (amber - target) * (1 if better == LOWER else -1) < 0:
+        raise ValueError(f"Metric {key}: amber must lie beyond the target, on the bad side.")
     existing = _metrics.get(key)
     if existing is not None and existing.compute is not compute:
         raise ValueError(f"Metric {key} is already registered.")
-    _metrics[key] = Metric(key, label, definition, unit, better, compute)
+    _metrics[key] = Metric(key, label, definition, unit, better, compute, target, amber, frozenset(scopes))
 
 
 def get(key) -> Metric:

@@ -63,3 +63,38 @@ class ApiToken(models.Model):
 
     def __str__(self):
         return f"{self.prefix}… ({self.source or self.user})"
+
+
+class KpiDay(models.Model):
+    """One metric's value for one UTC day and one member of a rollup
+    dimension (the estate, a region, a location, a source, a channel, a
+    wave), written by controltower.rollups. Dashboards read these rows,
+    never the raw records; `records_url` lists the records behind the value."""
+
+    metric = models.CharField(max_length=64)
+    day = models.DateField()
+    dimension = models.CharField(max_length=20)
+    member = models.CharField(max_length=64, blank=True, help_text="The member's code; blank for the estate")
+    value = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True,
+                                help_text="Empty: no data")
+    sample = models.IntegerField()
+    records_url = models.TextField(blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["dimension", "member", "metric", "day"], name="kpi_day_unique"),
+        ]
+        indexes = [models.Index(fields=["dimension", "metric", "day"], name="kpi_day_by_metric")]
+
+    def __str__(self):
+        return f"{self.metric} {self.dimension}:{self.member or 'estate'} {self.day} = {self.value}"
+
+
+class RollupState(models.Model):
+    """Where the incremental KPI rollup stands: data received from
+    `rolled_from` on has not been rolled up yet."""
+
+    name = models.CharField(max_length=32, primary_key=True)
+    rolled_from = models.DateTimeField()

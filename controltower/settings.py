@@ -281,6 +281,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env_int("ESCALATION_SWEEP_SECONDS", 300),
         "options": {"expires": env_int("ESCALATION_SWEEP_SECONDS", 300) - 30},
     },
+    # The daily KPI rollups of the days that received data (controltower.rollups).
+    "controltower-roll-up-kpis": {
+        "task": "controltower.roll_up_kpis",
+        "schedule": env_int("KPI_ROLLUP_SECONDS", 900),
+        "options": {"expires": env_int("KPI_ROLLUP_SECONDS", 900) - 30},
+    },
     # Every wave's open gates measured and kept as evidence (rollout.evaluation).
     "rollout-evaluate-gates": {
         "task": "rollout.evaluate",

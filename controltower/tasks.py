@@ -34,3 +34,11 @@ def tower_task(name, *, soft_time_limit, time_limit):
         return shared_task(name=name, soft_time_limit=soft_time_limit, time_limit=time_limit)(run)
 
     return decorate
+
+
+@tower_task("controltower.roll_up_kpis", soft_time_limit=1800, time_limit=1860)
+def roll_up_kpis():
+    """The incremental KPI rollup (beat); the work is in controltower.rollups."""
+    from .rollups import roll_up
+
+    return roll_up()

@@ -15,6 +15,10 @@ class ExceptionsConfig(AppConfig):
         register("approvals", "Approvals", roles=APPROVERS, order=50)
         register_metrics()
 
+        from .rollups import register_rollups
+
+        register_rollups()
+
 
 def register_metrics():
     """The exceptions metrics: each defined once, in the words every screen shows."""
@@ -25,36 +29,42 @@ def register_metrics():
     register(
         "open_sev1_cases", "Open severity-1 cases", unit=Unit.COUNT, better=LOWER,
         compute=metrics.open_sev1_cases,
+        target="0", amber="2", scopes=("locations",),
         definition="Severity-1 cases active (open to waiting) at the locations at the end of the window. "
                    "Cases of no location (feeds, the estate) count only for the whole estate.",
     )
     register(
         "open_sev2_cases", "Open severity-2 cases", unit=Unit.COUNT, better=LOWER,
         compute=metrics.open_sev2_cases,
+        target="5", amber="20", scopes=("locations",),
         definition="Severity-2 cases active (open to waiting) at the locations at the end of the window. "
                    "Cases of no location (feeds, the estate) count only for the whole estate.",
     )
     register(
         "sla_attainment", "Case SLA attainment", unit=Unit.PERCENT, better=HIGHER,
         compute=metrics.sla_attainment,
+        target="95", amber="85", scopes=("locations",),
         definition="Cases resolved in the window by their resolution due time, over the cases resolved in "
                    "the window that had a resolution target.",
     )
     register(
         "case_aging_p90", "Case aging p90", unit=Unit.SECONDS, better=LOWER,
         compute=metrics.case_aging_p90,
+        target="172800", amber="432000", scopes=("locations",),
         definition="90th percentile of the age of the cases active at the end of the window, from when "
                    "each was opened.",
     )
     register(
         "days_since_last_sev1", "Days since the last severity-1 case", unit=Unit.DAYS, better=HIGHER,
         compute=metrics.days_since_last_sev1,
+        target="7", amber="2", scopes=("locations",),
         definition="Days from the opening of the latest severity-1 case at the locations to the end of the "
                    "window; no data when there never was one.",
     )
     register(
         "duplicate_transaction_rate", "Duplicate transaction rate", unit=Unit.PERCENT, better=LOWER,
         compute=metrics.duplicate_transaction_rate,
+        target="0.1", amber="0.5", scopes=("sources",),
         definition="Duplicates acknowledged at ingest plus confirmed suspected duplicates (reversed as "
                    "duplicates), over events received from the sources, over the whole UTC days the "
                    "window touches.",
@@ -62,6 +72,7 @@ def register_metrics():
     register(
         "stale_feeds", "Stale feeds", unit=Unit.COUNT, better=LOWER,
         compute=metrics.stale_feeds,
+        target="0", amber="1", scopes=("sources",),
         definition="Active sources silent longer than their expected feed interval at the end of the "
                    "window (or that never sent an event).",
     )

@@ -11,6 +11,10 @@ class InventoryConfig(AppConfig):
         register("integration-health", "Integration health", roles={Role.INTEGRATION_ADMIN, Role.ADMIN}, order=60)
         register_metrics()
 
+        from .rollups import register_rollups
+
+        register_rollups()
+
 
 def register_metrics():
     """The inventory metrics: each defined once, in the words every screen shows."""
@@ -21,6 +25,7 @@ def register_metrics():
     register(
         "item_master_completeness", "Item master completeness", unit=Unit.PERCENT, better=HIGHER,
         compute=metrics.item_master_completeness,
+        target="99", amber="95", scopes=(),
         definition="Active SKUs with a unit cost above zero, a category and a base unit, and no unit "
                    "conversion the item master would refuse, over all active SKUs. The whole item master "
                    "as it stands: it ignores the locations and the window.",
@@ -28,6 +33,7 @@ def register_metrics():
     register(
         "duplicate_barcodes", "Duplicate barcodes", unit=Unit.COUNT, better=LOWER,
         compute=metrics.duplicate_barcodes,
+        target="0", amber="5", scopes=(),
         definition="Barcodes an item master load tried to give to a second SKU in the window (refused, "
                    "as the tower holds a barcode on one SKU only). The whole item master: it ignores the "
                    "locations.",
@@ -35,6 +41,7 @@ def register_metrics():
     register(
         "event_acceptance_rate", "Event acceptance rate", unit=Unit.PERCENT, better=HIGHER,
         compute=metrics.event_acceptance_rate,
+        target="99.5", amber="98", scopes=("sources",),
         definition="Events taken into the ledger over events received from the sources (taken, rejected "
                    "or refused as a conflict) in the window. Resent duplicates are left out; a rejection "
                    "replayed after a master-data fix counts as the rejection it was.",
@@ -42,18 +49,21 @@ def register_metrics():
     register(
         "sync_latency_p95", "Sync latency p95", unit=Unit.SECONDS, better=LOWER,
         compute=metrics.sync_latency_p95,
+        target="300", amber="900", scopes=("locations", "sources"),
         definition="95th percentile of received time minus occurred time of the events the ledger took "
                    "from the sources in the window (at the given locations, if any).",
     )
     register(
         "inventory_accuracy_exact", "Inventory record accuracy", unit=Unit.PERCENT, better=HIGHER,
         compute=metrics.inventory_accuracy_exact,
+        target="95", amber="80", scopes=("locations",),
         definition="Counted location x SKU pairs whose latest count in the window equals the record as of "
                    "the count time, over all counted pairs (exact match; an over and an under never net).",
     )
     register(
         "inventory_accuracy_tolerance", "Inventory record accuracy within tolerance", unit=Unit.PERCENT,
         better=HIGHER, compute=metrics.inventory_accuracy_tolerance,
+ target="98", amber="90", scopes=("locations",),
         definition="Counted location x SKU pairs whose latest count in the window is within the location "
                    "kind's count tolerance of the record, over all counted pairs.",
     )

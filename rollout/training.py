@@ -130,9 +130,11 @@ def register_metrics():
         "training_completion", "Training completion",
         definition="Share of the people trained at these locations who have completed every required module.",
         unit=Unit.PERCENT, better=HIGHER, compute=training_completion,
+        target="95", amber="80", scopes=("locations",),
     )
     register(
         "training_proficiency", "Training proficiency",
         definition="Average proficiency score (0-100) of the completed training modules at these locations.",
         unit=Unit.SCORE, better=HIGHER, compute=training_proficiency,
+        target="80", amber="70", scopes=("locations",),
     )

@@ -39,6 +39,6 @@ class Gauge:
 def gauge():
     gauge = Gauge()
     metrics.register("test_gauge", "Test gauge", definition="Set by the test.", unit=Unit.PERCENT,
-                     better=HIGHER, compute=gauge.compute)
+                     better=HIGHER, compute=gauge.compute, target=None)
     yield gauge
     metrics._metrics.pop("test_gauge")

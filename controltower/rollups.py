@@ -1,0 +1,174 @@
+"""KPI rollups: every registered metric (controltower.metrics), measured for
+each UTC day and each member of each rollup dimension, written to KpiDay.
+Dashboards read these rows, never the raw records.
+
+A dimension is a way to cut the estate: the estate itself (built in), and
+what the apps register from their AppConfig.ready() (inventory: location,
+region, source; rollout: wave; journeys: channel). Each dimension names the
+Scope part its members use; a metric is rolled up along the dimensions whose
+part it honours (Metric.scopes), and always for the estate.
+
+Incremental: each app registers a function telling which days received new
+data since a time (late events included); the rollup recomputes those days,
+today, and yesterday once after midnight, then moves its watermark to when
+it started (what arrived while it ran is rolled next time). A day is always
+recomputed whole: its rows are replaced in one transaction, so a rerun, two
+workers at once or a run killed halfway leave the same rows as a
+from-scratch computation (`rollup_kpis --since DATE`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from datetime import timezone as dt_timezone
+from decimal import Decimal
+from typing import Callable, Iterable
+
+from django.db import transaction
+from django.utils import timezone
+
+from . import metrics
+from .locks import hold_until_commit
+from .metrics import Scope, Window
+from .models import KpiDay, RollupState
+
+ESTATE = "estate"
+BEGINNING = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)  # the first incremental run looks back this far
+VALUE_PLACES = Decimal("0.0001")  # KpiDay.value's decimal places
+
+
+@dataclass(frozen=True)
+class Dimension:
+    name: str
+    label: str
+    part: str | None  # the Scope part its members use; None for the estate
+    members: Callable[[], dict[str, Scope]]  # member code -> its scope
+
+
+_dimensions: dict[str, Dimension] = {ESTATE: Dimension(ESTATE, "Estate", None, lambda: {"": Scope()})}
+_changes: list[Callable[[datetime], Iterable[date]]] = []
+
+
+def register_dimension(name, label, *, part, members):
+    if part not in metrics.SCOPE_PARTS:
+        raise ValueError(f"Dimension {name}: part must be one of {metrics.SCOPE_PARTS}.")
+    _dimensions[name] = Dimension(name, label, part, members)
+
+
+def dimension(name) -> Dimension:
+    try:
+        return _dimensions[name]
+    except KeyError:
+        raise ValueError(f"Unknown dimension '{name}'; one of {', '.join(sorted(_dimensions))}.") from None
+
+
+def register_changes(days_changed_since):
+    """`days_changed_since(moment)`: the UTC days whose metrics may differ
+    because of what was received or changed from `moment` on."""
+    _changes.append(days_changed_since)
+
+
+def day_window(day) -> Window:
+    start = datetime.combine(day, time(), dt_timezone.utc)
+    return Window(since=start, until=start + timedelta(days=1))
+
+
+def utc_today(now=None):
+    return (now or timezone.now()).astimezone(dt_timezone.utc).date()
+
+
+def measure_day(day, computed_at) -> list[KpiDay]:
+    """Every metric along every dimension it honours, for one day (not saved)."""
+    window = day_window(day)
+    members = {d.name: d.members() for d in _dimensions.values()}
+    rows = []
+    for metric in metrics.metrics():
+        for dim in _dimensions.values():
+            if dim.part is not None and dim.part not in metric.scopes:
+                continue
+            for member, scope in members[dim.name].items():
+                reading = metric.compute(scope, window)
+                value = None if reading.value is None else Decimal(reading.value).quantize(VALUE_PLACES)
+                rows.append(KpiDay(
+                    metric=metric.key, day=day, dimension=dim.name, member=member, value=value,
+                    sample=reading.sample, records_url=reading.records_url,
+                    detail=_json(reading.detail), computed_at=computed_at,
+                ))
+    return rows
+
+
+def _json(detail):
+    return {key: str(value) if isinstance(value, Decimal) else value for key, value in detail.items()}
+
+
+def roll_day(day, now=None) -> int:
+    """Recompute one day: measured first, then its rows replaced in one short transaction."""
+    rows = measure_day(day, now or timezone.now())
+    with transaction.atomic():
+        hold_until_commit(f"kpi-rollup:{day.isoformat()}")
+        KpiDay.objects.filter(day=day).delete()
+        KpiDay.objects.bulk_create(rows, batch_size=1000)
+    return len(rows)
+
+
+def roll_days(days, now=None) -> dict:
+    now = now or timezone.now()
+    written = sum(roll_day(day, now) for day in sorted(days))
+    return {"days": len(days), "rows": written}
+
+
+def days_to_roll(since, now) -> set[date]:
+    """The days the incremental rollup recomputes (see the module docstring);
+    `since` None (no run yet): every day that has data."""
+    today = utc_today(now)
+    days = {today}
+    if since is None or utc_today(since) < today:
+        days.add(today - timedelta(days=1))
+    for changed in _changes:
+        days.update(day for day in changed(since or BEGINNING) if day <= today)
+    return days
+
+
+def roll_up(now=None) -> dict:
+    """The incremental rollup (the beat task): the days that received data
+    since the last run, today, and yesterday once after midnight."""
+    now = now or timezone.now()
+    state = RollupState.objects.filter(name="kpi").first()
+    days = days_to_roll(state.rolled_from if state else None, now)
+    result = roll_days(days, now)
+    RollupState.objects.update_or_create(name="kpi", defaults={"rolled_from": now})
+    return result
+
+
+def roll_up_since(first_day, now=None) -> dict:
+    """Recompute every day from `first_day` to today (manage.py rollup_kpis --since)."""
+    now = now or timezone.now()
+    today = utc_today(now)
+    if first_day > today:
+        raise ValueError(f"since: {first_day.isoformat()} is after today ({today.isoformat()}).")
+    days = {first_day + timedelta(days=n) for n in range((today - first_day).days + 1)}
+    result = roll_days(days, now)
+    RollupState.objects.update_or_create(name="kpi", defaults={"rolled_from": now})
+    return result
+
+
+# ---------------------------------------------------------------- reading
+
+def series(metric_key, dimension_name, member, first_day, last_day):
+    """The metric's daily rows for one member, oldest first."""
+    return list(KpiDay.objects.filter(
+        metric=metric_key, dimension=dimension_name, member=member, day__gte=first_day, day__lte=last_day,
+    ).order_by("day"))
+
+
+def on_day(metric_keys, dimension_name, members, day) -> dict:
+    """{(metric, member): KpiDay} for one day; `members` None for every member."""
+    rows = KpiDay.objects.filter(metric__in=metric_keys, dimension=dimension_name, day=day)
+    if members is not None:
+        rows = rows.filter(member__in=members)
+    return {(row.metric, row.member): row for row in rows}
+
+
+def last_day():
+    """The latest day rolled up, None before the first rollup."""
+    return KpiDay.objects.order_by("-day").values_list("day", flat=True).first()
