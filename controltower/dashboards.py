@@ -1,0 +1,134 @@
+"""What every dashboard is made of, read from the KPI rollups (never raw events):
+KPI tiles (value, target, status in words, definition, a link to the records),
+trend figures built on the server with Plotly (drawn by static/js/figures.js
+from plotly.js in static/), and CSV exports of the tables.
+
+Charts are readable without colour: each line has its own dash and marker
+and its name at its last point; targets are labelled lines; every figure
+has a text summary for screen readers, and the numbers are in a table.
+"""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import date
+
+import plotly.graph_objects as go
+from django.http import StreamingHttpResponse
+
+from . import metrics, rollups
+from .csvsafe import safe_row
+from .models import KpiDay
+
+DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
+SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "cross")
+INK, MUTED = "#1f2933", "#52606d"
+LINE_COLOURS = ("#1d4ed8", "#b45309", "#047857", "#7c3aed", "#be123c", "#0f766e")
+
+
+@dataclass
+class Tile:
+    metric: metrics.Metric
+    row: KpiDay | None  # None: nothing rolled up for this member and day
+
+    @property
+    def value(self):
+        return None if self.row is None else self.row.value
+
+    @property
+    def text(self):
+        return self.metric.format(self.value)
+
+    @property
+    def status(self):
+        return self.metric.status(self.value)
+
+    @property
+    def sample(self):
+        return 0 if self.row is None else self.row.sample
+
+    @property
+    def records_url(self):
+        return "" if self.row is None else self.row.records_url
+
+
+def tiles(metric_keys, dimension, member, day) -> list[Tile]:
+    """One tile per metric for one member of a rollup dimension on one day."""
+    found = rollups.on_day(metric_keys, dimension, [member], day) if day else {}
+    return [Tile(metrics.get(key), found.get((key, member))) for key in metric_keys]
+
+
+def trend_figure(metric, lines, *, marks=(), targets=(), title=""):
+    """A Plotly figure (as JSON) of daily values.
+
+    lines: [(name, [KpiDay, ...])]; marks: [(date, label)] vertical markers
+    (a go-live); targets: [(value, label)] horizontal lines (the metric's
+    target, a gate's exit criterion). Days with no data are gaps, never 0.
+    """
+    figure = go.Figure()
+    for n, (name, rows) in enumerate(lines):
+        figure.add_trace(go.Scatter(
+            x=[row.day.isoformat() for row in rows],
+            y=[None if row.value is None else float(row.value) for row in rows],
+            name=name, mode="lines+markers", connectgaps=False,
+            line={"dash": DASHES[n % len(DASHES)], "color": LINE_COLOURS[n % len(LINE_COLOURS)], "width": 2},
+            marker={"symbol": SYMBOLS[n % len(SYMBOLS)], "size": 6},
+            hovertemplate="%{x}: %{y}<extra>" + name + "</extra>",
+        ))
+        last = next((row for row in reversed(rows) if row.value is not None), None)
+        if last is not None and len(lines) > 1:
+            figure.add_annotation(x=last.day.isoformat(), y=float(last.value), text=name, showarrow=False,
+                                  xanchor="left", xshift=6, font={"size": 11, "color": INK})
+    for value, label in targets:
+        figure.add_hline(y=float(value), line={"dash": "dash", "color": INK, "width": 1},
+                         annotation_text=label, annotation_position="top left",
+                         annotation_font={"size": 11, "color": INK})
+    for day, label in marks:
+        figure.add_vline(x=_epoch_ms(day), line={"dash": "dot", "color": MUTED, "width": 1},
+                         annotation_text=label, annotation_position="top right",
+                         annotation_font={"size": 11, "color": MUTED})
+    figure.update_layout(
+        title={"text": title, "font": {"size": 14}} if title else None,
+        height=280, margin={"l": 60, "r": 90, "t": 40 if title else 20, "b": 40},
+        showlegend=len(lines) > 1, legend={"orientation": "h", "y": -0.2},
+        yaxis={"title": {"text": _unit_title(metric)}, "rangemode": "tozero", "color": MUTED},
+        xaxis={"type": "date", "color": MUTED}, plot_bgcolor="white", paper_bgcolor="white",
+        font={"color": INK},
+    )
+    return figure.to_json()
+
+
+def _epoch_ms(day: date):
+    # add_vline on a date axis wants a number for its annotation's position
+    from datetime import datetime, timezone
+
+    return datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp() * 1000
+
+
+def _unit_title(metric):
+    return {metrics.Unit.PERCENT: "%", metrics.Unit.SECONDS: "seconds", metrics.Unit.DAYS: "days",
+            metrics.Unit.SCORE: "score", metrics.Unit.COUNT: "count"}.get(metric.unit, "")
+
+
+def trend_summary(metric, rows):
+    """The figure in words (its aria-label): first and last day with data."""
+    known = [row for row in rows if row.value is not None]
+    if not known:
+        return f"{metric.label}: no data in this period."
+    first, last = known[0], known[-1]
+    return (f"{metric.label} from {metric.format(first.value)} on {first.day:%d %b} "
+            f"to {metric.format(last.value)} on {last.day:%d %b}; target {metric.target_text}.")
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def csv_response(filename, header, rows):
+    """A CSV download of a dashboard table (cells made safe for spreadsheets)."""
+    writer = csv.writer(_Echo())
+    lines = (writer.writerow(safe_row(row)) for row in [header, *rows])
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

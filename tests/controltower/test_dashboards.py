@@ -1,0 +1,58 @@
+"""The dashboards' building blocks (controltower.dashboards): tiles read the
+rollups and say no data as no data; figures tell lines apart without colour."""
+import json
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from controltower import dashboards, metrics
+from controltower.models import KpiDay
+
+pytestmark = pytest.mark.django_db
+DAY = date(2026, 11, 30)
+
+
+def row(value, day=DAY, member="S1"):
+    return KpiDay.objects.create(metric="inventory_accuracy_exact", day=day, dimension="location", member=member,
+                                 value=value, sample=0 if value is None else 10,
+                                 records_url="/api/v1/accuracy?locations=S1", computed_at=timezone.now())
+
+
+def test_a_tile_has_value_target_status_and_records():
+    row(Decimal("81.5"))
+    tile, = dashboards.tiles(["inventory_accuracy_exact"], "location", "S1", DAY)
+    assert (tile.text, tile.status, tile.sample) == ("81.5%", "amber", 10)
+    assert tile.records_url == "/api/v1/accuracy?locations=S1"
+    assert tile.metric.target_text == "at least 95.0%"
+
+
+def test_no_rollup_and_no_data_read_as_no_data_never_zero():
+    row(None)
+    stored, missing = dashboards.tiles(["inventory_accuracy_exact", "sla_attainment"], "location", "S1", DAY)
+    assert (stored.text, stored.status) == ("no data", "no data")
+    assert (missing.text, missing.status, missing.records_url) == ("no data", "no data", "")
+
+
+def test_lines_differ_by_dash_and_marker_and_a_day_without_data_is_a_gap():
+    metric = metrics.get("inventory_accuracy_exact")
+    s1 = [row(Decimal(60)), row(None, day=date(2026, 12, 1))]
+    s2 = [row(Decimal(70), member="S2")]
+    figure = json.loads(dashboards.trend_figure(metric, [("S1", s1), ("S2", s2)], marks=[(DAY, "Go-live")],
+                                                targets=[(metric.target, "Target 95%")]))
+    first, second = figure["data"]
+    assert first["y"] == [60.0, None]
+    assert first["line"]["dash"] != second["line"]["dash"]
+    assert first["marker"]["symbol"] != second["marker"]["symbol"]
+    texts = {note["text"] for note in figure["layout"]["annotations"]}
+    assert {"Go-live", "Target 95%", "S1", "S2"} <= texts
+    assert dashboards.trend_summary(metric, s1) == (
+        "Inventory record accuracy from 60.0% on 30 Nov to 60.0% on 30 Nov; target at least 95.0%.")
+
+
+def test_a_csv_export_neutralises_formula_cells():
+    response = dashboards.csv_response("t.csv", ["location", "value"], [["=HYPERLINK(1)", Decimal("-5")]])
+    body = b"".join(response.streaming_content).decode()
+    assert body.splitlines() == ["location,value", "'=HYPERLINK(1),-5"]
+    assert response["Content-Disposition"] == 'attachment; filename="t.csv"'
