@@ -224,6 +224,8 @@ SPECTACULAR_SETTINGS = {
         "AdjustmentStatusEnum": "exceptions.models.CorrectiveAdjustment.Status",
         "LocationKindEnum": "inventory.models.Location.Kind",
         "RejectionKindEnum": "inventory.models.RejectedEvent.Kind",
+        "RejectionFeedEnum": "inventory.models.RejectedEvent.Feed",
+        "JourneyKindEnum": "inventory.models.JourneyKind",
         "WaveKindEnum": "rollout.models.Wave.Kind",
         "WaveStatusEnum": "rollout.models.Wave.Status",
         "GateStatusEnum": "rollout.models.Gate.Status",
