@@ -89,6 +89,9 @@ STEPS = {
     },
 }
 
+# Journey.business_id's length: a stuck journey's case names it in its reference.
+BUSINESS_ID_LENGTH = 100
+
 STEP_NAMES = sorted({name for steps in STEPS.values() for name in steps})
 
 
@@ -102,6 +105,7 @@ class StepSla:
     since: tuple
     hours: int
     words: str  # what is wrong, after the business id: "ready for pickup but not collected"
+    customer_impact: str
 
     @property
     def limit(self):
@@ -110,12 +114,15 @@ class StepSla:
 
 SLAS = (
     StepSla(ORDER, ("placed", "reserved", "picked"), ("placed",), 24,
-            "placed but neither ready for pickup nor shipped"),
-    StepSla(ORDER, ("ready_for_pickup",), ("ready_for_pickup",), 72, "ready for pickup but not collected"),
-    StepSla(RETURN, ("received", "inspected"), ("received",), 5 * 24, "received but not refunded"),
-    StepSla(RETURN, ("refunded",), ("refunded",), 10 * 24, "refunded but not settled"),
+            "placed but neither ready for pickup nor shipped", "A customer is waiting for the order."),
+    StepSla(ORDER, ("ready_for_pickup",), ("ready_for_pickup",), 72, "ready for pickup but not collected",
+            "The order's stock is held at the store and cannot be sold; the customer may have given up."),
+    StepSla(RETURN, ("received", "inspected"), ("received",), 5 * 24, "received but not refunded",
+            "A customer is waiting for a refund."),
+    StepSla(RETURN, ("refunded",), ("refunded",), 10 * 24, "refunded but not settled",
+            "The refund is not yet in the books."),
     StepSla(REPLENISHMENT, ("ordered", "transferred"), ("ordered", "transferred"), 14 * 24,
-            "ordered but not received"),
+            "ordered but not received", "The location may run out of what was ordered."),
 )
 
 
@@ -180,7 +187,7 @@ def validate_step(raw, index, lookups, now):
     elif not isinstance(kind, str) or kind not in STEPS:
         errors["journey"] = [f"Unknown journey {fields.shown(kind)}; one of " + ", ".join(JourneyKind.values) + "."]
         kind = None
-    business_id = fields.text(raw, "business_id", errors, required=True)
+    business_id = fields.text(raw, "business_id", errors, required=True, max_length=BUSINESS_ID_LENGTH)
     step_name = raw.get("step")
     step = None
     if step_name is None or step_name == "":
@@ -294,6 +301,13 @@ def _recorded(source, transaction_ids):
     )
 
 
+def _recorded_all(source, lines):
+    recorded = {}
+    for chunk in _chunks(sorted({line.transaction_id for line in lines})):
+        recorded.update(_recorded(source, chunk))
+    return recorded
+
+
 def _classify(line, recorded_hash):
     return "duplicate" if recorded_hash == line.content_hash else "conflict"
 
@@ -303,9 +317,7 @@ def _store(source, lines, received_at):
     the journeys of the new steps, store them and recompute those journeys.
     Returns {index: status}."""
     statuses = {}
-    recorded = {}
-    for chunk in _chunks(sorted({line.transaction_id for line in lines})):
-        recorded.update(_recorded(source, chunk))
+    recorded = _recorded_all(source, lines)
     new_lines = []
     for line in lines:
         if line.transaction_id in recorded:
@@ -317,6 +329,14 @@ def _store(source, lines, received_at):
     if not new_lines:
         return statuses
     journeys = lock_journeys({line.key for line in new_lines})
+    # Under the locks, a concurrent batch of the same journeys has committed:
+    # what it stored under our keys is seen now.
+    theirs = _recorded_all(source, new_lines)
+    if theirs:
+        for line in new_lines:
+            if line.transaction_id in theirs:
+                statuses[line.index] = _classify(line, theirs[line.transaction_id])
+        new_lines = [line for line in new_lines if line.transaction_id not in theirs]
     JourneyStep.objects.bulk_create(
         [
             JourneyStep(
@@ -330,11 +350,9 @@ def _store(source, lines, received_at):
         ignore_conflicts=True,  # a concurrent request may have stored one of these keys since we read
         batch_size=1000,
     )
-    stored = {}
-    for chunk in _chunks(sorted({line.transaction_id for line in new_lines})):
-        stored.update(_recorded(source, chunk))
+    stored = _recorded_all(source, new_lines)
     for line in new_lines:
-        if stored[line.transaction_id] != line.content_hash:  # raced: theirs stands
+        if stored[line.transaction_id] != line.content_hash:  # raced (another journey's batch): theirs stands
             statuses[line.index] = "conflict"
     recompute(set(journeys.values()))
     return statuses
@@ -458,8 +476,9 @@ def stuck(queryset=None, now=None):
 
 
 def stuck_words(journey, now):
-    """What a stuck journey waits for, in words: "Order WEB-1 ready for pickup but not collected for 80 h (SLA 72 h)"."""
+    """What a stuck journey waits for, in words:
+    "Order to fulfilment WEB-1: ready for pickup but not collected for 80 h (SLA 72 h)"."""
     sla = sla_for(journey.kind, journey.state)
     waited = now - (journey.due_at - sla.limit)
-    return (f"{journey.get_kind_display()} {journey.business_id} {sla.words} for "
+    return (f"{journey.get_kind_display()} {journey.business_id}: {sla.words} for "
             f"{int(waited.total_seconds() // 3600)} h (SLA {sla.hours} h)")

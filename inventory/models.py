@@ -656,7 +656,7 @@ class Journey(models.Model):
     journey is stuck and has a case."""
 
     kind = models.CharField(max_length=32, choices=JourneyKind.choices)
-    business_id = models.CharField(max_length=128)
+    business_id = models.CharField(max_length=100)
     state = models.CharField(max_length=32, blank=True)
     state_at = models.DateTimeField(null=True, blank=True, help_text="When the step that set the state occurred")
     location = models.ForeignKey(Location, on_delete=models.PROTECT, null=True, blank=True, related_name="journeys")

@@ -271,7 +271,7 @@ class JourneySerializer(serializers.ModelSerializer):
 class JourneyStepInSerializer(serializers.Serializer):
     transaction_id = serializers.CharField(max_length=128, help_text="Unique per source; the idempotency key")
     journey = serializers.ChoiceField(choices=JourneyKind.choices)
-    business_id = serializers.CharField(max_length=128, help_text="The order, return, promotion or replenishment id")
+    business_id = serializers.CharField(max_length=100, help_text="The order, return, promotion or replenishment id")
     step = serializers.ChoiceField(
         choices=[(name, name) for name in STEP_NAMES],
         help_text="; ".join(f"{kind}: {', '.join(steps)}" for kind, steps in STEPS.items()),

@@ -12,8 +12,10 @@ from controltower.models import Role
 from inventory.journeys import derive, ingest_steps
 from inventory.ledger import replay_rejections
 from inventory.models import Journey, JourneyStep, RejectedEvent
+from tests.conftest import on_postgres
 from tests.controltower.factories import make_user, person_token, source_token
-from tests.inventory.factories import LocationFactory
+from tests.inventory.factories import LocationFactory, SourceSystemFactory
+from tests.threads import run_at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -196,3 +198,23 @@ def test_api_posts_for_sources_only_and_lists_scoped(api_client, store, pos):
     assert [r["business_id"] for r in got["results"]] == ["WEB-2"]
     api_client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert api_client.get(URL).status_code == 403
+
+
+@pytest.mark.skipif(not on_postgres(), reason="needs PostgreSQL: SQLite serialises writers, no race to test")
+@pytest.mark.django_db(transaction=True)
+def test_two_batches_of_one_journey_at_once_lose_no_step():
+    store, oms, pos = LocationFactory(code="S001"), SourceSystemFactory(code="OMS"), SourceSystemFactory(code="POS")
+    for n in range(10):
+        business_id = f"WEB-{n}"
+        first = [step(f"{n}-p", "placed", T0, business_id), step(f"{n}-r", "reserved", T0 + timedelta(minutes=1),
+                                                                    business_id)]
+        second = [step(f"{n}-k", "picked", T0 + timedelta(hours=1), business_id, location=store.code),
+                  step(f"{n}-y", "ready_for_pickup", T0 + timedelta(hours=2), business_id, location=store.code)]
+        results = run_at_once([lambda: ingest_steps(oms, first), lambda: ingest_steps(pos, second),
+                               lambda: ingest_steps(oms, first)])
+
+        assert not [r for r in results if isinstance(r, Exception)], results
+        assert sorted(r.counts["accepted"] for r in results) == [0, 2, 2]
+        journey = Journey.objects.get(business_id=business_id)
+        assert (journey.state, journey.placed_at, journey.ready_s) == ("ready_for_pickup", T0, 2 * 3600)
+        assert journey.steps.count() == 4
