@@ -35,7 +35,7 @@ from controltower.locks import lock_rows
 
 from . import fields
 from .ledger.posting import CONFLICT_ERRORS, EventResult, IngestError, IngestReport
-from .models import Channel, Journey, JourneyKind, JourneyStep, RejectedEvent
+from .models import Channel, Journey, JourneyKind, JourneyStep, RejectedEvent, SourceSystem
 
 ORDER, RETURN, PROMOTION, REPLENISHMENT = (
     JourneyKind.ORDER, JourneyKind.RETURN, JourneyKind.PROMOTION, JourneyKind.REPLENISHMENT,
@@ -268,6 +268,10 @@ def ingest_steps(source, raw_steps, received_at=None, keep_rejections=True) -> I
     for line in lines:
         status = statuses[line.index]
         results[line.index] = EventResult(line.transaction_id, status, CONFLICT_ERRORS if status == "conflict" else {})
+    if lines:  # the source is alive (the stale_feed cases), as when it posts inventory events
+        SourceSystem.objects.filter(pk=source.pk).exclude(last_event_at__gte=received_at).update(
+            last_event_at=received_at
+        )
     return IngestReport(results)
 
 
@@ -454,17 +458,22 @@ def recompute(journey_ids):
     """Derive the given journeys again from all their steps. The caller holds
     their locks (lock_journeys) or is the only writer."""
     now = timezone.now()
-    journeys = list(Journey.objects.filter(pk__in=journey_ids))
+    journeys = list(Journey.objects.filter(pk__in=journey_ids).only("id", "kind"))
     steps = {}
     for step in JourneyStep.objects.filter(journey_id__in=journey_ids).only(
         "id", "journey_id", "step", "occurred_at", "location_id", "channel", "reason", "quantity",
     ):
         steps.setdefault(step.journey_id, []).append(step)
+    # One plain UPDATE per journey, its values prepared by the model's fields:
+    # bulk_update's CASE per column and row costs more than the derivation.
+    columns = [(name, Journey._meta.get_field(name)) for name in DERIVED_FIELDS]
+    rows = []
     for journey in journeys:
-        for name, value in derive(journey.kind, steps.get(journey.pk, [])).items():
-            setattr(journey, name, value)
-        journey.updated_at = now
-    Journey.objects.bulk_update(journeys, DERIVED_FIELDS, batch_size=500)
+        derived = {**derive(journey.kind, steps.get(journey.pk, [])), "updated_at": now}
+        rows.append([column.get_db_prep_save(derived[name], connection) for name, column in columns] + [journey.pk])
+    assignments = ", ".join(f"{connection.ops.quote_name(column.column)} = %s" for _, column in columns)
+    with connection.cursor() as cursor:
+        cursor.executemany(f"UPDATE {Journey._meta.db_table} SET {assignments} WHERE id = %s", rows)
 
 
 # ---------------------------------------------------------------- reading
