@@ -723,6 +723,9 @@ class JourneyStep(models.Model):
     reference = models.CharField(max_length=128, blank=True)
     content_hash = models.CharField(max_length=32, help_text="Tells a duplicate from a conflict")
 
+    objects = ScopedQuerySet.as_manager()
+    scope_fields = ("journey__location",)  # seen by who sees its journey
+
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["source", "transaction_id"], name="journey_step_source_txn"),
