@@ -2,6 +2,8 @@
 variances by location and category with their drift class, the value at
 risk and its trend, and the count variances. Computed in
 exceptions.variances; CSV exports of each table."""
+from decimal import Decimal
+
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import render
@@ -43,6 +45,11 @@ def variance_board(request):
     return render(request, "exceptions/variances.html", context)
 
 
+def _money(value):
+    """Two decimals whatever the database's sum gave back."""
+    return f"{Decimal(value):.2f}"
+
+
 @login_required
 @require_GET
 def variance_export(request, table):
@@ -52,7 +59,7 @@ def variance_export(request, table):
                                       content_type="text/plain; charset=utf-8")
     if table == "counts":
         rows = ([row.location.code, row.sku.code, row.sku.category, row.state, row.counted_at.isoformat(),
-                 row.counted, row.record, row.variance, row.value, row.case_id or ""]
+                 row.counted, row.record, row.variance, _money(row.value), row.case_id or ""]
                 for row in variances.count_variances(request.user, filters))
         return csv_response("count-variances.csv", ["location", "sku", "category", "state", "counted_at",
                                                     "counted", "record", "variance", "value_at_cost", "case"], rows)
@@ -60,7 +67,7 @@ def variance_export(request, table):
     if kind is None:
         raise Http404(f"No variance table '{table}'.")
     rows = ([row["location__code"], row["location__region__code"], row["sku__category"], row["drift"] or "",
-             row["cases"], row["units"], row["value"]]
+             row["cases"], row["units"], _money(row["value"])]
             for row in variances.by_location_and_category(request.user, kind, filters))
     return csv_response(f"{table}-variances.csv", ["location", "region", "category", "drift", "cases",
                                                    "units_at_risk", "value_at_risk"], rows)
