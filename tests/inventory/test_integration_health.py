@@ -236,3 +236,15 @@ def test_the_rejections_are_paged(admin_client, feed):
     second = admin_client.get(reverse("integration-health"), {"page": 2}, HTTP_HX_TARGET="rejections",
                               **HTMX).content.decode()
     assert second.count('<tr id="rejection-') == 5
+
+
+def test_the_trend_spans_the_whole_period_a_day_not_rolled_up_a_gap(feed):
+    ingest_events(feed, [receipt("A1", "MILK")])
+    today = rollups.utc_today()
+    rollups.roll_day(today)
+    rows = feeds.daily_rows("event_acceptance_rate", "source", "POS-EU", today - timedelta(days=4), today)
+    assert [row.day for row in rows] == [today - timedelta(days=n) for n in range(4, -1, -1)]
+    assert [row.value for row in rows[:-1]] == [None] * 4 and rows[-1].value == 100
+    figure, summary = feeds.source_trend(feed, "event_acceptance_rate", today)
+    assert figure.count('"x":[') == 1 and today.isoformat() in figure
+    assert summary.startswith("Event acceptance rate from 100.0%")
