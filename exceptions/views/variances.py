@@ -5,7 +5,7 @@ exceptions.variances; CSV exports of each table."""
 from decimal import Decimal
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponseBadRequest
+from django.http import HttpResponseBadRequest
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -21,7 +21,7 @@ EXPORTS = {"operational": CaseKind.SNAPSHOT_MISMATCH, "financial": CaseKind.FINA
 
 def _tables(request, filters):
     return [{
-        "kind": kind, "label": label, "slug": slug,
+        "kind": kind, "label": label, "export": f"variances-{slug}-csv",
         "rows": variances.by_location_and_category(request.user, kind, filters),
         "drift": variances.by_drift(request.user, kind, filters),
     } for slug, kind in EXPORTS.items() for label in [variances.KINDS[kind]]]
@@ -63,9 +63,7 @@ def variance_export(request, table):
                 for row in variances.count_variances(request.user, filters))
         return csv_response("count-variances.csv", ["location", "sku", "category", "state", "counted_at",
                                                     "counted", "record", "variance", "value_at_cost", "case"], rows)
-    kind = EXPORTS.get(table)
-    if kind is None:
-        raise Http404(f"No variance table '{table}'.")
+    kind = EXPORTS[table]
     rows = ([row["location__code"], row["location__region__code"], row["sku__category"], row["drift"] or "",
              row["cases"], row["units"], _money(row["value"])]
             for row in variances.by_location_and_category(request.user, kind, filters))

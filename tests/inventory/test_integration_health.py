@@ -5,6 +5,7 @@ replay through the replay_rejections service, for the people allowed."""
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils import timezone
 
@@ -117,7 +118,7 @@ def test_replay_by_id_replays_only_those(feed):
 def test_a_store_manager_may_not_replay(feed):
     ingest_events(feed, [receipt("R1", "NEW1")])
     new_sku("NEW1")
-    with pytest.raises(feeds.PermissionDenied):
+    with pytest.raises(PermissionDenied):
         feeds.replay(make_user(Role.STORE_MANAGER), ids=[RejectedEvent.objects.get().pk])
     assert not InventoryEvent.objects.exists()
 
