@@ -15,5 +15,6 @@ urlpatterns = [
     path("", include("controltower.web_urls")),
     path("", include("controltower.web.urls")),
     path("", include("exceptions.urls")),
+    path("", include("inventory.urls")),
     path("", include("rollout.urls")),
 ]

@@ -108,9 +108,11 @@ def _codes_for(differences):
     }
 
 
-def replay_rejections(source=None, limit=50000):
+def replay_rejections(source=None, limit=50000, ids=None):
     """Post kept rejections again, after the master data was fixed: inventory
     events to the ledger, journey steps to the journeys (RejectedEvent.feed).
+    Every pending one, or those of `source`, or only the rejections `ids`
+    (the integration health screen's choice).
 
     A rejection that goes in now (accepted, or a duplicate of what is in the
     ledger) is closed with that status; one still rejected stays open with
@@ -120,6 +122,8 @@ def replay_rejections(source=None, limit=50000):
     pending = RejectedEvent.objects.filter(replayed_at__isnull=True, kind=RejectedEvent.Kind.REJECTED)
     if source is not None:
         pending = pending.filter(source=source)
+    if ids is not None:
+        pending = pending.filter(pk__in=ids)
     totals = {"accepted": 0, "duplicate": 0, "conflict": 0, "rejected": 0}
     by_feed = defaultdict(list)
     for rejection in pending.select_related("source").order_by("id")[:limit]:
