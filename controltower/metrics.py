@@ -32,6 +32,7 @@ class Unit:
     COUNT = "count"
     DAYS = "days"
     SCORE = "score"  # 0..100, e.g. training proficiency
+    VALUE = "value"  # money at cost, in the item master's currency
 
 
 HIGHER, LOWER = "higher", "lower"  # which direction is good
@@ -124,6 +125,8 @@ class Metric:
             return f"{value.quantize(Decimal('0.1'))} days"
         if self.unit == Unit.SCORE:
             return f"{value.quantize(Decimal('0.1'))}"
+        if self.unit == Unit.VALUE:
+            return f"{value.quantize(Decimal('0.01')):,}"
         return f"{value.quantize(Decimal('1'))}"
 
 

@@ -55,6 +55,13 @@ def register_metrics():
                    "each was opened.",
     )
     register(
+        "case_aging_p50", "Case aging p50", unit=Unit.SECONDS, better=LOWER,
+        compute=metrics.case_aging_p50,
+        target="86400", amber="259200", scopes=("locations",),
+        definition="Median (50th percentile) of the age of the cases active at the end of the window, from "
+                   "when each was opened.",
+    )
+    register(
         "days_since_last_sev1", "Days since the last severity-1 case", unit=Unit.DAYS, better=HIGHER,
         compute=metrics.days_since_last_sev1,
         target="7", amber="2", scopes=("locations",),

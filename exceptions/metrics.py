@@ -1,5 +1,5 @@
 """The exceptions metrics of the registry (controltower.metrics): open cases
-by severity, SLA attainment, case aging, days since the last severity-1
+by severity, SLA attainment, case aging (p50, p90), days since the last severity-1
 case, stale feeds and the duplicate transaction rate. Registered from ExceptionsConfig.ready(), where their
 definitions are. Windows are half-open (since <= time < until), as in
 inventory.metrics.
@@ -75,18 +75,27 @@ def sla_attainment(scope, window):
     )
 
 
-def case_aging_p90(scope, window):
-    """The 90th percentile (nearest rank) of the age of the cases active as
-    of `until`, in seconds from when each opened."""
-    if empty(scope, "locations"):
-        return Reading(value=None, sample=0)
-    active = active_as_of(cases_at(scope), window.until)
-    # The oldest ages are the earliest openings: rank by opened_at, latest first.
-    opened_at, count = nearest_rank(active, "opened_at", Decimal("0.90"), descending=True)
-    return Reading(
-        value=None if opened_at is None else Decimal((window.until - opened_at).total_seconds()),
-        sample=count, records_url=cases_url(scope, status="active"),
-    )
+def _case_aging(fraction):
+    """The metric function of one percentile of case aging: the one rule for p50 and p90."""
+
+    def case_aging(scope, window):
+        """The `fraction` percentile (nearest rank) of the age of the cases
+        active as of `until`, in seconds from when each opened."""
+        if empty(scope, "locations"):
+            return Reading(value=None, sample=0)
+        active = active_as_of(cases_at(scope), window.until)
+        # The oldest ages are the earliest openings: rank by opened_at, latest first.
+        opened_at, count = nearest_rank(active, "opened_at", fraction, descending=True)
+        return Reading(
+            value=None if opened_at is None else Decimal((window.until - opened_at).total_seconds()),
+            sample=count, records_url=cases_url(scope, status="active"),
+        )
+
+    return case_aging
+
+
+case_aging_p50 = _case_aging(Decimal("0.50"))
+case_aging_p90 = _case_aging(Decimal("0.90"))
 
 
 def days_since_last_sev1(scope, window):

@@ -47,6 +47,13 @@ def register_metrics():
                    "replayed after a master-data fix counts as the rejection it was.",
     )
     register(
+        "sync_latency_p50", "Sync latency p50", unit=Unit.SECONDS, better=LOWER,
+        compute=metrics.sync_latency_p50,
+        target="60", amber="300", scopes=("locations", "sources"),
+        definition="Median (50th percentile) of received time minus occurred time of the events the ledger "
+                   "took from the sources in the window (at the given locations, if any).",
+    )
+    register(
         "sync_latency_p95", "Sync latency p95", unit=Unit.SECONDS, better=LOWER,
         compute=metrics.sync_latency_p95,
         target="300", amber="900", scopes=("locations", "sources"),
@@ -66,4 +73,28 @@ def register_metrics():
  target="98", amber="90", scopes=("locations",),
         definition="Counted location x SKU pairs whose latest count in the window is within the location "
                    "kind's count tolerance of the record, over all counted pairs.",
+    )
+    register(
+        "manual_adjustment_volume", "Manual adjustment volume", unit=Unit.COUNT, better=LOWER,
+        compute=metrics.manual_adjustment_volume,
+        target="10", amber="25", scopes=("locations",),
+        definition="Manual stock adjustments (each with its reason code, from a source or posted for a case) "
+                   "that occurred at the locations in the window; cycle counts are not adjustments. Also "
+                   "shown: their units and value at cost, write-ups and write-downs added, never netted.",
+    )
+    register(
+        "manual_adjustment_value", "Manual adjustment value", unit=Unit.VALUE, better=LOWER,
+        compute=metrics.manual_adjustment_value,
+        target="500", amber="1500", scopes=("locations",),
+        definition="Value at the SKU's unit cost of the manual stock adjustments that occurred at the "
+                   "locations in the window (cycle counts excluded); a write-up and a write-down both add, "
+                   "never net.",
+    )
+    register(
+        "transfer_lead_time", "Transfer lead time", unit=Unit.SECONDS, better=LOWER,
+        compute=metrics.transfer_lead_time,
+        target="129600", amber="259200", scopes=("locations",),
+        definition="Median of receipt time minus shipping time (transfer_in minus transfer_out) of the "
+                   "transfer lines received at the locations in the window. Also shown: the transfers to "
+                   "them still in transit at the end of the window, by age.",
     )

@@ -1,5 +1,6 @@
 """The inventory metrics of the registry (controltower.metrics): item master
-quality, the feeds' acceptance and latency, inventory record accuracy.
+quality, the feeds' acceptance and latency, inventory record accuracy,
+manual adjustments and transfer lead time.
 Registered from InventoryConfig.ready(), where their definitions are.
 
 Every function takes a Scope and a Window and returns a Reading. A window
@@ -10,9 +11,11 @@ scope (no locations, no sources) measures nothing: no data.
 """
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, DecimalField, DurationField, Exists, ExpressionWrapper, F, OuterRef, Q, Sum
+from django.db.models.functions import Abs
 
 from controltower.db import nearest_rank
 from controltower.metrics import Reading, records_url, share
@@ -22,10 +25,12 @@ from .models import (
     CONTROL_TOWER_SOURCE,
     SKU,
     BarcodeClash,
+    EventType,
     InventoryEvent,
     Location,
     RejectedEvent,
     SourceSystem,
+    Transfer,
     UnitConversion,
 )
 
@@ -133,24 +138,34 @@ def event_acceptance_rate(scope, window):
     )
 
 
-def sync_latency_p95(scope, window):
-    """The 95th percentile (nearest rank) of received_at - occurred_at, in
-    seconds, of the ledger lines received in the window from the scope's
-    sources (and at its locations when it names any)."""
-    if empty(scope, "sources", "locations"):
-        return Reading(value=None, sample=0)
-    events = received_in(of_sources(InventoryEvent.objects.all(), scope), window)
-    if scope.locations is not None:
-        events = events.filter(location_id__in=scope.locations)
-    latency_ms, count = nearest_rank(events, "latency_ms", Decimal("0.95"))
-    return Reading(
-        value=None if latency_ms is None else Decimal(latency_ms) / 1000, sample=count,
-        records_url=records_url(
-            "/api/v1/events", sources=codes(SourceSystem, scope.sources),
-            locations=codes(Location, scope.locations),
-            received_since=window.since, received_until=window.until,
-        ),
-    )
+def _sync_latency(fraction):
+    """The metric function of one percentile of the sync latency: the one rule
+    for p50 and p95."""
+
+    def sync_latency(scope, window):
+        """The `fraction` percentile (nearest rank) of received_at -
+        occurred_at, in seconds, of the ledger lines received in the window
+        from the scope's sources (and at its locations when it names any)."""
+        if empty(scope, "sources", "locations"):
+            return Reading(value=None, sample=0)
+        events = received_in(of_sources(InventoryEvent.objects.all(), scope), window)
+        if scope.locations is not None:
+            events = events.filter(location_id__in=scope.locations)
+        latency_ms, count = nearest_rank(events, "latency_ms", fraction)
+        return Reading(
+            value=None if latency_ms is None else Decimal(latency_ms) / 1000, sample=count,
+            records_url=records_url(
+                "/api/v1/events", sources=codes(SourceSystem, scope.sources),
+                locations=codes(Location, scope.locations),
+                received_since=window.since, received_until=window.until,
+            ),
+        )
+
+    return sync_latency
+
+
+sync_latency_p50 = _sync_latency(Decimal("0.50"))
+sync_latency_p95 = _sync_latency(Decimal("0.95"))
 
 
 # --------------------------------------------------------------------------
@@ -182,3 +197,93 @@ def inventory_accuracy_tolerance(scope, window):
     total, url = _accuracy(scope, window)
     return Reading(value=total.share_within_tolerance, sample=total.counted, records_url=url,
                    detail={"within_tolerance": total.within_tolerance, "counted_pairs": total.counted})
+
+
+# --------------------------------------------------------------------------
+# Manual adjustments (Scope.locations): what people corrected by hand
+# --------------------------------------------------------------------------
+
+def occurred_in(queryset, window):
+    """The ledger lines of `queryset` that occurred in the window."""
+    if window.since is not None:
+        queryset = queryset.filter(occurred_at__gte=window.since)
+    return queryset.filter(occurred_at__lt=window.until)
+
+
+def _adjustments(scope, window):
+    """The adjustment lines that occurred in the window at the scope's
+    locations, from any source (a corrective adjustment the tower posts for a
+    case is a person's too); cycle counts are counts, not adjustments. A
+    Reading's parts: (lines, units, value at cost, records URL); units and
+    value are of the quantity either way (a write-up and a write-down never net)."""
+    lines = occurred_in(InventoryEvent.objects.filter(type=EventType.ADJUSTMENT), window)
+    if scope.locations is not None:
+        lines = lines.filter(location_id__in=scope.locations)
+    at_cost = ExpressionWrapper(Abs(F("quantity")) * F("sku__unit_cost"),
+                                output_field=DecimalField(max_digits=24, decimal_places=4))
+    totals = lines.aggregate(lines=Count("id"), units=Sum(Abs("quantity")), value=Sum(at_cost))
+    value = Decimal(totals["value"] or 0).quantize(Decimal("0.01"))
+    url = records_url("/api/v1/events", type=EventType.ADJUSTMENT, locations=codes(Location, scope.locations),
+                      since=window.since, until=window.until)
+    return totals["lines"], totals["units"] or 0, value, url
+
+
+def manual_adjustment_volume(scope, window):
+    if empty(scope, "locations"):
+        return Reading(value=None, sample=0)
+    lines, units, value, url = _adjustments(scope, window)
+    return Reading(value=Decimal(lines), sample=lines, records_url=url,
+                   detail={"units": units, "value_at_cost": value})
+
+
+def manual_adjustment_value(scope, window):
+    if empty(scope, "locations"):
+        return Reading(value=None, sample=0)
+    lines, units, value, url = _adjustments(scope, window)
+    return Reading(value=value, sample=lines, records_url=url, detail={"adjustments": lines, "units": units})
+
+
+# --------------------------------------------------------------------------
+# Transfer lead time (Scope.locations: the receiving end)
+# --------------------------------------------------------------------------
+
+# Ages of the open transfers, as (detail key, from, up to): how long in transit.
+OPEN_TRANSFER_AGES = (
+    ("open_under_1_day", timedelta(0), timedelta(days=1)),
+    ("open_1_to_3_days", timedelta(days=1), timedelta(days=3)),
+    ("open_3_to_7_days", timedelta(days=3), timedelta(days=7)),
+    ("open_over_7_days", timedelta(days=7), None),
+)
+
+
+def transfer_lead_time(scope, window):
+    """The median (nearest rank) of transfer_in time - transfer_out time, in
+    seconds, of the transfer lines (transfer x SKU) received at the scope's
+    locations in the window; a transfer whose shipment never reached the
+    tower has no lead time. Detail: the transfers to those locations still
+    open (shipped, not received) at the end of the window, by age."""
+    if empty(scope, "locations"):
+        return Reading(value=None, sample=0)
+    transfers = Transfer.objects.all()
+    if scope.locations is not None:
+        transfers = transfers.filter(to_location_id__in=scope.locations)
+    received = transfers.filter(shipped_at__isnull=False, received_at__lt=window.until)
+    if window.since is not None:
+        received = received.filter(received_at__gte=window.since)
+    received = received.annotate(lead=ExpressionWrapper(F("received_at") - F("shipped_at"),
+                                                        output_field=DurationField()))
+    lead, count = nearest_rank(received, "lead", Decimal("0.50"))
+    still_open = transfers.filter(shipped_at__lt=window.until).filter(
+        Q(received_at__isnull=True) | Q(received_at__gte=window.until))
+    ages = {}
+    for key, youngest, oldest in OPEN_TRANSFER_AGES:
+        age = Q(shipped_at__lte=window.until - youngest)
+        if oldest is not None:
+            age &= Q(shipped_at__gt=window.until - oldest)
+        ages[key] = Count("id", filter=age)
+    return Reading(
+        value=None if lead is None else Decimal(lead.total_seconds()), sample=count,
+        records_url=records_url("/api/v1/events", type=EventType.TRANSFER_IN,
+                                locations=codes(Location, scope.locations), since=window.since, until=window.until),
+        detail=still_open.aggregate(**ages),
+    )

@@ -32,8 +32,13 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from datetime import timedelta
+from datetime import timezone as dt_timezone
+
 from django.db import transaction
 from django.utils import timezone
+
+from controltower.rollups import roll_up, roll_up_since
 
 from inventory.models import (
     SKU,
@@ -48,12 +53,12 @@ from inventory.models import (
 )
 from rollout.models import TrainingRecord, Wave
 
-from .activity import TXN_PREFIX, Week, post_events, send_snapshots
-from .masterdata import upsert_locations, upsert_po_lines, upsert_regions, upsert_skus, upsert_sources
+from .activity import DAYS, TXN_PREFIX, Week, post_events, send_snapshots
+from .masterdata import set_lanes, upsert_locations, upsert_po_lines, upsert_regions, upsert_skus, upsert_sources
 from .people import DEMO_PASSWORD, issue_tokens, upsert_users
 from .rollout import load_rollout
 
-__all__ = ["DEMO_PASSWORD", "SIZES", "TXN_PREFIX", "DemoReport", "DemoSize", "load_demo"]
+__all__ = ["DEMO_PASSWORD", "SIZES", "TXN_PREFIX", "DemoReport", "DemoSize", "first_day", "load_demo", "roll_up_kpis"]
 
 
 @dataclass(frozen=True)
@@ -63,16 +68,16 @@ class DemoSize:
     web_range: int
     sales_per_store_day: int
     orders_per_day: int
-    counts: int
-    adjustments: int
+    counts: int  # cycle counts a day
+    adjustments: int  # manual adjustments a week
 
 
 SIZES = {
-    "full": DemoSize(skus=300, store_range=30, web_range=60, sales_per_store_day=14, orders_per_day=20,
-                     counts=80, adjustments=40),
+    "full": DemoSize(skus=300, store_range=30, web_range=60, sales_per_store_day=10, orders_per_day=8,
+                     counts=60, adjustments=40),
     # For tests: the same story with fewer rows.
-    "small": DemoSize(skus=40, store_range=6, web_range=10, sales_per_store_day=2, orders_per_day=4,
-                      counts=10, adjustments=8),
+    "small": DemoSize(skus=40, store_range=6, web_range=10, sales_per_store_day=2, orders_per_day=2,
+                      counts=6, adjustments=8),
 }
 
 
@@ -85,6 +90,8 @@ class DemoReport:
     batches: int = 0
     tokens: dict = field(default_factory=dict)  # source code -> raw key (new tokens only)
     logins: list = field(default_factory=list)  # (username, role, scope)
+
+    first_day: object = None  # the UTC day of the first demo event, when this run posted them
 
     def count(self, noun, created):
         """Add to the rows made this run: `created` is a bool or a number."""
@@ -109,9 +116,14 @@ def load_demo(seed=42, size="full", now=None) -> DemoReport:
             week = Week(rng, dims, now, locations, skus)
             week.tell()
             upsert_po_lines(week.po_lines, report)
+            # The history is posted with the lanes of its time (the legacy POS
+            # fed the pilot stores until their cutover), then today's are set.
+            set_lanes(sources, locations, before_pilot_cutover=True)
             post_events(week.events, sources, report)
+            set_lanes(sources, locations)
             send_snapshots(sources, now, report)
             report.events_loaded = True
+            report.first_day = first_day(now)
         load_rollout(locations, now, report)
     report.totals = {
         "regions": Region.objects.count(),
@@ -127,3 +139,18 @@ def load_demo(seed=42, size="full", now=None) -> DemoReport:
         "training records": TrainingRecord.objects.count(),
     }
     return report
+
+
+def first_day(now):
+    """The UTC day of the demo's first event (the opening balances, an hour
+    before the story starts)."""
+    return (now - timedelta(days=DAYS, hours=1)).astimezone(dt_timezone.utc).date()
+
+
+def roll_up_kpis(report, now=None):
+    """The KPI rollups after a load: every day of the history when this run
+    posted it, else (a second load posts nothing) what changed since the
+    last rollup (controltower.rollups)."""
+    if report.events_loaded:
+        return roll_up_since(report.first_day, now)
+    return roll_up(now)
