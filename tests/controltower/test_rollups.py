@@ -99,3 +99,25 @@ def test_the_command_recomputes_from_a_day_and_refuses_a_bad_one(estate, capsys)
         call_command("rollup_kpis", "--since", "yesterday")
     with pytest.raises(CommandError, match="is after today"):
         call_command("rollup_kpis", "--since", (today + timedelta(days=2)).isoformat())
+
+
+def test_a_late_transfer_line_rolls_every_day_it_changes(estate):
+    """A transfer_out that reaches the tower days after its transfer_in gives
+    the transfer a lead time on the day it was received and closes it on the
+    days between: incremental still equals from scratch."""
+    pos, s1, s2, sku = estate["pos"], estate["s1"], estate["s2"], estate["sku"]
+    now = timezone.now()
+    day = lambda n: (now - timedelta(days=n)).astimezone(dt_timezone.utc).date()  # noqa: E731
+    at = lambda n, hours=0: now - timedelta(days=n, hours=hours)  # noqa: E731
+    out = {**event("T-OUT", "transfer_out", s1, sku, 4, at(4)), "to_location": "S2", "reference": "TR1"}
+    arrived = {**event("T-IN", "transfer_in", s2, sku, 4, at(3)), "reference": "TR1"}
+    ledger.ingest_events(pos, [event("R", "receipt", s1, sku, 10, at(5)), arrived], received_at=at(3))
+    rollups.roll_up(now=at(2))
+    assert value("transfer_lead_time", "location", "S2", day(3)) is None  # shipped unknown yet
+
+    ledger.ingest_events(pos, [out], received_at=at(1))
+    rollups.roll_up(now=now)
+    assert value("transfer_lead_time", "location", "S2", day(3)) == Decimal(86400)
+    incremental = table()
+    rollups.roll_up_since(min(row[3] for row in incremental), now=now)
+    assert table() == incremental
