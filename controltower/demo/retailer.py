@@ -77,7 +77,7 @@ SIZES = {
                      counts=60, adjustments=40),
     # For tests: the same story with fewer rows.
     "small": DemoSize(skus=40, store_range=6, web_range=10, sales_per_store_day=2, orders_per_day=2,
-                      counts=12, adjustments=8),
+                      counts=16, adjustments=8),
 }
 
 
