@@ -9,7 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from controltower import rollups
+from controltower import metrics, rollups
 from controltower.models import KpiDay
 from inventory import ledger
 from tests.inventory.factories import LocationFactory, RegionFactory, SKUFactory, SourceSystemFactory
@@ -121,3 +121,23 @@ def test_a_late_transfer_line_rolls_every_day_it_changes(estate):
     incremental = table()
     rollups.roll_up_since(min(row[3] for row in incremental), now=now)
     assert table() == incremental
+
+
+def test_a_batched_metric_reads_for_many_scopes_what_it_reads_for_each(estate):
+    """measure_many (the rollups' one read for every member) equals the
+    one-scope compute (gates, boards) for every metric and scope."""
+    pos, s1, s2, sku = estate["pos"], estate["s1"], estate["s2"], estate["sku"]
+    now = timezone.now()
+    at = lambda n, hours=0: now - timedelta(days=n, hours=hours)  # noqa: E731
+    ledger.ingest_events(pos, [
+        event("R1", "receipt", s1, sku, 10, at(1, 3)), event("C1", "cycle_count", s1, sku, 9, at(1, 2)),
+        event("R2", "receipt", s2, sku, 5, at(1, 2)), {**event("A1", "adjustment", s2, sku, -2, at(1, 1)),
+                                                      "reason": "SHRINK"},
+        {**event("T1", "transfer_out", s1, sku, 2, at(1, 1)), "to_location": "S2", "reference": "TR"},
+        {**event("T2", "transfer_in", s2, sku, 2, at(1)), "reference": "TR"},
+    ], received_at=at(0, 20))
+    window = rollups.day_window(rollups.utc_today(at(1)))
+    scopes = [metrics.Scope(), *(scope for name in ("location", "region", "source")
+                                 for scope in rollups.dimension(name).members().values())]
+    for metric in metrics.metrics():
+        assert metric.measure_many(scopes, window) == [metric.compute(scope, window) for scope in scopes], metric.key
