@@ -3,9 +3,11 @@
 `load_demo()` builds 4 regions and 20 locations (18 stores in Berlin, Paris,
 London and Madrid time, one DC, one ecommerce node), five source systems
 with an API token each, ~300 SKUs with barcodes and case conversions, PO
-lines, demo users for every role, ~4000 inventory events over the last
-seven days, a WMS and an ERP snapshot, and a rollout program (a live pilot
-and two waves in preparation, with training records: `rollout`). Every event goes through `inventory.ledger.ingest_events`, in
+lines, demo users for every role, ~14,000 inventory events over the last
+35 days (a week before the pilot's cutover, four since), a WMS and an ERP
+snapshot, and a rollout program (a live pilot and two waves in
+preparation, with training records: `rollout`). `roll_up_kpis` then
+writes the KPI rollups of that history (`manage.py load_demo` calls it). Every event goes through `inventory.ledger.ingest_events`, in
 batches timed the way each source pushes them, so positions, transfers,
 count anchors, latency and rejections are exactly what the API would have
 produced.
@@ -25,7 +27,7 @@ Running it again is safe (idempotent):
 
 `load_demo()` composes the parts, each in its module: `masterdata` (regions,
 locations, sources and lanes, SKUs, PO lines), `people` (logins per role,
-source tokens) and `activity` (the week's story, posting it, the snapshots).
+source tokens) and `activity` (the five weeks' story, posting it, the snapshots).
 """
 from __future__ import annotations
 
