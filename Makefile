@@ -39,12 +39,14 @@ venv: $(VENV)/.installed
 migrate: venv
 	$(MANAGE) migrate --noinput
 
-# Master data, users and a week of events (a second run posts nothing new),
-# then one reconciliation pass so the exception cases are there at once
-# (the worker's beat repeats it on its schedule).
+# Master data, users and five weeks of events with their KPI rollups (a
+# second run posts nothing new), then one reconciliation pass so the
+# exception cases are there at once, and today's rollup with them (the
+# worker's beat repeats both on its schedule).
 demo-data: migrate
 	$(MANAGE) load_demo
 	$(MANAGE) reconcile
+	$(MANAGE) rollup_kpis
 
 # The embedded demo: SQLite + a real Celery worker with embedded beat over
 # the filesystem broker, and the web server. Ctrl-C stops both.

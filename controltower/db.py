@@ -102,3 +102,13 @@ def nearest_rank(queryset, field, fraction, descending=False):
     rank = math.ceil(Decimal(str(fraction)) * count)
     ordered = queryset.order_by(f"-{field}" if descending else field).values_list(field, flat=True)
     return ordered[rank - 1], count
+
+
+def nearest_rank_of(values, fraction):
+    """The nearest-rank percentile of `values` given in their rank order: the
+    value at rank ceil(fraction * n), as nearest_rank reads it in SQL; None
+    for no values. For a batched metric that reads the values of many scopes
+    at once."""
+    if not values:
+        return None
+    return values[math.ceil(Decimal(str(fraction)) * len(values)) - 1]

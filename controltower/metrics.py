@@ -32,6 +32,7 @@ class Unit:
     COUNT = "count"
     DAYS = "days"
     SCORE = "score"  # 0..100, e.g. training proficiency
+    VALUE = "value"  # money at cost, in the item master's currency
 
 
 HIGHER, LOWER = "higher", "lower"  # which direction is good
@@ -90,6 +91,16 @@ class Metric:
     target: Decimal | None = None  # at or beyond it (in the good direction): green
     amber: Decimal | None = None  # between target and amber: amber; beyond amber: red
     scopes: frozenset = frozenset()  # the Scope parts the function honours
+    # Optional: the readings of many scopes over one window at once (the KPI
+    # rollups measure every member of a dimension), for a metric whose rule
+    # is cheaper read once for all; `compute` is then this for one scope.
+    compute_many: Callable[[list, Window], list] | None = None
+
+    def measure_many(self, scopes, window) -> list[Reading]:
+        """The readings of `scopes`, in their order."""
+        if self.compute_many is not None:
+            return self.compute_many(list(scopes), window)
+        return [self.compute(scope, window) for scope in scopes]
 
     def status(self, value):
         """Green, amber or red for `value` against the target; no data for None."""
@@ -124,6 +135,8 @@ class Metric:
             return f"{value.quantize(Decimal('0.1'))} days"
         if self.unit == Unit.SCORE:
             return f"{value.quantize(Decimal('0.1'))}"
+        if self.unit == Unit.VALUE:
+            return f"{value.quantize(Decimal('0.01')):,}"
         return f"{value.quantize(Decimal('1'))}"
 
 
@@ -170,12 +183,18 @@ def share(part, whole):
 _metrics: dict[str, Metric] = {}
 
 
-def register(key, label, *, definition, unit, better, compute, target, amber=None,
-             scopes=("locations", "sources")):
+def register(key, label, *, definition, unit, better, compute=None, target, amber=None,
+             scopes=("locations", "sources"), compute_many=None):
     """Add a metric (called from an app's AppConfig.ready()). A key is defined
     once. `target`: the value that is good enough (None only for a count with
     no sensible target); `amber`: where red begins (None: short of the target
-    is red); `scopes`: the Scope parts `compute` honours."""
+    is red); `scopes`: the Scope parts `compute` honours. `compute_many`
+    (scopes, window) -> [Reading]: the batched rule; given alone, `compute`
+    is it for one scope (one rule, never two)."""
+    if compute is None:
+        if compute_many is None:
+            raise ValueError(f"Metric {key}: compute or compute_many is required.")
+        compute = one_scope(compute_many)
     if better not in (HIGHER, LOWER):
         raise ValueError(f"Metric {key}: better must be '{HIGHER}' or '{LOWER}'.")
     unknown = set(scopes) - set(SCOPE_PARTS)
@@ -186,9 +205,19 @@ def register(key, label, *, definition, unit, better, compute, target, amber=Non
     if target is not None and amber is not None and (amber - target) * (1 if better == LOWER else -1) < 0:
         raise ValueError(f"Metric {key}: amber must lie beyond the target, on the bad side.")
     existing = _metrics.get(key)
-    if existing is not None and existing.compute is not compute:
+    if existing is not None and getattr(existing.compute, "batched", existing.compute) is not getattr(
+            compute, "batched", compute):
         raise ValueError(f"Metric {key} is already registered.")
-    _metrics[key] = Metric(key, label, definition, unit, better, compute, target, amber, frozenset(scopes))
+    _metrics[key] = Metric(key, label, definition, unit, better, compute, target, amber, frozenset(scopes),
+                           compute_many)
+
+
+def one_scope(compute_many):
+    """The one-scope function of a batched rule."""
+    def compute(scope, window):
+        return compute_many([scope], window)[0]
+    compute.batched = compute_many
+    return compute
 
 
 def get(key) -> Metric:

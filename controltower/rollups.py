@@ -83,17 +83,19 @@ def measure_day(day, computed_at) -> list[KpiDay]:
     members = {d.name: d.members() for d in _dimensions.values()}
     rows = []
     for metric in metrics.metrics():
-        for dim in _dimensions.values():
-            if dim.part is not None and dim.part not in metric.scopes:
-                continue
-            for member, scope in members[dim.name].items():
-                reading = metric.compute(scope, window)
-                value = None if reading.value is None else Decimal(reading.value).quantize(VALUE_PLACES)
-                rows.append(KpiDay(
-                    metric=metric.key, day=day, dimension=dim.name, member=member, value=value,
-                    sample=reading.sample, records_url=reading.records_url,
-                    detail=_json(reading.detail), computed_at=computed_at,
-                ))
+        # Every member of every dimension the metric honours, measured at once
+        # (a metric with a batched rule reads its records once for all).
+        targets = [(dim.name, member, scope) for dim in _dimensions.values()
+                   if dim.part is None or dim.part in metric.scopes
+                   for member, scope in members[dim.name].items()]
+        readings = metric.measure_many([scope for _dim, _member, scope in targets], window)
+        for (dim_name, member, _scope), reading in zip(targets, readings, strict=True):
+            value = None if reading.value is None else Decimal(reading.value).quantize(VALUE_PLACES)
+            rows.append(KpiDay(
+                metric=metric.key, day=day, dimension=dim_name, member=member, value=value,
+                sample=reading.sample, records_url=reading.records_url,
+                detail=_json(reading.detail), computed_at=computed_at,
+            ))
     return rows
 
 

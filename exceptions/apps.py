@@ -28,35 +28,42 @@ def register_metrics():
 
     register(
         "open_sev1_cases", "Open severity-1 cases", unit=Unit.COUNT, better=LOWER,
-        compute=metrics.open_sev1_cases,
+        compute_many=metrics.open_sev1_cases,
         target="0", amber="2", scopes=("locations",),
         definition="Severity-1 cases active (open to waiting) at the locations at the end of the window. "
                    "Cases of no location (feeds, the estate) count only for the whole estate.",
     )
     register(
         "open_sev2_cases", "Open severity-2 cases", unit=Unit.COUNT, better=LOWER,
-        compute=metrics.open_sev2_cases,
+        compute_many=metrics.open_sev2_cases,
         target="5", amber="20", scopes=("locations",),
         definition="Severity-2 cases active (open to waiting) at the locations at the end of the window. "
                    "Cases of no location (feeds, the estate) count only for the whole estate.",
     )
     register(
         "sla_attainment", "Case SLA attainment", unit=Unit.PERCENT, better=HIGHER,
-        compute=metrics.sla_attainment,
+        compute_many=metrics.sla_attainment,
         target="95", amber="85", scopes=("locations",),
         definition="Cases resolved in the window by their resolution due time, over the cases resolved in "
                    "the window that had a resolution target.",
     )
     register(
         "case_aging_p90", "Case aging p90", unit=Unit.SECONDS, better=LOWER,
-        compute=metrics.case_aging_p90,
+        compute_many=metrics.case_aging_p90,
         target="172800", amber="432000", scopes=("locations",),
         definition="90th percentile of the age of the cases active at the end of the window, from when "
                    "each was opened.",
     )
     register(
+        "case_aging_p50", "Case aging p50", unit=Unit.SECONDS, better=LOWER,
+        compute_many=metrics.case_aging_p50,
+        target="86400", amber="259200", scopes=("locations",),
+        definition="Median (50th percentile) of the age of the cases active at the end of the window, from "
+                   "when each was opened.",
+    )
+    register(
         "days_since_last_sev1", "Days since the last severity-1 case", unit=Unit.DAYS, better=HIGHER,
-        compute=metrics.days_since_last_sev1,
+        compute_many=metrics.days_since_last_sev1,
         target="7", amber="2", scopes=("locations",),
         definition="Days from the opening of the latest severity-1 case at the locations to the end of the "
                    "window; no data when there never was one.",

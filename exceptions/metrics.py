@@ -1,5 +1,5 @@
 """The exceptions metrics of the registry (controltower.metrics): open cases
-by severity, SLA attainment, case aging, days since the last severity-1
+by severity, SLA attainment, case aging (p50, p90), days since the last severity-1
 case, stale feeds and the duplicate transaction rate. Registered from ExceptionsConfig.ready(), where their
 definitions are. Windows are half-open (since <= time < until), as in
 inventory.metrics.
@@ -19,9 +19,9 @@ from decimal import Decimal
 
 from django.db.models import Count, Max, Q, Sum
 
-from controltower.db import nearest_rank
+from controltower.db import nearest_rank_of
 from controltower.metrics import Reading, records_url, share
-from inventory.metrics import codes, empty, of_sources
+from inventory.metrics import by_location, codes, codes_of, empty, of_sources, union_of
 from inventory.models import IngestDay, InventoryEvent, Location, SourceSystem
 
 from .findings import CaseKind
@@ -32,26 +32,44 @@ from .sla import HAS_TARGET, RESOLVED_IN_TIME
 DAY_SECONDS = Decimal(86400)
 
 
-def cases_at(scope):
+def cases_at(scopes):
+    """The cases at the locations of any of `scopes` (every case when one
+    is the whole estate)."""
+    location_ids = union_of(scopes, "locations")
     cases = Case.objects.all()
-    return cases if scope.locations is None else cases.filter(location_id__in=scope.locations)
+    return cases if location_ids is None else cases.filter(location_id__in=location_ids)
 
 
 def active_as_of(cases, until):
     return cases.filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=until), opened_at__lt=until)
 
 
-def cases_url(scope, **filters):
-    return records_url("/api/v1/cases", locations=codes(Location, scope.locations), **filters)
+def cases_url(location_codes, scope, **filters):
+    return records_url("/api/v1/cases", locations=location_codes(scope), **filters)
 
+
+# Each function below measures many scopes at once (the KPI rollups measure
+# every member of a dimension): it reads the cases of them all once, by
+# location, and adds up per scope (the whole estate: every case, those of no
+# location too); one scope is the same rule for one.
 
 def _open_cases(severity):
-    def open_cases(scope, window):
-        if empty(scope, "locations"):
-            return Reading(value=None, sample=0)
-        count = active_as_of(cases_at(scope), window.until).filter(severity=severity).count()
-        return Reading(value=Decimal(count), sample=count,
-                       records_url=cases_url(scope, status="active", severity=severity))
+    def open_cases(scopes, window):
+        counts = {
+            location_id: [n] for location_id, n in
+            active_as_of(cases_at(scopes), window.until).filter(severity=severity)
+            .values("location_id").annotate(n=Count("id")).values_list("location_id", "n")
+        }
+        location_codes = codes_of(Location, scopes, "locations")
+        readings = []
+        for scope in scopes:
+            if empty(scope, "locations"):
+                readings.append(Reading(value=None, sample=0))
+                continue
+            count = sum(by_location(counts, scope))
+            readings.append(Reading(value=Decimal(count), sample=count,
+                                    records_url=cases_url(location_codes, scope, status="active", severity=severity)))
+        return readings
     return open_cases
 
 
@@ -59,49 +77,90 @@ open_sev1_cases = _open_cases(1)
 open_sev2_cases = _open_cases(2)
 
 
-def sla_attainment(scope, window):
+def sla_attainment(scopes, window):
     """Cases resolved in the window by their resolution due time, over the
     cases resolved in the window that had one (exceptions.sla)."""
-    if empty(scope, "locations"):
-        return Reading(value=None, sample=0)
-    resolved = cases_at(scope).filter(HAS_TARGET, resolved_at__lt=window.until)
+    resolved = cases_at(scopes).filter(HAS_TARGET, resolved_at__lt=window.until)
     if window.since is not None:
         resolved = resolved.filter(resolved_at__gte=window.since)
-    total = resolved.count()
-    in_time = resolved.filter(RESOLVED_IN_TIME).count()
-    return Reading(
-        value=share(in_time, total), sample=total,
-        records_url=cases_url(scope, status="done", resolved_since=window.since, resolved_until=window.until),
-        detail={"in_time": in_time, "late": total - in_time},
-    )
+    totals = {
+        location_id: [(total, in_time)] for location_id, total, in_time in
+        resolved.values("location_id").annotate(total=Count("id"), in_time=Count("id", filter=RESOLVED_IN_TIME))
+        .values_list("location_id", "total", "in_time")
+    }
+    location_codes = codes_of(Location, scopes, "locations")
+    readings = []
+    for scope in scopes:
+        if empty(scope, "locations"):
+            readings.append(Reading(value=None, sample=0))
+            continue
+        rows = by_location(totals, scope)
+        total, in_time = sum(row[0] for row in rows), sum(row[1] for row in rows)
+        readings.append(Reading(
+            value=share(in_time, total), sample=total,
+            records_url=cases_url(location_codes, scope, status="done", resolved_since=window.since,
+                                  resolved_until=window.until),
+            detail={"in_time": in_time, "late": total - in_time},
+        ))
+    return readings
 
 
-def case_aging_p90(scope, window):
-    """The 90th percentile (nearest rank) of the age of the cases active as
-    of `until`, in seconds from when each opened."""
-    if empty(scope, "locations"):
-        return Reading(value=None, sample=0)
-    active = active_as_of(cases_at(scope), window.until)
-    # The oldest ages are the earliest openings: rank by opened_at, latest first.
-    opened_at, count = nearest_rank(active, "opened_at", Decimal("0.90"), descending=True)
-    return Reading(
-        value=None if opened_at is None else Decimal((window.until - opened_at).total_seconds()),
-        sample=count, records_url=cases_url(scope, status="active"),
-    )
+def _case_aging(fraction):
+    """The metric function of one percentile of case aging: the one rule for p50 and p90."""
+
+    def case_aging(scopes, window):
+        """The `fraction` percentile (nearest rank) of the age of the cases
+        active as of `until`, in seconds from when each opened."""
+        opened = {}
+        for location_id, opened_at in active_as_of(cases_at(scopes), window.until).values_list(
+                "location_id", "opened_at"):
+            opened.setdefault(location_id, []).append(opened_at)
+        location_codes = codes_of(Location, scopes, "locations")
+        readings = []
+        for scope in scopes:
+            if empty(scope, "locations"):
+                readings.append(Reading(value=None, sample=0))
+                continue
+            # The oldest ages are the earliest openings: rank by opened_at, latest first.
+            openings = sorted(by_location(opened, scope), reverse=True)
+            opened_at = nearest_rank_of(openings, fraction)
+            readings.append(Reading(
+                value=None if opened_at is None else Decimal((window.until - opened_at).total_seconds()),
+                sample=len(openings), records_url=cases_url(location_codes, scope, status="active"),
+            ))
+        return readings
+
+    return case_aging
 
 
-def days_since_last_sev1(scope, window):
+case_aging_p50 = _case_aging(Decimal("0.50"))
+case_aging_p90 = _case_aging(Decimal("0.90"))
+
+
+def days_since_last_sev1(scopes, window):
     """Days from the opening of the latest severity-1 case before `until`
     to `until`; no data when there never was one."""
-    if empty(scope, "locations"):
-        return Reading(value=None, sample=0)
-    sev1 = cases_at(scope).filter(severity=1, opened_at__lt=window.until)
-    latest = sev1.aggregate(latest=Max("opened_at"))["latest"]
-    if latest is None:
-        return Reading(value=None, sample=0, records_url=cases_url(scope, severity=1))
-    days = Decimal((window.until - latest).total_seconds()) / DAY_SECONDS
-    return Reading(value=days.quantize(Decimal("0.01")), sample=sev1.count(),
-                   records_url=cases_url(scope, severity=1), detail={"last_opened_at": latest.isoformat()})
+    sev1 = {
+        location_id: [(latest, n)] for location_id, latest, n in
+        cases_at(scopes).filter(severity=1, opened_at__lt=window.until).values("location_id")
+        .annotate(latest=Max("opened_at"), n=Count("id")).values_list("location_id", "latest", "n")
+    }
+    location_codes = codes_of(Location, scopes, "locations")
+    readings = []
+    for scope in scopes:
+        if empty(scope, "locations"):
+            readings.append(Reading(value=None, sample=0))
+            continue
+        rows = by_location(sev1, scope)
+        url = cases_url(location_codes, scope, severity=1)
+        if not rows:
+            readings.append(Reading(value=None, sample=0, records_url=url))
+            continue
+        latest = max(row[0] for row in rows)
+        days = Decimal((window.until - latest).total_seconds()) / DAY_SECONDS
+        readings.append(Reading(value=days.quantize(Decimal("0.01")), sample=sum(row[1] for row in rows),
+                                records_url=url, detail={"last_opened_at": latest.isoformat()}))
+    return readings
 
 
 def variance_value_at_risk(scope, window):

@@ -1,5 +1,6 @@
 """The inventory metrics of the registry (controltower.metrics): item master
-quality, the feeds' acceptance and latency, inventory record accuracy.
+quality, the feeds' acceptance and latency, inventory record accuracy,
+manual adjustments and transfer lead time.
 Registered from InventoryConfig.ready(), where their definitions are.
 
 Every function takes a Scope and a Window and returns a Reading. A window
@@ -10,11 +11,13 @@ scope (no locations, no sources) measures nothing: no data.
 """
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, DecimalField, Exists, ExpressionWrapper, F, OuterRef, Q, Sum
+from django.db.models.functions import Abs
 
-from controltower.db import nearest_rank
+from controltower.db import nearest_rank_of
 from controltower.metrics import Reading, records_url, share
 
 from .counts import Accuracy, accuracy
@@ -22,10 +25,12 @@ from .models import (
     CONTROL_TOWER_SOURCE,
     SKU,
     BarcodeClash,
+    EventType,
     InventoryEvent,
     Location,
     RejectedEvent,
     SourceSystem,
+    Transfer,
     UnitConversion,
 )
 
@@ -50,6 +55,37 @@ def of_sources(queryset, scope, field="source"):
     if scope.sources is None:
         return queryset.exclude(**{f"{prefix}code": CONTROL_TOWER_SOURCE})
     return queryset.filter(**{f"{prefix}pk__in": scope.sources})
+
+
+def union_of(scopes, part):
+    """The ids of `part` that any of `scopes` names; None when one of them
+    has no restriction there."""
+    ids = set()
+    for scope in scopes:
+        if getattr(scope, part) is None:
+            return None
+        ids |= getattr(scope, part)
+    return ids
+
+
+def codes_of(model, scopes, part):
+    """codes() for many scopes from one query: a function giving each scope
+    the codes of its `part` (None for no restriction)."""
+    named = set().union(*(getattr(scope, part) or () for scope in scopes))
+    known = dict(model.objects.filter(pk__in=named).values_list("pk", "code")) if named else {}
+
+    def codes_in(scope):
+        ids = getattr(scope, part)
+        return None if ids is None else {known[pk] for pk in ids if pk in known}
+    return codes_in
+
+
+def by_location(rows_of_location, scope):
+    """The rows of the scope's locations (every row for no restriction), from
+    {location id: [rows]}."""
+    if scope.locations is None:
+        return [row for rows in rows_of_location.values() for row in rows]
+    return [row for pk in scope.locations for row in rows_of_location.get(pk, ())]
 
 
 def empty(scope, *parts):
@@ -135,52 +171,203 @@ def event_acceptance_rate(scope, window):
     )
 
 
-def sync_latency_p95(scope, window):
-    """The 95th percentile (nearest rank) of received_at - occurred_at, in
-    seconds, of the ledger lines received in the window from the scope's
-    sources (and at its locations when it names any)."""
-    if empty(scope, "sources", "locations"):
-        return Reading(value=None, sample=0)
-    events = received_in(of_sources(InventoryEvent.objects.all(), scope), window)
-    if scope.locations is not None:
-        events = events.filter(location_id__in=scope.locations)
-    latency_ms, count = nearest_rank(events, "latency_ms", Decimal("0.95"))
-    return Reading(
-        value=None if latency_ms is None else Decimal(latency_ms) / 1000, sample=count,
-        records_url=records_url(
-            "/api/v1/events", sources=codes(SourceSystem, scope.sources),
-            locations=codes(Location, scope.locations),
-            received_since=window.since, received_until=window.until,
-        ),
-    )
+def _sync_latency(fraction):
+    """The metric function of one percentile of the sync latency, for many
+    scopes at once: the one rule for p50 and p95."""
+
+    def sync_latency(scopes, window):
+        """The `fraction` percentile (nearest rank) of received_at -
+        occurred_at, in seconds, of the ledger lines received in the window
+        from each scope's sources (and at its locations when it names any).
+        The lines of every scope are read once, by location and source."""
+        measured = [scope for scope in scopes if not empty(scope, "sources", "locations")]
+        events = received_in(InventoryEvent.objects.all(), window)
+        locations, sources = union_of(measured, "locations"), union_of(measured, "sources")
+        if locations is not None:
+            events = events.filter(location_id__in=locations)
+        if sources is not None:
+            events = events.filter(source_id__in=sources)
+        at_location, from_source = {}, {}
+        for location_id, source_id, latency_ms in (
+            events.values_list("location_id", "source_id", "latency_ms") if measured else ()
+        ):
+            at_location.setdefault(location_id, []).append((source_id, latency_ms))
+            from_source.setdefault(source_id, []).append((location_id, latency_ms))
+        tower = set(SourceSystem.objects.filter(code=CONTROL_TOWER_SOURCE).values_list("pk", flat=True))
+        location_codes = codes_of(Location, measured, "locations")
+        source_codes = codes_of(SourceSystem, measured, "sources")
+        readings = []
+        for scope in scopes:
+            if empty(scope, "sources", "locations"):
+                readings.append(Reading(value=None, sample=0))
+                continue
+            if scope.locations is None and scope.sources is not None:
+                latencies = [ms for pk in scope.sources for _loc, ms in from_source.get(pk, ())]
+            else:
+                # Every source but the tower's own (not a feed) when the scope names none.
+                latencies = [ms for source_id, ms in by_location(at_location, scope)
+                             if (source_id not in tower if scope.sources is None else source_id in scope.sources)]
+            latencies.sort()
+            latency_ms = nearest_rank_of(latencies, fraction)
+            readings.append(Reading(
+                value=None if latency_ms is None else Decimal(latency_ms) / 1000, sample=len(latencies),
+                records_url=records_url(
+                    "/api/v1/events", sources=source_codes(scope), locations=location_codes(scope),
+                    received_since=window.since, received_until=window.until,
+                ),
+            ))
+        return readings
+
+    return sync_latency
+
+
+sync_latency_p50_many = _sync_latency(Decimal("0.50"))
+sync_latency_p95_many = _sync_latency(Decimal("0.95"))
 
 
 # --------------------------------------------------------------------------
 # Inventory record accuracy (Scope.locations): inventory.counts owns the rule.
 # --------------------------------------------------------------------------
 
-def _accuracy(scope, window):
-    location_ids = scope.locations
+def _accuracy(scopes, window):
+    """[(Accuracy, records URL)] of each scope, from one accuracy() over the
+    locations of them all (inventory.counts owns the rule)."""
+    location_ids = union_of(scopes, "locations")
     if location_ids is None:
         location_ids = Location.objects.values_list("pk", flat=True)
-    total = Accuracy()
-    for found in accuracy(location_ids, window.since, window.until).values():
-        total.counted += found.counted
-        total.exact += found.exact
-        total.within_tolerance += found.within_tolerance
-    url = records_url(
-        "/api/v1/accuracy", locations=codes(Location, scope.locations), since=window.since, until=window.until,
-    )
-    return total, url
+    found = accuracy(location_ids, window.since, window.until)
+    location_codes = codes_of(Location, scopes, "locations")
+    totals = []
+    for scope in scopes:
+        total = Accuracy()
+        for pk in found if scope.locations is None else scope.locations:
+            if pk in found:
+                total.counted += found[pk].counted
+                total.exact += found[pk].exact
+                total.within_tolerance += found[pk].within_tolerance
+        url = records_url(
+            "/api/v1/accuracy", locations=location_codes(scope), since=window.since, until=window.until,
+        )
+        totals.append((total, url))
+    return totals
 
 
-def inventory_accuracy_exact(scope, window):
-    total, url = _accuracy(scope, window)
-    return Reading(value=total.share_exact, sample=total.counted, records_url=url,
-                   detail={"exact": total.exact, "counted_pairs": total.counted})
+def inventory_accuracy_exact_many(scopes, window):
+    return [Reading(value=total.share_exact, sample=total.counted, records_url=url,
+                    detail={"exact": total.exact, "counted_pairs": total.counted})
+            for total, url in _accuracy(scopes, window)]
 
 
-def inventory_accuracy_tolerance(scope, window):
-    total, url = _accuracy(scope, window)
-    return Reading(value=total.share_within_tolerance, sample=total.counted, records_url=url,
-                   detail={"within_tolerance": total.within_tolerance, "counted_pairs": total.counted})
+def inventory_accuracy_tolerance_many(scopes, window):
+    return [Reading(value=total.share_within_tolerance, sample=total.counted, records_url=url,
+                    detail={"within_tolerance": total.within_tolerance, "counted_pairs": total.counted})
+            for total, url in _accuracy(scopes, window)]
+
+
+# --------------------------------------------------------------------------
+# Manual adjustments (Scope.locations): what people corrected by hand
+# --------------------------------------------------------------------------
+
+def occurred_in(queryset, window):
+    """The ledger lines of `queryset` that occurred in the window."""
+    if window.since is not None:
+        queryset = queryset.filter(occurred_at__gte=window.since)
+    return queryset.filter(occurred_at__lt=window.until)
+
+
+def _adjustments(scopes, window):
+    """[(lines, units, value at cost, records URL)] of each scope: the
+    adjustment lines that occurred in the window at its locations, from any
+    source (a corrective adjustment the tower posts for a case is a person's
+    too); cycle counts are counts, not adjustments. Units and value are of
+    the quantity either way (a write-up and a write-down never net). Read
+    once for all the scopes, by location."""
+    lines = occurred_in(InventoryEvent.objects.filter(type=EventType.ADJUSTMENT), window)
+    location_ids = union_of(scopes, "locations")
+    if location_ids is not None:
+        lines = lines.filter(location_id__in=location_ids)
+    at_cost = ExpressionWrapper(Abs(F("quantity")) * F("sku__unit_cost"),
+                                output_field=DecimalField(max_digits=24, decimal_places=4))
+    at_location = {
+        row["location_id"]: [row]
+        for row in lines.values("location_id").annotate(lines=Count("id"), units=Sum(Abs("quantity")),
+                                                        value=Sum(at_cost))
+    }
+    location_codes = codes_of(Location, scopes, "locations")
+    totals = []
+    for scope in scopes:
+        rows = by_location(at_location, scope)
+        value = sum((Decimal(row["value"] or 0) for row in rows), Decimal(0)).quantize(Decimal("0.01"))
+        url = records_url("/api/v1/events", type=EventType.ADJUSTMENT, locations=location_codes(scope),
+                          since=window.since, until=window.until)
+        totals.append((sum(row["lines"] for row in rows), sum(row["units"] or 0 for row in rows), value, url))
+    return totals
+
+
+def manual_adjustment_volume_many(scopes, window):
+    return [
+        Reading(value=None, sample=0) if empty(scope, "locations")
+        else Reading(value=Decimal(lines), sample=lines, records_url=url,
+                     detail={"units": units, "value_at_cost": value})
+        for scope, (lines, units, value, url) in zip(scopes, _adjustments(scopes, window), strict=True)
+    ]
+
+
+def manual_adjustment_value_many(scopes, window):
+    return [
+        Reading(value=None, sample=0) if empty(scope, "locations")
+        else Reading(value=value, sample=lines, records_url=url, detail={"adjustments": lines, "units": units})
+        for scope, (lines, units, value, url) in zip(scopes, _adjustments(scopes, window), strict=True)
+    ]
+
+
+# --------------------------------------------------------------------------
+# Transfer lead time (Scope.locations: the receiving end)
+# --------------------------------------------------------------------------
+
+# Ages of the open transfers, as (detail key, from, up to): how long in transit.
+OPEN_TRANSFER_AGES = (
+    ("open_under_1_day", timedelta(0), timedelta(days=1)),
+    ("open_1_to_3_days", timedelta(days=1), timedelta(days=3)),
+    ("open_3_to_7_days", timedelta(days=3), timedelta(days=7)),
+    ("open_over_7_days", timedelta(days=7), None),
+)
+
+
+def transfer_lead_time_many(scopes, window):
+    """The median (nearest rank) of transfer_in time - transfer_out time, in
+    seconds, of the transfer lines (transfer x SKU) received at each scope's
+    locations in the window; a transfer whose shipment never reached the
+    tower has no lead time. Detail: the transfers to those locations still
+    open (shipped, not received) at the end of the window, by age. Read once
+    for all the scopes, by receiving location."""
+    transfers = Transfer.objects.all()
+    location_ids = union_of(scopes, "locations")
+    if location_ids is not None:
+        transfers = transfers.filter(to_location_id__in=location_ids)
+    received = transfers.filter(shipped_at__isnull=False, received_at__lt=window.until)
+    if window.since is not None:
+        received = received.filter(received_at__gte=window.since)
+    leads, still_open = {}, {}
+    for pk, shipped_at, received_at in received.values_list("to_location_id", "shipped_at", "received_at"):
+        leads.setdefault(pk, []).append(received_at - shipped_at)
+    for pk, shipped_at in transfers.filter(shipped_at__lt=window.until).filter(
+            Q(received_at__isnull=True) | Q(received_at__gte=window.until)).values_list("to_location_id", "shipped_at"):
+        still_open.setdefault(pk, []).append(window.until - shipped_at)
+    location_codes = codes_of(Location, scopes, "locations")
+    readings = []
+    for scope in scopes:
+        if empty(scope, "locations"):
+            readings.append(Reading(value=None, sample=0))
+            continue
+        lead_times = sorted(by_location(leads, scope))
+        lead = nearest_rank_of(lead_times, Decimal("0.50"))
+        ages = by_location(still_open, scope)
+        readings.append(Reading(
+            value=None if lead is None else Decimal(str(lead.total_seconds())), sample=len(lead_times),
+            records_url=records_url("/api/v1/events", type=EventType.TRANSFER_IN, locations=location_codes(scope),
+                                    since=window.since, until=window.until),
+            detail={key: sum(1 for age in ages if youngest <= age and (oldest is None or age < oldest))
+                    for key, youngest, oldest in OPEN_TRANSFER_AGES},
+        ))
+    return readings

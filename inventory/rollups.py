@@ -1,14 +1,26 @@
 """Inventory's part of the KPI rollups (controltower.rollups): the location,
 region and source dimensions, and the days that new ledger lines,
-rejections, recomputed count variances and refused barcodes change."""
+rejections, recomputed count variances, refused barcodes and transfer lines
+change."""
+from datetime import timedelta
 from datetime import timezone as dt_timezone
 
+from django.db.models import Min
 from django.db.models.functions import TruncDate
 
 from controltower.metrics import Scope
-from controltower.rollups import register_changes, register_dimension
+from controltower.rollups import register_changes, register_dimension, utc_today
 
-from .models import CONTROL_TOWER_SOURCE, BarcodeClash, CountVariance, InventoryEvent, Location, RejectedEvent, SourceSystem
+from .models import (
+    CONTROL_TOWER_SOURCE,
+    BarcodeClash,
+    CountVariance,
+    EventType,
+    InventoryEvent,
+    Location,
+    RejectedEvent,
+    SourceSystem,
+)
 
 
 def locations():
@@ -45,8 +57,23 @@ def days_changed_since(moment):
     )
 
 
+def transfer_days_changed_since(moment):
+    """A transfer line received since `moment` changes its transfer's lead
+    time (on the day it was received) and whether it was open at the end of
+    each day from when the line occurred: every day from the earliest such
+    line's to today. A line on time touches today only."""
+    earliest = InventoryEvent.objects.filter(
+        received_at__gte=moment, type__in=(EventType.TRANSFER_OUT, EventType.TRANSFER_IN),
+    ).aggregate(earliest=Min("occurred_at"))["earliest"]
+    if earliest is None:
+        return set()
+    first, today = earliest.astimezone(dt_timezone.utc).date(), utc_today()
+    return {first + timedelta(days=n) for n in range((today - first).days + 1)}
+
+
 def register_rollups():
     register_dimension("location", "Location", part="locations", members=locations)
     register_dimension("region", "Region", part="locations", members=regions)
     register_dimension("source", "Source system", part="sources", members=sources)
     register_changes(days_changed_since)
+    register_changes(transfer_days_changed_since)

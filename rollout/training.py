@@ -13,7 +13,6 @@ state, so a module completed before the window started still counts.
 """
 from decimal import Decimal
 
-from django.db.models import Avg, Count
 from django.urls import reverse
 from django.utils import timezone
 
@@ -21,6 +20,7 @@ from controltower.metrics import HIGHER, Reading, Unit, register, share
 from controltower.scoping import visible_locations
 from inventory import fields
 from inventory.masterdata import ImportReport, RefusedRow
+from inventory.metrics import by_location, union_of
 from inventory.models import Location
 
 from .models import TrainingModule, TrainingRecord
@@ -87,13 +87,6 @@ def record_training(rows, *, user=None) -> ImportReport:
 # Metrics (registered from RolloutConfig.ready())
 # --------------------------------------------------------------------------
 
-def _records(scope, window):
-    records = TrainingRecord.objects.filter(completed_at__lte=window.until)
-    if scope.locations is not None:
-        records = records.filter(location_id__in=scope.locations)
-    return records
-
-
 def _records_url(scope):
     url = reverse("training")
     if scope.locations is not None:
@@ -101,40 +94,70 @@ def _records_url(scope):
     return url
 
 
-def training_completion(scope, window):
+def _records_by_location(scopes, window):
+    """{location id: [(person, module, required, proficiency)]} of the
+    records completed by the end of the window at the locations of any of
+    `scopes` (every location when one is the whole estate): read once for
+    all the scopes (the KPI rollups measure every member of a dimension)."""
+    records = TrainingRecord.objects.filter(completed_at__lte=window.until)
+    location_ids = union_of(scopes, "locations")
+    if location_ids is not None:
+        records = records.filter(location_id__in=location_ids)
+    found = {}
+    for location_id, *record in records.values_list("location_id", "person_id", "module_id", "module__required",
+                                                    "proficiency"):
+        found.setdefault(location_id, []).append(record)
+    return found
+
+
+def training_completion(scopes, window):
     """People with every required module done, over the people with a record
-    at a location in scope; None with nobody in scope or no required module."""
-    people = _records(scope, window).values("person_id").distinct()
-    in_scope = people.count()
+    at a location in scope; None with nobody in scope or no required module.
+    A person's modules count wherever they were done."""
+    found = _records_by_location(scopes, window)
     required = TrainingModule.objects.filter(required=True).count()
-    if not in_scope or not required:
-        return Reading(None, in_scope, _records_url(scope), {"people": in_scope, "required_modules": required})
-    complete = (
-        TrainingRecord.objects.filter(person_id__in=people, module__required=True, completed_at__lte=window.until)
-        .values("person_id").annotate(done=Count("module", distinct=True)).filter(done=required).count()
-    )
-    return Reading(share(complete, in_scope), in_scope, _records_url(scope),
-                   {"complete": complete, "people": in_scope, "required_modules": required})
+    people_of = [{person for person, *_ in by_location(found, scope)} for scope in scopes]
+    everyone = set().union(*people_of)
+    done = {}
+    if everyone and required:
+        for person, module in TrainingRecord.objects.filter(
+            module__required=True, completed_at__lte=window.until,
+        ).values_list("person_id", "module_id"):
+            if person in everyone:
+                done.setdefault(person, set()).add(module)
+    readings = []
+    for scope, people in zip(scopes, people_of, strict=True):
+        detail = {"people": len(people), "required_modules": required}
+        if not people or not required:
+            readings.append(Reading(None, len(people), _records_url(scope), detail))
+            continue
+        complete = sum(1 for person in people if len(done.get(person, ())) == required)
+        readings.append(Reading(share(complete, len(people)), len(people), _records_url(scope),
+                                {"complete": complete, **detail}))
+    return readings
 
 
-def training_proficiency(scope, window):
+def training_proficiency(scopes, window):
     """The average proficiency (0-100) of the records in scope; None without records."""
-    figures = _records(scope, window).aggregate(average=Avg("proficiency"), records=Count("id"))
-    value = figures["average"]
-    return Reading(None if value is None else Decimal(str(value)), figures["records"], _records_url(scope),
-                   {"records": figures["records"]})
+    found = _records_by_location(scopes, window)
+    readings = []
+    for scope in scopes:
+        scores = [proficiency for *_, proficiency in by_location(found, scope)]
+        value = Decimal(sum(scores)) / len(scores) if scores else None
+        readings.append(Reading(value, len(scores), _records_url(scope), {"records": len(scores)}))
+    return readings
 
 
 def register_metrics():
     register(
         "training_completion", "Training completion",
         definition="Share of the people trained at these locations who have completed every required module.",
-        unit=Unit.PERCENT, better=HIGHER, compute=training_completion,
+        unit=Unit.PERCENT, better=HIGHER, compute_many=training_completion,
         target="95", amber="80", scopes=("locations",),
     )
     register(
         "training_proficiency", "Training proficiency",
         definition="Average proficiency score (0-100) of the completed training modules at these locations.",
-        unit=Unit.SCORE, better=HIGHER, compute=training_proficiency,
+        unit=Unit.SCORE, better=HIGHER, compute_many=training_proficiency,
         target="80", amber="70", scopes=("locations",),
     )

@@ -30,9 +30,11 @@ STORES = {
 DC = "DC01"
 WEB = "WEB01"
 
-# Pilot stores went live on the target POS three weeks ago; DE003 is cutting
-# over now and is fed by both POS systems (coexistence).
+# Pilot stores went live on the target POS four weeks ago (before that the
+# legacy POS fed them); DE003 is cutting over now and is fed by both POS
+# systems (coexistence).
 PILOT = ("DE001", "DE002", "FR001")
+PILOT_LIVE_DAYS = 28
 CUTOVER_STORE = "DE003"
 
 # code, name, kind, generation, push interval (s), expected interval (s), latency target (s)
@@ -81,7 +83,7 @@ def upsert_locations(regions, now, report):
         for n, city in enumerate(STORES[region_code], 1):
             code = f"{region_code}{n:03d}"
             if code in PILOT:
-                go_live = today - timedelta(days=21)
+                go_live = today - timedelta(days=PILOT_LIVE_DAYS)
             elif code == CUTOVER_STORE:
                 go_live = today - timedelta(days=3)
             else:
@@ -104,9 +106,8 @@ def upsert_locations(regions, now, report):
 
 
 def upsert_sources(locations, report):
-    """{code: SourceSystem} for the demo sources, each given its lane."""
+    """{code: SourceSystem} for the demo sources, each given its lane (as it is now)."""
     sources = {}
-    lanes = source_lanes(locations)
     for code, name, kind, generation, _push, interval, latency in SOURCES:
         sources[code], created = SourceSystem.objects.get_or_create(
             code=code,
@@ -115,21 +116,29 @@ def upsert_sources(locations, report):
                 "expected_interval_s": interval, "latency_target_s": latency,
             },
         )
-        stores, event_types, snapshot_kinds = lanes[code]
-        set_lane(sources[code], locations=stores, event_types=event_types, snapshot_kinds=snapshot_kinds)
         report.count("source systems", created)
+    set_lanes(sources, locations)
     return sources
 
 
-def source_lanes(locations):
+def set_lanes(sources, locations, before_pilot_cutover=False):
+    """Give each demo source its lane (source_lanes)."""
+    for code, (stores, event_types, snapshot_kinds) in source_lanes(locations, before_pilot_cutover).items():
+        set_lane(sources[code], locations=stores, event_types=event_types, snapshot_kinds=snapshot_kinds)
+
+
+def source_lanes(locations, before_pilot_cutover=False):
     """{source: (location codes, event types, snapshot kinds)}: what each demo
-    source sends. The cutover store is in both POS lanes; the ecommerce
-    platform serves click & collect at the pilot stores; the ERP (which
-    loads master data and PO lines by its kind) counts opening balances
-    everywhere, so its lane has no locations."""
+    source sends. The cutover store is in both POS lanes; the legacy POS fed
+    the pilot stores too until their cutover (`before_pilot_cutover`: the
+    lanes the history before it is posted with); the ecommerce platform
+    serves click & collect at the pilot stores; the ERP (which loads master
+    data and PO lines by its kind) counts opening balances everywhere, so its
+    lane has no locations."""
     stores = [code for code, location in locations.items() if location.kind == Location.Kind.STORE]
     return {
-        "POS-LEGACY-EU": ([code for code in stores if code not in PILOT], TILL_TYPES, ["on_hand"]),
+        "POS-LEGACY-EU": ([code for code in stores if before_pilot_cutover or code not in PILOT], TILL_TYPES,
+                          ["on_hand"]),
         "POS-NEXT": ([*PILOT, CUTOVER_STORE], TILL_TYPES, ["on_hand"]),
         "ECOM": (
             [WEB, *PILOT],

@@ -3,9 +3,11 @@
 `load_demo()` builds 4 regions and 20 locations (18 stores in Berlin, Paris,
 London and Madrid time, one DC, one ecommerce node), five source systems
 with an API token each, ~300 SKUs with barcodes and case conversions, PO
-lines, demo users for every role, ~4000 inventory events over the last
-seven days, a WMS and an ERP snapshot, and a rollout program (a live pilot
-and two waves in preparation, with training records: `rollout`). Every event goes through `inventory.ledger.ingest_events`, in
+lines, demo users for every role, ~14,000 inventory events over the last
+35 days (a week before the pilot's cutover, four since), a WMS and an ERP
+snapshot, and a rollout program (a live pilot and two waves in
+preparation, with training records: `rollout`). `roll_up_kpis` then
+writes the KPI rollups of that history (`manage.py load_demo` calls it). Every event goes through `inventory.ledger.ingest_events`, in
 batches timed the way each source pushes them, so positions, transfers,
 count anchors, latency and rejections are exactly what the API would have
 produced.
@@ -25,15 +27,20 @@ Running it again is safe (idempotent):
 
 `load_demo()` composes the parts, each in its module: `masterdata` (regions,
 locations, sources and lanes, SKUs, PO lines), `people` (logins per role,
-source tokens) and `activity` (the week's story, posting it, the snapshots).
+source tokens) and `activity` (the five weeks' story, posting it, the snapshots).
 """
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
 
+from datetime import timedelta
+from datetime import timezone as dt_timezone
+
 from django.db import transaction
 from django.utils import timezone
+
+from controltower.rollups import roll_up, roll_up_since
 
 from inventory.models import (
     SKU,
@@ -48,13 +55,13 @@ from inventory.models import (
 )
 from rollout.models import TrainingRecord, Wave
 
-from .activity import TXN_PREFIX, Week, post_events, send_snapshots
+from .activity import DAYS, TXN_PREFIX, Week, post_events, send_snapshots
 from .journeys import load_journeys
-from .masterdata import upsert_locations, upsert_po_lines, upsert_regions, upsert_skus, upsert_sources
+from .masterdata import set_lanes, upsert_locations, upsert_po_lines, upsert_regions, upsert_skus, upsert_sources
 from .people import DEMO_PASSWORD, issue_tokens, upsert_users
 from .rollout import load_rollout
 
-__all__ = ["DEMO_PASSWORD", "SIZES", "TXN_PREFIX", "DemoReport", "DemoSize", "load_demo"]
+__all__ = ["DEMO_PASSWORD", "SIZES", "TXN_PREFIX", "DemoReport", "DemoSize", "first_day", "load_demo", "roll_up_kpis"]
 
 
 @dataclass(frozen=True)
@@ -64,16 +71,16 @@ class DemoSize:
     web_range: int
     sales_per_store_day: int
     orders_per_day: int
-    counts: int
-    adjustments: int
+    counts: int  # cycle counts a day
+    adjustments: int  # manual adjustments a week
 
 
 SIZES = {
-    "full": DemoSize(skus=300, store_range=30, web_range=60, sales_per_store_day=14, orders_per_day=20,
-                     counts=80, adjustments=40),
+    "full": DemoSize(skus=300, store_range=30, web_range=60, sales_per_store_day=10, orders_per_day=8,
+                     counts=60, adjustments=40),
     # For tests: the same story with fewer rows.
-    "small": DemoSize(skus=40, store_range=6, web_range=10, sales_per_store_day=2, orders_per_day=4,
-                      counts=10, adjustments=8),
+    "small": DemoSize(skus=40, store_range=6, web_range=10, sales_per_store_day=2, orders_per_day=2,
+                      counts=16, adjustments=8),
 }
 
 
@@ -86,6 +93,8 @@ class DemoReport:
     batches: int = 0
     tokens: dict = field(default_factory=dict)  # source code -> raw key (new tokens only)
     logins: list = field(default_factory=list)  # (username, role, scope)
+
+    first_day: object = None  # the UTC day of the first demo event, when this run posted them
 
     def count(self, noun, created):
         """Add to the rows made this run: `created` is a bool or a number."""
@@ -110,9 +119,14 @@ def load_demo(seed=42, size="full", now=None) -> DemoReport:
             week = Week(rng, dims, now, locations, skus)
             week.tell()
             upsert_po_lines(week.po_lines, report)
+            # The history is posted with the lanes of its time (the legacy POS
+            # fed the pilot stores until their cutover), then today's are set.
+            set_lanes(sources, locations, before_pilot_cutover=True)
             post_events(week.events, sources, report)
+            set_lanes(sources, locations)
             send_snapshots(sources, now, report)
             report.events_loaded = True
+            report.first_day = first_day(now)
         load_rollout(locations, now, report)
         load_journeys(seed, size, now, report)
     report.totals = {
@@ -129,3 +143,18 @@ def load_demo(seed=42, size="full", now=None) -> DemoReport:
         "training records": TrainingRecord.objects.count(),
     }
     return report
+
+
+def first_day(now):
+    """The UTC day of the demo's first event (the opening balances, an hour
+    before the story starts)."""
+    return (now - timedelta(days=DAYS, hours=1)).astimezone(dt_timezone.utc).date()
+
+
+def roll_up_kpis(report, now=None):
+    """The KPI rollups after a load: every day of the history when this run
+    posted it, else (a second load posts nothing) what changed since the
+    last rollup (controltower.rollups)."""
+    if report.events_loaded:
+        return roll_up_since(report.first_day, now)
+    return roll_up(now)

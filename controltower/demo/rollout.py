@@ -1,7 +1,7 @@
 """The demo retailer's rollout: one program, a live pilot wave and two waves
 in preparation, with training records, measured by the real gate services.
 
-- Pilot (DE001, DE002, FR001): cut over 3 weeks ago (the stores' go-live
+- Pilot (DE001, DE002, FR001): cut over four weeks ago (the stores' go-live
   date); it passed every gate up to the cutover (sign-offs, the training
   criteria measured from its training records, the executive's "go"), and
   is now in hypercare, whose exit waits for its sign-offs.
@@ -40,7 +40,7 @@ from rollout.models import (
 from rollout.schedule import schedule_cutover
 from rollout.training import record_training
 
-from .masterdata import PILOT
+from .masterdata import PILOT, PILOT_LIVE_DAYS
 
 PROGRAM = "ERP rollout (demo)"
 
@@ -78,7 +78,6 @@ WAVES = [
     ("France and Spain (demo)", Wave.Kind.REGIONAL,
      ("FR002", "FR003", "FR004", "FR005", "ES001", "ES002", "ES003", "ES004"), 52),
 ]
-PILOT_LIVE_DAYS = 21  # as the pilot stores' go-live date in masterdata
 HISTORY_DAYS = 10  # daily evaluations of the waves in preparation
 
 

@@ -12,6 +12,7 @@ from django.conf import settings
 from . import ingest
 from .cases import bench_cases
 from .rollout import bench_rollout, rollout_table
+from .rollups import bench_rollups, rollups_table
 from .snapshot import bench_snapshot
 
 LABELS = {
@@ -21,12 +22,13 @@ LABELS = {
 }
 
 
-SECTIONS = ["ingest", "snapshot", "cases", "rollout"]
+SECTIONS = ["ingest", "snapshot", "cases", "rollout", "rollups"]
 
 DESCRIPTION = (
     "Measure ingest through the HTTP bulk endpoint against raw COPY and the naive path, "
     "snapshot-vs-ledger reconciliation on a large snapshot, the case screens' server time, and the "
-    "rollout (every gate of 10 waves over 600 stores evaluated, the PMO board's server time) "
+    "rollout (every gate of 10 waves over 600 stores evaluated, the PMO board's server time), and the KPI "
+    "rollups (one day, 90 days from scratch, the pages that read them) "
     "(PostgreSQL only)."
 )
 
@@ -68,6 +70,9 @@ def main(argv=None, stdout=None):
         if "rollout" in args.sections:
             ingest.require_postgres()
             results["rollout"] = bench_rollout()
+        if "rollups" in args.sections:
+            ingest.require_postgres()
+            results["rollups"] = bench_rollups(events=args.events)
     except ingest.BenchError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 1
@@ -84,6 +89,8 @@ def table(section, result):
         return cases_table(result)
     if section == "rollout":
         return rollout_table(result)
+    if section == "rollups":
+        return rollups_table(result)
     if section == "snapshot":
         return (
             f"snapshot: {result['snapshot_lines']:,} ERP snapshot lines ({result['stores']:,} locations x "

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from controltower import rollups
+from controltower import metrics, rollups
 from controltower.models import KpiDay
 from inventory import ledger
 from tests.inventory.factories import LocationFactory, RegionFactory, SKUFactory, SourceSystemFactory
@@ -99,3 +99,45 @@ def test_the_command_recomputes_from_a_day_and_refuses_a_bad_one(estate, capsys)
         call_command("rollup_kpis", "--since", "yesterday")
     with pytest.raises(CommandError, match="is after today"):
         call_command("rollup_kpis", "--since", (today + timedelta(days=2)).isoformat())
+
+
+def test_a_late_transfer_line_rolls_every_day_it_changes(estate):
+    """A transfer_out that reaches the tower days after its transfer_in gives
+    the transfer a lead time on the day it was received and closes it on the
+    days between: incremental still equals from scratch."""
+    pos, s1, s2, sku = estate["pos"], estate["s1"], estate["s2"], estate["sku"]
+    now = timezone.now()
+    day = lambda n: (now - timedelta(days=n)).astimezone(dt_timezone.utc).date()  # noqa: E731
+    at = lambda n, hours=0: now - timedelta(days=n, hours=hours)  # noqa: E731
+    out = {**event("T-OUT", "transfer_out", s1, sku, 4, at(4)), "to_location": "S2", "reference": "TR1"}
+    arrived = {**event("T-IN", "transfer_in", s2, sku, 4, at(3)), "reference": "TR1"}
+    ledger.ingest_events(pos, [event("R", "receipt", s1, sku, 10, at(5)), arrived], received_at=at(3))
+    rollups.roll_up(now=at(2))
+    assert value("transfer_lead_time", "location", "S2", day(3)) is None  # shipped unknown yet
+
+    ledger.ingest_events(pos, [out], received_at=at(1))
+    rollups.roll_up(now=now)
+    assert value("transfer_lead_time", "location", "S2", day(3)) == Decimal(86400)
+    incremental = table()
+    rollups.roll_up_since(min(row[3] for row in incremental), now=now)
+    assert table() == incremental
+
+
+def test_a_batched_metric_reads_for_many_scopes_what_it_reads_for_each(estate):
+    """measure_many (the rollups' one read for every member) equals the
+    one-scope compute (gates, boards) for every metric and scope."""
+    pos, s1, s2, sku = estate["pos"], estate["s1"], estate["s2"], estate["sku"]
+    now = timezone.now()
+    at = lambda n, hours=0: now - timedelta(days=n, hours=hours)  # noqa: E731
+    ledger.ingest_events(pos, [
+        event("R1", "receipt", s1, sku, 10, at(1, 3)), event("C1", "cycle_count", s1, sku, 9, at(1, 2)),
+        event("R2", "receipt", s2, sku, 5, at(1, 2)), {**event("A1", "adjustment", s2, sku, -2, at(1, 1)),
+                                                      "reason": "SHRINK"},
+        {**event("T1", "transfer_out", s1, sku, 2, at(1, 1)), "to_location": "S2", "reference": "TR"},
+        {**event("T2", "transfer_in", s2, sku, 2, at(1)), "reference": "TR"},
+    ], received_at=at(0, 20))
+    window = rollups.day_window(rollups.utc_today(at(1)))
+    scopes = [metrics.Scope(), *(scope for name in ("location", "region", "source")
+                                 for scope in rollups.dimension(name).members().values())]
+    for metric in metrics.metrics():
+        assert metric.measure_many(scopes, window) == [metric.compute(scope, window) for scope in scopes], metric.key

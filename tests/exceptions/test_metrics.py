@@ -119,6 +119,16 @@ class TestCaseAging:
     def test_no_active_case_is_no_data(self, stores):
         case(stores[0], resolved=-timedelta(minutes=1))
         assert measure("case_aging_p90", ESTATE, AS_OF).value is None
+        assert measure("case_aging_p50", ESTATE, AS_OF).value is None
+
+    def test_p50_is_the_same_rule_at_the_median(self, stores):
+        a, b = stores
+        for hours in range(1, 11):  # ages 1..10 h: rank 5 of 10 counted from the youngest
+            case(a, opened=-hours * HOUR)
+        case(b, opened=-50 * HOUR)
+        at_a = measure("case_aging_p50", Scope.of(locations=[a.pk]), AS_OF)
+        assert (at_a.value, at_a.reading.sample) == (Decimal(5 * 3600), 10)
+        assert measure("case_aging_p50", ESTATE, AS_OF).value == Decimal(6 * 3600)  # rank 6 of 11
 
 
 class TestDaysSinceLastSev1:
@@ -213,7 +223,8 @@ class TestDuplicateTransactionRate:
 
 
 @pytest.mark.parametrize("key", [
-    "open_sev1_cases", "open_sev2_cases", "sla_attainment", "case_aging_p90", "days_since_last_sev1", "stale_feeds",
+    "open_sev1_cases", "open_sev2_cases", "sla_attainment", "case_aging_p50", "case_aging_p90", "days_since_last_sev1",
+    "stale_feeds",
     "duplicate_transaction_rate",
 ])
 def test_the_readme_lists_each_metric_with_its_registry_definition(key):

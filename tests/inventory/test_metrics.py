@@ -236,3 +236,81 @@ def test_the_readme_lists_each_metric_with_its_registry_definition(key):
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     line = next(line for line in readme.splitlines() if line.startswith(row))
     assert line.endswith(f"| {get(key).definition} |")
+
+
+class TestSyncLatencyP50:
+    def test_the_same_rule_as_p95_at_the_median(self, feeds):
+        till, store, other, sku = feeds["till"], feeds["store"], feeds["other"], feeds["sku"]
+        events = [event(f"a{n}", "receipt", store, sku, 1, T0 - timedelta(seconds=s)) for n, s in enumerate(range(1, 11))]
+        events.append(event("b", "receipt", other, sku, 1, T0 - timedelta(seconds=900)))
+        post(till, events, T0)
+        at_store = measure("sync_latency_p50", Scope.of(locations=[store.pk]), EVER)
+        assert (at_store.value, at_store.reading.sample) == (Decimal(5), 10)  # 1..10 s: rank 5 of 10
+        assert measure("sync_latency_p50", ESTATE, EVER).value == Decimal(6)  # rank 6 of 11
+        assert measure("sync_latency_p95", ESTATE, EVER).value == Decimal(900)
+        assert measure("sync_latency_p50", Scope.of(sources=[feeds["web"].pk]), EVER).value is None
+
+
+class TestManualAdjustments:
+    def test_count_units_and_value_at_cost_without_netting_or_cycle_counts(self, feeds, client):
+        till, store, other = feeds["till"], feeds["store"], feeds["other"]
+        cheap, dear = SKUFactory(code="CHEAP", unit_cost=Decimal("1.25")), SKUFactory(code="DEAR", unit_cost=Decimal("10"))
+        post(till, [
+            event("adj-down", "adjustment", store, cheap, -4, T0, reason="SHRINK"),  # 4 units, 5.00
+            event("adj-up", "adjustment", store, dear, 2, T0 + timedelta(hours=1), reason="FOUND"),  # 2 units, 20.00
+            event("adj-other", "adjustment", other, dear, -1, T0, reason="SHRINK"),
+            event("count", "cycle_count", store, dear, 7, T0),  # a count is no adjustment
+            event("adj-late", "adjustment", store, dear, -3, T0 + timedelta(days=1), reason="SHRINK"),  # next day
+        ], received_at=T0 + timedelta(days=2))
+        day = Window(T0 - timedelta(hours=9), T0 + timedelta(hours=15))
+        scope = Scope.of(locations=[store.pk])
+
+        volume = measure("manual_adjustment_volume", scope, day)
+        assert (volume.value, volume.reading.sample) == (Decimal(2), 2)
+        assert volume.reading.detail == {"units": 6, "value_at_cost": Decimal("25.00")}
+        value = measure("manual_adjustment_value", scope, day)
+        assert (value.value, value.text) == (Decimal("25.00"), "25.00")
+        assert value.reading.detail == {"adjustments": 2, "units": 6}
+        listed = records(client, volume.reading.records_url)
+        assert sorted(e["transaction_id"] for e in listed["results"]) == ["adj-down", "adj-up"]
+        assert measure("manual_adjustment_volume", ESTATE, day).value == Decimal(3)
+        assert measure("manual_adjustment_value", ESTATE, EVER).value == Decimal("65.00")
+
+    def test_no_adjustment_is_zero_and_no_location_is_no_data(self, feeds):
+        assert measure("manual_adjustment_volume", ESTATE, EVER).value == Decimal(0)
+        assert measure("manual_adjustment_value", Scope.of(locations=[]), EVER).value is None
+
+
+class TestTransferLeadTime:
+    def ship(self, source, reference, to, sku, shipped, received=None, quantity=6):
+        dc = LocationFactory(code=f"DC-{reference}")
+        lines = [event(f"{reference}-out", "transfer_out", dc, sku, quantity, shipped,
+                       to_location=to.code, reference=reference)]
+        if received is not None:
+            lines.append(event(f"{reference}-in", "transfer_in", to, sku, quantity, received, reference=reference))
+        post(source, lines, received_at=T0 + timedelta(days=10))
+
+    def test_median_of_in_minus_out_of_transfers_received_in_the_window_and_open_ones_by_age(self, feeds):
+        till, store, other, sku = feeds["till"], feeds["store"], feeds["other"], feeds["sku"]
+        day_end = T0 + timedelta(days=1)
+        for n, hours in enumerate((10, 20, 30)):  # received on T0's day after 10, 20, 30 h
+            self.ship(till, f"TR{n}", store, sku, T0 - timedelta(hours=hours), received=T0)
+        self.ship(till, "TR-OTHER", other, sku, T0 - timedelta(hours=2), received=T0)
+        self.ship(till, "TR-NEXT", store, sku, T0 - timedelta(hours=50), received=day_end + timedelta(hours=1))
+        self.ship(till, "TR-OPEN", store, sku, T0 - timedelta(days=4))
+        scope, window = Scope.of(locations=[store.pk]), Window(T0 - timedelta(hours=9), day_end - timedelta(hours=9))
+
+        measured = measure("transfer_lead_time", scope, window)
+        assert (measured.value, measured.reading.sample) == (Decimal(20 * 3600), 3)
+        assert measured.text == "20.0 h"
+        # At the window's end TR-NEXT (shipped 50 h before T0) is still in transit, as is TR-OPEN.
+        assert measured.reading.detail == {"open_under_1_day": 0, "open_1_to_3_days": 1, "open_3_to_7_days": 1,
+                                           "open_over_7_days": 0}
+        assert measure("transfer_lead_time", ESTATE, window).value == Decimal(10 * 3600)  # rank 2 of 4
+
+    def test_nothing_received_is_no_data(self, feeds):
+        self.ship(feeds["till"], "TR-OPEN", feeds["store"], feeds["sku"], T0)
+        measured = measure("transfer_lead_time", ESTATE, Window(None, T0 + timedelta(hours=1)))
+        assert measured.value is None and measured.reading.sample == 0
+        assert measured.reading.detail["open_under_1_day"] == 1
+        assert measure("transfer_lead_time", ESTATE, EVER).reading.detail["open_over_7_days"] == 1
