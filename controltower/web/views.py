@@ -16,7 +16,7 @@ from inventory.models import SKU, InventoryEvent, Position, RejectedEvent
 from inventory.positions import negative_position_counts
 
 # Roles whose main screen is another app's: home (where signing in lands) sends them there.
-LANDING = {Role.PMO: "rollout"}
+LANDING = {Role.PMO: "rollout", Role.EXECUTIVE: "hypercare"}
 
 # The home page lists this many locations; the count above the table says how many there are.
 HOME_LOCATION_LIMIT = 50
