@@ -62,8 +62,8 @@ class Table:
     note: str = ""
 
     def csv_rows(self):
-        return [[cell.text if not cell.status else f"{cell.text} ({cell.status})" for cell in row]
-                for row in self.rows]
+        return [[f"{cell.text} ({cell.status})" if cell.status not in ("", metrics.Status.NO_DATA) else cell.text
+                 for cell in row] for row in self.rows]
 
 
 def _kpi_cell(metric, row, url=""):
@@ -148,20 +148,24 @@ def period(wave, day):
 
 
 def trends(wave, lines, day):
-    """One figure per KPI. `lines`: [(name, dimension, member)], the first one summarised in words."""
+    """One figure per KPI with data in the period, and the KPIs without (said, not drawn as empty
+    axes). `lines`: [(name, dimension, member)], the first one summarised in words."""
     first, last = period(wave, day)
     if first is None:
-        return []
+        return [], []
     targets = exit_criteria(wave)
     marks = [(wave.actual_cutover, "Go-live")] if wave.actual_cutover and wave.actual_cutover >= first else []
-    shown = []
+    shown, without_data = [], []
     for metric in hypercare_metrics():
         series = [(name, rollups.series(metric.key, dimension, member, first, last)) for name, dimension, member in lines]
+        if not any(row.value is not None for _, rows in series for row in rows):
+            without_data.append(metric)
+            continue
         lines_targets = targets.get(metric.key) or (
             [(metric.target, f"Target: {metric.target_text}")] if metric.target is not None else [])
         figure = dashboards.trend_figure(metric, series, marks=marks, targets=lines_targets, title=metric.label)
         shown.append(Trend(metric, figure, dashboards.trend_summary(metric, series[0][1])))
-    return shown
+    return shown, without_data
 
 
 # ------------------------------------------------------------------ stores' KPIs
@@ -177,6 +181,10 @@ def worst_stores(wave, stores, day):
     kpis = hypercare_metrics()
     found = rollups.on_day([m.key for m in kpis], "location", [s.code for s in stores], day)
     for metric in kpis:
+        if all(_value(found.get((metric.key, store.code))) is None for store in stores):
+            table.rows.append([Cell(metric.label), Cell(""), Cell("No store of the wave has data"), Cell(""),
+                               _kpi_cell(metric, None)])
+            continue
         sign = -1 if metric.better == HIGHER else 1  # worst first: lowest of a higher-is-better metric
         ranked = sorted(stores, key=lambda store: _worst_key(found.get((metric.key, store.code)), sign, store))
         for rank, store in enumerate(ranked[:WORST_SHOWN], start=1):
@@ -185,6 +193,10 @@ def worst_stores(wave, stores, day):
                                reverse("hypercare-location", args=[wave.pk, store.code])),
                                Cell(store.region.code), _kpi_cell(metric, row)])
     return table
+
+
+def _value(row):
+    return None if row is None else row.value
 
 
 def _worst_key(row, sign, store):
@@ -240,8 +252,8 @@ def open_cases(user, stores, now=None, *, name="open-cases"):
         for n, (_, newest, oldest) in enumerate(buckets):
             count = counts.get(f"s{severity}_{n}", 0)
             total += count
-            row.append(Cell(str(count), _case_list(codes, severity, oldest, newest if n else None)))
-        row.append(Cell(str(total), _case_list(codes, severity, None, None)))
+            row.append(Cell(str(count), _case_list(codes, severity, oldest, newest if n else None) if count else ""))
+        row.append(Cell(str(total), _case_list(codes, severity, None, None) if total else ""))
         table.rows.append(row)
     return table
 
@@ -327,7 +339,7 @@ def channel_stock(store):
                   empty="No channels defined.", note="From the store's positions now (current state).")
     for channel in Channel.objects.all():
         held = channel.holds_back_safety_stock
-        table.rows.append([Cell(f"{channel.code} {channel.name}"), Cell("held back" if held else "sold"),
+        table.rows.append([Cell(f"{channel.name} ({channel.code})"), Cell("held back" if held else "sold"),
                            Cell(str(figures["held_back" if held else "all_of"] or 0)),
                            Cell(str(figures["held_back_zero" if held else "all_of_zero"])),
                            Cell(str(figures["skus"]))])
@@ -356,8 +368,9 @@ def channel_kpis(day):
 # ------------------------------------------------------------------ the pages
 
 def _charts(wave, dimension, member, lines, day):
+    shown, without_data = trends(wave, lines, day)
     return {"tiles": dashboards.tiles([m.key for m in hypercare_metrics()], dimension, member, day),
-            "trends": trends(wave, lines, day)}
+            "trends": shown, "trends_without_data": without_data, "period": period(wave, day)}
 
 
 def wave_page(user, wave, now=None, charts=True):

@@ -98,7 +98,10 @@ def test_the_trends_mark_go_live_and_draw_the_exit_criterion(north):
     for days, value in [(6, "40"), (2, "80"), (0, "96")]:
         KpiDayFactory(metric="training_completion", dimension="wave", member=str(north.pk),
                       day=today - timedelta(days=days), value=Decimal(value))
-    trends = {trend.metric.key: trend for trend in hypercare.trends(north, [("North", "wave", str(north.pk))], today)}
+    KpiDayFactory(metric="training_proficiency", dimension="wave", member=str(north.pk), day=today, value=Decimal("70"))
+    shown, without_data = hypercare.trends(north, [("North", "wave", str(north.pk))], today)
+    trends = {trend.metric.key: trend for trend in shown}
+    assert "inventory_accuracy_exact" in {metric.key for metric in without_data}  # no empty axes drawn
     figure = json.loads(trends["training_completion"].figure)
     texts = {annotation["text"] for annotation in figure["layout"]["annotations"]}
     assert {"Go-live", "Hypercare exit: at least 95.0%"} <= texts
@@ -164,7 +167,8 @@ def test_the_executive_lands_on_the_latest_live_wave(north, client):
     assert "50.0%" in html and "Red" in html and "at least 95.0%" in html
     assert "Inventory record accuracy" in html and "No data" in html  # not rolled up: said as no data
     assert reverse("hypercare-region", args=[north.pk, "NORTH"]) in html
-    assert html.count("data-figure=") == len(hypercare.hypercare_metrics())
+    assert html.count("data-figure=") == 1  # training completion; the others are said to have no data
+    assert "No data from" in html and "Sync latency p95" in {m.label for m in page.context["trends_without_data"]}
 
 
 def test_the_picker_leads_to_the_wave_own_url(north, client):
@@ -211,7 +215,7 @@ def test_drill_down_region_store_skus_channels(north, client):
     assert [(row[0].text, row[2].text) for row in positions.rows] == [("SKU-SMALL", "-4"), ("SKU-LARGE", "12")]
 
     channels = client.get(reverse("hypercare-channels", args=[north.pk, "S2"]))
-    by_channel = {row[0].text.split()[0]: row for row in channels.context["tables"][0].rows}
+    by_channel = {row[0].text.rsplit("(", 1)[1].rstrip(")"): row for row in channels.context["tables"][0].rows}
     online = Channel.objects.filter(holds_back_safety_stock=True).first()
     till = Channel.objects.filter(holds_back_safety_stock=False).first()
     assert by_channel[online.code][2].text == "7" and by_channel[online.code][3].text == "1"  # 12 - 5; SKU-SMALL
@@ -293,3 +297,13 @@ def test_training_rolled_up_shows_on_the_wave(north, client):
     client.force_login(make_user(Role.EXECUTIVE))
     tiles = {tile.metric.key: tile for tile in client.get(reverse("hypercare-wave", args=[north.pk])).context["tiles"]}
     assert tiles["training_completion"].text == "50.0%" and tiles["training_completion"].status == "red"
+
+
+def test_the_case_list_says_and_keeps_a_dashboard_narrowing(north, client):
+    now = timezone.now()
+    CaseFactory(location=store("S1"), severity=2, opened_at=now - timedelta(days=2))
+    client.force_login(make_user(Role.EXECUTIVE))
+    table = hypercare.open_cases(make_user(Role.ADMIN), hypercare.wave_stores(north, make_user(Role.ADMIN)), now)
+    html = client.get(table.rows[1][2].url).content.decode()
+    assert "From a dashboard: only cases at S1,S2,S3, opened from" in html
+    assert '<input type="hidden" name="locations" value="S1,S2,S3">' in html
