@@ -26,7 +26,7 @@ from django.utils import timezone
 from controltower import dashboards, metrics, rollups
 from controltower.metrics import HIGHER
 from controltower.scoping import visible_locations
-from exceptions.models import Case
+from exceptions.models import URGENCY, Case
 from inventory.models import Channel, CountVariance, Position, on_hand_expression
 
 from .models import Criterion, Evaluation, GateKind, Wave
@@ -48,6 +48,20 @@ class Cell:
     text: str
     url: str = ""
     status: str = ""  # a KPI's green / amber / red / no data, said in words next to the value
+    number: int | None = None  # a quantity or count: the CSV gets it as a number (csvsafe quotes "-2" as text)
+
+
+    @property
+    def csv(self):
+        if self.number is not None:
+            return self.number
+        if self.status in ("", metrics.Status.NO_DATA):  # "no data" says it already
+            return self.text
+        return f"{self.text} ({self.status})"
+
+
+def _number(value):
+    return Cell(str(value), number=value)
 
 
 @dataclass
@@ -62,13 +76,13 @@ class Table:
     note: str = ""
 
     def csv_rows(self):
-        return [[f"{cell.text} ({cell.status})" if cell.status not in ("", metrics.Status.NO_DATA) else cell.text
-                 for cell in row] for row in self.rows]
+        return [[cell.csv for cell in row] for row in self.rows]
 
 
-def _kpi_cell(metric, row, url=""):
+def _kpi_cell(metric, row):
+    """A KPI's value in its unit, its status in words, and the records behind it."""
     value = None if row is None else row.value
-    return Cell(metric.format(value), url or ("" if row is None else row.records_url), metric.status(value))
+    return Cell(metric.format(value), "" if row is None else row.records_url, metric.status(value))
 
 
 # ------------------------------------------------------------------ waves
@@ -157,7 +171,8 @@ def trends(wave, lines, day):
     marks = [(wave.actual_cutover, "Go-live")] if wave.actual_cutover and wave.actual_cutover >= first else []
     shown, without_data = [], []
     for metric in hypercare_metrics():
-        series = [(name, rollups.series(metric.key, dimension, member, first, last)) for name, dimension, member in lines]
+        series = [(name, rollups.series(metric.key, dimension, member, first, last))
+                  for name, dimension, member in lines]
         if not any(row.value is not None for _, rows in series for row in rows):
             without_data.append(metric)
             continue
@@ -189,7 +204,7 @@ def worst_stores(wave, stores, day):
         ranked = sorted(stores, key=lambda store: _worst_key(found.get((metric.key, store.code)), sign, store))
         for rank, store in enumerate(ranked[:WORST_SHOWN], start=1):
             row = found.get((metric.key, store.code))
-            table.rows.append([Cell(metric.label), Cell(str(rank)), Cell(f"{store.code} {store.name}",
+            table.rows.append([Cell(metric.label), _number(rank), Cell(f"{store.code} {store.name}",
                                reverse("hypercare-location", args=[wave.pk, store.code])),
                                Cell(store.region.code), _kpi_cell(metric, row)])
     return table
@@ -205,25 +220,28 @@ def _worst_key(row, sign, store):
     return (0, -sign * row.value, store.code)
 
 
-def store_kpis(wave, stores, day, *, name="stores", title="The wave's stores"):
+def store_kpis(wave, stores, day, title):
     """The stores with every KPI of `day` (a row per store, a column per KPI)."""
     kpis = hypercare_metrics()
-    table = Table(name, title, ["Store", "Region", *[m.label for m in kpis]], empty="No stores here.")
+    table = Table("stores", title, ["Store", "Region", *[m.label for m in kpis]], empty="No stores here.")
     found = rollups.on_day([m.key for m in kpis], "location", [s.code for s in stores], day) if day else {}
     for store in stores:
-        table.rows.append([Cell(f"{store.code} {store.name}", reverse("hypercare-location", args=[wave.pk, store.code])),
+        link = reverse("hypercare-location", args=[wave.pk, store.code])
+        table.rows.append([Cell(f"{store.code} {store.name}", link),
                            Cell(store.region.code),
                            *[_kpi_cell(m, found.get((m.key, store.code))) for m in kpis]])
     return table
 
 
 def regions_table(wave, stores):
-    table = Table("regions", "Regions of the wave", ["Region", "Stores of the wave"], empty="No stores in this wave yet.")
+    table = Table("regions", "Regions of the wave", ["Region", "Stores of the wave"],
+                  empty="No stores in this wave yet.")
     by_region = {}
     for store in stores:
         by_region.setdefault(store.region, []).append(store)
     for region, members in sorted(by_region.items(), key=lambda item: item[0].code):
-        table.rows.append([Cell(f"{region.code} {region.name}", reverse("hypercare-region", args=[wave.pk, region.code])),
+        link = reverse("hypercare-region", args=[wave.pk, region.code])
+        table.rows.append([Cell(f"{region.code} {region.name}", link),
                            Cell(", ".join(store.code for store in members))])
     return table
 
@@ -234,17 +252,16 @@ def _active_cases(user, stores):
     return Case.objects.restrict(user).filter(status__in=Case.ACTIVE, location__in=[s.pk for s in stores])
 
 
-def open_cases(user, stores, now=None, *, name="open-cases"):
+def open_cases(user, stores, now=None):
     """The active cases of `stores` by severity and age (from opening), each count linking to those cases."""
     now = now or timezone.now()
     buckets = [(label, now - timedelta(days=low), now - timedelta(days=high) if high is not None else None)
                for label, low, high in AGE_BUCKETS]
-
     counts = _active_cases(user, stores).aggregate(**{
         f"s{severity}_{n}": Count("pk", filter=Q(severity=severity) & _opened_between(oldest, newest, now))
         for severity in SEVERITIES for n, (_, newest, oldest) in enumerate(buckets)
     }) if stores else {}
-    table = Table(name, "Open cases by severity and age", ["Severity", *[b[0] for b in buckets], "All ages"],
+    table = Table("open-cases", "Open cases by severity and age", ["Severity", *[b[0] for b in buckets], "All ages"],
                   note="Active cases (open to waiting), by the time since they were opened.")
     codes = ",".join(store.code for store in stores)
     for severity in SEVERITIES:
@@ -252,8 +269,9 @@ def open_cases(user, stores, now=None, *, name="open-cases"):
         for n, (_, newest, oldest) in enumerate(buckets):
             count = counts.get(f"s{severity}_{n}", 0)
             total += count
-            row.append(Cell(str(count), _case_list(codes, severity, oldest, newest if n else None) if count else ""))
-        row.append(Cell(str(total), _case_list(codes, severity, None, None) if total else ""))
+            row.append(Cell(str(count), _case_list(codes, severity, oldest, newest if n else None) if count else "",
+                            number=count))
+        row.append(Cell(str(total), _case_list(codes, severity, None, None) if total else "", number=total))
         table.rows.append(row)
     return table
 
@@ -265,25 +283,20 @@ def _opened_between(oldest, newest, now):
 
 
 def _case_list(codes, severity, opened_after, opened_before):
-    query = {"status": "active", "severity": severity, "locations": codes}
-    if opened_after is not None:
-        query["opened_after"] = opened_after.isoformat()
-    if opened_before is not None:
-        query["opened_before"] = opened_before.isoformat()
-    return metrics.records_url(reverse("cases"), **query)
+    """The case list showing exactly the cases counted (None: no bound)."""
+    return metrics.records_url(reverse("cases"), status="active", severity=severity, locations=codes,
+                               opened_after=opened_after, opened_before=opened_before)
 
 
 def case_list_table(user, store):
     """The store's active cases, most urgent first."""
-    from exceptions.models import URGENCY
-
     table = Table("cases", f"Open cases at {store.code}", ["Case", "Severity", "Kind", "SKU", "Opened", "Status"],
                   empty="No open cases at this store.",
                   note=f"The {OPEN_CASES_SHOWN} most urgent; the case list has them all.")
     cases = _active_cases(user, [store]).select_related("sku").order_by(*URGENCY)[:OPEN_CASES_SHOWN]
     for case in cases:
         table.rows.append([Cell(f"#{case.pk} {case.summary}", reverse("case-detail", args=[case.pk])),
-                           Cell(str(case.severity)), Cell(case.get_kind_display()),
+                           _number(case.severity), Cell(case.get_kind_display()),
                            Cell(case.sku.code if case.sku_id else ""),
                            Cell(timezone.localtime(case.opened_at).strftime("%d %b %Y %H:%M")),
                            Cell(case.get_status_display())])
@@ -304,7 +317,7 @@ def count_variances(store):
                   note=f"The latest count of each SKU and state; the {ROWS_SHOWN} largest variances.")
     for variance in rows:
         table.rows.append([Cell(variance.sku.code), Cell(variance.sku.description), Cell(variance.state),
-                           Cell(str(variance.counted)), Cell(str(variance.record)), Cell(f"{variance.variance:+d}"),
+                           _number(variance.counted), _number(variance.record), _number(variance.variance),
                            Cell({True: "yes", False: "no", None: "not known"}[variance.within_tolerance]),
                            Cell(timezone.localtime(variance.counted_at).strftime("%d %b %Y %H:%M"))])
     return table
@@ -318,9 +331,9 @@ def positions(store):
                   ["SKU", "Description", "Available", "Reserved", "On hand", "Safety stock", "ATP (online)"],
                   empty="No positions at this store.", note=f"The {ROWS_SHOWN} lowest available.")
     for position in rows:
-        table.rows.append([Cell(position.sku.code), Cell(position.sku.description), Cell(str(position.available)),
-                           Cell(str(position.reserved)), Cell(str(position.stock)), Cell(str(position.safety_stock)),
-                           Cell(str(position.atp))])
+        table.rows.append([Cell(position.sku.code), Cell(position.sku.description), _number(position.available),
+                           _number(position.reserved), _number(position.stock), _number(position.safety_stock),
+                           _number(position.atp)])
     return table
 
 
@@ -340,9 +353,8 @@ def channel_stock(store):
     for channel in Channel.objects.all():
         held = channel.holds_back_safety_stock
         table.rows.append([Cell(f"{channel.name} ({channel.code})"), Cell("held back" if held else "sold"),
-                           Cell(str(figures["held_back" if held else "all_of"] or 0)),
-                           Cell(str(figures["held_back_zero" if held else "all_of_zero"])),
-                           Cell(str(figures["skus"]))])
+                           _number(figures["held_back" if held else "all_of"] or 0),
+                           _number(figures["held_back_zero" if held else "all_of_zero"]), _number(figures["skus"])])
     return table
 
 
@@ -390,7 +402,7 @@ def region_page(user, wave, region, now=None, charts=True):
     day = rollups.last_day()
     stores = [store for store in wave_stores(wave, user) if store.region_id == region.pk]
     page = {"day": day, "stores": stores,
-            "tables": [store_kpis(wave, stores, day, title=f"The wave's stores in {region.code}"),
+            "tables": [store_kpis(wave, stores, day, f"The wave's stores in {region.code}"),
                        open_cases(user, stores, now)]}
     if charts:
         page.update(_charts(wave, "region", region.code, [(f"Region {region.code}", "region", region.code),

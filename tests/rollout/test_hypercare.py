@@ -19,7 +19,7 @@ from controltower.models import Role
 from exceptions.models import Case
 from inventory.models import Channel, CountVariance
 from rollout import hypercare
-from rollout.models import Criterion, GateKind, Wave
+from rollout.models import Criterion, Evaluation, Gate, GateKind, Wave
 from tests.controltower.factories import make_user
 from tests.exceptions.factories import CaseFactory
 from tests.inventory.factories import (
@@ -91,6 +91,12 @@ def test_the_exit_criteria_are_the_target_lines(north):
                      metric="training_proficiency", threshold=Decimal("60"))  # another gate's
     assert hypercare.exit_criteria(north) == {
         "training_completion": [(Decimal("95"), "Hypercare exit: at least 95.0%")]}
+    # Once evaluated, the baseline criterion draws the threshold it applied (the pilot's 84 - 2).
+    relative = Criterion.objects.get(metric="training_proficiency", baseline=Criterion.Baseline.PILOT)
+    gate = Gate.objects.create(wave=north, template=exit_gate)
+    Evaluation.objects.create(gate=gate, criterion=relative, at=timezone.now(), value=Decimal("81"),
+                              threshold=Decimal("82"), passed=False)
+    assert hypercare.exit_criteria(north)["training_proficiency"] == [(Decimal("82"), "Hypercare exit: at least 82.0")]
 
 
 def test_the_trends_mark_go_live_and_draw_the_exit_criterion(north):
@@ -201,7 +207,7 @@ def test_drill_down_region_store_skus_channels(north, client):
     assert location.status_code == 200 and "Till sold 3 more than the shelf had" in location.content.decode()
     assert reverse("hypercare-skus", args=[north.pk, "S2"]) in location.content.decode()
 
-    small, large = SKUFactory(code="SKU-SMALL"), SKUFactory(code="SKU-LARGE")
+    small, large = SKUFactory(code="SKU-SMALL"), SKUFactory(code="SKU-LARGE", description="Large")
     for sku, counted, record in [(small, 9, 10), (large, 2, 10)]:
         CountVariance.objects.create(
             event=InventoryEventFactory(type="count", location=s2, sku=sku), location=s2, sku=sku, state="available",
@@ -212,6 +218,9 @@ def test_drill_down_region_store_skus_channels(north, client):
     skus = client.get(reverse("hypercare-skus", args=[north.pk, "S2"]))
     variances, positions = skus.context["tables"]
     assert [(row[0].text, row[5].text) for row in variances.rows] == [("SKU-LARGE", "-8"), ("SKU-SMALL", "-1")]
+    exported = rows_of(client.get(reverse("hypercare-skus", args=[north.pk, "S2"]),
+                                  {"format": "csv", "table": "count-variances"}))
+    assert exported[1][:6] == ["SKU-LARGE", "Large", "available", "2", "10", "-8"]  # -8 a number, not text
     assert [(row[0].text, row[2].text) for row in positions.rows] == [("SKU-SMALL", "-4"), ("SKU-LARGE", "12")]
 
     channels = client.get(reverse("hypercare-channels", args=[north.pk, "S2"]))
