@@ -4,9 +4,10 @@ own URL so a link can be shared and Back works. `?format=csv&table=<name>`
 on any of them downloads that table.
 
 For the executive (who lands here), the PMO and the admin; a wave, region or
-store out of the person's scope is not found (404), another role is refused
-(403), as on the rollout screens."""
+store out of the person's scope is not found (404) before another role is
+refused (403), as on the rollout screens."""
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
@@ -23,18 +24,24 @@ REFUSED = "The hypercare dashboard is for the executive, the PMO and the admin."
 
 
 def _page(view):
-    """Refuse other roles, answer NotInScope and bad input with a 404 naming what was not found."""
+    """Answer NotInScope and bad input with a 404 naming what was not found, a role that may not watch with 403."""
     @login_required
     @require_GET
     def wrapped(request, *args, **kwargs):
-        if not may_watch_hypercare(request.user):
-            return _refused(request, REFUSED)
         try:
             return view(request, *args, **kwargs)
         except (NotInScope, ValueError) as error:
             return _not_found(request, str(error))
+        except PermissionDenied:
+            return _refused(request, REFUSED)
     wrapped.__name__ = view.__name__
     return wrapped
+
+
+def _may_watch(request):
+    """After the lookups: what is out of scope is not found, whatever the role."""
+    if not may_watch_hypercare(request.user):
+        raise PermissionDenied
 
 
 def _wave(request, pk):
@@ -55,6 +62,7 @@ def _store(request, wave, code):
 
 def _answer(request, context, build, filename):
     """The page, or one of its tables as CSV. `build(charts)` makes the page's parts."""
+    _may_watch(request)
     exporting = request.GET.get("format") == "csv"
     context.update(build(not exporting))
     if exporting:
@@ -77,6 +85,7 @@ def _crumbs(wave, region=None, store=None, leaf=None):
 @_page
 def dashboard(request):
     """Where the executive lands: the wave asked for (?wave=, the picker), or the one that went live last."""
+    _may_watch(request)
     waves = hypercare.waves_for(request.user)
     if "wave" in request.GET:
         return redirect("hypercare-wave", hypercare.pick_wave(waves, request.GET["wave"]).pk)
