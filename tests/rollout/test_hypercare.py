@@ -229,6 +229,15 @@ def test_drill_down_region_store_skus_channels(north, client):
     till = Channel.objects.filter(holds_back_safety_stock=False).first()
     assert by_channel[online.code][2].text == "7" and by_channel[online.code][3].text == "1"  # 12 - 5; SKU-SMALL
     assert by_channel[till.code][2].text == "12" and by_channel[till.code][3].text == "1"
+    # The journey KPIs rolled up per channel (estate-wide: no rollup is per store and channel).
+    KpiDayFactory(metric="order_fallout_rate", dimension="channel", member=online.code, day=today, value=Decimal("3"))
+    channels = client.get(reverse("hypercare-channels", args=[north.pk, "S2"]))
+    kpis = channels.context["tables"][1]
+    fallout = kpis.header.index("Order fallout rate")
+    by_channel = {row[0].text: row[fallout] for row in kpis.rows}
+    assert (by_channel[online.code].text, by_channel[online.code].status) == ("3.0%", "amber")
+    assert by_channel[till.code].text == "no data"
+    assert "not measured per store" in channels.content.decode()
 
 
 def test_what_is_not_in_the_wave_is_not_found(north, client):
@@ -276,7 +285,7 @@ def test_every_table_exports_as_csv(north, client):
              reverse("hypercare-region", args=[north.pk, "NORTH"]): ["stores", "open-cases"],
              reverse("hypercare-location", args=[north.pk, "S1"]): ["open-cases", "cases"],
              reverse("hypercare-skus", args=[north.pk, "S1"]): ["count-variances", "positions"],
-             reverse("hypercare-channels", args=[north.pk, "S1"]): ["channel-stock"]}
+             reverse("hypercare-channels", args=[north.pk, "S1"]): ["channel-stock", "channel-kpis"]}
     for url, names in pages.items():
         page = client.get(url)
         assert [table.name for table in page.context["tables"]] == names
