@@ -37,6 +37,9 @@ SIGN_OFF_ROLES = frozenset({Role.REGIONAL_OPS, Role.STORE_MANAGER, Role.FINANCE,
 # who sign off (store managers sign on the wave page, reached from their work,
 # and have no board of their own).
 ROLLOUT_FOLLOWERS = ROLLOUT_MANAGERS | GO_NO_GO_DECIDERS | {Role.REGIONAL_OPS, Role.FINANCE, Role.INTEGRATION_ADMIN}
+# Who watches the waves that went live on the hypercare dashboard: the
+# executive (it is their main screen), the PMO and the admin.
+HYPERCARE_WATCHERS = frozenset({Role.EXECUTIVE, Role.PMO, Role.ADMIN})
 
 
 def may_work_cases(user) -> bool:
@@ -67,6 +70,11 @@ def may_manage_rollout(user) -> bool:
 def may_follow_rollout(user) -> bool:
     """See the rollout board and its gate cells (the waves in one's scope)."""
     return role_of(user) in ROLLOUT_FOLLOWERS
+
+
+def may_watch_hypercare(user) -> bool:
+    """See the hypercare dashboard and its drill-downs (the waves and stores in one's scope)."""
+    return role_of(user) in HYPERCARE_WATCHERS
 
 
 def may_decide_go_no_go(user) -> bool:

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from controltower.scoping import visible_locations
 from controltower.widgets import LongSelect
+from inventory.api.filters import CodesFilter, UtcDateTimeFilter
 from inventory.models import SKU, Location
 
 from .findings import CaseKind, Drift
@@ -48,6 +49,11 @@ class CaseFilter(django_filters.FilterSet):
                                            empty_label="All severities")
     location = django_filters.ModelChoiceFilter(queryset=_locations, to_field_name="code", widget=LongSelect,
                                                 empty_label="All my locations", help_text="Location code")
+    # Several locations and an opening period: the dashboards' case counts link here.
+    locations = CodesFilter(field_name="location__code", help_text="Location codes, comma-separated")
+    opened_after = UtcDateTimeFilter(field_name="opened_at", lookup_expr="gte",
+                                     help_text="Opened at or after (ISO 8601)")
+    opened_before = UtcDateTimeFilter(field_name="opened_at", lookup_expr="lt", help_text="Opened before (ISO 8601)")
     assignee = django_filters.CharFilter(method="filter_assignee",
                                          help_text="A username, me, or none (unassigned)")
     resolved_within = django_filters.ChoiceFilter(
@@ -63,7 +69,8 @@ class CaseFilter(django_filters.FilterSet):
 
     class Meta:
         model = Case
-        fields = ["q", "kind", "drift", "status", "severity", "location", "assignee", "breached", "resolved_within"]
+        fields = ["q", "kind", "drift", "status", "severity", "location", "locations", "opened_after", "opened_before",
+                  "assignee", "breached", "resolved_within"]
 
     def filter_search(self, queryset, name, value):
         value = value.strip()

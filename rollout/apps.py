@@ -7,11 +7,13 @@ class RolloutConfig(AppConfig):
     def ready(self):
         from controltower.models import Role
         from controltower.navigation import register
-        from controltower.permissions import ROLLOUT_FOLLOWERS
+        from controltower.permissions import HYPERCARE_WATCHERS, ROLLOUT_FOLLOWERS
 
         register("rollout", "Rollout", roles=ROLLOUT_FOLLOWERS, order=70)
-        register("hypercare", "Hypercare", roles={Role.EXECUTIVE, Role.ADMIN}, order=80)
+        register("hypercare", "Hypercare", roles=HYPERCARE_WATCHERS, order=80, main_for={Role.EXECUTIVE})
 
+        from .rollups import register_rollups
         from .training import register_metrics
 
         register_metrics()
+        register_rollups()

@@ -1,7 +1,7 @@
 """Web routes of the rollout screens (the API has its own, in rollout/api/urls.py)."""
 from django.urls import path
 
-from . import views
+from . import hypercare_views, views
 
 urlpatterns = [
     path("rollout/", views.board, name="rollout"),
@@ -13,4 +13,11 @@ urlpatterns = [
     path("rollout/waves/<int:pk>/", views.wave_detail, name="rollout-wave"),
     path("rollout/waves/<int:pk>/cutover/", views.wave_schedule, name="rollout-schedule"),
     path("rollout/waves/<int:pk>/evaluate/", views.wave_evaluate, name="rollout-evaluate"),
+    path("hypercare/", hypercare_views.dashboard, name="hypercare"),
+    path("hypercare/waves/<int:pk>/", hypercare_views.wave_view, name="hypercare-wave"),
+    path("hypercare/waves/<int:pk>/regions/<str:region>/", hypercare_views.region_view, name="hypercare-region"),
+    path("hypercare/waves/<int:pk>/stores/<str:code>/", hypercare_views.location_view, name="hypercare-location"),
+    path("hypercare/waves/<int:pk>/stores/<str:code>/skus/", hypercare_views.skus_view, name="hypercare-skus"),
+    path("hypercare/waves/<int:pk>/stores/<str:code>/channels/", hypercare_views.channels_view,
+         name="hypercare-channels"),
 ]

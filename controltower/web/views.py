@@ -19,6 +19,7 @@ from inventory.positions import negative_position_counts
 # Roles whose main screen is another app's: home (where signing in lands) sends them there.
 LANDING = {
     Role.PMO: "rollout",
+    Role.EXECUTIVE: "hypercare",
     Role.INTEGRATION_ADMIN: "integration-health",
     Role.PLANNER: "variances",
     Role.FINANCE: "variances",

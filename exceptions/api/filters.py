@@ -1,16 +1,15 @@
 import django_filters
 
-from inventory.api.filters import CodesFilter, UtcDateTimeFilter
+from inventory.api.filters import UtcDateTimeFilter
 
 from ..filters import CaseFilter
 
 
 class CaseApiFilter(CaseFilter):
-    """The screens' case filter, plus what the API offers: the region code,
-    several locations and a period of resolution (the records behind a metric)."""
+    """The screens' case filter, plus what the API offers: the region code
+    and a period of resolution (the records behind a metric)."""
 
     region = django_filters.CharFilter(field_name="location__region__code", help_text="Region code")
-    locations = CodesFilter(field_name="location__code", help_text="Location codes, comma-separated")
     resolved_since = UtcDateTimeFilter(
         field_name="resolved_at", lookup_expr="gte", help_text="Resolved at or after (ISO 8601)"
     )
@@ -19,4 +18,4 @@ class CaseApiFilter(CaseFilter):
     )
 
     class Meta(CaseFilter.Meta):
-        fields = [*CaseFilter.Meta.fields, "region", "locations", "resolved_since", "resolved_until"]
+        fields = [*CaseFilter.Meta.fields, "region", "resolved_since", "resolved_until"]

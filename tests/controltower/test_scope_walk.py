@@ -157,6 +157,8 @@ def _model_of(template, callback):
     if viewset in rollout_viewsets:
         return rollout_viewsets[viewset]
     module = getattr(callback, "__module__", "")
+    if module == "rollout.hypercare_views":  # /hypercare/waves/<pk>/...
+        return Wave
     if module == "rollout.views":  # the rollout screens name their object in the path
         screens = {"rollout/gates/": Gate, "rollout/waves/": Wave, "rollout/waivers/": Waiver}
         return next((model for prefix, model in screens.items() if template.startswith(prefix)), None)
@@ -181,6 +183,10 @@ def _fill(template, callback, names, world):
                 pytest.fail(f"The walk does not know which object {template} takes: teach _model_of.")
             target = objects.get(model) or model._default_manager.order_by("pk").first()
             values[name] = str(target.pk) if target else "1"
+        elif name == "region":  # the hypercare drill-down: the other store's region
+            values[name] = world.other.region.code
+        elif name == "code":  # ... and the other store
+            values[name] = world.other.code
         elif name == "content_type_id":
             values[name] = str(ContentType.objects.get_for_model(Case).pk)
         elif name == "id":  # the admin's password change of a user

@@ -227,7 +227,7 @@ def test_admin_link_only_for_staff_admins(client):
     assert 'href="/admin/"' in response.content.decode()
 
     client.force_login(make_user(Role.EXECUTIVE))
-    assert "Admin" not in [item["label"] for item in client.get("/").context["nav_items"]]
+    assert "Admin" not in [item["label"] for item in client.get("/", follow=True).context["nav_items"]]
 
 
 @pytest.mark.django_db

@@ -132,3 +132,19 @@ def rollout_rows(store, code):
     for name, text in texts.items():
         rows[name].walk_texts = (text,)
     return {f"rollout_{name}": row for name, row in rows.items()}
+
+
+class KpiDayFactory(factory.django.DjangoModelFactory):
+    """A rolled-up KPI value (controltower.rollups writes these; a test may set them by hand)."""
+
+    class Meta:
+        model = "controltower.KpiDay"
+
+    metric = "inventory_accuracy_exact"
+    day = factory.LazyFunction(lambda: timezone.now().date())
+    dimension = "location"
+    member = ""
+    value = None
+    sample = factory.LazyAttribute(lambda o: 0 if o.value is None else 10)
+    records_url = factory.LazyAttribute(lambda o: f"/api/v1/counts?location={o.member}")
+    computed_at = factory.LazyFunction(timezone.now)
