@@ -25,6 +25,11 @@ LATENCY = "sync_latency_p95"
 REGION_KPIS = (*ACCURACY, LATENCY, "open_sev1_cases", "open_sev2_cases", "sla_attainment", "case_aging_p90")
 STORE_KPIS = (*REGION_KPIS, "days_since_last_sev1")
 STORE_COLUMNS = (*ACCURACY, LATENCY)
+# Short names for the lines of the accuracy figure (each is labelled at its end)
+# and for the store table's columns (the tiles above carry the full label and definition).
+LINE_NAMES = {"inventory_accuracy_exact": "Exact", "inventory_accuracy_tolerance": "Within tolerance"}
+COLUMN_LABELS = {"inventory_accuracy_exact": "Accuracy (exact)",
+                 "inventory_accuracy_tolerance": "Accuracy (within tolerance)", LATENCY: "Sync latency p95"}
 
 
 # ---------------------------------------------------------------- trends
@@ -44,8 +49,8 @@ def trends(dimension, member, last_day) -> list[Trend]:
     first_day = last_day - timedelta(days=TREND_DAYS - 1)
     found = []
     for title, keys in (("Inventory record accuracy", ACCURACY), ("Sync latency (p95)", (LATENCY,))):
-        lines = [(metrics.get(key).label, rollups.series(key, dimension, member, first_day, last_day))
-                 for key in keys]
+        lines = [(LINE_NAMES.get(key, metrics.get(key).label),
+                  rollups.series(key, dimension, member, first_day, last_day)) for key in keys]
         main = metrics.get(keys[0])
         targets = [(main.target, f"Target {main.format(main.target)}")] if main.target is not None else []
         found.append(Trend(
@@ -97,7 +102,7 @@ def store_columns():
     for key in STORE_COLUMNS:
         metric = metrics.get(key)
         # Worse is higher for a lower-is-better metric (latency), lower for accuracy.
-        columns[key] = Column(key, metric.label, metric.better == metrics.LOWER)
+        columns[key] = Column(key, COLUMN_LABELS[key], metric.better == metrics.LOWER)
     return columns
 
 

@@ -16,7 +16,7 @@ from controltower.models import Role
 from controltower.permissions import may_see_region_board, may_see_rejections
 from controltower.scoping import role_of, visible_locations
 from exceptions.services import location_case_figures
-from inventory.models import SKU, InventoryEvent, Position, RejectedEvent
+from inventory.models import SKU, STATES, InventoryEvent, Position, RejectedEvent
 from inventory.positions import count_history, negative_position_counts, search_positions
 
 from . import boards
@@ -189,8 +189,11 @@ def store(request, code):
         state, positions = "", Position.objects.none()
     page_of_positions = Paginator(positions, POSITIONS_PAGE_SIZE).get_page(request.GET.get("page"))
     state_column = state if state not in ("", *POSITION_COLUMNS) else ""
-    for position in page_of_positions:  # the searched state's quantity, when the table has no column for it
+    for position in page_of_positions:
+        # the searched state's quantity, and the other states below zero, when the table has no column for them
         position.in_state = getattr(position, state_column) if state_column else None
+        position.below_zero = [(name.replace("_", " "), getattr(position, name)) for name in STATES
+                               if name not in (*POSITION_COLUMNS, state_column) and getattr(position, name) < 0]
     query = request.GET.copy()
     query.pop("page", None)
     context = {

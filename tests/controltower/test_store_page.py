@@ -92,7 +92,12 @@ def test_positions_search_by_sku_state_and_negative_only(client, store, manager)
     assert positions_shown(client.get(url, {"q": "milk"})) == ["MILK-1"]
     assert positions_shown(client.get(url, {"q": "green"})) == ["TEA-1"]
     assert positions_shown(client.get(url, {"state": "damaged"})) == ["OAT-1", "TEA-1"]
-    assert positions_shown(client.get(url, {"negative": "on"})) == ["MILK-1", "OAT-1"]
+    negative = client.get(url, {"negative": "on"})
+    assert positions_shown(negative) == ["MILK-1", "OAT-1"]
+    # a state the table has no column for is named where it is below zero
+    assert [position.below_zero for position in negative.context["positions"]] == [[], [("damaged", -1)]]
+    damaged = client.get(url, {"state": "damaged"}).context["positions"]
+    assert [(position.in_state, position.below_zero) for position in damaged] == [(-1, []), (2, [])]
     assert positions_shown(client.get(url, {"state": "damaged", "negative": "on"})) == ["OAT-1"]
     assert positions_shown(client.get(url, {"state": "available", "negative": "on"})) == ["MILK-1"]
 
