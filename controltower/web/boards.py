@@ -37,7 +37,7 @@ COLUMN_LABELS = {"inventory_accuracy_exact": "Accuracy (exact)",
 @dataclass
 class Trend:
     title: str
-    figure: str  # Plotly JSON (controltower.dashboards.trend_figure)
+    figure: str  # Plotly JSON (controltower.dashboards.trend_figure); "" when no day has data
     summary: str
 
 
@@ -52,11 +52,14 @@ def trends(dimension, member, last_day) -> list[Trend]:
         lines = [(LINE_NAMES.get(key, metrics.get(key).label),
                   rollups.series(key, dimension, member, first_day, last_day)) for key in keys]
         main = metrics.get(keys[0])
+        summary = " ".join(dashboards.trend_summary(metrics.get(key), rows) for key, (_, rows) in zip(keys, lines))
+        if not any(row.value is not None for _, rows in lines for row in rows):
+            found.append(Trend(title=title, figure="", summary=summary))  # no empty axes: no data said in words
+            continue
         targets = [(main.target, f"Target {main.format(main.target)}")] if main.target is not None else []
         found.append(Trend(
             title=title,
-            figure=dashboards.trend_figure(main, lines, targets=targets),
-            summary=" ".join(dashboards.trend_summary(metrics.get(key), rows) for key, (_, rows) in zip(keys, lines)),
+            figure=dashboards.trend_figure(main, lines, targets=targets), summary=summary,
         ))
     return found
 

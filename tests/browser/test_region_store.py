@@ -15,6 +15,7 @@ from tests.controltower.factories import make_user
 from tests.exceptions.factories import CaseFactory, TeamFactory
 from tests.inventory.factories import LocationFactory, PositionFactory, RegionFactory, SKUFactory
 
+from .conftest import TABLET
 from .test_rollout import assert_no_axe_findings
 
 METRICS = {"inventory_accuracy_exact": ("92", "/api/v1/accuracy"),
@@ -46,6 +47,7 @@ def north():
     roll("region", "N", days, 0)
     roll("location", "B1", days, 3)
     roll("location", "H1", days, 12)
+    LocationFactory(code="S1", name="Sevilla Centro", region=RegionFactory(code="S", name="South"))
     PositionFactory(location=berlin, sku=SKUFactory(code="MILK-1", description="Whole milk 1l"), available=-2)
     PositionFactory(location=berlin, sku=SKUFactory(code="OAT-1", description="Oat drink 1l"), available=14)
     PositionFactory(location=berlin, sku=SKUFactory(code="TEA-1", description="Green tea"), available=6, damaged=-1)
@@ -83,3 +85,24 @@ def test_regional_ops_lands_on_the_board_opens_a_store_and_searches_negative_pos
     assert page.evaluate("window.notReloaded") is True  # an htmx swap, not a new page
     assert_no_axe_findings(page, "store page, negative positions")
     screenshot(page, "store-page-negative")
+
+    page.set_viewport_size(TABLET)
+    assert_no_axe_findings(page, "store page at 768 px")
+    screenshot(page, "store-page-tablet")
+    page.goto(f"{live_server.url}/region/")
+    page.locator(".main-svg").first.wait_for()
+    assert "S1" not in page.locator("#stores-title ~ .table-wrap").inner_text()  # another region's store
+    assert_no_axe_findings(page, "region board at 768 px")
+    screenshot(page, "region-board-tablet")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_admin_picks_a_region(page, live_server, log_in, screenshot, north):
+    log_in(make_user(Role.ADMIN, username="adele"))
+    page.goto(f"{live_server.url}/region/")
+    page.get_by_label("Region", exact=True).select_option("S")
+    page.get_by_role("button", name="Show").click()
+    page.wait_for_url("**/region/?region=S")
+    assert page.locator("h1").inner_text() == "Region board: S South"
+    assert_no_axe_findings(page, "region board, admin")
+    screenshot(page, "region-board-admin")

@@ -131,3 +131,14 @@ def test_the_store_table_exports_as_csv_in_the_order_shown(client, north):
     assert [(row[0], row[2], row[3], row[4], row[5]) for row in rows[1:]] == [
         ("N2", "2", "0", "70.0%", "red"), ("N1", "1", "1", "97.0%", "green"), ("N3", "0", "0", "no data", "no data")]
     assert client.get(reverse("region-board-export", args=["gates"])).status_code == 404
+
+
+def test_a_region_without_rolled_up_values_says_no_data_instead_of_drawing_empty_axes(client, north):
+    LocationFactory(code="S9", region=RegionFactory(code="S"))
+    client.force_login(make_user(Role.ADMIN))
+    south = client.get(reverse("region-board"), {"region": "S"})
+    assert [trend.figure for trend in south.context["board"].trends] == ["", ""]
+    assert south.content.decode().count("no data in this period") == 3  # two accuracy lines, one latency
+    assert "data-figure" not in south.content.decode()
+    north_trends = client.get(reverse("region-board"), {"region": "N"}).context["board"].trends
+    assert north_trends[0].figure != ""  # N's exact accuracy was rolled up
