@@ -160,10 +160,11 @@ def region_board(region, sort=DEFAULT_SORT, reverse=False) -> RegionBoard:
 
 
 def store_table(board):
-    """The store table as CSV rows (header, rows)."""
-    header = ["Store", "Name", "Open cases", "Breached"]
+    """The store table as CSV (header, rows), in the order shown; the
+    columns named as the case export names its own, the KPIs by metric key."""
+    header = ["location", "name", "open_cases", "breached"]
     for key in STORE_COLUMNS:
-        header += [metrics.get(key).label, "Status"]
+        header += [key, f"{key}_status"]
     rows = []
     for row in board.rows:
         line = [row.location.code, row.location.name, row.open, row.breached]
@@ -174,10 +175,9 @@ def store_table(board):
 
 
 def escalated_table(cases):
-    header = ["Case", "Kind", "Severity", "Store", "Status", "Breached", "Due", "Owner", "Summary"]
+    header = ["id", "kind", "severity", "location", "status", "breached", "resolution_due_at", "owner", "summary"]
     rows = [
-        [case.pk, case.get_kind_display(), case.severity, case.location.code, case.get_status_display(),
-         "yes" if case.breached_at else "no",
+        [case.pk, case.kind, case.severity, case.location.code, case.status, "yes" if case.breached_at else "no",
          case.resolution_due_at.isoformat() if case.resolution_due_at else "", str(case.owner or ""), case.summary]
         for case in cases
     ]

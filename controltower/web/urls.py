@@ -7,5 +7,6 @@ urlpatterns = [
     path("stores/", views.stores, name="stores"),
     path("stores/<str:code>/", views.store, name="store"),
     path("region/", views.region_board, name="region-board"),
-    path("region/<str:table>.csv", views.region_board_export, name="region-board-export"),
+    path("region/stores.csv", views.region_stores_csv, name="region-stores-csv"),
+    path("region/escalated.csv", views.region_escalated_csv, name="region-escalated-csv"),
 ]

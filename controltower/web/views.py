@@ -94,8 +94,9 @@ def _not_found(request, message):
 
 
 def _region_board(request):
-    """(board, regions) for the request, or an error response: a regional
-    ops lead sees their own region, an admin picks one (?region=CODE)."""
+    """(board, regions, refusal) for the request; refusal is the error
+    response, if any. A regional ops lead sees their own region, an admin
+    picks one (?region=CODE, else the first); board is None when no region is in scope."""
     if not may_see_region_board(request.user):
         return None, None, _refused(request, REGION_BOARD_ONLY)
     regions = list(boards.regions_for(request.user))
@@ -146,22 +147,27 @@ def _sort_headers(request, board):
     return headers
 
 
-@login_required
-@require_GET
-def region_board_export(request, table):
+def _region_csv(request, table):
     """The region board's store table or escalated cases as CSV (same ?region= and ?sort=)."""
     board, _, refusal = _region_board(request)
     if refusal is not None:
         return refusal
     if board is None:
         return _not_found(request, "No region in your scope.")
-    if table == "stores":
-        header, rows = boards.store_table(board)
-    elif table == "escalated":
-        header, rows = boards.escalated_table(board.escalated)
-    else:
-        return _not_found(request, f"No table '{table}' on the region board: stores or escalated.")
+    header, rows = boards.store_table(board) if table == "stores" else boards.escalated_table(board.escalated)
     return csv_response(f"region-{board.region.code}-{table}.csv", header, rows)
+
+
+@login_required
+@require_GET
+def region_stores_csv(request):
+    return _region_csv(request, "stores")
+
+
+@login_required
+@require_GET
+def region_escalated_csv(request):
+    return _region_csv(request, "escalated")
 
 
 # ---------------------------------------------------------------- store page

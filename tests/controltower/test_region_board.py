@@ -116,21 +116,23 @@ def test_escalated_cases_are_those_moved_up_to_the_regions_regional_ops(client, 
     assert list(response.context["escalated"]) == [waiting]
     assert reverse("case-detail", args=[waiting.pk]).encode() in response.content
 
-    export = client.get(reverse("region-board-export", args=["escalated"]))
+    export = client.get(reverse("region-escalated-csv"))
     rows = list(csv.reader(io.StringIO(b"".join(export.streaming_content).decode())))
-    assert rows[0][:4] == ["Case", "Kind", "Severity", "Store"]
+    assert rows[0][:4] == ["id", "kind", "severity", "location"]
     assert [(row[0], row[3]) for row in rows[1:]] == [(str(waiting.pk), "N1")]
 
 
 def test_the_store_table_exports_as_csv_in_the_order_shown(client, north):
     client.force_login(make_user(Role.REGIONAL_OPS, region=north))
-    response = client.get(reverse("region-board-export", args=["stores"]), {"sort": "inventory_accuracy_exact"})
+    response = client.get(reverse("region-stores-csv"), {"sort": "inventory_accuracy_exact"})
     assert response["Content-Disposition"] == 'attachment; filename="region-N-stores.csv"'
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert rows[0][:6] == ["Store", "Name", "Open cases", "Breached", "Inventory record accuracy", "Status"]
+    assert rows[0][:6] == ["location", "name", "open_cases", "breached", "inventory_accuracy_exact",
+                           "inventory_accuracy_exact_status"]
     assert [(row[0], row[2], row[3], row[4], row[5]) for row in rows[1:]] == [
         ("N2", "2", "0", "70.0%", "red"), ("N1", "1", "1", "97.0%", "green"), ("N3", "0", "0", "no data", "no data")]
-    assert client.get(reverse("region-board-export", args=["gates"])).status_code == 404
+    client.force_login(make_user(Role.STORE_MANAGER, locations=north.locations.all()))
+    assert client.get(reverse("region-stores-csv")).status_code == 403
 
 
 def test_a_region_without_rolled_up_values_says_no_data_instead_of_drawing_empty_axes(client, north):
