@@ -93,6 +93,12 @@ def may_see_rejections(user) -> bool:
     return role_of(user) in ESTATE_ROLES
 
 
+def may_replay_rejections(user) -> bool:
+    """Post kept rejections again: the people who fix the master data behind
+    them (a replay writes to the ledger)."""
+    return role_of(user) in MASTER_DATA_LOADERS
+
+
 def assignable_people(locations):
     """The active people who may be given cases of `locations` (a queryset or
     list of locations): case workers who see the whole estate, the store

@@ -224,6 +224,8 @@ SPECTACULAR_SETTINGS = {
         "AdjustmentStatusEnum": "exceptions.models.CorrectiveAdjustment.Status",
         "LocationKindEnum": "inventory.models.Location.Kind",
         "RejectionKindEnum": "inventory.models.RejectedEvent.Kind",
+        "RejectionFeedEnum": "inventory.models.RejectedEvent.Feed",
+        "JourneyKindEnum": "inventory.models.JourneyKind",
         "WaveKindEnum": "rollout.models.Wave.Kind",
         "WaveStatusEnum": "rollout.models.Wave.Status",
         "GateStatusEnum": "rollout.models.Gate.Status",
@@ -320,6 +322,8 @@ RECONCILIATION_INTERVALS = {
     "transfer_in_without_out": 900,
     # Web carts hold for 30 min: a reservation is seen within minutes of expiring.
     "reservation_not_released": 300,
+    # Step SLAs run in hours and days: a stuck journey is seen within 15 min.
+    "journey_stuck": 900,
 }
 for _kind, _every in RECONCILIATION_INTERVALS.items():
     _every = env_int(f"RECONCILE_{_kind.upper()}_EVERY_S", _every)

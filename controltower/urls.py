@@ -9,10 +9,12 @@ urlpatterns = [
     path("api/v1/", include("inventory.api.urls")),
     path("api/v1/", include("inventory.api.snapshot_urls")),
     path("api/v1/", include("inventory.api.count_urls")),
+    path("api/v1/", include("inventory.api.journey_urls")),
     path("api/v1/", include("exceptions.api.urls")),
     path("api/v1/", include("rollout.api.urls")),
     path("", include("controltower.web_urls")),
     path("", include("controltower.web.urls")),
     path("", include("exceptions.urls")),
+    path("", include("inventory.urls")),
     path("", include("rollout.urls")),
 ]

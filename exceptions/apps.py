@@ -70,6 +70,14 @@ def register_metrics():
                    "window touches.",
     )
     register(
+        "variance_value_at_risk", "Snapshot variance value at risk", unit=Unit.COUNT, better=LOWER,
+        compute=metrics.variance_value_at_risk,
+        target="1000", amber="10000", scopes=("locations",),
+        definition="The quantity differences of the snapshot mismatches active (open to waiting) at the "
+                   "locations at the end of the window, valued at each SKU's unit cost, in the currency of "
+                   "the item master. Financial variances (the ERP's values) are not in it.",
+    )
+    register(
         "stale_feeds", "Stale feeds", unit=Unit.COUNT, better=LOWER,
         compute=metrics.stale_feeds,
         target="0", amber="1", scopes=("sources",),

@@ -36,6 +36,8 @@ class CaseKind(models.TextChoices):
     RESERVATION_NOT_RELEASED = "reservation_not_released", "Reservation not released"
     # A cycle count whose variance is beyond its location kind's tolerance.
     COUNT_VARIANCE = "count_variance", "Cycle count variance"
+    # A cross-channel journey past its step's SLA (inventory.journeys.SLAS).
+    JOURNEY_STUCK = "journey_stuck", "Journey stuck past its step's SLA"
 
 
 class Drift(models.TextChoices):

@@ -17,13 +17,14 @@ from datetime import datetime, time, timedelta
 from datetime import timezone as dt_timezone
 from decimal import Decimal
 
-from django.db.models import Max, Q, Sum
+from django.db.models import Count, Max, Q, Sum
 
 from controltower.db import nearest_rank
 from controltower.metrics import Reading, records_url, share
 from inventory.metrics import codes, empty, of_sources
 from inventory.models import IngestDay, InventoryEvent, Location, SourceSystem
 
+from .findings import CaseKind
 from .models import Case, DuplicateVerdict
 from .reconciliation.feeds import is_stale
 from .sla import HAS_TARGET, RESOLVED_IN_TIME
@@ -101,6 +102,19 @@ def days_since_last_sev1(scope, window):
     days = Decimal((window.until - latest).total_seconds()) / DAY_SECONDS
     return Reading(value=days.quantize(Decimal("0.01")), sample=sev1.count(),
                    records_url=cases_url(scope, severity=1), detail={"last_opened_at": latest.isoformat()})
+
+
+def variance_value_at_risk(scope, window):
+    """The value at the SKU's unit cost of the quantity differences of the
+    snapshot mismatches active as of `until` (Case.value_at_risk)."""
+    if empty(scope, "locations"):
+        return Reading(value=None, sample=0)
+    active = active_as_of(cases_at(scope), window.until).filter(kind=CaseKind.SNAPSHOT_MISMATCH)
+    found = active.aggregate(value=Sum("value_at_risk"), cases=Count("id"))
+    return Reading(
+        value=found["value"] or Decimal(0), sample=found["cases"],
+        records_url=cases_url(scope, kind=CaseKind.SNAPSHOT_MISMATCH.value, status="active"),
+    )
 
 
 def stale_feeds(scope, window):

@@ -1,7 +1,7 @@
 """Web routes of the case screens (the API has its own, in exceptions/api/urls.py)."""
 from django.urls import path
 
-from .views import approvals, case, queue
+from .views import approvals, case, queue, variances
 
 urlpatterns = [
     path("cases/", queue.case_list, name="cases"),
@@ -21,6 +21,13 @@ urlpatterns = [
     path("cases/<int:pk>/adjust/preview/", case.case_adjust_preview, name="case-adjust-preview"),
     path("cases/<int:pk>/reverse-duplicate/", case.case_reverse_duplicate, name="case-reverse-duplicate"),
     path("cases/<int:pk>/explain-duplicate/", case.case_explain_duplicate, name="case-explain-duplicate"),
+    path("variances/", variances.variance_board, name="variances"),
+    # One route per table, so no URL parameter looks like an object to look up.
+    path("variances/operational.csv", variances.variance_export, {"table": "operational"},
+         name="variances-operational-csv"),
+    path("variances/financial.csv", variances.variance_export, {"table": "financial"},
+         name="variances-financial-csv"),
+    path("variances/counts.csv", variances.variance_export, {"table": "counts"}, name="variances-counts-csv"),
     path("approvals/", approvals.approvals, name="approvals"),
     path("approvals/<int:pk>/approve/", approvals.approval_approve, name="approval-approve"),
     path("approvals/<int:pk>/reject/", approvals.approval_reject, name="approval-reject"),

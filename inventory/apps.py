@@ -11,9 +11,11 @@ class InventoryConfig(AppConfig):
         register("integration-health", "Integration health", roles={Role.INTEGRATION_ADMIN, Role.ADMIN}, order=60)
         register_metrics()
 
+        from . import journey_kpis
         from .rollups import register_rollups
 
         register_rollups()
+        journey_kpis.register()
 
 
 def register_metrics():

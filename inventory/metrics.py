@@ -119,10 +119,12 @@ def event_acceptance_rate(scope, window):
         return Reading(value=None, sample=0)
     replayed = RejectedEvent.objects.filter(
         source_id=OuterRef("source_id"), transaction_id=OuterRef("transaction_id"), replay_status="accepted",
+        feed=RejectedEvent.Feed.INVENTORY,
     )
     accepted = received_in(of_sources(InventoryEvent.objects.all(), scope), window).exclude(Exists(replayed))
     accepted = accepted.count()
-    refused = received_in(of_sources(RejectedEvent.objects.all(), scope), window).count()
+    refused = RejectedEvent.objects.filter(feed=RejectedEvent.Feed.INVENTORY)
+    refused = received_in(of_sources(refused, scope), window).count()
     return Reading(
         value=share(accepted, accepted + refused), sample=accepted + refused,
         records_url=records_url(

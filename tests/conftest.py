@@ -53,6 +53,7 @@ def default_routing(db):
         import_module("exceptions.migrations.0002_default_routing_sla_hours").load(apps, None)
         import_module("exceptions.migrations.0008_projection_drift_routing").load(apps, None)
         import_module("exceptions.migrations.0010_transfer_in_without_out_routing").load(apps, None)
+        import_module("exceptions.migrations.0013_journey_stuck_kind").load(apps, None)
 
 
 class Cast:

@@ -49,6 +49,7 @@ from inventory.models import (
 from rollout.models import TrainingRecord, Wave
 
 from .activity import TXN_PREFIX, Week, post_events, send_snapshots
+from .journeys import load_journeys
 from .masterdata import upsert_locations, upsert_po_lines, upsert_regions, upsert_skus, upsert_sources
 from .people import DEMO_PASSWORD, issue_tokens, upsert_users
 from .rollout import load_rollout
@@ -113,6 +114,7 @@ def load_demo(seed=42, size="full", now=None) -> DemoReport:
             send_snapshots(sources, now, report)
             report.events_loaded = True
         load_rollout(locations, now, report)
+        load_journeys(seed, size, now, report)
     report.totals = {
         "regions": Region.objects.count(),
         "locations": Location.objects.count(),

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -23,7 +24,13 @@ from . import boards
 from .forms import PositionSearchForm
 
 # Roles whose main screen is another app's: home (where signing in lands) sends them there.
-LANDING = {Role.PMO: "rollout", Role.REGIONAL_OPS: "region-board"}
+LANDING = {
+    Role.PMO: "rollout",
+    Role.REGIONAL_OPS: "region-board",
+    Role.INTEGRATION_ADMIN: "integration-health",
+    Role.PLANNER: "variances",
+    Role.FINANCE: "variances",
+}
 
 # The home page lists this many locations; the count above the table says how many there are.
 HOME_LOCATION_LIMIT = 50
@@ -48,7 +55,10 @@ def _home_counts(user):
 def home(request):
     landing = LANDING.get(role_of(request.user))
     if landing is not None:
-        return redirect(landing)
+        try:
+            return redirect(reverse(landing))
+        except NoReverseMatch:  # a url conf without that screen (as the navigation shows no dead link)
+            pass
     counts = _home_counts(request.user)
     locations = visible_locations(request.user).select_related("region")[:HOME_LOCATION_LIMIT]
     return render(request, "web/home.html", {"counts": counts, "locations": locations})

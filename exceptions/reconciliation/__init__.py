@@ -22,6 +22,7 @@ from ..services import sync_findings
 from .common import severity_for_value
 from .counts import count_variance
 from .feeds import idempotency_conflict, master_data_rejections, stale_feed
+from .journeys import journey_stuck
 from .movements import (
     receipt_without_po,
     return_not_dispositioned,
@@ -62,6 +63,7 @@ KINDS = {
     CaseKind.FULFIL_BEYOND_STAGED: fulfil_beyond_staged,
     CaseKind.TRANSFER_IN_WITHOUT_OUT: transfer_in_without_out,
     CaseKind.RESERVATION_NOT_RELEASED: reservation_not_released,
+    CaseKind.JOURNEY_STUCK: journey_stuck,
 }
 
 
@@ -104,6 +106,7 @@ __all__ = [
     "financial_variance",
     "fulfil_beyond_staged",
     "idempotency_conflict",
+    "journey_stuck",
     "master_data_rejections",
     "mismatches_in",
     "negative_stock",

@@ -4,15 +4,20 @@ from datetime import timezone as dt_timezone
 
 import django_filters
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
+from django.utils import timezone
 from django_filters.fields import IsoDateTimeField
 
+from inventory.journeys import STEP_NAMES
 from inventory.models import (
     SKU,
     Barcode,
     EventType,
     IngestDay,
     InventoryEvent,
+    Journey,
+    JourneyKind,
+    JourneyStep,
     Location,
     Position,
     RejectedEvent,
@@ -140,4 +145,55 @@ class RejectionFilter(django_filters.FilterSet):
 
     class Meta:
         model = RejectedEvent
-        fields = ["source", "cause", "kind", "replayed", "sources", "received_since", "received_until"]
+        fields = ["source", "cause", "kind", "feed", "replayed", "sources", "received_since", "received_until"]
+
+
+class JourneyFilter(django_filters.FilterSet):
+    """Journeys by kind, state, where, channel, stuck, and when a step was
+    first taken (`step` with since/until; without `step`, when the journey
+    started): the records behind the journey KPIs."""
+
+    kind = django_filters.ChoiceFilter(choices=JourneyKind.choices)
+    state = django_filters.CharFilter(help_text="The derived state, e.g. ready_for_pickup")
+    location = django_filters.CharFilter(field_name="location__code", help_text="Location code")
+    locations = CodesFilter(field_name="location__code", help_text="Location codes, comma-separated")
+    channel = django_filters.CharFilter(help_text="Channel code, e.g. bopis")
+    channels = CodesFilter(field_name="channel", help_text="Channel codes, comma-separated")
+    stuck = django_filters.BooleanFilter(
+        method="filter_stuck", help_text="true: only journeys past their step's SLA; false: only the others"
+    )
+    step = django_filters.ChoiceFilter(
+        choices=[(name, name) for name in STEP_NAMES], method="filter_nothing",
+        help_text="With since/until: journeys that first took this step in that period",
+    )
+    since = UtcDateTimeFilter(method="filter_nothing", help_text="At or after (ISO 8601)")
+    until = UtcDateTimeFilter(method="filter_nothing", help_text="Before (ISO 8601)")
+
+    class Meta:
+        model = Journey
+        fields = ["kind", "state", "location", "locations", "channel", "channels", "stuck", "step", "since", "until"]
+
+    def filter_stuck(self, queryset, name, value):
+        stuck = Q(due_at__lt=timezone.now())
+        return queryset.filter(stuck) if value else queryset.exclude(stuck)
+
+    def filter_nothing(self, queryset, name, value):
+        return queryset  # step, since and until are applied together in filter_queryset
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        since, until = self.form.cleaned_data.get("since"), self.form.cleaned_data.get("until")
+        if since is None and until is None:
+            return queryset
+        step = self.form.cleaned_data.get("step")
+        if step:
+            first = JourneyStep.objects.filter(journey=OuterRef("pk"), step=step).order_by("occurred_at")
+            queryset = queryset.annotate(step_at=Subquery(first.values("occurred_at")[:1]))
+            field = "step_at"
+        else:
+            field = "started_at"
+        if since is not None:
+            queryset = queryset.filter(**{f"{field}__gte": since})
+        if until is not None:
+            queryset = queryset.filter(**{f"{field}__lt": until})
+        return queryset

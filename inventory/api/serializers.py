@@ -5,10 +5,13 @@ ids); master data and rejections as model instances.
 """
 from rest_framework import serializers
 
+from inventory.journeys import STEP_NAMES, STEPS
 from inventory.models import (
     SKU,
     EventType,
     IngestDay,
+    Journey,
+    JourneyKind,
     Location,
     RejectedEvent,
     SourceEventTypeChoices,
@@ -118,7 +121,7 @@ class RejectionSerializer(serializers.ModelSerializer):
     class Meta:
         model = RejectedEvent
         fields = [
-            "id", "source", "transaction_id", "kind", "cause", "errors", "payload",
+            "id", "source", "transaction_id", "kind", "feed", "cause", "errors", "payload",
             "received_at", "replayed_at", "replay_status",
         ]
 
@@ -242,3 +245,52 @@ class ImportReportSerializer(serializers.Serializer):
     updated = serializers.IntegerField()
     unchanged = serializers.IntegerField()
     refused = RefusedRowSerializer(many=True)
+
+
+class JourneySerializer(serializers.ModelSerializer):
+    location = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    stuck = serializers.SerializerMethodField(help_text="Past its step's SLA now")
+    step_times = serializers.DictField(
+        child=serializers.DateTimeField(), help_text="The earliest occurrence of each step taken"
+    )
+
+    class Meta:
+        model = Journey
+        fields = [
+            "id", "kind", "business_id", "state", "state_at", "location", "channel", "started_at", "due_at",
+            "stuck", "step_times", "placed_at", "ready_at", "collected_at", "fallout_at", "fallout_reason",
+            "substituted", "short", "goods_received_at", "refunded_at", "settled_at", "updated_at",
+        ]
+
+    def get_stuck(self, journey) -> bool:
+        return journey.due_at is not None and journey.due_at < self.context["now"]
+
+
+# Documentation only: inventory.journeys validates posted steps as a batch.
+
+class JourneyStepInSerializer(serializers.Serializer):
+    transaction_id = serializers.CharField(max_length=128, help_text="Unique per source; the idempotency key")
+    journey = serializers.ChoiceField(choices=JourneyKind.choices)
+    business_id = serializers.CharField(max_length=100, help_text="The order, return, promotion or replenishment id")
+    step = serializers.ChoiceField(
+        choices=[(name, name) for name in STEP_NAMES],
+        help_text="; ".join(f"{kind}: {', '.join(steps)}" for kind, steps in STEPS.items()),
+    )
+    occurred_at = serializers.DateTimeField(help_text="ISO 8601 with a UTC offset")
+    location = serializers.CharField(
+        max_length=32, required=False,
+        help_text="Location code; required for picked, ready_for_pickup, collected, received, price_override, "
+                  "promotion_sale",
+    )
+    channel = serializers.CharField(max_length=32, required=False, help_text="Channel code, e.g. web, bopis")
+    reason = serializers.CharField(
+        max_length=64, required=False, help_text="Reason code; required for fallout and price_override"
+    )
+    cashier = serializers.CharField(max_length=64, required=False, help_text="Required for price_override")
+    quantity = serializers.IntegerField(min_value=0, max_value=10**9, required=False)
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, required=False)
+    reference = serializers.CharField(max_length=128, required=False)
+
+
+class JourneyIngestRequestSerializer(serializers.Serializer):
+    steps = JourneyStepInSerializer(many=True, help_text="At most INGEST_MAX_EVENTS (5000) steps")

@@ -108,23 +108,34 @@ def _codes_for(differences):
     }
 
 
-def replay_rejections(source=None, limit=50000):
-    """Post kept rejections again, after the master data was fixed.
+def replay_rejections(source=None, limit=50000, ids=None):
+    """Post kept rejections again, after the master data was fixed: inventory
+    events to the ledger, journey steps to the journeys (RejectedEvent.feed).
+    Every pending one, or those of `source`, or only the rejections `ids`
+    (the integration health screen's choice).
 
     A rejection that goes in now (accepted, or a duplicate of what is in the
     ledger) is closed with that status; one still rejected stays open with
     its new errors. Returns the counts of this replay."""
+    from ..journeys import ingest_steps  # the journeys post through the ledger's rules: imported late
+
     pending = RejectedEvent.objects.filter(replayed_at__isnull=True, kind=RejectedEvent.Kind.REJECTED)
     if source is not None:
         pending = pending.filter(source=source)
+    if ids is not None:
+        pending = pending.filter(pk__in=ids)
     totals = {"accepted": 0, "duplicate": 0, "conflict": 0, "rejected": 0}
-    by_source = defaultdict(list)
+    by_feed = defaultdict(list)
     for rejection in pending.select_related("source").order_by("id")[:limit]:
-        by_source[rejection.source].append(rejection)
-    for replay_source, rejections in by_source.items():
+        by_feed[(rejection.source, rejection.feed)].append(rejection)
+    for (replay_source, feed), rejections in by_feed.items():
         for chunk in chunks(rejections, settings.INGEST_MAX_EVENTS):
-            # Counted when first received: a replay is not a new event from the source.
-            report = ingest_events(replay_source, [r.payload for r in chunk], keep_rejections=False, counted=False)
+            payloads = [r.payload for r in chunk]
+            if feed == RejectedEvent.Feed.JOURNEYS:
+                report = ingest_steps(replay_source, payloads, keep_rejections=False)
+            else:
+                # Counted when first received: a replay is not a new event from the source.
+                report = ingest_events(replay_source, payloads, keep_rejections=False, counted=False)
             now = timezone.now()
             for rejection, result in zip(chunk, report.results):
                 totals[result.status] += 1

@@ -19,17 +19,17 @@ from tests.inventory.factories import (
 pytestmark = pytest.mark.django_db
 
 PREDICATES = ("may_work_cases", "may_be_assigned", "may_approve_adjustments", "may_load_master_data",
-              "may_see_rejections")
+              "may_see_rejections", "may_replay_rejections")
 # role: what each predicate answers, in PREDICATES order.
 TABLE = {
-    Role.STORE_MANAGER:     (True,  True,  False, False, False),
-    Role.REGIONAL_OPS:      (True,  True,  False, False, False),
-    Role.PLANNER:           (True,  True,  False, False, True),
-    Role.FINANCE:           (True,  True,  True,  False, True),
-    Role.INTEGRATION_ADMIN: (True,  True,  False, True,  True),
-    Role.PMO:               (False, False, False, False, True),
-    Role.EXECUTIVE:         (False, False, False, False, True),
-    Role.ADMIN:             (True,  True,  True,  True,  True),
+    Role.STORE_MANAGER:     (True,  True,  False, False, False, False),
+    Role.REGIONAL_OPS:      (True,  True,  False, False, False, False),
+    Role.PLANNER:           (True,  True,  False, False, True,  False),
+    Role.FINANCE:           (True,  True,  True,  False, True,  False),
+    Role.INTEGRATION_ADMIN: (True,  True,  False, True,  True,  True),
+    Role.PMO:               (False, False, False, False, True,  False),
+    Role.EXECUTIVE:         (False, False, False, False, True,  False),
+    Role.ADMIN:             (True,  True,  True,  True,  True,  True),
 }
 
 

@@ -113,7 +113,7 @@ def test_a_pmo_lands_on_the_board_others_on_home(client, pmo):
     client.force_login(pmo)
     response = client.get(reverse("home"))
     assert response.status_code == 302 and response["Location"] == reverse("rollout")
-    client.force_login(make_user(Role.FINANCE))
+    client.force_login(make_user(Role.ADMIN))
     assert client.get(reverse("home")).status_code == 200
 
 
