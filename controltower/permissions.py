@@ -36,6 +36,8 @@ SIGN_OFF_ROLES = frozenset({Role.REGIONAL_OPS, Role.STORE_MANAGER, Role.FINANCE,
 # Who follows the rollout on its board: the PMO, the executive, and the leads
 # who sign off (store managers sign on the wave page, reached from their work,
 # and have no board of their own).
+# The region board is the regional ops lead's main screen; the admin looks at any region's.
+REGION_BOARD_READERS = frozenset({Role.REGIONAL_OPS, Role.ADMIN})
 ROLLOUT_FOLLOWERS = ROLLOUT_MANAGERS | GO_NO_GO_DECIDERS | {Role.REGIONAL_OPS, Role.FINANCE, Role.INTEGRATION_ADMIN}
 # Who watches the waves that went live on the hypercare dashboard: the
 # executive (it is their main screen), the PMO and the admin.
@@ -86,6 +88,11 @@ def may_sign_off(user, role) -> bool:
     """Sign off a gate for `role`: a person signs for their own role only
     (rollout.gates also asks that the wave is in their scope)."""
     return role in SIGN_OFF_ROLES and role_of(user) == role
+
+
+def may_see_region_board(user) -> bool:
+    """See the board of a region in scope (controltower.web.boards.regions_for)."""
+    return role_of(user) in REGION_BOARD_READERS
 
 
 def may_see_rejections(user) -> bool:

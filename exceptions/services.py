@@ -27,6 +27,7 @@ from inventory.models import CONTROL_TOWER_SOURCE, STATES, InventoryEvent, Locat
 from .filters import DONE_COUNT_DAYS, resolved_within
 from .findings import CaseKind, Finding, duplicate_pair
 from .models import (
+    URGENCY,
     Case,
     CaseComment,
     CaseHistory,
@@ -36,6 +37,7 @@ from .models import (
     RootCause,
     RoutingRule,
     SLAPolicy,
+    Team,
 )
 from .sla import Calendar, sla_clock
 
@@ -916,3 +918,19 @@ def location_case_figures(location_ids):
         .annotate(open=Count("id"), breached=Count("id", filter=Q(breached_at__isnull=False)),
                   sev1=Count("id", filter=Q(severity=1)), next_due=Min("resolution_due_at"))
     }
+
+
+def active_cases_at(location):
+    """The active cases at one location, most urgent first (the queue's order)."""
+    return Case.objects.filter(location=location, status__in=Case.ACTIVE).select_related("sku").order_by(*URGENCY)
+
+
+def escalated_to_regional_ops(region):
+    """The active cases of `region`'s locations that the escalation sweep
+    (exceptions.escalation) moved up to its regional ops lead, waiting for
+    them: most urgent first."""
+    return (
+        Case.objects.filter(location__region=region, status__in=Case.ACTIVE,
+                            escalation_level=Case.Level.REGIONAL_OPS, owner__kind=Team.Kind.REGIONAL_OPS)
+        .select_related("location", "sku", "owner").order_by(*URGENCY)
+    )

@@ -16,11 +16,12 @@ ships to anywhere.
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import Q
 
 from controltower.permissions import may_load_master_data
 from controltower.tokens import SourceClient
 
-from .models import SOURCE_EVENT_TYPES, Location, Snapshot, SourceSystem
+from .models import CONTROL_TOWER_SOURCE, SOURCE_EVENT_TYPES, InventoryEvent, Location, Snapshot, SourceSystem
 
 # Lane locations named in one message: a lane of 500 stores should not be
 # repeated in full in every rejection.
@@ -137,3 +138,14 @@ def set_lane(source: SourceSystem, locations=None, event_types=None, snapshot_ki
             fields.append("lane_snapshot_kinds")
         if fields:
             source.save(update_fields=fields)
+
+
+def feeds_serving(location, since):
+    """The active source systems that serve `location`: those whose lane
+    names it, and those without a location lane (they may send anywhere)
+    that sent it a ledger line occurred since `since`. Ordered by code."""
+    feeds = SourceSystem.objects.filter(active=True).exclude(code=CONTROL_TOWER_SOURCE)
+    unrestricted = feeds.filter(lane_locations__isnull=True)
+    sent = InventoryEvent.objects.filter(location=location, occurred_at__gte=since,
+                                         source__in=unrestricted).values("source")
+    return feeds.filter(Q(lane_locations=location) | Q(pk__in=sent)).distinct().order_by("code")

@@ -2,8 +2,8 @@ from django.apps import AppConfig
 
 
 class WebConfig(AppConfig):
-    """The screens that compose several apps: home and My stores (later the
-    region board). Apart from the kernel: these import the domain apps."""
+    """The screens that compose several apps: home, My stores, the store
+    page and the region board. Apart from the kernel: these import the domain apps."""
 
     name = "controltower.web"
     label = "web"
@@ -12,9 +12,10 @@ class WebConfig(AppConfig):
     def ready(self):
         from controltower.models import Role
         from controltower.navigation import EVERY_ROLE, register
+        from controltower.permissions import REGION_BOARD_READERS
 
         register("home", "Home", roles=EVERY_ROLE, order=0)
         register("stores", "Stores", roles={Role.STORE_MANAGER, Role.ADMIN}, order=20,
                  labels={Role.STORE_MANAGER: "My stores"})
-        register("region-board", "Region board", roles={Role.REGIONAL_OPS, Role.ADMIN}, order=30,
+        register("region-board", "Region board", roles=REGION_BOARD_READERS, order=30,
                  main_for={Role.REGIONAL_OPS})

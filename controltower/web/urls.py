@@ -5,4 +5,8 @@ from . import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("stores/", views.stores, name="stores"),
+    path("stores/<str:code>/", views.store, name="store"),
+    path("region/", views.region_board, name="region-board"),
+    path("region/stores.csv", views.region_stores_csv, name="region-stores-csv"),
+    path("region/escalated.csv", views.region_escalated_csv, name="region-escalated-csv"),
 ]

@@ -1,25 +1,33 @@
-"""The screens that compose several apps: the home page and My stores."""
+"""The screens that compose several apps: the home page, My stores, the
+store page and the region board (composed in controltower.web.boards)."""
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from controltower.counts import capped_count
+from controltower.dashboards import csv_response
 from controltower.models import Role
-from controltower.permissions import may_see_rejections
+from controltower.permissions import may_see_region_board, may_see_rejections
 from controltower.scoping import role_of, visible_locations
 from exceptions.services import location_case_figures
-from inventory.models import SKU, InventoryEvent, Position, RejectedEvent
-from inventory.positions import negative_position_counts
+from inventory.models import SKU, STATES, InventoryEvent, Position, RejectedEvent
+from inventory.positions import count_history, negative_position_counts, search_positions
+
+from . import boards
+from .forms import PositionSearchForm
 
 # Roles whose main screen is another app's: home (where signing in lands) sends them there.
 LANDING = {
     Role.PMO: "rollout",
     Role.EXECUTIVE: "hypercare",
+    Role.REGIONAL_OPS: "region-board",
     Role.INTEGRATION_ADMIN: "integration-health",
     Role.PLANNER: "variances",
     Role.FINANCE: "variances",
@@ -80,3 +88,140 @@ def stores(request):
         "negative_total": capped_count(negative_positions),
         "shown": NEGATIVE_POSITIONS_SHOWN,
     })
+
+
+# ---------------------------------------------------------------- region board
+
+REGION_BOARD_ONLY = "The region board is for regional ops leads and admins."
+ESCALATED_SHOWN = 100
+
+
+def _refused(request, message):
+    return render(request, "exceptions/refused.html", {"message": message}, status=403)
+
+
+def _not_found(request, message):
+    return render(request, "exceptions/not_found.html", {"message": message}, status=404)
+
+
+def _region_board(request):
+    """(board, regions, refusal) for the request; refusal is the error
+    response, if any. A regional ops lead sees their own region, an admin
+    picks one (?region=CODE, else the first); board is None when no region is in scope."""
+    if not may_see_region_board(request.user):
+        return None, None, _refused(request, REGION_BOARD_ONLY)
+    regions = list(boards.regions_for(request.user))
+    code = request.GET.get("region", "")
+    region = next((r for r in regions if r.code == code), None) if code else (regions[0] if regions else None)
+    if code and region is None:
+        return None, regions, _not_found(request, f"No region {code} in your scope.")
+    if region is None:
+        return None, regions, None
+    sort = request.GET.get("sort", boards.DEFAULT_SORT)
+    try:
+        board = boards.region_board(region, sort=sort, reverse=request.GET.get("order") == "best")
+    except ValueError as error:
+        return None, regions, HttpResponseBadRequest(str(error))
+    return board, regions, None
+
+
+@login_required
+@require_GET
+def region_board(request):
+    board, regions, refusal = _region_board(request)
+    if refusal is not None:
+        return refusal
+    context = {"board": board, "regions": regions, "shown": ESCALATED_SHOWN}
+    if board is not None:
+        context["headers"] = _sort_headers(request, board)
+        context["escalated"] = board.escalated[:ESCALATED_SHOWN]
+        context["escalated_total"] = board.escalated.count()
+    return render(request, "web/region_board.html", context)
+
+
+def _sort_headers(request, board):
+    """The store table's column headers: each a link sorting by it, worst
+    first; the sorted column's link turns the order round."""
+    sort = request.GET.get("sort", boards.DEFAULT_SORT)
+    best_first = request.GET.get("order") == "best"
+    headers = []
+    for key, column in board.columns.items():
+        current = key == sort
+        query = {"region": board.region.code, "sort": key}
+        if current and not best_first:
+            query["order"] = "best"
+        descending = column.worst_first_descending != (current and best_first)
+        headers.append({
+            "key": key, "label": column.label, "url": "?" + urlencode(query), "numeric": key != "store",
+            "aria_sort": ("descending" if descending else "ascending") if current else None,
+        })
+    return headers
+
+
+def _region_csv(request, table):
+    """The region board's store table or escalated cases as CSV (same ?region= and ?sort=)."""
+    board, _, refusal = _region_board(request)
+    if refusal is not None:
+        return refusal
+    if board is None:
+        return _not_found(request, "No region in your scope.")
+    header, rows = boards.store_table(board) if table == "stores" else boards.escalated_table(board.escalated)
+    return csv_response(f"region-{board.region.code}-{table}.csv", header, rows)
+
+
+@login_required
+@require_GET
+def region_stores_csv(request):
+    return _region_csv(request, "stores")
+
+
+@login_required
+@require_GET
+def region_escalated_csv(request):
+    return _region_csv(request, "escalated")
+
+
+# ---------------------------------------------------------------- store page
+
+POSITIONS_PAGE_SIZE = 25
+POSITION_COLUMNS = ("available", "reserved", "in_transit")  # the states the positions table always shows
+COUNTS_SHOWN = 20
+CASES_SHOWN = 20
+
+
+@login_required
+@require_GET
+def store(request, code):
+    """One store: KPIs, trends, open cases, positions (searchable; the
+    #positions htmx fragment is this view too), counts and feeds."""
+    location = visible_locations(request.user).filter(code=code).select_related("region").first()
+    if location is None:
+        return _not_found(request, f"No location {code} in your scope.")
+    form = PositionSearchForm(request.GET)
+    if form.is_valid():  # an invalid search shows its errors and no positions
+        found = form.cleaned_data
+        state = found["state"]
+        positions = search_positions(location, found["q"], state, found["negative"])
+    else:
+        state, positions = "", Position.objects.none()
+    page_of_positions = Paginator(positions, POSITIONS_PAGE_SIZE).get_page(request.GET.get("page"))
+    state_column = state if state not in ("", *POSITION_COLUMNS) else ""
+    for position in page_of_positions:
+        # the searched state's quantity, and the other states below zero, when the table has no column for them
+        position.in_state = getattr(position, state_column) if state_column else None
+        position.below_zero = [(name.replace("_", " "), getattr(position, name)) for name in STATES
+                               if name not in (*POSITION_COLUMNS, state_column) and getattr(position, name) < 0]
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "location": location, "form": form, "state_column": state_column,
+        "positions": page_of_positions, "query": query.urlencode(),
+    }
+    if request.htmx and request.htmx.target == "positions":
+        return render(request, "web/_store_positions.html", context)
+    page = boards.store_page(location)
+    context.update(
+        page=page, cases=page.cases[:CASES_SHOWN], cases_total=page.cases.count(), cases_shown=CASES_SHOWN,
+        counts=count_history(location)[:COUNTS_SHOWN], counts_shown=COUNTS_SHOWN,
+    )
+    return render(request, "web/store.html", context)

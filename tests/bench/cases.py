@@ -32,7 +32,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from controltower.models import Profile, Role
-from controltower.scoping import visible_locations
+from controltower.scoping import role_of, visible_locations
+from controltower.web.views import LANDING
 from exceptions.findings import CaseKind, Finding
 from exceptions.models import Case, CaseHistory
 from exceptions.services import sync_findings
@@ -243,7 +244,8 @@ def _pages(user, rng, sku_codes, repeats, case_pages):
     pages += [("case page", reverse("case-detail", args=[pk]), None) for pk in rng.sample(cases, min(case_pages, count))]
     pages += [("counts (htmx)", reverse("case-counts"), "case-counts")] * repeats
     pages += [("my stores", reverse("stores"), None)] * repeats
-    pages += [("home", reverse("home"), None)] * repeats
+    # Where signing in lands: the home page, or the person's main screen (a regional ops lead's region board).
+    pages += [("home", reverse(LANDING.get(role_of(user), "home")), None)] * repeats
     return pages, count, len(stores)
 
 

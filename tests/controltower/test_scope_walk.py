@@ -195,6 +195,8 @@ def _fill(template, callback, names, world):
             values[name] = "exceptions"
         elif name == "url":  # the admin's catch-all
             values[name] = "nowhere/"
+        elif name == "code" and template.startswith("stores/"):  # the store page: the other store's
+            values[name] = world.other.code
         else:
             pytest.fail(f"The walk cannot fill <{name}> of {template}: teach _fill.")
 

@@ -241,7 +241,7 @@ def test_the_largest_accepted_values_break_no_page(api_client, client, default_r
         sees = [c for c in every_case if name not in ("manager", "regional") or c.location_id is not None]
         pages = ["/", reverse("stores"), reverse("cases") + "?status=", reverse("cases")]
         for url in pages:
-            response = client.get(url, follow=True)  # home sends planners and finance to variances
+            response = client.get(url, follow=True)  # home sends some roles to their main screen
             assert response.status_code == 200, (name, url)
         queue = client.get(reverse("cases") + "?status=").content.decode()
         assert big_value in queue and big_quantity in queue, name
