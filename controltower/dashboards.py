@@ -107,7 +107,8 @@ def _epoch_ms(day: date):
 
 def _unit_title(metric):
     return {metrics.Unit.PERCENT: "%", metrics.Unit.SECONDS: "seconds", metrics.Unit.DAYS: "days",
-            metrics.Unit.SCORE: "score", metrics.Unit.COUNT: "count"}.get(metric.unit, "")
+            metrics.Unit.SCORE: "score", metrics.Unit.COUNT: "count",
+            metrics.Unit.VALUE: "value at cost"}.get(metric.unit, "")
 
 
 def trend_summary(metric, rows):

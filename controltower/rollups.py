@@ -157,10 +157,15 @@ def roll_up_since(first_day, now=None) -> dict:
 # ---------------------------------------------------------------- reading
 
 def series(metric_key, dimension_name, member, first_day, last_day):
-    """The metric's daily rows for one member, oldest first."""
-    return list(KpiDay.objects.filter(
-        metric=metric_key, dimension=dimension_name, member=member, day__gte=first_day, day__lte=last_day,
-    ).order_by("day"))
+    """The metric's daily rows for one member from `first_day` to
+    `last_day`, oldest first; a day never rolled up stands as no data (an
+    unsaved row with no value), so a figure spans the whole period and a
+    missing day is a gap, never a zoomed axis."""
+    found = {row.day: row for row in KpiDay.objects.filter(
+        metric=metric_key, dimension=dimension_name, member=member, day__gte=first_day, day__lte=last_day)}
+    days = (first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1))
+    return [found.get(day) or KpiDay(metric=metric_key, dimension=dimension_name, member=member, day=day,
+                                     value=None, sample=0) for day in days]
 
 
 def on_day(metric_keys, dimension_name, members, day) -> dict:

@@ -77,8 +77,8 @@ def register_metrics():
                    "window touches.",
     )
     register(
-        "variance_value_at_risk", "Snapshot variance value at risk", unit=Unit.COUNT, better=LOWER,
-        compute=metrics.variance_value_at_risk,
+        "variance_value_at_risk", "Snapshot variance value at risk", unit=Unit.VALUE, better=LOWER,
+        compute_many=metrics.variance_value_at_risk,
         target="1000", amber="10000", scopes=("locations",),
         definition="The quantity differences of the snapshot mismatches active (open to waiting) at the "
                    "locations at the end of the window, valued at each SKU's unit cost, in the currency of "

@@ -163,17 +163,27 @@ def days_since_last_sev1(scopes, window):
     return readings
 
 
-def variance_value_at_risk(scope, window):
+def variance_value_at_risk(scopes, window):
     """The value at the SKU's unit cost of the quantity differences of the
     snapshot mismatches active as of `until` (Case.value_at_risk)."""
-    if empty(scope, "locations"):
-        return Reading(value=None, sample=0)
-    active = active_as_of(cases_at(scope), window.until).filter(kind=CaseKind.SNAPSHOT_MISMATCH)
-    found = active.aggregate(value=Sum("value_at_risk"), cases=Count("id"))
-    return Reading(
-        value=found["value"] or Decimal(0), sample=found["cases"],
-        records_url=cases_url(scope, kind=CaseKind.SNAPSHOT_MISMATCH.value, status="active"),
-    )
+    active = active_as_of(cases_at(scopes), window.until).filter(kind=CaseKind.SNAPSHOT_MISMATCH)
+    totals = {
+        location_id: [(value or Decimal(0), n)] for location_id, value, n in
+        active.values("location_id").annotate(value=Sum("value_at_risk"), n=Count("id"))
+        .values_list("location_id", "value", "n")
+    }
+    location_codes = codes_of(Location, scopes, "locations")
+    readings = []
+    for scope in scopes:
+        if empty(scope, "locations"):
+            readings.append(Reading(value=None, sample=0))
+            continue
+        rows = by_location(totals, scope)
+        readings.append(Reading(
+            value=sum((row[0] for row in rows), Decimal(0)), sample=sum(row[1] for row in rows),
+            records_url=cases_url(location_codes, scope, kind=CaseKind.SNAPSHOT_MISMATCH.value, status="active"),
+        ))
+    return readings
 
 
 def stale_feeds(scope, window):

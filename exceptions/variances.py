@@ -19,7 +19,6 @@ from controltower import metrics, rollups
 from controltower.dashboards import tiles, trend_figure, trend_summary
 from controltower.models import Role
 from controltower.scoping import ESTATE_ROLES, role_of, visible_locations
-from inventory.feeds import daily_rows
 from inventory.models import SKU, CountVariance, Location, Region
 
 from .findings import CaseKind, Drift
@@ -183,7 +182,7 @@ def value_at_risk(user, filters):
     tile = tiles([VALUE_METRIC], dimension, code, day)[0]
     if day is None:
         return tile, None, trend_summary(metric, []), _member_words(dimension, code)
-    rows = daily_rows(VALUE_METRIC, dimension, code, day - timedelta(days=TREND_DAYS - 1), day)
+    rows = rollups.series(VALUE_METRIC, dimension, code, day - timedelta(days=TREND_DAYS - 1), day)
     figure = trend_figure(metric, [(code or "Estate", rows)],
                           targets=[(metric.target, f"Target {metric.target_text}")])
     return tile, figure, trend_summary(metric, rows), _member_words(dimension, code)

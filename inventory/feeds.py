@@ -20,7 +20,6 @@ from django.utils import timezone
 from controltower import metrics, rollups
 from controltower.dashboards import Tile, tiles, trend_figure, trend_summary
 from controltower.metrics import records_url
-from controltower.models import KpiDay
 from controltower.permissions import may_replay_rejections
 from exceptions.reconciliation.common import duration_words
 from exceptions.reconciliation.feeds import expected_interval, is_stale
@@ -136,22 +135,12 @@ def source_health(now=None):
     return period, day, health
 
 
-def daily_rows(metric_key, dimension, member, first, last):
-    """The rollup rows of one member from `first` to `last`, a day never
-    rolled up standing as no data: the figure spans the whole period, a
-    missing day a gap. (A candidate for controltower.rollups.series.)"""
-    found = {row.day: row for row in rollups.series(metric_key, dimension, member, first, last)}
-    days = (first + timedelta(days=n) for n in range((last - first).days + 1))
-    return [found.get(day) or KpiDay(metric=metric_key, dimension=dimension, member=member, day=day, value=None)
-            for day in days]
-
-
 def source_trend(source, metric_key, last_day):
     """The daily values of one health metric for one source over TREND_DAYS: (figure JSON, summary)."""
     metric = metrics.get(metric_key)
     if last_day is None:
         return None, trend_summary(metric, [])
-    rows = daily_rows(metric_key, "source", source.code, last_day - timedelta(days=TREND_DAYS - 1), last_day)
+    rows = rollups.series(metric_key, "source", source.code, last_day - timedelta(days=TREND_DAYS - 1), last_day)
     figure = trend_figure(metric, [(source.code, rows)], targets=[(metric.target, f"Target {metric.target_text}")])
     return figure, trend_summary(metric, rows)
 

@@ -139,7 +139,7 @@ def test_count_history_shows_counted_record_variance_and_tolerance(client, store
 
 def test_feeds_are_the_lane_sources_and_the_unrestricted_ones_that_sent_here(client, store, manager):
     now = timezone.now()
-    lane = SourceSystemFactory(code="POS-B", lane_locations=[store], last_event_at=now, expected_interval_s=3600)
+    SourceSystemFactory(code="POS-B", lane_locations=[store], last_event_at=now, expected_interval_s=3600)
     anywhere = SourceSystemFactory(code="ECOM", kind=SourceSystem.Kind.ECOM, last_event_at=now - timedelta(days=2),
                                    expected_interval_s=3600)
     InventoryEventFactory(source=anywhere, location=store, occurred_at=now - timedelta(days=2))

@@ -243,7 +243,7 @@ def test_the_trend_spans_the_whole_period_a_day_not_rolled_up_a_gap(feed):
     ingest_events(feed, [receipt("A1", "MILK")])
     today = rollups.utc_today()
     rollups.roll_day(today)
-    rows = feeds.daily_rows("event_acceptance_rate", "source", "POS-EU", today - timedelta(days=4), today)
+    rows = rollups.series("event_acceptance_rate", "source", "POS-EU", today - timedelta(days=4), today)
     assert [row.day for row in rows] == [today - timedelta(days=n) for n in range(4, -1, -1)]
     assert [row.value for row in rows[:-1]] == [None] * 4 and rows[-1].value == 100
     figure, summary = feeds.source_trend(feed, "event_acceptance_rate", today)

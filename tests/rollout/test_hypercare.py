@@ -111,7 +111,9 @@ def test_the_trends_mark_go_live_and_draw_the_exit_criterion(north):
     figure = json.loads(trends["training_completion"].figure)
     texts = {annotation["text"] for annotation in figure["layout"]["annotations"]}
     assert {"Go-live", "Hypercare exit: at least 95.0%"} <= texts
-    assert figure["data"][0]["y"][0] == 40 and figure["data"][0]["x"][0] == (today - timedelta(days=6)).isoformat()
+    by_day = dict(zip(figure["data"][0]["x"], figure["data"][0]["y"]))
+    assert by_day[(today - timedelta(days=6)).isoformat()] == 40
+    assert by_day[(today - timedelta(days=5)).isoformat()] is None  # a day not rolled up is a gap
     assert "from 40.0%" in trends["training_completion"].summary and "96.0%" in trends["training_completion"].summary
     # A metric without an exit criterion draws its own target.
     proficiency = {a["text"] for a in json.loads(trends["training_proficiency"].figure)["layout"]["annotations"]}
