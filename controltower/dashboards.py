@@ -65,11 +65,14 @@ def trend_figure(metric, lines, *, marks=(), targets=(), title=""):
     (a go-live); targets: [(value, label)] horizontal lines (the metric's
     target, a gate's exit criterion). Days with no data are gaps, never 0.
     """
+    known = [float(row.value) for _, rows in lines for row in rows if row.value is not None]
+    known += [float(value) for value, _ in targets]
+    axis_title, divisor = _axis(metric, max(known, default=0))
     figure = go.Figure()
     for n, (name, rows) in enumerate(lines):
         figure.add_trace(go.Scatter(
             x=[row.day.isoformat() for row in rows],
-            y=[None if row.value is None else float(row.value) for row in rows],
+            y=[None if row.value is None else float(row.value) / divisor for row in rows],
             name=name, mode="lines+markers", connectgaps=False,
             line={"dash": DASHES[n % len(DASHES)], "color": LINE_COLOURS[n % len(LINE_COLOURS)], "width": 2},
             marker={"symbol": SYMBOLS[n % len(SYMBOLS)], "size": 6},
@@ -77,21 +80,23 @@ def trend_figure(metric, lines, *, marks=(), targets=(), title=""):
         ))
         last = next((row for row in reversed(rows) if row.value is not None), None)
         if last is not None and len(lines) > 1:
-            figure.add_annotation(x=last.day.isoformat(), y=float(last.value), text=name, showarrow=False,
+            figure.add_annotation(x=last.day.isoformat(), y=float(last.value) / divisor, text=name, showarrow=False,
                                   xanchor="left", xshift=6, font={"size": 11, "color": INK})
+    # Labels kept apart: a target's above its line at the right, a marker's
+    # above the plot area, so neither sits on the other or on the data.
     for value, label in targets:
-        figure.add_hline(y=float(value), line={"dash": "dash", "color": INK, "width": 1},
-                         annotation_text=label, annotation_position="top left",
+        figure.add_hline(y=float(value) / divisor, line={"dash": "dash", "color": INK, "width": 1},
+                         annotation_text=label, annotation_position="top right",
                          annotation_font={"size": 11, "color": INK})
     for day, label in marks:
-        figure.add_vline(x=_epoch_ms(day), line={"dash": "dot", "color": MUTED, "width": 1},
-                         annotation_text=label, annotation_position="top right",
-                         annotation_font={"size": 11, "color": MUTED})
+        figure.add_vline(x=_epoch_ms(day), line={"dash": "dot", "color": MUTED, "width": 1})
+        figure.add_annotation(x=day.isoformat(), y=1, yref="paper", yanchor="bottom", xanchor="left",
+                              text=label, showarrow=False, font={"size": 11, "color": MUTED})
     figure.update_layout(
         title={"text": title, "font": {"size": 14}} if title else None,
-        height=280, margin={"l": 60, "r": 90, "t": 40 if title else 20, "b": 40},
+        height=280, margin={"l": 60, "r": 90, "t": 50 if title else 30, "b": 40},
         showlegend=len(lines) > 1, legend={"orientation": "h", "y": -0.2},
-        yaxis={"title": {"text": _unit_title(metric)}, "rangemode": "tozero", "color": MUTED},
+        yaxis={"title": {"text": axis_title}, "rangemode": "tozero", "color": MUTED},
         xaxis={"type": "date", "color": MUTED}, plot_bgcolor="white", paper_bgcolor="white",
         font={"color": INK},
     )
@@ -105,10 +110,16 @@ def _epoch_ms(day: date):
     return datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp() * 1000
 
 
-def _unit_title(metric):
-    return {metrics.Unit.PERCENT: "%", metrics.Unit.SECONDS: "seconds", metrics.Unit.DAYS: "days",
-            metrics.Unit.SCORE: "score", metrics.Unit.COUNT: "count",
-            metrics.Unit.VALUE: "value at cost"}.get(metric.unit, "")
+def _axis(metric, largest):
+    """The y axis' title and the divisor of the values: durations in the unit
+    a person reads them in (as Metric.format does), the rest as they are."""
+    if metric.unit == metrics.Unit.SECONDS:
+        for name, seconds in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+            if largest >= 2 * seconds:
+                return name, seconds
+        return "seconds", 1
+    return {metrics.Unit.PERCENT: "%", metrics.Unit.DAYS: "days", metrics.Unit.SCORE: "score",
+            metrics.Unit.COUNT: "count", metrics.Unit.VALUE: "value at cost"}.get(metric.unit, ""), 1
 
 
 def trend_summary(metric, rows):

@@ -56,3 +56,12 @@ def test_a_csv_export_neutralises_formula_cells():
     body = b"".join(response.streaming_content).decode()
     assert body.splitlines() == ["location,value", "'=HYPERLINK(1),-5"]
     assert response["Content-Disposition"] == 'attachment; filename="t.csv"'
+
+
+def test_durations_are_drawn_in_the_unit_a_person_reads():
+    metric = metrics.get("case_aging_p90")
+    rows = [KpiDay(metric="case_aging_p90", day=DAY, dimension="estate", member="", value=Decimal(36000), sample=3)]
+    figure = json.loads(dashboards.trend_figure(metric, [("Estate", rows)], targets=[(metric.target, "Target")]))
+    assert figure["layout"]["yaxis"]["title"]["text"] == "days"
+    assert figure["data"][0]["y"] == [36000 / 86400]
+    assert figure["layout"]["shapes"][0]["y0"] == 2  # the 2-day target, in days
