@@ -4,6 +4,7 @@ import json
 from datetime import date
 from decimal import Decimal
 
+import plotly.graph_objects as go
 import pytest
 from django.utils import timezone
 
@@ -45,6 +46,7 @@ def test_lines_differ_by_dash_and_marker_and_a_day_without_data_is_a_gap():
     assert first["y"] == [60.0, None]
     assert first["line"]["dash"] != second["line"]["dash"]
     assert first["marker"]["symbol"] != second["marker"]["symbol"]
+    go.Figure(figure)  # Plotly's own schema check: raises on any property it does not know
     texts = {note["text"] for note in figure["layout"]["annotations"]}
     assert {"Go-live", "Target 95%", "S1", "S2"} <= texts
     assert dashboards.trend_summary(metric, s1) == (
