@@ -26,4 +26,8 @@ def test_two_evaluations_at_once_keep_one_gate_per_template_and_pass_it_once(gau
     assert not [r for r in results if isinstance(r, Exception)], results
     gates = Gate.objects.filter(wave=wave).order_by("template__order")
     assert [g.status for g in gates] == [Gate.Status.PASSED, Gate.Status.PASSED]
-    assert Evaluation.objects.filter(gate=gates[0]).count() == 2  # each run kept its evidence
+    # Each run keeps the evidence it measured: the second measured the first
+    # gate too when it read it before the first run passed it (under load,
+    # one run can finish before the other starts: then it measured only the next gate).
+    assert Evaluation.objects.filter(gate=gates[0]).count() in (1, 2)
+    assert Evaluation.objects.filter(gate=gates[1]).count() in (1, 2)
