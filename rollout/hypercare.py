@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from controltower import dashboards, metrics, rollups
 from controltower.metrics import HIGHER
+from controltower.models import KpiDay
 from controltower.scoping import visible_locations
 from exceptions.models import URGENCY, Case
 from inventory.models import Channel, CountVariance, Position, on_hand_expression
@@ -170,9 +171,12 @@ def trends(wave, lines, day):
     targets = exit_criteria(wave)
     marks = [(wave.actual_cutover, "Go-live")] if wave.actual_cutover and wave.actual_cutover >= first else []
     shown, without_data = [], []
-    for metric in hypercare_metrics():
-        series = [(name, rollups.series(metric.key, dimension, member, first, last))
-                  for name, dimension, member in lines]
+    kpis = hypercare_metrics()
+    # one query per line for every KPI, not one per KPI and line
+    by_line = [(name, rollups.series_of([m.key for m in kpis], dimension, member, first, last))
+               for name, dimension, member in lines]
+    for metric in kpis:
+        series = [(name, found[metric.key]) for name, found in by_line]
         if not any(row.value is not None for _, rows in series for row in rows):
             without_data.append(metric)
             continue
@@ -194,15 +198,22 @@ def worst_stores(wave, stores, day):
     if not stores or day is None:
         return table
     kpis = hypercare_metrics()
-    found = rollups.on_day([m.key for m in kpis], "location", [s.code for s in stores], day)
+    # Rank on the bare values of every store, then read the rows (links) of the few shown.
+    values = _values_on_day([m.key for m in kpis], [s.code for s in stores], day)
+    ranked = {}
     for metric in kpis:
-        if all(_value(found.get((metric.key, store.code))) is None for store in stores):
+        if all(values.get((metric.key, store.code)) is None for store in stores):
+            continue
+        sign = -1 if metric.better == HIGHER else 1  # worst first: lowest of a higher-is-better metric
+        ranked[metric.key] = sorted(stores, key=lambda store: _worst_key(values.get((metric.key, store.code)),
+                                                                         sign, store))[:WORST_SHOWN]
+    found = _rows_of({key: [store.code for store in shown] for key, shown in ranked.items()}, day)
+    for metric in kpis:
+        if metric.key not in ranked:
             table.rows.append([Cell(metric.label), Cell(""), Cell("No store of the wave has data"), Cell(""),
                                _kpi_cell(metric, None)])
             continue
-        sign = -1 if metric.better == HIGHER else 1  # worst first: lowest of a higher-is-better metric
-        ranked = sorted(stores, key=lambda store: _worst_key(found.get((metric.key, store.code)), sign, store))
-        for rank, store in enumerate(ranked[:WORST_SHOWN], start=1):
+        for rank, store in enumerate(ranked[metric.key], start=1):
             row = found.get((metric.key, store.code))
             table.rows.append([Cell(metric.label), _number(rank), Cell(f"{store.code} {store.name}",
                                reverse("hypercare-location", args=[wave.pk, store.code])),
@@ -210,14 +221,28 @@ def worst_stores(wave, stores, day):
     return table
 
 
-def _value(row):
-    return None if row is None else row.value
+def _values_on_day(metric_keys, members, day):
+    """{(metric, store code): value} of the location rollups of `day`, without the rows' links and
+    details: reading whole rows for every KPI of every store of a wave took a second at 360 stores."""
+    return {(metric, member): value for metric, member, value in KpiDay.objects.filter(
+        metric__in=metric_keys, dimension="location", member__in=members, day=day,
+    ).values_list("metric", "member", "value")}
 
 
-def _worst_key(row, sign, store):
-    if row is None or row.value is None:
+def _rows_of(codes_by_metric, day):
+    """{(metric, store code): KpiDay} of the location rollups of `day` for the stores named per metric."""
+    if not codes_by_metric:
+        return {}
+    wanted = Q()
+    for metric, codes in codes_by_metric.items():
+        wanted |= Q(metric=metric, member__in=codes)
+    return {(row.metric, row.member): row for row in KpiDay.objects.filter(wanted, dimension="location", day=day)}
+
+
+def _worst_key(value, sign, store):
+    if value is None:
         return (1, 0, store.code)
-    return (0, -sign * row.value, store.code)
+    return (0, -sign * value, store.code)
 
 
 def store_kpis(wave, stores, day, title):
