@@ -22,6 +22,8 @@ from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Abs, Greatest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import conditional_escape, format_html
+from django.utils.text import slugify
 
 from controltower import dashboards, metrics, rollups
 from controltower.metrics import HIGHER
@@ -51,6 +53,16 @@ class Cell:
     status: str = ""  # a KPI's green / amber / red / no data, said in words next to the value
     number: int | None = None  # a quantity or count: the CSV gets it as a number (csvsafe quotes "-2" as text)
 
+
+    @property
+    def html(self):
+        """The table cell as shown, built here rather than in the template: a region's table has
+        1,500 cells, and the template's tags for each took most of the page's time."""
+        classes = format_html(' class="kpi-cell kpi-{}"', slugify(self.status)) if self.status else ""
+        content = format_html('<a href="{}">{}</a>', self.url, self.text) if self.url else conditional_escape(self.text)
+        word = format_html(' <span class="kpi-status-word">{}</span>', self.status) \
+            if self.status and self.status != "no data" else ""
+        return format_html("<td{}>{}{}</td>", classes, content, word)
 
     @property
     def csv(self):
@@ -230,13 +242,15 @@ def _values_on_day(metric_keys, members, day):
 
 
 def _rows_of(codes_by_metric, day):
-    """{(metric, store code): KpiDay} of the location rollups of `day` for the stores named per metric."""
+    """{(metric, store code): KpiDay} of the location rollups of `day` for the stores named per metric,
+    with what a cell shows (value, records_url): not the details."""
     if not codes_by_metric:
         return {}
     wanted = Q()
     for metric, codes in codes_by_metric.items():
         wanted |= Q(metric=metric, member__in=codes)
-    return {(row.metric, row.member): row for row in KpiDay.objects.filter(wanted, dimension="location", day=day)}
+    rows = KpiDay.objects.filter(wanted, dimension="location", day=day).only("metric", "member", "value", "records_url")
+    return {(row.metric, row.member): row for row in rows}
 
 
 def _worst_key(value, sign, store):
@@ -249,7 +263,7 @@ def store_kpis(wave, stores, day, title):
     """The stores with every KPI of `day` (a row per store, a column per KPI)."""
     kpis = hypercare_metrics()
     table = Table("stores", title, ["Store", "Region", *[m.label for m in kpis]], empty="No stores here.")
-    found = rollups.on_day([m.key for m in kpis], "location", [s.code for s in stores], day) if day else {}
+    found = _rows_of({m.key: [s.code for s in stores] for m in kpis}, day) if day else {}
     for store in stores:
         link = reverse("hypercare-location", args=[wave.pk, store.code])
         table.rows.append([Cell(f"{store.code} {store.name}", link),
@@ -422,10 +436,12 @@ def wave_page(user, wave, now=None, charts=True):
     return page
 
 
-def region_page(user, wave, region, now=None, charts=True):
-    """The wave's stores in `region`; the tiles and trends are the region's rollup (all its stores)."""
+def region_page(user, wave, region, now=None, charts=True, stores=None):
+    """The wave's stores in `region`; the tiles and trends are the region's rollup (all its stores).
+    `stores`: the wave's stores `user` sees, when the caller has them already."""
     day = rollups.last_day()
-    stores = [store for store in wave_stores(wave, user) if store.region_id == region.pk]
+    stores = [store for store in (wave_stores(wave, user) if stores is None else stores)
+              if store.region_id == region.pk]
     page = {"day": day, "stores": stores,
             "tables": [store_kpis(wave, stores, day, f"The wave's stores in {region.code}"),
                        open_cases(user, stores, now)]}
