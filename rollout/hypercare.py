@@ -22,9 +22,12 @@ from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Abs, Greatest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import conditional_escape, format_html
+from django.utils.text import slugify
 
 from controltower import dashboards, metrics, rollups
 from controltower.metrics import HIGHER
+from controltower.models import KpiDay
 from controltower.scoping import visible_locations
 from exceptions.models import URGENCY, Case
 from inventory.models import Channel, CountVariance, Position, on_hand_expression
@@ -50,6 +53,16 @@ class Cell:
     status: str = ""  # a KPI's green / amber / red / no data, said in words next to the value
     number: int | None = None  # a quantity or count: the CSV gets it as a number (csvsafe quotes "-2" as text)
 
+
+    @property
+    def html(self):
+        """The table cell as shown, built here rather than in the template: a region's table has
+        1,500 cells, and the template's tags for each took most of the page's time."""
+        classes = format_html(' class="kpi-cell kpi-{}"', slugify(self.status)) if self.status else ""
+        content = format_html('<a href="{}">{}</a>', self.url, self.text) if self.url else conditional_escape(self.text)
+        word = format_html(' <span class="kpi-status-word">{}</span>', self.status) \
+            if self.status and self.status != "no data" else ""
+        return format_html("<td{}>{}{}</td>", classes, content, word)
 
     @property
     def csv(self):
@@ -170,9 +183,12 @@ def trends(wave, lines, day):
     targets = exit_criteria(wave)
     marks = [(wave.actual_cutover, "Go-live")] if wave.actual_cutover and wave.actual_cutover >= first else []
     shown, without_data = [], []
-    for metric in hypercare_metrics():
-        series = [(name, rollups.series(metric.key, dimension, member, first, last))
-                  for name, dimension, member in lines]
+    kpis = hypercare_metrics()
+    # one query per line for every KPI, not one per KPI and line
+    by_line = [(name, rollups.series_of([m.key for m in kpis], dimension, member, first, last))
+               for name, dimension, member in lines]
+    for metric in kpis:
+        series = [(name, found[metric.key]) for name, found in by_line]
         if not any(row.value is not None for _, rows in series for row in rows):
             without_data.append(metric)
             continue
@@ -194,15 +210,22 @@ def worst_stores(wave, stores, day):
     if not stores or day is None:
         return table
     kpis = hypercare_metrics()
-    found = rollups.on_day([m.key for m in kpis], "location", [s.code for s in stores], day)
+    # Rank on the bare values of every store, then read the rows (links) of the few shown.
+    values = _values_on_day([m.key for m in kpis], [s.code for s in stores], day)
+    ranked = {}
     for metric in kpis:
-        if all(_value(found.get((metric.key, store.code))) is None for store in stores):
+        if all(values.get((metric.key, store.code)) is None for store in stores):
+            continue
+        sign = -1 if metric.better == HIGHER else 1  # worst first: lowest of a higher-is-better metric
+        ranked[metric.key] = sorted(stores, key=lambda store: _worst_key(values.get((metric.key, store.code)),
+                                                                         sign, store))[:WORST_SHOWN]
+    found = _rows_of({key: [store.code for store in shown] for key, shown in ranked.items()}, day)
+    for metric in kpis:
+        if metric.key not in ranked:
             table.rows.append([Cell(metric.label), Cell(""), Cell("No store of the wave has data"), Cell(""),
                                _kpi_cell(metric, None)])
             continue
-        sign = -1 if metric.better == HIGHER else 1  # worst first: lowest of a higher-is-better metric
-        ranked = sorted(stores, key=lambda store: _worst_key(found.get((metric.key, store.code)), sign, store))
-        for rank, store in enumerate(ranked[:WORST_SHOWN], start=1):
+        for rank, store in enumerate(ranked[metric.key], start=1):
             row = found.get((metric.key, store.code))
             table.rows.append([Cell(metric.label), _number(rank), Cell(f"{store.code} {store.name}",
                                reverse("hypercare-location", args=[wave.pk, store.code])),
@@ -210,21 +233,37 @@ def worst_stores(wave, stores, day):
     return table
 
 
-def _value(row):
-    return None if row is None else row.value
+def _values_on_day(metric_keys, members, day):
+    """{(metric, store code): value} of the location rollups of `day`, without the rows' links and
+    details: reading whole rows for every KPI of every store of a wave took a second at 360 stores."""
+    return {(metric, member): value for metric, member, value in KpiDay.objects.filter(
+        metric__in=metric_keys, dimension="location", member__in=members, day=day,
+    ).values_list("metric", "member", "value")}
 
 
-def _worst_key(row, sign, store):
-    if row is None or row.value is None:
+def _rows_of(codes_by_metric, day):
+    """{(metric, store code): KpiDay} of the location rollups of `day` for the stores named per metric,
+    with what a cell shows (value, records_url): not the details."""
+    if not codes_by_metric:
+        return {}
+    wanted = Q()
+    for metric, codes in codes_by_metric.items():
+        wanted |= Q(metric=metric, member__in=codes)
+    rows = KpiDay.objects.filter(wanted, dimension="location", day=day).only("metric", "member", "value", "records_url")
+    return {(row.metric, row.member): row for row in rows}
+
+
+def _worst_key(value, sign, store):
+    if value is None:
         return (1, 0, store.code)
-    return (0, -sign * row.value, store.code)
+    return (0, -sign * value, store.code)
 
 
 def store_kpis(wave, stores, day, title):
     """The stores with every KPI of `day` (a row per store, a column per KPI)."""
     kpis = hypercare_metrics()
     table = Table("stores", title, ["Store", "Region", *[m.label for m in kpis]], empty="No stores here.")
-    found = rollups.on_day([m.key for m in kpis], "location", [s.code for s in stores], day) if day else {}
+    found = _rows_of({m.key: [s.code for s in stores] for m in kpis}, day) if day else {}
     for store in stores:
         link = reverse("hypercare-location", args=[wave.pk, store.code])
         table.rows.append([Cell(f"{store.code} {store.name}", link),
@@ -397,10 +436,12 @@ def wave_page(user, wave, now=None, charts=True):
     return page
 
 
-def region_page(user, wave, region, now=None, charts=True):
-    """The wave's stores in `region`; the tiles and trends are the region's rollup (all its stores)."""
+def region_page(user, wave, region, now=None, charts=True, stores=None):
+    """The wave's stores in `region`; the tiles and trends are the region's rollup (all its stores).
+    `stores`: the wave's stores `user` sees, when the caller has them already."""
     day = rollups.last_day()
-    stores = [store for store in wave_stores(wave, user) if store.region_id == region.pk]
+    stores = [store for store in (wave_stores(wave, user) if stores is None else stores)
+              if store.region_id == region.pk]
     page = {"day": day, "stores": stores,
             "tables": [store_kpis(wave, stores, day, f"The wave's stores in {region.code}"),
                        open_cases(user, stores, now)]}

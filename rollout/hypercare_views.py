@@ -111,10 +111,12 @@ def _wave_answer(request, waves, wave):
 def region_view(request, pk, region):
     waves, wave = _wave(request, pk)
     found = Region.objects.filter(code=region).first()
-    if found is None or not any(store.region_id == found.pk for store in hypercare.wave_stores(wave, request.user)):
+    stores = hypercare.wave_stores(wave, request.user)
+    if found is None or not any(store.region_id == found.pk for store in stores):
         raise NotInScope(f"No store of {wave.name} in a region {region} in your scope.")
     context = {"waves": waves, "wave": wave, "region": found, "level": "region", "crumbs": _crumbs(wave, found)}
-    return _answer(request, context, lambda charts: hypercare.region_page(request.user, wave, found, charts=charts),
+    return _answer(request, context, lambda charts: hypercare.region_page(request.user, wave, found, charts=charts,
+                                                                       stores=stores),
                    f"hypercare-wave-{wave.pk}-region-{found.code}")
 
 

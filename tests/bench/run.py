@@ -43,6 +43,8 @@ def parser():
                         help="open-to-waiting cases behind the case screens (plus twice as many done)")
     parser.add_argument("--fresh-cases", action="store_true",
                         help="rebuild the bench cases even when their numbers match")
+    parser.add_argument("--reuse-rollups", action="store_true",
+                        help="rollups: skip the from-scratch 90 days when the bench database has them all")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--skip-http", action="store_true", help="only the COPY and naive references")
     return parser
@@ -72,7 +74,7 @@ def main(argv=None, stdout=None):
             results["rollout"] = bench_rollout()
         if "rollups" in args.sections:
             ingest.require_postgres()
-            results["rollups"] = bench_rollups(events=args.events)
+            results["rollups"] = bench_rollups(events=args.events, reuse_days=args.reuse_rollups)
     except ingest.BenchError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 1
