@@ -21,7 +21,7 @@ from django.db.models import Count, Max, Q, Sum
 
 from controltower.db import nearest_rank_of
 from controltower.metrics import Reading, records_url, share
-from inventory.metrics import by_location, codes, codes_of, empty, of_sources, union_of
+from inventory.metrics import codes, codes_of, each_location_scope, empty, of_sources, union_of
 from inventory.models import IngestDay, InventoryEvent, Location, SourceSystem
 
 from .findings import CaseKind
@@ -61,15 +61,12 @@ def _open_cases(severity):
             .values("location_id").annotate(n=Count("id")).values_list("location_id", "n")
         }
         location_codes = codes_of(Location, scopes, "locations")
-        readings = []
-        for scope in scopes:
-            if empty(scope, "locations"):
-                readings.append(Reading(value=None, sample=0))
-                continue
-            count = sum(by_location(counts, scope))
-            readings.append(Reading(value=Decimal(count), sample=count,
-                                    records_url=cases_url(location_codes, scope, status="active", severity=severity)))
-        return readings
+
+        def read(scope, rows):
+            count = sum(rows)
+            return Reading(value=Decimal(count), sample=count,
+                           records_url=cases_url(location_codes, scope, status="active", severity=severity))
+        return each_location_scope(scopes, counts, read)
     return open_cases
 
 
@@ -89,20 +86,16 @@ def sla_attainment(scopes, window):
         .values_list("location_id", "total", "in_time")
     }
     location_codes = codes_of(Location, scopes, "locations")
-    readings = []
-    for scope in scopes:
-        if empty(scope, "locations"):
-            readings.append(Reading(value=None, sample=0))
-            continue
-        rows = by_location(totals, scope)
+
+    def read(scope, rows):
         total, in_time = sum(row[0] for row in rows), sum(row[1] for row in rows)
-        readings.append(Reading(
+        return Reading(
             value=share(in_time, total), sample=total,
             records_url=cases_url(location_codes, scope, status="done", resolved_since=window.since,
                                   resolved_until=window.until),
             detail={"in_time": in_time, "late": total - in_time},
-        ))
-    return readings
+        )
+    return each_location_scope(scopes, totals, read)
 
 
 def _case_aging(fraction):
@@ -116,19 +109,16 @@ def _case_aging(fraction):
                 "location_id", "opened_at"):
             opened.setdefault(location_id, []).append(opened_at)
         location_codes = codes_of(Location, scopes, "locations")
-        readings = []
-        for scope in scopes:
-            if empty(scope, "locations"):
-                readings.append(Reading(value=None, sample=0))
-                continue
+
+        def read(scope, rows):
             # The oldest ages are the earliest openings: rank by opened_at, latest first.
-            openings = sorted(by_location(opened, scope), reverse=True)
+            openings = sorted(rows, reverse=True)
             opened_at = nearest_rank_of(openings, fraction)
-            readings.append(Reading(
+            return Reading(
                 value=None if opened_at is None else Decimal((window.until - opened_at).total_seconds()),
                 sample=len(openings), records_url=cases_url(location_codes, scope, status="active"),
-            ))
-        return readings
+            )
+        return each_location_scope(scopes, opened, read)
 
     return case_aging
 
@@ -146,21 +136,16 @@ def days_since_last_sev1(scopes, window):
         .annotate(latest=Max("opened_at"), n=Count("id")).values_list("location_id", "latest", "n")
     }
     location_codes = codes_of(Location, scopes, "locations")
-    readings = []
-    for scope in scopes:
-        if empty(scope, "locations"):
-            readings.append(Reading(value=None, sample=0))
-            continue
-        rows = by_location(sev1, scope)
+
+    def read(scope, rows):
         url = cases_url(location_codes, scope, severity=1)
         if not rows:
-            readings.append(Reading(value=None, sample=0, records_url=url))
-            continue
+            return Reading(value=None, sample=0, records_url=url)
         latest = max(row[0] for row in rows)
         days = Decimal((window.until - latest).total_seconds()) / DAY_SECONDS
-        readings.append(Reading(value=days.quantize(Decimal("0.01")), sample=sum(row[1] for row in rows),
-                                records_url=url, detail={"last_opened_at": latest.isoformat()}))
-    return readings
+        return Reading(value=days.quantize(Decimal("0.01")), sample=sum(row[1] for row in rows),
+                       records_url=url, detail={"last_opened_at": latest.isoformat()})
+    return each_location_scope(scopes, sev1, read)
 
 
 def variance_value_at_risk(scopes, window):
@@ -173,17 +158,13 @@ def variance_value_at_risk(scopes, window):
         .values_list("location_id", "value", "n")
     }
     location_codes = codes_of(Location, scopes, "locations")
-    readings = []
-    for scope in scopes:
-        if empty(scope, "locations"):
-            readings.append(Reading(value=None, sample=0))
-            continue
-        rows = by_location(totals, scope)
-        readings.append(Reading(
+
+    def read(scope, rows):
+        return Reading(
             value=sum((row[0] for row in rows), Decimal(0)), sample=sum(row[1] for row in rows),
             records_url=cases_url(location_codes, scope, kind=CaseKind.SNAPSHOT_MISMATCH.value, status="active"),
-        ))
-    return readings
+        )
+    return each_location_scope(scopes, totals, read)
 
 
 def stale_feeds(scope, window):

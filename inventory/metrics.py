@@ -88,6 +88,14 @@ def by_location(rows_of_location, scope):
     return [row for pk in scope.locations for row in rows_of_location.get(pk, ())]
 
 
+def each_location_scope(scopes, rows_of_location, read):
+    """The batched metric functions' one loop: a Reading per scope, no data
+    for a scope that names no location, else `read(scope, rows)` with the
+    rows of its locations (from {location id: [rows]}, see by_location)."""
+    return [Reading(value=None, sample=0) if empty(scope, "locations")
+            else read(scope, by_location(rows_of_location, scope)) for scope in scopes]
+
+
 def empty(scope, *parts):
     """The scope names no location or no source among `parts`: nothing to measure."""
     return any(getattr(scope, part) is not None and not getattr(scope, part) for part in parts)
@@ -355,19 +363,16 @@ def transfer_lead_time_many(scopes, window):
             Q(received_at__isnull=True) | Q(received_at__gte=window.until)).values_list("to_location_id", "shipped_at"):
         still_open.setdefault(pk, []).append(window.until - shipped_at)
     location_codes = codes_of(Location, scopes, "locations")
-    readings = []
-    for scope in scopes:
-        if empty(scope, "locations"):
-            readings.append(Reading(value=None, sample=0))
-            continue
-        lead_times = sorted(by_location(leads, scope))
+
+    def read(scope, rows):
+        lead_times = sorted(rows)
         lead = nearest_rank_of(lead_times, Decimal("0.50"))
         ages = by_location(still_open, scope)
-        readings.append(Reading(
+        return Reading(
             value=None if lead is None else Decimal(str(lead.total_seconds())), sample=len(lead_times),
             records_url=records_url("/api/v1/events", type=EventType.TRANSFER_IN, locations=location_codes(scope),
                                     since=window.since, until=window.until),
             detail={key: sum(1 for age in ages if youngest <= age and (oldest is None or age < oldest))
                     for key, youngest, oldest in OPEN_TRANSFER_AGES},
-        ))
-    return readings
+        )
+    return each_location_scope(scopes, leads, read)
