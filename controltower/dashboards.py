@@ -50,6 +50,13 @@ class Tile:
     def records_url(self):
         return "" if self.row is None else self.row.records_url
 
+    @property
+    def period(self):
+        """What a trailing metric's value covers, in words ("" for a day's own value)."""
+        if self.row is None or self.metric.rollup_days == 1:
+            return ""
+        return f"The {self.metric.rollup_days} days to {self.row.day:%d %b}"
+
 
 def tiles(metric_keys, dimension, member, day) -> list[Tile]:
     """One tile per metric for one member of a rollup dimension on one day."""
@@ -108,6 +115,8 @@ def trend_figure(metric, lines, *, marks=(), targets=(), title=""):
         "font": {"color": INK}, "shapes": shapes, "annotations": annotations,
     }
     if title:
+        if metric.rollup_days > 1:
+            title = f"{title} (each day: the {metric.rollup_days} days to it)"
         layout["title"] = {"text": title, "font": {"size": 14}}
     return json.dumps({"data": data, "layout": layout}, separators=(",", ":"))
 
@@ -130,7 +139,8 @@ def trend_summary(metric, rows):
     if not known:
         return f"{metric.label}: no data in this period."
     first, last = known[0], known[-1]
-    return (f"{metric.label} from {metric.format(first.value)} on {first.day:%d %b} "
+    period = f" (each day: the {metric.rollup_days} days to it)" if metric.rollup_days > 1 else ""
+    return (f"{metric.label}{period} from {metric.format(first.value)} on {first.day:%d %b} "
             f"to {metric.format(last.value)} on {last.day:%d %b}; target {metric.target_text}.")
 
 

@@ -95,6 +95,14 @@ class Metric:
     # rollups measure every member of a dimension), for a metric whose rule
     # is cheaper read once for all; `compute` is then this for one scope.
     compute_many: Callable[[list, Window], list] | None = None
+    # The days each daily rollup value covers, ending with its day: 1 for a
+    # day's own value; more for a measure of events too few in a day to read
+    # (a wave's transfers received, its cases resolved).
+    rollup_days: int = 1
+
+    @property
+    def rollup_period_text(self):
+        return "the day" if self.rollup_days == 1 else f"the {self.rollup_days} days to the day"
 
     def measure_many(self, scopes, window) -> list[Reading]:
         """The readings of `scopes`, in their order."""
@@ -184,13 +192,14 @@ _metrics: dict[str, Metric] = {}
 
 
 def register(key, label, *, definition, unit, better, compute=None, target, amber=None,
-             scopes=("locations", "sources"), compute_many=None):
+             scopes=("locations", "sources"), compute_many=None, rollup_days=1):
     """Add a metric (called from an app's AppConfig.ready()). A key is defined
     once. `target`: the value that is good enough (None only for a count with
     no sensible target); `amber`: where red begins (None: short of the target
     is red); `scopes`: the Scope parts `compute` honours. `compute_many`
     (scopes, window) -> [Reading]: the batched rule; given alone, `compute`
-    is it for one scope (one rule, never two)."""
+    is it for one scope (one rule, never two). `rollup_days`: the trailing
+    days a daily rollup value covers (Metric.rollup_days)."""
     if compute is None:
         if compute_many is None:
             raise ValueError(f"Metric {key}: compute or compute_many is required.")
@@ -200,6 +209,8 @@ def register(key, label, *, definition, unit, better, compute=None, target, ambe
     unknown = set(scopes) - set(SCOPE_PARTS)
     if unknown:
         raise ValueError(f"Metric {key}: unknown scope parts {sorted(unknown)}; one of {SCOPE_PARTS}.")
+    if not isinstance(rollup_days, int) or rollup_days < 1:
+        raise ValueError(f"Metric {key}: rollup_days must be a whole number of days, at least 1.")
     target = None if target is None else Decimal(target)
     amber = None if amber is None else Decimal(amber)
     if target is not None and amber is not None and (amber - target) * (1 if better == LOWER else -1) < 0:
@@ -209,7 +220,7 @@ def register(key, label, *, definition, unit, better, compute=None, target, ambe
             compute, "batched", compute):
         raise ValueError(f"Metric {key} is already registered.")
     _metrics[key] = Metric(key, label, definition, unit, better, compute, target, amber, frozenset(scopes),
-                           compute_many)
+                           compute_many, rollup_days)
 
 
 def one_scope(compute_many):

@@ -12,7 +12,8 @@ Incremental: each app registers a function telling which days received new
 data since a time (late events included); the rollup recomputes those days,
 today, and yesterday once after midnight, then moves its watermark to when
 it started (what arrived while it ran is rolled next time). A day is always
-recomputed whole: its rows are replaced in one transaction, so a rerun, two
+recomputed whole (with the later days whose trailing metrics cover it,
+Metric.rollup_days): its rows are replaced in one transaction, so a rerun, two
 workers at once or a run killed halfway leave the same rows as a
 from-scratch computation (`rollup_kpis --since DATE`).
 """
@@ -68,21 +69,25 @@ def register_changes(days_changed_since):
     _changes.append(days_changed_since)
 
 
-def day_window(day) -> Window:
+def day_window(day, days=1) -> Window:
+    """The UTC day `day`, or the `days` days ending with it."""
     start = datetime.combine(day, time(), dt_timezone.utc)
-    return Window(since=start, until=start + timedelta(days=1))
+    return Window(since=start - timedelta(days=days - 1), until=start + timedelta(days=1))
 
 
 def utc_today(now=None):
     return (now or timezone.now()).astimezone(dt_timezone.utc).date()
 
 
-def measure_day(day, computed_at) -> list[KpiDay]:
-    """Every metric along every dimension it honours, for one day (not saved)."""
-    window = day_window(day)
+def measure_day(day, computed_at, keys=None) -> list[KpiDay]:
+    """Every metric (those of `keys` when given) along every dimension it
+    honours, for one day (not saved)."""
     members = {d.name: d.members() for d in _dimensions.values()}
     rows = []
     for metric in metrics.metrics():
+        if keys is not None and metric.key not in keys:
+            continue
+        window = day_window(day, metric.rollup_days)
         # Every member of every dimension the metric honours, measured at once
         # (a metric with a batched rule reads its records once for all).
         targets = [(dim.name, member, scope) for dim in _dimensions.values()
@@ -103,20 +108,41 @@ def _json(detail):
     return {key: str(value) if isinstance(value, Decimal) else value for key, value in detail.items()}
 
 
-def roll_day(day, now=None) -> int:
-    """Recompute one day: measured first, then its rows replaced in one short transaction."""
-    rows = measure_day(day, now or timezone.now())
+def roll_day(day, now=None, keys=None) -> int:
+    """Recompute one day (its metrics of `keys` when given): measured first,
+    then its rows replaced in one short transaction."""
+    rows = measure_day(day, now or timezone.now(), keys)
     with transaction.atomic():
         hold_until_commit(f"kpi-rollup:{day.isoformat()}")
-        KpiDay.objects.filter(day=day).delete()
+        replaced = KpiDay.objects.filter(day=day)
+        if keys is not None:
+            replaced = replaced.filter(metric__in=keys)
+        replaced.delete()
         KpiDay.objects.bulk_create(rows, batch_size=1000)
     return len(rows)
 
 
 def roll_days(days, now=None) -> dict:
+    """Recompute `days`, and the days after them (to today) whose trailing
+    metrics (Metric.rollup_days) cover them."""
     now = now or timezone.now()
     written = sum(roll_day(day, now) for day in sorted(days))
+    covering = _covering_days(days, utc_today(now))
+    for day in sorted(covering):
+        written += roll_day(day, now, keys=covering[day])
     return {"days": len(days), "rows": written}
+
+
+def _covering_days(days, today) -> dict:
+    """{later day not in `days`: the keys of the trailing metrics whose value there covers one of `days`}."""
+    covering = {}
+    for metric in metrics.metrics():
+        for day in days:
+            for n in range(1, metric.rollup_days):
+                later = day + timedelta(days=n)
+                if later <= today and later not in days:
+                    covering.setdefault(later, set()).add(metric.key)
+    return covering
 
 
 def days_to_roll(since, now) -> set[date]:

@@ -43,7 +43,7 @@ def register_metrics():
     register(
         "sla_attainment", "Case SLA attainment", unit=Unit.PERCENT, better=HIGHER,
         compute_many=metrics.sla_attainment,
-        target="95", amber="85", scopes=("locations",),
+        target="95", amber="85", scopes=("locations",), rollup_days=7,  # a store resolves a few a week
         definition="Cases resolved in the window by their resolution due time, over the cases resolved in "
                    "the window that had a resolution target.",
     )
@@ -66,7 +66,8 @@ def register_metrics():
         compute_many=metrics.days_since_last_sev1,
         target="7", amber="2", scopes=("locations",),
         definition="Days from the opening of the latest severity-1 case at the locations to the end of the "
-                   "window; no data when there never was one.",
+                   "window; where there never was one, from the first case recorded there (the days without "
+                   "one so far); no data before any case.",
     )
     register(
         "duplicate_transaction_rate", "Duplicate transaction rate", unit=Unit.PERCENT, better=LOWER,

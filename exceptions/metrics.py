@@ -17,7 +17,7 @@ from datetime import datetime, time, timedelta
 from datetime import timezone as dt_timezone
 from decimal import Decimal
 
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Count, Max, Min, Q, Sum
 
 from controltower.db import nearest_rank_of
 from controltower.metrics import Reading, records_url, share
@@ -129,11 +129,15 @@ case_aging_p90 = _case_aging(Decimal("0.90"))
 
 def days_since_last_sev1(scopes, window):
     """Days from the opening of the latest severity-1 case before `until`
-    to `until`; no data when there never was one."""
-    sev1 = {
-        location_id: [(latest, n)] for location_id, latest, n in
-        cases_at(scopes).filter(severity=1, opened_at__lt=window.until).values("location_id")
-        .annotate(latest=Max("opened_at"), n=Count("id")).values_list("location_id", "latest", "n")
+    to `until`; where there never was one, from the first case of any
+    severity (the days without one since the tower's records begin); no
+    data before any case."""
+    opened = {
+        location_id: [(latest_sev1, first, n)] for location_id, latest_sev1, first, n in
+        cases_at(scopes).filter(opened_at__lt=window.until).values("location_id")
+        .annotate(latest_sev1=Max("opened_at", filter=Q(severity=1)), first=Min("opened_at"),
+                  n=Count("id", filter=Q(severity=1)))
+        .values_list("location_id", "latest_sev1", "first", "n")
     }
     location_codes = codes_of(Location, scopes, "locations")
 
@@ -141,11 +145,13 @@ def days_since_last_sev1(scopes, window):
         url = cases_url(location_codes, scope, severity=1)
         if not rows:
             return Reading(value=None, sample=0, records_url=url)
-        latest = max(row[0] for row in rows)
-        days = Decimal((window.until - latest).total_seconds()) / DAY_SECONDS
-        return Reading(value=days.quantize(Decimal("0.01")), sample=sum(row[1] for row in rows),
-                       records_url=url, detail={"last_opened_at": latest.isoformat()})
-    return each_location_scope(scopes, sev1, read)
+        sev1 = [row[0] for row in rows if row[0] is not None]
+        since = max(sev1) if sev1 else min(row[1] for row in rows)
+        days = Decimal((window.until - since).total_seconds()) / DAY_SECONDS
+        detail = {"last_opened_at": since.isoformat()} if sev1 else {"no_severity_1_since": since.isoformat()}
+        return Reading(value=days.quantize(Decimal("0.01")), sample=sum(row[2] for row in rows),
+                       records_url=url, detail=detail)
+    return each_location_scope(scopes, opened, read)
 
 
 def variance_value_at_risk(scopes, window):

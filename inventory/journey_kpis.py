@@ -148,6 +148,11 @@ def days_changed_since(moment):
                .values_list("utc_day", flat=True).distinct())
 
 
+# Ready orders and refunds are a few a day at a store: their daily rollup
+# reads the week to the day.
+WEEK = 7
+
+
 def register():
     """The journey metrics, the channel dimension and the changed days."""
     scopes = ("locations", "channels")
@@ -159,26 +164,28 @@ def register():
     )
     register_metric(
         "pickup_readiness_accuracy", "Pickup readiness accuracy", unit=Unit.PERCENT, better=HIGHER,
-        compute=pickup_readiness_accuracy, target="98", amber="95", scopes=scopes,
+        compute=pickup_readiness_accuracy, target="98", amber="95", scopes=scopes, rollup_days=WEEK,
         definition="Orders marked ready for pickup in the window that were collected without a short, a "
                    "substitution or a fallout, over the orders marked ready in the window (one not yet "
                    "collected is not yet accurate).",
     )
     register_metric(
         "order_to_ready_time", "Order to ready time", unit=Unit.SECONDS, better=LOWER,
-        compute=order_to_ready_time, target="7200", amber="14400", scopes=scopes,
+        compute=order_to_ready_time, target="7200", amber="14400", scopes=scopes, rollup_days=WEEK,
         definition="Median time from an order placed to ready for pickup, of the orders marked ready in the "
                    "window.",
     )
     register_metric(
         "refund_received_to_refunded", "Refund cycle: received to refunded", unit=Unit.SECONDS, better=LOWER,
         compute=refund_received_to_refunded, target="172800", amber="432000", scopes=scopes,
+        rollup_days=WEEK,
         definition="Median time from a return received at the store to the customer refunded, of the returns "
                    "refunded in the window.",
     )
     register_metric(
         "refund_refunded_to_settled", "Refund cycle: refunded to settled", unit=Unit.SECONDS, better=LOWER,
         compute=refund_refunded_to_settled, target="432000", amber="864000", scopes=scopes,
+        rollup_days=WEEK,
         definition="Median time from a refund to its settlement in finance, of the returns settled in the "
                    "window.",
     )

@@ -118,6 +118,10 @@ def test_a_late_transfer_line_rolls_every_day_it_changes(estate):
     ledger.ingest_events(pos, [out], received_at=at(1))
     rollups.roll_up(now=now)
     assert value("transfer_lead_time", "location", "S2", day(3)) == Decimal(86400)
+    # A day nothing arrived on, rolled up before the shipment was known: its
+    # value covers the 7 days to it (Metric.rollup_days), so it was recomputed.
+    assert metrics.get("transfer_lead_time").rollup_days == 7
+    assert value("transfer_lead_time", "location", "S2", day(2)) == Decimal(86400)
     incremental = table()
     rollups.roll_up_since(min(row[3] for row in incremental), now=now)
     assert table() == incremental

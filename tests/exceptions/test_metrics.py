@@ -140,7 +140,15 @@ class TestDaysSinceLastSev1:
         case(a, severity=2, opened=-HOUR)
         measured = measure("days_since_last_sev1", Scope.of(locations=[a.pk]), AS_OF)
         assert (measured.value, measured.reading.sample, measured.text) == (Decimal("2.50"), 2, "2.5 days")
-        assert measure("days_since_last_sev1", Scope.of(locations=[b.pk]), AS_OF).value is None  # never
+        assert measure("days_since_last_sev1", Scope.of(locations=[b.pk]), AS_OF).value is None  # no case yet
+
+    def test_never_a_severity_1_counts_from_the_first_case(self, stores):
+        a, _b = stores
+        case(a, severity=3, opened=-timedelta(days=6), resolved=-timedelta(days=5))
+        case(a, severity=2, opened=-timedelta(days=1))
+        measured = measure("days_since_last_sev1", Scope.of(locations=[a.pk]), AS_OF)
+        assert (measured.value, measured.reading.sample) == (Decimal("6.00"), 0)
+        assert "no_severity_1_since" in measured.reading.detail
 
 
 class TestStaleFeeds:

@@ -142,3 +142,16 @@ def test_rolled_up_by_channel(orders):
     assert row.detail["by_reason"] == {"damaged": 1, "out_of_stock": 1}
     web = KpiDay.objects.get(metric="order_fallout_rate", dimension="channel", member="web", day=DAY.date())
     assert web.value is None
+
+
+def test_a_day_rolled_again_rolls_the_days_whose_trailing_week_covers_it(orders):
+    """Ready orders are few a day: their rollup value is the 7 days to each
+    day (Metric.rollup_days), so a day recomputed recomputes those after it."""
+    rollups.roll_days({DAY.date()}, now=DAY + timedelta(days=2, hours=1))
+    later = DAY.date() + timedelta(days=2)
+    ready = KpiDay.objects.get(metric="order_to_ready_time", dimension="estate", day=later)
+    assert ready.value == KpiDay.objects.get(metric="order_to_ready_time", dimension="estate", day=DAY.date()).value
+    assert ready.value is not None
+    # A metric of the day's own events is not rolled for the later days.
+    assert not KpiDay.objects.filter(metric="order_fallout_rate", day=later).exists()
+    assert not KpiDay.objects.filter(day=later + timedelta(days=1)).exists()  # after `now`
