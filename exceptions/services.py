@@ -117,7 +117,7 @@ class SyncReport:
         return {name: len(getattr(self, name)) for name in ("opened", "updated", "reopened", "resolved")}
 
 
-def sync_findings(kind: str, findings: list[Finding], *, scope: dict | None = None) -> SyncReport:
+def sync_findings(kind: str, findings: list[Finding], *, scope: dict | None = None, now=None) -> SyncReport:
     """Make the cases of `kind` match `findings`.
 
     A new fingerprint opens a case; a known one refreshes its case (and
@@ -132,7 +132,7 @@ def sync_findings(kind: str, findings: list[Finding], *, scope: dict | None = No
     if wrong:
         raise ValueError(f"Findings of another kind than {kind}: {wrong[:3]}")
     wanted = {f.fingerprint: f for f in findings}
-    now = timezone.now()
+    now = now or timezone.now()
     report = SyncReport()
     with transaction.atomic():
         hold_until_commit(f"cases:{kind}")

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
+from datetime import timezone as dt_timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -27,8 +28,16 @@ TXN_PREFIX = "demo-"
 # trends since go-live have weeks of points.
 DAYS = 35
 
+# When the demo replays the tower's nightly reconciliation over its history
+# (UTC; after the last store in Europe closes).
+NIGHTLY_RUN = time(22, 30)
+
 ADJUSTMENT_REASONS = [("SHRINK", -1), ("FOUND", 1), ("ADMIN_CORRECTION", -1), ("ADMIN_CORRECTION", 1),
                       ("SPOILAGE", -1), ("SUPPLIER_SHORT", -1)]
+
+# The value at cost of the launch transfer that gets stuck (over the
+# severity-1 threshold, RECONCILIATION["severity_by_value"]).
+LAUNCH_VALUE = Decimal("6000")
 
 # Store with many more manual adjustments than its peers (an outlier to find).
 ADJUSTING_STORE = "UK002"
@@ -62,10 +71,12 @@ class SourceEvent:
     received_at: datetime | None = None  # set for late replays; else the next push
 
 
-def post_events(events, sources, report):
+def post_events(events, sources, report, nightly=None):
     """Post the events through the ledger, each source's in the batches it
     would push (every push interval, see SOURCES), oldest batch first; the
-    answers are counted on the report."""
+    answers are counted on the report. `nightly(moment)`, when given, runs
+    at NIGHTLY_RUN (UTC) of every day the batches cross, between the batches
+    received before it and after it: the tower's runs over the history."""
     push = {code: timedelta(seconds=interval) for code, _n, _k, _g, interval, _i, _l in SOURCES}
     epoch = datetime(2000, 1, 1, tzinfo=ZoneInfo("UTC"))
     now = timezone.now()
@@ -77,11 +88,23 @@ def post_events(events, sources, report):
             ticks = (event.occurred_at + timedelta(seconds=5) - epoch) // push[event.source] + 1
             received_at = epoch + ticks * push[event.source]
         batches[(min(received_at, now), event.source)].append(event.raw)
+    night = None
     for (received_at, source_code), raw_events in sorted(batches.items()):
+        if nightly is not None:
+            night = night or _night_after(received_at)
+            while night <= received_at:
+                nightly(night)
+                night += timedelta(days=1)
         result = ingest_events(sources[source_code], raw_events, received_at=received_at)
         for status, n in result.counts.items():
             report.ingest[status] += n
         report.batches += 1
+
+
+def _night_after(moment):
+    """The first NIGHTLY_RUN after `moment`."""
+    night = datetime.combine(moment.astimezone(dt_timezone.utc).date(), NIGHTLY_RUN, tzinfo=dt_timezone.utc)
+    return night if night > moment else night + timedelta(days=1)
 
 
 def send_snapshots(sources, now, report):
@@ -231,6 +254,7 @@ class Week:
         self.erp_sales_postings()
         self.cycle_counts()
         self.bad_events()
+        self.stuck_launch_transfer()
 
     def opening_balances(self):
         """The stock migrated into the tower five weeks ago: one count per ranged SKU."""
@@ -530,6 +554,28 @@ class Week:
             live = (when - self.pilot_cutover) / (self.now - self.pilot_cutover)
             return EXACT_BEFORE + (EXACT_PILOT_NOW - EXACT_BEFORE) * live
         return EXACT_BEFORE
+
+    def stuck_launch_transfer(self):
+        """Hypercare's severity-1: a week after the pilot's cutover the DC
+        ships a new range's launch stock (over LAUNCH_VALUE at cost) to the
+        first pilot store, and the store books it in only four days later,
+        past the transfer SLA: the nightly reconciliation opens a severity-1
+        case and clears it once the receipt is in."""
+        code = PILOT[0]
+        shipped = self.pilot_cutover + timedelta(days=7, hours=6)
+        arrives = shipped + timedelta(days=4, hours=3)
+        if not self.in_window(arrives):
+            return
+        new_range = [sku for sku in self.ranges[DC] if sku not in self.ranges[code]]
+        cost = dict(SKU.objects.filter(code__in=new_range).values_list("code", "unit_cost"))
+        sku = max(new_range, key=lambda s: (cost[s] * self.book(DC, s, shipped), s))
+        quantity = min(self.book(DC, sku, shipped), int(LAUNCH_VALUE / cost[sku]) + 1)
+        reference = "TR-DEMO-LAUNCH"
+        self.add("WMS", "xfer", "transfer_out", DC, sku, quantity, shipped, to_location=code,
+                 reference=reference, available=-quantity)
+        self.add(self.store_source(code, arrives), "xfer", "transfer_in", code, sku, quantity, arrives,
+                 reference=reference)
+        self.moves[(code, sku)].append((arrives, quantity))
 
     def bad_events(self):
         """What integrations really send: unknown SKUs and stores, a unit the

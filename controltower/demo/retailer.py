@@ -41,6 +41,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from controltower.rollups import roll_up, roll_up_since
+from exceptions.reconciliation import KINDS, run_reconciliation
 
 from inventory.models import (
     SKU,
@@ -122,7 +123,7 @@ def load_demo(seed=42, size="full", now=None) -> DemoReport:
             # The history is posted with the lanes of its time (the legacy POS
             # fed the pilot stores until their cutover), then today's are set.
             set_lanes(sources, locations, before_pilot_cutover=True)
-            post_events(week.events, sources, report)
+            post_events(week.events, sources, report, nightly=reconcile_all)
             set_lanes(sources, locations)
             send_snapshots(sources, now, report)
             report.events_loaded = True
@@ -143,6 +144,13 @@ def load_demo(seed=42, size="full", now=None) -> DemoReport:
         "training records": TrainingRecord.objects.count(),
     }
     return report
+
+
+def reconcile_all(moment):
+    """Every reconciliation kind as the tower's run at `moment` would have
+    found it: the cases of the history open, refresh and clear as they did."""
+    for kind in KINDS:
+        run_reconciliation(kind, now=moment)
 
 
 def first_day(now):

@@ -84,18 +84,35 @@ def _clearable(kind, now):
     return None
 
 
-def run_reconciliation(kind):
-    """Compute one kind and sync its cases; returns the SyncReport."""
+# The kinds whose findings depend on the time (an SLA passed, a window of
+# days); the others compare what the systems hold now.
+TIMED = {
+    CaseKind.SALES_POSTING_GAP, CaseKind.TRANSFER_NOT_RECEIVED, CaseKind.RETURN_NOT_DISPOSITIONED,
+    CaseKind.SUSPECTED_DUPLICATE, CaseKind.STALE_FEED, CaseKind.BEYOND_RESERVED,
+    CaseKind.FULFIL_BEYOND_STAGED, CaseKind.TRANSFER_IN_WITHOUT_OUT, CaseKind.RESERVATION_NOT_RELEASED,
+    CaseKind.JOURNEY_STUCK,
+}
+
+
+def find(kind, now):
+    """The findings of one kind as of `now`."""
+    return KINDS[kind](now=now) if kind in TIMED else KINDS[kind]()
+
+
+def run_reconciliation(kind, now=None):
+    """Compute one kind and sync its cases; returns the SyncReport. `now`
+    (default: the clock) is when the run happens: the demo replays its
+    history with the tower's nightly runs."""
     if kind not in KINDS:
         raise ValueError(f"Unknown reconciliation '{kind}'; one of {', '.join(KINDS)}.")
-    now = timezone.now()
+    now = now or timezone.now()
     # The scope first: a snapshot arriving meanwhile only adds findings, never
     # lets a case it was not compared for be cleared.
     scope = _clearable(kind, now)
-    report = sync_findings(kind, KINDS[kind](), scope=scope)
-    if kind == CaseKind.RESERVATION_NOT_RELEASED and release_expired():
+    report = sync_findings(kind, find(kind, now), scope=scope, now=now)
+    if kind == CaseKind.RESERVATION_NOT_RELEASED and release_expired(now):
         # The tower released the expired holds of sources that ask it to: their cases clear now.
-        report.resolved += sync_findings(kind, KINDS[kind](), scope=scope).resolved
+        report.resolved += sync_findings(kind, find(kind, now), scope=scope, now=now).resolved
     return report
 
 

@@ -264,6 +264,21 @@ def test_transfer_not_received_after_sla_then_resolved(pos, store, sku):
     assert run_reconciliation(CaseKind.TRANSFER_NOT_RECEIVED).resolved == [case.pk]
 
 
+def test_a_run_at_a_past_moment_judges_the_sla_from_it(pos, store, sku):
+    """run_reconciliation(now=...) is the run at that moment (the demo replays
+    its history with it): the SLA is counted to it and the case opens then."""
+    dc = LocationFactory(code="DC01", kind=Location.Kind.DC)
+    post(pos, ev("a", "receipt", dc, sku, 100, ago(hours=100), reference="PO1"),
+         ev("b", "transfer_out", dc, sku, 30, ago(hours=80), to_location="S012", reference="T1"))
+
+    assert run_reconciliation(CaseKind.TRANSFER_NOT_RECEIVED, now=NOW - timedelta(hours=10)).opened == []
+    then = NOW - timedelta(hours=5)
+    [opened] = run_reconciliation(CaseKind.TRANSFER_NOT_RECEIVED, now=then).opened
+    case = Case.objects.get(pk=opened)
+    assert case.opened_at == then and case.resolution_due_at > then
+    assert case.history.get(action="opened").at == then
+
+
 # --- return_not_dispositioned -------------------------------------------------------
 
 def test_return_not_dispositioned_counts_only_units_older_than_sla(pos, store, sku):
