@@ -15,121 +15,128 @@ channel; an empty scope, or nothing in the window, is no data.
 """
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import replace
 from datetime import timezone as dt_timezone
 from decimal import Decimal
 
-from django.db.models import Count
 from django.db.models.functions import Coalesce, TruncDate
 
-from controltower.db import nearest_rank
+from controltower.db import nearest_rank_of
 from controltower.metrics import HIGHER, LOWER, Reading, Scope, Unit, records_url, register as register_metric, share
 from controltower.rollups import register_changes, register_dimension
 
 from .journeys import ORDER, PROMOTION, RETURN
-from .metrics import codes, empty
+from .metrics import by_location as by_location_of, codes_of, empty, union_of
 from .models import Channel, Journey, JourneyStep, Location
 
 JOURNEYS_URL = "/api/v1/journeys"
 
 
-def _journeys(kind, scope, step_field, window):
-    """The journeys of `kind` in the scope whose `step_field` time is in the window."""
-    journeys = Journey.objects.filter(kind=kind, **{f"{step_field}__lt": window.until})
-    if window.since is not None:
-        journeys = journeys.filter(**{f"{step_field}__gte": window.since})
-    if scope.locations is not None:
-        journeys = journeys.filter(location_id__in=scope.locations)
-    if scope.channels is not None:
-        journeys = journeys.filter(channel__in=scope.channels)
-    return journeys
+# Each function measures many scopes at once (the KPI rollups measure every
+# member of the location, region and channel dimensions): it reads the
+# journeys (or steps) in the window once, for the union of the scopes, and
+# counts per scope in Python; one scope is the same rule for one.
+
+def _in_window(rows, field, window):
+    rows = rows.filter(**{f"{field}__lt": window.until})
+    return rows if window.since is None else rows.filter(**{f"{field}__gte": window.since})
 
 
-def _url(kind, step, scope, window):
-    return records_url(
-        JOURNEYS_URL, kind=kind, step=step, locations=codes(Location, scope.locations), channels=scope.channels,
-        since=window.since, until=window.until,
-    )
+def _of_scopes(rows, scopes, location_field, channel_field):
+    """`rows` of any of the scopes' locations and channels."""
+    location_ids, channel_codes = union_of(scopes, "locations"), union_of(scopes, "channels")
+    if location_ids is not None:
+        rows = rows.filter(**{f"{location_field}__in": location_ids})
+    if channel_codes is not None:
+        rows = rows.filter(**{f"{channel_field}__in": channel_codes})
+    return rows
 
 
-def _no_data(scope):
-    return empty(scope, "locations", "channels")
+def _each_scope(scopes, rows, read, kind, step, window):
+    """The one loop: a Reading per scope, no data for a scope naming no
+    location or no channel, else `read(rows of the scope)` with the records
+    URL of the journeys behind it. `rows`: tuples starting (location id,
+    channel code)."""
+    by_location = {}
+    for row in rows:
+        by_location.setdefault(row[0], []).append(row)
+    location_codes = codes_of(Location, scopes, "locations")
+    readings = []
+    for scope in scopes:
+        if empty(scope, "locations", "channels"):
+            readings.append(Reading(value=None, sample=0))
+            continue
+        mine = by_location_of(by_location, scope)
+        if scope.channels is not None:
+            mine = [row for row in mine if row[1] in scope.channels]
+        url = records_url(JOURNEYS_URL, kind=kind, step=step, locations=location_codes(scope),
+                          channels=scope.channels, since=window.since, until=window.until)
+        readings.append(replace(read(mine), records_url=url))
+    return readings
 
 
-def order_fallout_rate(scope, window):
-    if _no_data(scope):
-        return Reading(value=None, sample=0)
-    placed = _journeys(ORDER, scope, "placed_at", window)
-    total = placed.count()
-    reasons = dict(
-        placed.filter(fallout_at__isnull=False).values_list("fallout_reason").annotate(n=Count("id"))
-        .order_by("fallout_reason")
-    )
-    fallout = sum(reasons.values())
-    return Reading(
-        value=share(fallout, total), sample=total, records_url=_url(ORDER, "placed", scope, window),
-        detail={"placed": total, "fallout": fallout, "by_reason": reasons},
-    )
+def _journeys(kind, scopes, step_field, window, *fields):
+    """(location id, channel, *fields) of the journeys of `kind` in the
+    scopes whose `step_field` time is in the window."""
+    journeys = _of_scopes(_in_window(Journey.objects.filter(kind=kind), step_field, window), scopes,
+                          "location_id", "channel")
+    return journeys.values_list("location_id", "channel", *fields)
 
 
-def pickup_readiness_accuracy(scope, window):
-    if _no_data(scope):
-        return Reading(value=None, sample=0)
-    ready = _journeys(ORDER, scope, "ready_at", window)
-    total = ready.count()
-    clean = ready.filter(collected_at__isnull=False, fallout_at__isnull=True, substituted=False, short=False).count()
-    return Reading(
-        value=share(clean, total), sample=total, records_url=_url(ORDER, "ready_for_pickup", scope, window),
-        detail={"marked_ready": total, "collected_as_ready": clean},
-    )
+def order_fallout_rate(scopes, window):
+    def read(rows):
+        reasons = Counter(reason for _location, _channel, fallout_at, reason in rows if fallout_at is not None)
+        fallout = sum(reasons.values())
+        return Reading(value=share(fallout, len(rows)), sample=len(rows),
+                       detail={"placed": len(rows), "fallout": fallout, "by_reason": dict(sorted(reasons.items()))})
+    rows = _journeys(ORDER, scopes, "placed_at", window, "fallout_at", "fallout_reason")
+    return _each_scope(scopes, rows, read, ORDER, "placed", window)
 
 
-def _median(kind, scope, window, step_field, leg, step):
-    if _no_data(scope):
-        return Reading(value=None, sample=0)
-    journeys = _journeys(kind, scope, step_field, window).filter(**{f"{leg}__isnull": False})
-    seconds, count = nearest_rank(journeys, leg, Decimal("0.5"))
-    return Reading(
-        value=None if seconds is None else Decimal(seconds), sample=count,
-        records_url=_url(kind, step, scope, window),
-    )
+def pickup_readiness_accuracy(scopes, window):
+    def read(rows):
+        clean = sum(1 for _location, _channel, collected_at, fallout_at, substituted, short in rows
+                    if collected_at is not None and fallout_at is None and not substituted and not short)
+        return Reading(value=share(clean, len(rows)), sample=len(rows),
+                       detail={"marked_ready": len(rows), "collected_as_ready": clean})
+    rows = _journeys(ORDER, scopes, "ready_at", window, "collected_at", "fallout_at", "substituted", "short")
+    return _each_scope(scopes, rows, read, ORDER, "ready_for_pickup", window)
 
 
-def order_to_ready_time(scope, window):
-    return _median(ORDER, scope, window, "ready_at", "ready_s", "ready_for_pickup")
+def _median(kind, step_field, leg, step):
+    """The metric function of the median of one leg (seconds) of the journeys
+    whose `step_field` time is in the window: the one rule for the three."""
+    def median(scopes, window):
+        def read(rows):
+            seconds = nearest_rank_of(sorted(row[2] for row in rows), Decimal("0.5"))
+            return Reading(value=None if seconds is None else Decimal(seconds), sample=len(rows))
+        rows = _journeys(kind, scopes, step_field, window, leg).filter(**{f"{leg}__isnull": False})
+        return _each_scope(scopes, rows, read, kind, step, window)
+    return median
 
 
-def refund_received_to_refunded(scope, window):
-    return _median(RETURN, scope, window, "refunded_at", "refund_s", "refunded")
+order_to_ready_time = _median(ORDER, "ready_at", "ready_s", "ready_for_pickup")
+refund_received_to_refunded = _median(RETURN, "refunded_at", "refund_s", "refunded")
+refund_refunded_to_settled = _median(RETURN, "settled_at", "settle_s", "settled")
 
 
-def refund_refunded_to_settled(scope, window):
-    return _median(RETURN, scope, window, "settled_at", "settle_s", "settled")
-
-
-def promotion_override_frequency(scope, window):
+def promotion_override_frequency(scopes, window):
     """Price override steps over promotion sale steps that occurred in the
     window, each at its own location (else its journey's)."""
-    if _no_data(scope):
-        return Reading(value=None, sample=0)
-    steps = JourneyStep.objects.filter(
-        journey__kind=PROMOTION, step__in=("price_override", "promotion_sale"), occurred_at__lt=window.until,
-    )
-    if window.since is not None:
-        steps = steps.filter(occurred_at__gte=window.since)
-    if scope.locations is not None:
-        steps = steps.annotate(at_location=Coalesce("location_id", "journey__location_id"))
-        steps = steps.filter(at_location__in=scope.locations)
-    if scope.channels is not None:
-        steps = steps.filter(journey__channel__in=scope.channels)
-    sales = steps.filter(step="promotion_sale").count()
-    by_cashier = dict(
-        steps.filter(step="price_override").values_list("cashier").annotate(n=Count("id")).order_by("cashier")
-    )
-    overrides = sum(by_cashier.values())
-    return Reading(
-        value=share(overrides, sales), sample=sales, records_url=_url(PROMOTION, "price_override", scope, window),
-        detail={"price_overrides": overrides, "promotion_sales": sales, "by_cashier": by_cashier},
-    )
+    def read(rows):
+        sales = sum(1 for row in rows if row[2] == "promotion_sale")
+        by_cashier = Counter(cashier for _location, _channel, step, cashier in rows if step == "price_override")
+        overrides = sum(by_cashier.values())
+        return Reading(value=share(overrides, sales), sample=sales,
+                       detail={"price_overrides": overrides, "promotion_sales": sales,
+                               "by_cashier": dict(sorted(by_cashier.items()))})
+    steps = _in_window(JourneyStep.objects.filter(
+        journey__kind=PROMOTION, step__in=("price_override", "promotion_sale")), "occurred_at", window)
+    steps = steps.annotate(at_location=Coalesce("location_id", "journey__location_id"))
+    rows = _of_scopes(steps, scopes, "at_location", "journey__channel").values_list(
+        "at_location", "journey__channel", "step", "cashier")
+    return _each_scope(scopes, rows, read, PROMOTION, "price_override", window)
 
 
 # ---------------------------------------------------------------- rollups
@@ -158,40 +165,40 @@ def register():
     scopes = ("locations", "channels")
     register_metric(
         "order_fallout_rate", "Order fallout rate", unit=Unit.PERCENT, better=LOWER,
-        compute=order_fallout_rate, target="2", amber="5", scopes=scopes,
+        compute_many=order_fallout_rate, target="2", amber="5", scopes=scopes,
         definition="Orders placed in the window that reached fallout (could not be fulfilled, with a reason "
                    "code), over the orders placed in the window.",
     )
     register_metric(
         "pickup_readiness_accuracy", "Pickup readiness accuracy", unit=Unit.PERCENT, better=HIGHER,
-        compute=pickup_readiness_accuracy, target="98", amber="95", scopes=scopes, rollup_days=WEEK,
+        compute_many=pickup_readiness_accuracy, target="98", amber="95", scopes=scopes, rollup_days=WEEK,
         definition="Orders marked ready for pickup in the window that were collected without a short, a "
                    "substitution or a fallout, over the orders marked ready in the window (one not yet "
                    "collected is not yet accurate).",
     )
     register_metric(
         "order_to_ready_time", "Order to ready time", unit=Unit.SECONDS, better=LOWER,
-        compute=order_to_ready_time, target="7200", amber="14400", scopes=scopes, rollup_days=WEEK,
+        compute_many=order_to_ready_time, target="7200", amber="14400", scopes=scopes, rollup_days=WEEK,
         definition="Median time from an order placed to ready for pickup, of the orders marked ready in the "
                    "window.",
     )
     register_metric(
         "refund_received_to_refunded", "Refund cycle: received to refunded", unit=Unit.SECONDS, better=LOWER,
-        compute=refund_received_to_refunded, target="172800", amber="432000", scopes=scopes,
+        compute_many=refund_received_to_refunded, target="172800", amber="432000", scopes=scopes,
         rollup_days=WEEK,
         definition="Median time from a return received at the store to the customer refunded, of the returns "
                    "refunded in the window.",
     )
     register_metric(
         "refund_refunded_to_settled", "Refund cycle: refunded to settled", unit=Unit.SECONDS, better=LOWER,
-        compute=refund_refunded_to_settled, target="432000", amber="864000", scopes=scopes,
+        compute_many=refund_refunded_to_settled, target="432000", amber="864000", scopes=scopes,
         rollup_days=WEEK,
         definition="Median time from a refund to its settlement in finance, of the returns settled in the "
                    "window.",
     )
     register_metric(
         "promotion_override_frequency", "Promotion override frequency", unit=Unit.PERCENT, better=LOWER,
-        compute=promotion_override_frequency, target="2", amber="5", scopes=scopes,
+        compute_many=promotion_override_frequency, target="2", amber="5", scopes=scopes,
         definition="Prices overridden at the till on promotion (with a reason, by a cashier) over promotion "
                    "sale lines, in the window.",
     )

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from controltower import rollups
+from controltower import metrics, rollups
 from controltower.metrics import Scope, Window, measure
 from controltower.models import KpiDay
 from inventory.journey_kpis import days_changed_since
@@ -155,3 +155,27 @@ def test_a_day_rolled_again_rolls_the_days_whose_trailing_week_covers_it(orders)
     # A metric of the day's own events is not rolled for the later days.
     assert not KpiDay.objects.filter(metric="order_fallout_rate", day=later).exists()
     assert not KpiDay.objects.filter(day=later + timedelta(days=1)).exists()  # after `now`
+
+
+def test_a_batched_journey_metric_reads_for_many_scopes_what_it_reads_for_each(orders, pos):
+    """The rollups measure every location, region and channel at once
+    (compute_many); each scope reads what it reads alone (gates, boards)."""
+    store, other = orders
+    ingest_steps(pos, [
+        step("P1", "promotion_to_settlement", "PR-1", "promotion_sale", DAY + timedelta(hours=9),
+             location=store.code, channel="store"),
+        step("O1", "promotion_to_settlement", "PR-1", "price_override", DAY + timedelta(hours=10),
+             location=other.code, reason="price_match", cashier="C1"),
+    ])
+    scopes = [ESTATE, Scope.of(locations=[store.pk]), Scope.of(locations=[other.pk]),
+              Scope.of(channels=["bopis"]), Scope.of(channels=["ship_from_store", "store"]),
+              Scope.of(locations=[other.pk], channels=["ship_from_store"]), Scope.of(locations=[]),
+              Scope.of(channels=[])]
+    week = Window(since=DAY - timedelta(days=6), until=DAY + timedelta(days=1))
+    for key in ("order_fallout_rate", "pickup_readiness_accuracy", "order_to_ready_time",
+                "refund_received_to_refunded", "refund_refunded_to_settled", "promotion_override_frequency"):
+        metric = metrics.get(key)
+        for window in (WINDOW, week):
+            assert metric.measure_many(scopes, window) == [metric.compute(scope, window) for scope in scopes], key
+    fallout = metrics.get("order_fallout_rate").measure_many(scopes, WINDOW)
+    assert [reading.sample for reading in fallout] == [8, 5, 3, 5, 3, 3, 0, 0]
