@@ -96,11 +96,13 @@ def trend_figure(metric, lines, *, marks=(), targets=(), title=""):
                                 "font": {"size": 11, "color": INK}})
     # Labels kept apart: a target's above its line at the right, a marker's
     # above the plot area, so neither sits on the other or on the data.
-    for value, label in targets:
+    # Two targets (exact and within tolerance) lie close: the lower one's label goes under its line.
+    for n, (value, label) in enumerate(sorted(targets, key=lambda target: target[0])):
         y = float(value) / divisor
         shapes.append({"type": "line", "xref": "paper", "x0": 0, "x1": 1, "yref": "y", "y0": y, "y1": y,
                        "line": {"dash": "dash", "color": INK, "width": 1}})
-        annotations.append({"xref": "paper", "x": 1, "xanchor": "right", "yref": "y", "y": y, "yanchor": "bottom",
+        annotations.append({"xref": "paper", "x": 1, "xanchor": "right", "yref": "y", "y": y,
+                            "yanchor": "top" if n == 0 and len(targets) > 1 else "bottom",
                             "text": label, "showarrow": False, "font": {"size": 11, "color": INK}})
     for day, label in marks:
         shapes.append({"type": "line", "xref": "x", "x0": day.isoformat(), "x1": day.isoformat(),
