@@ -8,6 +8,7 @@ count anchors, latency and rejections are what the API would have produced.
 """
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -485,14 +486,15 @@ class Week:
 
     def erp_sales_postings(self):
         """The new ERP posts the pilot stores' till sales per SKU at the close
-        of each store day since their cutover, and its interface sends them
+        of each store day from their go-live day, and its interface sends them
         within minutes (so the pilot's sync latency drops at go-live). One
         posting run a few days ago dropped a line: that store day's POS
         sales and ERP postings differ (a sales posting gap)."""
         totals = defaultdict(int)
         for event in self.events:
             code = event.raw["location"]
-            if event.raw["type"] == "sale" and code in PILOT and event.occurred_at >= self.pilot_cutover:
+            if (event.raw["type"] == "sale" and code in PILOT
+                    and self.local(code, event.occurred_at).date() >= self.locations[code].go_live_date):
                 day = self.local(code, event.occurred_at).date()
                 totals[(code, day, event.raw.get("sku") or self.sku_of_barcode[event.raw["barcode"]])] += (
                     event.raw["quantity"])
@@ -534,17 +536,29 @@ class Week:
         # stores, the DC) by a running balance, not by chance: even the small
         # demo's few counts miss as often as the share says.
         balance = defaultdict(lambda: 0.5)
-        for code, sku, when in sorted(counts, key=lambda count: count[2]):
+        # In time order, with the recounts the pilot's hypercare team does a
+        # day after each variance it finds (they find the new record: the
+        # count set it), which close the variance's case the night after.
+        queue = [(when, code, sku, False) for code, sku, when in counts]
+        heapq.heapify(queue)
+        while queue:
+            when, code, sku, recount = heapq.heappop(queue)
             book = self.book(code, sku, when)
+            source = "WMS" if code == DC else self.store_source(code, when)
+            if recount:
+                self.add(source, "cnt", "cycle_count", code, sku, book, when, reason="RECOUNT")
+                continue
             group = "DC" if code == DC else "pilot" if code in PILOT else "stores"
             balance[group] += self.exact_share(code, when)
             exact = balance[group] >= 1
             if exact:
                 balance[group] -= 1
             counted = max(book + (0 if exact else rng.choice(COUNT_VARIANCES)), 0)
-            source = "WMS" if code == DC else self.store_source(code, when)
             self.add(source, "cnt", "cycle_count", code, sku, counted, when, reason="CYCLE_COUNT")
             self.moves[(code, sku)].append((when, counted - book))
+            recount_at = when + timedelta(days=1)
+            if counted != book and code in PILOT and when >= self.pilot_cutover and self.in_window(recount_at):
+                heapq.heappush(queue, (recount_at, code, sku, True))
 
     def exact_share(self, code, when):
         """How likely a count at `code` at `when` matches the record (see EXACT_BEFORE)."""

@@ -31,7 +31,8 @@ def sales_posting_gap(now=None) -> list[Finding]:
     move no stock) per location and store day.
 
     Only locations with postings in the window are compared (a store not yet
-    on the ERP has nothing to post)."""
+    on the ERP has nothing to post), and only from their go-live date: the
+    days before it, on the legacy systems, the ERP never posts."""
     now = now or timezone.now()
     start, end = sales_gap_window(now)
     day = local_day_sql("e.occurred_at", "loc.timezone")
@@ -46,6 +47,7 @@ def sales_posting_gap(now=None) -> list[Finding]:
     rows = fetch_rows(
         f"""
         SELECT e.location_id, {day} AS day, loc.code AS location_code, loc.timezone AS timezone,
+               loc.go_live_date AS go_live_date,
                CAST(SUM(CASE WHEN {kind} = 'sale' THEN e.quantity ELSE 0 END) AS BIGINT) AS pos_quantity,
                CAST(SUM(CASE WHEN {kind} = 'sales_posting' THEN e.quantity ELSE 0 END) AS BIGINT) AS erp_quantity,
                SUM(CASE WHEN {kind} = 'sale' THEN e.quantity ELSE -e.quantity END * k.unit_cost) AS value_gap
@@ -61,7 +63,7 @@ def sales_posting_gap(now=None) -> list[Finding]:
               SELECT e.location_id FROM inventory_inventoryevent e
               WHERE {around} AND e.type = 'sales_posting'
           )
-        GROUP BY e.location_id, {day}, loc.code, loc.timezone
+        GROUP BY e.location_id, {day}, loc.code, loc.timezone, loc.go_live_date
         HAVING SUM(CASE WHEN {kind} = 'sale' THEN e.quantity ELSE -e.quantity END) <> 0
         ORDER BY e.location_id, day
         """,
@@ -72,6 +74,9 @@ def sales_posting_gap(now=None) -> list[Finding]:
         store_day = row["day"] if isinstance(row["day"], date) else date.fromisoformat(row["day"])
         store_today = now.astimezone(ZoneInfo(row["timezone"])).date()
         if not (start.date() <= store_day < end.date() and store_day < store_today):
+            continue
+        go_live = row["go_live_date"]
+        if go_live is not None and store_day < (go_live if isinstance(go_live, date) else date.fromisoformat(go_live)):
             continue
         gap = row["pos_quantity"] - row["erp_quantity"]
         value = money(abs(to_decimal(row["value_gap"])))

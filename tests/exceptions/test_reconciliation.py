@@ -230,6 +230,18 @@ def test_sales_posting_gap_skips_stores_the_erp_does_not_post_for(pos, store, sk
     assert reconciliation.sales_posting_gap(now=NOW) == []
 
 
+def test_sales_posting_gap_compares_a_store_from_its_go_live_day(pos, erp, store, sku):
+    """The ERP posts for a store from its go-live: the store days before it,
+    on the legacy systems, are no gap (else every go-live opens a week of them)."""
+    post(pos, ev("p3", "sale", store, sku, 5, utc_at(3, 12)), ev("p1", "sale", store, sku, 4, utc_at(1, 12)))
+    post(erp, ev("e1", "sales_posting", store, sku, 4, utc_at(1, 20)))
+    assert [f.reference for f in reconciliation.sales_posting_gap(now=NOW)] == [utc_at(3, 12)[:10]]
+
+    store.go_live_date = NOW.astimezone(dt_timezone.utc).date() - timedelta(days=2)
+    store.save()
+    assert reconciliation.sales_posting_gap(now=NOW) == []
+
+
 @pytest.mark.postgres
 def test_a_store_day_is_the_stores_local_day(pos, erp, store, sku):
     if connection.vendor != "postgresql":
