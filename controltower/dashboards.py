@@ -94,16 +94,15 @@ def trend_figure(metric, lines, *, marks=(), targets=(), title=""):
             annotations.append({"x": last.day.isoformat(), "y": float(last.value) / divisor, "text": name,
                                 "showarrow": False, "xanchor": "left", "xshift": 6,
                                 "font": {"size": 11, "color": INK}})
-    # Labels kept apart: a target's above its line at the right, a marker's
-    # above the plot area, so neither sits on the other or on the data.
-    # Two targets (exact and within tolerance) lie close: the lower one's label goes under its line.
-    for n, (value, label) in enumerate(sorted(targets, key=lambda target: target[0])):
+    # Targets are dashed lines named in the legend under the plot: a label
+    # inside the plot lands on the data wherever the data sits at the target.
+    days = [row.day.isoformat() for _, rows in lines[:1] for row in rows]
+    for value, label in targets:
         y = float(value) / divisor
-        shapes.append({"type": "line", "xref": "paper", "x0": 0, "x1": 1, "yref": "y", "y0": y, "y1": y,
-                       "line": {"dash": "dash", "color": INK, "width": 1}})
-        annotations.append({"xref": "paper", "x": 1, "xanchor": "right", "yref": "y", "y": y,
-                            "yanchor": "top" if n == 0 and len(targets) > 1 else "bottom",
-                            "text": label, "showarrow": False, "font": {"size": 11, "color": INK}})
+        data.append({"type": "scatter", "name": label, "mode": "lines", "x": [days[0], days[-1]] if days else [],
+                     "y": [y, y] if days else [], "line": {"dash": "dash", "color": INK, "width": 1},
+                     "hoverinfo": "skip"})
+    # The go-live's label above the plot area, clear of the data.
     for day, label in marks:
         shapes.append({"type": "line", "xref": "x", "x0": day.isoformat(), "x1": day.isoformat(),
                        "yref": "paper", "y0": 0, "y1": 1, "line": {"dash": "dot", "color": MUTED, "width": 1}})
@@ -111,7 +110,7 @@ def trend_figure(metric, lines, *, marks=(), targets=(), title=""):
                             "text": label, "showarrow": False, "font": {"size": 11, "color": MUTED}})
     layout = {
         "height": 280, "margin": {"l": 60, "r": 90, "t": 50 if title else 30, "b": 40},
-        "showlegend": len(lines) > 1, "legend": {"orientation": "h", "y": -0.2},
+        "showlegend": len(lines) > 1 or bool(targets), "legend": {"orientation": "h", "y": -0.2},
         "yaxis": {"title": {"text": axis_title}, "rangemode": "tozero", "color": MUTED},
         "xaxis": {"type": "date", "color": MUTED}, "plot_bgcolor": "white", "paper_bgcolor": "white",
         "font": {"color": INK}, "shapes": shapes, "annotations": annotations,

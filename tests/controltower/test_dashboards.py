@@ -42,13 +42,14 @@ def test_lines_differ_by_dash_and_marker_and_a_day_without_data_is_a_gap():
     s2 = [row(Decimal(70), member="S2")]
     figure = json.loads(dashboards.trend_figure(metric, [("S1", s1), ("S2", s2)], marks=[(DAY, "Go-live")],
                                                 targets=[(metric.target, "Target 95%")]))
-    first, second = figure["data"]
+    first, second, target = figure["data"]
     assert first["y"] == [60.0, None]
+    assert (target["name"], target["y"], target["line"]["dash"]) == ("Target 95%", [95.0, 95.0], "dash")
     assert first["line"]["dash"] != second["line"]["dash"]
     assert first["marker"]["symbol"] != second["marker"]["symbol"]
     go.Figure(figure)  # Plotly's own schema check: raises on any property it does not know
     texts = {note["text"] for note in figure["layout"]["annotations"]}
-    assert {"Go-live", "Target 95%", "S1", "S2"} <= texts
+    assert {"Go-live", "S1", "S2"} <= texts
     assert dashboards.trend_summary(metric, s1) == (
         "Inventory record accuracy from 60.0% on 30 Nov to 60.0% on 30 Nov; target at least 95.0%.")
 
@@ -66,4 +67,4 @@ def test_durations_are_drawn_in_the_unit_a_person_reads():
     figure = json.loads(dashboards.trend_figure(metric, [("Estate", rows)], targets=[(metric.target, "Target")]))
     assert figure["layout"]["yaxis"]["title"]["text"] == "days"
     assert figure["data"][0]["y"] == [36000 / 86400]
-    assert figure["layout"]["shapes"][0]["y0"] == 2  # the 2-day target, in days
+    assert figure["data"][1]["y"] == [2, 2]  # the 2-day target, in days

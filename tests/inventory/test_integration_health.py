@@ -2,6 +2,7 @@
 feed's volume from the ingest counts, acceptance and latency from the KPI
 rollups, rejections by cause, staleness; the rejected events and their
 replay through the replay_rejections service, for the people allowed."""
+import json
 from datetime import timedelta
 
 import pytest
@@ -247,5 +248,6 @@ def test_the_trend_spans_the_whole_period_a_day_not_rolled_up_a_gap(feed):
     assert [row.day for row in rows] == [today - timedelta(days=n) for n in range(4, -1, -1)]
     assert [row.value for row in rows[:-1]] == [None] * 4 and rows[-1].value == 100
     figure, summary = feeds.source_trend(feed, "event_acceptance_rate", today)
-    assert figure.count('"x":[') == 1 and today.isoformat() in figure
+    line, target = json.loads(figure)["data"]  # one line, and the target's dashed line
+    assert line["x"][-1] == today.isoformat() and len(line["x"]) == 30 and target["name"].startswith("Target")
     assert summary.startswith("Event acceptance rate from 100.0%")
