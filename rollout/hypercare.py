@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
-from django.db.models.functions import Abs, Greatest
+from django.db.models import Case as CaseWhen, Count, F, IntegerField, OuterRef, Q, Subquery, Sum, Value, When, Window
+from django.db.models.functions import Abs, Greatest, RowNumber
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import conditional_escape, format_html
@@ -152,9 +152,14 @@ def exit_criteria(wave):
     return lines
 
 
+def wave_locations(wave, user):
+    """The wave's stores `user` sees, as a query."""
+    return visible_locations(user).filter(wave_memberships__wave=wave)
+
+
 def wave_stores(wave, user):
     """The wave's stores `user` sees, by code."""
-    return list(visible_locations(user).filter(wave_memberships__wave=wave).select_related("region").order_by("code"))
+    return list(wave_locations(wave, user).select_related("region").order_by("code"))
 
 
 # ------------------------------------------------------------------ trends
@@ -210,35 +215,40 @@ def worst_stores(wave, stores, day):
     if not stores or day is None:
         return table
     kpis = hypercare_metrics()
-    # Rank on the bare values of every store, then read the rows (links) of the few shown.
-    values = _values_on_day([m.key for m in kpis], [s.code for s in stores], day)
-    ranked = {}
+    ranked = _worst_rows(kpis, [store.code for store in stores], day)
+    by_code = {store.code: store for store in stores}
     for metric in kpis:
-        if all(values.get((metric.key, store.code)) is None for store in stores):
-            continue
-        sign = -1 if metric.better == HIGHER else 1  # worst first: lowest of a higher-is-better metric
-        ranked[metric.key] = sorted(stores, key=lambda store: _worst_key(values.get((metric.key, store.code)),
-                                                                         sign, store))[:WORST_SHOWN]
-    found = _rows_of({key: [store.code for store in shown] for key, shown in ranked.items()}, day)
-    for metric in kpis:
-        if metric.key not in ranked:
+        rows = ranked.get(metric.key, [])
+        if all(row.value is None for row in rows):
             table.rows.append([Cell(metric.label), Cell(""), Cell("No store of the wave has data"), Cell(""),
                                _kpi_cell(metric, None)])
             continue
-        for rank, store in enumerate(ranked[metric.key], start=1):
-            row = found.get((metric.key, store.code))
+        shown = [(by_code[row.member], row) for row in rows]
+        # Fewer rows than places: the other stores were never rolled up for it (no data, last).
+        named = {row.member for row in rows}
+        shown += [(by_code[code], None) for code in sorted(by_code) if code not in named][:WORST_SHOWN - len(rows)]
+        for rank, (store, row) in enumerate(shown, start=1):
             table.rows.append([Cell(metric.label), _number(rank), Cell(f"{store.code} {store.name}",
                                reverse("hypercare-location", args=[wave.pk, store.code])),
                                Cell(store.region.code), _kpi_cell(metric, row)])
     return table
 
 
-def _values_on_day(metric_keys, members, day):
-    """{(metric, store code): value} of the location rollups of `day`, without the rows' links and
-    details: reading whole rows for every KPI of every store of a wave took a second at 360 stores."""
-    return {(metric, member): value for metric, member, value in KpiDay.objects.filter(
-        metric__in=metric_keys, dimension="location", member__in=members, day=day,
-    ).values_list("metric", "member", "value")}
+def _worst_rows(kpis, codes, day):
+    """{metric: its WORST_SHOWN worst location rows of `day` among `codes`, worst first}: ranked
+    in the database (the lowest value of a higher-is-better KPI first, the highest of the others;
+    no data last; ties by store code), so only the rows shown are read."""
+    higher = [metric.key for metric in kpis if metric.better == HIGHER]
+    badness = CaseWhen(When(metric__in=higher, then=F("value")), default=-F("value"))
+    rows = KpiDay.objects.filter(
+        metric__in=[metric.key for metric in kpis], dimension="location", member__in=codes, day=day,
+    ).annotate(
+        rank=Window(RowNumber(), partition_by=[F("metric")], order_by=[badness.asc(nulls_last=True), F("member")]),
+    ).filter(rank__lte=WORST_SHOWN).only("metric", "member", "value", "records_url")
+    ranked = {}
+    for row in sorted(rows, key=lambda row: (row.metric, row.rank)):
+        ranked.setdefault(row.metric, []).append(row)
+    return ranked
 
 
 def _rows_of(codes_by_metric, day):
@@ -251,12 +261,6 @@ def _rows_of(codes_by_metric, day):
         wanted |= Q(metric=metric, member__in=codes)
     rows = KpiDay.objects.filter(wanted, dimension="location", day=day).only("metric", "member", "value", "records_url")
     return {(row.metric, row.member): row for row in rows}
-
-
-def _worst_key(value, sign, store):
-    if value is None:
-        return (1, 0, store.code)
-    return (0, -sign * value, store.code)
 
 
 def store_kpis(wave, stores, day, title):
@@ -288,18 +292,26 @@ def regions_table(wave, stores):
 # ------------------------------------------------------------------ cases
 
 def _active_cases(user, stores):
-    return Case.objects.restrict(user).filter(status__in=Case.ACTIVE, location__in=[s.pk for s in stores])
+    """`stores`: Locations, or a query of them."""
+    return Case.objects.restrict(user).filter(status__in=Case.ACTIVE, location__in=stores)
 
 
-def open_cases(user, stores, now=None):
-    """The active cases of `stores` by severity and age (from opening), each count linking to those cases."""
+def open_cases(user, stores, now=None, among=None):
+    """The active cases of `stores` by severity and age (from opening), each count linking to those
+    cases. `among`: the same stores as a query, for the count to join them in the database rather
+    than name hundreds of ids (a wave's)."""
     now = now or timezone.now()
     buckets = [(label, now - timedelta(days=low), now - timedelta(days=high) if high is not None else None)
                for label, low, high in AGE_BUCKETS]
-    counts = _active_cases(user, stores).aggregate(**{
-        f"s{severity}_{n}": Count("pk", filter=Q(severity=severity) & _opened_between(oldest, newest, now))
-        for severity in SEVERITIES for n, (_, newest, oldest) in enumerate(buckets)
-    }) if stores else {}
+    # One pass: each case's age bucket (its index in AGE_BUCKETS), counted by severity.
+    bucket = CaseWhen(*[When(_opened_between(oldest, newest, now), then=Value(n))
+                        for n, (_, newest, oldest) in enumerate(buckets)], output_field=IntegerField())
+    counts = {
+        f"s{severity}_{n}": count for severity, n, count in
+        _active_cases(user, stores if among is None else among.values("pk"))
+        .annotate(bucket=bucket).values("severity", "bucket").annotate(count=Count("pk")).order_by()
+        .values_list("severity", "bucket", "count")
+    } if stores else {}
     table = Table("open-cases", "Open cases by severity and age", ["Severity", *[b[0] for b in buckets], "All ages"],
                   note="Active cases (open to waiting), by the time since they were opened.")
     codes = ",".join(store.code for store in stores)
@@ -430,7 +442,8 @@ def wave_page(user, wave, now=None, charts=True):
     stores = wave_stores(wave, user)
     member = str(wave.pk)
     page = {"day": day, "stores": stores,
-            "tables": [regions_table(wave, stores), worst_stores(wave, stores, day), open_cases(user, stores, now)]}
+            "tables": [regions_table(wave, stores), worst_stores(wave, stores, day),
+                       open_cases(user, stores, now, among=wave_locations(wave, user))]}
     if charts:
         page.update(_charts(wave, WAVE_DIMENSION, member, [(wave.name, WAVE_DIMENSION, member)], day))
     return page

@@ -156,6 +156,10 @@ def test_open_cases_by_severity_and_age_link_to_those_cases(north, client):
     assert listed(severity_1[2]) == {two_days.pk}
     assert listed(severity_1[5]) == {young.pk, two_days.pk}
     assert listed(severity_3[4]) == {old.pk}
+    # Counted with the wave's stores joined in the database (a wave page): the same counts.
+    joined = hypercare.open_cases(executive, hypercare.wave_stores(north, executive), now,
+                                  among=hypercare.wave_locations(north, executive))
+    assert {row[0].text: [cell.text for cell in row[1:]] for row in joined.rows} == counts
 
 
 # ------------------------------------------------------------------ the pages
