@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.http import StreamingHttpResponse
 
@@ -29,6 +30,7 @@ LINE_COLOURS = ("#1d4ed8", "#b45309", "#047857", "#7c3aed", "#be123c", "#0f766e"
 class Tile:
     metric: metrics.Metric
     row: KpiDay | None  # None: nothing rolled up for this member and day
+    day: object = None  # the day the page shows (the row may be the day before: see tiles())
 
     @property
     def value(self):
@@ -52,16 +54,31 @@ class Tile:
 
     @property
     def period(self):
-        """What a trailing metric's value covers, in words ("" for a day's own value)."""
-        if self.row is None or self.metric.rollup_days == 1:
+        """What the value covers, in words, when it is not simply the page's day."""
+        if self.row is None:
             return ""
-        return f"The {self.metric.rollup_days} days to {self.row.day:%d %b}"
+        earlier = f" (no data yet on {self.day:%d %b})" if self.day and self.row.day != self.day else ""
+        if self.metric.rollup_days > 1:
+            return f"The {self.metric.rollup_days} days to {self.row.day:%d %b}{earlier}"
+        return f"On {self.row.day:%d %b}{earlier}" if earlier else ""
 
 
 def tiles(metric_keys, dimension, member, day) -> list[Tile]:
-    """One tile per metric for one member of a rollup dimension on one day."""
-    found = rollups.on_day(metric_keys, dimension, [member], day) if day else {}
-    return [Tile(metrics.get(key), found.get((key, member))) for key in metric_keys]
+    """One tile per metric for one member of a rollup dimension on `day` (the
+    latest rolled up, usually today, still going); a metric with no data yet
+    on it shows the day before's value, saying so (early in the day most
+    flows have not happened yet)."""
+    if not day:
+        return [Tile(metrics.get(key), None) for key in metric_keys]
+    found = rollups.on_day(metric_keys, dimension, [member], day)
+    before = rollups.on_day(metric_keys, dimension, [member], day - timedelta(days=1))
+    chosen = []
+    for key in metric_keys:
+        row, earlier = found.get((key, member)), before.get((key, member))
+        if (row is None or row.value is None) and earlier is not None and earlier.value is not None:
+            row = earlier
+        chosen.append(Tile(metrics.get(key), row, day))
+    return chosen
 
 
 def trend_figure(metric, lines, *, marks=(), targets=(), title=""):

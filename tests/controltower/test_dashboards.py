@@ -1,7 +1,7 @@
 """The dashboards' building blocks (controltower.dashboards): tiles read the
 rollups and say no data as no data; figures tell lines apart without colour."""
 import json
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import plotly.graph_objects as go
@@ -15,8 +15,8 @@ pytestmark = pytest.mark.django_db
 DAY = date(2026, 11, 30)
 
 
-def row(value, day=DAY, member="S1"):
-    return KpiDay.objects.create(metric="inventory_accuracy_exact", day=day, dimension="location", member=member,
+def row(value, day=DAY, member="S1", metric="inventory_accuracy_exact"):
+    return KpiDay.objects.create(metric=metric, day=day, dimension="location", member=member,
                                  value=value, sample=0 if value is None else 10,
                                  records_url="/api/v1/accuracy?locations=S1", computed_at=timezone.now())
 
@@ -34,6 +34,16 @@ def test_no_rollup_and_no_data_read_as_no_data_never_zero():
     stored, missing = dashboards.tiles(["inventory_accuracy_exact", "sla_attainment"], "location", "S1", DAY)
     assert (stored.text, stored.status) == ("no data", "no data")
     assert (missing.text, missing.status, missing.records_url) == ("no data", "no data", "")
+
+
+def test_a_tile_with_no_data_yet_today_shows_the_day_before_saying_so():
+    row(Decimal("70"), day=DAY - timedelta(days=1))
+    row(None)
+    tile, = dashboards.tiles(["inventory_accuracy_exact"], "location", "S1", DAY)
+    assert (tile.text, tile.row.day) == ("70.0%", DAY - timedelta(days=1))
+    assert tile.period == f"On {DAY - timedelta(days=1):%d %b} (no data yet on {DAY:%d %b})"
+    row(Decimal("90"), metric="sla_attainment")  # a 7-day metric with a value today: today's, no note
+    assert dashboards.tiles(["sla_attainment"], "location", "S1", DAY)[0].period == f"The 7 days to {DAY:%d %b}"
 
 
 def test_lines_differ_by_dash_and_marker_and_a_day_without_data_is_a_gap():
