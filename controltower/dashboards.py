@@ -20,6 +20,9 @@ from . import metrics, rollups
 from .csvsafe import safe_row
 from .models import KpiDay
 
+# How far back a tile looks for a KPI's latest value when its day has none.
+LOOK_BACK_DAYS = 7
+
 DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
 SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "cross")
 INK, MUTED = "#1f2933", "#52606d"
@@ -57,7 +60,7 @@ class Tile:
         """What the value covers, in words, when it is not simply the page's day."""
         if self.row is None:
             return ""
-        earlier = f" (no data yet on {self.day:%d %b})" if self.day and self.row.day != self.day else ""
+        earlier = " (no data since)" if self.day and self.row.day != self.day else ""
         if self.metric.rollup_days > 1:
             return f"The {self.metric.rollup_days} days to {self.row.day:%d %b}{earlier}"
         return f"On {self.row.day:%d %b}{earlier}" if earlier else ""
@@ -65,18 +68,22 @@ class Tile:
 
 def tiles(metric_keys, dimension, member, day) -> list[Tile]:
     """One tile per metric for one member of a rollup dimension on `day` (the
-    latest rolled up, usually today, still going); a metric with no data yet
-    on it shows the day before's value, saying so (early in the day most
-    flows have not happened yet)."""
+    latest rolled up, usually today, still going); a metric with no data on
+    it shows its latest value of the week before, saying which day (early in
+    the day most flows have not happened yet; a store counts every few days)."""
     if not day:
         return [Tile(metrics.get(key), None) for key in metric_keys]
     found = rollups.on_day(metric_keys, dimension, [member], day)
-    before = rollups.on_day(metric_keys, dimension, [member], day - timedelta(days=1))
+    latest = {}
+    for row in KpiDay.objects.filter(metric__in=metric_keys, dimension=dimension, member=member,
+                                     day__gte=day - timedelta(days=LOOK_BACK_DAYS), day__lt=day,
+                                     value__isnull=False).order_by("-day"):
+        latest.setdefault(row.metric, row)
     chosen = []
     for key in metric_keys:
-        row, earlier = found.get((key, member)), before.get((key, member))
-        if (row is None or row.value is None) and earlier is not None and earlier.value is not None:
-            row = earlier
+        row = found.get((key, member))
+        if row is None or row.value is None:
+            row = latest.get(key, row)
         chosen.append(Tile(metrics.get(key), row, day))
     return chosen
 

@@ -36,12 +36,16 @@ def test_no_rollup_and_no_data_read_as_no_data_never_zero():
     assert (missing.text, missing.status, missing.records_url) == ("no data", "no data", "")
 
 
-def test_a_tile_with_no_data_yet_today_shows_the_day_before_saying_so():
-    row(Decimal("70"), day=DAY - timedelta(days=1))
+def test_a_tile_with_no_data_today_shows_its_latest_value_of_the_week_saying_which_day():
+    row(Decimal("60"), day=DAY - timedelta(days=5))
+    row(Decimal("70"), day=DAY - timedelta(days=3))
+    row(None, day=DAY - timedelta(days=1))
     row(None)
     tile, = dashboards.tiles(["inventory_accuracy_exact"], "location", "S1", DAY)
-    assert (tile.text, tile.row.day) == ("70.0%", DAY - timedelta(days=1))
-    assert tile.period == f"On {DAY - timedelta(days=1):%d %b} (no data yet on {DAY:%d %b})"
+    assert (tile.text, tile.row.day) == ("70.0%", DAY - timedelta(days=3))
+    assert tile.period == f"On {DAY - timedelta(days=3):%d %b} (no data since)"
+    assert dashboards.tiles(["inventory_accuracy_exact"], "location", "S1", DAY + timedelta(days=5))[0].text == (
+        "no data")  # nothing in the week before: no data
     row(Decimal("90"), metric="sla_attainment")  # a 7-day metric with a value today: today's, no note
     assert dashboards.tiles(["sla_attainment"], "location", "S1", DAY)[0].period == f"The 7 days to {DAY:%d %b}"
 
