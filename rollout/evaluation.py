@@ -169,6 +169,7 @@ def evaluate_all(at=None):
 # --------------------------------------------------------------------------
 
 FORECAST_LOOKBACK = timedelta(days=7)  # "its recent rate": the last week of evidence
+FORECAST_HORIZON = timedelta(days=365)  # further than this, "not within a year at this rate"
 
 
 @dataclass
@@ -209,6 +210,8 @@ def forecast(gate, criterion, at=None) -> Forecast | None:
     gap = float(last.threshold) - float(last.value)
     if rate == 0 or (gap > 0) != (rate > 0):
         return Forecast(None, Decimal(str(round(rate, 4))), "not moving towards the threshold")
+    if gap / rate > FORECAST_HORIZON.days:  # a far threshold or a crawl (a date past 9999 does not exist)
+        return Forecast(None, Decimal(str(round(rate, 4))), "not within a year at this rate")
     green_at = last.at + timedelta(days=gap / rate)
     planned = gate.wave.planned_cutover
     if planned is not None and timezone.localtime(green_at).date() > planned:

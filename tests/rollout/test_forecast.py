@@ -72,3 +72,16 @@ def test_a_green_criterion_has_no_forecast_and_one_point_no_rate(setup, gauge):
     gauge.set({store: 97}, since=T0 + DAY)
     evaluate_wave(wave, at=T0 + DAY)
     assert forecast(gate, criterion, at=T0 + DAY) is None
+
+
+def test_a_crawl_towards_a_far_threshold_is_not_within_a_year(setup, gauge):
+    """A threshold the API accepts can be huge: the straight line then ends past any date."""
+    wave, store, criterion = setup
+    criterion.threshold = Decimal("9999999999")  # the largest it holds
+    criterion.save()
+    gate = run_days(wave, store, gauge, [90, 91, 92])
+
+    predicted = forecast(gate, criterion, at=T0 + 2 * DAY)
+
+    assert predicted.green_at is None and predicted.text == "not within a year at this rate"
+    assert predicted.rate_per_day == Decimal("1")
