@@ -104,6 +104,24 @@ def _sla_start(location, policy, calendar, now):
 SETTLED_BY_A_PERSON = {
     CaseKind.SUSPECTED_DUPLICATE, CaseKind.IDEMPOTENCY_CONFLICT, CaseKind.RECEIPT_WITHOUT_PO,
 }
+# Findings about one piece of evidence (a count, a snapshot): a person's
+# resolution stands while the finding rests on the same evidence (the
+# details key named here); new evidence (a later count, a newer snapshot)
+# still beyond tolerance reopens the case.
+EVIDENCE = {
+    CaseKind.COUNT_VARIANCE: "count", CaseKind.SNAPSHOT_MISMATCH: "snapshot",
+    CaseKind.FINANCIAL_VARIANCE: "snapshot",
+}
+
+
+def _settled(kind, row, finding):
+    """A resolved case that the finding coming back must leave resolved."""
+    if row["auto_resolved"]:
+        return False
+    if kind in SETTLED_BY_A_PERSON:
+        return True
+    key = EVIDENCE.get(kind)
+    return key is not None and (row["details"] or {}).get(key) == finding.details.get(key)
 
 
 @dataclass
@@ -196,7 +214,7 @@ def _refresh(kind, pairs, now, report):
                             from_value=str(row[name])[:300], to_value=str(fresh[name])[:300])
                 for name in diffs
             ]
-        if row["status"] in Case.DONE and (row["auto_resolved"] or kind not in SETTLED_BY_A_PERSON):
+        if row["status"] in Case.DONE and not _settled(kind, row, f):
             reopen.append(row["id"])
     _update_numbers(changed)
     CaseHistory.objects.bulk_create(history, batch_size=1000)

@@ -124,6 +124,39 @@ def test_a_settled_suspected_duplicate_stays_resolved(store):
     assert case.status == Case.Status.RESOLVED and case.reopen_count == 0
 
 
+def test_a_person_resolved_count_variance_reopens_only_for_a_new_count(store):
+    """A store manager who resolved a count's variance (the count was right,
+    the record followed it) is not overruled by the same count at the next
+    run; a later count still beyond tolerance is new evidence."""
+    sku = SKUFactory()
+
+    def variance(count, record):
+        return Finding(kind="count_variance", location_id=store.pk, sku_id=sku.pk, reference="available",
+                       severity=4, quantity_at_risk=abs(8 - record), details={"count": count, "record": record})
+
+    sync_findings("count_variance", [variance("POS:c1", 10)])
+    case = Case.objects.get()
+    Case.objects.filter(pk=case.pk).update(
+        status=Case.Status.RESOLVED, resolution_code="count_confirmed", root_cause="shrink",
+        resolved_by=make_user("store_manager", [store]),
+    )
+    late_line = sync_findings("count_variance", [variance("POS:c1", 11)])  # same count, a late line in its record
+    case.refresh_from_db()
+    assert late_line.reopened == [] and case.status == Case.Status.RESOLVED and case.details["record"] == 11
+    recount = sync_findings("count_variance", [variance("POS:c2", 11)])
+    case.refresh_from_db()
+    assert recount.reopened == [case.pk] and case.status == Case.Status.OPEN and case.reopen_count == 1
+
+
+def test_an_auto_resolved_count_variance_reopens_when_it_is_back(store):
+    sku = SKUFactory()
+    found = Finding(kind="count_variance", location_id=store.pk, sku_id=sku.pk, reference="available",
+                    details={"count": "POS:c1"})
+    sync_findings("count_variance", [found])
+    sync_findings("count_variance", [])  # cleared by a late line
+    assert sync_findings("count_variance", [found]).reopened == [Case.objects.get().pk]
+
+
 def test_finding_of_another_kind_is_refused(store):
     with pytest.raises(ValueError, match="another kind"):
         sync_findings("stale_feed", [finding(store, SKUFactory())])
