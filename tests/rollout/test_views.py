@@ -346,7 +346,9 @@ def test_the_board_s_queries_do_not_grow_with_its_waves(client, wave, store, gau
 
     def add_waves(n):
         for i in range(n):
-            location = LocationFactory(region=store.region)
+            # Codes of its own: the factory's sequence reaches the fixture store's S100
+            # after enough tests in one process, and get_or_create would return it.
+            location = LocationFactory(code=f"GROW{len(values):03d}", region=store.region)
             other = WaveFactory(program=wave.program, stores=[location])
             values[location] = 80 + i
             gauge.set(values)
