@@ -18,6 +18,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
 
 from controltower.api import body_list, run_service, validated
+from controltower.locks import hold_until_commit
 from controltower.permissions import may_manage_rollout
 
 from controltower.tokens import SourceClient
@@ -90,6 +91,12 @@ class ProgramViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             Prefetch("gate_templates__criteria", queryset=Criterion.objects.order_by("id")))
 
 
+# Waves are written one request at a time, so that the checks that a name
+# and an order are one wave's in its program hold until the write commits
+# (two PMOs giving two waves the same order at once: one 400, not a 500).
+WAVE_WRITES = "rollout:wave-writes"
+
+
 class WaveViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Waves with their locations. A planned cutover inside a blackout window is refused (400, naming it)."""
 
@@ -103,6 +110,11 @@ class WaveViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.Rea
     def get_serializer_class(self):
         return WaveChangeSerializer if self.action == "partial_update" else WaveSerializer
 
+    def create(self, request, *args, **kwargs):
+        with transaction.atomic():
+            hold_until_commit(WAVE_WRITES)
+            return super().create(request, *args, **kwargs)
+
     def perform_create(self, serializer):
         wave = Wave(**serializer.validated_data)
         if wave.planned_cutover:
@@ -113,10 +125,11 @@ class WaveViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.Rea
 
     @extend_schema(request=WaveChangeSerializer, responses=WaveSerializer)
     def partial_update(self, request, *args, **kwargs):
-        wave = self.get_object()
-        data = _input_partial(WaveChangeSerializer, wave, request)
-        planned = data.pop("planned_cutover", wave.planned_cutover)
         with transaction.atomic():  # a refused cutover leaves the wave as it was
+            hold_until_commit(WAVE_WRITES)
+            wave = self.get_object()  # read after the lock: a write at the same moment is not undone
+            data = _input_partial(WaveChangeSerializer, wave, request)
+            planned = data.pop("planned_cutover", wave.planned_cutover)
             for name, value in data.items():
                 setattr(wave, name, value)
             wave.save()

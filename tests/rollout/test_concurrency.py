@@ -31,3 +31,29 @@ def test_two_evaluations_at_once_keep_one_gate_per_template_and_pass_it_once(gau
     # one run can finish before the other starts: then it measured only the next gate).
     assert Evaluation.objects.filter(gate=gates[0]).count() in (1, 2)
     assert Evaluation.objects.filter(gate=gates[1]).count() in (1, 2)
+
+
+@pytest.mark.skipif(not on_postgres(), reason="needs PostgreSQL: SQLite serialises writers, no race to test")
+@pytest.mark.django_db(transaction=True)
+def test_two_waves_given_the_same_order_at_once_one_is_refused_not_a_500(people):
+    """Two PMOs move two waves of a program to the same order at the same
+    moment: one change lands, the other is a 400 naming the order."""
+    from rest_framework.test import APIClient
+
+    from controltower.models import Role
+
+    first = WaveFactory(name="First", order=1)
+    second = WaveFactory(name="Second", order=2, program=first.program)
+    pmo = people[Role.PMO].owner
+
+    def move(wave):
+        client = APIClient()
+        client.force_authenticate(pmo)
+        return client.patch(f"/api/v1/waves/{wave.pk}", {"order": 7}, format="json")
+
+    answers = run_at_once([lambda: move(first), lambda: move(second)])
+
+    assert sorted(answer.status_code for answer in answers) == [200, 400], answers
+    refused = next(answer for answer in answers if answer.status_code == 400)
+    assert set(refused.json()["errors"]) == {"order"}
+    assert sorted(Wave.objects.filter(program=first.program).values_list("order", flat=True)) in ([1, 7], [2, 7])
