@@ -14,13 +14,14 @@ the kept evidence (Evaluation); the views only render it.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
-from controltower import metrics
+from controltower import dashboards, metrics
 from controltower.metrics import Scope, Window
 from controltower.models import Role
 
@@ -68,6 +69,7 @@ class CriterionView:
     state: gates.CriterionState
     forecast: object = None  # evaluation.Forecast for a red criterion
     records_url: str = ""  # where the records behind the value are listed (add_records_urls)
+    trend: str = ""  # its evidence since the wave started, a Plotly figure (wave page)
 
     @property
     def label(self):
@@ -260,6 +262,9 @@ def cell_of(gate, at=None):
 # The timeline: waves up to their cutover, blackout windows shaded
 # --------------------------------------------------------------------------
 
+DAY_MS = 86_400_000  # a bar's length on a date axis is in milliseconds
+DANGER = "#b42318"  # blackouts and thresholds
+
 def program_blackouts(program):
     """The program's blackout windows and those of the regions of its stores."""
     regions = WaveLocation.objects.filter(program=program).values("location__region_id")
@@ -268,23 +273,43 @@ def program_blackouts(program):
     ).select_related("region").order_by("starts_on")
 
 
-def timeline(rows, blackouts):
-    """Plotly data for the timeline (served to static/js/rollout.js as JSON)."""
-    bars = []
+def timeline(rows, blackouts, today=None):
+    """The timeline as a Plotly figure (JSON, drawn by static/js/figures.js):
+    a bar per wave with a cutover date, from its start to its cutover;
+    blackout windows shaded and named; today dotted. "" when no wave has a
+    cutover date yet (the page says so)."""
+    today = today or timezone.localdate()
+    waves, starts, lengths, texts = [], [], [], []
     for row in rows:
         wave = row.wave
         end = wave.actual_cutover or wave.planned_cutover
         if end is None:
             continue
         start = timezone.localdate(wave.started_at)
-        bars.append({
-            "wave": wave.name, "start": start.isoformat(), "end": end.isoformat(),
-            "days": max((end - start).days, 1),
-            "text": f"{wave.name}: cutover {end:%d %b %Y}" + (" (done)" if wave.actual_cutover else " (planned)"),
-        })
-    shaded = [{"name": b.name + (f" ({b.region.code})" if b.region_id else ""), "start": b.starts_on.isoformat(),
-               "end": (b.ends_on + timedelta(days=1)).isoformat()} for b in blackouts]
-    return {"waves": bars, "blackouts": shaded}
+        waves.append(wave.name)
+        starts.append(start.isoformat())
+        lengths.append(max((end - start).days, 1) * DAY_MS)
+        texts.append(f"{wave.name}: cutover {end:%d %b %Y}" + (" (done)" if wave.actual_cutover else " (planned)"))
+    if not waves:
+        return ""
+    shapes = [{"type": "rect", "xref": "x", "yref": "paper", "x0": b.starts_on.isoformat(),
+               "x1": (b.ends_on + timedelta(days=1)).isoformat(), "y0": 0, "y1": 1, "fillcolor": DANGER,
+               "opacity": 0.18, "line": {"width": 0}, "layer": "below"} for b in blackouts]
+    # Every other window's name a line higher: two windows close together do not print over each other.
+    notes = [{"x": b.starts_on.isoformat(), "xref": "x", "xanchor": "left", "y": 1, "yref": "paper",
+              "yanchor": "bottom", "yshift": 14 * (n % 2), "showarrow": False, "font": {"size": 11, "color": DANGER},
+              "text": "Blackout: " + b.name + (f" ({b.region.code})" if b.region_id else "")}
+             for n, b in enumerate(blackouts)]
+    shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": today.isoformat(), "x1": today.isoformat(),
+                   "y0": 0, "y1": 1, "line": {"color": dashboards.INK, "width": 1, "dash": "dot"}})
+    bars = {"type": "bar", "orientation": "h", "y": waves, "base": starts, "x": lengths, "text": texts,
+            "hoverinfo": "text", "textposition": "none", "marker": {"color": dashboards.LINE_COLOURS[0]}}
+    layout = {"height": 90 + 40 * len(waves), "margin": {"l": 150, "r": 20, "t": 44 if len(notes) > 1 else 30, "b": 40},
+              "xaxis": {"type": "date", "color": dashboards.MUTED},
+              "yaxis": {"autorange": "reversed", "color": dashboards.INK, "automargin": True},
+              "shapes": shapes, "annotations": notes, "showlegend": False,
+              "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "rgba(0,0,0,0)"}
+    return json.dumps({"data": [bars], "layout": layout}, separators=(",", ":"))
 
 
 # --------------------------------------------------------------------------
@@ -298,7 +323,6 @@ class GateView:
     state: gates.GateState | None
     criteria: list[CriterionView] = field(default_factory=list)
     pending_waivers: list = field(default_factory=list)
-    trends: dict = field(default_factory=dict)  # criterion id -> chart data
 
     @property
     def is_open(self):
@@ -314,16 +338,28 @@ class GateView:
 
 
 def trend(gate, criterion, since):
-    """The criterion's kept evidence since `since`, as chart data."""
-    points = gate.evaluations.filter(criterion=criterion, at__gte=since).order_by("at").values_list(
-        "at", "value", "threshold")
+    """The criterion's kept evidence since `since` against its threshold, as a
+    small Plotly figure (JSON); "" for fewer than two measurements (one point
+    draws no trend: the table says its value)."""
+    points = list(gate.evaluations.filter(criterion=criterion, at__gte=since).order_by("at").values_list(
+        "at", "value", "threshold"))
+    if len(points) < 2:
+        return ""
     metric = metric_of(criterion.metric)
-    return {
-        "label": metric.label if metric else criterion.metric,
-        "at": [timezone.localtime(at).isoformat() for at, _, _ in points],
-        "value": [None if value is None else float(value) for _, value, _ in points],
-        "threshold": [None if threshold is None else float(threshold) for _, _, threshold in points],
-    }
+    at = [timezone.localtime(moment).isoformat() for moment, _, _ in points]
+    measured = {"type": "scatter", "mode": "lines+markers", "name": metric.label if metric else criterion.metric,
+                "x": at, "y": [None if value is None else float(value) for _, value, _ in points],
+                "line": {"color": dashboards.LINE_COLOURS[0], "width": 2}, "marker": {"size": 4},
+                "connectgaps": False}
+    threshold = {"type": "scatter", "mode": "lines", "name": "threshold", "x": at,
+                 "y": [None if value is None else float(value) for _, _, value in points],
+                 "line": {"color": DANGER, "width": 1, "dash": "dash"}, "hoverinfo": "skip"}
+    small = {"size": 9}
+    layout = {"height": 90, "margin": {"l": 34, "r": 6, "t": 6, "b": 22}, "showlegend": False,
+              "xaxis": {"type": "date", "tickfont": small, "nticks": 3, "color": dashboards.MUTED},
+              "yaxis": {"tickfont": small, "nticks": 3, "color": dashboards.MUTED},
+              "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "rgba(0,0,0,0)"}
+    return json.dumps({"data": [measured, threshold], "layout": layout}, separators=(",", ":"))
 
 
 def wave_gates(wave, at=None):
@@ -335,8 +371,9 @@ def wave_gates(wave, at=None):
         view = GateView(gate, cell, state)
         if state is not None:
             view.criteria = criterion_views(state, at, with_forecast=gate.status == Gate.Status.OPEN)
-            view.trends = {c.criterion.pk: trend(gate, c.criterion, wave.started_at) for c in view.criteria
-                           if c.state.latest is not None}
+            for c in view.criteria:
+                if c.state.latest is not None:
+                    c.trend = trend(gate, c.criterion, wave.started_at)
         view.pending_waivers = list(gate.waivers.filter(approved_at__isnull=True, expires_at__gt=at)
                                     .select_related("criterion", "requested_by"))
         views.append(view)

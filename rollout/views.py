@@ -115,7 +115,6 @@ def _wave_page(request, wave, status=200, **forms):
                                                                    initial={"planned_cutover": wave.planned_cutover}))
         if may_manage_rollout(user) and wave.actual_cutover is None else None,
         "stores": [],
-        "trends": {f"{view.gate.pk}-{pk}": data for view in gate_views for pk, data in view.trends.items()},
     }
     if current is not None:
         readiness.add_records_urls(wave, current, now)

@@ -376,3 +376,39 @@ def test_the_board_s_queries_do_not_grow_with_its_waves(client, wave, store, gau
     six = board_queries()
     assert (two[0], six[0]) == (2, 6)
     assert six[1] == two[1]
+
+
+def _figures(response):
+    import html
+    import json
+    import re
+
+    import plotly.graph_objects as go
+
+    found = [json.loads(html.unescape(raw)) for raw in re.findall(r'data-figure="([^"]*)"', response.content.decode())]
+    for figure in found:
+        go.Figure(figure)  # Plotly's own schema check
+    return found
+
+
+def test_the_board_timeline_is_a_server_built_figure_with_blackouts(client, wave, pmo):
+    BlackoutWindowFactory(program=wave.program, name="Peak", starts_on=timezone.localdate() + timedelta(days=3),
+                          ends_on=timezone.localdate() + timedelta(days=5))
+    client.force_login(pmo)
+    timeline, = _figures(client.get(reverse("rollout")))
+    bars = timeline["data"][0]
+    assert bars["y"] == ["North"] and "cutover" in bars["text"][0]
+    assert {note["text"] for note in timeline["layout"]["annotations"]} == {"Blackout: Peak"}
+
+
+def test_a_criterion_trend_is_drawn_from_two_measurements_on(client, wave, store, gauge, pmo):
+    client.force_login(pmo)
+    gauge.set({store: 80})
+    evaluate_wave(wave)
+    page = client.get(reverse("rollout-wave", args=[wave.pk]))
+    assert not _figures(page) and "one measurement so far" in page.content.decode()
+    gauge.set({store: 85})
+    evaluate_wave(wave)
+    trend, = _figures(client.get(reverse("rollout-wave", args=[wave.pk])))
+    measured, threshold = trend["data"]
+    assert measured["y"] == [80.0, 85.0] and threshold["name"] == "threshold"
