@@ -21,7 +21,7 @@ from django.utils import timezone
 from controltower.locks import hold_until_commit, lock_rows
 from controltower.permissions import may_approve_adjustments, may_be_assigned, may_work_cases
 from inventory.fields import MAX_QUANTITY, MAX_VALUE
-from inventory.ledger import ingest_events
+from inventory.ledger import ingest_events, reverse_transfer_line
 from inventory.models import CONTROL_TOWER_SOURCE, STATES, InventoryEvent, Location, SourceSystem
 
 from .filters import DONE_COUNT_DAYS, resolved_within
@@ -876,6 +876,7 @@ def reverse_duplicate(case, user):
     if result.status not in ("accepted", "duplicate"):
         raise ValidationError({"reversal": f"The ledger refused it: {result.errors}"})
     reversal = InventoryEvent.objects.get(source=tower, transaction_id=txn)
+    reverse_transfer_line(later)
     now = timezone.now()
     verdict = DuplicateVerdict.objects.create(
         earlier_event=earlier, later_event=later, verdict=DuplicateVerdict.Verdict.REVERSED, reversal=reversal,

@@ -5,7 +5,7 @@ change."""
 from datetime import timedelta
 from datetime import timezone as dt_timezone
 
-from django.db.models import Min
+from django.db.models import Min, Q
 from django.db.models.functions import TruncDate
 
 from controltower.metrics import Scope
@@ -58,12 +58,14 @@ def days_changed_since(moment):
 
 
 def transfer_days_changed_since(moment):
-    """A transfer line received since `moment` changes its transfer's lead
-    time (on the day it was received) and whether it was open at the end of
-    each day from when the line occurred: every day from the earliest such
-    line's to today. A line on time touches today only."""
+    """A transfer line received since `moment` (or a reversal of one, as a
+    duplicate) changes its transfer's lead time (on the day it was received)
+    and whether it was open at the end of each day from when the line
+    occurred: every day from the earliest such line's to today. A line on
+    time touches today only."""
+    transfer_lines = (EventType.TRANSFER_OUT, EventType.TRANSFER_IN)
     earliest = InventoryEvent.objects.filter(
-        received_at__gte=moment, type__in=(EventType.TRANSFER_OUT, EventType.TRANSFER_IN),
+        Q(type__in=transfer_lines) | Q(type=EventType.REVERSAL, reason__in=transfer_lines), received_at__gte=moment,
     ).aggregate(earliest=Min("occurred_at"))["earliest"]
     if earliest is None:
         return set()

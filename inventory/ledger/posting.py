@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from controltower.db import (
@@ -41,6 +42,7 @@ from ..models import (
     EventType,
     RejectedEvent,
     SourceSystem,
+    Transfer,
 )
 from .validation import MasterData, validate_event
 
@@ -435,6 +437,17 @@ def _record_transfers(lines):
             )
         else:
             cursor.executemany(insert + "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) " + upsert, rows)
+
+
+def reverse_transfer_line(line):
+    """A transfer line the tower reversed as a duplicate leaves its Transfer:
+    shipped (a transfer_out) or received (a transfer_in) less by its
+    quantity. Its twin, the earlier line, stays, and with it the times.
+    Called in the transaction that posts the reversal."""
+    field = {EventType.TRANSFER_OUT: "quantity_shipped", EventType.TRANSFER_IN: "quantity_received"}.get(line.type)
+    if field is not None:
+        Transfer.objects.filter(reference=line.reference, sku_id=line.sku_id).update(
+            **{field: F(field) - line.quantity})
 
 
 def _advance_count_anchors(lines, ledger_ids):

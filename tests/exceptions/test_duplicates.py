@@ -3,6 +3,7 @@ reference, its content and its time, and comes within the source's replay
 window; a confirmed one is reversed from the case in one action, an
 explained one is never raised again, and either case clears itself."""
 from datetime import timedelta
+from datetime import timezone as dt_timezone
 from decimal import Decimal
 
 import pytest
@@ -15,7 +16,8 @@ from exceptions.findings import CaseKind
 from exceptions.models import Case, CaseHistory, CaseLink, DuplicateVerdict
 from exceptions.reconciliation import run_reconciliation
 from inventory.ledger import fold_ledger, ingest_events, rebuild_positions
-from inventory.models import EventType, InventoryEvent, Position, RejectedEvent, SourceSystem
+from inventory.models import EventType, InventoryEvent, Position, RejectedEvent, SourceSystem, Transfer
+from inventory.rollups import transfer_days_changed_since
 from tests.exceptions.factories import CaseFactory
 from tests.inventory.factories import LocationFactory, SKUFactory, SourceSystemFactory
 
@@ -214,6 +216,7 @@ def test_a_reversal_moves_every_leg_back(people, till, sku, default_routing):
     ingest_events(till, [{"transaction_id": "X1-again", **shipped}], received_at=at + timedelta(minutes=2))
     run_reconciliation(CaseKind.SUSPECTED_DUPLICATE)
     case = duplicate_cases().get()
+    before = timezone.now()
 
     services.reverse_duplicate(case, people[Role.INTEGRATION_ADMIN].owner)
 
@@ -222,6 +225,16 @@ def test_a_reversal_moves_every_leg_back(people, till, sku, default_routing):
     assert book[(store.pk, sku.pk, "in_transit")] == 6
     assert rebuild_positions().differences == []
     assert Position.objects.get(location=dc, sku=sku).available == 44
+    # The transfer record follows: shipped once, so its receipt closes it; the
+    # KPI rollup recomputes the days the reversed line touched.
+    assert at.astimezone(dt_timezone.utc).date() in transfer_days_changed_since(before)
+    transfer = Transfer.objects.get(reference="TR-9", sku=sku)
+    assert (transfer.quantity_shipped, transfer.shipped_at) == (6, at)
+    services.reverse_duplicate(case, people[Role.INTEGRATION_ADMIN].owner)  # a second click changes nothing
+    assert Transfer.objects.get(reference="TR-9", sku=sku).quantity_shipped == 6
+    ingest_events(till, [{"transaction_id": "IN1", "type": "transfer_in", "location": store.code, "sku": sku.code,
+                          "quantity": 6, "reference": "TR-9", "occurred_at": NOW.isoformat()}])
+    assert reconciliation.transfer_not_received(now=NOW + timedelta(days=10)) == []
 
 
 def test_explaining_records_who_and_why_and_the_pair_is_never_raised_again(pair, people):
