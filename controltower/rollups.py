@@ -105,7 +105,9 @@ def measure_day(day, computed_at, keys=None) -> list[KpiDay]:
 
 
 def _json(detail):
-    return {key: str(value) if isinstance(value, Decimal) else value for key, value in detail.items()}
+    """A reading's detail as JSON can hold it: Decimals as text, nested dicts too."""
+    return {key: str(value) if isinstance(value, Decimal) else _json(value) if isinstance(value, dict) else value
+            for key, value in detail.items()}
 
 
 def roll_day(day, now=None, keys=None) -> int:

@@ -53,14 +53,16 @@ def register_metrics():
         compute_many=metrics.sync_latency_p50_many,
         target="60", amber="300", scopes=("locations", "sources"),
         definition="Median (50th percentile) of received time minus occurred time of the events the ledger "
-                   "took from the sources in the window (at the given locations, if any).",
+                   "took from the sources in the window (at the given locations, if any). Also shown: the same "
+                   "percentile per event type.",
     )
     register(
         "sync_latency_p95", "Sync latency p95", unit=Unit.SECONDS, better=LOWER,
         compute_many=metrics.sync_latency_p95_many,
         target="300", amber="900", scopes=("locations", "sources"),
         definition="95th percentile of received time minus occurred time of the events the ledger took "
-                   "from the sources in the window (at the given locations, if any).",
+                   "from the sources in the window (at the given locations, if any). Also shown: the same "
+                   "percentile per event type.",
     )
     register(
         "inventory_accuracy_exact", "Inventory record accuracy", unit=Unit.PERCENT, better=HIGHER,

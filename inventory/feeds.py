@@ -72,6 +72,15 @@ class SourceHealth:
     def pending(self):
         return sum(cause.pending for cause in self.causes)
 
+    @property
+    def latency_by_type(self):
+        """The latency percentile per event type from the same rollup row, slowest first: "sale 6 min, ..."."""
+        row = self.latency.row
+        by_type = (row.detail or {}).get("by_event_type", {}) if row is not None else {}
+        slowest = sorted(by_type.items(), key=lambda item: (-Decimal(item[1]), item[0]))
+        return ", ".join(f"{event_type} {self.latency.metric.format(Decimal(seconds))}"
+                         for event_type, seconds in slowest)
+
 
 @dataclass(frozen=True)
 class Period:

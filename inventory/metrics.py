@@ -196,11 +196,11 @@ def _sync_latency(fraction):
         if sources is not None:
             events = events.filter(source_id__in=sources)
         at_location, from_source = {}, {}
-        for location_id, source_id, latency_ms in (
-            events.values_list("location_id", "source_id", "latency_ms") if measured else ()
+        for location_id, source_id, event_type, latency_ms in (
+            events.values_list("location_id", "source_id", "type", "latency_ms") if measured else ()
         ):
-            at_location.setdefault(location_id, []).append((source_id, latency_ms))
-            from_source.setdefault(source_id, []).append((location_id, latency_ms))
+            at_location.setdefault(location_id, []).append((source_id, event_type, latency_ms))
+            from_source.setdefault(source_id, []).append((location_id, event_type, latency_ms))
         tower = set(SourceSystem.objects.filter(code=CONTROL_TOWER_SOURCE).values_list("pk", flat=True))
         location_codes = codes_of(Location, measured, "locations")
         source_codes = codes_of(SourceSystem, measured, "sources")
@@ -210,19 +210,26 @@ def _sync_latency(fraction):
                 readings.append(Reading(value=None, sample=0))
                 continue
             if scope.locations is None and scope.sources is not None:
-                latencies = [ms for pk in scope.sources for _loc, ms in from_source.get(pk, ())]
+                lines = [(event_type, ms) for pk in scope.sources for _loc, event_type, ms in from_source.get(pk, ())]
             else:
                 # Every source but the tower's own (not a feed) when the scope names none.
-                latencies = [ms for source_id, ms in by_location(at_location, scope)
-                             if (source_id not in tower if scope.sources is None else source_id in scope.sources)]
-            latencies.sort()
-            latency_ms = nearest_rank_of(latencies, fraction)
+                lines = [(event_type, ms) for source_id, event_type, ms in by_location(at_location, scope)
+                         if (source_id not in tower if scope.sources is None else source_id in scope.sources)]
+            by_type = {}
+            for event_type, ms in lines:
+                by_type.setdefault(event_type, []).append(ms)
+            latency_ms = nearest_rank_of(sorted(ms for _type, ms in lines), fraction)
             readings.append(Reading(
-                value=None if latency_ms is None else Decimal(latency_ms) / 1000, sample=len(latencies),
+                value=None if latency_ms is None else Decimal(latency_ms) / 1000, sample=len(lines),
                 records_url=records_url(
                     "/api/v1/events", sources=source_codes(scope), locations=location_codes(scope),
                     received_since=window.since, received_until=window.until,
                 ),
+                # The same percentile per event type (seconds), the slow kinds of line found.
+                detail={"by_event_type": {
+                    event_type: Decimal(nearest_rank_of(sorted(values), fraction)) / 1000
+                    for event_type, values in sorted(by_type.items())
+                }} if lines else {},
             ))
         return readings
 

@@ -105,6 +105,7 @@ def test_acceptance_and_latency_come_from_the_rollup_and_are_no_data_before_it(f
     assert health[0].acceptance.status == "red"
     assert "/api/v1/rejections?" in health[0].acceptance.records_url
     assert health[0].latency.text != "no data" and "/api/v1/events?" in health[0].latency.records_url
+    assert health[0].latency_by_type.startswith("receipt ")  # the same percentile per event type
 
 
 def test_replay_by_id_replays_only_those(feed):

@@ -184,6 +184,15 @@ class TestSyncLatencyP95:
         assert measure("sync_latency_p95", Scope.of(sources=[till.pk]), EVER).value == Decimal(500)
         assert measure("sync_latency_p95", ESTATE, EVER).value == Decimal(600)  # rank 22 of 23
 
+    def test_the_same_percentile_per_event_type(self, feeds):
+        till, store, sku = feeds["till"], feeds["store"], feeds["sku"]
+        self.post_latencies(till, store, sku, range(1, 11), T0, "r")  # receipts 1..10 s
+        sales = [event(f"s{n}", "sale", store, sku, 1, T0 - timedelta(seconds=300 + n)) for n in range(3)]
+        assert post(till, sales, T0)["accepted"] == 3
+        reading = measure("sync_latency_p95", Scope.of(locations=[store.pk]), EVER).reading
+        assert reading.detail == {"by_event_type": {"receipt": Decimal(10), "sale": Decimal(302)}}
+        assert reading.value == Decimal(302)  # rank 13 of 13
+
     def test_milliseconds_are_kept(self, feeds):
         self.post_latencies(feeds["till"], feeds["store"], feeds["sku"], [1.5], T0, "m")
         assert measure("sync_latency_p95", ESTATE, EVER).value == Decimal("1.5")
