@@ -35,7 +35,8 @@ class LocationFactory(factory.django.DjangoModelFactory):
         model = Location
         django_get_or_create = ("code",)
 
-    code = factory.Sequence(lambda n: f"S{n:03d}")
+    # A prefix no test names by hand: get_or_create never hands a test its own fixture store.
+    code = factory.Sequence(lambda n: f"LOC{n:04d}")
     name = factory.LazyAttribute(lambda o: f"Store {o.code}")
     kind = Location.Kind.STORE
     region = factory.SubFactory(RegionFactory)
@@ -62,7 +63,7 @@ class SKUFactory(factory.django.DjangoModelFactory):
         model = SKU
         django_get_or_create = ("code",)
 
-    code = factory.Sequence(lambda n: f"SKU{n:05d}")
+    code = factory.Sequence(lambda n: f"ITEM{n:05d}")  # as LocationFactory: a prefix no test names by hand
     description = factory.LazyAttribute(lambda o: f"Item {o.code}")
     category = "Grocery"
     unit_cost = Decimal("2.50")
