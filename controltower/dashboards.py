@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from django.http import StreamingHttpResponse
 
-from . import metrics, rollups
+from . import metrics
 from .csvsafe import safe_row
 from .models import KpiDay
 
@@ -73,17 +73,17 @@ def tiles(metric_keys, dimension, member, day) -> list[Tile]:
     the day most flows have not happened yet; a store counts every few days)."""
     if not day:
         return [Tile(metrics.get(key), None) for key in metric_keys]
-    found = rollups.on_day(metric_keys, dimension, [member], day)
-    latest = {}
+    # The day and the week before in one read, latest first.
+    recent = {}
     for row in KpiDay.objects.filter(metric__in=metric_keys, dimension=dimension, member=member,
-                                     day__gte=day - timedelta(days=LOOK_BACK_DAYS), day__lt=day,
-                                     value__isnull=False).order_by("-day"):
-        latest.setdefault(row.metric, row)
+                                     day__gte=day - timedelta(days=LOOK_BACK_DAYS), day__lte=day).order_by("-day"):
+        recent.setdefault(row.metric, []).append(row)
     chosen = []
     for key in metric_keys:
-        row = found.get((key, member))
+        rows = recent.get(key, [])
+        row = rows[0] if rows and rows[0].day == day else None
         if row is None or row.value is None:
-            row = latest.get(key, row)
+            row = next((earlier for earlier in rows if earlier.value is not None), row)
         chosen.append(Tile(metrics.get(key), row, day))
     return chosen
 
@@ -140,10 +140,13 @@ def trend_figure(metric, lines, *, marks=(), targets=(), title=""):
         "font": {"color": INK}, "shapes": shapes, "annotations": annotations,
     }
     if title:
-        if metric.rollup_days > 1:
-            title = f"{title} (each day: the {metric.rollup_days} days to it)"
-        layout["title"] = {"text": title, "font": {"size": 14}}
+        layout["title"] = {"text": title + _each_day(metric), "font": {"size": 14}}
     return json.dumps({"data": data, "layout": layout}, separators=(",", ":"))
+
+
+def _each_day(metric):
+    """What a trailing metric's daily point covers, for a figure's title and summary."""
+    return f" (each day: the {metric.rollup_days} days to it)" if metric.rollup_days > 1 else ""
 
 
 def _axis(metric, largest):
@@ -164,8 +167,7 @@ def trend_summary(metric, rows):
     if not known:
         return f"{metric.label}: no data in this period."
     first, last = known[0], known[-1]
-    period = f" (each day: the {metric.rollup_days} days to it)" if metric.rollup_days > 1 else ""
-    return (f"{metric.label}{period} from {metric.format(first.value)} on {first.day:%d %b} "
+    return (f"{metric.label}{_each_day(metric)} from {metric.format(first.value)} on {first.day:%d %b} "
             f"to {metric.format(last.value)} on {last.day:%d %b}; target {metric.target_text}.")
 
 

@@ -100,10 +100,6 @@ class Metric:
     # (a wave's transfers received, its cases resolved).
     rollup_days: int = 1
 
-    @property
-    def rollup_period_text(self):
-        return "the day" if self.rollup_days == 1 else f"the {self.rollup_days} days to the day"
-
     def measure_many(self, scopes, window) -> list[Reading]:
         """The readings of `scopes`, in their order."""
         if self.compute_many is not None:
