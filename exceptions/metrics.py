@@ -21,7 +21,7 @@ from django.db.models import Count, Max, Min, Q, Sum
 
 from controltower.db import nearest_rank_of
 from controltower.metrics import Reading, records_url, share
-from inventory.metrics import codes, codes_of, each_location_scope, empty, of_sources, union_of
+from inventory.metrics import codes, codes_of, each_location_scope, empty, in_window, of_sources, union_of
 from inventory.models import IngestDay, InventoryEvent, Location, SourceSystem
 
 from .findings import CaseKind
@@ -77,9 +77,7 @@ open_sev2_cases = _open_cases(2)
 def sla_attainment(scopes, window):
     """Cases resolved in the window by their resolution due time, over the
     cases resolved in the window that had one (exceptions.sla)."""
-    resolved = cases_at(scopes).filter(HAS_TARGET, resolved_at__lt=window.until)
-    if window.since is not None:
-        resolved = resolved.filter(resolved_at__gte=window.since)
+    resolved = in_window(cases_at(scopes).filter(HAS_TARGET), "resolved_at", window)
     totals = {
         location_id: [(total, in_time)] for location_id, total, in_time in
         resolved.values("location_id").annotate(total=Count("id"), in_time=Count("id", filter=RESOLVED_IN_TIME))

@@ -27,7 +27,7 @@ from controltower.metrics import HIGHER, LOWER, Reading, Scope, Unit, records_ur
 from controltower.rollups import register_changes, register_dimension
 
 from .journeys import ORDER, PROMOTION, RETURN
-from .metrics import by_location as by_location_of, codes_of, empty, union_of
+from .metrics import by_location as by_location_of, codes_of, empty, in_window, union_of
 from .models import Channel, Journey, JourneyStep, Location
 
 JOURNEYS_URL = "/api/v1/journeys"
@@ -37,11 +37,6 @@ JOURNEYS_URL = "/api/v1/journeys"
 # member of the location, region and channel dimensions): it reads the
 # journeys (or steps) in the window once, for the union of the scopes, and
 # counts per scope in Python; one scope is the same rule for one.
-
-def _in_window(rows, field, window):
-    rows = rows.filter(**{f"{field}__lt": window.until})
-    return rows if window.since is None else rows.filter(**{f"{field}__gte": window.since})
-
 
 def _of_scopes(rows, scopes, location_field, channel_field):
     """`rows` of any of the scopes' locations and channels."""
@@ -79,7 +74,7 @@ def _each_scope(scopes, rows, read, kind, step, window):
 def _journeys(kind, scopes, step_field, window, *fields):
     """(location id, channel, *fields) of the journeys of `kind` in the
     scopes whose `step_field` time is in the window."""
-    journeys = _of_scopes(_in_window(Journey.objects.filter(kind=kind), step_field, window), scopes,
+    journeys = _of_scopes(in_window(Journey.objects.filter(kind=kind), step_field, window), scopes,
                           "location_id", "channel")
     return journeys.values_list("location_id", "channel", *fields)
 
@@ -131,7 +126,7 @@ def promotion_override_frequency(scopes, window):
         return Reading(value=share(overrides, sales), sample=sales,
                        detail={"price_overrides": overrides, "promotion_sales": sales,
                                "by_cashier": dict(sorted(by_cashier.items()))})
-    steps = _in_window(JourneyStep.objects.filter(
+    steps = in_window(JourneyStep.objects.filter(
         journey__kind=PROMOTION, step__in=("price_override", "promotion_sale")), "occurred_at", window)
     steps = steps.annotate(at_location=Coalesce("location_id", "journey__location_id"))
     rows = _of_scopes(steps, scopes, "at_location", "journey__channel").values_list(

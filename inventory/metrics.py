@@ -40,11 +40,16 @@ def codes(model, ids):
     return None if ids is None else set(model.objects.filter(pk__in=ids).values_list("code", flat=True))
 
 
+def in_window(queryset, field, window):
+    """The rows of `queryset` whose time `field` is in the window (half-open)."""
+    if window.since is not None:
+        queryset = queryset.filter(**{f"{field}__gte": window.since})
+    return queryset.filter(**{f"{field}__lt": window.until})
+
+
 def received_in(queryset, window):
     """The rows of `queryset` received in the window."""
-    if window.since is not None:
-        queryset = queryset.filter(received_at__gte=window.since)
-    return queryset.filter(received_at__lt=window.until)
+    return in_window(queryset, "received_at", window)
 
 
 def of_sources(queryset, scope, field="source"):
@@ -136,9 +141,7 @@ def duplicate_barcodes(scope, window):
     item master still carries one. No data when there is no item master."""
     if not SKU.objects.exists():
         return Reading(value=None, sample=0)
-    clashes = BarcodeClash.objects.filter(refused_at__lt=window.until)
-    if window.since is not None:
-        clashes = clashes.filter(refused_at__gte=window.since)
+    clashes = in_window(BarcodeClash.objects.all(), "refused_at", window)
     barcodes = clashes.values("barcode").distinct().count()
     return Reading(
         value=Decimal(barcodes), sample=clashes.count(),
@@ -285,9 +288,7 @@ def inventory_accuracy_tolerance_many(scopes, window):
 
 def occurred_in(queryset, window):
     """The ledger lines of `queryset` that occurred in the window."""
-    if window.since is not None:
-        queryset = queryset.filter(occurred_at__gte=window.since)
-    return queryset.filter(occurred_at__lt=window.until)
+    return in_window(queryset, "occurred_at", window)
 
 
 def _adjustments(scopes, window):
@@ -360,9 +361,7 @@ def transfer_lead_time_many(scopes, window):
     location_ids = union_of(scopes, "locations")
     if location_ids is not None:
         transfers = transfers.filter(to_location_id__in=location_ids)
-    received = transfers.filter(shipped_at__isnull=False, received_at__lt=window.until)
-    if window.since is not None:
-        received = received.filter(received_at__gte=window.since)
+    received = received_in(transfers.filter(shipped_at__isnull=False), window)
     leads, still_open = {}, {}
     for pk, shipped_at, received_at in received.values_list("to_location_id", "shipped_at", "received_at"):
         leads.setdefault(pk, []).append(received_at - shipped_at)
