@@ -255,11 +255,16 @@ if CELERY_BROKER_URL:
     # How long Redis waits before handing an unacknowledged task (its worker
     # died) to another worker, and how often workers sweep for such tasks
     # (every interval x throttle seconds). Tests that kill a worker set them short.
+    # Unless CELERY_VISIBILITY_TIMEOUT is set, the visibility timeout is the
+    # longest task's hard time limit plus CELERY_VISIBILITY_MARGIN seconds
+    # (controltower.celery, once the tasks are known): a running task is never
+    # handed out twice, and a dead worker's task waits no longer than that.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
         "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_INTERVAL", 10),
         "unacked_restore_throttle": env_int("CELERY_UNACKED_RESTORE_THROTTLE", 10),
     }
+    if env_int("CELERY_VISIBILITY_TIMEOUT", 0):
+        CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = env_int("CELERY_VISIBILITY_TIMEOUT", 0)
 else:
     CELERY_BROKER_URL = "filesystem://"
     for sub in ("queue", "control"):
@@ -278,6 +283,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 900)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 1000)
+CELERY_VISIBILITY_MARGIN = env_int("CELERY_VISIBILITY_MARGIN", 60)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {

@@ -42,3 +42,39 @@ def test_a_failure_is_logged_and_raised(caplog):
 def test_the_hard_limit_must_follow_the_soft_one():
     with pytest.raises(ValueError, match="hard time limit"):
         tower_task("tests.wrong", soft_time_limit=10, time_limit=10)
+
+
+def _worker_visibility_timeout(**env):
+    """The visibility timeout a worker started with production settings and
+    `env` gives its broker connection (the worker is built, not run)."""
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    code = ("import django; django.setup()\n"
+            "from controltower.celery import app\n"
+            "worker = app.Worker(pool='solo', concurrency=1, quiet=True)\n"
+            "print(app.connection_for_read().transport_options['visibility_timeout'])\n")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("CELERY_")}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=settings.BASE_DIR, timeout=120,
+        env={**clean, "DATABASE_URL": "postgres://u:p@db:5432/ct", "CELERY_BROKER_URL": "redis://redis:6379/0",
+             "SECRET_KEY": "tests-only-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGH",
+             "DJANGO_SETTINGS_MODULE": "controltower.settings", **env})
+    assert done.returncode == 0, done.stderr
+    return int(done.stdout.split()[-1])
+
+
+def test_a_workers_visibility_timeout_is_just_above_the_longest_task_time_limit():
+    from controltower.celery import longest_time_limit
+
+    app.loader.import_default_modules()
+    longest = longest_time_limit(app)
+    assert all(task.time_limit <= longest for task in app.tasks.values())
+    assert longest in {task.time_limit for task in app.tasks.values()}
+
+    assert _worker_visibility_timeout() == longest + 60
+    assert _worker_visibility_timeout(CELERY_VISIBILITY_MARGIN="5") == longest + 5
+    assert _worker_visibility_timeout(CELERY_VISIBILITY_TIMEOUT="3") == 3
