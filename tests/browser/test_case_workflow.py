@@ -68,7 +68,7 @@ def test_store_manager_filters_opens_and_resolves_a_case(browser, page, live_ser
     page.evaluate("window.notReloaded = true")
     page.select_option("#id_kind", "negative_stock")
     page.wait_for_url("**/cases/?*kind=negative_stock*")
-    page.wait_for_function("document.querySelectorAll('#case-table tbody tr').length === 2")
+    page.wait_for_function("() => document.querySelectorAll('#case-table tbody tr').length === 2")
     assert page.evaluate("window.notReloaded") is True
     assert f"#{stale.pk} " not in page.locator("#case-table").inner_text()
 
@@ -79,9 +79,9 @@ def test_store_manager_filters_opens_and_resolves_a_case(browser, page, live_ser
 
     # Back restores the unfiltered queue; the shared link renders the filter in full.
     page.go_back()
-    page.wait_for_function("document.querySelectorAll('#case-table tbody tr').length === 3")
+    page.wait_for_function("() => document.querySelectorAll('#case-table tbody tr').length === 3")
     page.go_forward()
-    page.wait_for_function("document.querySelectorAll('#case-table tbody tr').length === 2")
+    page.wait_for_function("() => document.querySelectorAll('#case-table tbody tr').length === 2")
     page.goto(f"{live_server.url}/cases/?kind=negative_stock")
     assert page.locator("#id_kind").input_value() == "negative_stock"
     assert page.locator("#case-table tbody tr").count() == 2
@@ -111,7 +111,7 @@ def test_store_manager_filters_opens_and_resolves_a_case(browser, page, live_ser
     page.click("text=Resolve case")
     page.locator("#case-status", has_text="Resolved").wait_for()
     # The counts in the page listened for the change.
-    page.wait_for_function("document.querySelector('[data-status=resolved]').textContent.trim() === '1'")
+    page.wait_for_function("() => document.querySelector('[data-status=resolved]').textContent.trim() === '1'")
     assert Case.objects.get(pk=case.pk).status == Case.Status.RESOLVED
     assert "status open → resolved" in page.locator("#case-history").inner_text()
 

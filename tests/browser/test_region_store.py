@@ -79,7 +79,7 @@ def test_regional_ops_lands_on_the_board_opens_a_store_and_searches_negative_pos
     page.get_by_label("Negative only").check()
     page.get_by_role("button", name="Search").click()
     page.wait_for_url("**/stores/B1/?*negative=on*")
-    page.wait_for_function("document.querySelectorAll('#positions tbody tr').length === 2")
+    page.wait_for_function("() => document.querySelectorAll('#positions tbody tr').length === 2")
     shown = page.locator("#positions").inner_text()
     assert "MILK-1" in shown and "TEA-1" in shown and "OAT-1" not in shown
     assert page.evaluate("window.notReloaded") is True  # an htmx swap, not a new page
