@@ -8,7 +8,7 @@ from django.db.models import ExpressionWrapper, F, Q
 
 from controltower.scoping import ScopedQuerySet
 
-from .findings import CaseKind, Drift
+from .findings import IMPACT_LENGTH, REFERENCE_LENGTH, CaseKind, Drift
 
 SEVERITY_VALIDATORS = [MinValueValidator(1), MaxValueValidator(4)]
 # An SLA target of at most a month: the clock finds it within its look-ahead
@@ -81,11 +81,11 @@ class Case(models.Model):
                                  db_index=False)  # case_location_status leads with it
     sku = models.ForeignKey("inventory.SKU", null=True, blank=True, on_delete=models.PROTECT)
     source = models.ForeignKey("inventory.SourceSystem", null=True, blank=True, on_delete=models.PROTECT)
-    reference = models.CharField(max_length=128, blank=True)
+    reference = models.CharField(max_length=REFERENCE_LENGTH, blank=True)
     fingerprint = models.CharField(max_length=255, unique=True)
     quantity_at_risk = models.BigIntegerField(default=0)
     value_at_risk = models.DecimalField(max_digits=14, decimal_places=2, default=0)
-    customer_impact = models.CharField(max_length=300, blank=True)
+    customer_impact = models.CharField(max_length=IMPACT_LENGTH, blank=True)
     summary = models.TextField(blank=True)
     details = models.JSONField(default=dict, blank=True)
     # Why a snapshot mismatch or financial variance differs; its words and numbers are in details["drift"].
