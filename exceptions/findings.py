@@ -112,6 +112,20 @@ def duplicate_reference(earlier_id, later_id):
     return f"events {earlier_id}+{later_id}"
 
 
+def duplicate_batch_reference(later_ids):
+    """A replayed batch's case reference: "batch of events 1001..6000" (its first and last replayed lines)."""
+    return f"batch of events {min(later_ids)}..{max(later_ids)}"
+
+
+def duplicate_pairs(reference, details):
+    """[(earlier, later), ...]: the ledger line pairs of a suspected-duplicate
+    case, from its reference (one pair) or its details (a batch)."""
+    if reference.startswith("batch of events "):
+        return [tuple(pair) for pair in (details or {}).get("pairs", [])]
+    pair = duplicate_pair(reference)
+    return [pair] if pair else []
+
+
 def duplicate_pair(reference):
     """(earlier, later) ledger line ids from a suspected-duplicate case's
     reference, or None when it names no pair."""
