@@ -2,6 +2,7 @@
 condition it sees. `services.sync_findings(kind, findings)` turns them into
 cases; the fingerprint decides which case a finding belongs to.
 """
+import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -11,6 +12,20 @@ from inventory.fields import MAX_VALUE
 
 # Case.quantity_at_risk is a bigint.
 MAX_BIGINT = models.BigIntegerField.MAX_BIGINT
+# The lengths of Case.reference and Case.customer_impact (exceptions.models).
+REFERENCE_LENGTH = 128
+IMPACT_LENGTH = 300
+
+
+def bounded(text, length):
+    """`text` in at most `length` characters. A longer one keeps its start and
+    ends with "~" and a hash of the whole, so two long keys that differ only
+    in their tails (two 128-character transaction ids of one source) stay
+    two cases, and the same key gives the same text on every run."""
+    if len(text) <= length:
+        return text
+    digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+    return f"{text[:length - len(digest) - 1]}~{digest}"
 
 
 class CaseKind(models.TextChoices):
@@ -76,7 +91,11 @@ class Finding:
         # the insert on PostgreSQL (the reconciliation run) and, stored on
         # SQLite, every page and API list that reads the case. So money stops
         # at MAX_VALUE (severity is decided on the real figure before this),
-        # and a quantity at bigint's end.
+        # and a quantity at bigint's end. Texts built from keys a source
+        # chose ("<source>:<transaction id>" is up to 193 characters) fit
+        # their columns (bounded).
+        self.reference = bounded(self.reference, REFERENCE_LENGTH)
+        self.customer_impact = bounded(self.customer_impact, IMPACT_LENGTH)
         value = Decimal(self.value_at_risk)
         self.value_at_risk = value if value.copy_abs() <= MAX_VALUE else MAX_VALUE.copy_sign(value)
         if abs(self.quantity_at_risk) > MAX_BIGINT:
@@ -91,6 +110,20 @@ class Finding:
 def duplicate_reference(earlier_id, later_id):
     """A suspected-duplicate case's reference: "events 12+13" (the earlier ledger line first)."""
     return f"events {earlier_id}+{later_id}"
+
+
+def duplicate_batch_reference(later_ids):
+    """A replayed batch's case reference: "batch of events 1001..6000" (its first and last replayed lines)."""
+    return f"batch of events {min(later_ids)}..{max(later_ids)}"
+
+
+def duplicate_pairs(reference, details):
+    """[(earlier, later), ...]: the ledger line pairs of a suspected-duplicate
+    case, from its reference (one pair) or its details (a batch)."""
+    if reference.startswith("batch of events "):
+        return [tuple(pair) for pair in (details or {}).get("pairs", [])]
+    pair = duplicate_pair(reference)
+    return [pair] if pair else []
 
 
 def duplicate_pair(reference):

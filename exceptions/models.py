@@ -8,7 +8,7 @@ from django.db.models import ExpressionWrapper, F, Q
 
 from controltower.scoping import ScopedQuerySet
 
-from .findings import CaseKind, Drift
+from .findings import IMPACT_LENGTH, REFERENCE_LENGTH, CaseKind, Drift
 
 SEVERITY_VALIDATORS = [MinValueValidator(1), MaxValueValidator(4)]
 # An SLA target of at most a month: the clock finds it within its look-ahead
@@ -81,11 +81,11 @@ class Case(models.Model):
                                  db_index=False)  # case_location_status leads with it
     sku = models.ForeignKey("inventory.SKU", null=True, blank=True, on_delete=models.PROTECT)
     source = models.ForeignKey("inventory.SourceSystem", null=True, blank=True, on_delete=models.PROTECT)
-    reference = models.CharField(max_length=128, blank=True)
+    reference = models.CharField(max_length=REFERENCE_LENGTH, blank=True)
     fingerprint = models.CharField(max_length=255, unique=True)
     quantity_at_risk = models.BigIntegerField(default=0)
     value_at_risk = models.DecimalField(max_digits=14, decimal_places=2, default=0)
-    customer_impact = models.CharField(max_length=300, blank=True)
+    customer_impact = models.CharField(max_length=IMPACT_LENGTH, blank=True)
     summary = models.TextField(blank=True)
     details = models.JSONField(default=dict, blank=True)
     # Why a snapshot mismatch or financial variance differs; its words and numbers are in details["drift"].
@@ -328,3 +328,32 @@ class DuplicateVerdict(models.Model):
 
     def __str__(self):
         return f"{self.earlier_event_id}+{self.later_event_id} {self.verdict}"
+
+
+class ReconciliationRun(models.Model):
+    """One run of one reconciliation kind (exceptions.reconciliation.runs):
+    how it ended, what it changed, the error of a run that failed, and the
+    watermark the next run of an incremental kind starts from. Shown on the
+    integration health page; kept for RUN_RETENTION days."""
+
+    class Outcome(models.TextChoices):
+        RUNNING = "running", "Running"
+        OK = "ok", "Ok"
+        FAILED = "failed", "Failed"
+        TIMED_OUT = "timed_out", "Timed out"
+        SKIPPED = "skipped", "Skipped: already running"
+
+    kind = models.CharField(max_length=32, choices=CaseKind.choices)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.RUNNING)
+    counts = models.JSONField(default=dict, blank=True, help_text="Cases opened, updated, reopened, resolved")
+    error = models.TextField(blank=True)
+    # An incremental kind's next run looks at the rows (ledger lines, rejections) after this id.
+    watermark = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "-started_at"], name="run_kind_started")]
+
+    def __str__(self):
+        return f"{self.kind} {self.started_at:%Y-%m-%d %H:%M:%S} {self.outcome}"

@@ -21,7 +21,7 @@ from ..findings import CaseKind
 from ..services import sync_findings
 from .common import severity_for_value
 from .counts import count_variance
-from .feeds import idempotency_conflict, master_data_rejections, stale_feed
+from .feeds import clearable_conflicts, idempotency_conflict, master_data_rejections, stale_feed
 from .journeys import journey_stuck
 from .movements import (
     receipt_without_po,
@@ -67,14 +67,17 @@ KINDS = {
 }
 
 
-def _clearable(kind, now):
+def _clearable(kind, now, since):
     """Which open cases of `kind` a run may resolve (None: all of them)."""
     if kind == CaseKind.SALES_POSTING_GAP:
         # Only the days in the window are recomputed; older days keep their cases.
         return {"reference__gte": sales_gap_window(now)[0].date().isoformat()}
     if kind == CaseKind.SUSPECTED_DUPLICATE:
         # Pairs a person settled, and pairs still inside the look-back; older ones keep their cases.
-        return {"pk__in": clearable_duplicates(now)}
+        return {"pk__in": clearable_duplicates(now, since)}
+    if kind == CaseKind.IDEMPOTENCY_CONFLICT and since is not None:
+        # Keys with no conflict waiting any more; the others are found again only when they grow.
+        return {"pk__in": clearable_conflicts()}
     if kind in (CaseKind.SNAPSHOT_MISMATCH, CaseKind.FINANCIAL_VARIANCE):
         # A snapshot speaks only for the keys it covers: cases elsewhere stay as they are.
         return {"pk__in": clearable_cases(kind)}
@@ -94,22 +97,31 @@ TIMED = {
 }
 
 
-def find(kind, now):
-    """The findings of one kind as of `now`."""
+# The kinds that can look at what arrived since a watermark only
+# (exceptions.reconciliation.runs keeps it); the others look at everything.
+INCREMENTAL = {CaseKind.SUSPECTED_DUPLICATE, CaseKind.IDEMPOTENCY_CONFLICT}
+
+
+def find(kind, now, since=None):
+    """The findings of one kind as of `now` (of what arrived from `since` on, for an incremental kind)."""
+    if kind in INCREMENTAL:
+        return KINDS[kind](now=now, since=since)
     return KINDS[kind](now=now) if kind in TIMED else KINDS[kind]()
 
 
-def run_reconciliation(kind, now=None):
+def run_reconciliation(kind, now=None, since=None):
     """Compute one kind and sync its cases; returns the SyncReport. `now`
     (default: the clock) is when the run happens: the demo replays its
-    history with the tower's nightly runs."""
+    history with the tower's nightly runs. `since` (an incremental kind's
+    watermark) limits the run to what was received from then on; None
+    looks at the kind's whole look-back."""
     if kind not in KINDS:
         raise ValueError(f"Unknown reconciliation '{kind}'; one of {', '.join(KINDS)}.")
     now = now or timezone.now()
     # The scope first: a snapshot arriving meanwhile only adds findings, never
     # lets a case it was not compared for be cleared.
-    scope = _clearable(kind, now)
-    report = sync_findings(kind, find(kind, now), scope=scope, now=now)
+    scope = _clearable(kind, now, since)
+    report = sync_findings(kind, find(kind, now, since), scope=scope, now=now)
     if kind == CaseKind.RESERVATION_NOT_RELEASED and release_expired(now):
         # The tower released the expired holds of sources that ask it to: their cases clear now.
         report.resolved += sync_findings(kind, find(kind, now), scope=scope, now=now).resolved

@@ -24,8 +24,11 @@ specific first:
    with |d| still to receive.
 5. unit-of-measure error, for a pack conversion factor f of the SKU: the
    observed is the expected x f or / f; or a line of q units at the key in
-   the UOM_LOOKBACK before the snapshot time explains d as (f - 1) x q
-   (a pack entered as one unit) or (f - 1) x q / f (a unit entered as a pack).
+   the UOM_LOOKBACK before the snapshot time explains d as (f - 1) x q in
+   the line's direction (a pack entered as one unit: only a receipt or a
+   transfer not entered in that pack, as sales are of single units) or
+   (f - 1) x q / f against it (a unit entered as a pack: a line entered in
+   that pack).
 6. timing lag, latency window: the snapshot time is more recent than the
    latency target of the sources feeding the location (their lane, or every
    source without one), so lines from before it may still be on their way;
@@ -52,6 +55,9 @@ from .common import LINEAGE_LIMIT, duration_words, fetch_rows, money, to_decimal
 KEYS_PER_QUERY = 500
 # How far before the snapshot time a line may be the one entered in the wrong unit.
 UOM_LOOKBACK = timedelta(days=7)
+# The lines that move case packs: a receipt or a transfer of 1 may be one
+# pack entered as one unit; a sale of 1 is one unit sold.
+PACKED = ("receipt", "transfer_out", "transfer_in")
 
 
 def classify(snapshot, findings, now=None):
@@ -247,11 +253,13 @@ def _unit_of_measure(ev, key, state, d, observed, expected):
     recent = [leg for leg in ev.legs.get((*key, state), []) if leg["recent"]]
     for unit, f in conversions:
         for leg in recent:
-            q = abs(leg["delta"])
-            if abs(d) == (f - 1) * q:
-                words = (f"line {leg['id']} ({leg['type']} of {q}) looks like {q} {unit} entered as {q} units: "
+            q, sign = abs(leg["delta"]), 1 if leg["delta"] > 0 else -1
+            if leg["type"] in PACKED and leg["unit"] != unit and d == sign * (f - 1) * q:
+                # A pack entered as one unit moved the ledger by 1 where the shelf moved by f.
+                words = (f"line {leg['id']} ({leg['type']} of {q}) looks like {q} {unit} entered as {q}: "
                          f"({f} - 1) x {q} = {abs(d)}")
-            elif abs(d) * f == (f - 1) * q:
+            elif leg["unit"] == unit and d * f == -sign * (f - 1) * q:
+                # A unit entered as a pack moved the ledger by f where the shelf moved by 1.
                 words = (f"line {leg['id']} ({leg['type']} of {q}) looks like {q // f} units entered as "
                          f"{q // f} {unit}: {q} - {q // f} = {abs(d)}")
             else:
@@ -299,7 +307,7 @@ class _Evidence:
         times = [db_time(self.as_of), db_time(self.received_at), db_time(self.as_of - UOM_LOOKBACK)]
         select = (
             "SELECT e.id, e.type, {loc} AS loc, e.sku_id AS sku, {state} AS state, {delta} AS delta, "
-            "e.occurred_at, e.received_at "
+            "e.occurred_at, e.received_at, e.entered_unit "
             "FROM inventory_inventoryevent e JOIN k ON {loc} = k.loc AND e.sku_id = k.sku"
         )
         rows = fetch_rows(
@@ -330,7 +338,7 @@ class _Evidence:
             if key in counted and occurred <= counted[key]:
                 continue
             legs.setdefault(key, []).append({
-                "id": row["id"], "type": row["type"], "delta": row["delta"],
+                "id": row["id"], "type": row["type"], "delta": row["delta"], "unit": row["entered_unit"],
                 "late": aware(row["received_at"]) > self.received_at,
                 "recent": occurred >= self.as_of - UOM_LOOKBACK,
             })

@@ -14,7 +14,7 @@ from controltower.db import aware, db_time, seconds_apart_sql
 from inventory.ledger import since_non_negative
 from inventory.models import STATES, InventoryEvent, Position
 
-from ..findings import CaseKind, Finding, duplicate_pair, duplicate_reference
+from ..findings import CaseKind, Finding, duplicate_batch_reference, duplicate_pairs, duplicate_reference
 from ..models import Case, DuplicateVerdict
 from .common import (
     LINEAGE_LIMIT,
@@ -26,7 +26,7 @@ from .common import (
 )
 
 
-def suspected_duplicate(now=None) -> list[Finding]:
+def suspected_duplicate(now=None, since=None) -> list[Finding]:
     """A replay under a new transaction id: a line received after another
     with the same content (type, location, SKU, quantity, states,
     destination, reason), at most the later line's source's replay window
@@ -40,37 +40,47 @@ def suspected_duplicate(now=None) -> list[Finding]:
     without receipts their times, differ. Lines received together (one
     batch: the lines of one receipt) are never a replay of each other.
 
-    Looks at lines received in the look-back; each is paired with the
-    earliest earlier line it repeats. A pair a person settled (the later
-    line reversed, or explained as not a duplicate: DuplicateVerdict) is not
-    raised again, nor is a line already reversed. Severity by value, never
-    above 3: it is a suspicion, not a fact."""
+    Looks at lines received in the look-back (and after the ledger line
+    `since`, the watermark of an incremental run); each is paired with the
+    earliest earlier line it repeats. The replayed lines of one batch (one
+    source, received together) are one finding listing its pairs, reversed
+    together; a lone replayed line is a finding of its own. A pair a person
+    settled (the later line reversed, or explained as not a duplicate:
+    DuplicateVerdict) is not raised again, nor is a line already reversed.
+    Severity by value, never above 3: it is a suspicion, not a fact.
+
+    Each later line is matched through an index: its location x SKU x time
+    occurred (ledger_loc_sku_time), or its business reference (ledger_reference)."""
     default_window = config("duplicate_window_s")
+    same = f"""
+        o.location_id = d.location_id AND o.sku_id = d.sku_id
+        AND o.type = d.type AND o.quantity = d.quantity AND o.id < d.id
+        AND COALESCE(o.from_state, '') = COALESCE(d.from_state, '')
+        AND COALESCE(o.to_state, '') = COALESCE(d.to_state, '')
+        AND COALESCE(o.to_location_id, 0) = COALESCE(d.to_location_id, 0)
+        AND o.reason = d.reason AND o.received_at < d.received_at
+        AND {seconds_apart_sql("o.received_at", "d.received_at")} <= d.window_s
+        AND NOT EXISTS (
+            SELECT 1 FROM exceptions_duplicateverdict v
+            WHERE (v.later_event_id = d.id AND (v.earlier_event_id = o.id OR v.verdict = 'reversed'))
+               OR (v.later_event_id = o.id AND v.verdict = 'reversed'))"""
     rows = fetch_rows(
         f"""
-        WITH pairs AS (
-            SELECT MIN(o.id) AS earlier_id, d.id AS later_id
-            FROM inventory_inventoryevent d
-            JOIN inventory_sourcesystem ds ON ds.id = d.source_id
-            JOIN inventory_inventoryevent o
-              ON o.location_id = d.location_id AND o.sku_id = d.sku_id
-             AND o.type = d.type AND o.quantity = d.quantity AND o.id < d.id
-             AND COALESCE(o.from_state, '') = COALESCE(d.from_state, '')
-             AND COALESCE(o.to_state, '') = COALESCE(d.to_state, '')
-             AND COALESCE(o.to_location_id, 0) = COALESCE(d.to_location_id, 0)
-             AND o.reason = d.reason AND o.received_at < d.received_at
-             AND (o.occurred_at = d.occurred_at AND (o.reference = '' OR d.reference = '')
-                  OR o.reference <> '' AND o.reference = d.reference
-                     AND {seconds_apart_sql("o.occurred_at", "d.occurred_at")} <= COALESCE(ds.replay_window_s, %s))
-            WHERE d.received_at >= %s AND d.type NOT IN ('cycle_count', 'reversal')
-              AND {seconds_apart_sql("o.received_at", "d.received_at")} <= COALESCE(ds.replay_window_s, %s)
-              AND NOT EXISTS (
-                  SELECT 1 FROM exceptions_duplicateverdict v
-                  WHERE (v.later_event_id = d.id AND (v.earlier_event_id = o.id OR v.verdict = 'reversed'))
-                     OR (v.later_event_id = o.id AND v.verdict = 'reversed'))
-            GROUP BY d.id
+        WITH d AS (
+            SELECT d.*, COALESCE(ds.replay_window_s, %s) AS window_s
+            FROM inventory_inventoryevent d JOIN inventory_sourcesystem ds ON ds.id = d.source_id
+            WHERE d.id > %s AND d.received_at >= %s AND d.type NOT IN ('cycle_count', 'reversal')
+        ), candidates AS (
+            SELECT o.id AS earlier_id, d.id AS later_id FROM d JOIN inventory_inventoryevent o
+              ON o.occurred_at = d.occurred_at AND (o.reference = '' OR d.reference = '') AND {same}
+            UNION ALL
+            SELECT o.id, d.id FROM d JOIN inventory_inventoryevent o
+              ON d.reference <> '' AND o.reference = d.reference
+             AND {seconds_apart_sql("o.occurred_at", "d.occurred_at")} <= d.window_s AND {same}
+        ), pairs AS (
+            SELECT MIN(earlier_id) AS earlier_id, later_id FROM candidates GROUP BY later_id
         )
-        SELECT p.earlier_id, p.later_id, d.location_id, d.sku_id, d.type, d.quantity,
+        SELECT p.earlier_id, p.later_id, d.location_id, d.sku_id, d.type, d.quantity, d.source_id,
                o.transaction_id AS earlier_txn, d.transaction_id AS later_txn,
                os.code AS earlier_source, ds.code AS later_source,
                COALESCE(ds.replay_window_s, %s) AS window_s,
@@ -87,44 +97,81 @@ def suspected_duplicate(now=None) -> list[Finding]:
         JOIN inventory_sku k ON k.id = d.sku_id
         ORDER BY p.later_id
         """,
-        [default_window, db_time(duplicate_lookback(now)), default_window, default_window],
+        [default_window, since or 0, db_time(duplicate_lookback(now)), default_window],
     )
-    findings = []
-    for row in rows:
-        value = money(abs(row["quantity"]) * to_decimal(row["unit_cost"]))
-        seconds = round((aware(row["later_received"]) - aware(row["earlier_received"])).total_seconds())
-        reference = row["later_reference"] or row["earlier_reference"]
-        occurred = aware(row["earlier_occurred"])
-        findings.append(Finding(
-            kind=CaseKind.SUSPECTED_DUPLICATE,
-            location_id=row["location_id"],
-            sku_id=row["sku_id"],
-            reference=duplicate_reference(row["earlier_id"], row["later_id"]),
-            severity=max(severity_for_value(value), 3),
-            quantity_at_risk=abs(row["quantity"]),
-            value_at_risk=value,
-            summary=(
-                f"{row['type'].replace('_', ' ').capitalize()} of {row['quantity']} {row['sku_code']} at "
-                f"{row['location_code']}"
-                f"{f' ({reference})' if reference else ''} that occurred {occurred:%d %b %H:%M:%S} UTC "
-                f"was received again {seconds} s later under another transaction id: "
-                f"{row['earlier_source']}:{row['earlier_txn']} and {row['later_source']}:{row['later_txn']}"
-            ),
-            details={
-                "type": row["type"],
-                "quantity": row["quantity"],
-                **({"business_reference": reference} if reference else {}),
-                "occurred_at": occurred.isoformat(),
-                "replay_occurred_at": aware(row["later_occurred"]).isoformat(),
-                "received_seconds_apart": seconds,
-                "window_seconds": row["window_s"],
-                "transactions": [
-                    f"{row['earlier_source']}:{row['earlier_txn']}", f"{row['later_source']}:{row['later_txn']}"
-                ],
-            },
-            lineage=[("event", row["earlier_id"]), ("event", row["later_id"])],
-        ))
-    return findings
+    batches = {}
+    for row in rows:  # a batch: the lines one source sent in one call (received at one time)
+        batches.setdefault((row["source_id"], aware(row["later_received"])), []).append(row)
+    return [_pair_finding(rows[0]) if len(rows) == 1 else _batch_finding(rows) for rows in batches.values()]
+
+
+def _pair_finding(row):
+    value = money(abs(row["quantity"]) * to_decimal(row["unit_cost"]))
+    seconds = round((aware(row["later_received"]) - aware(row["earlier_received"])).total_seconds())
+    reference = row["later_reference"] or row["earlier_reference"]
+    occurred = aware(row["earlier_occurred"])
+    return Finding(
+        kind=CaseKind.SUSPECTED_DUPLICATE,
+        location_id=row["location_id"],
+        sku_id=row["sku_id"],
+        reference=duplicate_reference(row["earlier_id"], row["later_id"]),
+        severity=max(severity_for_value(value), 3),
+        quantity_at_risk=abs(row["quantity"]),
+        value_at_risk=value,
+        summary=(
+            f"{row['type'].replace('_', ' ').capitalize()} of {row['quantity']} {row['sku_code']} at "
+            f"{row['location_code']}"
+            f"{f' ({reference})' if reference else ''} that occurred {occurred:%d %b %H:%M:%S} UTC "
+            f"was received again {seconds} s later under another transaction id: "
+            f"{row['earlier_source']}:{row['earlier_txn']} and {row['later_source']}:{row['later_txn']}"
+        ),
+        details={
+            "type": row["type"],
+            "quantity": row["quantity"],
+            **({"business_reference": reference} if reference else {}),
+            "occurred_at": occurred.isoformat(),
+            "replay_occurred_at": aware(row["later_occurred"]).isoformat(),
+            "received_seconds_apart": seconds,
+            "window_seconds": row["window_s"],
+            "transactions": [
+                f"{row['earlier_source']}:{row['earlier_txn']}", f"{row['later_source']}:{row['later_txn']}"
+            ],
+        },
+        lineage=[("event", row["earlier_id"]), ("event", row["later_id"])],
+    )
+
+
+def _batch_finding(rows):
+    """The replayed lines of one batch: one finding, its pairs in details (all
+    of them: they are reversed together), the first LINEAGE_LIMIT linked."""
+    value = money(sum(abs(row["quantity"]) * to_decimal(row["unit_cost"]) for row in rows))
+    locations = {row["location_id"] for row in rows}
+    skus = {row["sku_id"] for row in rows}
+    first = rows[0]
+    received = aware(first["later_received"])
+    earliest = min(aware(row["earlier_received"]) for row in rows)
+    return Finding(
+        kind=CaseKind.SUSPECTED_DUPLICATE,
+        location_id=first["location_id"] if len(locations) == 1 else None,
+        sku_id=first["sku_id"] if len(skus) == 1 else None,
+        reference=duplicate_batch_reference([row["later_id"] for row in rows]),
+        severity=max(severity_for_value(value), 3),
+        quantity_at_risk=sum(abs(row["quantity"]) for row in rows),
+        value_at_risk=value,
+        summary=(
+            f"{first['later_source']} sent {len(rows)} lines again under new transaction ids at "
+            f"{received:%d %b %H:%M:%S} UTC ({len(locations)} location{'s' if len(locations) > 1 else ''}, "
+            f"{len(skus)} SKU{'s' if len(skus) > 1 else ''}), lines first received from "
+            f"{earliest:%d %b %H:%M:%S} UTC: one replay, reversed together"
+        ),
+        details={
+            "lines": len(rows),
+            "received_at": received.isoformat(),
+            "source": first["later_source"],
+            "pairs": [[row["earlier_id"], row["later_id"]] for row in rows],
+        },
+        lineage=[("event", row["later_id"]) for row in rows[:LINEAGE_LIMIT]],
+    )
 
 
 def duplicate_lookback(now=None):
@@ -132,30 +179,31 @@ def duplicate_lookback(now=None):
     return (now or timezone.now()) - timedelta(hours=config("duplicate_lookback_hours"))
 
 
-def clearable_duplicates(now):
+def clearable_duplicates(now, since=None):
     """The active suspected-duplicate cases a run may resolve: those whose
-    pair a person settled (a DuplicateVerdict on the pair, or either line
-    reversed), and those whose later line the run looks at again (received
-    within the look-back) and no longer finds. A pair older than the
-    look-back is not looked at, so its case stays as it is. `now` is taken
-    before the run: a minute's margin keeps a line that leaves the
-    look-back while the run starts out of this scope."""
+    pairs a person settled (a DuplicateVerdict on each pair, or a line
+    reversed), and those whose later lines the run looks at again (received
+    within the look-back, after `since`) and no longer finds. A pair older
+    than the look-back, or before the watermark, is not looked at, so its
+    case stays as it is. `now` is taken before the run: a minute's margin
+    keeps a line that leaves the look-back while the run starts out of this scope."""
     verdicts = list(DuplicateVerdict.objects.values_list("earlier_event_id", "later_event_id", "verdict"))
     settled = {(earlier, later) for earlier, later, _ in verdicts}
     reversed_lines = {later for _, later, verdict in verdicts if verdict == DuplicateVerdict.Verdict.REVERSED}
-    pairs = {
-        pk: pair
-        for pk, reference in Case.objects.filter(
-            kind=CaseKind.SUSPECTED_DUPLICATE, status__in=Case.ACTIVE).values_list("id", "reference")
-        if (pair := duplicate_pair(reference)) is not None
+    cases = {
+        pk: pairs
+        for pk, reference, details in Case.objects.filter(
+            kind=CaseKind.SUSPECTED_DUPLICATE, status__in=Case.ACTIVE).values_list("id", "reference", "details")
+        if (pairs := duplicate_pairs(reference, details))
     }
     looked_at = set(InventoryEvent.objects.filter(
-        pk__in=[later for _, later in pairs.values()],
+        pk__in=[later for pairs in cases.values() for _, later in pairs if later > (since or 0)],
         received_at__gte=duplicate_lookback(now) + timedelta(minutes=1),
     ).values_list("id", flat=True))
     return [
-        pk for pk, (earlier, later) in pairs.items()
-        if (earlier, later) in settled or {earlier, later} & reversed_lines or later in looked_at
+        pk for pk, pairs in cases.items()
+        if all((earlier, later) in settled or {earlier, later} & reversed_lines for earlier, later in pairs)
+        or all(later in looked_at for _, later in pairs)
     ]
 
 

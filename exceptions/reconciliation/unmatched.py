@@ -22,12 +22,9 @@ from django.utils import timezone
 from controltower.db import aware, db_time
 from inventory.ledger import book_sql
 
-from ..findings import CaseKind, Finding
+from ..findings import REFERENCE_LENGTH, CaseKind, Finding
 from .common import config, fetch_rows, money, severity_for_value, to_decimal
 
-# Case.reference is 128 characters; a longer "<source>:<transaction id>" key
-# is referenced by the ledger line's id instead (the key stays in details).
-REFERENCE_LENGTH = 128
 
 # The movement checks: the state the event takes from, the event types judged.
 OUT_OF = {
@@ -199,6 +196,7 @@ def _held_words(held, state):
 
 
 def _event_reference(key, event_id):
+    # A key longer than Case.reference is named by its ledger line instead (the key stays in details).
     return key if len(key) <= REFERENCE_LENGTH else f"event {event_id}"
 
 

@@ -221,6 +221,37 @@ def test_a_pack_entered_as_one_unit_is_a_unit_of_measure_error(pos, wms, store, 
     assert ("event", InventoryEvent.objects.get(transaction_id="r2").pk) in finding.lineage
 
 
+def test_the_receipt_not_the_sale_is_the_line_entered_in_the_wrong_unit(pos, erp, store, sku):
+    """Receipts and transfers carry case packs; a sale of one is one. Both lines
+    are 1 unit, so (12 - 1) x 1 fits either: the receipt is named (the sale was)."""
+    UnitConversionFactory(sku=sku, unit="CS12", factor=12)
+    post(pos, ev("count", "cycle_count", store, sku, 5, ago(hours=5)), received_at=ago(hours=5))
+    post(pos, ev("sale", "sale", store, sku, 1, ago(hours=4)), received_at=ago(hours=4))
+    post(pos, ev("receipt", "receipt", store, sku, 1, ago(hours=3)), received_at=ago(hours=3))
+    says(erp, ago(hours=1), 16, store, sku, received_at=ago(hours=1))
+
+    finding = the_finding()
+
+    receipt = InventoryEvent.objects.get(transaction_id="receipt")
+    assert (finding.details["difference"], finding.drift) == (11, Drift.UNIT_OF_MEASURE)
+    events = [pk for kind, pk in finding.lineage if kind == "event"]
+    assert events == [receipt.pk]
+    explanation = finding.details["drift"]["explanation"]
+    assert explanation.startswith(f"Line {receipt.pk} (receipt of 1) looks like 1 CS12 entered as 1:")
+    assert "sale" not in explanation
+
+
+def test_a_line_already_entered_in_packs_is_not_a_pack_entered_as_one_unit(pos, erp, store, sku):
+    UnitConversionFactory(sku=sku, unit="CS12", factor=12)
+    post(pos, ev("count", "cycle_count", store, sku, 5, ago(hours=5)), received_at=ago(hours=5))
+    post(pos, ev("receipt", "receipt", store, sku, 1, ago(hours=3), unit="CS12"), received_at=ago(hours=3))
+    # 5 + 12 in the ledger, 28 in the ERP: +11, as if a pack had been entered as one unit, but
+    # this line was entered in packs (and a unit entered as a pack would leave the ERP below).
+    says(erp, ago(hours=1), 28, store, sku, received_at=ago(hours=1))
+
+    assert the_finding().drift != Drift.UNIT_OF_MEASURE
+
+
 def test_a_quantity_in_packs_is_a_unit_of_measure_error(wms, store, sku, stocked):
     UnitConversionFactory(sku=sku, unit="CS12", factor=12)
     says(wms, ago(hours=1), 480, store, sku, received_at=ago(hours=1))

@@ -364,3 +364,62 @@ def test_no_lane_lets_a_source_send_reversals(till):
 
     with pytest.raises(LaneError, match="unknown event type"):
         set_lane(till, event_types=["sale", "reversal"])
+
+
+# --- a replayed batch: one case, reversed together (issue 18) -----------------------------------
+
+def replayed_batch(till, store, skus, lines):
+    """`lines` sales sent at once, and the same batch sent again under new ids a minute later."""
+    at = NOW - timedelta(minutes=20)
+    batch = [sale(f"B-{n}", store, skus[n % len(skus)], at - timedelta(seconds=n), reference=f"R-{n}")
+             for n in range(lines)]
+    ingest_events(till, batch, received_at=at)
+    ingest_events(till, [{**line, "transaction_id": f"{line['transaction_id']}-again"} for line in batch],
+                  received_at=at + timedelta(minutes=1))
+
+
+def test_a_batch_sent_again_under_new_ids_is_one_case_listing_its_lines(client, people, till, sku, default_routing):
+    skus = [sku, SKUFactory(code="SKU-E")]
+    replayed_batch(till, people.store, skus, 30)
+    replayed_receipt(till, people.store, sku)  # and one line replayed on its own, elsewhere in time
+
+    report = run_reconciliation(CaseKind.SUSPECTED_DUPLICATE)
+
+    assert len(report.opened) == 2
+    batch = duplicate_cases().get(reference__startswith="batch")
+    lone = duplicate_cases().exclude(pk=batch.pk).get()
+    again = dict(InventoryEvent.objects.filter(transaction_id__endswith="-again").values_list("transaction_id", "id"))
+    first = dict(InventoryEvent.objects.filter(transaction_id__startswith="B-").exclude(
+        transaction_id__endswith="-again").values_list("transaction_id", "id"))
+    assert sorted(map(tuple, batch.details["pairs"])) == sorted((first[t], again[f"{t}-again"]) for t in first)
+    assert (batch.details["lines"], batch.quantity_at_risk, batch.location_id, batch.sku_id) == (
+        30, 30, people.store.pk, None)
+    assert "TILL sent 30 lines again" in batch.summary
+    assert lone.reference == f"events {InventoryEvent.objects.get(transaction_id='T-1').pk}+" \
+                             f"{InventoryEvent.objects.get(transaction_id='T-1-resent').pk}"
+    # The case page lists the batch's lines.
+    client.force_login(people[Role.STORE_MANAGER].owner)
+    page = client.get(f"/cases/{batch.pk}/").content.decode()
+    assert "30 lines sent again at once" in page and f"<td>{again['B-7-again']}</td><td>{first['B-7']}</td>" in page
+    # A second run finds the same single case.
+    assert run_reconciliation(CaseKind.SUSPECTED_DUPLICATE).opened == []
+
+
+def test_reversing_a_batch_reverses_all_its_lines_together_and_once(people, till, sku, default_routing):
+    replayed_batch(till, people.store, [sku], 12)
+    run_reconciliation(CaseKind.SUSPECTED_DUPLICATE)
+    batch = duplicate_cases().get()
+    manager = people[Role.STORE_MANAGER].owner
+    assert available(people.store, sku) == -24
+
+    verdict = services.reverse_duplicate(batch, manager)
+    assert services.reverse_duplicate(batch, manager) == verdict  # a double click posts nothing more
+
+    assert InventoryEvent.objects.filter(type=EventType.REVERSAL).count() == 12
+    assert DuplicateVerdict.objects.filter(case=batch, verdict="reversed").count() == 12
+    assert available(people.store, sku) == -12
+    assert rebuild_positions().differences == []
+    assert CaseLink.objects.filter(case=batch, kind="event").count() >= 12
+    assert CaseHistory.objects.filter(case=batch, action="duplicate_reversed").count() == 1
+    assert run_reconciliation(CaseKind.SUSPECTED_DUPLICATE).resolved == [batch.pk]
+    assert reconciliation.suspected_duplicate() == []

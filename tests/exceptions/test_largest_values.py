@@ -431,3 +431,97 @@ def test_add_source_refuses_seconds_beyond_its_column(option):
     assert not SourceSystem.objects.filter(code="POS-HUGE").exists()
     call_command("add_source", "POS-HUGE", "--kind", "pos", option, str(MAX_SMALL_INTEGER), stdout=io.StringIO())
     assert SourceSystem.objects.filter(code="POS-HUGE").exists()
+
+
+# --------------------------------------------------------------------------
+# The longest keys accepted: every derived text fits its column (issue 18)
+# --------------------------------------------------------------------------
+
+def _fits_its_columns(obj):
+    """The char fields of `obj` longer than their column (SQLite does not refuse them; PostgreSQL does)."""
+    return {
+        f.name: len(getattr(obj, f.attname))
+        for f in obj._meta.concrete_fields
+        if getattr(f, "max_length", None) and isinstance(getattr(obj, f.attname), str)
+        and len(getattr(obj, f.attname)) > f.max_length
+    }
+
+
+def test_the_longest_accepted_keys_fit_every_case(api_client, default_routing):
+    """A 128-character transaction id made the case reference "<source>:<transaction id>"
+    193 characters: PostgreSQL refused the idempotency-conflict case on every run (DataError)."""
+    from exceptions.models import CaseHistory, CaseLink
+
+    source_code = "P" * 63 + "1"  # SourceSystem.code: 64
+    erp_code = "E" * 63 + "2"
+    location_code, other_code = "L" * 31 + "1", "L" * 31 + "2"  # Location.code: 32
+    sku_code = "K" * 64  # SKU.code: 64
+    txn = "T" * 127  # transaction ids: 128 (the last character tells them apart)
+    reference = "R" * 127  # references: 128
+    reason = "Z" * 64
+    now = timezone.now()
+    region = RegionFactory(code="LONG")
+    LocationFactory(code=location_code, region=region)
+    LocationFactory(code=other_code, region=region)
+    pos = SourceSystemFactory(code=source_code, kind=SourceSystem.Kind.POS)
+    erp = SourceSystemFactory(code=erp_code, kind=SourceSystem.Kind.ERP)
+    tokens = {pos: source_token(pos), erp: source_token(erp)}
+
+    def post(source, url, body):
+        response = api_client.post(url, body, format="json", **_auth(tokens[source]))
+        assert response.status_code == 200, response.content
+        return response.json()
+
+    assert post(erp, "/api/v1/skus", {"skus": [{"code": sku_code, "description": "D" * 300, "category": "C" * 100,
+                                                 "unit_cost": "1.00", "base_unit": "EA"}]})["refused"] == []
+
+    def event(suffix, type, minutes_ago, **extra):
+        return {"transaction_id": txn + suffix, "type": type, "location": location_code, "sku": sku_code,
+                "quantity": 5, "occurred_at": _iso(now - timedelta(minutes=minutes_ago)), **extra}
+
+    report = post(pos, "/api/v1/events", {"events": [
+        event("1", "receipt", 60 * 24 * 5, reference=reference + "1"),
+        event("2", "transfer_out", 60 * 24 * 5, reference=reference + "2", to_location=other_code),
+        {**event("3", "transfer_in", 60 * 24 * 3, reference=reference + "3"), "location": other_code},
+        event("4", "return", 60 * 24 * 3, reference=reference + "4"),
+        event("5", "adjustment", 60 * 24 * 2, quantity=-3, reason=reason),
+        event("6", "pick", 60 * 24, from_state="reserved"),
+        event("7", "sale", 30, quantity=50, reference=reference + "7"),
+        event("8", "cycle_count", 20, quantity=400),
+    ]})
+    assert report["counts"]["accepted"] == 8, report
+    # The sale sent again under a new transaction id, two keys sent again with other content,
+    # and an event for a SKU the tower does not know.
+    report = post(pos, "/api/v1/events", {"events": [
+        event("9", "sale", 30, quantity=50, reference=reference + "7"),
+        event("1", "receipt", 60 * 24 * 5, quantity=6, reference=reference + "1"),
+        event("2", "transfer_out", 60 * 24 * 5, quantity=6, reference=reference + "2", to_location=other_code),
+        {**event("A", "sale", 10), "sku": "N" * 64},
+    ]})
+    assert report["counts"] == {"accepted": 1, "duplicate": 0, "conflict": 2, "rejected": 1}, report
+    post(erp, "/api/v1/snapshots", {"as_of": _iso(now - timedelta(minutes=1)), "lines": [
+        {"location": location_code, "sku": sku_code, "state": "available", "quantity": 900},
+    ]})
+
+    for kind in KINDS:
+        run_reconciliation(kind)
+
+    kinds = set(Case.objects.values_list("kind", flat=True))
+    assert kinds >= {
+        CaseKind.SNAPSHOT_MISMATCH, CaseKind.TRANSFER_NOT_RECEIVED, CaseKind.RETURN_NOT_DISPOSITIONED,
+        CaseKind.RECEIPT_WITHOUT_PO, CaseKind.SUSPECTED_DUPLICATE, CaseKind.NEGATIVE_STOCK,
+        CaseKind.MASTER_DATA_REJECTIONS, CaseKind.IDEMPOTENCY_CONFLICT, CaseKind.TRANSFER_IN_WITHOUT_OUT,
+        CaseKind.BEYOND_RESERVED,
+    }, kinds
+    too_long = [(type(obj).__name__, obj.pk, fields) for model in (Case, CaseHistory, CaseLink)
+                for obj in model.objects.all() if (fields := _fits_its_columns(obj))]
+    assert too_long == []
+    # Two long keys that differ only in their last character are two cases, each named by its source.
+    conflicts = list(Case.objects.filter(kind=CaseKind.IDEMPOTENCY_CONFLICT).values_list("reference", flat=True))
+    assert len(conflicts) == len(set(conflicts)) == 2
+    assert all(ref.startswith(f"{source_code}:{txn[:40]}") for ref in conflicts)
+    # A second pass finds the same cases (the bounded references are the same every run).
+    before = set(Case.objects.values_list("fingerprint", flat=True))
+    for kind in KINDS:
+        assert not run_reconciliation(kind).opened, kind
+    assert set(Case.objects.values_list("fingerprint", flat=True)) == before

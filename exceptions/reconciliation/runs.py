@@ -1,0 +1,146 @@
+"""One run of one reconciliation kind, bounded and alone, and its record.
+
+`run_kind(kind)` is how beat's tasks (exceptions.reconciliation_tasks) and
+`manage.py reconcile` run a kind:
+- one run of a kind at a time: a PostgreSQL advisory lock held for the run
+  (try-lock: a second run ends at once, recorded as skipped); on SQLite the
+  running row itself, checked and written under the write lock;
+- bounded: no query of the run outlives its budget (BUDGET_S, below the
+  task's soft time limit): on PostgreSQL the run is one transaction whose
+  `statement_timeout` is set to the time left as it goes; on SQLite (no
+  statement timeout) the run stops at its next query past the budget;
+- incremental where the kind reads the lines received in a window
+  (INCREMENTAL): from the watermark of the kind's last good run;
+- recorded: a ReconciliationRun says how it ended (ok, failed, timed out,
+  skipped), what it changed, the error; a run whose worker died is found
+  still running by the next run and recorded as failed. Nothing raises out
+  of it: one kind failing never stops another.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from contextlib import contextmanager, nullcontext
+from datetime import timedelta
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
+
+from controltower.locks import try_hold
+
+from ..models import ReconciliationRun
+from . import INCREMENTAL, run_reconciliation
+
+log = logging.getLogger("exceptions.reconciliation")
+
+Outcome = ReconciliationRun.Outcome
+
+# The Celery limits of a reconcile task, and the run's own budget inside them
+# (time left to record how it ended before the soft limit strikes).
+SOFT_TIME_LIMIT_S = 300
+TIME_LIMIT_S = 360
+BUDGET_S = SOFT_TIME_LIMIT_S - 30
+
+# An incremental kind's next run starts WATERMARK_MARGIN before this run's
+# time: a line committed late (ingest is a short transaction) is still seen.
+WATERMARK_MARGIN = timedelta(minutes=1)
+
+RUN_RETENTION = timedelta(days=7)
+
+# Reset the statement timeout to the time left when it has shrunk by this much.
+TIMEOUT_STEP_S = 5
+
+
+class RunTimedOut(Exception):
+    pass
+
+
+def run_kind(kind, now=None, budget_s=BUDGET_S) -> ReconciliationRun:
+    """Run `kind` once, alone and within `budget_s` seconds; returns its record."""
+    with try_hold(f"reconcile:{kind}") as held:
+        run = _begin(kind, held)
+        if run.outcome == Outcome.SKIPPED:
+            log.warning("reconcile %s skipped: a run of it is already going", kind)
+            return run
+        try:
+            since = _since(kind, now)
+            with _bounded(budget_s):
+                report = run_reconciliation(kind, now=now, since=since)
+        except (RunTimedOut, SoftTimeLimitExceeded) as error:
+            _end(run, Outcome.TIMED_OUT, error=f"Stopped after its budget of {budget_s} s ({error or 'time limit'}).")
+        except DatabaseError as error:
+            if getattr(error.__cause__, "sqlstate", None) == "57014":  # query_canceled: the statement timeout
+                _end(run, Outcome.TIMED_OUT, error=f"A query ran past the budget of {budget_s} s.")
+            else:
+                log.exception("reconcile %s failed", kind)
+                _end(run, Outcome.FAILED, error=_words(error))
+        except Exception as error:  # one kind's fault is its own: recorded, shown, the others run
+            log.exception("reconcile %s failed", kind)
+            _end(run, Outcome.FAILED, error=_words(error))
+        else:
+            watermark = (now or run.started_at) - WATERMARK_MARGIN if kind in INCREMENTAL else None
+            _end(run, Outcome.OK, counts=report.as_dict(), watermark=watermark)
+    if run.outcome == Outcome.TIMED_OUT:
+        log.error("reconcile %s timed out: %s", kind, run.error)
+    return run
+
+
+def _begin(kind, held):
+    """The run's record: running, or skipped when another run of the kind holds it."""
+    now = timezone.now()
+    with transaction.atomic():  # SQLite: under the write lock, so two runs cannot both see none running
+        running = ReconciliationRun.objects.filter(kind=kind, outcome=Outcome.RUNNING)
+        if held and connection.vendor != "postgresql":
+            # No advisory locks: a running row younger than the hard limit is a run going on.
+            held = not running.filter(started_at__gt=now - timedelta(seconds=TIME_LIMIT_S)).exists()
+        if not held:
+            return ReconciliationRun.objects.create(kind=kind, started_at=now, finished_at=now,
+                                                    outcome=Outcome.SKIPPED, error="A run of this kind was going on.")
+        # Holding the lock, any other running row is a run whose worker died.
+        running.update(outcome=Outcome.FAILED, finished_at=now,
+                       error="It stopped without finishing (its worker ended or was killed).")
+        ReconciliationRun.objects.filter(kind=kind, started_at__lt=now - RUN_RETENTION).delete()
+        return ReconciliationRun.objects.create(kind=kind, started_at=now)
+
+
+def _end(run, outcome, counts=None, error="", watermark=None):
+    run.outcome, run.finished_at, run.error = outcome, timezone.now(), error
+    run.counts, run.watermark = counts or {}, watermark
+    run.save(update_fields=["outcome", "finished_at", "error", "counts", "watermark"])
+
+
+def _since(kind, now):
+    """Where an incremental kind starts: the watermark of its last good run
+    (None, the whole look-back, when there is none or it is after `now`)."""
+    if kind not in INCREMENTAL:
+        return None
+    last = (ReconciliationRun.objects.filter(kind=kind, outcome=Outcome.OK, watermark__isnull=False)
+            .order_by("-started_at").values_list("watermark", flat=True).first())
+    return last if last is not None and last <= (now or timezone.now()) else None
+
+
+@contextmanager
+def _bounded(budget_s):
+    """Run the block within `budget_s` seconds: every query of it starts
+    before the deadline, and on PostgreSQL may take no longer than the time
+    left (SET LOCAL statement_timeout in the run's one transaction)."""
+    deadline = time.monotonic() + budget_s
+    postgres = connection.vendor == "postgresql"
+    limit = {"ms": None}
+
+    def within_budget(execute, sql, params, many, context):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise RunTimedOut(f"{budget_s} s passed")
+        if postgres and (limit["ms"] is None or limit["ms"] - left * 1000 > TIMEOUT_STEP_S * 1000):
+            limit["ms"] = max(int(left * 1000), 1)
+            context["cursor"].cursor.execute(f"SET LOCAL statement_timeout = {limit['ms']}")
+        return execute(sql, params, many, context)
+
+    with transaction.atomic() if postgres else nullcontext(), connection.execute_wrapper(within_budget):
+        yield
+
+
+def _words(error):
+    return f"{type(error).__name__}: {error}"[:2000]
