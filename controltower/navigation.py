@@ -26,6 +26,7 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
+from django.utils.functional import SimpleLazyObject
 
 from .models import Role
 from .scoping import role_of, scope_label
@@ -117,27 +118,47 @@ def _is_active(url, path):
     return path.startswith(url)
 
 
-def nav_items(user, path):
-    """The links `user` may follow, as dicts of label, url and active."""
+def register_badges(provider):
+    """Add a source of the menu's counts: provider(request) -> {url name: count}
+    (the web app's "my work", called once per page that shows the menu)."""
+    if provider not in _badge_providers:
+        _badge_providers.append(provider)
+
+
+_badge_providers = []
+
+
+def nav_items(request):
+    """The links the person may follow, as dicts of label, url, active, and
+    the count of their work waiting there (0: none)."""
+    user, path = request.user, request.path
     role = role_of(user)
     entries = [(e.label_for(role), e.url_name) for e in entries_for(role)]
     # The Django admin only lets staff in; do not offer it to anyone else.
     if role == Role.ADMIN and user.is_staff:
         entries.append(("Admin", "admin:index"))
+    badges = {}
+    for provider in _badge_providers:
+        for url_name, count in provider(request).items():
+            badges[url_name] = badges.get(url_name, 0) + count
     items = []
     for label, url_name in entries:
         try:
             url = reverse(url_name)
         except NoReverseMatch:
             continue
-        items.append({"label": label, "url": url, "active": _is_active(url, path)})
+        items.append({"label": label, "url": url, "active": _is_active(url, path),
+                      "count": badges.get(url_name, 0)})
     return items
 
 
-def navigation_for(user, path):
+def navigation_for(request):
+    """The header's context, read only when a page shows the header (an htmx
+    fragment does not, and pays nothing)."""
+    user = request.user
     role = role_of(user)
     return {
-        "nav_items": nav_items(user, path),
+        "nav_items": SimpleLazyObject(lambda: nav_items(request)),
         "user_role": Role(role).label if role else "No role",
-        "user_scope": scope_label(user),
+        "user_scope": SimpleLazyObject(lambda: scope_label(user)),
     }

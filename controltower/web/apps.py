@@ -11,7 +11,7 @@ class WebConfig(AppConfig):
 
     def ready(self):
         from controltower.models import Role
-        from controltower.navigation import EVERYONE, register
+        from controltower.navigation import EVERYONE, register, register_badges
         from controltower.permissions import REGION_BOARD_READERS
 
         register("home", "Home", roles=EVERYONE, order=0)
@@ -20,3 +20,7 @@ class WebConfig(AppConfig):
         register("region-board", "Region board", roles=REGION_BOARD_READERS, order=30,
                  main_for={Role.REGIONAL_OPS})
         # Home itself is the landing of the store manager, the admin and a person with no role.
+
+        from .mywork import badges
+
+        register_badges(badges)
