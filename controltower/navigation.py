@@ -1,29 +1,39 @@
-"""The navigation each role sees, filled by the apps, and the scope in the header.
+"""The screens and who may see each: one declaration read by the menu, the
+views' guard and the landing, and the scope in the header.
 
 Each app registers the screens it owns from its AppConfig.ready() (as
-NetBox's menu registry does): a url name, a label, the roles that see it.
-The kernel knows no app's screens. A link is shown only once its url name
-resolves, so a screen registered before its url lands shows no dead link.
+NetBox's menu registry does): a url name, a label, the roles that may see
+it. The menu lists exactly a role's screens, `@screen(name)` guards the
+screen's views with the same roles (403 in words for any other), and
+`landing_for` sends a role to the screen that is its main one. The kernel
+knows no app's screens. A link is shown only once its url name resolves, so
+a screen registered before its url lands shows no dead link.
 
 The url names screens use:
 
-    cases               /cases/               exception queue (every role that works cases)
+    cases               /cases/               exception queue (every role: the case workers act, the others read)
     stores              /stores/              store KPIs (store manager)
     region-board        /region/              region board (regional ops)
     variances           /variances/           variance and reconciliation (planner, finance)
     approvals           /approvals/           adjustment approvals (finance)
-    integration-health  /integration/         feeds, rejections, replays (integration admin)
+    integration-health  /integration/         feeds, rejections, replays (integration admin; planners read)
     rollout             /rollout/             wave x gate readiness board (PMO, executive, sign-off leads)
     hypercare           /hypercare/           hypercare dashboard (executive)
 """
 from dataclasses import dataclass, field
+from functools import wraps
 
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
+from django.utils.functional import SimpleLazyObject
 
 from .models import Role
 from .scoping import role_of, scope_label
 
 EVERY_ROLE = frozenset(Role)
+# Every role and a person without one (Home): no refusal.
+EVERYONE = EVERY_ROLE | {None}
 
 
 @dataclass(frozen=True)
@@ -43,6 +53,16 @@ class Entry:
     def sort_key(self, role):
         return (0 if role in self.main_for else 1, self.order, self.label)
 
+    def allows(self, role):
+        return role in self.roles
+
+    @property
+    def refusal(self):
+        """Who the screen is for, in words (the 403 says it)."""
+        names = [Role(role).label.lower() for role in Role if role in self.roles]
+        listed = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+        return f"{self.label} is for: {listed}."
+
 
 _entries: dict[str, Entry] = {}
 
@@ -57,9 +77,39 @@ def register(url_name, label, *, roles, order, labels=None, main_for=()):
 
 def entries_for(role):
     """The registered screens of `role`, in the order its header shows them."""
-    # A person with no role still gets the screens registered for everyone (Home).
-    shown = (e for e in _entries.values() if role in e.roles or e.roles == EVERY_ROLE)
-    return sorted(shown, key=lambda e: e.sort_key(role))
+    return sorted((e for e in _entries.values() if e.allows(role)), key=lambda e: e.sort_key(role))
+
+
+def allows(url_name, user):
+    """Whether `user` may see the registered screen `url_name`."""
+    return _entries[url_name].allows(role_of(user))
+
+
+def refusal(url_name):
+    """Who the screen `url_name` is for, in words."""
+    return _entries[url_name].refusal
+
+
+def screen(url_name):
+    """Guard a view of the screen `url_name` with the roles it was registered
+    for: signed in, then a listed role, else 403 saying who the screen is for.
+    A view that must say "not found" for what is out of scope before it
+    refuses a role asks `allows` itself, after its lookups."""
+    def decorate(view):
+        @login_required
+        @wraps(view)
+        def guarded(request, *args, **kwargs):
+            entry = _entries[url_name]
+            if not entry.allows(role_of(request.user)):
+                return render(request, "exceptions/refused.html", {"message": entry.refusal}, status=403)
+            return view(request, *args, **kwargs)
+        return guarded
+    return decorate
+
+
+def landing_for(role):
+    """The url name of `role`'s main screen (where signing in lands), None for home."""
+    return next((e.url_name for e in entries_for(role) if role in e.main_for), None)
 
 
 def _is_active(url, path):
@@ -68,27 +118,47 @@ def _is_active(url, path):
     return path.startswith(url)
 
 
-def nav_items(user, path):
-    """The links `user` may follow, as dicts of label, url and active."""
+def register_badges(provider):
+    """Add a source of the menu's counts: provider(request) -> {url name: count}
+    (the web app's "my work", called once per page that shows the menu)."""
+    if provider not in _badge_providers:
+        _badge_providers.append(provider)
+
+
+_badge_providers = []
+
+
+def nav_items(request):
+    """The links the person may follow, as dicts of label, url, active, and
+    the count of their work waiting there (0: none)."""
+    user, path = request.user, request.path
     role = role_of(user)
     entries = [(e.label_for(role), e.url_name) for e in entries_for(role)]
     # The Django admin only lets staff in; do not offer it to anyone else.
     if role == Role.ADMIN and user.is_staff:
         entries.append(("Admin", "admin:index"))
+    badges = {}
+    for provider in _badge_providers:
+        for url_name, count in provider(request).items():
+            badges[url_name] = badges.get(url_name, 0) + count
     items = []
     for label, url_name in entries:
         try:
             url = reverse(url_name)
         except NoReverseMatch:
             continue
-        items.append({"label": label, "url": url, "active": _is_active(url, path)})
+        items.append({"label": label, "url": url, "active": _is_active(url, path),
+                      "count": badges.get(url_name, 0)})
     return items
 
 
-def navigation_for(user, path):
+def navigation_for(request):
+    """The header's context, read only when a page shows the header (an htmx
+    fragment does not, and pays nothing)."""
+    user = request.user
     role = role_of(user)
     return {
-        "nav_items": nav_items(user, path),
+        "nav_items": SimpleLazyObject(lambda: nav_items(request)),
         "user_role": Role(role).label if role else "No role",
-        "user_scope": scope_label(user),
+        "user_scope": SimpleLazyObject(lambda: scope_label(user)),
     }

@@ -1,5 +1,9 @@
 """What a person may do, by role: one predicate per rule.
 
+Which screens a role sees is declared once, per screen, in
+controltower.navigation (from the role sets below); the predicates here
+are for what a person does on them.
+
 Services check these before they change anything; views, forms, the API,
 templates and the navigation ask the same predicates to decide what to
 offer. Nothing else names a list of roles. Which *locations* a person sees
@@ -20,6 +24,15 @@ from .scoping import ESTATE_ROLES, people_seeing, role_of
 CASE_WORKERS = frozenset({
     Role.STORE_MANAGER, Role.REGIONAL_OPS, Role.PLANNER, Role.FINANCE, Role.INTEGRATION_ADMIN, Role.ADMIN,
 })
+# Who reads the case queue: the case workers, and the PMO and the executive,
+# whose dashboards' case counts open it (they act on no case).
+CASE_READERS = CASE_WORKERS | {Role.PMO, Role.EXECUTIVE}
+# Who investigates stock and value variances on the variances screen.
+VARIANCE_READERS = frozenset({Role.PLANNER, Role.FINANCE, Role.ADMIN})
+# Who watches the feeds on integration health: the integration admin, and
+# the planner, who reads a variance's rejected events (replays are
+# MASTER_DATA_LOADERS').
+FEED_WATCHERS = frozenset({Role.INTEGRATION_ADMIN, Role.PLANNER, Role.ADMIN})
 # Finance approves corrective adjustments above the approval threshold.
 APPROVERS = frozenset({Role.FINANCE, Role.ADMIN})
 # People who load locations, SKUs and PO lines (source systems: inventory.lanes).
@@ -69,16 +82,6 @@ def may_manage_rollout(user) -> bool:
     return role_of(user) in ROLLOUT_MANAGERS
 
 
-def may_follow_rollout(user) -> bool:
-    """See the rollout board and its gate cells (the waves in one's scope)."""
-    return role_of(user) in ROLLOUT_FOLLOWERS
-
-
-def may_watch_hypercare(user) -> bool:
-    """See the hypercare dashboard and its drill-downs (the waves and stores in one's scope)."""
-    return role_of(user) in HYPERCARE_WATCHERS
-
-
 def may_decide_go_no_go(user) -> bool:
     """Record the go/no-go decision of a wave's cutover gate."""
     return role_of(user) in GO_NO_GO_DECIDERS
@@ -88,11 +91,6 @@ def may_sign_off(user, role) -> bool:
     """Sign off a gate for `role`: a person signs for their own role only
     (rollout.gates also asks that the wave is in their scope)."""
     return role in SIGN_OFF_ROLES and role_of(user) == role
-
-
-def may_see_region_board(user) -> bool:
-    """See the board of a region in scope (controltower.web.boards.regions_for)."""
-    return role_of(user) in REGION_BOARD_READERS
 
 
 def may_see_rejections(user) -> bool:

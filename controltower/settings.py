@@ -99,6 +99,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "controltower.context_processors.navigation",
+                "controltower.web.context_processors.my_work",
             ],
         },
     },

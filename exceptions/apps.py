@@ -8,10 +8,10 @@ class ExceptionsConfig(AppConfig):
     def ready(self):
         from controltower.models import Role
         from controltower.navigation import register
-        from controltower.permissions import APPROVERS, CASE_WORKERS
+        from controltower.permissions import APPROVERS, CASE_READERS, VARIANCE_READERS
 
-        register("cases", "Cases", roles=CASE_WORKERS, order=10, labels={Role.STORE_MANAGER: "My cases"})
-        register("variances", "Variances", roles={Role.PLANNER, Role.FINANCE, Role.ADMIN}, order=40)
+        register("cases", "Cases", roles=CASE_READERS, order=10, labels={Role.STORE_MANAGER: "My cases"})
+        register("variances", "Variances", roles=VARIANCE_READERS, order=40, main_for={Role.PLANNER, Role.FINANCE})
         register("approvals", "Approvals", roles=APPROVERS, order=50)
         register_metrics()
 

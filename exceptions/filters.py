@@ -8,13 +8,13 @@ from django import forms
 from django.db.models import Q
 from django.utils import timezone
 
-from controltower.scoping import visible_locations
+from controltower.scoping import role_of, visible_locations
 from controltower.widgets import LongSelect
 from inventory.api.filters import CodesFilter, UtcDateTimeFilter
 from inventory.models import SKU, Location
 
 from .findings import CaseKind, Drift
-from .models import Case
+from .models import TEAM_OF_ROLE, Case
 
 ACTIVE, DONE = "active", "done"
 SEARCH_SKUS_AS_VALUES = 1000
@@ -56,6 +56,8 @@ class CaseFilter(django_filters.FilterSet):
     opened_before = UtcDateTimeFilter(field_name="opened_at", lookup_expr="lt", help_text="Opened before (ISO 8601)")
     assignee = django_filters.CharFilter(method="filter_assignee",
                                          help_text="A username, me, or none (unassigned)")
+    team = django_filters.ChoiceFilter(choices=[("mine", "My team's")], method="filter_team",
+                                       empty_label="Any team", help_text="mine: routed to my team")
     resolved_within = django_filters.ChoiceFilter(
         choices=[(str(days), "Last day" if days == 1 else f"Last {days} days") for days in RESOLVED_WITHIN_DAYS],
         method="filter_resolved_within", empty_label="Any time", label="Resolved",
@@ -70,7 +72,7 @@ class CaseFilter(django_filters.FilterSet):
     class Meta:
         model = Case
         fields = ["q", "kind", "drift", "status", "severity", "location", "locations", "opened_after", "opened_before",
-                  "assignee", "breached", "resolved_within"]
+                  "assignee", "team", "breached", "resolved_within"]
 
     def filter_search(self, queryset, name, value):
         value = value.strip()
@@ -95,6 +97,10 @@ class CaseFilter(django_filters.FilterSet):
 
     def filter_resolved_within(self, queryset, name, value):
         return resolved_within(queryset, int(value))
+
+    def filter_team(self, queryset, name, value):
+        kind = TEAM_OF_ROLE.get(role_of(self.request.user)) if self.request else None
+        return queryset.filter(owner__kind=kind) if kind else queryset.none()
 
     def filter_assignee(self, queryset, name, value):
         value = value.strip()

@@ -6,6 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import ExpressionWrapper, F, Q
 
+from controltower.models import Role
 from controltower.scoping import ScopedQuerySet
 
 from .findings import IMPACT_LENGTH, REFERENCE_LENGTH, CaseKind, Drift
@@ -42,6 +43,18 @@ class Team(models.Model):
 
     def __str__(self):
         return self.name
+
+
+# The kind of team a person of each role works in: the cases routed to it are
+# "my team's" (controltower.web.mywork, the queue's team=mine).
+# The executive, the PMO and the admin work in no such team.
+TEAM_OF_ROLE = {
+    Role.STORE_MANAGER: Team.Kind.STORE,
+    Role.REGIONAL_OPS: Team.Kind.REGIONAL_OPS,
+    Role.PLANNER: Team.Kind.PLANNING,
+    Role.FINANCE: Team.Kind.FINANCE,
+    Role.INTEGRATION_ADMIN: Team.Kind.INTEGRATION,
+}
 
 
 class RootCause(models.TextChoices):

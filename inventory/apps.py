@@ -7,8 +7,10 @@ class InventoryConfig(AppConfig):
     def ready(self):
         from controltower.models import Role
         from controltower.navigation import register
+        from controltower.permissions import FEED_WATCHERS
 
-        register("integration-health", "Integration health", roles={Role.INTEGRATION_ADMIN, Role.ADMIN}, order=60)
+        register("integration-health", "Integration health", roles=FEED_WATCHERS, order=60,
+                 main_for={Role.INTEGRATION_ADMIN})
         register_metrics()
 
         from . import journey_kpis

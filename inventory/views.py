@@ -10,7 +10,8 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from controltower import metrics
-from controltower.permissions import may_replay_rejections, may_see_rejections
+from controltower.navigation import screen
+from controltower.permissions import may_replay_rejections
 
 from . import feeds
 
@@ -46,11 +47,9 @@ def _rejection_context(request, filters, page_number=None):
     return {"page": page, "filters": filters, "query": query, "may_replay": may_replay_rejections(request.user)}
 
 
-@login_required
+@screen("integration-health")
 @require_GET
 def integration_health(request):
-    if not may_see_rejections(request.user):
-        return _refused(request, "Integration health is for the people who see the whole estate's feeds.")
     filters, sources = _filters(request)
     context = _rejection_context(request, filters, request.GET.get("page"))
     if request.htmx and request.htmx.target == "rejections":

@@ -9,7 +9,7 @@ class RolloutConfig(AppConfig):
         from controltower.navigation import register
         from controltower.permissions import HYPERCARE_WATCHERS, ROLLOUT_FOLLOWERS
 
-        register("rollout", "Rollout", roles=ROLLOUT_FOLLOWERS, order=70)
+        register("rollout", "Rollout", roles=ROLLOUT_FOLLOWERS, order=70, main_for={Role.PMO})
         register("hypercare", "Hypercare", roles=HYPERCARE_WATCHERS, order=80, main_for={Role.EXECUTIVE})
 
         from .rollups import register_rollups

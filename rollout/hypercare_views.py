@@ -13,15 +13,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from controltower.dashboards import csv_response
-from controltower.permissions import may_watch_hypercare
+from controltower.navigation import allows, refusal
 from controltower.scoping import visible_locations
 from inventory.models import Region
 
 from . import hypercare
 from .views import NotInScope, _not_found, _refused
-
-REFUSED = "The hypercare dashboard is for the executive, the PMO and the admin."
-
 
 def _page(view):
     """Answer NotInScope and bad input with a 404 naming what was not found, a role that may not watch with 403."""
@@ -33,14 +30,14 @@ def _page(view):
         except (NotInScope, ValueError) as error:
             return _not_found(request, str(error))
         except PermissionDenied:
-            return _refused(request, REFUSED)
+            return _refused(request, refusal("hypercare"))
     wrapped.__name__ = view.__name__
     return wrapped
 
 
 def _may_watch(request):
     """After the lookups: what is out of scope is not found, whatever the role."""
-    if not may_watch_hypercare(request.user):
+    if not allows("hypercare", request.user):
         raise PermissionDenied
 
 

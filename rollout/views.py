@@ -16,7 +16,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from controltower.permissions import may_decide_go_no_go, may_follow_rollout, may_manage_rollout, may_sign_off
+from controltower.navigation import allows, refusal, screen
+from controltower.permissions import may_decide_go_no_go, may_manage_rollout, may_sign_off
 from controltower.scoping import role_of
 from exceptions.forms import add_service_errors
 
@@ -54,14 +55,9 @@ def _gate(request, pk):
     return gate
 
 
-BOARD_ONLY = "The rollout board is for the PMO, the executive and the leads who sign off."
-
-
-@login_required
+@screen("rollout")
 @require_GET
 def board(request):
-    if not may_follow_rollout(request.user):
-        return _refused(request, BOARD_ONLY)
     programs = list(Program.objects.restrict(request.user))
     program = next((p for p in programs if str(p.pk) == request.GET.get("program")), programs[0] if programs else None)
     context = {"programs": programs, "program": program, "may_manage": may_manage_rollout(request.user)}
@@ -82,8 +78,8 @@ def gate_cell(request, pk):
         gate = _gate(request, pk)
     except NotInScope as error:
         return _not_found(request, str(error))
-    if not may_follow_rollout(request.user):
-        return _refused(request, BOARD_ONLY)
+    if not allows("rollout", request.user):
+        return _refused(request, refusal("rollout"))
     if not request.htmx:  # without htmx the link leads to the gate on its wave page
         return redirect(reverse("rollout-wave", args=[gate.wave_id]) + f"#gate-{gate.pk}")
     now = timezone.now()
@@ -110,7 +106,7 @@ def _wave_page(request, wave, status=200, **forms):
         "blackouts": blackouts_for(wave),
         "decisions": GoNoGo.objects.filter(gate__wave=wave).select_related("decided_by", "gate__template"),
         "may_manage": may_manage_rollout(user),
-        "may_follow": may_follow_rollout(user),
+        "may_follow": allows("rollout", user),
         "cutover_form": (forms.get("cutover_form") or CutoverForm(prefix="cutover",
                                                                    initial={"planned_cutover": wave.planned_cutover}))
         if may_manage_rollout(user) and wave.actual_cutover is None else None,

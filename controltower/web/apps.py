@@ -11,11 +11,16 @@ class WebConfig(AppConfig):
 
     def ready(self):
         from controltower.models import Role
-        from controltower.navigation import EVERY_ROLE, register
+        from controltower.navigation import EVERYONE, register, register_badges
         from controltower.permissions import REGION_BOARD_READERS
 
-        register("home", "Home", roles=EVERY_ROLE, order=0)
+        register("home", "Home", roles=EVERYONE, order=0)
         register("stores", "Stores", roles={Role.STORE_MANAGER, Role.ADMIN}, order=20,
                  labels={Role.STORE_MANAGER: "My stores"})
         register("region-board", "Region board", roles=REGION_BOARD_READERS, order=30,
                  main_for={Role.REGIONAL_OPS})
+        # Home itself is the landing of the store manager, the admin and a person with no role.
+
+        from .mywork import badges
+
+        register_badges(badges)

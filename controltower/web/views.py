@@ -13,8 +13,8 @@ from django.views.decorators.http import require_GET
 
 from controltower.counts import capped_count
 from controltower.dashboards import csv_response
-from controltower.models import Role
-from controltower.permissions import may_see_region_board, may_see_rejections
+from controltower.navigation import landing_for, screen
+from controltower.permissions import may_see_rejections
 from controltower.scoping import role_of, visible_locations
 from exceptions.services import location_case_figures
 from inventory.models import SKU, STATES, InventoryEvent, Position, RejectedEvent
@@ -22,16 +22,6 @@ from inventory.positions import count_history, negative_position_counts, search_
 
 from . import boards
 from .forms import PositionSearchForm
-
-# Roles whose main screen is another app's: home (where signing in lands) sends them there.
-LANDING = {
-    Role.PMO: "rollout",
-    Role.EXECUTIVE: "hypercare",
-    Role.REGIONAL_OPS: "region-board",
-    Role.INTEGRATION_ADMIN: "integration-health",
-    Role.PLANNER: "variances",
-    Role.FINANCE: "variances",
-}
 
 # The home page lists this many locations; the count above the table says how many there are.
 HOME_LOCATION_LIMIT = 50
@@ -52,9 +42,10 @@ def _home_counts(user):
     return counts
 
 
-@login_required
+@screen("home")
 def home(request):
-    landing = LANDING.get(role_of(request.user))
+    # A role whose main screen is another (controltower.navigation) lands there.
+    landing = landing_for(role_of(request.user))
     if landing is not None:
         try:
             return redirect(reverse(landing))
@@ -68,7 +59,7 @@ STORE_PAGE_SIZE = 50
 NEGATIVE_POSITIONS_SHOWN = 100
 
 
-@login_required
+@screen("stores")
 @require_GET
 def stores(request):
     """The user's locations with their open cases, and the positions with negative available stock."""
@@ -92,12 +83,7 @@ def stores(request):
 
 # ---------------------------------------------------------------- region board
 
-REGION_BOARD_ONLY = "The region board is for regional ops leads and admins."
 ESCALATED_SHOWN = 100
-
-
-def _refused(request, message):
-    return render(request, "exceptions/refused.html", {"message": message}, status=403)
 
 
 def _not_found(request, message):
@@ -108,8 +94,6 @@ def _region_board(request):
     """(board, regions, refusal) for the request; refusal is the error
     response, if any. A regional ops lead sees their own region, an admin
     picks one (?region=CODE, else the first); board is None when no region is in scope."""
-    if not may_see_region_board(request.user):
-        return None, None, _refused(request, REGION_BOARD_ONLY)
     regions = list(boards.regions_for(request.user))
     code = request.GET.get("region", "")
     region = next((r for r in regions if r.code == code), None) if code else (regions[0] if regions else None)
@@ -125,7 +109,7 @@ def _region_board(request):
     return board, regions, None
 
 
-@login_required
+@screen("region-board")
 @require_GET
 def region_board(request):
     board, regions, refusal = _region_board(request)
@@ -169,13 +153,13 @@ def _region_csv(request, table):
     return csv_response(f"region-{board.region.code}-{table}.csv", header, rows)
 
 
-@login_required
+@screen("region-board")
 @require_GET
 def region_stores_csv(request):
     return _region_csv(request, "stores")
 
 
-@login_required
+@screen("region-board")
 @require_GET
 def region_escalated_csv(request):
     return _region_csv(request, "escalated")

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
-from controltower.permissions import may_approve_adjustments
+from controltower.navigation import screen
 
 from .. import services
 from ..forms import (
@@ -14,11 +14,6 @@ from ..forms import (
 )
 from ..models import CorrectiveAdjustment
 from .common import CHANGED, NotInScope, adjustment_in_scope, not_found, refused
-
-
-def _approver_only(request):
-    if not may_approve_adjustments(request.user):
-        raise services.NotAllowed("Only finance approves corrective adjustments.")
 
 
 def _pending(user):
@@ -29,13 +24,9 @@ def _pending(user):
     )
 
 
-@login_required
+@screen("approvals")
 @require_GET
 def approvals(request):
-    try:
-        _approver_only(request)
-    except services.NotAllowed as error:
-        return refused(request, error)
     return render(request, "exceptions/approvals.html",
                   {"adjustments": _pending(request.user), "threshold": settings.CASE_ADJUSTMENT_APPROVAL_THRESHOLD})
 

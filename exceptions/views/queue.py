@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from controltower import csvsafe
+from controltower.navigation import screen
 from controltower.permissions import assignable_people
 from controltower.scoping import visible_locations
 
@@ -52,7 +53,7 @@ def _queue_context(request):
     return {"filterset": filterset, "page": page, "query": query.urlencode(), "now": timezone.now()}
 
 
-@login_required
+@screen("cases")
 @require_GET
 def case_list(request):
     context = _queue_context(request)
@@ -65,7 +66,7 @@ def case_list(request):
                   {**context, "counts": counts, "breached": breached, "people": people})
 
 
-@login_required
+@screen("cases")
 @require_GET
 def case_counts(request):
     counts, breached = status_counts(request.user)
@@ -97,7 +98,7 @@ def _export_rows(cases):
         ])
 
 
-@login_required
+@screen("cases")
 @require_GET
 def case_export(request):
     """The filtered queue as CSV: the same filter and scope as the screen, every page."""

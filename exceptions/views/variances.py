@@ -4,12 +4,12 @@ risk and its trend, and the count variances. Computed in
 exceptions.variances; CSV exports of each table."""
 from decimal import Decimal
 
-from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseBadRequest
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from controltower.dashboards import csv_response
+from controltower.navigation import screen
 
 from .. import variances
 from ..findings import CaseKind, Drift
@@ -27,7 +27,7 @@ def _tables(request, filters):
     } for slug, kind in EXPORTS.items() for label in [variances.KINDS[kind]]]
 
 
-@login_required
+@screen("variances")
 @require_GET
 def variance_board(request):
     filters, errors = variances.read_filters(request.user, request.GET)
@@ -50,7 +50,7 @@ def _money(value):
     return f"{Decimal(value):.2f}"
 
 
-@login_required
+@screen("variances")
 @require_GET
 def variance_export(request, table):
     filters, errors = variances.read_filters(request.user, request.GET)

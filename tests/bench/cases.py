@@ -33,7 +33,7 @@ from django.utils import timezone
 
 from controltower.models import Profile, Role
 from controltower.scoping import role_of, visible_locations
-from controltower.web.views import LANDING
+from controltower.navigation import landing_for
 from exceptions.findings import CaseKind, Finding
 from exceptions.models import Case, CaseHistory
 from exceptions.services import sync_findings
@@ -245,7 +245,7 @@ def _pages(user, rng, sku_codes, repeats, case_pages):
     pages += [("counts (htmx)", reverse("case-counts"), "case-counts")] * repeats
     pages += [("my stores", reverse("stores"), None)] * repeats
     # Where signing in lands: the home page, or the person's main screen (a regional ops lead's region board).
-    pages += [("home", reverse(LANDING.get(role_of(user), "home")), None)] * repeats
+    pages += [("home", reverse(landing_for(role_of(user)) or "home"), None)] * repeats
     return pages, count, len(stores)
 
 
