@@ -370,3 +370,8 @@ class ReconciliationRun(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.started_at:%Y-%m-%d %H:%M:%S} {self.outcome}"
+
+    @property
+    def seconds(self):
+        """How long it ran (None while running)."""
+        return None if self.finished_at is None else round((self.finished_at - self.started_at).total_seconds(), 1)

@@ -1,17 +1,21 @@
-"""Celery tasks `reconcile.<kind>`: thin callers of run_reconciliation.
+"""Celery tasks `reconcile.<kind>`: thin callers of run_kind.
 
-Safe to run twice or at once, and to redeliver after a worker dies
-(acks_late): sync_findings settles each kind under a per-kind lock.
+Each run is bounded and alone (exceptions.reconciliation.runs): a second
+one while a run of its kind goes on ends at once, recorded as skipped; a
+redelivery after a worker died (acks_late) runs the kind again, which
+converges on the same cases.
 """
 from controltower.tasks import tower_task
 
-from .reconciliation import KINDS, run_reconciliation
+from .reconciliation import KINDS
+from .reconciliation.runs import SOFT_TIME_LIMIT_S, TIME_LIMIT_S, run_kind
 
 
 def _make_task(kind):
-    @tower_task(f"reconcile.{kind}", soft_time_limit=300, time_limit=360)
+    @tower_task(f"reconcile.{kind}", soft_time_limit=SOFT_TIME_LIMIT_S, time_limit=TIME_LIMIT_S)
     def reconcile():
-        return run_reconciliation(kind).as_dict()
+        run = run_kind(kind)
+        return {"outcome": run.outcome, **run.counts, **({"error": run.error} if run.error else {})}
 
     return reconcile
 

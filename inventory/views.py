@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 from controltower import metrics
 from controltower.navigation import screen
 from controltower.permissions import may_replay_rejections
+from exceptions.reconciliation.runs import TROUBLE_WINDOW, latest_runs
 
 from . import feeds
 
@@ -65,6 +66,7 @@ def integration_health(request):
         "causes": feeds.causes_of(request.user), "statuses": feeds.REJECTION_STATUSES,
         "trend": trend, "trend_metric": metrics.get(trend),
         "trend_days": feeds.TREND_DAYS, "any_causes": any(row.causes for row in health),
+        "runs": latest_runs(), "trouble_hours": int(TROUBLE_WINDOW.total_seconds() // 3600),
     })
     return render(request, "inventory/integration_health.html", context)
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from django.utils import timezone
 
+from inventory.models import InventoryEvent, RejectedEvent
+
 from ..findings import CaseKind
 from ..services import sync_findings
 from .common import severity_for_value
@@ -97,9 +99,10 @@ TIMED = {
 }
 
 
-# The kinds that can look at what arrived since a watermark only
-# (exceptions.reconciliation.runs keeps it); the others look at everything.
-INCREMENTAL = {CaseKind.SUSPECTED_DUPLICATE, CaseKind.IDEMPOTENCY_CONFLICT}
+# The kinds that can look at the rows after a watermark only (the id of the
+# last row of this table a run looked at: exceptions.reconciliation.runs
+# keeps it); the others look at everything.
+INCREMENTAL = {CaseKind.SUSPECTED_DUPLICATE: InventoryEvent, CaseKind.IDEMPOTENCY_CONFLICT: RejectedEvent}
 
 
 def find(kind, now, since=None):

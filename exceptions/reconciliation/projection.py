@@ -26,7 +26,8 @@ def _check():
     COMMITTED by default) the fold and the positions are read by two
     statements: an ingest committing between them would look like drift.
     REPEATABLE READ makes both see the same committed state. Inside an
-    outer transaction (a test, a caller's atomic) the isolation level can no
+    outer transaction (a test, a caller's atomic; a run of the kind, which
+    sets it: exceptions.reconciliation.runs) the isolation level can no
     longer be set and the caller's own snapshot rules apply."""
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
         with transaction.atomic():

@@ -9,8 +9,8 @@
   task's soft time limit): on PostgreSQL the run is one transaction whose
   `statement_timeout` is set to the time left as it goes; on SQLite (no
   statement timeout) the run stops at its next query past the budget;
-- incremental where the kind reads the lines received in a window
-  (INCREMENTAL): from the watermark of the kind's last good run;
+- incremental where the kind reads the rows received in a window
+  (INCREMENTAL): after the watermark of the kind's last good run;
 - recorded: a ReconciliationRun says how it ended (ok, failed, timed out,
   skipped), what it changed, the error; a run whose worker died is found
   still running by the next run and recorded as failed. Nothing raises out
@@ -25,10 +25,12 @@ from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import DatabaseError, connection, transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from controltower.locks import try_hold
 
+from ..findings import CaseKind
 from ..models import ReconciliationRun
 from . import INCREMENTAL, run_reconciliation
 
@@ -42,9 +44,13 @@ SOFT_TIME_LIMIT_S = 300
 TIME_LIMIT_S = 360
 BUDGET_S = SOFT_TIME_LIMIT_S - 30
 
-# An incremental kind's next run starts WATERMARK_MARGIN before this run's
-# time: a line committed late (ingest is a short transaction) is still seen.
+# An incremental kind's watermark is the newest row received this long
+# before its run: a row committed late (ingest is a short transaction) is still seen.
 WATERMARK_MARGIN = timedelta(minutes=1)
+
+# The kinds that compare two reads that must see one state of the database
+# (the ledger fold and the positions: exceptions.reconciliation.projection).
+ONE_SNAPSHOT = (CaseKind.PROJECTION_DRIFT,)
 
 RUN_RETENTION = timedelta(days=7)
 
@@ -64,8 +70,9 @@ def run_kind(kind, now=None, budget_s=BUDGET_S) -> ReconciliationRun:
             log.warning("reconcile %s skipped: a run of it is already going", kind)
             return run
         try:
-            since = _since(kind, now)
-            with _bounded(budget_s):
+            since = _since(kind)
+            watermark = _next_watermark(kind, since, run.started_at)
+            with _bounded(budget_s, repeatable_read=kind in ONE_SNAPSHOT):
                 report = run_reconciliation(kind, now=now, since=since)
         except (RunTimedOut, SoftTimeLimitExceeded) as error:
             _end(run, Outcome.TIMED_OUT, error=f"Stopped after its budget of {budget_s} s ({error or 'time limit'}).")
@@ -79,7 +86,6 @@ def run_kind(kind, now=None, budget_s=BUDGET_S) -> ReconciliationRun:
             log.exception("reconcile %s failed", kind)
             _end(run, Outcome.FAILED, error=_words(error))
         else:
-            watermark = (now or run.started_at) - WATERMARK_MARGIN if kind in INCREMENTAL else None
             _end(run, Outcome.OK, counts=report.as_dict(), watermark=watermark)
     if run.outcome == Outcome.TIMED_OUT:
         log.error("reconcile %s timed out: %s", kind, run.error)
@@ -110,21 +116,31 @@ def _end(run, outcome, counts=None, error="", watermark=None):
     run.save(update_fields=["outcome", "finished_at", "error", "counts", "watermark"])
 
 
-def _since(kind, now):
-    """Where an incremental kind starts: the watermark of its last good run
-    (None, the whole look-back, when there is none or it is after `now`)."""
+def _since(kind):
+    """Where an incremental kind starts: after the watermark of its last good run (None: its whole look-back)."""
     if kind not in INCREMENTAL:
         return None
-    last = (ReconciliationRun.objects.filter(kind=kind, outcome=Outcome.OK, watermark__isnull=False)
+    return (ReconciliationRun.objects.filter(kind=kind, outcome=Outcome.OK, watermark__isnull=False)
             .order_by("-started_at").values_list("watermark", flat=True).first())
-    return last if last is not None and last <= (now or timezone.now()) else None
+
+
+def _next_watermark(kind, since, started):
+    """The last row the run will surely see, taken before it looks: the
+    newest received WATERMARK_MARGIN before the run started (a row written
+    since, or still being committed, is looked at by the next run too)."""
+    if kind not in INCREMENTAL:
+        return None
+    newest = (INCREMENTAL[kind].objects.filter(id__gt=since or 0, received_at__lt=started - WATERMARK_MARGIN)
+              .order_by("-id").values_list("id", flat=True).first())
+    return newest if newest is not None else since
 
 
 @contextmanager
-def _bounded(budget_s):
+def _bounded(budget_s, repeatable_read=False):
     """Run the block within `budget_s` seconds: every query of it starts
     before the deadline, and on PostgreSQL may take no longer than the time
-    left (SET LOCAL statement_timeout in the run's one transaction)."""
+    left (SET LOCAL statement_timeout in the run's one transaction, which is
+    REPEATABLE READ when asked)."""
     deadline = time.monotonic() + budget_s
     postgres = connection.vendor == "postgresql"
     limit = {"ms": None}
@@ -135,12 +151,40 @@ def _bounded(budget_s):
             raise RunTimedOut(f"{budget_s} s passed")
         if postgres and (limit["ms"] is None or limit["ms"] - left * 1000 > TIMEOUT_STEP_S * 1000):
             limit["ms"] = max(int(left * 1000), 1)
-            context["cursor"].cursor.execute(f"SET LOCAL statement_timeout = {limit['ms']}")
+            # On a cursor of its own: the query's may be a server-side (named) one.
+            with context["connection"].connection.cursor() as cursor:
+                cursor.execute(f"SET LOCAL statement_timeout = {limit['ms']}")
         return execute(sql, params, many, context)
 
-    with transaction.atomic() if postgres else nullcontext(), connection.execute_wrapper(within_budget):
-        yield
+    with transaction.atomic() if postgres else nullcontext():
+        if postgres and repeatable_read:
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        with connection.execute_wrapper(within_budget):
+            yield
 
 
 def _words(error):
     return f"{type(error).__name__}: {error}"[:2000]
+
+
+# How far back the integration health page counts the runs that did not end well.
+TROUBLE_WINDOW = timedelta(hours=24)
+
+
+def latest_runs(now=None):
+    """For the integration health page, per kind: its latest run, how many
+    of its runs in the last TROUBLE_WINDOW failed, timed out or were
+    skipped, and the latest of those (with its error)."""
+    since = (now or timezone.now()) - TROUBLE_WINDOW
+    trouble = ReconciliationRun.objects.filter(started_at__gte=since).exclude(
+        outcome__in=(Outcome.OK, Outcome.RUNNING))
+    counts = dict(trouble.values("kind").annotate(n=Count("id")).values_list("kind", "n"))
+    rows = []
+    for kind, label in CaseKind.choices:
+        runs = ReconciliationRun.objects.filter(kind=kind).order_by("-started_at")
+        rows.append({
+            "kind": kind, "label": label, "latest": runs.first(), "troubled": counts.get(kind, 0),
+            "last_trouble": trouble.filter(kind=kind).order_by("-started_at").first() if kind in counts else None,
+        })
+    return rows

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from controltower.celery import app
 from exceptions.findings import CaseKind
-from exceptions.models import Case
+from exceptions.models import Case, ReconciliationRun
 from exceptions.reconciliation import negative_stock
 from inventory.ledger import ingest_events
 from inventory.models import SourceSystem
@@ -141,6 +141,10 @@ def test_twice_at_once_and_killed_halfway_give_the_cases_of_one_clean_run(tmp_pa
         assert len(expected) == 5
         assert Case.objects.filter(kind=KIND).count() == 6
         assert Case.objects.filter(kind=KIND, status=Case.Status.RESOLVED, auto_resolved=True).count() == 1
+        # The killed run is on record: the redelivered one found it never finished.
+        killed = ReconciliationRun.objects.filter(kind=KIND, outcome=ReconciliationRun.Outcome.FAILED)
+        assert [run.error for run in killed] == ["It stopped without finishing (its worker ended or was killed)."]
+        assert not ReconciliationRun.objects.filter(kind=KIND, outcome=ReconciliationRun.Outcome.RUNNING).exists()
     finally:
         for worker in workers:
             if worker.poll() is None:

@@ -109,14 +109,13 @@ def test_the_case_page_lists_the_differences(client, people, stock, default_rout
 
 @pytest.mark.django_db(transaction=True)
 def test_the_task_outside_a_transaction_reads_one_snapshot_and_finds_the_drift(stock, default_routing):
-    """As the worker runs it: no outer transaction, so on PostgreSQL the
-    check sets REPEATABLE READ for its own."""
+    """As the worker runs it: on PostgreSQL the run's transaction is REPEATABLE READ."""
     from exceptions.reconciliation_tasks import tasks
 
     store, sku = stock
     Position.objects.filter(location=store, sku=sku).update(available=9)
 
     assert tasks[CaseKind.PROJECTION_DRIFT].apply().get() == {
-        "opened": 1, "updated": 0, "reopened": 0, "resolved": 0,
+        "outcome": "ok", "opened": 1, "updated": 0, "reopened": 0, "resolved": 0,
     }
     assert drift().get().details["listed"] == [f"{store.code} SKU00017 available: position 9, ledger 10"]

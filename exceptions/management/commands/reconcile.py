@@ -1,11 +1,13 @@
 """reconcile [KIND ...]: run reconciliation jobs now, in this process."""
 from django.core.management.base import BaseCommand, CommandError
 
-from exceptions.reconciliation import KINDS, run_reconciliation
+from exceptions.reconciliation import KINDS
+from exceptions.reconciliation.runs import run_kind
 
 
 class Command(BaseCommand):
-    help = "Run reconciliation kinds synchronously (all when none given) and print what changed."
+    help = ("Run reconciliation kinds synchronously (all when none given), each on its own, and print "
+            "what changed; a kind that fails is reported and the others still run.")
 
     def add_arguments(self, parser):
         parser.add_argument("kinds", nargs="*", metavar="KIND", help=f"One of: {', '.join(KINDS)}")
@@ -17,9 +19,18 @@ class Command(BaseCommand):
             raise CommandError(
                 f"Unknown reconciliation '{unknown[0]}'; one of {', '.join(KINDS)}."
             )
+        failed = []
         for kind in kinds:
-            report = run_reconciliation(kind)
-            self.stdout.write(
-                f"{kind}: {len(report.opened)} opened, {len(report.updated)} updated, "
-                f"{len(report.reopened)} reopened, {len(report.resolved)} resolved"
-            )
+            run = run_kind(kind)
+            if run.outcome == run.Outcome.OK:
+                counts = run.counts
+                self.stdout.write(
+                    f"{kind}: {counts['opened']} opened, {counts['updated']} updated, "
+                    f"{counts['reopened']} reopened, {counts['resolved']} resolved"
+                )
+            else:
+                failed.append(kind)
+                self.stderr.write(f"{kind}: {run.get_outcome_display().lower()}: {run.error}")
+        if failed:
+            raise CommandError(f"{len(failed)} of {len(kinds)} kinds did not finish: {', '.join(failed)} "
+                               "(the others ran; see integration health).")
