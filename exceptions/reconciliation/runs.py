@@ -156,8 +156,10 @@ def _bounded(budget_s, repeatable_read=False):
                 cursor.execute(f"SET LOCAL statement_timeout = {limit['ms']}")
         return execute(sql, params, many, context)
 
+    # Only a transaction of its own can choose its isolation (not one inside a test's or the bench's).
+    repeatable_read = repeatable_read and postgres and not connection.in_atomic_block
     with transaction.atomic() if postgres else nullcontext():
-        if postgres and repeatable_read:
+        if repeatable_read:
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         with connection.execute_wrapper(within_budget):

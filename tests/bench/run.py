@@ -11,6 +11,7 @@ from django.conf import settings
 
 from . import ingest
 from .cases import bench_cases
+from .reconcile import bench_reconcile, reconcile_table
 from .rollout import bench_rollout, rollout_table
 from .rollups import bench_rollups, rollups_table
 from .snapshot import bench_snapshot
@@ -22,13 +23,14 @@ LABELS = {
 }
 
 
-SECTIONS = ["ingest", "snapshot", "cases", "rollout", "rollups"]
+SECTIONS = ["ingest", "snapshot", "cases", "rollout", "rollups", "reconcile"]
 
 DESCRIPTION = (
     "Measure ingest through the HTTP bulk endpoint against raw COPY and the naive path, "
     "snapshot-vs-ledger reconciliation on a large snapshot, the case screens' server time, and the "
     "rollout (every gate of 10 waves over 600 stores evaluated, the PMO board's server time), and the KPI "
-    "rollups (one day, 90 days from scratch, the pages that read them) "
+    "rollups (one day, 90 days from scratch, the pages that read them), and every reconciliation kind "
+    "at 36 million ledger lines received in the last hour "
     "(PostgreSQL only)."
 )
 
@@ -45,6 +47,10 @@ def parser():
                         help="rebuild the bench cases even when their numbers match")
     parser.add_argument("--reuse-rollups", action="store_true",
                         help="rollups: skip the from-scratch 90 days when the bench database has them all")
+    parser.add_argument("--ledger-lines", type=int, default=36_000_000,
+                        help="reconcile: ledger lines received in the last hour (10,000 events/s for an hour)")
+    parser.add_argument("--generate-budget-s", type=int, default=900,
+                        help="reconcile: seconds to generate them in; the bench says how far it got")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--skip-http", action="store_true", help="only the COPY and naive references")
     return parser
@@ -75,6 +81,10 @@ def main(argv=None, stdout=None):
         if "rollups" in args.sections:
             ingest.require_postgres()
             results["rollups"] = bench_rollups(events=args.events, reuse_days=args.reuse_rollups)
+        if "reconcile" in args.sections:
+            ingest.require_postgres()
+            results["reconcile"] = bench_reconcile(lines=args.ledger_lines,
+                                                   generate_budget_s=args.generate_budget_s)
     except ingest.BenchError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 1
@@ -93,6 +103,8 @@ def table(section, result):
         return rollout_table(result)
     if section == "rollups":
         return rollups_table(result)
+    if section == "reconcile":
+        return reconcile_table(result)
     if section == "snapshot":
         return (
             f"snapshot: {result['snapshot_lines']:,} ERP snapshot lines ({result['stores']:,} locations x "
