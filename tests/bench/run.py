@@ -10,6 +10,7 @@ import orjson
 from django.conf import settings
 
 from . import ingest
+from .browser import bench_browser, browser_table
 from .cases import bench_cases
 from .rollout import bench_rollout, rollout_table
 from .rollups import bench_rollups, rollups_table
@@ -22,14 +23,14 @@ LABELS = {
 }
 
 
-SECTIONS = ["ingest", "snapshot", "cases", "rollout", "rollups"]
+SECTIONS = ["ingest", "snapshot", "cases", "rollout", "rollups", "browser"]
 
 DESCRIPTION = (
     "Measure ingest through the HTTP bulk endpoint against raw COPY and the naive path, "
     "snapshot-vs-ledger reconciliation on a large snapshot, the case screens' server time, and the "
     "rollout (every gate of 10 waves over 600 stores evaluated, the PMO board's server time), and the KPI "
     "rollups (one day, 90 days from scratch, the pages that read them) "
-    "(PostgreSQL only)."
+    "(PostgreSQL only), and the demo's pages in Chromium (load time per page, the embedded demo)."
 )
 
 
@@ -75,6 +76,8 @@ def main(argv=None, stdout=None):
         if "rollups" in args.sections:
             ingest.require_postgres()
             results["rollups"] = bench_rollups(events=args.events, reuse_days=args.reuse_rollups)
+        if "browser" in args.sections:
+            results["browser"] = bench_browser()
     except ingest.BenchError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 1
@@ -93,6 +96,8 @@ def table(section, result):
         return rollout_table(result)
     if section == "rollups":
         return rollups_table(result)
+    if section == "browser":
+        return browser_table(result)
     if section == "snapshot":
         return (
             f"snapshot: {result['snapshot_lines']:,} ERP snapshot lines ({result['stores']:,} locations x "

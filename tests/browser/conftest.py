@@ -87,3 +87,11 @@ def screenshot():
         return path
 
     return take
+
+
+def see_first_chart(page):
+    """Scroll to the page's first chart and wait until it is drawn: charts are
+    drawn as they come into view (static/js/figures.js), Plotly fetched then."""
+    first = page.locator(".figure").first
+    first.scroll_into_view_if_needed()
+    first.locator("svg.main-svg").first.wait_for()
