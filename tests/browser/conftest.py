@@ -24,6 +24,7 @@ CHROMIUM_ARGS = [
 ]
 DESKTOP = {"width": 1280, "height": 800}
 TABLET = {"width": 768, "height": 1024}
+PHONE = {"width": 390, "height": 844}
 
 # Playwright's sync API runs an event loop in this thread; Django would then
 # refuse database calls made by the test itself.
