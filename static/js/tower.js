@@ -5,7 +5,13 @@
      a response with one of these statuses is swapped in like a 200 (it
      carries the refusal in words) instead of being dropped as an error.
    - data-check-all="<selector>" on a checkbox: ticking it ticks every box
-     the selector finds, unticking it unticks them. */
+     the selector finds, unticking it unticks them.
+   - data-focus on an element of what an htmx action brought back: focus
+     goes there. After an action a person took (a click or a submit), focus
+     moves to its result, so a keyboard or screen-reader user lands where the
+     page changed: the element marked data-focus, else what was swapped in
+     (made focusable with tabindex=-1). Swaps from typing, a changed select
+     or a refresh (casesChanged, polling) leave focus where it is. */
 (function () {
   "use strict";
 
@@ -17,6 +23,20 @@
       event.detail.shouldSwap = true;
       event.detail.isError = false;
     }
+  });
+
+  var focused = new WeakSet();  // the requests whose result took focus: one swap may swap several elements
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var detail = event.detail;
+    var trigger = detail.requestConfig && detail.requestConfig.triggeringEvent;
+    if (!trigger || (trigger.type !== "click" && trigger.type !== "submit")) { return; }
+    var result = event.target;
+    if (focused.has(detail.xhr) || !(result instanceof HTMLElement) || !result.isConnected) { return; }
+    focused.add(detail.xhr);
+    if (result.contains(document.activeElement) && document.activeElement !== result) { return; }
+    var target = result.querySelector("[data-focus]") || result;
+    if (!target.hasAttribute("tabindex") && target.tabIndex < 0) { target.setAttribute("tabindex", "-1"); }
+    target.focus();
   });
 
   document.addEventListener("change", function (event) {

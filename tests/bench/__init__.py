@@ -7,5 +7,6 @@ touches no Django code.
   the BENCH- estate (stores, SKUs, sources) the other sections share;
 - snapshot: snapshot_mismatch on a large generated ERP snapshot;
 - cases: the case screens' server time at benchmark scale;
+- browser: the demo's pages in Chromium, load time per page;
 - run: the arguments, the tables and var/bench/<section>.json.
 """

@@ -10,6 +10,7 @@ import orjson
 from django.conf import settings
 
 from . import ingest
+from .browser import bench_browser, browser_table
 from .cases import bench_cases
 from .reconcile import bench_reconcile, reconcile_table
 from .rollout import bench_rollout, rollout_table
@@ -23,7 +24,7 @@ LABELS = {
 }
 
 
-SECTIONS = ["ingest", "snapshot", "cases", "rollout", "rollups", "reconcile"]
+SECTIONS = ["ingest", "snapshot", "cases", "rollout", "rollups", "reconcile", "browser"]
 
 DESCRIPTION = (
     "Measure ingest through the HTTP bulk endpoint against raw COPY and the naive path, "
@@ -31,7 +32,7 @@ DESCRIPTION = (
     "rollout (every gate of 10 waves over 600 stores evaluated, the PMO board's server time), and the KPI "
     "rollups (one day, 90 days from scratch, the pages that read them), and every reconciliation kind "
     "at 36 million ledger lines received in the last hour "
-    "(PostgreSQL only)."
+    "(PostgreSQL only), and the demo's pages in Chromium (load time per page, the embedded demo)."
 )
 
 
@@ -85,6 +86,8 @@ def main(argv=None, stdout=None):
             ingest.require_postgres()
             results["reconcile"] = bench_reconcile(lines=args.ledger_lines,
                                                    generate_budget_s=args.generate_budget_s)
+        if "browser" in args.sections:
+            results["browser"] = bench_browser()
     except ingest.BenchError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 1
@@ -105,6 +108,8 @@ def table(section, result):
         return rollups_table(result)
     if section == "reconcile":
         return reconcile_table(result)
+    if section == "browser":
+        return browser_table(result)
     if section == "snapshot":
         return (
             f"snapshot: {result['snapshot_lines']:,} ERP snapshot lines ({result['stores']:,} locations x "

@@ -24,6 +24,7 @@ CHROMIUM_ARGS = [
 ]
 DESKTOP = {"width": 1280, "height": 800}
 TABLET = {"width": 768, "height": 1024}
+PHONE = {"width": 390, "height": 844}
 
 # Playwright's sync API runs an event loop in this thread; Django would then
 # refuse database calls made by the test itself.
@@ -87,3 +88,11 @@ def screenshot():
         return path
 
     return take
+
+
+def see_first_chart(page):
+    """Scroll to the page's first chart and wait until it is drawn: charts are
+    drawn as they come into view (static/js/figures.js), Plotly fetched then."""
+    first = page.locator(".figure").first
+    first.scroll_into_view_if_needed()
+    first.locator("svg.main-svg").first.wait_for()

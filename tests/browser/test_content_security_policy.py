@@ -8,6 +8,7 @@ from tests.controltower.factories import make_user
 from tests.exceptions.factories import CaseFactory
 from tests.inventory.factories import LocationFactory
 
+from .conftest import see_first_chart
 from .test_region_store import north  # noqa: F401 - the fixture
 
 WATCH_VIOLATIONS = """
@@ -43,11 +44,11 @@ def test_chart_pages_and_htmx_raise_no_csp_violation(watched, live_server, log_i
 
     response = page.goto(f"{live_server.url}/region/")
     assert "script-src 'self'" in response.headers["content-security-policy"]
-    page.locator(".main-svg").first.wait_for()
+    see_first_chart(page)
     assert_no_violation(page, "region board")
 
     page.goto(f"{live_server.url}/stores/B1/")
-    page.locator(".main-svg").first.wait_for()
+    see_first_chart(page)
     page.get_by_label("Negative only").check()
     page.get_by_role("button", name="Search").click()
     page.wait_for_function("() => document.querySelectorAll('#positions tbody tr').length === 2")

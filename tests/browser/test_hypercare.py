@@ -25,6 +25,7 @@ from tests.inventory.factories import (
 )
 from tests.rollout.factories import CriterionFactory, GateTemplateFactory, KpiDayFactory, WaveFactory
 
+from .conftest import see_first_chart
 from .test_rollout import assert_no_axe_findings
 
 LIVE_DAYS = 12
@@ -67,7 +68,7 @@ def live_wave():
 
 
 def draws_a_chart(page):
-    page.locator(".figure .main-svg").first.wait_for()
+    see_first_chart(page)
     assert page.locator(".figure .main-svg").count() >= 1
 
 

@@ -19,7 +19,7 @@ from tests.controltower.factories import make_user
 from tests.exceptions.factories import CaseFactory
 from tests.inventory.factories import LocationFactory, SKUFactory, SourceSystemFactory
 
-from .conftest import TABLET
+from .conftest import TABLET, see_first_chart
 from .test_rollout import assert_no_axe_findings
 
 
@@ -42,7 +42,7 @@ def test_an_integration_admin_replays_a_rejection_after_the_sku_is_loaded(page, 
     assert page.url.endswith("/integration/")
     feed = page.locator(".feed-table tbody tr", has_text="POS-EU")
     assert "66.7%" in feed.inner_text() and "Red" in feed.inner_text()
-    page.wait_for_selector(".figure svg.main-svg")
+    see_first_chart(page)
     row = page.locator(f"#rejection-{rejection.pk}")
     assert "Unknown or inactive SKU 'OATMILK'" in row.inner_text() and "Waiting" in row.inner_text()
     assert_no_axe_findings(page, "integration health")
@@ -89,7 +89,7 @@ def test_finance_sees_the_variances_with_their_trend(page, live_server, log_in, 
     page.goto(f"{live_server.url}/")
     assert page.url.endswith("/variances/")
     assert "684" in page.locator(".kpi-tile").inner_text()
-    page.wait_for_selector(".figure svg.main-svg")
+    see_first_chart(page)
     page.get_by_text("Unit-of-measure error: 1 case").wait_for()
     assert_no_axe_findings(page, "variances")
     screenshot(page, "variances")

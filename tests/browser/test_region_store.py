@@ -15,7 +15,7 @@ from tests.controltower.factories import make_user
 from tests.exceptions.factories import CaseFactory, TeamFactory
 from tests.inventory.factories import LocationFactory, PositionFactory, RegionFactory, SKUFactory
 
-from .conftest import TABLET
+from .conftest import TABLET, see_first_chart
 from .test_rollout import assert_no_axe_findings
 
 METRICS = {"inventory_accuracy_exact": ("92", "/api/v1/accuracy"),
@@ -61,7 +61,7 @@ def test_regional_ops_lands_on_the_board_opens_a_store_and_searches_negative_pos
 
     page.goto(f"{live_server.url}/")
     assert page.url.endswith("/region/")
-    page.locator(".main-svg").first.wait_for()
+    see_first_chart(page)
     rows = page.locator("#stores-title ~ .table-wrap tbody tr")
     assert rows.first.inner_text().startswith("H1")  # the breached store first
     assert "Oat drink sold below zero" in page.locator("#escalated-title ~ .table-wrap").inner_text()
@@ -70,7 +70,7 @@ def test_regional_ops_lands_on_the_board_opens_a_store_and_searches_negative_pos
 
     page.get_by_role("link", name="B1").first.click()
     page.wait_for_url("**/stores/B1/")
-    page.locator(".main-svg").first.wait_for()
+    see_first_chart(page)
     assert page.locator("#positions tbody tr").count() == 3
     assert_no_axe_findings(page, "store page")
     screenshot(page, "store-page")
@@ -90,7 +90,7 @@ def test_regional_ops_lands_on_the_board_opens_a_store_and_searches_negative_pos
     assert_no_axe_findings(page, "store page at 768 px")
     screenshot(page, "store-page-tablet")
     page.goto(f"{live_server.url}/region/")
-    page.locator(".main-svg").first.wait_for()
+    see_first_chart(page)
     assert "S1" not in page.locator("#stores-title ~ .table-wrap").inner_text()  # another region's store
     assert_no_axe_findings(page, "region board at 768 px")
     screenshot(page, "region-board-tablet")

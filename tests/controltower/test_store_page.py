@@ -69,7 +69,7 @@ def test_kpis_read_the_location_rollup_and_say_no_data_as_no_data(client, store,
     assert tiles["sync_latency_p95"].text == "no data"
     html = response.content.decode()
     assert 'href="/api/v1/accuracy?locations=B1"' in html
-    assert "data-figure" in html and "js/plotly.min.js" in html
+    assert "data-figure" in html and "js/plotly-basic.min.js" in html
 
 
 def test_open_cases_link_to_each_case(client, store, manager):

@@ -1,10 +1,14 @@
 """The web shell: login, logout, home page, navigation by role, health check."""
 import json
+import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.staticfiles import finders
 from django.db import OperationalError
 from django.shortcuts import render
 from django.urls import path
@@ -275,3 +279,22 @@ def test_long_select_marks_the_choice_and_escapes_labels():
     assert html.startswith('<select id="id_location" name="location">')
     assert '<option value="S1">&lt;b&gt;Store&lt;/b&gt; &amp; co</option>' in html
     assert '<option value="S2" selected>Two</option>' in html and html.count("selected") == 1
+
+
+@pytest.mark.django_db
+def test_the_skip_link_is_the_first_link_and_leads_to_the_main_content(client, estate):
+    client.force_login(make_user(Role.STORE_MANAGER, locations=[estate["mine"]]))
+    body = client.get("/").content.decode()
+    first_link = body.index("<a ")
+    assert body[first_link:].startswith('<a class="skip-link" href="#main">Skip to main content</a>')
+    assert '<main id="main"' in body
+
+
+def test_every_static_file_a_template_names_exists():
+    """A page names only files static/ serves (the full plotly bundle is gone: a
+    template still naming it would load nothing and draw no chart)."""
+    named = set()
+    for template in Path(settings.BASE_DIR, "templates").rglob("*.html"):
+        named |= set(re.findall(r"""\{% static ['"]([^'"]+)['"] %\}""", template.read_text()))
+    assert "js/plotly-basic.min.js" in named and "js/figures.js" in named
+    assert [name for name in sorted(named) if finders.find(name) is None] == []
