@@ -12,6 +12,9 @@ from django.utils import timezone
 
 from controltower import rollups
 from controltower.models import Role
+from exceptions.findings import CaseKind
+from exceptions.models import ReconciliationRun
+from exceptions.reconciliation.runs import run_kind
 from inventory.ledger import ingest_events
 from inventory.masterdata import import_skus
 from inventory.models import InventoryEvent, Position, RejectedEvent
@@ -36,6 +39,11 @@ def test_an_integration_admin_replays_a_rejection_after_the_sku_is_loaded(page, 
     ingest_events(till, [receipt("T1", "MILK"), receipt("T2", "MILK"), receipt("T3", "OATMILK", quantity=12)])
     rollups.roll_day(rollups.utc_today())
     rejection = RejectedEvent.objects.get(transaction_id="T3")
+    run_kind(CaseKind.NEGATIVE_STOCK)
+    ReconciliationRun.objects.create(
+        kind=CaseKind.SUSPECTED_DUPLICATE, started_at=timezone.now() - timedelta(minutes=4),
+        finished_at=timezone.now() - timedelta(minutes=3), outcome=ReconciliationRun.Outcome.TIMED_OUT,
+        error="A query ran past the budget of 270 s.")
 
     log_in(make_user(Role.INTEGRATION_ADMIN, username="ida"))
     page.goto(f"{live_server.url}/")
@@ -45,6 +53,8 @@ def test_an_integration_admin_replays_a_rejection_after_the_sku_is_loaded(page, 
     see_first_chart(page)
     row = page.locator(f"#rejection-{rejection.pk}")
     assert "Unknown or inactive SKU 'OATMILK'" in row.inner_text() and "Waiting" in row.inner_text()
+    assert "Timed out" in page.locator("#run-suspected_duplicate").inner_text()
+    assert "Ok" in page.locator("#run-negative_stock").inner_text()
     assert_no_axe_findings(page, "integration health")
     screenshot(page, "integration-health")
 
