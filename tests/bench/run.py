@@ -52,6 +52,8 @@ def parser():
                         help="reconcile: ledger lines received in the last hour (10,000 events/s for an hour)")
     parser.add_argument("--generate-budget-s", type=int, default=900,
                         help="reconcile: seconds to generate them in; the bench says how far it got")
+    parser.add_argument("--kind-budget-s", type=int, default=None,
+                        help="reconcile: stop each kind after this many seconds (default: its interval)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--skip-http", action="store_true", help="only the COPY and naive references")
     return parser
@@ -85,7 +87,8 @@ def main(argv=None, stdout=None):
         if "reconcile" in args.sections:
             ingest.require_postgres()
             results["reconcile"] = bench_reconcile(lines=args.ledger_lines,
-                                                   generate_budget_s=args.generate_budget_s)
+                                                   generate_budget_s=args.generate_budget_s,
+                                                   kind_budget_s=args.kind_budget_s)
         if "browser" in args.sections:
             results["browser"] = bench_browser()
     except ingest.BenchError as exc:
