@@ -35,7 +35,7 @@ from controltower.locks import lock_rows
 
 from . import fields
 from .ledger.posting import CONFLICT_ERRORS, EventResult, IngestError, IngestReport
-from .models import Channel, Journey, JourneyKind, JourneyStep, RejectedEvent, SourceSystem
+from .models import Channel, Journey, JourneyKind, JourneyStep, RejectedEvent
 
 ORDER, RETURN, PROMOTION, REPLENISHMENT = (
     JourneyKind.ORDER, JourneyKind.RETURN, JourneyKind.PROMOTION, JourneyKind.REPLENISHMENT,
