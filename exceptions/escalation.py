@@ -3,14 +3,18 @@ breaches, and move breached cases up the ladder (owner team -> regional ops
 -> hypercare command center), one step per resolution target that passes.
 
 Every change is a conditional update, so two sweeps at once (or one run
-twice) warn, flag and escalate each case once.
+twice) warn, flag and escalate each case once. A case's change and its
+history (written by the case service's writer) commit together or not at
+all; the e-mail goes after the commit.
 """
 from django.conf import settings
 from django.core.mail import send_mail
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .models import Case, CaseHistory, Team
+from .models import Case, Team
+from .services import _history
 from .sla import Calendar
 
 RUNNING = (Case.Status.OPEN, Case.Status.ACKNOWLEDGED, Case.Status.IN_PROGRESS)  # waiting: clock stopped
@@ -23,16 +27,24 @@ def escalation_sweep(now=None):
     counts = {"warned": 0, "breached": 0, "escalated": 0}
 
     for case in running.filter(warned_at__isnull=True, warning_due_at__lte=now):
-        if Case.objects.filter(pk=case.pk, warned_at__isnull=True).update(warned_at=now):
-            _record(case, now, "sla_warning", "warned_at", "", now,
-                    f"75% of the resolution time used; due {case.resolution_due_at:%Y-%m-%d %H:%M %Z}")
-            counts["warned"] += 1
+        with transaction.atomic():
+            if not Case.objects.filter(pk=case.pk, warned_at__isnull=True).update(warned_at=now):
+                continue
+            message = f"75% of the resolution time used; due {case.resolution_due_at:%Y-%m-%d %H:%M %Z}"
+            _history(case, None, "sla_warning", now, field="warned_at", to_value=now, note=message)
+        _notify(case, "sla_warning", message)
+        counts["warned"] += 1
 
     overdue = Q(resolution_due_at__lte=now) | Q(acknowledged_at__isnull=True, response_due_at__lte=now)
     for case in running.filter(overdue, breached_at__isnull=True):
-        if Case.objects.filter(pk=case.pk, breached_at__isnull=True).update(breached_at=now, escalation_due_at=now):
-            _record(case, now, "sla_breach", "breached_at", "", now, _breach_words(case, now))
-            counts["breached"] += 1
+        with transaction.atomic():
+            if not Case.objects.filter(pk=case.pk, breached_at__isnull=True).update(breached_at=now,
+                                                                                    escalation_due_at=now):
+                continue
+            message = _breach_words(case, now)
+            _history(case, None, "sla_breach", now, field="breached_at", to_value=now, note=message)
+        _notify(case, "sla_breach", message)
+        counts["breached"] += 1
 
     calendar = Calendar()
     for case in running.filter(escalation_level__lt=Case.Level.COMMAND_CENTER, escalation_due_at__lte=now):
@@ -47,17 +59,19 @@ def _escalate(case, now, calendar):
         return 0
     minutes = case.sla_policy.resolution_minutes if case.sla_policy else 24 * 60
     clock = calendar.clock(case.location, case.sla_policy.trading_hours_only if case.sla_policy else True)
-    rows = Case.objects.filter(pk=case.pk, escalation_level=level).update(
-        escalation_level=level + 1, owner=team, escalation_due_at=clock.add(now, minutes)
-    )
-    if not rows:
-        return 0
-    old_owner = case.owner
-    case.escalation_level, case.owner = level + 1, team
-    CaseHistory.objects.create(case=case, at=now, action="escalated", field="owner",
-                               from_value=str(old_owner or ""), to_value=str(team))
-    _record(case, now, "escalated", "escalation_level", level, level + 1,
-            f"Escalated to {team} (level {level + 1}: {case.get_escalation_level_display()})")
+    with transaction.atomic():
+        rows = Case.objects.filter(pk=case.pk, escalation_level=level).update(
+            escalation_level=level + 1, owner=team, escalation_due_at=clock.add(now, minutes)
+        )
+        if not rows:
+            return 0
+        old_owner = case.owner
+        case.escalation_level, case.owner = level + 1, team
+        message = f"Escalated to {team} (level {level + 1}: {case.get_escalation_level_display()})"
+        _history(case, None, "escalated", now, field="owner", from_value=str(old_owner or ""), to_value=str(team))
+        _history(case, None, "escalated", now, field="escalation_level", from_value=level, to_value=level + 1,
+                 note=message)
+    _notify(case, "escalated", message)
     return 1
 
 
@@ -76,10 +90,8 @@ def _breach_words(case, now):
     return f"Not acknowledged in time (response due {case.response_due_at:%Y-%m-%d %H:%M %Z})"
 
 
-def _record(case, now, action, field, from_value, to_value, message):
-    """History row and an e-mail to the owning team."""
-    CaseHistory.objects.create(case=case, at=now, action=action, field=field,
-                               from_value=str(from_value), to_value=str(to_value), note=message)
+def _notify(case, action, message):
+    """An e-mail to the owning team."""
     recipients = [case.owner.email] if case.owner and case.owner.email else []
     if recipients:
         where = case.location.code if case.location else "estate"

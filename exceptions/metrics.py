@@ -22,12 +22,12 @@ from django.db.models import Count, Max, Min, Q, Sum
 from controltower.db import nearest_rank_of
 from controltower.metrics import Reading, records_url, share
 from inventory.metrics import codes, codes_of, each_location_scope, empty, in_window, of_sources, union_of
-from inventory.models import IngestDay, InventoryEvent, Location, SourceSystem
+from inventory.models import IngestDay, InventoryEvent, Location, Snapshot, SourceSystem
 
 from .findings import CaseKind
 from .models import Case, DuplicateVerdict
 from .reconciliation.feeds import is_stale
-from .sla import HAS_TARGET, RESOLVED_IN_TIME
+from .sla import HAS_TARGET, RESOLVED_IN_TIME, Calendar
 
 DAY_SECONDS = Decimal(86400)
 
@@ -175,19 +175,22 @@ def stale_feeds(scope, window):
     """Active sources of the scope silent beyond their expected interval as
     of `until` (the stale_feed rule, exceptions.reconciliation.feeds). What a
     source last sent: its last_event_at when that is not after `until`,
-    else its latest ledger line received by then."""
+    else its latest ledger line or snapshot received by then."""
     if empty(scope, "sources"):
         return Reading(value=None, sample=0)
     sources = list(of_sources(SourceSystem.objects.filter(active=True), scope, field=""))
     later = [s.pk for s in sources if s.last_event_at is None or s.last_event_at > window.until]
-    ledger = dict(
-        InventoryEvent.objects.filter(source_id__in=later, received_at__lte=window.until)
-        .values("source_id").annotate(last=Max("received_at")).values_list("source_id", "last")
-    ) if later else {}
+    heard = {}
+    for model in (InventoryEvent, Snapshot) if later else ():
+        for source_id, last in (model.objects.filter(source_id__in=later, received_at__lte=window.until)
+                                .values("source_id").annotate(last=Max("received_at"))
+                                .values_list("source_id", "last")):
+            heard[source_id] = max(last, heard.get(source_id, last))
+    calendar = Calendar()
     stale = []
     for source in sources:
-        last = ledger.get(source.pk) if source.pk in later else source.last_event_at
-        if is_stale(source, last, window.until):
+        last = heard.get(source.pk) if source.pk in later else source.last_event_at
+        if is_stale(source, last, window.until, calendar):
             stale.append(source.code)
     return Reading(
         value=Decimal(len(stale)) if sources else None, sample=len(sources),

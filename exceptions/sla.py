@@ -47,6 +47,18 @@ class Clock:
             day += timedelta(days=1)
         raise ValueError(f"No trading hours within {LOOKAHEAD_DAYS} days")
 
+    def open_intervals_between(self, a, b):
+        """[(start, end)] in UTC of the open time between a and b."""
+        a, b = a.astimezone(UTC), b.astimezone(UTC)
+        intervals = []
+        if b <= a:
+            return intervals
+        for begin, end in self._intervals_from(a):
+            if begin >= b:
+                break
+            intervals.append((begin, min(end, b)))
+        return intervals
+
     def add(self, start, minutes):
         """The moment `minutes` of trading time after `start`."""
         remaining = timedelta(minutes=minutes)
@@ -58,15 +70,7 @@ class Clock:
 
     def seconds_between(self, a, b):
         """Trading seconds from a to b (0 when b is not after a)."""
-        a, b = a.astimezone(UTC), b.astimezone(UTC)
-        total = timedelta()
-        if b <= a:
-            return 0
-        for begin, end in self._intervals_from(a):
-            if begin >= b:
-                break
-            total += min(end, b) - begin
-        return int(total.total_seconds())
+        return int(sum((end - begin for begin, end in self.open_intervals_between(a, b)), timedelta()).total_seconds())
 
 
 ALWAYS_OPEN = Clock(UTC, {day: [(MIDNIGHT, MIDNIGHT)] for day in range(7)})

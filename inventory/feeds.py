@@ -22,7 +22,8 @@ from controltower.dashboards import Tile, tiles, trend_figure, trend_summary
 from controltower.metrics import records_url
 from controltower.permissions import may_replay_rejections
 from exceptions.reconciliation.common import duration_words
-from exceptions.reconciliation.feeds import expected_interval, is_stale
+from exceptions.reconciliation.feeds import expected_interval, follows_trading_hours, is_stale
+from exceptions.sla import Calendar
 
 from .ledger import replay_rejections
 from .models import CONTROL_TOWER_SOURCE, IngestDay, RejectedEvent, SourceSystem
@@ -62,7 +63,12 @@ class SourceHealth:
 
     @property
     def interval_words(self):
-        return duration_words(expected_interval(self.source))
+        """After "expected": "every 15 minutes (while its stores trade)", or "when it has something"."""
+        interval = expected_interval(self.source)
+        if interval is None:
+            return "when it has something"
+        trading = " while its stores trade" if follows_trading_hours(self.source) else ""
+        return f"every {duration_words(interval)}{trading}"
 
     @property
     def kpis(self):
@@ -125,6 +131,7 @@ def source_health(now=None):
             Cause(row["cause"], row["pending"], row["replayed"], url))
     day = rollups.last_day()
     hours = Decimal(period.days * 24)
+    calendar = Calendar()
     health = []
     for source in sources:
         acceptance, latency = tiles(HEALTH_METRICS, "source", source.code, day)
@@ -138,7 +145,7 @@ def source_health(now=None):
             if volume else None,
             volume_url=records_url("/api/v1/ingest-days", source=source.code, since=period.first.isoformat(),
                                    until=period.last.isoformat()),
-            stale=is_stale(source, source.last_event_at, now),
+            stale=is_stale(source, source.last_event_at, now, calendar),
             causes=causes.get(source.pk, []),
         ))
     return period, day, health

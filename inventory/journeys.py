@@ -35,7 +35,7 @@ from controltower.locks import lock_rows
 
 from . import fields
 from .ledger.posting import CONFLICT_ERRORS, EventResult, IngestError, IngestReport
-from .models import Channel, Journey, JourneyKind, JourneyStep, RejectedEvent, SourceSystem
+from .models import Channel, Journey, JourneyKind, JourneyStep, RejectedEvent
 
 ORDER, RETURN, PROMOTION, REPLENISHMENT = (
     JourneyKind.ORDER, JourneyKind.RETURN, JourneyKind.PROMOTION, JourneyKind.REPLENISHMENT,
@@ -268,10 +268,8 @@ def ingest_steps(source, raw_steps, received_at=None, keep_rejections=True) -> I
     for line in lines:
         status = statuses[line.index]
         results[line.index] = EventResult(line.transaction_id, status, CONFLICT_ERRORS if status == "conflict" else {})
-    if lines:  # the source is alive (the stale_feed cases), as when it posts inventory events
-        SourceSystem.objects.filter(pk=source.pk).exclude(last_event_at__gte=received_at).update(
-            last_event_at=received_at
-        )
+    if raw_steps and keep_rejections:  # the source is alive, as when it posts events (not a replay)
+        source.heard_from(received_at)
     return IngestReport(results)
 
 

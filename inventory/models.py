@@ -119,12 +119,17 @@ class SourceSystem(models.Model):
         help_text="Legacy and target systems may feed the same store during a migration.",
     )
     expected_interval_s = models.PositiveIntegerField(
-        default=900, help_text="A feed silent longer than this is stale."
+        default=900, null=True, blank=True,
+        help_text="A feed silent longer than this is stale (for tills: counted while their stores trade). "
+                  "Empty: the source sends when it has something; never stale.",
     )
     latency_target_s = models.PositiveIntegerField(
         default=300, help_text="Target for received_at - occurred_at."
     )
-    last_event_at = models.DateTimeField(null=True, blank=True)
+    last_event_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When the source last sent anything: events, journey steps, snapshots or PO lines.",
+    )
     active = models.BooleanField(default=True)
     loads_master_data = models.BooleanField(
         default=False, help_text="May load locations, SKUs and PO lines (an ERP source always may)."
@@ -164,6 +169,11 @@ class SourceSystem(models.Model):
 
     def __str__(self):
         return self.code
+
+    def heard_from(self, at):
+        """The source sent something (any kind of message) at `at`: its
+        liveness (the stale_feed cases). Never moves back in time."""
+        SourceSystem.objects.filter(pk=self.pk).exclude(last_event_at__gte=at).update(last_event_at=at)
 
 
 class SKU(models.Model):

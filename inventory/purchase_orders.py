@@ -107,4 +107,6 @@ def import_po_lines(rows, source=None) -> PurchaseOrderReport:
         unique_fields=["po_number", "line"],
         update_fields=UPDATED_FIELDS,
     )
+    if source is not None and rows:  # PO lines are a sign of life, as events are
+        source.heard_from(now)
     return PurchaseOrderReport(len(rows), rejected)

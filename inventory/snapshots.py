@@ -144,6 +144,7 @@ def ingest_snapshot(
             if errors:
                 rejected.append({"index": index, "errors": errors})
 
+    source.heard_from(received_at)  # a snapshot is a sign of life, as events are
     if not rows:
         return SnapshotReport(None, len(lines), rejected)
     with transaction.atomic():

@@ -15,6 +15,7 @@ from django.utils import timezone
 from controltower import dashboards, metrics, rollups
 from controltower.scoping import visible_locations
 from exceptions.reconciliation.feeds import is_stale
+from exceptions.sla import Calendar
 from exceptions.services import active_cases_at, escalated_to_regional_ops, location_case_figures
 from inventory.lanes import feeds_serving
 from inventory.models import Region
@@ -210,9 +211,10 @@ def store_page(location, now=None) -> StorePage:
     sources = list(feeds_serving(location, since=now - timedelta(days=TREND_DAYS)))
     lane_named = set(location.lane_sources.values_list("pk", flat=True)) if sources else set()
     latency = rollups.on_day([LATENCY], "source", [source.code for source in sources], day) if day else {}
+    calendar = Calendar()
     feeds = [
         Feed(source=source, latency=dashboards.Tile(metrics.get(LATENCY), latency.get((LATENCY, source.code))),
-             stale=is_stale(source, source.last_event_at, now), names_store=source.pk in lane_named)
+             stale=is_stale(source, source.last_event_at, now, calendar), names_store=source.pk in lane_named)
         for source in sources
     ]
     return StorePage(

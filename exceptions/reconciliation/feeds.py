@@ -10,10 +10,11 @@ from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from inventory.fields import MAX_SMALL_INTEGER
-from inventory.models import RejectedEvent, SourceSystem
+from inventory.models import Location, RejectedEvent, SourceSystem
 
 from ..findings import CaseKind, Finding
 from ..models import Case
+from ..sla import LOOKAHEAD_DAYS, Calendar
 from .common import (
     LINEAGE_LIMIT,
     duration_words,
@@ -21,32 +22,79 @@ from .common import (
 
 
 def expected_interval(source):
+    """How often the source is expected to send; None: it sends when it has
+    something, and is never stale."""
+    if source.expected_interval_s is None:
+        return None
     # A 32-bit column on PostgreSQL; SQLite keeps whatever the admin took.
     return timedelta(seconds=min(source.expected_interval_s, MAX_SMALL_INTEGER))
 
 
-def is_stale(source, last_event_at, now):
-    """A feed is stale when it never posted or was silent longer than its
-    expected interval at `now` (the stale_feed cases and the stale_feeds metric)."""
-    return last_event_at is None or last_event_at < now - expected_interval(source)
+def follows_trading_hours(source):
+    """Tills (POS) sell only while their stores trade: their silence counts
+    then, not at night or on a holiday. Every other feed runs around the clock."""
+    return source.kind == SourceSystem.Kind.POS
+
+
+def silence(source, last_heard_at, now, calendar=None):
+    """How long `source` has been silent at `now` (a timedelta): for tills,
+    only the time one of the stores they run in traded (their lane's stores,
+    else every store); for other feeds, all of it."""
+    if not follows_trading_hours(source) or now - last_heard_at > timedelta(days=LOOKAHEAD_DAYS):
+        return now - last_heard_at
+    calendar = calendar or Calendar()
+    stores = list(source.lane_locations.all()) or list(
+        Location.objects.filter(kind=Location.Kind.STORE, active=True))
+    clocks = {}
+    for store in stores:  # stores with the same hours share one clock
+        clock = calendar.clock(store)
+        key = (str(clock.tz), tuple(sorted((day, tuple(hours)) for day, hours in clock.week.items())),
+               clock.holidays)
+        clocks.setdefault(key, clock)
+    open_intervals = sorted(
+        interval for clock in clocks.values() for interval in clock.open_intervals_between(last_heard_at, now))
+    total, covered_until = timedelta(), last_heard_at
+    for begin, end in open_intervals:  # the union: a minute two stores trade counts once
+        begin = max(begin, covered_until)
+        if end > begin:
+            total += end - begin
+            covered_until = end
+    return total
+
+
+def is_stale(source, last_heard_at, now, calendar=None):
+    """A feed is stale when it never sent anything or was silent (see
+    `silence`) longer than its expected interval at `now`; a source with no
+    expected interval never is (the stale_feed cases and the stale_feeds metric)."""
+    interval = expected_interval(source)
+    if interval is None:
+        return False
+    if last_heard_at is None:
+        return True
+    if last_heard_at >= now - interval:
+        return False
+    return silence(source, last_heard_at, now, calendar) > interval
 
 
 def stale_feed(now=None) -> list[Finding]:
-    """Active sources silent longer than their expected interval, or that
-    never posted. Severity 1 past four intervals (the tower is blind to that
-    feed), else 2."""
+    """Active sources silent longer than their expected interval (tills:
+    while their stores trade), or that never sent anything. Severity 1 past
+    four intervals (the tower is blind to that feed), else 2."""
     now = now or timezone.now()
+    calendar = Calendar()
     findings = []
     for source in SourceSystem.objects.filter(active=True).order_by("code"):
-        interval = expected_interval(source)
-        if not is_stale(source, source.last_event_at, now):
+        if not is_stale(source, source.last_event_at, now, calendar):
             continue
+        interval = expected_interval(source)
         if source.last_event_at:
-            silent = now - source.last_event_at
-            summary = f"{source.code} has sent nothing for {duration_words(silent)} (expected every {duration_words(interval)})"
+            silent = silence(source, source.last_event_at, now, calendar)
+            trading = " of its stores' trading time" if follows_trading_hours(source) else ""
+            summary = (f"{source.code} has sent nothing for {duration_words(silent)}{trading} "
+                       f"(expected every {duration_words(interval)})")
         else:
             silent = None
-            summary = f"{source.code} has never sent an event (expected every {duration_words(interval)})"
+            summary = f"{source.code} has never sent anything (expected every {duration_words(interval)})"
         findings.append(Finding(
             kind=CaseKind.STALE_FEED,
             location_id=None,

@@ -128,11 +128,8 @@ def ingest_events(source: SourceSystem, raw_events, received_at=None, keep_rejec
     for line in lines:
         status, errors = statuses[line.index]
         results[line.index] = EventResult(line.transaction_id, status, errors)
-    if lines:
-        latest = received_at
-        SourceSystem.objects.filter(pk=source.pk).exclude(last_event_at__gte=latest).update(
-            last_event_at=latest
-        )
+    if raw_events and counted:  # the source is alive, even when it sent only refused lines (not a replay)
+        source.heard_from(received_at)
     return IngestReport(results)
 
 

@@ -1,9 +1,11 @@
 """The SLA sweep: warn at 75%, flag breaches, one ladder step per breach."""
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
 from django.core import mail
 from django.core.management import call_command
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from exceptions.escalation import escalation_sweep
@@ -87,3 +89,64 @@ def test_task_and_command_run_the_sweep(case, capsys):
     assert sweep_task.delay().get()["breached"] == 1
     call_command("escalate")
     assert "breached: 0" in capsys.readouterr().out
+
+
+
+@contextmanager
+def refusing_history():
+    """The database refuses every new case history row while inside: a real
+    failure (a trigger), not a stand-in for our code."""
+    table = CaseHistory._meta.db_table
+    postgres = connection.vendor == "postgresql"
+    with connection.cursor() as cursor:
+        if postgres:
+            cursor.execute("CREATE FUNCTION refuse_history() RETURNS trigger AS $$ "
+                           "BEGIN RAISE EXCEPTION 'history refused'; END $$ LANGUAGE plpgsql")
+            cursor.execute(f"CREATE TRIGGER refuse_history BEFORE INSERT ON {table} "
+                           "FOR EACH ROW EXECUTE FUNCTION refuse_history()")
+        else:
+            cursor.execute(f"CREATE TRIGGER refuse_history BEFORE INSERT ON {table} "
+                           "BEGIN SELECT RAISE(ABORT, 'history refused'); END")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            if postgres:
+                cursor.execute(f"DROP TRIGGER refuse_history ON {table}")
+                cursor.execute("DROP FUNCTION refuse_history()")
+            else:
+                cursor.execute("DROP TRIGGER refuse_history")
+
+
+@pytest.mark.parametrize("due", ["warning_due_at", "response_due_at"])
+def test_a_case_is_not_changed_when_its_history_cannot_be_written(case, due):
+    """A warning or a breach: the case's flag and its history go together."""
+    at = getattr(case, due) + timedelta(minutes=1)
+    if due == "warning_due_at":
+        Case.objects.filter(pk=case.pk).update(acknowledged_at=timezone.now())
+    before = Case.objects.filter(pk=case.pk).values().get()
+
+    with refusing_history(), pytest.raises(DatabaseError, match="history refused"):
+        escalation_sweep(at)
+
+    assert Case.objects.filter(pk=case.pk).values().get() == before
+    assert mail.outbox == []
+    # Once history can be written again, the next sweep does the work.
+    assert sum(escalation_sweep(at).values()) >= 1
+    assert CaseHistory.objects.filter(case=case, action__in=["sla_warning", "sla_breach"]).count() == 1
+
+
+def test_an_escalation_is_not_kept_when_its_history_cannot_be_written(case):
+    """The breach was flagged earlier; the escalation step leaves level, owner
+    and next due time as they were when its history is refused."""
+    at = case.response_due_at + timedelta(minutes=1)
+    Case.objects.filter(pk=case.pk).update(breached_at=at, escalation_due_at=at)
+    fields = ("escalation_level", "owner_id", "escalation_due_at")
+    before = Case.objects.filter(pk=case.pk).values(*fields).get()
+
+    with refusing_history(), pytest.raises(DatabaseError, match="history refused"):
+        escalation_sweep(at)
+
+    assert Case.objects.filter(pk=case.pk).values(*fields).get() == before
+    assert not CaseHistory.objects.filter(case=case, action="escalated").exists()
+    assert mail.outbox == []

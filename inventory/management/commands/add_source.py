@@ -100,7 +100,8 @@ class Command(BaseCommand):
             raise CommandError(str(exc))
         self.stdout.write(
             f"{'Created' if created else 'Updated'} source {source.code}: {source.get_kind_display()}, "
-            f"{source.generation}, interval {source.expected_interval_s} s, "
+            f"{source.generation}, "
+            f"{'interval ' + str(source.expected_interval_s) + ' s' if source.expected_interval_s else 'no interval'}, "
             f"latency target {source.latency_target_s} s."
         )
         self.stdout.write(
