@@ -29,9 +29,9 @@ from controltower.metrics import Status
 from controltower.scoping import visible_locations
 from exceptions.models import Case
 
-from .gates import gate_states
+from .gates import CriterionState, gate_states
 from .hypercare import hypercare_metrics
-from .models import Gate, GateKind, Wave
+from .models import Gate, GateKind, GateTemplate, Wave
 from .rollups import WAVE_DIMENSION
 
 STABLE, AT_RISK, NOT_STABLE = "stable", "at risk", "not stable"
@@ -98,15 +98,19 @@ def verdicts(user, now=None) -> list[Verdict]:
     gates = {gate.wave_id: gate for gate in Gate.objects.filter(
         wave__in=waves, template__kind=GateKind.HYPERCARE_EXIT).select_related("template", "wave")}
     states = gate_states(gates.values(), now)
+    # A wave whose exit gate is not set up yet: its program's exit criteria, none measured.
+    unmeasured = {template.program_id: [CriterionState(c, None, None, None) for c in template.criteria.all()]
+                  for template in GateTemplate.objects.filter(
+                      program__in={wave.program_id for wave in waves if wave.pk not in gates},
+                      kind=GateKind.HYPERCARE_EXIT).prefetch_related("criteria")}
     found = []
     for wave in waves:
         gate = gates.get(wave.pk)
-        criteria = states[gate.pk].criteria if gate is not None else []
+        criteria = states[gate.pk].criteria if gate is not None else unmeasured.get(wave.program_id, [])
         judged = sorted((_criterion_verdict(state) for state in criteria), key=lambda pair: RANK[pair[0]])
         if not criteria:
-            # Nothing to judge stability by (no exit gate yet, or one without criteria): said so.
-            found.append(Verdict(wave, AT_RISK, [Reason("No hypercare-exit criteria evaluated for this wave yet",
-                                                        AT_RISK)]))
+            # Nothing to judge stability by (no exit criteria): said so.
+            found.append(Verdict(wave, AT_RISK, [Reason("The wave's hypercare exit has no criteria", AT_RISK)]))
             continue
         worst = judged[0][0]
         measured = [state.latest.at for state in criteria if state.latest is not None]
