@@ -12,12 +12,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from controltower import rollups
 from controltower.dashboards import csv_response
 from controltower.navigation import allows, refusal
 from controltower.scoping import visible_locations
 from inventory.models import Region
 
-from . import hypercare
+from . import hypercare, stability
 from .views import NotInScope, _not_found, _refused
 
 def _page(view):
@@ -81,15 +82,22 @@ def _crumbs(wave, region=None, store=None, leaf=None):
 
 @_page
 def dashboard(request):
-    """Where the executive lands: the wave asked for (?wave=, the picker), or the one that went live last."""
+    """Where the executive lands: a verdict per live wave, the top problems, the KPIs of the wave that
+    went live last, red first (rollout.stability); a wave's full page is one click away (?wave=, the picker)."""
     _may_watch(request)
     waves = hypercare.waves_for(request.user)
     if "wave" in request.GET:
         return redirect("hypercare-wave", hypercare.pick_wave(waves, request.GET["wave"]).pk)
+    verdicts = stability.verdicts(request.user)
+    live = [verdict.wave for verdict in verdicts]
     wave = hypercare.pick_wave(waves, None)
-    if wave is None:
-        return render(request, "rollout/hypercare.html", {"waves": waves, "level": "wave"})
-    return _wave_answer(request, waves, wave)
+    day = rollups.last_day()
+    return render(request, "rollout/hypercare_landing.html", {
+        "waves": waves, "wave": wave, "verdicts": verdicts, "day": day,
+        "problems": stability.top_problems(request.user, live),
+        "kpis": stability.kpis(wave, day) if wave is not None else [],
+        "sparkline_days": stability.SPARKLINE_DAYS,
+    })
 
 
 @_page

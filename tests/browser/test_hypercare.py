@@ -1,6 +1,8 @@
 """The executive's hypercare dashboard in Chromium: signed in, the executive
-lands on the wave that went live last, sees its tiles and trend charts (the
-plot's SVG is drawn), drills down region -> store (Back returns), exports a
+lands on a verdict per live wave, the top problems and the KPIs red first,
+a short page drawing no chart library; one click opens the wave's full
+page with its trend charts (the plot's SVG is drawn), drills down region ->
+store (Back returns), exports a
 table as CSV, and opens the store's SKUs and channels. Every page passes
 axe-core's WCAG 2 A/AA rules; screenshots in var/screenshots/."""
 import csv
@@ -76,8 +78,27 @@ def draws_a_chart(page):
 def test_executive_lands_on_hypercare_drills_down_and_exports(page, live_server, log_in, screenshot, live_wave,
                                                               tmp_path):
     log_in(make_user(Role.EXECUTIVE, username="erin"))
+    loaded = []
+    page.on("request", lambda request: loaded.append(request.url))
     page.goto(f"{live_server.url}/")
     assert page.url.endswith("/hypercare/")
+    # The verdict first: the accuracy criterion was never evaluated, so the wave is at risk, said in words.
+    verdict = page.locator(".verdict").first
+    assert verdict.inner_text().startswith("At risk Berlin")
+    assert "Inventory record accuracy: not measured yet" in verdict.inner_text()
+    assert page.get_by_role("heading", name="Top problems").is_visible()
+    # Nothing red or amber: the two KPIs with data (green) come before those without.
+    rows = [row.split("\t")[:3] for row in page.locator(".kpi-table tbody tr").all_inner_texts()]
+    assert rows[:2] == [["Inventory record accuracy", "99.0%", "Green"], ["Training completion", "100.0%", "Green"]]
+    assert rows[-1][2] == "No data"
+    assert page.locator(".kpi-table svg.sparkline").count() == 2
+    assert not page.locator(".kpi-definitions dd").first.is_visible()  # behind its disclosure
+    assert not any("plotly" in url for url in loaded)
+    assert page.evaluate("document.documentElement.scrollHeight") < 2000
+    assert_no_axe_findings(page, "hypercare landing")
+    screenshot(page, "hypercare-landing")
+
+    page.get_by_role("link", name="Full charts, worst stores and open cases of Berlin").click()
     assert page.get_by_role("heading", name="Hypercare: Berlin").is_visible()
     draws_a_chart(page)
     assert "Hypercare exit: at least 95.0%" in page.locator(".trend-grid").inner_text()

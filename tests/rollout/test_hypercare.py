@@ -164,14 +164,78 @@ def test_open_cases_by_severity_and_age_link_to_those_cases(north, client):
 
 # ------------------------------------------------------------------ the pages
 
-def test_the_executive_lands_on_the_latest_live_wave(north, client):
+def _evaluate(wave, metric, value, passed, at):
+    """The wave's hypercare-exit gate, open, with `metric`'s criterion evaluated once at `at`."""
+    template = GateTemplateFactory(program=wave.program, kind=GateKind.HYPERCARE_EXIT)
+    criterion = Criterion.objects.get(template=template, metric=metric) \
+        if Criterion.objects.filter(template=template, metric=metric).exists() \
+        else CriterionFactory(template=template, metric=metric, threshold=Decimal("95"))
+    gate, _ = Gate.objects.get_or_create(wave=wave, template=template, defaults={"status": Gate.Status.OPEN})
+    Evaluation.objects.create(gate=gate, criterion=criterion, at=at, value=value, threshold=Decimal("95"),
+                              sample=10, passed=passed)
+
+
+def test_the_executive_lands_on_a_verdict_per_live_wave_the_top_problems_and_the_kpis_red_first(
+        north, client, django_assert_max_num_queries):
+    today = rollups.utc_today()
+    now = timezone.now()
+    east = WaveFactory(name="East", stores=[store("E1")], status=Wave.Status.LIVE,
+                       actual_cutover=today - timedelta(days=20))
+    WaveFactory(name="Later", stores=[store("L1")])  # preparing: no verdict
+    _evaluate(north, "training_completion", Decimal("50"), False, now - timedelta(hours=1))  # red: not stable
+    _evaluate(east, "training_completion", Decimal("97"), True, now - timedelta(hours=1))
+    s1, s2 = north.locations.get(code="S1"), north.locations.get(code="S2")
+    CaseFactory(location=s1, severity=3, value_at_risk=Decimal("900"), summary="Largest value")
+    CaseFactory(location=s2, severity=1, value_at_risk=Decimal("40"), summary="Severe, small")
+    CaseFactory(location=s2, severity=3, value_at_risk=Decimal("40"), summary="Less severe, small")
+    CaseFactory(location=s1, severity=2, value_at_risk=Decimal("10"), summary="Fourth")
+    CaseFactory(location=LocationFactory(code="S9"), value_at_risk=Decimal("5000"), summary="Not in a live wave")
+    CaseFactory(location=s1, value_at_risk=Decimal("8000"), status=Case.Status.RESOLVED, summary="Done")
+    for back, value in ((2, "40"), (1, "45"), (0, "50")):
+        KpiDayFactory(metric="training_completion", dimension="wave", member=str(north.pk),
+                      day=today - timedelta(days=back), value=Decimal(value), records_url="/training/?location_id=1")
+    KpiDayFactory(metric="sync_latency_p95", dimension="wave", member=str(north.pk), day=today,
+                  value=Decimal("10"), records_url="/events/")
+    client.force_login(make_user(Role.EXECUTIVE))
+    assert client.get("/").url == reverse("hypercare")
+
+    with django_assert_max_num_queries(30):
+        page = client.get(reverse("hypercare"))
+    assert page.status_code == 200
+    assert [(v.wave.name, v.verdict) for v in page.context["verdicts"]] == [("North", "not stable"),
+                                                                           ("East", "stable")]
+    html = page.content.decode()
+    assert '<span class="verdict-word">Not stable</span>' in html
+    assert "Training completion 50.0%, red (exit needs at least 95.0%)" in html
+    assert "All 1 hypercare-exit criteria pass." in html
+    assert [case.summary for case in page.context["problems"]] == ["Largest value", "Severe, small",
+                                                                  "Less severe, small"]
+    kpis = [line.metric.key for line in page.context["kpis"]]
+    assert kpis[0] == "training_completion" and kpis.index("sync_latency_p95") < kpis.index("inventory_accuracy_exact")
+    assert html.count("<polyline") == 1  # three days of training completion; one day of latency draws no line
+    assert 'aria-label="3 of the last 14 days measured: from 40.0% to 50.0%."' in html
+    assert "<details" in html and "Share of the people trained" in html.split("<details", 2)[2]
+    assert f'href="{reverse("hypercare-wave", args=[north.pk])}"' in html
+    assert "plotly" not in html  # the landing draws no chart library: the full charts are one click away
+
+
+def test_a_wave_failing_an_exit_criterion_short_of_red_is_at_risk_and_one_never_evaluated_too(north, client):
+    _evaluate(north, "training_completion", Decimal("90"), False, timezone.now())  # amber: at risk
+    client.force_login(make_user(Role.EXECUTIVE))
+    verdict, = client.get(reverse("hypercare")).context["verdicts"]
+    assert verdict.verdict == "at risk" and "short of the exit" in verdict.reasons[0].text
+    Evaluation.objects.all().delete()
+    verdict, = client.get(reverse("hypercare")).context["verdicts"]
+    assert verdict.verdict == "at risk" and "not measured yet" in verdict.reasons[0].text
+
+
+def test_the_wave_page_has_the_full_charts(north, client):
     today = rollups.utc_today()
     KpiDayFactory(metric="training_completion", dimension="wave", member=str(north.pk), day=today,
                   value=Decimal("50"), records_url="/training/?location_id=1,2,3")
     executive = make_user(Role.EXECUTIVE)
     client.force_login(executive)
-    assert client.get("/").url == reverse("hypercare")
-    page = client.get(reverse("hypercare"))
+    page = client.get(reverse("hypercare-wave", args=[north.pk]))
     assert page.status_code == 200 and page.context["wave"] == north
     html = page.content.decode()
     assert "Hypercare: North" in html
