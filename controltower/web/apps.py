@@ -12,10 +12,11 @@ class WebConfig(AppConfig):
     def ready(self):
         from controltower.models import Role
         from controltower.navigation import EVERYONE, register, register_badges
-        from controltower.permissions import REGION_BOARD_READERS
+        from controltower.permissions import CASE_WORKERS, REGION_BOARD_READERS
 
         register("home", "Home", roles=EVERYONE, order=0)
-        register("stores", "Stores", roles={Role.STORE_MANAGER, Role.ADMIN}, order=20,
+        # The stores in scope with their open cases and negative positions: for whoever works cases.
+        register("stores", "Stores", roles=CASE_WORKERS, order=20,
                  labels={Role.STORE_MANAGER: "My stores"})
         register("region-board", "Region board", roles=REGION_BOARD_READERS, order=30,
                  main_for={Role.REGIONAL_OPS})

@@ -17,7 +17,7 @@ SM, RO, PL, FI, IA, PMO, EX, AD = (Role.STORE_MANAGER, Role.REGIONAL_OPS, Role.P
 SCREENS = {
     "home": {SM, RO, PL, FI, IA, PMO, EX, AD},
     "cases": {SM, RO, PL, FI, IA, PMO, EX, AD},
-    "stores": {SM, AD},
+    "stores": {SM, RO, PL, FI, IA, AD},
     "region-board": {RO, AD},
     "variances": {PL, FI, AD},
     "approvals": {FI, AD},
