@@ -354,8 +354,7 @@ def _move(case, actor, action, note="", from_statuses=None, **changes):
     statuses = from_statuses or FROM_STATUSES[action]
     rows = Case.objects.filter(pk=case.pk, status__in=statuses).update(**changes)
     if rows != 1:
-        current = Case.objects.filter(pk=case.pk).values_list("status", flat=True).first()
-        raise ValidationError({"status": f"Cannot {action} a case that is {current}."})
+        _refuse(action, Case.objects.filter(pk=case.pk).values_list("status", flat=True).first())
     now = timezone.now()
     written = 0
     for name, value in changes.items():
@@ -365,6 +364,19 @@ def _move(case, actor, action, note="", from_statuses=None, **changes):
             written += 1
     if not written:
         _history(case, actor, action, now, note=note)
+
+
+# What a refusal says a person tried, when the case's status refuses it.
+TRIED = {"acknowledge": "acknowledge it", "assign": "assign it", "wait": "set it waiting", "resume": "resume it",
+         "resolve": "resolve it", "reopen": "reopen it", "reverse_duplicate": "settle its pair",
+         "explain_duplicate": "settle its pair"}
+
+
+def _refuse(action, status):
+    """Refuse `action` on a case whose status (the one read now) does not allow it, in words:
+    "Cannot resume it: the case is open." (a double click, a page shown before someone else acted)."""
+    label = S(status).label.lower() if status in S.values else "gone"
+    raise ValidationError({"status": f"Cannot {TRIED.get(action, 'do that')}: the case is {label}."})
 
 
 def _history(case, actor, action, at, field="", from_value="", to_value="", note=""):
@@ -477,7 +489,7 @@ def resolve(case, user, resolution_code, root_cause, note="", adjustment=None):
     if adjustment is not None:  # refused before the case is changed
         check_adjustment(case, adjustment.get("state"), adjustment.get("quantity"))
     if case.status not in FROM_STATUSES["resolve"]:
-        raise ValidationError({"status": f"Cannot resolve a case that is {case.status}."})
+        _refuse("resolve", case.status)
     resolution = {"resolution_code": resolution_code.strip(), "root_cause": root_cause, "note": note or ""}
     lock_rows(Case.objects.filter(pk=case.pk)).get()  # finance decides after this, or before it is read
     pending = pending_adjustment(case)
@@ -836,7 +848,7 @@ def _settle_duplicate(case, user, action):
         raise ValidationError({"case": "Only a suspected-duplicate case has a pair to settle."})
     locked = lock_rows(Case.objects.filter(pk=case.pk)).get()  # two clicks settle one after the other
     if locked.status not in FROM_STATUSES[action]:
-        raise ValidationError({"status": f"Cannot settle the pair of a case that is {locked.status}."})
+        _refuse(action, locked.status)
     settled = set(DuplicateVerdict.objects.filter(later_event_id__in=[later for _, later in pairs])
                   .values_list("earlier_event_id", "later_event_id"))
     lines = InventoryEvent.objects.select_related("source", "location", "sku", "to_location").in_bulk(

@@ -7,7 +7,9 @@ from copy import copy
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_POST
@@ -142,12 +144,37 @@ def case_detail(request, pk):
                   {**_body_context(request, case), "counts": counts, "breached": breached})
 
 
+def _refusal(form, error):
+    """Put a service's ValidationError on `form` under the fields it names;
+    the rest (the case's status refused it, a rule about the whole case) is
+    the refusal in words, shown above the case."""
+    if form is None or not hasattr(error, "error_dict"):
+        return " ".join(error.messages)
+    on_form = {name: errors for name, errors in error.error_dict.items() if name in form.fields}
+    if on_form:
+        add_service_errors(form, ValidationError(on_form))
+    return " ".join(message for name, errors in error.error_dict.items() if name not in form.fields
+                    for message in ValidationError(errors).messages)
+
+
+def _answer_case(request, case, status=200, **context):
+    """The case as it is now: the case body for htmx, else the whole page."""
+    if request.htmx:
+        return render(request, "exceptions/_case_body.html", _body_context(request, case, **context))
+    counts, breached = status_counts(request.user)
+    return render(request, "exceptions/case_detail.html",
+                  {**_body_context(request, case, **context), "counts": counts, "breached": breached},
+                  status=status)
+
+
 def _case_action(form_class=None, form_name=None):
     """Wrap `do(request, case, data)` as a POST action on one case.
 
     A case out of the user's scope is not found (404); the service checks
-    the rules: NotAllowed answers 403, a ValidationError re-renders the case
-    body with the errors on the form.
+    the rules: NotAllowed answers 403, a ValidationError answers the case as
+    it is now with the errors under the form's fields and the rest (e.g. a
+    double click: the case is acknowledged already) in words above it. A
+    plain form post (no JavaScript) that worked goes back to the case page.
     """
     def decorate(do):
         @login_required
@@ -167,16 +194,25 @@ def _case_action(form_class=None, form_name=None):
             except services.NotAllowed as error:
                 return refused(request, error)
             except ValidationError as error:
-                add_service_errors(form, error)
-                return render(request, "exceptions/_case_body.html",
-                              _body_context(request, case, **{form_name: form}))
-            case = case_in_scope(request, pk)
-            response = render(request, "exceptions/_case_body.html", _body_context(request, case))
+                refusal = _refusal(form, error)
+                case = case_in_scope(request, pk)  # as it is now, e.g. acknowledged by the first click
+                forms = {form_name: form} if form is not None else {}
+                return _answer_case(request, case, status=400, refusal=refusal, **forms)
+            if not request.htmx:
+                return _see_case(case)
+            response = _answer_case(request, case_in_scope(request, pk))
             response["HX-Trigger"] = CHANGED
             return response
         view.__name__ = do.__name__
         return view
     return decorate
+
+
+def _see_case(case):
+    """303 See Other to the case page: a reload does not post again."""
+    response = HttpResponseRedirect(reverse("case-detail", args=[case.pk]))
+    response.status_code = 303
+    return response
 
 
 @_case_action()
