@@ -2,8 +2,6 @@
 
 Actions answer an htmx request with the fragment they changed plus the
 `casesChanged` event, on which the queue counts and table reload."""
-from copy import copy
-
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -129,6 +127,8 @@ def _body_context(request, case, **forms):
         **_lineage(case),
     }
     context.update(forms)
+    adjust_form = context["adjust_form"]
+    context["adjust_preview"] = _adjust_preview(case, adjust_form) if adjust_form.is_bound else {"form": adjust_form}
     return context
 
 
@@ -257,7 +257,8 @@ def case_reopen(request, case, data):
 
 @_case_action(AdjustmentForm, "adjust_form")
 def case_adjust(request, case, data):
-    services.request_adjustment(case, request.user, data.get("state"), data.get("quantity"))
+    services.request_adjustment(case, request.user, data.get("state"), data.get("quantity"), data.get("reason"),
+                                data.get("confirm", False))
 
 
 @_case_action(ReverseDuplicateForm, "reverse_form")
@@ -270,29 +271,37 @@ def case_explain_duplicate(request, case, data):
     services.explain_duplicate(case, request.user, data.get("reason"))
 
 
+def _adjust_preview(case, form):
+    """What the adjustment `form` (bound, validated) would do: each state
+    before and after, the case's figure, the warnings to confirm, whether
+    finance must approve it. Only the form when it names no quantity yet."""
+    preview = {"form": form}
+    data = getattr(form, "cleaned_data", {})
+    state, quantity = data.get("state"), data.get("quantity")
+    if not state or not quantity or not services.adjusts_stock(case):
+        return preview
+    try:
+        services.check_adjustment(case, state, quantity)  # e.g. worth more than a case may adjust
+    except ValidationError as error:
+        add_service_errors(form, error)
+        return preview
+    approval = services.adjustment_approval(case, quantity)
+    preview.update(state=state, effect=services.adjustment_effect(case, state, quantity), value=approval.value,
+                   needs_approval=approval.needed, approval_why=approval.why,
+                   pending=services.pending_adjustment(case))
+    return preview
+
+
 @login_required
 @require_GET
 def case_adjust_preview(request, pk):
-    """The position after a proposed adjustment, and whether finance must approve it."""
+    """The preview under the adjustment form, refreshed as it is filled in (the form stays)."""
     try:
         case = case_in_scope(request, pk)
     except NotInScope as error:
         return not_found(request, error)
     form = AdjustmentForm(request.GET)
-    position = _position(case)
-    context = {"case": case, "form": form, "position": position,
-               "threshold": settings.CASE_ADJUSTMENT_APPROVAL_THRESHOLD}
-    if form.is_valid() and form.cleaned_data["quantity"] and position is not None:
-        state, quantity = form.cleaned_data["state"], form.cleaned_data["quantity"]
-        try:
-            services.check_adjustment(case, state, quantity)  # e.g. worth more than a case may adjust
-        except ValidationError as error:
-            add_service_errors(form, error)
-            return render(request, "exceptions/_adjust_preview.html", context)
-        after = copy(position)
-        setattr(after, state, getattr(position, state) + quantity)
-        approval = services.adjustment_approval(case, quantity)
-        context.update(state=state, before_value=getattr(position, state), after_value=getattr(after, state),
-                       after=after, value=approval.value, needs_approval=approval.needed, approval_why=approval.why,
-                       pending=services.pending_adjustment(case))
-    return render(request, "exceptions/_adjust_preview.html", context)
+    form.is_valid()
+    return render(request, "exceptions/_adjust_preview.html",
+                  {"case": case, "preview": _adjust_preview(case, form),
+                   "threshold": settings.CASE_ADJUSTMENT_APPROVAL_THRESHOLD})
