@@ -266,6 +266,8 @@ class CorrectiveAdjustment(models.Model):
                               help_text="The reason code it is posted to the ledger with")
     value = models.DecimalField(max_digits=14, decimal_places=2, help_text="|quantity| x unit cost")
     status = models.CharField(max_length=16, choices=Status.choices)
+    approval_why = models.CharField(max_length=300, blank=True,
+                                    help_text="Why finance approves it first (the threshold it went over)")
     transaction_id = models.CharField(max_length=128, unique=True, help_text="Ledger key: case-<id>-adj-<n>")
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="requested_adjustments"

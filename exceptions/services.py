@@ -643,6 +643,33 @@ def adjustment_approval(case, quantity, now=None) -> Approval:
     return Approval(value, False, "")
 
 
+DECISIONS_SHOWN = 50
+
+
+def waiting_for_finance(user):
+    """The adjustments waiting for finance that `user` sees, largest first, each
+    with `position_now` (its state's quantity at its location now): what a
+    decision needs, read in three queries."""
+    waiting = list(
+        CorrectiveAdjustment.objects.filter(status=CorrectiveAdjustment.Status.PENDING_APPROVAL).restrict(user)
+        .select_related("case", "sku", "location", "requested_by").order_by("-value", "requested_at"))
+    pairs = Q(pk__in=[])
+    for adjustment in waiting:
+        pairs |= Q(location_id=adjustment.location_id, sku_id=adjustment.sku_id)
+    positions = {(p.location_id, p.sku_id): p for p in Position.objects.filter(pairs)}
+    for adjustment in waiting:
+        position = positions.get((adjustment.location_id, adjustment.sku_id))
+        adjustment.position_now = getattr(position, adjustment.state) if position else 0
+    return waiting
+
+
+def finance_decisions(user):
+    """The latest DECISIONS_SHOWN decisions of finance on adjustments `user` sees, newest first."""
+    return (CorrectiveAdjustment.objects.filter(decided_at__isnull=False).restrict(user)
+            .select_related("case", "sku", "location", "requested_by", "approved_by")
+            .order_by("-decided_at", "-id")[:DECISIONS_SHOWN])
+
+
 def pending_adjustment(case):
     """The adjustment of `case` waiting for finance, or None (a case has at most one)."""
     return CorrectiveAdjustment.objects.filter(
@@ -771,7 +798,8 @@ def request_adjustment(case, user, state, quantity, reason, confirmed=False, res
             "cannot wait for that: reopen the case first.")})
     adjustment = CorrectiveAdjustment.objects.create(
         case=case, sku=case.sku, location=case.location, state=state, quantity=quantity, reason=reason,
-        value=approval.value, transaction_id=f"case-{case.pk}-adj-{number}", requested_by=user, requested_at=now,
+        value=approval.value, approval_why=approval.why[:300],
+        transaction_id=f"case-{case.pk}-adj-{number}", requested_by=user, requested_at=now,
         status=CorrectiveAdjustment.Status.PENDING_APPROVAL if approval.needed else CorrectiveAdjustment.Status.APPROVED,
         resolution=resolution if approval.needed else None,
     )

@@ -199,20 +199,13 @@ def _case_action(form_class=None, form_name=None):
                 forms = {form_name: form} if form is not None else {}
                 return _answer_case(request, case, status=400, refusal=refusal, **forms)
             if not request.htmx:
-                return _see_case(case)
+                return HttpResponseRedirect(reverse("case-detail", args=[case.pk]), status=303)  # no repost on reload
             response = _answer_case(request, case_in_scope(request, pk))
             response["HX-Trigger"] = CHANGED
             return response
         view.__name__ = do.__name__
         return view
     return decorate
-
-
-def _see_case(case):
-    """303 See Other to the case page: a reload does not post again."""
-    response = HttpResponseRedirect(reverse("case-detail", args=[case.pk]))
-    response.status_code = 303
-    return response
 
 
 @_case_action()
