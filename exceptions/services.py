@@ -1091,6 +1091,17 @@ def status_counts(cases):
     ], sum(counts[status]["breached"] for status in Case.ACTIVE if status in counts)
 
 
+def same_problem(case, user):
+    """The other cases `user` sees about the same problem as `case`: the same
+    location and SKU, the same quantity and value at risk (e.g. a negative
+    stock and the snapshot mismatch it shows up as). Oldest first."""
+    if case.location_id is None or case.sku_id is None or not case.quantity_at_risk:
+        return Case.objects.none()
+    return (Case.objects.filter(location_id=case.location_id, sku_id=case.sku_id,
+                                quantity_at_risk=case.quantity_at_risk, value_at_risk=case.value_at_risk)
+            .exclude(pk=case.pk).restrict(user).order_by("opened_at", "id"))
+
+
 def location_case_figures(location_ids):
     """{location_id: {open, breached, sev1, next_due}} of the active cases at
     these locations: the figures of a store's row on My stores."""

@@ -123,6 +123,7 @@ def _body_context(request, case, **forms):
         "explain_form": ExplainDuplicateForm(),
         "reverse_form": ReverseDuplicateForm(),
         "duplicate_verdict": services.duplicate_verdict(case),
+        "same_problem": services.same_problem(case, request.user),
         "threshold": settings.CASE_ADJUSTMENT_APPROVAL_THRESHOLD,
         **_lineage(case),
     }
