@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('exceptions', '0013_journey_stuck_kind'),
+        ('exceptions', '0014_reconciliation_runs'),
     ]
 
     operations = [
