@@ -9,7 +9,7 @@ from controltower.widgets import LongSelect
 from inventory.fields import MAX_QUANTITY
 from inventory.models import STATES
 
-from .models import RootCause
+from .models import AdjustmentReason, ResolutionCode, RootCause
 
 STATE_CHOICES = [(state, state.replace("_", " ")) for state in STATES]
 
@@ -64,18 +64,29 @@ class ReopenForm(forms.Form):
     reason = forms.CharField(label="Why reopen?", required=False, max_length=300)
 
 
+class ListedChoiceField(forms.ChoiceField):
+    """A choice from a list; anything else passes to the service, which says what is wrong in words."""
+
+    def valid_value(self, value):
+        return True
+
+
 class ResolveForm(forms.Form):
-    resolution_code = forms.CharField(label="Resolution code", required=False, max_length=64)
-    root_cause = forms.ChoiceField(
-        label="Root cause", required=False, choices=[("", "Choose a root cause")] + RootCause.choices
-    )
+    resolution_code = ListedChoiceField(
+        label="How was it put right?", required=False,
+        choices=[("", "Choose a resolution")] + ResolutionCode.choices)
+    root_cause = ListedChoiceField(
+        label="Root cause", required=False, choices=[("", "Choose a root cause")] + RootCause.choices)
     note = forms.CharField(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class AdjustmentForm(forms.Form):
+    reason = ListedChoiceField(label="Reason code", required=False,
+                               choices=[("", "Choose a reason")] + AdjustmentReason.choices)
     state = forms.ChoiceField(label="State", choices=STATE_CHOICES, initial="available")
     quantity = forms.IntegerField(label="Quantity (base units, negative takes stock out)", required=False,
                                   min_value=-MAX_QUANTITY, max_value=MAX_QUANTITY)
+    confirm = forms.BooleanField(label="Post it anyway: I have checked the stock", required=False)
 
 
 class RejectForm(forms.Form):

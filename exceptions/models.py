@@ -66,6 +66,36 @@ class RootCause(models.TextChoices):
     TRAINING = "training", "Training"
 
 
+class ResolutionCode(models.TextChoices):
+    """How a case was put right: chosen from this list when a person resolves it."""
+
+    STOCK_CORRECTED = "stock_corrected", "Stock corrected (adjustment posted)"
+    RECOUNTED = "recounted", "Recounted: the record was right"
+    MASTER_DATA_FIXED = "master_data_fixed", "Master data fixed"
+    EVENT_REPLAYED = "event_replayed", "Missing or rejected event replayed"
+    DUPLICATE_SETTLED = "duplicate_settled", "Duplicate settled"
+    TRANSFER_COMPLETED = "transfer_completed", "Transfer received or closed"
+    PROCESS_FOLLOWED_UP = "process_followed_up", "Process followed up with the team"
+    NO_ACTION_NEEDED = "no_action_needed", "No action needed"
+
+
+# A case the system resolved says so; a person's resolution is one of ResolutionCode.
+RESOLUTION_LABELS = {**dict(ResolutionCode.choices), "condition_cleared": "Condition cleared (by the system)"}
+
+
+class AdjustmentReason(models.TextChoices):
+    """The reason code a corrective adjustment is posted to the ledger with
+    (the codes the sources' own adjustments use, e.g. SHRINK, FOUND)."""
+
+    SHRINK = "SHRINK", "Shrink: stolen or lost"
+    FOUND = "FOUND", "Found: stock the record missed"
+    SPOILAGE = "SPOILAGE", "Spoiled or expired"
+    SUPPLIER_SHORT = "SUPPLIER_SHORT", "Supplier delivered short"
+    RECEIVING_ERROR = "RECEIVING_ERROR", "Receipt booked wrong"
+    UNIT_OF_MEASURE = "UNIT_OF_MEASURE", "Entered in the wrong unit"
+    ADMIN_CORRECTION = "ADMIN_CORRECTION", "Booking error corrected"
+
+
 # Most urgent first: breached, then severity, then due time. The queue and
 # the API order by it; the case_urgency index follows it.
 BREACHED = ExpressionWrapper(Q(breached_at__isnull=False), output_field=models.BooleanField())
@@ -163,6 +193,11 @@ class Case(models.Model):
     def __str__(self):
         return f"#{self.pk} {self.get_kind_display()}"
 
+    @property
+    def resolution_label(self):
+        """The resolution code in words (a code from before the list is shown as it is)."""
+        return RESOLUTION_LABELS.get(self.resolution_code, self.resolution_code)
+
 
 class CaseLink(models.Model):
     """Lineage: a ledger event, snapshot line, transfer, rejection or PO line behind a case."""
@@ -195,6 +230,8 @@ class CaseHistory(models.Model):
     from_value = models.CharField(max_length=300, blank=True)
     to_value = models.CharField(max_length=300, blank=True)
     note = models.TextField(blank=True)
+    # The other fields the same action changed, {name: [from, to]}: one entry per action.
+    other_changes = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["at", "id"]
@@ -225,8 +262,12 @@ class CorrectiveAdjustment(models.Model):
     location = models.ForeignKey("inventory.Location", on_delete=models.PROTECT)
     state = models.CharField(max_length=20)
     quantity = models.BigIntegerField(help_text="Signed, in base units")
+    reason = models.CharField(max_length=32, choices=AdjustmentReason.choices, blank=True,
+                              help_text="The reason code it is posted to the ledger with")
     value = models.DecimalField(max_digits=14, decimal_places=2, help_text="|quantity| x unit cost")
     status = models.CharField(max_length=16, choices=Status.choices)
+    approval_why = models.CharField(max_length=300, blank=True,
+                                    help_text="Why finance approves it first (the threshold it went over)")
     transaction_id = models.CharField(max_length=128, unique=True, help_text="Ledger key: case-<id>-adj-<n>")
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="requested_adjustments"

@@ -6,6 +6,7 @@ do; each checks scope and role, changes status with one conditional update
 (`_move`), records history, and writes nothing when it fails.
 """
 import json
+from copy import copy
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from decimal import Context, Decimal
@@ -20,20 +21,23 @@ from django.utils import timezone
 
 from controltower.locks import hold_until_commit, lock_rows
 from controltower.permissions import may_approve_adjustments, may_be_assigned, may_work_cases
+from inventory.counts import latest_counts
 from inventory.fields import MAX_QUANTITY, MAX_VALUE
 from inventory.ledger import ingest_events, reverse_transfer_line
-from inventory.models import CONTROL_TOWER_SOURCE, STATES, InventoryEvent, Location, SourceSystem
+from inventory.models import CONTROL_TOWER_SOURCE, STATES, InventoryEvent, Location, Position, SourceSystem
 
 from .filters import DONE_COUNT_DAYS, resolved_within
 from .findings import CaseKind, Finding, duplicate_pairs
 from .models import (
     URGENCY,
+    AdjustmentReason,
     Case,
     CaseComment,
     CaseHistory,
     CaseLink,
     CorrectiveAdjustment,
     DuplicateVerdict,
+    ResolutionCode,
     RootCause,
     RoutingRule,
     SLAPolicy,
@@ -344,34 +348,57 @@ def allowed_actions(case, user) -> frozenset:
     return frozenset(allowed)
 
 
-def _move(case, actor, action, note="", from_statuses=None, **changes):
+def _move(case, actor, action, note="", from_statuses=None, also=None, **changes):
     """Change a case only if its status is still one FROM_STATUSES[action]
     (or `from_statuses`, for the moves no person asks for by name) allows.
 
-    The one way actions change a case: a conditional update, then history
-    for every field that changed."""
+    The one way actions change a case: a conditional update, then one
+    history entry for the action, with every tracked field it changed (and
+    `also`: {name: (from, to)} of what it changed beside the case, e.g. an
+    adjustment's status)."""
     before = {name: getattr(case, name) for name in changes}
     statuses = from_statuses or FROM_STATUSES[action]
     rows = Case.objects.filter(pk=case.pk, status__in=statuses).update(**changes)
     if rows != 1:
-        current = Case.objects.filter(pk=case.pk).values_list("status", flat=True).first()
-        raise ValidationError({"status": f"Cannot {action} a case that is {current}."})
-    now = timezone.now()
-    written = 0
+        _refuse(action, Case.objects.filter(pk=case.pk).values_list("status", flat=True).first())
     for name, value in changes.items():
         setattr(case, name, value)
-        if name in HISTORY_FIELDS and before[name] != value:
-            _history(case, actor, action, now, field=name, from_value=before[name], to_value=value, note=note)
-            written += 1
-    if not written:
-        _history(case, actor, action, now, note=note)
+    changed = {name: (before[name], value) for name, value in changes.items()
+               if name in HISTORY_FIELDS and before[name] != value}
+    _history(case, actor, action, timezone.now(), changes={**changed, **(also or {})}, note=note)
 
 
-def _history(case, actor, action, at, field="", from_value="", to_value="", note=""):
+# What a refusal says a person tried, when the case's status refuses it.
+TRIED = {"acknowledge": "acknowledge it", "assign": "assign it", "wait": "set it waiting", "resume": "resume it",
+         "resolve": "resolve it", "reopen": "reopen it", "reverse_duplicate": "settle its pair",
+         "explain_duplicate": "settle its pair"}
+
+
+def _refuse(action, status):
+    """Refuse `action` on a case whose status (the one read now) does not allow it, in words:
+    "Cannot resume it: the case is open." (a double click, a page shown before someone else acted)."""
+    label = S(status).label.lower() if status in S.values else "gone"
+    raise ValidationError({"status": f"Cannot {TRIED.get(action, 'do that')}: the case is {label}."})
+
+
+def _history(case, actor, action, at, field="", from_value="", to_value="", note="", changes=None):
+    """One history entry. `changes` ({name: (from, to)}) names what the action
+    changed: the status change (else the first) is the entry's field, the
+    others its other_changes."""
+    changes = dict(changes or {})
+    if changes:
+        field = "status" if "status" in changes else next(iter(changes))
+        from_value, to_value = changes.pop(field)
     CaseHistory.objects.create(
         case=case, actor=actor, at=at, action=action, field=field,
         from_value=_text(from_value), to_value=_text(to_value), note=note,
+        other_changes={name: [_text(old), _text(new)] for name, (old, new) in changes.items()},
     )
+
+
+def _sentence(text):
+    """A person's words inside a sentence of ours: without their closing full stop (no "..")."""
+    return (text or "").strip().rstrip(".!")
 
 
 def _text(value):
@@ -459,7 +486,9 @@ def _unpause(case, now):
 
 @transaction.atomic
 def resolve(case, user, resolution_code, root_cause, note="", adjustment=None):
-    """Resolve a case; `adjustment` ({"state", "quantity"}) posts a stock correction.
+    """Resolve a case with a resolution code (ResolutionCode) and a root
+    cause (RootCause); `adjustment` ({"state", "quantity", "reason",
+    "confirm"}) posts a stock correction (request_adjustment's rules).
 
     When the correction needs finance approval (adjustment_approval) the case
     is not resolved: it waits for finance (status waiting, SLA clock stopped)
@@ -468,17 +497,18 @@ def resolve(case, user, resolution_code, root_cause, note="", adjustment=None):
     an adjustment keeps it waiting: the resolution applies when finance approves."""
     _check(case, user)
     errors = {}
-    if not (resolution_code or "").strip():
-        errors["resolution_code"] = "A resolution code is required."
+    if resolution_code not in ResolutionCode.values:
+        errors["resolution_code"] = "Choose how the case was put right from the list."
     if root_cause not in RootCause.values:
-        errors["root_cause"] = f"Required; one of {', '.join(RootCause.values)}."
+        errors["root_cause"] = "Choose the root cause from the list."
     if errors:
         raise ValidationError(errors)
     if adjustment is not None:  # refused before the case is changed
-        check_adjustment(case, adjustment.get("state"), adjustment.get("quantity"))
+        _check_request(case, adjustment.get("state"), adjustment.get("quantity"), adjustment.get("reason"),
+                       adjustment.get("confirm", False))
     if case.status not in FROM_STATUSES["resolve"]:
-        raise ValidationError({"status": f"Cannot resolve a case that is {case.status}."})
-    resolution = {"resolution_code": resolution_code.strip(), "root_cause": root_cause, "note": note or ""}
+        _refuse("resolve", case.status)
+    resolution = {"resolution_code": resolution_code, "root_cause": root_cause, "note": note or ""}
     lock_rows(Case.objects.filter(pk=case.pk)).get()  # finance decides after this, or before it is read
     pending = pending_adjustment(case)
     if pending is not None and adjustment is None:
@@ -488,13 +518,14 @@ def resolve(case, user, resolution_code, root_cause, note="", adjustment=None):
         return case
     if adjustment is not None:
         requested = request_adjustment(case, user, adjustment.get("state"), adjustment.get("quantity"),
+                                       adjustment.get("reason"), adjustment.get("confirm", False),
                                        resolution=resolution)
         if requested.status == CorrectiveAdjustment.Status.PENDING_APPROVAL:
             return case  # waits for finance; resolves when finance approves
     now = timezone.now()
     changes = _unpause(case, now)
     _move(case, user, "resolve", note=note,
-          status=S.RESOLVED, resolved_at=now, resolved_by=user, resolution_code=resolution_code.strip(),
+          status=S.RESOLVED, resolved_at=now, resolved_by=user, resolution_code=resolution_code,
           root_cause=root_cause, resolution_note=note or "", auto_resolved=False, waiting_on="", **changes)
     return case
 
@@ -612,6 +643,33 @@ def adjustment_approval(case, quantity, now=None) -> Approval:
     return Approval(value, False, "")
 
 
+DECISIONS_SHOWN = 50
+
+
+def waiting_for_finance(user):
+    """The adjustments waiting for finance that `user` sees, largest first, each
+    with `position_now` (its state's quantity at its location now): what a
+    decision needs, read in three queries."""
+    waiting = list(
+        CorrectiveAdjustment.objects.filter(status=CorrectiveAdjustment.Status.PENDING_APPROVAL).restrict(user)
+        .select_related("case", "sku", "location", "requested_by").order_by("-value", "requested_at"))
+    pairs = Q(pk__in=[])
+    for adjustment in waiting:
+        pairs |= Q(location_id=adjustment.location_id, sku_id=adjustment.sku_id)
+    positions = {(p.location_id, p.sku_id): p for p in Position.objects.filter(pairs)}
+    for adjustment in waiting:
+        position = positions.get((adjustment.location_id, adjustment.sku_id))
+        adjustment.position_now = getattr(position, adjustment.state) if position else 0
+    return waiting
+
+
+def finance_decisions(user):
+    """The latest DECISIONS_SHOWN decisions of finance on adjustments `user` sees, newest first."""
+    return (CorrectiveAdjustment.objects.filter(decided_at__isnull=False).restrict(user)
+            .select_related("case", "sku", "location", "requested_by", "approved_by")
+            .order_by("-decided_at", "-id")[:DECISIONS_SHOWN])
+
+
 def pending_adjustment(case):
     """The adjustment of `case` waiting for finance, or None (a case has at most one)."""
     return CorrectiveAdjustment.objects.filter(
@@ -648,15 +706,81 @@ def check_adjustment(case, state, quantity):
         )})
 
 
-@transaction.atomic
-def request_adjustment(case, user, state, quantity, resolution=None):
-    """Record a stock correction for a case; post it now, or hold it for
-    finance when adjustment_approval says so. A held one makes the case wait
-    for finance (status waiting, the SLA clock stopped) until finance decides;
-    `resolution` (from `resolve`) is what the case resolves with once finance
-    approves. A case has at most one adjustment waiting for finance."""
-    _check(case, user)
+@dataclass(frozen=True)
+class Effect:
+    """What an adjustment would do to its position and its case, before it is posted."""
+
+    rows: list  # (label, before, after) for each state, then on hand and ATP
+    variance: tuple | None  # (label, before, after) of the case's own figure, when the adjustment moves it
+    warnings: list  # sentences: why a person must confirm it (below zero, stock the latest count did not find)
+
+
+def _position(case):
+    return (Position.objects.filter(location_id=case.location_id, sku_id=case.sku_id).first()
+            or Position(location_id=case.location_id, sku_id=case.sku_id))
+
+
+def _local(moment, location):
+    return moment.astimezone(ZoneInfo(location.timezone)).strftime("%d %b %Y %H:%M %Z")
+
+
+def adjustment_effect(case, state, quantity) -> Effect:
+    """Each state before and after adjusting `quantity` base units of `state`
+    on `case`'s position, what the case's figure becomes (its shortfall below
+    zero, or its snapshot's difference from the ledger) and the warnings that
+    need a confirmation: a state taken below zero, or more stock than the
+    latest count of that state found."""
+    position = _position(case)
+    after = copy(position)
+    setattr(after, state, getattr(position, state) + quantity)
+    rows = [(name, getattr(position, name), getattr(after, name)) for name in STATES]
+    rows += [("on_hand", position.on_hand, after.on_hand), ("atp", position.atp, after.atp)]
+    before_q, after_q = getattr(position, state), getattr(after, state)
+    words = state.replace("_", " ")
+    warnings = []
+    if quantity < 0 and after_q < 0:
+        warnings.append(f"This takes {words} from {before_q} to {after_q}, below zero.")
+    count = next((c for c in latest_counts(case.location_id, case.sku_id) if c.state == state), None)
+    if quantity > 0 and count is not None and after_q > count.counted:
+        warnings.append(f"The latest count ({_local(count.counted_at, case.location)}) found {count.counted} "
+                        f"{words}; this makes {after_q}, stock the count says is not there.")
+    return Effect(rows, _variance_after(case, state, quantity, before_q, after_q), warnings)
+
+
+def _variance_after(case, state, quantity, before_q, after_q):
+    details = case.details or {}
+    if details.get("state") != state:
+        return None
+    if case.kind == CaseKind.NEGATIVE_STOCK:
+        return ("Shortfall below zero", max(0, -before_q), max(0, -after_q))
+    if case.kind == CaseKind.SNAPSHOT_MISMATCH and "observed" in details and "expected" in details:
+        difference = details["observed"] - details["expected"]
+        return ("Snapshot minus ledger", difference, difference - quantity)
+    return None
+
+
+def _check_request(case, state, quantity, reason, confirmed):
+    """The rules of a person's adjustment: check_adjustment's, a reason code
+    from the list, and a confirmation when adjustment_effect warns."""
     check_adjustment(case, state, quantity)
+    if reason not in AdjustmentReason.values:
+        raise ValidationError({"reason": "Choose the reason code from the list."})
+    warnings = adjustment_effect(case, state, quantity).warnings
+    if warnings and not confirmed:
+        raise ValidationError({"confirm": " ".join(warnings) + " Confirm to post it anyway."})
+
+
+@transaction.atomic
+def request_adjustment(case, user, state, quantity, reason, confirmed=False, resolution=None):
+    """Record a stock correction for a case, with its reason code; post it
+    now, or hold it for finance when adjustment_approval says so. One that
+    takes a state below zero, or makes more than the latest count found,
+    needs `confirmed`. A held one makes the case wait for finance (status
+    waiting, the SLA clock stopped) until finance decides; `resolution`
+    (from `resolve`) is what the case resolves with once finance approves. A
+    case has at most one adjustment waiting for finance."""
+    _check(case, user)
+    _check_request(case, state, quantity, reason, confirmed)
     locked = lock_rows(Case.objects.filter(pk=case.pk)).get()  # numbers the adjustments one at a time
     case.status, case.waiting_on, case.paused_since = locked.status, locked.waiting_on, locked.paused_since
     hold_until_commit(f"adjustments:{case.location_id}:{case.sku_id}")  # the store-day total, across cases
@@ -673,27 +797,29 @@ def request_adjustment(case, user, state, quantity, resolution=None):
             f"Finance must approve it ({approval.why}) and a {case.get_status_display().lower()} case "
             "cannot wait for that: reopen the case first.")})
     adjustment = CorrectiveAdjustment.objects.create(
-        case=case, sku=case.sku, location=case.location, state=state, quantity=quantity, value=approval.value,
-        status=CorrectiveAdjustment.Status.PENDING_APPROVAL if approval.needed else CorrectiveAdjustment.Status.APPROVED,
+        case=case, sku=case.sku, location=case.location, state=state, quantity=quantity, reason=reason,
+        value=approval.value, approval_why=approval.why[:300],
         transaction_id=f"case-{case.pk}-adj-{number}", requested_by=user, requested_at=now,
+        status=CorrectiveAdjustment.Status.PENDING_APPROVAL if approval.needed else CorrectiveAdjustment.Status.APPROVED,
         resolution=resolution if approval.needed else None,
     )
-    _history(case, user, "adjustment_requested", adjustment.requested_at, field="adjustment",
-             to_value=f"{quantity:+d} {state} ({approval.value})",
-             note=f"waits for finance approval: {approval.why}" if approval.needed else "")
+    what = f"{quantity:+d} {state} ({approval.value}, {AdjustmentReason(reason).label})"
     if approval.needed:
-        _wait_for_finance(case, user, adjustment, approval)
+        _wait_for_finance(case, user, adjustment, approval, what)
     else:
-        _post(adjustment, user)
+        _post(adjustment)
+        _history(case, user, "adjustment_posted", now, field="adjustment", to_value=what,
+                 note=f"Posted to the ledger as {adjustment.transaction_id}.")
     return adjustment
 
 
-def _wait_for_finance(case, user, adjustment, approval):
+def _wait_for_finance(case, user, adjustment, approval, what):
     """The case waits for finance's decision on `adjustment`, its SLA clock stopped."""
     changes = {} if case.paused_since else {"paused_since": timezone.now()}
     then = "resolves" if adjustment.resolution else "goes back in progress"
-    _move(case, user, "wait_for_finance", from_statuses=Case.ACTIVE,
-          note=f"Finance approves it first: {approval.why}. The case {then} once finance approves it.",
+    _move(case, user, "wait_for_finance", from_statuses=Case.ACTIVE, also={"adjustment": ("", what)},
+          note=f"Finance approves {adjustment.transaction_id} first: {approval.why}. "
+               f"The case {then} once finance approves it.",
           status=S.WAITING, waiting_on=f"finance approval of {adjustment.transaction_id} ({adjustment.value:,.2f})",
           **changes)
 
@@ -711,13 +837,17 @@ def _lock_case(adjustment):
 @transaction.atomic
 def approve_adjustment(adjustment, user):
     """Post a held adjustment. Its case stops waiting: it resolves with the
-    resolution it was asked with, or goes back in progress."""
+    resolution it was asked with, or goes back in progress. One history
+    entry says both."""
     _check(adjustment.case, user, may_approve_adjustments)
     _four_eyes(adjustment, user)
     case = _lock_case(adjustment)
     _decide(adjustment, user, CorrectiveAdjustment.Status.APPROVED)
-    _post(adjustment, user)
+    _post(adjustment)
+    posted = {"adjustment": (CorrectiveAdjustment.Status.PENDING_APPROVAL, CorrectiveAdjustment.Status.POSTED)}
     if case.status != S.WAITING:  # e.g. its condition cleared meanwhile and resolved it
+        _history(case, user, "finance_approved", adjustment.decided_at, changes=posted,
+                 note=f"Finance approved {adjustment.transaction_id}; it is posted.")
         return adjustment
     now = timezone.now()
     changes = _unpause(case, now)
@@ -725,14 +855,14 @@ def approve_adjustment(adjustment, user):
     resolution = adjustment.resolution = (
         CorrectiveAdjustment.objects.filter(pk=adjustment.pk).values_list("resolution", flat=True).get())
     if resolution:
-        _move(case, user, "finance_approved", from_statuses=(S.WAITING,),
-              note=f"Finance approved {adjustment.transaction_id}; the case resolves with it.",
+        _move(case, user, "finance_approved", from_statuses=(S.WAITING,), also=posted,
+              note=f"Finance approved {adjustment.transaction_id}; it is posted and the case resolves with it.",
               status=S.RESOLVED, resolved_at=now, resolved_by=adjustment.requested_by,
               resolution_code=resolution["resolution_code"], root_cause=resolution["root_cause"],
               resolution_note=resolution["note"], auto_resolved=False, waiting_on="", **changes)
     else:
-        _move(case, user, "finance_approved", from_statuses=(S.WAITING,),
-              note=f"Finance approved {adjustment.transaction_id}; the case is back in progress.",
+        _move(case, user, "finance_approved", from_statuses=(S.WAITING,), also=posted,
+              note=f"Finance approved {adjustment.transaction_id}; it is posted and the case is back in progress.",
               status=S.IN_PROGRESS, waiting_on="", **changes)
     return adjustment
 
@@ -748,25 +878,31 @@ def reject_adjustment(adjustment, user, reason=""):
         raise ValidationError({"reason": "Say why it is rejected: the case goes back in progress with it."})
     case = _lock_case(adjustment)
     _decide(adjustment, user, CorrectiveAdjustment.Status.REJECTED, reason)
+    rejected = {"adjustment": (CorrectiveAdjustment.Status.PENDING_APPROVAL, CorrectiveAdjustment.Status.REJECTED)}
+    note = f"Finance rejected {adjustment.transaction_id}: {_sentence(reason)}."
     if case.status == S.WAITING:
-        now = timezone.now()
-        _move(case, user, "finance_rejected", from_statuses=(S.WAITING,),
-              note=f"Finance rejected {adjustment.transaction_id}: {reason}. The case is back in progress.",
-              status=S.IN_PROGRESS, waiting_on="", **_unpause(case, now))
+        _move(case, user, "finance_rejected", from_statuses=(S.WAITING,), also=rejected,
+              note=f"{note} The case is back in progress.",
+              status=S.IN_PROGRESS, waiting_on="", **_unpause(case, timezone.now()))
+    else:
+        _history(case, user, "finance_rejected", adjustment.decided_at, changes=rejected, note=note)
     return adjustment
 
 
 def _decide(adjustment, user, status, note=""):
+    """Record finance's decision on a pending adjustment (its case's history is the caller's)."""
     now = timezone.now()
     rows = CorrectiveAdjustment.objects.filter(
         pk=adjustment.pk, status=CorrectiveAdjustment.Status.PENDING_APPROVAL
     ).update(status=status, approved_by=user, decided_at=now, decision_note=note[:300])
     if rows != 1:
-        raise ValidationError({"status": f"Only a pending adjustment can be {status}."})
+        current = CorrectiveAdjustment.objects.select_related("approved_by").get(pk=adjustment.pk)
+        by = f" by {current.approved_by.username}" if current.approved_by else ""
+        raise ValidationError({"status": (
+            f"Adjustment {current.transaction_id} was {current.get_status_display().lower()}{by} already: "
+            "nothing left to decide.")})
     adjustment.status, adjustment.approved_by, adjustment.decided_at = status, user, now
     adjustment.decision_note = note[:300]
-    _history(adjustment.case, user, f"adjustment_{status}", now, field="adjustment",
-             from_value=CorrectiveAdjustment.Status.PENDING_APPROVAL, to_value=status, note=note)
 
 
 def control_tower_source():
@@ -779,7 +915,8 @@ def control_tower_source():
     return source
 
 
-def _post(adjustment, user):
+def _post(adjustment):
+    """Post an adjustment to the ledger: its reason code, its case as the reference."""
     now = timezone.now()
     report = ingest_events(control_tower_source(), [{
         "transaction_id": adjustment.transaction_id,
@@ -788,7 +925,8 @@ def _post(adjustment, user):
         "sku": adjustment.sku.code,
         "quantity": adjustment.quantity,
         "to_state": adjustment.state,
-        "reason": f"case-{adjustment.case_id}",
+        "reason": adjustment.reason or AdjustmentReason.ADMIN_CORRECTION,
+        "reference": f"case-{adjustment.case_id}",
         "occurred_at": now.isoformat(),
     }], keep_rejections=False)
     result = report.results[0]
@@ -798,8 +936,6 @@ def _post(adjustment, user):
         status=CorrectiveAdjustment.Status.POSTED, posted_at=now
     )
     adjustment.status, adjustment.posted_at = CorrectiveAdjustment.Status.POSTED, now
-    _history(adjustment.case, user, "adjustment_posted", now, field="adjustment",
-             to_value=adjustment.transaction_id)
 
 
 # --------------------------------------------------------------------------
@@ -836,7 +972,7 @@ def _settle_duplicate(case, user, action):
         raise ValidationError({"case": "Only a suspected-duplicate case has a pair to settle."})
     locked = lock_rows(Case.objects.filter(pk=case.pk)).get()  # two clicks settle one after the other
     if locked.status not in FROM_STATUSES[action]:
-        raise ValidationError({"status": f"Cannot settle the pair of a case that is {locked.status}."})
+        _refuse(action, locked.status)
     settled = set(DuplicateVerdict.objects.filter(later_event_id__in=[later for _, later in pairs])
                   .values_list("earlier_event_id", "later_event_id"))
     lines = InventoryEvent.objects.select_related("source", "location", "sku", "to_location").in_bulk(
@@ -953,6 +1089,17 @@ def status_counts(cases):
          "within": DONE_COUNT_DAYS if status in Case.DONE else None}
         for status, label in Case.Status.choices
     ], sum(counts[status]["breached"] for status in Case.ACTIVE if status in counts)
+
+
+def same_problem(case, user):
+    """The other cases `user` sees about the same problem as `case`: the same
+    location and SKU, the same quantity and value at risk (e.g. a negative
+    stock and the snapshot mismatch it shows up as). Oldest first."""
+    if case.location_id is None or case.sku_id is None or not case.quantity_at_risk:
+        return Case.objects.none()
+    return (Case.objects.filter(location_id=case.location_id, sku_id=case.sku_id,
+                                quantity_at_risk=case.quantity_at_risk, value_at_risk=case.value_at_risk)
+            .exclude(pk=case.pk).restrict(user).order_by("opened_at", "id"))
 
 
 def location_case_figures(location_ids):

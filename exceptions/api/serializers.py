@@ -2,7 +2,16 @@ from rest_framework import serializers
 
 from inventory.fields import MAX_QUANTITY, MAX_VALUE
 
-from ..models import Case, CaseComment, CaseHistory, CaseLink, CorrectiveAdjustment, RootCause
+from ..models import (
+    AdjustmentReason,
+    Case,
+    CaseComment,
+    CaseHistory,
+    CaseLink,
+    CorrectiveAdjustment,
+    ResolutionCode,
+    RootCause,
+)
 
 
 # allow_null on the relations a case may lack (a stale feed has no location
@@ -46,7 +55,7 @@ class HistorySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = CaseHistory
-        fields = ["at", "actor", "action", "field", "from_value", "to_value", "note"]
+        fields = ["at", "actor", "action", "field", "from_value", "to_value", "other_changes", "note"]
 
 
 class CommentSerializer(serializers.ModelSerializer):
@@ -64,7 +73,7 @@ class AdjustmentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = CorrectiveAdjustment
-        fields = ["id", "case", "state", "quantity", "value", "status", "transaction_id",
+        fields = ["id", "case", "state", "quantity", "reason", "value", "status", "transaction_id",
                   "requested_by", "requested_at", "approved_by", "decided_at", "decision_note", "posted_at"]
 
 
@@ -109,10 +118,16 @@ class AdjustmentInput(serializers.Serializer):
         help_text="Signed, base units; negative takes stock out. Its value (|quantity| x unit cost) "
                   f"may be at most {MAX_VALUE:,}.",
     )
+    reason = serializers.ChoiceField(choices=AdjustmentReason.choices, help_text="The ledger's reason code")
+    confirm = serializers.BooleanField(
+        default=False,
+        help_text="Required (true) when the adjustment takes a state below zero or makes more stock than the "
+                  "latest count of that state found: without it the answer is 400 naming `confirm`.",
+    )
 
 
 class ResolveInput(serializers.Serializer):
-    resolution_code = serializers.CharField(max_length=64)
+    resolution_code = serializers.ChoiceField(choices=ResolutionCode.choices)
     root_cause = serializers.ChoiceField(choices=RootCause.choices)
     note = serializers.CharField(required=False, allow_blank=True, default="")
     adjustment = AdjustmentInput(required=False)

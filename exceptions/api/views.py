@@ -13,6 +13,7 @@ from .. import services
 from ..models import URGENCY, Case, CorrectiveAdjustment
 from .filters import CaseApiFilter
 from .serializers import (
+    AdjustmentInput,
     AdjustmentSerializer,
     AssignInput,
     CaseDetailSerializer,
@@ -93,6 +94,18 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
         data = validated(ResolveInput, request)
         run_service(services.resolve, case, request.user, data["resolution_code"], data["root_cause"], data["note"],
              adjustment=data.get("adjustment"))
+        return self._done(case)
+
+    @extend_schema(request=AdjustmentInput, responses=CaseDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def adjust(self, request, pk=None):
+        """A corrective adjustment on the case's store and SKU, with its reason code: posted at once, or held
+        for finance above the approval threshold. `confirm` is needed when it takes a state below zero or makes
+        more than the latest count found."""
+        case = self.get_object()
+        data = validated(AdjustmentInput, request)
+        run_service(services.request_adjustment, case, request.user, data["state"], data["quantity"],
+                    data["reason"], data["confirm"])
         return self._done(case)
 
     @extend_schema(request=ReasonInput, responses=CaseDetailSerializer)

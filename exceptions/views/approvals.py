@@ -3,7 +3,9 @@
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from controltower.navigation import screen
@@ -16,22 +18,20 @@ from ..models import CorrectiveAdjustment
 from .common import CHANGED, NotInScope, adjustment_in_scope, not_found, refused
 
 
-def _pending(user):
-    return (
-        CorrectiveAdjustment.objects.filter(status=CorrectiveAdjustment.Status.PENDING_APPROVAL).restrict(user)
-        .select_related("case", "sku", "location", "requested_by")
-        .order_by("-value", "requested_at")
-    )
+def _context(user, **extra):
+    return {"adjustments": services.waiting_for_finance(user), "decisions": services.finance_decisions(user),
+            "threshold": settings.CASE_ADJUSTMENT_APPROVAL_THRESHOLD, **extra}
 
 
 @screen("approvals")
 @require_GET
 def approvals(request):
-    return render(request, "exceptions/approvals.html",
-                  {"adjustments": _pending(request.user), "threshold": settings.CASE_ADJUSTMENT_APPROVAL_THRESHOLD})
+    return render(request, "exceptions/approvals.html", _context(request.user))
 
 
 def _decision(decide):
+    """A decision on one adjustment: the list and the decisions again (htmx),
+    or the page (a plain form post: back to it when done)."""
     @login_required
     @require_POST
     def view(request, pk):
@@ -46,10 +46,13 @@ def _decision(decide):
         except services.NotAllowed as error:
             return refused(request, error)
         except ValidationError as error:
-            return render(request, "exceptions/_approval_table.html",
-                          {"adjustments": _pending(request.user), "error": " ".join(error.messages)})
-        response = render(request, "exceptions/_approval_table.html",
-                          {"adjustments": _pending(request.user), "decided": adjustment})
+            context = _context(request.user, error=" ".join(error.messages))
+            if request.htmx:
+                return render(request, "exceptions/_approval_table.html", context)
+            return render(request, "exceptions/approvals.html", context, status=400)
+        if not request.htmx:
+            return HttpResponseRedirect(reverse("approvals"), status=303)
+        response = render(request, "exceptions/_approval_table.html", _context(request.user, decided=adjustment))
         response["HX-Trigger"] = CHANGED
         return response
     view.__name__ = decide.__name__

@@ -2,12 +2,12 @@
 
 Actions answer an htmx request with the fragment they changed plus the
 `casesChanged` event, on which the queue counts and table reload."""
-from copy import copy
-
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_POST
@@ -123,10 +123,13 @@ def _body_context(request, case, **forms):
         "explain_form": ExplainDuplicateForm(),
         "reverse_form": ReverseDuplicateForm(),
         "duplicate_verdict": services.duplicate_verdict(case),
+        "same_problem": services.same_problem(case, request.user),
         "threshold": settings.CASE_ADJUSTMENT_APPROVAL_THRESHOLD,
         **_lineage(case),
     }
     context.update(forms)
+    adjust_form = context["adjust_form"]
+    context["adjust_preview"] = _adjust_preview(case, adjust_form) if adjust_form.is_bound else {"form": adjust_form}
     return context
 
 
@@ -142,12 +145,37 @@ def case_detail(request, pk):
                   {**_body_context(request, case), "counts": counts, "breached": breached})
 
 
+def _refusal(form, error):
+    """Put a service's ValidationError on `form` under the fields it names;
+    the rest (the case's status refused it, a rule about the whole case) is
+    the refusal in words, shown above the case."""
+    if form is None or not hasattr(error, "error_dict"):
+        return " ".join(error.messages)
+    on_form = {name: errors for name, errors in error.error_dict.items() if name in form.fields}
+    if on_form:
+        add_service_errors(form, ValidationError(on_form))
+    return " ".join(message for name, errors in error.error_dict.items() if name not in form.fields
+                    for message in ValidationError(errors).messages)
+
+
+def _answer_case(request, case, status=200, **context):
+    """The case as it is now: the case body for htmx, else the whole page."""
+    if request.htmx:
+        return render(request, "exceptions/_case_body.html", _body_context(request, case, **context))
+    counts, breached = status_counts(request.user)
+    return render(request, "exceptions/case_detail.html",
+                  {**_body_context(request, case, **context), "counts": counts, "breached": breached},
+                  status=status)
+
+
 def _case_action(form_class=None, form_name=None):
     """Wrap `do(request, case, data)` as a POST action on one case.
 
     A case out of the user's scope is not found (404); the service checks
-    the rules: NotAllowed answers 403, a ValidationError re-renders the case
-    body with the errors on the form.
+    the rules: NotAllowed answers 403, a ValidationError answers the case as
+    it is now with the errors under the form's fields and the rest (e.g. a
+    double click: the case is acknowledged already) in words above it. A
+    plain form post (no JavaScript) that worked goes back to the case page.
     """
     def decorate(do):
         @login_required
@@ -167,11 +195,13 @@ def _case_action(form_class=None, form_name=None):
             except services.NotAllowed as error:
                 return refused(request, error)
             except ValidationError as error:
-                add_service_errors(form, error)
-                return render(request, "exceptions/_case_body.html",
-                              _body_context(request, case, **{form_name: form}))
-            case = case_in_scope(request, pk)
-            response = render(request, "exceptions/_case_body.html", _body_context(request, case))
+                refusal = _refusal(form, error)
+                case = case_in_scope(request, pk)  # as it is now, e.g. acknowledged by the first click
+                forms = {form_name: form} if form is not None else {}
+                return _answer_case(request, case, status=400, refusal=refusal, **forms)
+            if not request.htmx:
+                return HttpResponseRedirect(reverse("case-detail", args=[case.pk]), status=303)  # no repost on reload
+            response = _answer_case(request, case_in_scope(request, pk))
             response["HX-Trigger"] = CHANGED
             return response
         view.__name__ = do.__name__
@@ -221,7 +251,8 @@ def case_reopen(request, case, data):
 
 @_case_action(AdjustmentForm, "adjust_form")
 def case_adjust(request, case, data):
-    services.request_adjustment(case, request.user, data.get("state"), data.get("quantity"))
+    services.request_adjustment(case, request.user, data.get("state"), data.get("quantity"), data.get("reason"),
+                                data.get("confirm", False))
 
 
 @_case_action(ReverseDuplicateForm, "reverse_form")
@@ -234,29 +265,37 @@ def case_explain_duplicate(request, case, data):
     services.explain_duplicate(case, request.user, data.get("reason"))
 
 
+def _adjust_preview(case, form):
+    """What the adjustment `form` (bound, validated) would do: each state
+    before and after, the case's figure, the warnings to confirm, whether
+    finance must approve it. Only the form when it names no quantity yet."""
+    preview = {"form": form}
+    data = getattr(form, "cleaned_data", {})
+    state, quantity = data.get("state"), data.get("quantity")
+    if not state or not quantity or not services.adjusts_stock(case):
+        return preview
+    try:
+        services.check_adjustment(case, state, quantity)  # e.g. worth more than a case may adjust
+    except ValidationError as error:
+        add_service_errors(form, error)
+        return preview
+    approval = services.adjustment_approval(case, quantity)
+    preview.update(state=state, effect=services.adjustment_effect(case, state, quantity), value=approval.value,
+                   needs_approval=approval.needed, approval_why=approval.why,
+                   pending=services.pending_adjustment(case))
+    return preview
+
+
 @login_required
 @require_GET
 def case_adjust_preview(request, pk):
-    """The position after a proposed adjustment, and whether finance must approve it."""
+    """The preview under the adjustment form, refreshed as it is filled in (the form stays)."""
     try:
         case = case_in_scope(request, pk)
     except NotInScope as error:
         return not_found(request, error)
     form = AdjustmentForm(request.GET)
-    position = _position(case)
-    context = {"case": case, "form": form, "position": position,
-               "threshold": settings.CASE_ADJUSTMENT_APPROVAL_THRESHOLD}
-    if form.is_valid() and form.cleaned_data["quantity"] and position is not None:
-        state, quantity = form.cleaned_data["state"], form.cleaned_data["quantity"]
-        try:
-            services.check_adjustment(case, state, quantity)  # e.g. worth more than a case may adjust
-        except ValidationError as error:
-            add_service_errors(form, error)
-            return render(request, "exceptions/_adjust_preview.html", context)
-        after = copy(position)
-        setattr(after, state, getattr(position, state) + quantity)
-        approval = services.adjustment_approval(case, quantity)
-        context.update(state=state, before_value=getattr(position, state), after_value=getattr(after, state),
-                       after=after, value=approval.value, needs_approval=approval.needed, approval_why=approval.why,
-                       pending=services.pending_adjustment(case))
-    return render(request, "exceptions/_adjust_preview.html", context)
+    form.is_valid()
+    return render(request, "exceptions/_adjust_preview.html",
+                  {"case": case, "preview": _adjust_preview(case, form),
+                   "threshold": settings.CASE_ADJUSTMENT_APPROVAL_THRESHOLD})

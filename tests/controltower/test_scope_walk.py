@@ -210,10 +210,10 @@ def _fill(template, callback, names, world):
 
 def _post_data(world, user):
     case = world.theirs["case"]
-    form = {"assignee": str(user.pk), "body": "walk", "waiting_on": "walk", "resolution_code": "walk",
-            "root_cause": "shrink", "reason": "walk", "state": "available", "quantity": "3",
+    form = {"assignee": str(user.pk), "body": "walk", "waiting_on": "walk", "resolution_code": "recounted",
+            "root_cause": "shrink", "reason": "FOUND", "confirm": "on", "state": "available", "quantity": "3",
             "action": "acknowledge", "cases": [str(case.pk)]}
-    api = {"assignee": user.username, "body": "walk", "waiting_on": "walk", "resolution_code": "walk",
+    api = {"assignee": user.username, "body": "walk", "waiting_on": "walk", "resolution_code": "recounted",
            "root_cause": "shrink", "note": "", "reason": "walk", "events": [], "locations": [], "skus": [],
            "lines": [], "as_of": "2026-01-01T00:00:00+00:00"}
     return form, api

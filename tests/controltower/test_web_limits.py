@@ -210,7 +210,7 @@ def test_web_form_posts_keep_working(client):
 
     response = client.post(reverse("case-comment", args=[case.pk]), {"body": "Counted again: 4 on the shelf"})
 
-    assert response.status_code in (200, 302)
+    assert response.status_code in (200, 302, 303)  # a plain post that worked goes back to the case page
     assert case.comments.get().body == "Counted again: 4 on the shelf"
 
 

@@ -54,7 +54,7 @@ def finance(people):
 
 def _resolve_with(case, user, quantity):
     services.resolve(case, user, "recounted", "shrink", note="counted twice",
-                     adjustment={"state": "available", "quantity": quantity})
+                     adjustment={"state": "available", "quantity": quantity, "reason": "ADMIN_CORRECTION", "confirm": True})
     return CorrectiveAdjustment.objects.get(case=case, status=A.PENDING_APPROVAL)
 
 
@@ -103,19 +103,19 @@ def test_a_rejection_puts_the_case_back_in_progress_with_the_reason(case, manage
 
 
 def test_an_adjustment_on_its_own_puts_the_case_back_in_progress_once_approved(case, manager, finance):
-    adjustment = services.request_adjustment(case, manager, "available", -400)
+    adjustment = services.request_adjustment(case, manager, "available", -400, "ADMIN_CORRECTION", confirmed=True)
     assert Case.objects.get(pk=case.pk).status == S.WAITING
     services.approve_adjustment(adjustment, finance)
     assert Case.objects.get(pk=case.pk).status == S.IN_PROGRESS
 
 
 def test_resolving_a_case_waiting_for_finance_resolves_it_when_finance_approves(case, manager, finance):
-    adjustment = services.request_adjustment(case, manager, "available", -400)
+    adjustment = services.request_adjustment(case, manager, "available", -400, "ADMIN_CORRECTION", confirmed=True)
     services.resolve(case, manager, "recounted", "training")
     case.refresh_from_db()
     assert case.status == S.WAITING and case.resolved_at is None
     with pytest.raises(ValidationError, match="waits for finance approval"):
-        services.resolve(case, manager, "recounted", "shrink", adjustment={"state": "available", "quantity": 1})
+        services.resolve(case, manager, "recounted", "shrink", adjustment={"state": "available", "quantity": 1, "reason": "ADMIN_CORRECTION", "confirm": True})
     services.approve_adjustment(adjustment, finance)
     case.refresh_from_db()
     assert (case.status, case.root_cause) == (S.RESOLVED, "training")
@@ -124,9 +124,9 @@ def test_resolving_a_case_waiting_for_finance_resolves_it_when_finance_approves(
 def test_a_resolved_case_cannot_take_an_adjustment_that_needs_approval(case, manager):
     services.resolve(case, manager, "recounted", "shrink")
     with pytest.raises(ValidationError, match="reopen the case first"):
-        services.request_adjustment(case, manager, "available", -400)
+        services.request_adjustment(case, manager, "available", -400, "ADMIN_CORRECTION", confirmed=True)
     assert not CorrectiveAdjustment.objects.exists()
-    services.request_adjustment(case, manager, "available", 3)  # a small one still posts
+    services.request_adjustment(case, manager, "available", 3, "ADMIN_CORRECTION", confirmed=True)  # a small one still posts
     assert Case.objects.get(pk=case.pk).status == S.RESOLVED
 
 
@@ -136,7 +136,7 @@ def test_a_resolved_case_cannot_take_an_adjustment_that_needs_approval(case, man
 
 def test_nobody_decides_on_their_own_request(case, people):
     asker, colleague = people[Role.FINANCE].owner, people[Role.FINANCE].colleague
-    adjustment = services.request_adjustment(case, asker, "available", -400)
+    adjustment = services.request_adjustment(case, asker, "available", -400, "ADMIN_CORRECTION", confirmed=True)
     with pytest.raises(NotAllowed, match="four eyes"):
         services.approve_adjustment(adjustment, asker)
     with pytest.raises(NotAllowed, match="four eyes"):
@@ -154,15 +154,17 @@ def test_twenty_adjustments_of_500_on_one_case_do_not_avoid_approval(case, manag
     refused = 0
     for _ in range(20):
         try:
-            services.request_adjustment(case, manager, "available", UNITS_OF_500)
+            services.request_adjustment(case, manager, "available", UNITS_OF_500, "ADMIN_CORRECTION", confirmed=True)
         except ValidationError:
             refused += 1
     assert list(CorrectiveAdjustment.objects.values_list("value", "status")) == [
         (Decimal("500.00"), A.POSTED), (Decimal("500.00"), A.PENDING_APPROVAL)]
     assert refused == 18  # one waits for finance: the others wait for its decision
     assert InventoryEvent.objects.count() == 1
-    asked = CaseHistory.objects.filter(case=case, action="adjustment_requested").last()
-    assert asked.note == "waits for finance approval: this brings the case's adjustments to 1,000.00, above 500.00"
+    asked = CaseHistory.objects.get(case=case, action="wait_for_finance")  # one entry for the request
+    assert asked.note == (f"Finance approves case-{case.pk}-adj-2 first: this brings the case's adjustments to "
+                          "1,000.00, above 500.00. The case goes back in progress once finance approves it.")
+    assert asked.other_changes["adjustment"] == ["", "+200 available (500.00, Booking error corrected)"]
     assert Case.objects.get(pk=case.pk).status == S.WAITING
 
 
@@ -181,14 +183,14 @@ def test_the_location_sku_total_over_the_store_day_counts_every_case(people, man
     CorrectiveAdjustmentFactory(case=elsewhere, value=Decimal("480.00"), status=A.POSTED)
     yesterday = timezone.now() - timedelta(days=1, hours=1)
     CorrectiveAdjustmentFactory(case=other, value=Decimal("480.00"), status=A.POSTED, requested_at=yesterday)
-    services.request_adjustment(other, manager, "available", 120)  # 300.00: posted
+    services.request_adjustment(other, manager, "available", 120, "ADMIN_CORRECTION", confirmed=True)  # 300.00: posted
     assert services.adjustment_approval(case, 80).needed is False  # 300 + 200 = 500.00, not above
     approval = services.adjustment_approval(case, 96)  # 300 + 240 = 540.00
     start, _ = services.store_day(people.store, timezone.now())
     assert approval.needed and approval.why == (
         f"this brings the adjustments of {case.sku.code} at {people.store.code} on {start.date():%d %b %Y} "
         "(store day) to 540.00, above 500.00")
-    adjustment = services.request_adjustment(case, manager, "available", 96)
+    adjustment = services.request_adjustment(case, manager, "available", 96, "ADMIN_CORRECTION", confirmed=True)
     assert adjustment.status == A.PENDING_APPROVAL
 
 
@@ -207,18 +209,18 @@ def test_the_preview_says_the_running_total_needs_approval(client, case, manager
     CorrectiveAdjustmentFactory.create_batch(2, case=case, value=Decimal("300.00"), status=A.POSTED)
     client.force_login(manager)
     preview = client.get(reverse("case-adjust-preview", args=[case.pk]),
-                         {"state": "available", "quantity": "176"}, **HTMX)  # 440.00
+                         {"state": "available", "quantity": "176", "reason": "ADMIN_CORRECTION", "confirm": "on"}, **HTMX)  # 440.00
     body = preview.content.decode()
     assert "this brings the case&#x27;s adjustments to 1,040.00, above 500.00" in body
-    assert "waits for finance approval" in body and preview.context["needs_approval"]
+    assert "waits for finance approval" in body and preview.context["preview"]["needs_approval"]
 
 
 def test_adjustments_split_on_the_case_page_wait_for_finance(client, case, manager):
     client.force_login(manager)
     for _ in range(3):
         response = client.post(reverse("case-adjust", args=[case.pk]),
-                               {"state": "available", "quantity": str(UNITS_OF_500)}, **HTMX)
-    assert "waits for finance approval" in response.content.decode()  # the third: refused, on the form
+                               {"state": "available", "quantity": str(UNITS_OF_500), "reason": "FOUND"}, **HTMX)
+    assert "waits for finance approval" in response.content.decode()  # the third: refused, in words
     assert list(CorrectiveAdjustment.objects.values_list("status", flat=True)) == [A.POSTED, A.PENDING_APPROVAL]
     page = client.get(reverse("case-detail", args=[case.pk])).content.decode()
     assert f"finance approval of case-{case.pk}-adj-2 (500.00)" in page
@@ -227,7 +229,7 @@ def test_adjustments_split_on_the_case_page_wait_for_finance(client, case, manag
 
 def test_the_approvals_screen_does_not_offer_ones_own_request(client, case, people):
     asker, colleague = people[Role.FINANCE].owner, people[Role.FINANCE].colleague
-    mine = services.request_adjustment(case, asker, "available", -400)
+    mine = services.request_adjustment(case, asker, "available", -400, "ADMIN_CORRECTION", confirmed=True)
     client.force_login(asker)
     body = client.get(reverse("approvals")).content.decode()
     assert "another approver decides on it (four eyes)" in body
@@ -257,7 +259,7 @@ def test_the_api_waits_refuses_ones_own_request_and_reopens_on_rejection(api_cli
     api_client.force_authenticate(asker)
     resolved = api_client.post(f"/api/v1/cases/{case.pk}/resolve", {
         "resolution_code": "recounted", "root_cause": "shrink",
-        "adjustment": {"state": "available", "quantity": -400},
+        "adjustment": {"state": "available", "quantity": -400, "reason": "ADMIN_CORRECTION", "confirm": True},
     }, format="json")
     assert resolved.status_code == 200 and resolved.json()["status"] == "waiting"
     assert resolved.json()["waiting_on"].startswith("finance approval of ")

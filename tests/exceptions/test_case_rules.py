@@ -23,7 +23,7 @@ CALLS = {
     "assign": lambda case, user: services.assign(case, user, user),
     "wait": lambda case, user: services.set_waiting(case, user, "DC Nord"),
     "resume": lambda case, user: services.resume(case, user),
-    "resolve": lambda case, user: services.resolve(case, user, "recount", "shrink"),
+    "resolve": lambda case, user: services.resolve(case, user, "recounted", "shrink"),
     "reopen": lambda case, user: services.reopen(case, user, "back again"),
     # Only a suspected duplicate has a pair to settle: refused (and not offered) on any other case.
     "reverse_duplicate": lambda case, user: services.reverse_duplicate(case, user),

@@ -351,8 +351,9 @@ def test_resolve_needs_a_root_cause_shown_inline(client, anna, case):
     response = _post(client, anna, "case-resolve", case, {"resolution_code": "recounted"})
     body = response.content.decode()
     assert response.status_code == 200 and "HX-Trigger" not in response
-    assert "has-error" in body and "Required; one of master_data" in body
-    assert 'value="recounted"' in body  # what was typed stays
+    assert "has-error" in body and "Choose the root cause from the list." in body
+    assert "process_non_compliance, system_defect" not in body  # today's error listed the internal keys
+    assert '<option value="recounted" selected>' in body  # what was chosen stays
     assert Case.objects.get(pk=case.pk).status == Case.Status.OPEN
 
     response = _post(client, anna, "case-resolve", case, {"resolution_code": "recounted", "root_cause": "shrink"})
@@ -383,9 +384,9 @@ ACTIONS = [
     ("case-comment", {"body": "hello"}),
     ("case-wait", {"waiting_on": "DC"}),
     ("case-resume", {}),
-    ("case-resolve", {"resolution_code": "x", "root_cause": "shrink"}),
+    ("case-resolve", {"resolution_code": "recounted", "root_cause": "shrink"}),
     ("case-reopen", {"reason": "why not"}),
-    ("case-adjust", {"state": "available", "quantity": "3"}),
+    ("case-adjust", {"state": "available", "quantity": "3", "reason": "ADMIN_CORRECTION", "confirm": "on"}),
 ]
 
 
@@ -412,13 +413,15 @@ def test_read_only_role_sees_no_actions(client, case):
 
 @override_settings(CASE_ADJUSTMENT_APPROVAL_THRESHOLD="10.00")
 def test_adjustment_preview_shows_the_position_after_it(client, anna, ben, case):
+    Case.objects.filter(pk=case.pk).update(details={"state": "available", "quantity": -3})
     client.force_login(anna)
     url = reverse("case-adjust-preview", args=[case.pk])
-    small = client.get(url, {"state": "available", "quantity": "3"}, **HTMX)
-    assert (small.context["before_value"], small.context["after_value"]) == (-3, 0)
-    assert small.context["after"].on_hand == 3 and small.context["position"].on_hand == 0
+    small = client.get(url, {"state": "available", "quantity": "3", "reason": "FOUND"}, **HTMX)
+    rows = {label: (before, after) for label, before, after in small.context["preview"]["effect"].rows}
+    assert rows["available"] == (-3, 0) and rows["reserved"] == (2, 2) and rows["on_hand"] == (0, 3)
+    assert small.context["preview"]["effect"].variance == ("Shortfall below zero", 3, 0)
     assert "posted to the ledger at once" in small.content.decode()
-    large = client.get(url, {"state": "available", "quantity": "20"}, **HTMX)
+    large = client.get(url, {"state": "available", "quantity": "20", "reason": "FOUND"}, **HTMX)
     assert "waits for finance approval" in large.content.decode()
     client.force_login(ben)
     assert client.get(url, {"state": "available", "quantity": "3"}, **HTMX).status_code == 404
@@ -426,17 +429,17 @@ def test_adjustment_preview_shows_the_position_after_it(client, anna, ben, case)
 
 @override_settings(CASE_ADJUSTMENT_APPROVAL_THRESHOLD="10.00")
 def test_small_adjustment_is_posted_at_once(client, anna, case):
-    response = _post(client, anna, "case-adjust", case, {"state": "available", "quantity": "3"})
+    response = _post(client, anna, "case-adjust", case, {"state": "available", "quantity": "3", "reason": "ADMIN_CORRECTION", "confirm": "on"})
     assert response.status_code == 200
     assert CorrectiveAdjustment.objects.get(case=case).status == CorrectiveAdjustment.Status.POSTED
     assert Position.objects.get(location=case.location, sku=case.sku).available == 0
-    zero = _post(client, anna, "case-adjust", case, {"state": "available", "quantity": "0"})
+    zero = _post(client, anna, "case-adjust", case, {"state": "available", "quantity": "0", "reason": "ADMIN_CORRECTION", "confirm": "on"})
     assert "not zero" in zero.content.decode()
 
 
 @override_settings(CASE_ADJUSTMENT_APPROVAL_THRESHOLD="10.00")
 def test_large_adjustment_waits_for_finance_who_approves_it(client, anna, case):
-    _post(client, anna, "case-adjust", case, {"state": "available", "quantity": "20"})
+    _post(client, anna, "case-adjust", case, {"state": "available", "quantity": "20", "reason": "ADMIN_CORRECTION", "confirm": "on"})
     adjustment = CorrectiveAdjustment.objects.get(case=case)
     assert adjustment.status == CorrectiveAdjustment.Status.PENDING_APPROVAL
     assert Position.objects.get(location=case.location, sku=case.sku).available == -3
@@ -461,14 +464,14 @@ def test_large_adjustment_waits_for_finance_who_approves_it(client, anna, case):
 
 @override_settings(CASE_ADJUSTMENT_APPROVAL_THRESHOLD="10.00")
 def test_finance_rejects_an_adjustment(client, anna, case):
-    _post(client, anna, "case-adjust", case, {"state": "available", "quantity": "20"})
+    _post(client, anna, "case-adjust", case, {"state": "available", "quantity": "20", "reason": "ADMIN_CORRECTION", "confirm": "on"})
     adjustment = CorrectiveAdjustment.objects.get(case=case)
     client.force_login(make_user(Role.FINANCE))
     client.post(reverse("approval-reject", args=[adjustment.pk]), {"reason": "count again"}, **HTMX)
     assert CorrectiveAdjustment.objects.get(pk=adjustment.pk).status == CorrectiveAdjustment.Status.REJECTED
     assert Position.objects.get(location=case.location, sku=case.sku).available == -3
     again = client.post(reverse("approval-approve", args=[adjustment.pk]), **HTMX)
-    assert "Only a pending adjustment" in again.content.decode()
+    assert f"Adjustment case-{case.pk}-adj-1 was rejected by" in again.content.decode()
 
 
 # --------------------------------------------------------------------------

@@ -72,7 +72,9 @@ def test_assign_moves_to_in_progress(case, manager, store):
     services.assign(case, manager, colleague)
     case.refresh_from_db()
     assert case.assignee == colleague and case.status == Case.Status.IN_PROGRESS and case.acknowledged_at
-    assert CaseHistory.objects.get(case=case, field="assignee").to_value == colleague.username
+    entry = CaseHistory.objects.get(case=case, action="assign")  # one entry: the status and the assignee
+    assert (entry.field, entry.from_value, entry.to_value) == ("status", "open", "in_progress")
+    assert entry.other_changes == {"assignee": ["", colleague.username]}
 
 
 def test_assign_to_someone_who_cannot_see_the_case_names_the_field(case, manager, outsider):
@@ -184,19 +186,19 @@ def test_reopen_needs_a_reason_and_scope(case, manager, outsider):
 
 
 def test_small_adjustment_posts_to_the_ledger(case, manager):
-    services.resolve(case, manager, "recounted", "shrink", adjustment={"state": "available", "quantity": 3})
+    services.resolve(case, manager, "recounted", "shrink", adjustment={"state": "available", "quantity": 3, "reason": "FOUND"})
     adjustment = CorrectiveAdjustment.objects.get()
     assert adjustment.status == CorrectiveAdjustment.Status.POSTED
     assert adjustment.transaction_id == f"case-{case.pk}-adj-1"
     event = InventoryEvent.objects.get(transaction_id=adjustment.transaction_id)
-    assert (event.source.code, event.type, event.quantity, event.reason) == (
-        "CONTROL-TOWER", "adjustment", 3, f"case-{case.pk}")
+    assert (event.source.code, event.type, event.quantity, event.reason, event.reference) == (
+        "CONTROL-TOWER", "adjustment", 3, "FOUND", f"case-{case.pk}")  # the reason code, the case as reference
     assert Position.objects.get(location=case.location, sku=case.sku).available == 3
 
 
 @override_settings(CASE_ADJUSTMENT_APPROVAL_THRESHOLD="500.00")
 def test_large_adjustment_waits_for_finance_then_posts(case, manager):
-    services.resolve(case, manager, "recounted", "shrink", adjustment={"state": "available", "quantity": -400})
+    services.resolve(case, manager, "recounted", "shrink", adjustment={"state": "available", "quantity": -400, "reason": "ADMIN_CORRECTION", "confirm": True})
     adjustment = CorrectiveAdjustment.objects.get()
     assert adjustment.value == Decimal("1000.00")
     assert adjustment.status == CorrectiveAdjustment.Status.PENDING_APPROVAL
@@ -211,7 +213,7 @@ def test_large_adjustment_waits_for_finance_then_posts(case, manager):
 
 
 def test_reject_adjustment(case, manager):
-    services.resolve(case, manager, "recounted", "shrink", adjustment={"state": "available", "quantity": 1000})
+    services.resolve(case, manager, "recounted", "shrink", adjustment={"state": "available", "quantity": 1000, "reason": "ADMIN_CORRECTION", "confirm": True})
     adjustment = CorrectiveAdjustment.objects.get()
     services.reject_adjustment(adjustment, make_user("finance"), "count again")
     adjustment.refresh_from_db()
@@ -222,14 +224,14 @@ def test_reject_adjustment(case, manager):
 
 
 def test_reject_by_outsider_finance_out_of_scope_is_impossible_for_store_manager(case, manager, outsider):
-    services.resolve(case, manager, "recounted", "shrink", adjustment={"state": "available", "quantity": 1000})
+    services.resolve(case, manager, "recounted", "shrink", adjustment={"state": "available", "quantity": 1000, "reason": "ADMIN_CORRECTION", "confirm": True})
     with pytest.raises(NotAllowed):
         services.reject_adjustment(CorrectiveAdjustment.objects.get(), outsider)
 
 
 def test_failed_adjustment_rolls_back_the_resolution(case, manager):
     with pytest.raises(ValidationError) as error:
-        services.resolve(case, manager, "recounted", "shrink", adjustment={"state": "nowhere", "quantity": 3})
+        services.resolve(case, manager, "recounted", "shrink", adjustment={"state": "nowhere", "quantity": 3, "reason": "ADMIN_CORRECTION", "confirm": True})
     assert "state" in error.value.message_dict
     case.refresh_from_db()
     assert case.status == Case.Status.OPEN

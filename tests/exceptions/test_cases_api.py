@@ -113,7 +113,7 @@ def test_large_adjustment_needs_finance(api_client, case, manager):
     client = login(api_client, manager)
     client.post(f"/api/v1/cases/{case.pk}/resolve", {
         "resolution_code": "recounted", "root_cause": "shrink",
-        "adjustment": {"state": "available", "quantity": -1000},
+        "adjustment": {"state": "available", "quantity": -1000, "reason": "ADMIN_CORRECTION", "confirm": True},
     }, format="json")
     adjustment = CorrectiveAdjustment.objects.get()
     assert adjustment.status == "pending_approval"

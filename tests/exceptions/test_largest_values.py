@@ -175,7 +175,7 @@ def _case(kind, **filters):
 
 
 def _adjust_on_the_web(client, case, quantity, state="available"):
-    return client.post(reverse("case-adjust", args=[case.pk]), {"state": state, "quantity": str(quantity)},
+    return client.post(reverse("case-adjust", args=[case.pk]), {"state": state, "quantity": str(quantity), "reason": "ADMIN_CORRECTION", "confirm": "on"},
                        HTTP_HX_REQUEST="true")
 
 
@@ -214,8 +214,8 @@ def test_the_largest_accepted_values_break_no_page(api_client, client, default_r
     assert response.status_code == 200 and "errorlist" not in response.content.decode()
     counted = _case(CaseKind.SNAPSHOT_MISMATCH, location=world.s1, sku=gold)
     response = world.post(f"/api/v1/cases/{counted.pk}/resolve", {
-        "resolution_code": "recount", "root_cause": "process_non_compliance",
-        "adjustment": {"state": "picked", "quantity": GOLD_UNITS},
+        "resolution_code": "recounted", "root_cause": "process_non_compliance",
+        "adjustment": {"state": "picked", "quantity": GOLD_UNITS, "reason": "ADMIN_CORRECTION", "confirm": True},
     }, person="planner")
     assert response.status_code == 200, response.content
     values = sorted(CorrectiveAdjustment.objects.values_list("value", flat=True))
@@ -376,8 +376,8 @@ def test_an_adjustment_above_the_bounds_is_refused_on_the_case_page(client, worl
 @pytest.mark.parametrize("quantity", [MAX_QUANTITY + 1, GOLD_UNITS + 1, 10**12])
 def test_an_adjustment_above_the_bounds_is_refused_by_the_api_and_the_case_stays_open(world, gold_case, quantity):
     response = world.post(f"/api/v1/cases/{gold_case.pk}/resolve", {
-        "resolution_code": "recount", "root_cause": "shrink",
-        "adjustment": {"state": "available", "quantity": quantity},
+        "resolution_code": "recounted", "root_cause": "shrink",
+        "adjustment": {"state": "available", "quantity": quantity, "reason": "ADMIN_CORRECTION", "confirm": True},
     }, person="planner")
     assert response.status_code == 400, response.content
     assert "quantity" in str(response.json()), response.json()
