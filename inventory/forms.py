@@ -25,6 +25,6 @@ class SKUFixForm(forms.Form):
 
 
 class DismissForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=500,
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 30}), max_length=500,
                              help_text="Why no master-data fix can ever let this event in, e.g. the event has no "
                                        "time it occurred; the source must send it again.")

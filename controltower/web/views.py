@@ -1,6 +1,6 @@
 """The screens that compose several apps: the home page, My stores, the
 store page and the region board (composed in controltower.web.boards)."""
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
@@ -219,7 +219,23 @@ RECORDS_PAGE_SIZE = 50
 
 def _filter_fields(filterset):
     """The filter form's fields with their names in words ("received_since": "Received since")."""
-    return [(name.replace("_", " ").capitalize(), filterset.form[name]) for name in filterset.form.fields]
+    return [(name.replace("_", " ").capitalize().replace("Sku", "SKU"), filterset.form[name])
+            for name in filterset.form.fields]
+
+
+def _filters_set(filterset):
+    """The filters a valid filterset applies, in words: "Locations DE001,DE002", a time as a time."""
+    shown = []
+    for label, field in _filter_fields(filterset):
+        if field.value() in (None, ""):
+            continue
+        value = filterset.form.cleaned_data.get(field.name)
+        if isinstance(value, datetime):
+            value = timezone.localtime(value).strftime("%d %b %Y %H:%M %Z")
+        elif isinstance(value, (list, tuple)):
+            value = ", ".join(str(item) for item in value)
+        shown.append(f"{label} {value}")
+    return shown
 
 
 def _records(request, name):
@@ -249,7 +265,7 @@ def records_page(request, name):
     query = request.GET.copy()
     query.pop("page", None)
     context.update({"page": page, "rows": [records.cells(record_list, row) for row in page],
-                    "query": query.urlencode()})
+                    "query": query.urlencode(), "filters_set": _filters_set(filterset)})
     return render(request, "web/records.html", context)
 
 
