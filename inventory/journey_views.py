@@ -6,11 +6,11 @@ from datetime import timedelta
 
 import django_filters
 from django import forms
-from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from controltower.counts import CappedPaginator
 from controltower.dashboards import csv_response
 from controltower.metrics import seconds_text
 from controltower.navigation import screen
@@ -75,7 +75,7 @@ def journey_list(request):
     if not filterset.is_valid():
         context["errors"] = filterset.errors
         return render(request, "inventory/journeys.html", context, status=400)
-    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedPaginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     context.update({

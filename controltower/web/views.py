@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from controltower import records
-from controltower.counts import capped_count
+from controltower.counts import CappedPaginator, capped_count
 from controltower.dashboards import csv_response
 from controltower.navigation import landing_for, screen
 from controltower.permissions import may_see_rejections
@@ -261,7 +261,7 @@ def records_page(request, name):
     if not filterset.is_valid():
         context["errors"] = filterset.errors
         return render(request, "web/records.html", context, status=400)
-    page = Paginator(filterset.qs, RECORDS_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedPaginator(filterset.qs, RECORDS_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     context.update({"page": page, "rows": [records.cells(record_list, row) for row in page],
