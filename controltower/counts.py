@@ -3,6 +3,9 @@
 An estate posts millions of ledger events a day and may hold many thousand
 positions in some state; a page that counts them all on every load gets
 slower every day. Beyond the cap, the exact number says nothing a person acts on."""
+from django.core.paginator import Paginator
+from django.utils.functional import cached_property
+
 COUNT_CAP = 10_000
 
 
@@ -15,3 +18,12 @@ def capped_count(queryset):
 def capped_text(count):
     """ "10,000+" for a count past the cap, else the count with thousands separators."""
     return f"{COUNT_CAP:,}+" if count > COUNT_CAP else f"{count:,}"
+
+
+class CappedPaginator(Paginator):
+    """Pages of a list that may hold millions of rows (the ledger, the
+    journeys), its count capped: a page shows "10,000+"; an export has every row."""
+
+    @cached_property
+    def count(self):
+        return capped_count(self.object_list)

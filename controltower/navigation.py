@@ -17,6 +17,7 @@ The url names screens use:
     variances           /variances/           variance and reconciliation (planner, finance)
     approvals           /approvals/           adjustment approvals (finance)
     integration-health  /integration/         feeds, rejections, replays (integration admin; planners read)
+    journeys            /journeys/            orders, returns, promotions, replenishments step by step
     rollout             /rollout/             wave x gate readiness board (PMO, executive, sign-off leads)
     hypercare           /hypercare/           hypercare dashboard (executive)
 """

@@ -52,6 +52,12 @@ SIGN_OFF_ROLES = frozenset({Role.REGIONAL_OPS, Role.STORE_MANAGER, Role.FINANCE,
 # The region board is the regional ops lead's main screen; the admin looks at any region's.
 REGION_BOARD_READERS = frozenset({Role.REGIONAL_OPS, Role.ADMIN})
 ROLLOUT_FOLLOWERS = ROLLOUT_MANAGERS | GO_NO_GO_DECIDERS | {Role.REGIONAL_OPS, Role.FINANCE, Role.INTEGRATION_ADMIN}
+# Who follows cross-channel journeys (orders, returns, promotions,
+# replenishments) on their screens, in their scope: the people who work
+# their stuck cases and those whose dashboards' journey KPIs link to them.
+JOURNEY_FOLLOWERS = frozenset({
+    Role.STORE_MANAGER, Role.REGIONAL_OPS, Role.PLANNER, Role.FINANCE, Role.PMO, Role.EXECUTIVE, Role.ADMIN,
+})
 # Who watches the waves that went live on the hypercare dashboard: the
 # executive (it is their main screen), the PMO and the admin.
 HYPERCARE_WATCHERS = frozenset({Role.EXECUTIVE, Role.PMO, Role.ADMIN})

@@ -54,6 +54,10 @@ class CaseFilter(django_filters.FilterSet):
     opened_after = UtcDateTimeFilter(field_name="opened_at", lookup_expr="gte",
                                      help_text="Opened at or after (ISO 8601)")
     opened_before = UtcDateTimeFilter(field_name="opened_at", lookup_expr="lt", help_text="Opened before (ISO 8601)")
+    resolved_since = UtcDateTimeFilter(field_name="resolved_at", lookup_expr="gte",
+                                       help_text="Resolved at or after (ISO 8601)")
+    resolved_until = UtcDateTimeFilter(field_name="resolved_at", lookup_expr="lt",
+                                       help_text="Resolved before (ISO 8601)")
     assignee = django_filters.CharFilter(method="filter_assignee",
                                          help_text="A username, me, or none (unassigned)")
     team = django_filters.ChoiceFilter(choices=[("mine", "My team's")], method="filter_team",
@@ -72,7 +76,7 @@ class CaseFilter(django_filters.FilterSet):
     class Meta:
         model = Case
         fields = ["q", "kind", "drift", "status", "severity", "location", "locations", "opened_after", "opened_before",
-                  "assignee", "team", "breached", "resolved_within"]
+                  "resolved_since", "resolved_until", "assignee", "team", "breached", "resolved_within"]
 
     def filter_search(self, queryset, name, value):
         value = value.strip()

@@ -18,7 +18,9 @@ from datetime import timezone as dt_timezone
 from decimal import Decimal
 
 from django.db.models import Count, Max, Min, Q, Sum
+from django.urls import reverse
 
+from controltower import records
 from controltower.db import nearest_rank_of
 from controltower.metrics import Reading, records_url, share
 from inventory.metrics import codes, codes_of, each_location_scope, empty, in_window, of_sources, union_of
@@ -45,7 +47,7 @@ def active_as_of(cases, until):
 
 
 def cases_url(location_codes, scope, **filters):
-    return records_url("/api/v1/cases", locations=location_codes(scope), **filters)
+    return records_url(reverse("cases"), locations=location_codes(scope), **filters)
 
 
 # Each function below measures many scopes at once (the KPI rollups measure
@@ -194,7 +196,7 @@ def stale_feeds(scope, window):
             stale.append(source.code)
     return Reading(
         value=Decimal(len(stale)) if sources else None, sample=len(sources),
-        records_url=records_url("/api/v1/cases", kind="stale_feed", status="active"),
+        records_url=records_url(reverse("cases"), kind="stale_feed", status="active"),
         detail={"stale": sorted(stale)},
     )
 
@@ -228,8 +230,8 @@ def duplicate_transaction_rate(scope, window):
     received, duplicates = totals["received"] or 0, totals["duplicates"] or 0
     return Reading(
         value=share(duplicates + confirmed, received), sample=received,
-        records_url=records_url(
-            "/api/v1/ingest-days", sources=codes(SourceSystem, scope.sources),
+        records_url=records.url(
+            "ingest-days", sources=codes(SourceSystem, scope.sources),
             since=first and first.isoformat(), until=last.isoformat(),
         ),
         detail={"acknowledged": duplicates, "confirmed": confirmed, "received": received},

@@ -7,13 +7,17 @@ class InventoryConfig(AppConfig):
     def ready(self):
         from controltower.models import Role
         from controltower.navigation import register
-        from controltower.permissions import FEED_WATCHERS
+        from controltower.permissions import FEED_WATCHERS, JOURNEY_FOLLOWERS
 
         register("integration-health", "Integration health", roles=FEED_WATCHERS, order=60,
                  main_for={Role.INTEGRATION_ADMIN})
+        register("journeys", "Journeys", roles=JOURNEY_FOLLOWERS, order=45)
         register_metrics()
 
         from . import journey_kpis
+        from .records import register_records
+
+        register_records()
         from .rollups import register_rollups
 
         register_rollups()

@@ -17,9 +17,8 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from controltower import metrics, rollups
+from controltower import metrics, records, rollups
 from controltower.dashboards import Tile, tiles, trend_figure, trend_summary
-from controltower.metrics import records_url
 from controltower.permissions import may_replay_rejections
 from exceptions.reconciliation.common import duration_words
 from exceptions.reconciliation.feeds import expected_interval, follows_trading_hours, is_stale
@@ -36,8 +35,9 @@ TREND_DAYS = 30
 # One click replays at most this many rejections; the rest stay pending for the next.
 REPLAY_BATCH = 500
 
-PENDING, REPLAYED, ALL = "pending", "replayed", "all"
-REJECTION_STATUSES = ((PENDING, "Waiting for a replay"), (REPLAYED, "Replayed"), (ALL, "All"))
+PENDING, REPLAYED, DISMISSED, ALL = "pending", "replayed", "dismissed", "all"
+REJECTION_STATUSES = ((PENDING, "Waiting for a replay"), (REPLAYED, "Replayed"), (DISMISSED, "Dismissed"),
+                      (ALL, "All"))
 
 
 @dataclass
@@ -45,6 +45,7 @@ class Cause:
     cause: str
     pending: int
     replayed: int
+    dismissed: int
     pending_url: str
 
 
@@ -122,13 +123,14 @@ def source_health(now=None):
     causes = {}
     for row in (RejectedEvent.objects.filter(source__in=sources, kind=RejectedEvent.Kind.REJECTED)
                 .values("source_id", "source__code", "cause")
-                .annotate(pending=Count("id", filter=Q(replayed_at__isnull=True)),
-                          replayed=Count("id", filter=Q(replayed_at__isnull=False)))
+                .annotate(pending=Count("id", filter=Q(replayed_at__isnull=True, dismissed_at__isnull=True)),
+                          replayed=Count("id", filter=Q(replayed_at__isnull=False)),
+                          dismissed=Count("id", filter=Q(dismissed_at__isnull=False)))
                 .order_by("source_id", "-pending", "cause")):
-        url = records_url("/api/v1/rejections", source=row["source__code"], cause=row["cause"],
-                          kind=RejectedEvent.Kind.REJECTED, replayed="false")
+        url = records.url("rejections", source=row["source__code"], cause=row["cause"],
+                          kind=RejectedEvent.Kind.REJECTED, status=PENDING)
         causes.setdefault(row["source_id"], []).append(
-            Cause(row["cause"], row["pending"], row["replayed"], url))
+            Cause(row["cause"], row["pending"], row["replayed"], row["dismissed"], url))
     day = rollups.last_day()
     hours = Decimal(period.days * 24)
     calendar = Calendar()
@@ -143,7 +145,7 @@ def source_health(now=None):
             events_per_hour=(Decimal(volume["received"]) / hours).quantize(Decimal("0.1")) if volume else None,
             duplicates_per_day=(Decimal(volume["duplicates"]) / period.days).quantize(Decimal("0.1"))
             if volume else None,
-            volume_url=records_url("/api/v1/ingest-days", source=source.code, since=period.first.isoformat(),
+            volume_url=records.url("ingest-days", source=source.code, since=period.first.isoformat(),
                                    until=period.last.isoformat()),
             stale=is_stale(source, source.last_event_at, now, calendar),
             causes=causes.get(source.pk, []),
@@ -169,9 +171,11 @@ def rejections(user, source=None, cause="", status=PENDING):
     if cause:
         found = found.filter(cause=cause)
     if status == PENDING:
-        found = found.filter(replayed_at__isnull=True)
+        found = found.waiting()
     elif status == REPLAYED:
         found = found.filter(replayed_at__isnull=False)
+    elif status == DISMISSED:
+        found = found.filter(dismissed_at__isnull=False)
     return found.select_related("source").order_by("-received_at", "-id")
 
 

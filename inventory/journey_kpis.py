@@ -21,6 +21,7 @@ from datetime import timezone as dt_timezone
 from decimal import Decimal
 
 from django.db.models.functions import Coalesce, TruncDate
+from django.urls import reverse
 
 from controltower.db import nearest_rank_of
 from controltower.metrics import HIGHER, LOWER, Reading, Scope, Unit, records_url, register as register_metric, share
@@ -30,7 +31,6 @@ from .journeys import ORDER, PROMOTION, RETURN
 from .metrics import by_location as by_location_of, codes_of, empty, in_window, union_of
 from .models import Channel, Journey, JourneyStep, Location
 
-JOURNEYS_URL = "/api/v1/journeys"
 
 
 # Each function measures many scopes at once (the KPI rollups measure every
@@ -65,7 +65,7 @@ def _each_scope(scopes, rows, read, kind, step, window):
         mine = by_location_of(by_location, scope)
         if scope.channels is not None:
             mine = [row for row in mine if row[1] in scope.channels]
-        url = records_url(JOURNEYS_URL, kind=kind, step=step, locations=location_codes(scope),
+        url = records_url(reverse("journeys"), kind=kind, step=step, locations=location_codes(scope),
                           channels=scope.channels, since=window.since, until=window.until)
         readings.append(replace(read(mine), records_url=url))
     return readings

@@ -18,7 +18,8 @@ from django.db.models import Count, DecimalField, Exists, ExpressionWrapper, F, 
 from django.db.models.functions import Abs
 
 from controltower.db import nearest_rank_of
-from controltower.metrics import Reading, records_url, share
+from controltower import records
+from controltower.metrics import Reading, share
 
 from .counts import Accuracy, accuracy
 from .models import (
@@ -117,10 +118,15 @@ def item_master_problem():
     category or base unit, or a unit conversion the item master import would
     refuse (a factor below 1, or the base unit holding other than 1 of
     itself; only the admin can store those)."""
-    bad_conversion = UnitConversion.objects.filter(sku=OuterRef("pk")).filter(
+    return Q(unit_cost__lte=0) | Q(category="") | Q(base_unit="") | Q(Exists(bad_conversions()))
+
+
+def bad_conversions():
+    """The outer SKU's unit conversions the item master refuses (a factor
+    below 1, or the base unit as anything but 1), as a subquery."""
+    return UnitConversion.objects.filter(sku=OuterRef("pk")).filter(
         Q(factor__lt=1) | (Q(unit=OuterRef("base_unit")) & ~Q(factor=1))
     )
-    return Q(unit_cost__lte=0) | Q(category="") | Q(base_unit="") | Q(Exists(bad_conversion))
 
 
 def item_master_completeness(scope, window):
@@ -128,7 +134,7 @@ def item_master_completeness(scope, window):
     total = active.count()
     complete = active.exclude(item_master_problem()).count()
     return Reading(
-        value=share(complete, total), sample=total, records_url=records_url("/api/v1/skus", active="true"),
+        value=share(complete, total), sample=total, records_url=records.url("skus", active="true"),
         detail={"complete": complete, "incomplete": total - complete},
     )
 
@@ -145,9 +151,7 @@ def duplicate_barcodes(scope, window):
     barcodes = clashes.values("barcode").distinct().count()
     return Reading(
         value=Decimal(barcodes), sample=clashes.count(),
-        records_url=records_url(
-            "/admin/inventory/barcodeclash/", refused_at__gte=window.since, refused_at__lt=window.until,
-        ),
+        records_url=records.url("barcode-clashes", since=window.since, until=window.until),
     )
 
 
@@ -174,8 +178,8 @@ def event_acceptance_rate(scope, window):
     refused = received_in(of_sources(refused, scope), window).count()
     return Reading(
         value=share(accepted, accepted + refused), sample=accepted + refused,
-        records_url=records_url(
-            "/api/v1/rejections", sources=codes(SourceSystem, scope.sources),
+        records_url=records.url(
+            "rejections", sources=codes(SourceSystem, scope.sources),
             received_since=window.since, received_until=window.until,
         ),
         detail={"accepted": accepted, "refused": refused},
@@ -224,8 +228,8 @@ def _sync_latency(fraction):
             latency_ms = nearest_rank_of(sorted(ms for _type, ms in lines), fraction)
             readings.append(Reading(
                 value=None if latency_ms is None else Decimal(latency_ms) / 1000, sample=len(lines),
-                records_url=records_url(
-                    "/api/v1/events", sources=source_codes(scope), locations=location_codes(scope),
+                records_url=records.url(
+                    "events", sources=source_codes(scope), locations=location_codes(scope),
                     received_since=window.since, received_until=window.until,
                 ),
                 # The same percentile per event type (seconds), the slow kinds of line found.
@@ -263,8 +267,8 @@ def _accuracy(scopes, window):
                 total.counted += found[pk].counted
                 total.exact += found[pk].exact
                 total.within_tolerance += found[pk].within_tolerance
-        url = records_url(
-            "/api/v1/accuracy", locations=location_codes(scope), since=window.since, until=window.until,
+        url = records.url(
+            "count-variances", locations=location_codes(scope), since=window.since, until=window.until,
         )
         totals.append((total, url))
     return totals
@@ -314,7 +318,7 @@ def _adjustments(scopes, window):
     for scope in scopes:
         rows = by_location(at_location, scope)
         value = sum((Decimal(row["value"] or 0) for row in rows), Decimal(0)).quantize(Decimal("0.01"))
-        url = records_url("/api/v1/events", type=EventType.ADJUSTMENT, locations=location_codes(scope),
+        url = records.url("events", type=EventType.ADJUSTMENT, locations=location_codes(scope),
                           since=window.since, until=window.until)
         totals.append((sum(row["lines"] for row in rows), sum(row["units"] or 0 for row in rows), value, url))
     return totals
@@ -376,7 +380,7 @@ def transfer_lead_time_many(scopes, window):
         ages = by_location(still_open, scope)
         return Reading(
             value=None if lead is None else Decimal(str(lead.total_seconds())), sample=len(lead_times),
-            records_url=records_url("/api/v1/events", type=EventType.TRANSFER_IN, locations=location_codes(scope),
+            records_url=records.url("events", type=EventType.TRANSFER_IN, locations=location_codes(scope),
                                     since=window.since, until=window.until),
             detail={key: sum(1 for age in ages if youngest <= age and (oldest is None or age < oldest))
                     for key, youngest, oldest in OPEN_TRANSFER_AGES},

@@ -4,6 +4,7 @@ Every quantity stored here is in the SKU's base unit. The models people see
 by location have a ScopedQuerySet manager (`.restrict(user)`,
 controltower.scoping) and say where their location is (`scope_fields`).
 """
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Greatest
@@ -449,6 +450,10 @@ class RejectionQuerySet(ScopedQuerySet):
     def restrict_source(self, source):
         return self.filter(source=source)
 
+    def waiting(self):
+        """Those waiting for a fix and a replay: neither replayed nor dismissed."""
+        return self.filter(replayed_at__isnull=True, dismissed_at__isnull=True)
+
 
 class RejectedEvent(models.Model):
     """An event the ledger refused, kept whole for replay once master data is fixed.
@@ -477,6 +482,12 @@ class RejectedEvent(models.Model):
     received_at = models.DateTimeField()
     replayed_at = models.DateTimeField(null=True, blank=True)
     replay_status = models.CharField(max_length=16, blank=True)
+    # A rejection no master-data fix can ever let in (e.g. no occurred_at) is
+    # dismissed by a person with a reason: kept, never replayed, counted apart.
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+    dismissed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                     related_name="+")
+    dismiss_reason = models.TextField(blank=True)
 
     objects = RejectionQuerySet.as_manager()
 
@@ -488,6 +499,27 @@ class RejectedEvent(models.Model):
 
     def __str__(self):
         return f"{self.source_id}:{self.transaction_id} {self.cause}"
+
+
+class MasterDataChange(models.Model):
+    """A change a person made to the item master on a screen (inventory.fixes):
+    who, when, which SKU and what changed ({field: [before, after]}; barcodes
+    and conversions: what was added), and the rejection it was made for."""
+
+    changed_at = models.DateTimeField()
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    username = models.CharField(max_length=150, help_text="Kept if the person is deleted")
+    sku_code = models.CharField(max_length=64)
+    created = models.BooleanField(default=False, help_text="The SKU was new")
+    changes = models.JSONField()
+    rejection = models.ForeignKey(RejectedEvent, on_delete=models.SET_NULL, null=True, blank=True,
+                                  related_name="fixes")
+
+    class Meta:
+        indexes = [models.Index(fields=["sku_code", "changed_at"], name="master_data_change_sku")]
+
+    def __str__(self):
+        return f"{self.sku_code} by {self.username} at {self.changed_at:%Y-%m-%d %H:%M}"
 
 
 class IngestDay(models.Model):

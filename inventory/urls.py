@@ -1,9 +1,16 @@
 """Web routes of the inventory screens (the API has its own, in inventory/api/)."""
 from django.urls import path
 
-from . import views
+from . import journey_views, views
 
 urlpatterns = [
+    path("journeys/", journey_views.journey_list, name="journeys"),
+    path("journeys.csv", journey_views.journey_csv, name="journeys-csv"),
+    path("journeys/<int:pk>/", journey_views.journey_detail, name="journey"),
     path("integration/", views.integration_health, name="integration-health"),
     path("integration/replay/", views.integration_replay, name="integration-replay"),
+    path("integration/rejections/<int:pk>/", views.rejection_detail, name="rejection"),
+    path("integration/rejections/<int:pk>/replay/", views.rejection_replay, name="rejection-replay"),
+    path("integration/rejections/<int:pk>/dismiss/", views.rejection_dismiss, name="rejection-dismiss"),
+    path("integration/master-data/sku/", views.master_data_sku, name="master-data-sku"),
 ]

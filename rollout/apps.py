@@ -13,7 +13,8 @@ class RolloutConfig(AppConfig):
         register("hypercare", "Hypercare", roles=HYPERCARE_WATCHERS, order=80, main_for={Role.EXECUTIVE})
 
         from .rollups import register_rollups
-        from .training import register_metrics
+        from .training import register_metrics, register_records
 
         register_metrics()
+        register_records()
         register_rollups()

@@ -13,14 +13,17 @@ state, so a module completed before the window started still counts.
 """
 from decimal import Decimal
 
-from django.urls import reverse
+import django_filters
 from django.utils import timezone
 
+from controltower import records as record_lists
 from controltower.metrics import HIGHER, Reading, Unit, register, share
+from controltower.records import Column
 from controltower.scoping import visible_locations
 from inventory import fields
+from inventory.api.filters import CodesFilter
 from inventory.masterdata import ImportReport, RefusedRow
-from inventory.metrics import by_location, union_of
+from inventory.metrics import by_location, codes_of, union_of
 from inventory.models import Location
 
 from .models import TrainingModule, TrainingRecord
@@ -87,11 +90,10 @@ def record_training(rows, *, user=None) -> ImportReport:
 # Metrics (registered from RolloutConfig.ready())
 # --------------------------------------------------------------------------
 
-def _records_url(scope):
-    url = reverse("training")
-    if scope.locations is not None:
-        url += "?location_id=" + ",".join(str(pk) for pk in sorted(scope.locations))
-    return url
+def _records_urls(scopes):
+    """A function giving each of `scopes` the page of its training records."""
+    location_codes = codes_of(Location, scopes, "locations")
+    return lambda scope: record_lists.url("training", locations=location_codes(scope))
 
 
 def _records_by_location(scopes, window):
@@ -125,7 +127,7 @@ def training_completion(scopes, window):
         ).values_list("person_id", "module_id"):
             if person in everyone:
                 done.setdefault(person, set()).add(module)
-    readings = []
+    readings, _records_url = [], _records_urls(scopes)
     for scope, people in zip(scopes, people_of, strict=True):
         detail = {"people": len(people), "required_modules": required}
         if not people or not required:
@@ -140,7 +142,7 @@ def training_completion(scopes, window):
 def training_proficiency(scopes, window):
     """The average proficiency (0-100) of the records in scope; None without records."""
     found = _records_by_location(scopes, window)
-    readings = []
+    readings, _records_url = [], _records_urls(scopes)
     for scope in scopes:
         scores = [proficiency for *_, proficiency in by_location(found, scope)]
         value = Decimal(sum(scores)) / len(scores) if scores else None
@@ -160,4 +162,35 @@ def register_metrics():
         definition="Average proficiency score (0-100) of the completed training modules at these locations.",
         unit=Unit.SCORE, better=HIGHER, compute_many=training_proficiency,
         target="80", amber="70", scopes=("locations",),
+    )
+
+
+class TrainingRecordFilter(django_filters.FilterSet):
+    locations = CodesFilter(field_name="location__code", help_text="Location codes, comma-separated")
+    module = django_filters.CharFilter(field_name="module__code", help_text="Module code")
+    person = django_filters.CharFilter(field_name="person_id", help_text="The person's id in the training system")
+
+    class Meta:
+        model = TrainingRecord
+        fields = ["locations", "module", "person"]
+
+
+def register_records():
+    """The training records behind training completion and proficiency, as a page (controltower.records)."""
+    record_lists.register(
+        "training", "Training records",
+        description="Each module a person completed, with the proficiency they reached: what training "
+                    "completion and proficiency are measured from.",
+        rows=lambda user: TrainingRecord.objects.restrict(user).select_related("location", "module").order_by(
+            "location__code", "person_id", "module__code"),
+        filterset=TrainingRecordFilter,
+        columns=[
+            Column("Location", lambda r: r.location.code),
+            Column("Person", lambda r: r.person_id),
+            Column("Name", lambda r: r.person_name),
+            Column("Module", lambda r: f"{r.module.code}: {r.module.name}"),
+            Column("Required", lambda r: "yes" if r.module.required else "no"),
+            Column("Completed", lambda r: r.completed_at, "time"),
+            Column("Proficiency", lambda r: r.proficiency, "number"),
+        ],
     )

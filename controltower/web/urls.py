@@ -9,4 +9,6 @@ urlpatterns = [
     path("region/", views.region_board, name="region-board"),
     path("region/stores.csv", views.region_stores_csv, name="region-stores-csv"),
     path("region/escalated.csv", views.region_escalated_csv, name="region-escalated-csv"),
+    path("records/<slug:name>/", views.records_page, name="records"),
+    path("records/<slug:name>.csv", views.records_csv, name="records-csv"),
 ]

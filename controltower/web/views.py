@@ -1,6 +1,6 @@
 """The screens that compose several apps: the home page, My stores, the
 store page and the region board (composed in controltower.web.boards)."""
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
@@ -11,7 +11,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from controltower.counts import capped_count
+from controltower import records
+from controltower.counts import CappedPaginator, capped_count
 from controltower.dashboards import csv_response
 from controltower.navigation import landing_for, screen
 from controltower.permissions import may_see_rejections
@@ -38,7 +39,7 @@ def _home_counts(user):
     }
     # A rejected event may name no known location, so it cannot be scoped.
     if may_see_rejections(user):
-        counts["rejections_pending"] = RejectedEvent.objects.filter(replayed_at__isnull=True).restrict(user).count()
+        counts["rejections_pending"] = RejectedEvent.objects.waiting().restrict(user).count()
     return counts
 
 
@@ -209,3 +210,76 @@ def store(request, code):
         counts=count_history(location)[:COUNTS_SHOWN], counts_shown=COUNTS_SHOWN,
     )
     return render(request, "web/store.html", context)
+
+
+# ---------------------------------------------------------------- the records behind a number
+
+RECORDS_PAGE_SIZE = 50
+
+
+def _filter_fields(filterset):
+    """The filter form's fields with their names in words ("received_since": "Received since")."""
+    return [(name.replace("_", " ").capitalize().replace("Sku", "SKU"), filterset.form[name])
+            for name in filterset.form.fields]
+
+
+def _filters_set(filterset):
+    """The filters a valid filterset applies, in words: "Locations DE001,DE002", a time as a time."""
+    shown = []
+    for label, field in _filter_fields(filterset):
+        if field.value() in (None, ""):
+            continue
+        value = filterset.form.cleaned_data.get(field.name)
+        if isinstance(value, datetime):
+            value = timezone.localtime(value).strftime("%d %b %Y %H:%M %Z")
+        elif isinstance(value, (list, tuple)):
+            value = ", ".join(str(item) for item in value)
+        shown.append(f"{label} {value}")
+    return shown
+
+
+def _records(request, name):
+    """(the record list, its bound filterset, refusal) for the request; refusal is an error response."""
+    record_list = records.get(name)
+    if record_list is None:
+        return None, None, _not_found(request, f"There is no list of records called '{name}'.")
+    if not record_list.may_see(request.user):
+        return None, None, _refused(request, f"{record_list.label} are not shown to your role.")
+    filterset = record_list.filterset(request.GET, queryset=record_list.rows(request.user), request=request)
+    return record_list, filterset, None
+
+
+@login_required
+@require_GET
+def records_page(request, name):
+    """The records of one list (controltower.records) as a table: the page a
+    measured number's "Records behind it" opens."""
+    record_list, filterset, refusal = _records(request, name)
+    if refusal is not None:
+        return refusal
+    context = {"list": record_list, "filters": _filter_fields(filterset), "query": ""}
+    if not filterset.is_valid():
+        context["errors"] = filterset.errors
+        return render(request, "web/records.html", context, status=400)
+    page = CappedPaginator(filterset.qs, RECORDS_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context.update({"page": page, "rows": [records.cells(record_list, row) for row in page],
+                    "query": query.urlencode(), "filters_set": _filters_set(filterset)})
+    return render(request, "web/records.html", context)
+
+
+@login_required
+@require_GET
+def records_csv(request, name):
+    """The same records as CSV: the same filters and scope as the page, every page."""
+    record_list, filterset, refusal = _records(request, name)
+    if refusal is not None:
+        return refusal
+    if not filterset.is_valid():
+        return HttpResponseBadRequest("; ".join(f"{field}: {' '.join(messages)}"
+                                                for field, messages in filterset.errors.items()))
+    rows = ([records.csv_value(value) for _column, value, _link in records.cells(record_list, row)]
+            for row in filterset.qs.iterator(chunk_size=2000))
+    return csv_response(f"{name}-{timezone.now():%Y%m%d-%H%M}.csv",
+                        [column.label for column in record_list.columns], rows)

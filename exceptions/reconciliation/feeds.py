@@ -112,10 +112,11 @@ def stale_feed(now=None) -> list[Finding]:
 
 
 def master_data_rejections() -> list[Finding]:
-    """Rejected events not yet replayed, one finding per source and cause
-    (the first failing field). Severity 2 from 1000 rejections, else 3."""
+    """Rejected events waiting for a fix (neither replayed nor dismissed), one
+    finding per source and cause (the first failing field). Severity 2 from
+    1000 rejections, else 3."""
     groups = (
-        RejectedEvent.objects.filter(kind=RejectedEvent.Kind.REJECTED, replayed_at__isnull=True)
+        RejectedEvent.objects.waiting().filter(kind=RejectedEvent.Kind.REJECTED)
         .values("source_id", "source__code", "cause")
         .annotate(count=Count("id"), first_at=Min("received_at"), last_at=Max("received_at"))
         .order_by("source__code", "cause")
@@ -123,8 +124,8 @@ def master_data_rejections() -> list[Finding]:
     findings = []
     for group in groups:
         ids = (
-            RejectedEvent.objects.filter(
-                kind=RejectedEvent.Kind.REJECTED, replayed_at__isnull=True,
+            RejectedEvent.objects.waiting().filter(
+                kind=RejectedEvent.Kind.REJECTED,
                 source_id=group["source_id"], cause=group["cause"],
             ).order_by("-id").values_list("id", flat=True)[:LINEAGE_LIMIT]
         )

@@ -135,6 +135,10 @@ class RejectionFilter(django_filters.FilterSet):
         field_name="replayed_at", lookup_expr="isnull", exclude=True,
         help_text="true: only rejections already replayed into the ledger",
     )
+    status = django_filters.ChoiceFilter(
+        choices=[("pending", "Waiting for a replay"), ("replayed", "Replayed"), ("dismissed", "Dismissed")],
+        method="filter_status", help_text="pending: neither replayed nor dismissed; replayed; dismissed",
+    )
     sources = CodesFilter(field_name="source__code", help_text="Source system codes, comma-separated")
     received_since = UtcDateTimeFilter(
         field_name="received_at", lookup_expr="gte", help_text="Received at or after (ISO 8601)"
@@ -145,7 +149,13 @@ class RejectionFilter(django_filters.FilterSet):
 
     class Meta:
         model = RejectedEvent
-        fields = ["source", "cause", "kind", "feed", "replayed", "sources", "received_since", "received_until"]
+        fields = ["source", "cause", "kind", "feed", "replayed", "status", "sources", "received_since",
+                  "received_until"]
+
+    def filter_status(self, queryset, name, value):
+        if value == "pending":
+            return queryset.waiting()
+        return queryset.filter(**{f"{value}_at__isnull": False})
 
 
 class JourneyFilter(django_filters.FilterSet):

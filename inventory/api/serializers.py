@@ -122,7 +122,7 @@ class RejectionSerializer(serializers.ModelSerializer):
         model = RejectedEvent
         fields = [
             "id", "source", "transaction_id", "kind", "feed", "cause", "errors", "payload",
-            "received_at", "replayed_at", "replay_status",
+            "received_at", "replayed_at", "replay_status", "dismissed_at", "dismiss_reason",
         ]
 
 

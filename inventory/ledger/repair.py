@@ -119,7 +119,7 @@ def replay_rejections(source=None, limit=50000, ids=None):
     its new errors. Returns the counts of this replay."""
     from ..journeys import ingest_steps  # the journeys post through the ledger's rules: imported late
 
-    pending = RejectedEvent.objects.filter(replayed_at__isnull=True, kind=RejectedEvent.Kind.REJECTED)
+    pending = RejectedEvent.objects.waiting().filter(kind=RejectedEvent.Kind.REJECTED)
     if source is not None:
         pending = pending.filter(source=source)
     if ids is not None:

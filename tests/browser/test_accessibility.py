@@ -52,3 +52,58 @@ def test_store_manager_pages_have_no_axe_findings(page, live_server, log_in, scr
         results = Axe().run(page, options=WCAG_2_A_AA)
         assert results.violations_count == 0, f"{url}\n{results.generate_report()}"
     assert "Hamburg" not in page.content()
+
+
+WIDTHS = (1280, 768, 390)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_records_journeys_and_rejection_pages_have_no_axe_findings(page, live_server, log_in, screenshot):
+    """The pages a number drills to (records, journeys) and the integration
+    admin's rejection loop, at a desktop, a tablet and a phone's width."""
+    from inventory.journeys import ingest_steps
+    from inventory.ledger import ingest_events
+    from inventory.models import Journey, RejectedEvent
+    from tests.inventory.factories import SourceSystemFactory
+
+    store = LocationFactory(code="S100", name="Berlin Mitte")
+    SKUFactory(code="MILK1L", description="Whole milk 1 l", unit_cost=Decimal("1.09"))
+    till = SourceSystemFactory(code="POS-EU")
+    now = timezone.now()
+    ingest_events(till, [
+        {"transaction_id": f"r{n}", "type": "receipt", "location": "S100", "sku": "MILK1L", "quantity": 4,
+         "occurred_at": (now - timedelta(hours=n)).isoformat(), "reference": f"PO-{n}"} for n in range(3)
+    ] + [{"transaction_id": "bad-unit", "type": "receipt", "location": "S100", "sku": "MILK1L", "quantity": 1,
+          "unit": "CS6", "occurred_at": now.isoformat(), "reference": "<b>not bold</b>"}])
+    ingest_steps(till, [
+        {"transaction_id": "j1", "journey": "order_to_fulfilment", "business_id": "WEB-100771", "step": "placed",
+         "occurred_at": (now - timedelta(hours=90)).isoformat(), "quantity": 2},
+        {"transaction_id": "j2", "journey": "order_to_fulfilment", "business_id": "WEB-100771",
+         "step": "ready_for_pickup", "occurred_at": (now - timedelta(hours=80)).isoformat(), "location": "S100"},
+    ])
+    journey = Journey.objects.get()
+    rejection = RejectedEvent.objects.get(transaction_id="bad-unit")
+
+    people = {
+        "manager": (make_user(Role.STORE_MANAGER, [store], username="anna"), {
+            "records-events": "/records/events/?locations=S100",
+            "journeys": "/journeys/",
+            "journey": f"/journeys/{journey.pk}/",
+        }),
+        "integration": (make_user(Role.INTEGRATION_ADMIN, username="ida"), {
+            "records-rejections": "/records/rejections/",
+            "rejection": f"/integration/rejections/{rejection.pk}/",
+            "master-data-sku": f"/integration/master-data/sku/?rejection={rejection.pk}&code=MILK1L&conversions=CS6%3D",
+        }),
+    }
+    for person, (user, pages) in people.items():
+        log_in(user)
+        for name, url in pages.items():
+            for width in WIDTHS:
+                page.set_viewport_size({"width": width, "height": 900})
+                response = page.goto(f"{live_server.url}{url}")
+                assert response.status == 200, url
+                screenshot(page, f"drill-{name}-{width}")
+                results = Axe().run(page, options=WCAG_2_A_AA)
+                assert results.violations_count == 0, f"{url} at {width} px\n{results.generate_report()}"
+    assert "<b>not bold</b>" not in page.content()

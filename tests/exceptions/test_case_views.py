@@ -272,7 +272,7 @@ def test_case_page_tells_what_happened_the_numbers_lineage_and_position(client, 
     assert case.summary in body
     assert "Quantity at risk" in body and "Value at risk" in body and "On track" in body
     assert "CONTROL-TOWER</code></a> · <code>T-1</code>" in body  # the event behind it
-    assert "/api/v1/events?location=S100&amp;sku=MILK1L" in body
+    assert "/records/events/?location=S100&amp;sku=MILK1L" in body
     states = dict(response.context["position_states"])
     assert states["available"] == -6 and states["reserved"] == 2  # -3, then the linked sale of 3
     assert response.context["position"].on_hand == -3  # -6 + 2 reserved + 1 damaged

@@ -103,8 +103,8 @@ def test_acceptance_and_latency_come_from_the_rollup_and_are_no_data_before_it(f
     assert day == rollups.utc_today()
     assert health[0].acceptance.text == "75.0%"
     assert health[0].acceptance.status == "red"
-    assert "/api/v1/rejections?" in health[0].acceptance.records_url
-    assert health[0].latency.text != "no data" and "/api/v1/events?" in health[0].latency.records_url
+    assert "/records/rejections/?" in health[0].acceptance.records_url
+    assert health[0].latency.text != "no data" and "/records/events/?" in health[0].latency.records_url
     assert health[0].latency_by_type.startswith("receipt ")  # the same percentile per event type
 
 

@@ -121,7 +121,7 @@ def test_training_metrics_with_known_values(modules, stores):
     # A has both required modules, B one; C's record is after the window's end.
     assert completion.value == Decimal(50) and completion.reading.sample == 2
     assert completion.reading.detail == {"complete": 1, "people": 2, "required_modules": 2}
-    assert completion.reading.records_url == f"/api/v1/training?location_id={here.pk}"
+    assert completion.reading.records_url == f"/records/training/?locations={here.code}"
     assert proficiency.value == Decimal(75) and proficiency.reading.sample == 4  # (90+70+80+60)/4
     assert metrics.get("training_completion").definition
 
