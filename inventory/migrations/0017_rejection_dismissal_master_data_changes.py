@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('inventory', '0015_journeys'),
+        ('inventory', '0016_source_liveness'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
