@@ -48,7 +48,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("controltower", "0003_kpi_day_by_day"),
-        ("inventory", "0016_rejection_dismissal_master_data_changes"),
+        ("inventory", "0017_rejection_dismissal_master_data_changes"),
     ]
 
     operations = [
