@@ -90,5 +90,6 @@ def register_metrics():
         compute=metrics.stale_feeds,
         target="0", amber="1", scopes=("sources",),
         definition="Active sources silent longer than their expected feed interval at the end of the "
-                   "window (or that never sent an event).",
+                   "window (tills: while their stores trade), or that never sent anything; a source with "
+                   "no expected interval is never stale.",
     )

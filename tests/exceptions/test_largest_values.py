@@ -72,6 +72,7 @@ class World:
         self.pos = SourceSystemFactory(code="POS-BIG", kind=SourceSystem.Kind.POS)
         self.erp = SourceSystemFactory(code="ERP-BIG", kind=SourceSystem.Kind.ERP)
         self.wms = SourceSystemFactory(code="WMS-BIG", kind=SourceSystem.Kind.WMS)
+        SourceSystemFactory(code="OMS-SILENT", kind=SourceSystem.Kind.OMS)  # never sends: a stale feed
         self.tokens = {s.code: source_token(s) for s in (self.pos, self.erp, self.wms)}
         self.people = {
             "manager": make_user(Role.STORE_MANAGER, [self.s1, self.s2], username="manager"),

@@ -21,6 +21,7 @@ from exceptions.models import Case, ReconciliationRun
 from exceptions.reconciliation.common import fetch_rows
 from exceptions.reconciliation.runs import TIME_LIMIT_S, run_kind
 from inventory.ledger import ingest_events
+from inventory.models import SourceSystem
 from tests.controltower.factories import make_user
 from tests.inventory.factories import LocationFactory, SKUFactory, SourceSystemFactory
 
@@ -41,9 +42,10 @@ def sale(txn, store, sku, quantity, at, **extra):
 
 @pytest.fixture
 def sold_short(default_routing):
-    """A store that sold what it did not have (negative stock), and a till gone quiet (stale feed)."""
+    """A store that sold what it did not have (negative stock), and a feed gone quiet (stale feed: an
+    ecommerce platform, whose silence counts around the clock, unlike tills' at night)."""
     store, sku = LocationFactory(), SKUFactory(unit_cost=Decimal("3.00"))
-    till = SourceSystemFactory(code="TILL-RUNS", expected_interval_s=60)
+    till = SourceSystemFactory(code="WEB-RUNS", kind=SourceSystem.Kind.ECOM, expected_interval_s=60)
     ingest_events(till, [sale("S1", store, sku, 4, timezone.now() - timedelta(hours=2))],
                   received_at=timezone.now() - timedelta(hours=2))
     return store, sku, till
