@@ -71,7 +71,8 @@ def _timed(kind, interval, budget, how):
         cursor.execute("SET LOCAL statement_timeout = 0")
     return {"kind": kind, "how": how, "interval_s": interval, "budget_s": budget, "seconds": round(seconds, 2),
             "outcome": run.outcome, "counts": run.counts, "error": run.error[:200],
-            "within_interval": run.outcome == "ok" and seconds < interval}
+            "within_interval": run.outcome == "ok" and seconds < interval,
+            "stopped_at_cap": run.outcome == "timed_out" and budget < interval}
 
 
 def _estate():
@@ -152,9 +153,12 @@ def reconcile_table(result):
         f"  {'kind':<26}{'how':<34}{'interval s':>11}{'seconds':>10}{'opened':>8}  outcome",
     ]
     for row in result["kinds"]:
-        verdict = "within" if row["within_interval"] else "NOT within"
+        if row["stopped_at_cap"]:
+            verdict = f"stopped at the bench's {row['budget_s']} s: not measured to its interval"
+        else:
+            verdict = "within its interval" if row["within_interval"] else "NOT within its interval"
         lines.append(f"  {row['kind']:<26}{row['how']:<34}{row['interval_s']:>11}{row['seconds']:>10.1f}"
                      f"{row['counts'].get('opened', ''):>8}  "
-                     f"{row['outcome']} ({verdict} its interval)"
+                     f"{row['outcome']} ({verdict})"
                      f"{': ' + row['error'] if row['error'] else ''}")
     return "\n".join(lines)
