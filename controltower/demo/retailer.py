@@ -123,7 +123,7 @@ def load_demo(seed=42, size="full", now=None) -> DemoReport:
             # The history is posted with the lanes of its time (the legacy POS
             # fed the pilot stores until their cutover), then today's are set.
             set_lanes(sources, locations, before_pilot_cutover=True)
-            post_events(week.events, sources, report, nightly=reconcile_all)
+            post_events(week.events, sources, now, report, nightly=reconcile_all)
             set_lanes(sources, locations)
             send_snapshots(sources, now, report)
             report.events_loaded = True

@@ -23,6 +23,13 @@ STAGED = CaseKind.FULFIL_BEYOND_STAGED
 NO_OUT = CaseKind.TRANSFER_IN_WITHOUT_OUT
 
 
+@pytest.fixture(autouse=True)
+def clock(time_machine):
+    """The events are placed minutes around a grace before NOW: every test
+    starts at NOW, however long after the import it runs."""
+    time_machine.move_to(NOW)
+
+
 @pytest.fixture
 def world():
     class World:

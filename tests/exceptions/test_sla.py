@@ -1,13 +1,18 @@
 """The SLA clock runs only in trading hours, in the location's time zone."""
 from datetime import UTC, date, datetime, time
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from exceptions.models import Holiday, TradingHours
+from controltower.models import Role
+from exceptions import services
+from exceptions.findings import Finding
+from exceptions.models import Case, Holiday, TradingHours
 from exceptions.sla import add_business_minutes, business_minutes_between
 from inventory.models import Location
-from tests.inventory.factories import LocationFactory
+from tests.controltower.factories import make_user
+from tests.inventory.factories import LocationFactory, SKUFactory
 
 pytestmark = pytest.mark.django_db
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -86,3 +91,53 @@ def test_no_location_counts_around_the_clock():
     assert add_business_minutes(datetime(2026, 11, 21, 23, 0, tzinfo=UTC), 60, None) == datetime(
         2026, 11, 22, 0, 0, tzinfo=UTC
     )
+
+
+# A case's due times over a store's trading hours (the migration's store week:
+# Mon-Sat 08-20, Sun 10-16), through the case's own path, on the weekends
+# Europe's clocks change. Severity 1: respond in 30 min, resolve in 240.
+
+def open_case(store, now):
+    services.sync_findings("negative_stock", [Finding(
+        kind="negative_stock", location_id=store.pk, sku_id=SKUFactory().pk, severity=1,
+        quantity_at_risk=3, value_at_risk=Decimal("7.50"), summary="available is -3",
+    )], now=now)
+    return Case.objects.get(location=store)
+
+
+def test_a_case_opened_before_spring_forward_is_due_by_the_stores_summer_time(store, default_routing):
+    # Sat 2027-03-27 19:00 CET; clocks go forward Sunday 02:00. 1 h on Saturday,
+    # then 3 h from Sunday's 10:00 opening (CEST, UTC+2): 13:00 local, 11:00 UTC.
+    case = open_case(store, berlin(2027, 3, 27, 19, 0))
+    assert case.response_due_at == datetime(2027, 3, 27, 18, 30, tzinfo=UTC)
+    assert case.resolution_due_at == datetime(2027, 3, 28, 11, 0, tzinfo=UTC)
+    assert case.resolution_due_at.astimezone(BERLIN).hour == 13
+
+
+def test_a_case_opened_before_fall_back_is_due_by_the_stores_winter_time(store, default_routing):
+    # Sat 2026-10-24 19:00 CEST; clocks go back Sunday 03:00. 1 h on Saturday,
+    # then 3 h from Sunday's 10:00 opening (CET, UTC+1): 13:00 local, 12:00 UTC.
+    case = open_case(store, berlin(2026, 10, 24, 19, 0))
+    assert case.resolution_due_at == datetime(2026, 10, 25, 12, 0, tzinfo=UTC)
+    assert case.resolution_due_at.astimezone(BERLIN).hour == 13
+
+
+@pytest.mark.parametrize("saturday", [date(2027, 3, 27), date(2026, 10, 24)], ids=["spring-forward", "fall-back"])
+def test_waiting_over_the_dst_night_moves_the_due_time_by_the_trading_time_waited(
+    store, default_routing, time_machine, saturday
+):
+    manager = make_user(Role.STORE_MANAGER, locations=[store])
+    opened = berlin(saturday.year, saturday.month, saturday.day, 19, 0)
+    case = open_case(store, opened)
+    due = case.resolution_due_at  # Sunday 13:00 local
+    time_machine.move_to(berlin(saturday.year, saturday.month, saturday.day, 19, 30), tick=False)
+    services.set_waiting(case, manager, "the supplier")
+    # Resumed Monday 09:00 local: 30 min on Saturday, 6 h on Sunday, 1 h on Monday waited.
+    monday = berlin(saturday.year, saturday.month, saturday.day + 2, 9, 0)
+    time_machine.move_to(monday, tick=False)
+    services.resume(case, manager)
+    case.refresh_from_db()
+    assert case.sla_paused_seconds == 7.5 * 3600
+    # 30 min of the 4 h ran before the wait: the 3.5 h left run from Monday 09:00.
+    assert due == berlin(saturday.year, saturday.month, saturday.day + 1, 13, 0)
+    assert case.resolution_due_at == berlin(saturday.year, saturday.month, saturday.day + 2, 12, 30)
