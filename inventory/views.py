@@ -108,14 +108,15 @@ FIXABLE_CAUSES = ("sku", "barcode", "unit")
 def _rejection(request, pk):
     """(the rejection, refusal): refusal is the error response, if any. A
     rejected event's page is part of the integration health screen: the
-    same people see it (controltower.navigation)."""
-    if not navigation.allows("integration-health", request.user):
-        return None, _refused(request, navigation.refusal("integration-health"))
+    same people see it (controltower.navigation); one out of their sight is
+    not found first."""
     rejection = RejectedEvent.objects.restrict(request.user).select_related("source", "dismissed_by").filter(
         pk=pk).first()
     if rejection is None:
         return None, render(request, "exceptions/not_found.html",
                             {"message": f"No rejected event {pk} in what you see."}, status=404)
+    if not navigation.allows("integration-health", request.user):
+        return None, _refused(request, navigation.refusal("integration-health"))
     return rejection, None
 
 

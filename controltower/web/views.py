@@ -87,6 +87,10 @@ def stores(request):
 ESCALATED_SHOWN = 100
 
 
+def _refused(request, message):
+    return render(request, "exceptions/refused.html", {"message": message}, status=403)
+
+
 def _not_found(request, message):
     return render(request, "exceptions/not_found.html", {"message": message}, status=404)
 

@@ -134,7 +134,7 @@ def test_count_history_shows_counted_record_variance_and_tolerance(client, store
     response = client.get(reverse("store", args=["B1"]))
     count, = response.context["counts"]
     assert (count.counted, count.record, count.variance) == (7, 10, -3)
-    assert b"/api/v1/count-variances?location=B1" in response.content
+    assert b"/records/count-variances/?location=B1" in response.content
 
 
 def test_feeds_are_the_lane_sources_and_the_unrestricted_ones_that_sent_here(client, store, manager):

@@ -53,6 +53,8 @@ def test_the_rejection_page_shows_what_the_source_sent_readable_and_escaped(till
     # the integration health list links to it
     assert f'href="/integration/rejections/{rejection.pk}/"' in client.get("/integration/").content.decode()
     client.force_login(make_user(Role.STORE_MANAGER, locations=[store]))
+    assert client.get(f"/integration/rejections/{rejection.pk}/").status_code == 404  # not theirs to see
+    client.force_login(make_user(Role.FINANCE))  # sees every rejection, but not on the integration screens
     assert client.get(f"/integration/rejections/{rejection.pk}/").status_code == 403
 
 
