@@ -3,7 +3,9 @@
 Every test in this folder is marked `browser` and is skipped, with the reason
 shown, when /usr/bin/chromium is not installed (CI installs it; a laptop need not).
 Use `@pytest.mark.django_db(transaction=True)`: the live server runs in
-another thread and must see committed data.
+another thread and must see committed data. Pages run under the
+Content-Security-Policy (no eval): give `page.wait_for_function` a function,
+"() => ...", not a bare expression, which Playwright evaluates with eval.
 """
 import os
 from pathlib import Path

@@ -66,7 +66,7 @@ def test_a_store_manager_filters_opens_and_acknowledges_a_case_on_a_phone(page, 
     assert filters.is_visible()
     page.select_option("#id_kind", "negative_stock")
     page.wait_for_url("**/cases/?*kind=negative_stock*")
-    page.wait_for_function("document.querySelectorAll('#case-table tbody tr').length === 1")
+    page.wait_for_function("() => document.querySelectorAll('#case-table tbody tr').length === 1")
     no_sideways_scroll(page)
     assert_no_axe_findings(page, "queue at 390 px, filters open")
     screenshot(page, "phone-queue-filtered")
@@ -93,7 +93,7 @@ def test_a_store_manager_filters_opens_and_acknowledges_a_case_on_a_phone(page, 
     page.locator("#case-status", has_text="Acknowledged").wait_for()
     assert Case.objects.get(pk=case.pk).status == Case.Status.ACKNOWLEDGED
     # Focus follows the action to its result: the case as it now stands.
-    page.wait_for_function("document.activeElement && document.activeElement.id === 'case-body'")
+    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'case-body'")
     no_sideways_scroll(page)
     screenshot(page, "phone-case-acknowledged")
 
