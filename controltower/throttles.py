@@ -65,7 +65,6 @@ def _failed_open(scope, error):
 class _ScopedThrottle(BaseThrottle):
     scope = None
     cache_format = "throttle:%(scope)s:%(ident)s"
-    timer = time.time
 
     def get_rate(self):
         try:
@@ -88,7 +87,7 @@ class _ScopedThrottle(BaseThrottle):
             return True
         number, period = rate.split("/")
         limit, seconds = int(number), {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[0]]
-        now = self.timer()
+        now = time.time()
         window = int(now // seconds)
         self.window_ends = (window + 1) * seconds - now
         counter = f"{key}:{window}"

@@ -6,6 +6,7 @@ then lets requests through (fails open), logs and counts them; ingest and the
 screens keep answering.
 """
 import logging
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
@@ -18,6 +19,10 @@ from tests.controltower.factories import make_user, source_token
 from tests.inventory.factories import LocationFactory, SKUFactory, SourceSystemFactory
 from tests.redis_server import PrivateRedis
 from tests.threads import run_at_once
+
+
+# 5 s into a minute: every call of a test falls in the same throttle window.
+IN_A_MINUTE = datetime(2026, 12, 6, 10, 0, 5, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -42,7 +47,8 @@ def events(prefix, count):
 
 @pytest.mark.django_db
 def test_with_redis_stopped_ingest_and_pages_answer_and_the_throttle_fails_open(
-        private_redis, settings, client, caplog):
+        private_redis, settings, client, caplog, time_machine):
+    time_machine.move_to(IN_A_MINUTE, tick=True)  # the test's calls all fall in one minute's window
     settings.CACHES = redis_cache(private_redis.url)
     settings.API_THROTTLE_RATES = {"source": "3/min", "person": "100000/min"}
     LocationFactory(code="S-RD"), SKUFactory(code="SKU-RD")
@@ -82,7 +88,6 @@ def _parallel_throttle_passes(clients, requests_each):
 
     def client():
         throttle = throttles.SourceTokenThrottle()
-        throttle.timer = lambda: 1_796_000_405.0  # 5 s into a minute
         return sum(throttle.allow_request(request, None) for _ in range(requests_each))
 
     results = run_at_once([client] * clients)
@@ -91,14 +96,16 @@ def _parallel_throttle_passes(clients, requests_each):
 
 
 @pytest.mark.django_db
-def test_parallel_clients_get_exactly_the_limit_through_on_redis(private_redis, settings):
+def test_parallel_clients_get_exactly_the_limit_through_on_redis(private_redis, settings, time_machine):
+    time_machine.move_to(IN_A_MINUTE, tick=False)
     settings.CACHES = redis_cache(private_redis.url)
     settings.API_THROTTLE_RATES = {"source": "50/min", "person": "100000/min"}
 
     assert _parallel_throttle_passes(clients=8, requests_each=25) == 50
 
 
-def test_parallel_clients_get_exactly_the_limit_through_on_local_memory(settings):
+def test_parallel_clients_get_exactly_the_limit_through_on_local_memory(settings, time_machine):
+    time_machine.move_to(IN_A_MINUTE, tick=False)
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
                                    "LOCATION": "parallel-throttle-test"}}
     settings.API_THROTTLE_RATES = {"source": "50/min", "person": "100000/min"}

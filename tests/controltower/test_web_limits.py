@@ -3,6 +3,8 @@ safe to open in a spreadsheet, request bodies and list pages are bounded,
 imports fail in one clear line, logins and API calls are throttled, and the
 production settings pass `manage.py check --deploy`."""
 import re
+from datetime import datetime
+from datetime import timezone as dt_timezone
 
 import pytest
 from django.test import Client
@@ -563,8 +565,12 @@ def test_client_login_with_a_request_works_with_axes(client, anna):
 
 # --- 8. API calls are throttled per token -------------------------------------------------------
 
+# Counts are kept per minute: 5 s into one, a test's calls never straddle two.
+IN_A_MINUTE = datetime(2026, 12, 6, 10, 0, 5, tzinfo=dt_timezone.utc)
 
-def test_a_source_token_beyond_its_rate_gets_429_with_retry_after(api_client, settings, pos):
+
+def test_a_source_token_beyond_its_rate_gets_429_with_retry_after(api_client, settings, time_machine, pos):
+    time_machine.move_to(IN_A_MINUTE, tick=True)  # every call in one throttle window (a minute)
     from tests.controltower.factories import source_token
     from tests.inventory.factories import SourceSystemFactory
 
@@ -586,7 +592,8 @@ def test_a_source_token_beyond_its_rate_gets_429_with_retry_after(api_client, se
     assert api_client.get("/api/v1/skus", HTTP_AUTHORIZATION=f"Token {other}").status_code == 200
 
 
-def test_person_tokens_have_a_bucket_each(api_client, settings):
+def test_person_tokens_have_a_bucket_each(api_client, settings, time_machine):
+    time_machine.move_to(IN_A_MINUTE, tick=True)  # every call in one throttle window (a minute)
     from controltower.models import Role
     from tests.controltower.factories import make_user, person_token
 
@@ -600,7 +607,8 @@ def test_person_tokens_have_a_bucket_each(api_client, settings):
     assert api_client.get("/api/v1/locations", HTTP_AUTHORIZATION=f"Token {second}").status_code == 200
 
 
-def test_a_session_user_has_a_bucket(client, settings):
+def test_a_session_user_has_a_bucket(client, settings, time_machine):
+    time_machine.move_to(IN_A_MINUTE, tick=True)  # every call in one throttle window (a minute)
     from controltower.models import Role
     from tests.controltower.factories import make_user
 
