@@ -22,6 +22,7 @@ SCREENS = {
     "variances": {PL, FI, AD},
     "approvals": {FI, AD},
     "integration-health": {IA, PL, AD},
+    "journeys": {SM, RO, PL, FI, PMO, EX, AD},
     "rollout": {RO, FI, IA, PMO, EX, AD},
     "hypercare": {PMO, EX, AD},
 }
@@ -56,6 +57,8 @@ def test_the_screens_exports_answer_as_their_screen(client):
     client.force_login(make_user(EX))
     for url_name in ("variances-counts-csv", "region-stores-csv", "region-escalated-csv"):
         assert client.get(reverse(url_name)).status_code == 403, url_name
+    client.force_login(make_user(IA))
+    assert client.get(reverse("journeys-csv")).status_code == 403
     assert client.get(reverse("case-counts")).status_code == 200
 
 
