@@ -98,11 +98,11 @@ def test_store_manager_filters_opens_and_resolves_a_case(browser, page, live_ser
 
     # Resolve without a root cause: the error shows under the field, nothing changes.
     page.click("#resolve-action summary")
-    page.fill("#id_resolution_code", "recounted")
+    page.select_option("#id_resolution_code", "recounted")
     page.click("text=Resolve case")
     error = page.locator("#resolve-action .field-error")
     error.wait_for()
-    assert "Required" in error.inner_text()
+    assert "Choose the root cause from the list." in error.inner_text()
     assert page.locator("#id_resolution_code").input_value() == "recounted"
     assert Case.objects.get(pk=case.pk).status == Case.Status.OPEN
     screenshot(page, "case-resolve-error")
