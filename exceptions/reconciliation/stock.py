@@ -49,8 +49,10 @@ def suspected_duplicate(now=None, since=None) -> list[Finding]:
     DuplicateVerdict) is not raised again, nor is a line already reversed.
     Severity by value, never above 3: it is a suspicion, not a fact.
 
-    Each later line is matched through an index: its location x SKU x time
-    occurred (ledger_loc_sku_time), or its business reference (ledger_reference)."""
+    Each later line is matched by a lookup of its own through an index: its
+    location x SKU x time occurred (ledger_loc_sku_time), or its business
+    reference (ledger_reference). (As a join, PostgreSQL would read the
+    whole ledger to merge it with the lines looked at.)"""
     default_window = config("duplicate_window_s")
     same = f"""
         o.location_id = d.location_id AND o.sku_id = d.sku_id
@@ -71,14 +73,19 @@ def suspected_duplicate(now=None, since=None) -> list[Finding]:
             FROM inventory_inventoryevent d JOIN inventory_sourcesystem ds ON ds.id = d.source_id
             WHERE d.id > %s AND d.received_at >= %s AND d.type NOT IN ('cycle_count', 'reversal')
         ), candidates AS (
-            SELECT o.id AS earlier_id, d.id AS later_id FROM d JOIN inventory_inventoryevent o
-              ON o.occurred_at = d.occurred_at AND (o.reference = '' OR d.reference = '') AND {same}
+            SELECT d.id AS later_id, (
+                SELECT MIN(o.id) FROM inventory_inventoryevent o
+                WHERE o.occurred_at = d.occurred_at AND (o.reference = '' OR d.reference = '') AND {same}
+            ) AS earlier_id FROM d
             UNION ALL
-            SELECT o.id, d.id FROM d JOIN inventory_inventoryevent o
-              ON d.reference <> '' AND o.reference = d.reference
-             AND {seconds_apart_sql("o.occurred_at", "d.occurred_at")} <= d.window_s AND {same}
+            SELECT d.id, (
+                SELECT MIN(o.id) FROM inventory_inventoryevent o
+                WHERE o.reference = d.reference
+                  AND {seconds_apart_sql("o.occurred_at", "d.occurred_at")} <= d.window_s AND {same}
+            ) FROM d WHERE d.reference <> ''
         ), pairs AS (
-            SELECT MIN(earlier_id) AS earlier_id, later_id FROM candidates GROUP BY later_id
+            SELECT MIN(earlier_id) AS earlier_id, later_id FROM candidates
+            GROUP BY later_id HAVING MIN(earlier_id) IS NOT NULL
         )
         SELECT p.earlier_id, p.later_id, d.location_id, d.sku_id, d.type, d.quantity, d.source_id,
                o.transaction_id AS earlier_txn, d.transaction_id AS later_txn,

@@ -2,9 +2,10 @@
 
 `bench_reconcile(lines, generate_budget_s)` generates, inside one
 transaction rolled back at the end, `lines` ledger lines received in the
-last hour (36 million: 10,000 events/s for an hour) over 600 stores x 20,000
-SKUs: an opening adjustment of 100 for each store x SKU the lines touch,
-then single-unit sales (a receipt number each), in batches of 5,000 received
+last hour (36 million: 10,000 events/s for an hour) over 600 stores x up to
+20,000 SKUs: an opening adjustment of 100 for each store x SKU the lines
+touch (one line in ten), then single-unit sales (a receipt number each;
+nine a store x SKU, so no stock goes negative), in batches of 5,000 received
 together; one batch sent again under new transaction ids a minute later
 (one suspected-duplicate case) and one line in a million sent again alone.
 The positions are the fold of those lines. Generation stops at the end of
@@ -96,13 +97,15 @@ def _generate(source, lines, now, deadline):
         first_location = cursor.fetchone()[0]
         cursor.execute("SELECT MIN(id) FROM inventory_sku WHERE code LIKE 'RB-K%%'")
         first_sku = cursor.fetchone()[0]
-        pairs = STORES * SKUS
-        # Line g: store g mod 600, SKU (g / 600) mod 20,000; its batch of 5,000 is received at
-        # one time in the hour before `now`; the first line of each store x SKU is the opening stock.
+        # Line g: store g mod 600, SKU (g / 600) mod `skus`; its batch of 5,000 is received at one
+        # time in the hour before `now`; the first line of each store x SKU is its opening stock
+        # (one line in ten), the others single-unit sales.
+        skus = max(1, min(SKUS, lines // 10 // STORES))
+        pairs = STORES * skus
         received = f"%(start)s::timestamptz + (g / {BATCH}) * {BATCH} * (interval '3600 seconds' / %(lines)s)"
         select = (
             f"SELECT %(source)s, 'RB-' || g, CASE WHEN g < {pairs} THEN 'adjustment' ELSE 'sale' END, "
-            f"%(loc)s + g %% {STORES}, %(sku)s + (g / {STORES}) %% {SKUS}, "
+            f"%(loc)s + g %% {STORES}, %(sku)s + (g / {STORES}) %% {skus}, "
             f"CASE WHEN g < {pairs} THEN 100 ELSE 1 END, "
             f"CASE WHEN g < {pairs} THEN NULL ELSE 'available' END, "
             f"CASE WHEN g < {pairs} THEN 'available' END, "
