@@ -10,14 +10,12 @@ all; the e-mail goes after the commit.
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from .models import Case, Team
 from .services import _history
-from .sla import Calendar
+from .sla import RUNNING, Calendar, overdue_q
 
-RUNNING = (Case.Status.OPEN, Case.Status.ACKNOWLEDGED, Case.Status.IN_PROGRESS)  # waiting: clock stopped
 
 
 def escalation_sweep(now=None):
@@ -35,8 +33,7 @@ def escalation_sweep(now=None):
         _notify(case, "sla_warning", message)
         counts["warned"] += 1
 
-    overdue = Q(resolution_due_at__lte=now) | Q(acknowledged_at__isnull=True, response_due_at__lte=now)
-    for case in running.filter(overdue, breached_at__isnull=True):
+    for case in running.filter(overdue_q(now), breached_at__isnull=True):
         with transaction.atomic():
             if not Case.objects.filter(pk=case.pk, breached_at__isnull=True).update(breached_at=now,
                                                                                     escalation_due_at=now):

@@ -15,7 +15,7 @@ from django.utils import timezone
 from controltower import dashboards, metrics, rollups
 from controltower.scoping import visible_locations
 from exceptions.reconciliation.feeds import is_stale
-from exceptions.sla import Calendar
+from exceptions.sla import Calendar, sla_state
 from exceptions.services import active_cases_at, escalated_to_regional_ops, location_case_figures
 from inventory.lanes import feeds_serving
 from inventory.models import Region
@@ -175,10 +175,11 @@ def store_table(board):
     return header, rows
 
 
-def escalated_table(cases):
+def escalated_table(cases, now=None):
+    now = now or timezone.now()
     header = ["id", "kind", "severity", "location", "status", "breached", "resolution_due_at", "owner", "summary"]
     rows = [
-        [case.pk, case.kind, case.severity, case.location.code, case.status, "yes" if case.breached_at else "no",
+        [case.pk, case.kind, case.severity, case.location.code, case.status, "yes" if sla_state(case, now).state == "breached" else "no",
          case.resolution_due_at.isoformat() if case.resolution_due_at else "", str(case.owner or ""), case.summary]
         for case in cases
     ]

@@ -15,3 +15,9 @@ def words(value):
 def sla_state(case, now):
     """`{% with sla=case|sla_state:now %}`: the case's SLA state from exceptions.sla, for a table row."""
     return _sla_state(case, now)
+
+
+@register.filter
+def breached_now(case, now):
+    """Whether the case reads "Breached" at `now` (exceptions.sla), for a row's emphasis."""
+    return _sla_state(case, now).state == "breached"
