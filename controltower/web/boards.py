@@ -141,13 +141,13 @@ def region_board(region, sort=DEFAULT_SORT, reverse=False) -> RegionBoard:
     day = rollups.last_day()
     locations = list(region.locations.filter(active=True).order_by("code"))
     cases = location_case_figures([location.pk for location in locations])
-    found = rollups.on_day(STORE_COLUMNS, "location", [location.code for location in locations], day) if day else {}
+    found = dashboards.measured(STORE_COLUMNS, "location", [location.code for location in locations], day)
     rows = [
         StoreRow(
             location=location,
             open=cases.get(location.pk, {}).get("open", 0),
             breached=cases.get(location.pk, {}).get("breached", 0),
-            kpis={key: dashboards.Tile(metrics.get(key), found.get((key, location.code))) for key in STORE_COLUMNS},
+            kpis={key: found[(key, location.code)] for key in STORE_COLUMNS},
         )
         for location in locations
     ]
@@ -211,16 +211,16 @@ def store_page(location, now=None) -> StorePage:
     day = rollups.last_day()
     sources = list(feeds_serving(location, since=now - timedelta(days=TREND_DAYS)))
     lane_named = set(location.lane_sources.values_list("pk", flat=True)) if sources else set()
-    latency = rollups.on_day([LATENCY], "source", [source.code for source in sources], day) if day else {}
+    latency = dashboards.measured([LATENCY], "source", [source.code for source in sources], day, now=now)
     calendar = Calendar()
     feeds = [
-        Feed(source=source, latency=dashboards.Tile(metrics.get(LATENCY), latency.get((LATENCY, source.code))),
+        Feed(source=source, latency=latency[(LATENCY, source.code)],
              stale=is_stale(source, source.last_event_at, now, calendar), names_store=source.pk in lane_named)
         for source in sources
     ]
     return StorePage(
         location=location, day=day,
-        tiles=dashboards.tiles(STORE_KPIS, "location", location.code, day),
+        tiles=dashboards.tiles(STORE_KPIS, "location", location.code, day, now=now),
         trends=trends("location", location.code, day),
         cases=active_cases_at(location),
         feeds=feeds,
