@@ -29,8 +29,8 @@ def zone_of(where):
 def when(moment: datetime | None, where=None) -> str:
     """`moment` to the minute in the zone of `where`, with the zone's
     abbreviation: "06 Dec 2026 14:05 CET"; "" for None."""
-    if moment is None:
-        return ""
+    if not isinstance(moment, date):  # None, or nothing (a template's missing value)
+        return "" if not moment else str(moment)
     if not isinstance(moment, datetime):
         return day(moment)
     local = moment.astimezone(zone_of(where)) if moment.tzinfo else moment.replace(tzinfo=UTC)
@@ -39,8 +39,8 @@ def when(moment: datetime | None, where=None) -> str:
 
 def day(value: date | datetime | None, where=None) -> str:
     """The day of `value`: "06 Dec 2026" (a moment: its day in the zone of `where`)."""
-    if value is None:
-        return ""
+    if not isinstance(value, date):
+        return "" if not value else str(value)
     if isinstance(value, datetime) and value.tzinfo:
         value = value.astimezone(zone_of(where))
     return f"{value:{DAY}}"

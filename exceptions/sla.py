@@ -136,7 +136,7 @@ class SlaState:
     label: str  # the state in words: "Breached", "Missed", "Paused", "Done", "At risk", "On track", "No SLA"
     tone: str  # "alert" once breached or missed, "warn" once at risk (WARNING_SHARE of the target used), else ""
     due_at: datetime | None  # when the case must be resolved
-    overdue: bool  # the due time has passed (an active case)
+    overdue: bool  # the due time has passed
     time_left: str  # "3 hours, 20 minutes" while before the due time, else ""
     overdue_by: str  # "2 hours" once past it, else ""
     note: str  # after "Due": "clock stopped while waiting", "3 hours left", "overdue by 2 hours" or ""
@@ -204,7 +204,7 @@ def sla_state(case, now) -> SlaState:
     else:
         state = "no_sla"
     due = case.resolution_due_at
-    overdue = due is not None and due <= now and case.status not in Case.DONE
+    overdue = due is not None and due <= now
     time_left = timeuntil(due, now) if due is not None and not overdue else ""
     overdue_by = timesince(due, now) if overdue else ""
     if due is None or case.status in Case.DONE:
@@ -215,6 +215,7 @@ def sla_state(case, now) -> SlaState:
         note = f"overdue by {overdue_by}" if overdue else f"{time_left} left"
     return SlaState(
         state=state, label=SLA_LABELS[state],
-        tone="alert" if state in ("breached", "missed") else "warn" if state == "at_risk" else "",
+        tone="alert" if state in ("breached", "missed") else "warn" if state == "at_risk" or (
+            state == "paused" and case.warned_at) else "",
         due_at=due, overdue=overdue, time_left=time_left, overdue_by=overdue_by, note=note,
     )

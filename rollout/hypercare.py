@@ -28,6 +28,7 @@ from django.utils.text import slugify
 from controltower import dashboards, metrics, rollups
 from controltower.metrics import HIGHER
 from controltower.scoping import ESTATE_ROLES, role_of, visible_locations
+from controltower.when import when
 from exceptions.models import URGENCY, Case
 from inventory.models import Channel, CountVariance, Position, on_hand_expression
 
@@ -349,7 +350,7 @@ def case_list_table(user, store):
         table.rows.append([Cell(f"#{case.pk} {case.summary}", reverse("case-detail", args=[case.pk])),
                            _number(case.severity), Cell(case.get_kind_display()),
                            Cell(case.sku.code if case.sku_id else ""),
-                           Cell(timezone.localtime(case.opened_at).strftime("%d %b %Y %H:%M")),
+                           Cell(when(case.opened_at, store)),
                            Cell(case.get_status_display())])
     return table
 
@@ -370,7 +371,7 @@ def count_variances(store):
         table.rows.append([Cell(variance.sku.code), Cell(variance.sku.description), Cell(variance.state),
                            _number(variance.counted), _number(variance.record), _number(variance.variance),
                            Cell({True: "yes", False: "no", None: "not known"}[variance.within_tolerance]),
-                           Cell(timezone.localtime(variance.counted_at).strftime("%d %b %Y %H:%M"))])
+                           Cell(when(variance.counted_at, store))])
     return table
 
 
@@ -403,7 +404,7 @@ def channel_stock(store):
                   empty="No channels defined.", note="From the store's positions now (current state).")
     for channel in Channel.objects.all():
         held = channel.holds_back_safety_stock
-        table.rows.append([Cell(f"{channel.name} ({channel.code})"), Cell("held back" if held else "sold"),
+        table.rows.append([Cell(channel.name), Cell("held back" if held else "sold"),
                            _number(figures["held_back" if held else "all_of"] or 0),
                            _number(figures["held_back_zero" if held else "all_of_zero"]), _number(figures["skus"])])
     return table
@@ -419,12 +420,13 @@ def channel_kpis(day):
     kpis = [metric for metric in metrics.metrics() if dimension.part in metric.scopes]
     if not kpis:
         return None
-    codes = list(Channel.objects.values_list("code", flat=True))
+    names = dict(Channel.objects.values_list("code", "name"))
+    codes = list(names)
     found = dashboards.measured([m.key for m in kpis], "channel", codes, day)
     table = Table("channel-kpis", "KPIs by channel, all stores", ["Channel", *[m.label for m in kpis]],
                   note="The channel rollups cover every store: they are not measured per store.")
     for code in codes:
-        table.rows.append([Cell(code), *[_kpi_cell(m, found[(m.key, code)]) for m in kpis]])
+        table.rows.append([Cell(names[code]), *[_kpi_cell(m, found[(m.key, code)]) for m in kpis]])
     return table
 
 
