@@ -68,6 +68,7 @@ def pages():
     pilot = Wave.objects.get(name="Pilot (demo)")
     stores = list(Location.objects.filter(wave_memberships__wave=pilot).order_by("code"))
     regions = sorted({store.region.code for store in stores})
+    yield "executive", "/hypercare/"  # the landing: each live wave's verdict and KPIs
     yield "executive", f"/hypercare/waves/{pilot.pk}/"
     for region in regions:
         yield "executive", f"/hypercare/waves/{pilot.pk}/regions/{region}/"
