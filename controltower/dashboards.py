@@ -11,17 +11,13 @@ from __future__ import annotations
 
 import csv
 import json
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
 
 from django.http import StreamingHttpResponse
+from django.utils import timezone
 
-from . import metrics
+from . import metrics, rollups, when
 from .csvsafe import safe_row
-from .models import KpiDay
-
-# How far back a tile looks for a KPI's latest value when its day has none.
-LOOK_BACK_DAYS = 7
 
 DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
 SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "cross")
@@ -31,13 +27,32 @@ LINE_COLOURS = ("#1d4ed8", "#b45309", "#047857", "#7c3aed", "#be123c", "#0f766e"
 
 @dataclass
 class Tile:
-    metric: metrics.Metric
-    row: KpiDay | None  # None: nothing rolled up for this member and day
-    day: object = None  # the day the page shows (the row may be the day before: see tiles())
+    """One measured number as a screen shows it: the value, when it was
+    measured, what it covers, the target it is read against, the records
+    behind it. From a rollup row (`of_row`) or measured now (`live`)."""
 
-    @property
-    def value(self):
-        return None if self.row is None else self.row.value
+    metric: metrics.Metric
+    value: object = None  # None: no data
+    sample: int = 0
+    records_url: str = ""
+    measured_at: object = None  # when the value was measured (a rollup's computed_at, or now)
+    covers: object = None  # the rollup day the value is of; None for a live value
+    day: object = None  # the day the page shows (the row may be from before: see tiles())
+    target: object = None  # a target other than the metric's (a wave's gate criterion), else None
+    detail: dict = field(default_factory=dict)
+    scope: str = ""  # what it measures, as "dimension:member" (the tiles' data-scope, for tests and scripts)
+
+    @classmethod
+    def of_row(cls, metric, row, day=None, target=None):
+        if row is None:
+            return cls(metric, day=day, target=target)
+        return cls(metric, row.value, row.sample, row.records_url, row.computed_at, row.day, day, target,
+                   row.detail or {})
+
+    @classmethod
+    def live(cls, metric, reading, measured_at, target=None):
+        return cls(metric, reading.value, reading.sample, reading.records_url, measured_at, None, None, target,
+                   reading.detail)
 
     @property
     def text(self):
@@ -45,47 +60,71 @@ class Tile:
 
     @property
     def status(self):
-        return self.metric.status(self.value)
+        return self.metric.status(self.value, self.target)
 
     @property
-    def sample(self):
-        return 0 if self.row is None else self.row.sample
-
-    @property
-    def records_url(self):
-        return "" if self.row is None else self.row.records_url
+    def target_text(self):
+        return self.metric.target_text_of(self.target)
 
     @property
     def period(self):
-        """What the value covers, in words, when it is not simply the page's day."""
-        if self.row is None:
+        """What the value covers, in words, when it is not simply the page's day or now."""
+        if self.value is None or self.covers is None:
             return ""
-        earlier = " (no data since)" if self.day and self.row.day != self.day else ""
+        earlier = " (no data since)" if self.day and self.covers != self.day else ""
         if self.metric.rollup_days > 1:
-            return f"The {self.metric.rollup_days} days to {self.row.day:%d %b}{earlier}"
-        return f"On {self.row.day:%d %b}{earlier}" if earlier else ""
+            return f"The {self.metric.rollup_days} days to {when.day(self.covers)}{earlier}"
+        return f"On {when.day(self.covers)}{earlier}" if earlier else ""
+
+    @property
+    def as_of(self):
+        """When the value was measured, in words: "now (06 Dec 2026 05:47 UTC)" or "as of ..."."""
+        if self.measured_at is None:
+            return ""
+        if self.covers is None:
+            return f"Live: counted {when.when(self.measured_at)}"
+        return f"As of {when.when(self.measured_at)}"
 
 
-def tiles(metric_keys, dimension, member, day) -> list[Tile]:
-    """One tile per metric for one member of a rollup dimension on `day` (the
-    latest rolled up, usually today, still going); a metric with no data on
-    it shows its latest value of the week before, saying which day (early in
-    the day most flows have not happened yet; a store counts every few days)."""
-    if not day:
-        return [Tile(metrics.get(key), None) for key in metric_keys]
-    # The day and the week before in one read, latest first.
-    recent = {}
-    for row in KpiDay.objects.filter(metric__in=metric_keys, dimension=dimension, member=member,
-                                     day__gte=day - timedelta(days=LOOK_BACK_DAYS), day__lte=day).order_by("-day"):
-        recent.setdefault(row.metric, []).append(row)
-    chosen = []
+def measured(metric_keys, dimension, members, day, targets=None, now=None) -> dict:
+    """{(metric key, member): Tile} for members of a rollup dimension: the one
+    read of a measured number for every tile, table cell and ranking.
+
+    A live metric (Metric.live: a count of the state now, such as the open
+    cases) is measured when the page is drawn, so it agrees with the lists of
+    the same page; the others read their rollup of `day` (the latest rolled
+    up), or their latest value of the week before, saying which day
+    (rollups.latest). `targets`: {metric key: target} replacing the metrics'
+    own (a wave's gate criteria)."""
+    targets = targets or {}
+    now = now or timezone.now()
+    members = list(members)
+    live = [key for key in metric_keys if metrics.get(key).live]
+    found = {}
+    if live:
+        scopes = rollups.dimension(dimension).members()
+        known = [member for member in members if member in scopes]
+        window = metrics.Window(since=None, until=now)
+        for key in live:
+            metric = metrics.get(key)
+            readings = metric.measure_many([scopes[member] for member in known], window) if known else []
+            for member, reading in zip(known, readings, strict=True):
+                found[(key, member)] = Tile.live(metric, reading, now, targets.get(key))
+    rolled = [key for key in metric_keys if key not in live]
+    rows = rollups.latest(rolled, dimension, members, day) if day and rolled else {}
     for key in metric_keys:
-        rows = recent.get(key, [])
-        row = rows[0] if rows and rows[0].day == day else None
-        if row is None or row.value is None:
-            row = next((earlier for earlier in rows if earlier.value is not None), row)
-        chosen.append(Tile(metrics.get(key), row, day))
-    return chosen
+        metric = metrics.get(key)
+        for member in members:
+            tile = found.get((key, member)) or Tile.of_row(metric, rows.get((key, member)), day, targets.get(key))
+            tile.scope = f"{dimension}:{member}"
+            found[(key, member)] = tile
+    return found
+
+
+def tiles(metric_keys, dimension, member, day, targets=None, now=None) -> list[Tile]:
+    """One tile per metric for one member of a rollup dimension (see `measured`)."""
+    found = measured(metric_keys, dimension, [member], day, targets, now)
+    return [found[(key, member)] for key in metric_keys]
 
 
 def trend_figure(metric, lines, *, marks=(), targets=(), title=""):
@@ -161,14 +200,15 @@ def _axis(metric, largest):
             metrics.Unit.COUNT: "count", metrics.Unit.VALUE: "value at cost"}.get(metric.unit, ""), 1
 
 
-def trend_summary(metric, rows):
-    """The figure in words (its aria-label): first and last day with data."""
+def trend_summary(metric, rows, target=None):
+    """The figure in words (its aria-label): first and last day with data, and the target (`target`:
+    one replacing the metric's, such as a wave's gate criterion)."""
     known = [row for row in rows if row.value is not None]
     if not known:
         return f"{metric.label}: no data in this period."
     first, last = known[0], known[-1]
-    return (f"{metric.label}{_each_day(metric)} from {metric.format(first.value)} on {first.day:%d %b} "
-            f"to {metric.format(last.value)} on {last.day:%d %b}; target {metric.target_text}.")
+    return (f"{metric.label}{_each_day(metric)} from {metric.format(first.value)} on {when.day(first.day)} "
+            f"to {metric.format(last.value)} on {when.day(last.day)}; target {metric.target_text_of(target)}.")
 
 
 class _Echo:

@@ -99,6 +99,10 @@ class Metric:
     # day's own value; more for a measure of events too few in a day to read
     # (a wave's transfers received, its cases resolved).
     rollup_days: int = 1
+    # A count of the state now (the cases open, their age): screens measure it
+    # when drawn, so a tile agrees with the list under it; its rollups feed
+    # only the trends (controltower.dashboards.tiles).
+    live: bool = False
 
     def measure_many(self, scopes, window) -> list[Reading]:
         """The readings of `scopes`, in their order."""
@@ -106,25 +110,34 @@ class Metric:
             return self.compute_many(list(scopes), window)
         return [self.compute(scope, window) for scope in scopes]
 
-    def status(self, value):
-        """Green, amber or red for `value` against the target; no data for None."""
+    def status(self, value, target=None):
+        """Green, amber or red for `value` against the target (`target`: one
+        replacing the metric's, such as a wave's gate criterion: short of it is
+        red); no data for None."""
         if value is None:
             return Status.NO_DATA
-        if self.target is None:
+        amber = self.amber if target is None else None
+        target = self.target if target is None else Decimal(target)
+        if target is None:
             return Status.NO_TARGET
         value = Decimal(value)
         sign = 1 if self.better == HIGHER else -1
-        if sign * (value - self.target) >= 0:
+        if sign * (value - target) >= 0:
             return Status.GREEN
-        if self.amber is not None and sign * (value - self.amber) >= 0:
+        if amber is not None and sign * (value - amber) >= 0:
             return Status.AMBER
         return Status.RED
 
     @property
     def target_text(self):
-        if self.target is None:
+        return self.target_text_of(None)
+
+    def target_text_of(self, target):
+        """The target in words: the metric's, or `target` when given."""
+        target = self.target if target is None else target
+        if target is None:
             return "no target"
-        return ("at least " if self.better == HIGHER else "at most ") + self.format(self.target)
+        return ("at least " if self.better == HIGHER else "at most ") + self.format(target)
 
     def format(self, value):
         """`value` in this metric's unit, in words: "no data" for None."""
@@ -188,14 +201,15 @@ _metrics: dict[str, Metric] = {}
 
 
 def register(key, label, *, definition, unit, better, compute=None, target, amber=None,
-             scopes=("locations", "sources"), compute_many=None, rollup_days=1):
+             scopes=("locations", "sources"), compute_many=None, rollup_days=1, live=False):
     """Add a metric (called from an app's AppConfig.ready()). A key is defined
     once. `target`: the value that is good enough (None only for a count with
     no sensible target); `amber`: where red begins (None: short of the target
     is red); `scopes`: the Scope parts `compute` honours. `compute_many`
     (scopes, window) -> [Reading]: the batched rule; given alone, `compute`
     is it for one scope (one rule, never two). `rollup_days`: the trailing
-    days a daily rollup value covers (Metric.rollup_days)."""
+    days a daily rollup value covers (Metric.rollup_days); `live`: a count
+    of the state now, read when a screen is drawn (Metric.live)."""
     if compute is None:
         if compute_many is None:
             raise ValueError(f"Metric {key}: compute or compute_many is required.")
@@ -216,7 +230,7 @@ def register(key, label, *, definition, unit, better, compute=None, target, ambe
             compute, "batched", compute):
         raise ValueError(f"Metric {key} is already registered.")
     _metrics[key] = Metric(key, label, definition, unit, better, compute, target, amber, frozenset(scopes),
-                           compute_many, rollup_days)
+                           compute_many, rollup_days, live)
 
 
 def one_scope(compute_many):

@@ -202,12 +202,31 @@ def series_of(metric_keys, dimension_name, member, first_day, last_day) -> dict:
             for key in metric_keys}
 
 
-def on_day(metric_keys, dimension_name, members, day) -> dict:
-    """{(metric, member): KpiDay} for one day; `members` None for every member."""
-    rows = KpiDay.objects.filter(metric__in=metric_keys, dimension=dimension_name, day=day)
+# How far back a KPI's latest value is looked for when its day has none.
+LOOK_BACK_DAYS = 7
+
+
+def latest(metric_keys, dimension_name, members, day) -> dict:
+    """{(metric, member): KpiDay}: each metric's row of `day` for each member
+    (`members` None: every member), or, when that day has no value (early in
+    the day most flows have not happened yet; a store counts every few
+    days), its latest row with a value in the LOOK_BACK_DAYS before. Every
+    screen reads rolled-up values through this, so a tile, a table and a
+    ranking of the same metric and member show the same value."""
+    rows = KpiDay.objects.filter(metric__in=metric_keys, dimension=dimension_name,
+                                 day__gte=day - timedelta(days=LOOK_BACK_DAYS), day__lte=day)
     if members is not None:
         rows = rows.filter(member__in=members)
-    return {(row.metric, row.member): row for row in rows}
+    found = {}
+    # Latest first: the day's row, replaced by an earlier one only while it has no value.
+    for row in rows.order_by("-day"):
+        key = (row.metric, row.member)
+        chosen = found.get(key)
+        if chosen is None or (chosen.value is None and row.value is not None):
+            if chosen is None and row.day != day and row.value is None:
+                continue
+            found[key] = row
+    return found
 
 
 def last_day():

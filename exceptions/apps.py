@@ -29,14 +29,14 @@ def register_metrics():
     register(
         "open_sev1_cases", "Open severity-1 cases", unit=Unit.COUNT, better=LOWER,
         compute_many=metrics.open_sev1_cases,
-        target="0", amber="2", scopes=("locations",),
+        target="0", amber="2", scopes=("locations",), live=True,
         definition="Severity-1 cases active (open to waiting) at the locations at the end of the window. "
                    "Cases of no location (feeds, the estate) count only for the whole estate.",
     )
     register(
         "open_sev2_cases", "Open severity-2 cases", unit=Unit.COUNT, better=LOWER,
         compute_many=metrics.open_sev2_cases,
-        target="5", amber="20", scopes=("locations",),
+        target="5", amber="20", scopes=("locations",), live=True,
         definition="Severity-2 cases active (open to waiting) at the locations at the end of the window. "
                    "Cases of no location (feeds, the estate) count only for the whole estate.",
     )
@@ -50,14 +50,14 @@ def register_metrics():
     register(
         "case_aging_p90", "Case aging p90", unit=Unit.SECONDS, better=LOWER,
         compute_many=metrics.case_aging_p90,
-        target="172800", amber="432000", scopes=("locations",),
+        target="172800", amber="432000", scopes=("locations",), live=True,
         definition="90th percentile of the age of the cases active at the end of the window, from when "
                    "each was opened.",
     )
     register(
         "case_aging_p50", "Case aging p50", unit=Unit.SECONDS, better=LOWER,
         compute_many=metrics.case_aging_p50,
-        target="86400", amber="259200", scopes=("locations",),
+        target="86400", amber="259200", scopes=("locations",), live=True,
         definition="Median (50th percentile) of the age of the cases active at the end of the window, from "
                    "when each was opened.",
     )
@@ -80,7 +80,7 @@ def register_metrics():
     register(
         "variance_value_at_risk", "Snapshot variance value at risk", unit=Unit.VALUE, better=LOWER,
         compute_many=metrics.variance_value_at_risk,
-        target="1000", amber="10000", scopes=("locations",),
+        target="1000", amber="10000", scopes=("locations",), live=True,
         definition="The quantity differences of the snapshot mismatches active (open to waiting) at the "
                    "locations at the end of the window, valued at each SKU's unit cost, in the currency of "
                    "the item master. Financial variances (the ERP's values) are not in it.",
@@ -88,7 +88,7 @@ def register_metrics():
     register(
         "stale_feeds", "Stale feeds", unit=Unit.COUNT, better=LOWER,
         compute=metrics.stale_feeds,
-        target="0", amber="1", scopes=("sources",),
+        target="0", amber="1", scopes=("sources",), live=True,
         definition="Active sources silent longer than their expected feed interval at the end of the "
                    "window (tills: while their stores trade), or that never sent anything; a source with "
                    "no expected interval is never stale.",

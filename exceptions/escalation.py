@@ -10,14 +10,14 @@ all; the e-mail goes after the commit.
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
+
+from controltower.when import when
 
 from .models import Case, Team
 from .services import _history
-from .sla import Calendar
+from .sla import RUNNING, Calendar, overdue_q
 
-RUNNING = (Case.Status.OPEN, Case.Status.ACKNOWLEDGED, Case.Status.IN_PROGRESS)  # waiting: clock stopped
 
 
 def escalation_sweep(now=None):
@@ -30,13 +30,12 @@ def escalation_sweep(now=None):
         with transaction.atomic():
             if not Case.objects.filter(pk=case.pk, warned_at__isnull=True).update(warned_at=now):
                 continue
-            message = f"75% of the resolution time used; due {case.resolution_due_at:%Y-%m-%d %H:%M %Z}"
+            message = f"75% of the resolution time used; due {when(case.resolution_due_at, case.location)}"
             _history(case, None, "sla_warning", now, field="warned_at", to_value=now, note=message)
         _notify(case, "sla_warning", message)
         counts["warned"] += 1
 
-    overdue = Q(resolution_due_at__lte=now) | Q(acknowledged_at__isnull=True, response_due_at__lte=now)
-    for case in running.filter(overdue, breached_at__isnull=True):
+    for case in running.filter(overdue_q(now), breached_at__isnull=True):
         with transaction.atomic():
             if not Case.objects.filter(pk=case.pk, breached_at__isnull=True).update(breached_at=now,
                                                                                     escalation_due_at=now):
@@ -86,8 +85,8 @@ def next_team(case):
 
 def _breach_words(case, now):
     if case.resolution_due_at and case.resolution_due_at <= now:
-        return f"Resolution target missed (due {case.resolution_due_at:%Y-%m-%d %H:%M %Z})"
-    return f"Not acknowledged in time (response due {case.response_due_at:%Y-%m-%d %H:%M %Z})"
+        return f"Resolution target missed (due {when(case.resolution_due_at, case.location)})"
+    return f"Not acknowledged in time (response due {when(case.response_due_at, case.location)})"
 
 
 def _notify(case, action, message):

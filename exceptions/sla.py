@@ -132,9 +132,9 @@ def sla_clock(case, calendar=None):
 class SlaState:
     """A case's SLA as people read it: the state, its words, and the due time."""
 
-    state: str  # breached, paused, done, at_risk, on_track or no_sla
-    label: str  # the state in words: "Breached", "Paused", "Done", "At risk", "On track", "No SLA"
-    tone: str  # "alert" once breached, "warn" once warned (at WARNING_SHARE of the target), else ""
+    state: str  # breached, missed, paused, done, at_risk, on_track or no_sla
+    label: str  # the state in words: "Breached", "Missed", "Paused", "Done", "At risk", "On track", "No SLA"
+    tone: str  # "alert" once breached or missed, "warn" once at risk (WARNING_SHARE of the target used), else ""
     due_at: datetime | None  # when the case must be resolved
     overdue: bool  # the due time has passed
     time_left: str  # "3 hours, 20 minutes" while before the due time, else ""
@@ -146,24 +146,58 @@ class SlaState:
 # waiting pushes back). Cases without a target have no due time and match neither.
 RESOLVED_IN_TIME = Q(resolved_at__lte=F("resolution_due_at"))
 HAS_TARGET = Q(resolution_due_at__isnull=False)
+# The statuses whose SLA clock runs (waiting: stopped).
+RUNNING = (Case.Status.OPEN, Case.Status.ACKNOWLEDGED, Case.Status.IN_PROGRESS)
 
 
-SLA_LABELS = {"breached": "Breached", "paused": "Paused", "done": "Done", "at_risk": "At risk",
+def overdue_q(now):
+    """Running cases past a target at `now`: the resolution due time, or the
+    response due time while nobody acknowledged the case."""
+    return Q(status__in=RUNNING) & (Q(resolution_due_at__lte=now)
+                                    | Q(acknowledged_at__isnull=True, response_due_at__lte=now))
+
+
+def breached_q(now):
+    """The cases in breach at `now`: marked by the escalation sweep, or past
+    a target already though the sweep has not run since. Every count of
+    breached cases uses this, so a count agrees with the cases listed."""
+    return Q(breached_at__isnull=False) | overdue_q(now)
+
+
+def is_overdue(case, now):
+    """overdue_q for one case in memory."""
+    if case.status not in RUNNING:
+        return False
+    due, response_due = case.resolution_due_at, case.response_due_at
+    return (due is not None and due <= now) or (
+        case.acknowledged_at is None and response_due is not None and response_due <= now)
+
+
+def missed_target(case):
+    """A resolved or closed case that missed its target: breached on the way
+    (even if it cleared later), or resolved after its due time."""
+    due = case.resolution_due_at
+    return bool(case.breached_at) or (due is not None and case.resolved_at is not None and case.resolved_at > due)
+
+
+SLA_LABELS = {"breached": "Breached", "missed": "Missed", "paused": "Paused", "done": "Done", "at_risk": "At risk",
               "on_track": "On track", "no_sla": "No SLA"}
 
 
 def sla_state(case, now) -> SlaState:
-    """Where `case` stands against its SLA at `now`. A breach outranks
-    everything; a waiting case is paused (its clock stopped); a resolved or
-    closed one done; a case warned by the escalation sweep (warned_at) is at
-    risk; one with a due time on track."""
-    if case.breached_at:
+    """Where `case` stands against its SLA at `now`, derived from its due
+    times when read (never only from the flags the escalation sweep sets: it
+    may not have run since). A resolved or closed case is done, or missed
+    when it missed its target; an active one past a target (or marked
+    breached) is breached; a waiting one paused (its clock stopped); one past
+    its warning time (or warned) at risk; one with a due time on track."""
+    if case.status in Case.DONE:
+        state = "missed" if missed_target(case) else "done"
+    elif case.breached_at or is_overdue(case, now):
         state = "breached"
     elif case.status == Case.Status.WAITING:
         state = "paused"
-    elif case.status in Case.DONE:
-        state = "done"
-    elif case.warned_at:
+    elif case.warned_at or (case.warning_due_at is not None and case.warning_due_at <= now):
         state = "at_risk"
     elif case.resolution_due_at:
         state = "on_track"
@@ -181,6 +215,7 @@ def sla_state(case, now) -> SlaState:
         note = f"overdue by {overdue_by}" if overdue else f"{time_left} left"
     return SlaState(
         state=state, label=SLA_LABELS[state],
-        tone="alert" if case.breached_at else "warn" if case.warned_at else "",
+        tone="alert" if state in ("breached", "missed") else "warn" if state == "at_risk" or (
+            state == "paused" and case.warned_at) else "",
         due_at=due, overdue=overdue, time_left=time_left, overdue_by=overdue_by, note=note,
     )

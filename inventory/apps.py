@@ -104,7 +104,7 @@ def register_metrics():
         "transfer_lead_time", "Transfer lead time", unit=Unit.SECONDS, better=LOWER,
         compute_many=metrics.transfer_lead_time_many,
         target="129600", amber="259200", scopes=("locations",), rollup_days=7,  # a store receives a few a week
-        definition="Median of receipt time minus shipping time (transfer_in minus transfer_out) of the "
+        definition="Median of receipt time minus shipping time (the transfer in minus the transfer out) of the "
                    "transfer lines received at the locations in the window. Also shown: the transfers to "
                    "them still in transit at the end of the window, by age.",
     )

@@ -82,10 +82,9 @@ class SourceHealth:
     @property
     def latency_by_type(self):
         """The latency percentile per event type from the same rollup row, slowest first: "sale 6 min, ..."."""
-        row = self.latency.row
-        by_type = (row.detail or {}).get("by_event_type", {}) if row is not None else {}
+        by_type = self.latency.detail.get("by_event_type", {})
         slowest = sorted(by_type.items(), key=lambda item: (-Decimal(item[1]), item[0]))
-        return ", ".join(f"{event_type} {self.latency.metric.format(Decimal(seconds))}"
+        return ", ".join(f"{event_type.replace('_', ' ')} {self.latency.metric.format(Decimal(seconds))}"
                          for event_type, seconds in slowest)
 
 

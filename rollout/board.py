@@ -24,6 +24,7 @@ from django.utils import timezone
 from controltower import dashboards, metrics
 from controltower.metrics import Scope, Window
 from controltower.models import Role
+from controltower.when import day
 
 from . import gates
 from .evaluation import forecast, meets, scope_of
@@ -95,11 +96,11 @@ class CriterionView:
         if self.state.passed:
             return "Passing"
         if self.state.waived:
-            return f"Waived until {timezone.localtime(self.state.waiver.expires_at):%d %b %Y}"
+            return f"Waived until {day(self.state.waiver.expires_at)}"
         if self.state.latest is None:
             return "Not measured yet"
         if self.state.expired_waiver:
-            return f"Failing: its waiver expired {timezone.localtime(self.state.expired_waiver.expires_at):%d %b %Y}"
+            return f"Failing: its waiver expired {day(self.state.expired_waiver.expires_at)}"
         return "Failing"
 
     @property
@@ -194,10 +195,10 @@ def _waived_at_pass(passed):
 
 
 def passed_cell(gate, waived_criteria):
-    day = f"{timezone.localtime(gate.passed_at):%d %b}" if gate.passed_at else ""
+    passed = day(gate.passed_at) if gate.passed_at else ""
     if waived_criteria:
-        return Cell(gate.template, gate, AMBER, f"Passed {day} with {len(waived_criteria)} waived")
-    return Cell(gate.template, gate, GREEN, f"Passed {day}")
+        return Cell(gate.template, gate, AMBER, f"Passed {passed} with {len(waived_criteria)} waived")
+    return Cell(gate.template, gate, GREEN, f"Passed {passed}")
 
 
 @dataclass
@@ -210,7 +211,7 @@ class WaveRow:
     @property
     def days_left_words(self):
         if self.wave.actual_cutover:
-            return f"cut over {self.wave.actual_cutover:%d %b %Y}"
+            return f"cut over {day(self.wave.actual_cutover)}"
         if self.days_left is None:
             return "no cutover planned"
         if self.days_left < 0:
@@ -289,7 +290,7 @@ def timeline(rows, blackouts, today=None):
         waves.append(wave.name)
         starts.append(start.isoformat())
         lengths.append(max((end - start).days, 1) * DAY_MS)
-        texts.append(f"{wave.name}: cutover {end:%d %b %Y}" + (" (done)" if wave.actual_cutover else " (planned)"))
+        texts.append(f"{wave.name}: cutover {day(end)}" + (" (done)" if wave.actual_cutover else " (planned)"))
     if not waves:
         return ""
     shapes = [{"type": "rect", "xref": "x", "yref": "paper", "x0": b.starts_on.isoformat(),

@@ -26,6 +26,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from controltower.metrics import Scope, Window, measure
+from controltower.when import when
 from inventory.models import InventoryEvent
 
 from . import gates
@@ -216,4 +217,4 @@ def forecast(gate, criterion, at=None) -> Forecast | None:
     planned = gate.wave.planned_cutover
     if planned is not None and timezone.localtime(green_at).date() > planned:
         return Forecast(None, Decimal(str(round(rate, 4))), "not before the planned cutover")
-    return Forecast(green_at, Decimal(str(round(rate, 4))), f"green by {green_at:%Y-%m-%d %H:%M}")
+    return Forecast(green_at, Decimal(str(round(rate, 4))), f"green by {when(green_at)}")

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db.models import Case as CaseWhen, Count, F, IntegerField, OuterRef, Q, Subquery, Sum, Value, When, Window
-from django.db.models.functions import Abs, Greatest, RowNumber
+from django.db.models import Case as CaseWhen, Count, F, IntegerField, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models.functions import Abs, Greatest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import conditional_escape, format_html
@@ -27,13 +27,13 @@ from django.utils.text import slugify
 
 from controltower import dashboards, metrics, rollups
 from controltower.metrics import HIGHER
-from controltower.models import KpiDay
-from controltower.scoping import visible_locations
+from controltower.scoping import ESTATE_ROLES, role_of, visible_locations
+from controltower.when import when
 from exceptions.models import URGENCY, Case
 from inventory.models import Channel, CountVariance, Position, on_hand_expression
 
 from .models import Criterion, Evaluation, GateKind, Wave
-from .rollups import WAVE_DIMENSION
+from .rollups import WAVE_DIMENSION, WAVE_REGION_DIMENSION, wave_region_member
 
 TREND_LEAD_DAYS = 7  # the trends start a week before go-live, so the change at cutover shows
 WORST_SHOWN = 5  # stores per KPI in "worst stores"
@@ -52,13 +52,17 @@ class Cell:
     url: str = ""
     status: str = ""  # a KPI's green / amber / red / no data, said in words next to the value
     number: int | None = None  # a quantity or count: the CSV gets it as a number (csvsafe quotes "-2" as text)
-
+    measure: tuple | None = None  # (metric key, "dimension:member") when it shows a registered metric
 
     @property
     def html(self):
         """The table cell as shown, built here rather than in the template: a region's table has
-        1,500 cells, and the template's tags for each took most of the page's time."""
+        1,500 cells, and the template's tags for each took most of the page's time. A metric's
+        cell names it in data attributes, as its tile does (templates/dashboards/_tiles.html)."""
         classes = format_html(' class="kpi-cell kpi-{}"', slugify(self.status)) if self.status else ""
+        if self.measure:
+            classes = format_html('{} data-metric="{}" data-scope="{}" data-value="{}"', classes, *self.measure,
+                                  self.text)
         content = format_html('<a href="{}">{}</a>', self.url, self.text) if self.url else conditional_escape(self.text)
         word = format_html(' <span class="kpi-status-word">{}</span>', self.status) \
             if self.status and self.status != "no data" else ""
@@ -92,10 +96,12 @@ class Table:
         return [[cell.csv for cell in row] for row in self.rows]
 
 
-def _kpi_cell(metric, row):
-    """A KPI's value in its unit, its status in words, and the records behind it."""
-    value = None if row is None else row.value
-    return Cell(metric.format(value), "" if row is None else row.records_url, metric.status(value))
+def _kpi_cell(metric, tile=None):
+    """A KPI's value in its unit (a dashboards.Tile: as its tile shows it), its status in words
+    (against the wave's target), and the records behind it."""
+    if tile is None:
+        return Cell(metric.format(None), "", metrics.Status.NO_DATA)
+    return Cell(tile.text, tile.records_url, tile.status, measure=(metric.key, tile.scope))
 
 
 # ------------------------------------------------------------------ waves
@@ -131,12 +137,18 @@ def hypercare_metrics():
     return [metric for metric in metrics.metrics() if "locations" in metric.scopes]
 
 
-def exit_criteria(wave):
-    """{metric key: [(threshold, label)]}: the wave's hypercare-exit criteria as target lines. A
-    criterion against a baseline draws the threshold its latest evaluation applied (none yet: no line)."""
-    lines = {}
-    criteria = Criterion.objects.filter(template__program=wave.program_id, template__kind=GateKind.HYPERCARE_EXIT)
-    for criterion in criteria:
+def gate_targets(wave):
+    """{metric key: (threshold, label)}: the target each KPI of the wave is read against on its
+    tiles, tables and trend lines, from the wave's gate criteria: the hypercare-exit criterion for
+    the metric, else that of the latest gate measuring it (training: the training gate's). A
+    criterion against a baseline uses the threshold its latest evaluation applied (none yet: the
+    metric's own target). Metrics no gate measures keep their own target."""
+    found = {}
+    criteria = Criterion.objects.filter(template__program=wave.program_id).select_related("template")
+    ranked = sorted(criteria, key=lambda c: (c.template.kind != GateKind.HYPERCARE_EXIT, -c.template.order, c.pk))
+    for criterion in ranked:
+        if criterion.metric in found:
+            continue
         threshold = criterion.threshold
         if criterion.baseline:
             threshold = (Evaluation.objects.filter(gate__wave=wave, criterion=criterion, threshold__isnull=False)
@@ -145,11 +157,17 @@ def exit_criteria(wave):
                 continue
         try:
             metric = metrics.get(criterion.metric)
-        except ValueError:  # a criterion naming a metric no longer registered draws no line
+        except ValueError:  # a criterion naming a metric no longer registered sets no target
             continue
-        label = f"Hypercare exit: {criterion.get_comparator_display()} {metric.format(threshold)}"
-        lines.setdefault(criterion.metric, []).append((Decimal(threshold), label))
-    return lines
+        label = (f"{criterion.template.get_kind_display()} gate: {criterion.get_comparator_display()} "
+                 f"{metric.format(threshold)}")
+        found[criterion.metric] = (Decimal(threshold), label)
+    return found
+
+
+def target_values(targets):
+    """{metric key: threshold} of gate_targets, for the tiles and cells."""
+    return {key: threshold for key, (threshold, _label) in targets.items()}
 
 
 def wave_locations(wave, user):
@@ -185,7 +203,7 @@ def trends(wave, lines, day):
     first, last = period(wave, day)
     if first is None:
         return [], []
-    targets = exit_criteria(wave)
+    targets = gate_targets(wave)
     marks = [(wave.actual_cutover, "Go-live")] if wave.actual_cutover and wave.actual_cutover >= first else []
     shown, without_data = [], []
     kpis = hypercare_metrics()
@@ -197,82 +215,58 @@ def trends(wave, lines, day):
         if not any(row.value is not None for _, rows in series for row in rows):
             without_data.append(metric)
             continue
-        lines_targets = targets.get(metric.key) or (
+        lines_targets = [targets[metric.key]] if metric.key in targets else (
             [(metric.target, f"Target: {metric.target_text}")] if metric.target is not None else [])
         figure = dashboards.trend_figure(metric, series, marks=marks, targets=lines_targets, title=metric.label)
-        shown.append(Trend(metric, figure, dashboards.trend_summary(metric, series[0][1])))
+        target = targets[metric.key][0] if metric.key in targets else None
+        shown.append(Trend(metric, figure, dashboards.trend_summary(metric, series[0][1], target)))
     return shown, without_data
 
 
 # ------------------------------------------------------------------ stores' KPIs
 
-def worst_stores(wave, stores, day):
-    """Per KPI, the wave's stores ranked worst first by the metric's good direction on `day`;
+def worst_stores(wave, stores, day, targets=None):
+    """Per KPI, the wave's stores ranked worst first by the metric's good direction, each store's
+    value as its tile shows it (rollups.latest: the day's, else its latest of the week before);
     stores with no data come last, said as no data."""
+    targets = targets or {}
     table = Table("worst-stores", "Worst stores per KPI", ["KPI", "Rank", "Store", "Region", "Value"],
                   empty="No stores in this wave yet.",
-                  note=f"The {WORST_SHOWN} worst of the wave's stores for each KPI on the latest day rolled up.")
+                  note=f"The {WORST_SHOWN} worst of the wave's stores for each KPI, each store's latest value "
+                       f"rolled up (the day shown, or its last day with data in the week before).")
     if not stores or day is None:
         return table
     kpis = hypercare_metrics()
-    ranked = _worst_rows(kpis, [store.code for store in stores], day)
-    by_code = {store.code: store for store in stores}
+    found = dashboards.measured([metric.key for metric in kpis], "location", [store.code for store in stores], day,
+                                targets)
     for metric in kpis:
-        rows = ranked.get(metric.key, [])
-        if all(row.value is None for row in rows):
+        rows = [(store, found[(metric.key, store.code)]) for store in stores]
+        known = [(store, tile) for store, tile in rows if tile.value is not None]
+        if not known:
             table.rows.append([Cell(metric.label), Cell(""), Cell("No store of the wave has data"), Cell(""),
                                _kpi_cell(metric, None)])
             continue
-        shown = [(by_code[row.member], row) for row in rows]
-        # Fewer rows than places: the other stores were never rolled up for it (no data, last).
-        named = {row.member for row in rows}
-        shown += [(by_code[code], None) for code in sorted(by_code) if code not in named][:WORST_SHOWN - len(rows)]
-        for rank, (store, row) in enumerate(shown, start=1):
+        worst_first = -1 if metric.better == HIGHER else 1
+        known.sort(key=lambda pair: (-worst_first * pair[1].value, pair[0].code))
+        unknown = [(store, tile) for store, tile in rows if tile.value is None]
+        for rank, (store, tile) in enumerate((known + unknown)[:WORST_SHOWN], start=1):
             table.rows.append([Cell(metric.label), _number(rank), Cell(f"{store.code} {store.name}",
                                reverse("hypercare-location", args=[wave.pk, store.code])),
-                               Cell(store.region.code), _kpi_cell(metric, row)])
+                               Cell(store.region.code), _kpi_cell(metric, tile)])
     return table
 
 
-def _worst_rows(kpis, codes, day):
-    """{metric: its WORST_SHOWN worst location rows of `day` among `codes`, worst first}: ranked
-    in the database (the lowest value of a higher-is-better KPI first, the highest of the others;
-    no data last; ties by store code), so only the rows shown are read."""
-    higher = [metric.key for metric in kpis if metric.better == HIGHER]
-    badness = CaseWhen(When(metric__in=higher, then=F("value")), default=-F("value"))
-    rows = KpiDay.objects.filter(
-        metric__in=[metric.key for metric in kpis], dimension="location", member__in=codes, day=day,
-    ).annotate(
-        rank=Window(RowNumber(), partition_by=[F("metric")], order_by=[badness.asc(nulls_last=True), F("member")]),
-    ).filter(rank__lte=WORST_SHOWN).only("metric", "member", "value", "records_url")
-    ranked = {}
-    for row in sorted(rows, key=lambda row: (row.metric, row.rank)):
-        ranked.setdefault(row.metric, []).append(row)
-    return ranked
-
-
-def _rows_of(codes_by_metric, day):
-    """{(metric, store code): KpiDay} of the location rollups of `day` for the stores named per metric,
-    with what a cell shows (value, records_url): not the details."""
-    if not codes_by_metric:
-        return {}
-    wanted = Q()
-    for metric, codes in codes_by_metric.items():
-        wanted |= Q(metric=metric, member__in=codes)
-    rows = KpiDay.objects.filter(wanted, dimension="location", day=day).only("metric", "member", "value", "records_url")
-    return {(row.metric, row.member): row for row in rows}
-
-
-def store_kpis(wave, stores, day, title):
-    """The stores with every KPI of `day` (a row per store, a column per KPI)."""
+def store_kpis(wave, stores, day, title, targets=None):
+    """The stores with every KPI as its tile shows it (a row per store, a column per KPI)."""
+    targets = targets or {}
     kpis = hypercare_metrics()
     table = Table("stores", title, ["Store", "Region", *[m.label for m in kpis]], empty="No stores here.")
-    found = _rows_of({m.key: [s.code for s in stores] for m in kpis}, day) if day else {}
+    found = dashboards.measured([m.key for m in kpis], "location", [s.code for s in stores], day, targets)
     for store in stores:
         link = reverse("hypercare-location", args=[wave.pk, store.code])
         table.rows.append([Cell(f"{store.code} {store.name}", link),
                            Cell(store.region.code),
-                           *[_kpi_cell(m, found.get((m.key, store.code))) for m in kpis]])
+                           *[_kpi_cell(m, found[(m.key, store.code)]) for m in kpis]])
     return table
 
 
@@ -296,10 +290,15 @@ def _active_cases(user, stores):
     return Case.objects.restrict(user).filter(status__in=Case.ACTIVE, location__in=stores)
 
 
-def open_cases(user, stores, now=None, among=None):
+# The metrics the open-cases table's "All ages" column counts (the same count as their tiles).
+OPEN_CASE_METRICS = {1: "open_sev1_cases", 2: "open_sev2_cases"}
+
+
+def open_cases(user, stores, now=None, among=None, scope=""):
     """The active cases of `stores` by severity and age (from opening), each count linking to those
     cases. `among`: the same stores as a query, for the count to join them in the database rather
-    than name hundreds of ids (a wave's)."""
+    than name hundreds of ids (a wave's). `scope`: the page's rollup member ("dimension:member")
+    when `stores` are all of it, so the totals say which tile they match."""
     now = now or timezone.now()
     buckets = [(label, now - timedelta(days=low), now - timedelta(days=high) if high is not None else None)
                for label, low, high in AGE_BUCKETS]
@@ -322,7 +321,9 @@ def open_cases(user, stores, now=None, among=None):
             total += count
             row.append(Cell(str(count), _case_list(codes, severity, oldest, newest if n else None) if count else "",
                             number=count))
-        row.append(Cell(str(total), _case_list(codes, severity, None, None) if total else "", number=total))
+        measure = (OPEN_CASE_METRICS[severity], scope) if scope and severity in OPEN_CASE_METRICS else None
+        row.append(Cell(str(total), _case_list(codes, severity, None, None) if total else "", number=total,
+                        measure=measure))
         table.rows.append(row)
     return table
 
@@ -349,7 +350,7 @@ def case_list_table(user, store):
         table.rows.append([Cell(f"#{case.pk} {case.summary}", reverse("case-detail", args=[case.pk])),
                            _number(case.severity), Cell(case.get_kind_display()),
                            Cell(case.sku.code if case.sku_id else ""),
-                           Cell(timezone.localtime(case.opened_at).strftime("%d %b %Y %H:%M")),
+                           Cell(when(case.opened_at, store)),
                            Cell(case.get_status_display())])
     return table
 
@@ -370,7 +371,7 @@ def count_variances(store):
         table.rows.append([Cell(variance.sku.code), Cell(variance.sku.description), Cell(variance.state),
                            _number(variance.counted), _number(variance.record), _number(variance.variance),
                            Cell({True: "yes", False: "no", None: "not known"}[variance.within_tolerance]),
-                           Cell(timezone.localtime(variance.counted_at).strftime("%d %b %Y %H:%M"))])
+                           Cell(when(variance.counted_at, store))])
     return table
 
 
@@ -403,7 +404,7 @@ def channel_stock(store):
                   empty="No channels defined.", note="From the store's positions now (current state).")
     for channel in Channel.objects.all():
         held = channel.holds_back_safety_stock
-        table.rows.append([Cell(f"{channel.name} ({channel.code})"), Cell("held back" if held else "sold"),
+        table.rows.append([Cell(channel.name), Cell("held back" if held else "sold"),
                            _number(figures["held_back" if held else "all_of"] or 0),
                            _number(figures["held_back_zero" if held else "all_of_zero"]), _number(figures["skus"])])
     return table
@@ -419,20 +420,27 @@ def channel_kpis(day):
     kpis = [metric for metric in metrics.metrics() if dimension.part in metric.scopes]
     if not kpis:
         return None
-    codes = list(Channel.objects.values_list("code", flat=True))
-    found = rollups.on_day([m.key for m in kpis], "channel", codes, day) if day else {}
+    names = dict(Channel.objects.values_list("code", "name"))
+    codes = list(names)
+    found = dashboards.measured([m.key for m in kpis], "channel", codes, day)
     table = Table("channel-kpis", "KPIs by channel, all stores", ["Channel", *[m.label for m in kpis]],
                   note="The channel rollups cover every store: they are not measured per store.")
     for code in codes:
-        table.rows.append([Cell(code), *[_kpi_cell(m, found.get((m.key, code))) for m in kpis]])
+        table.rows.append([Cell(names[code]), *[_kpi_cell(m, found[(m.key, code)]) for m in kpis]])
     return table
 
 
 # ------------------------------------------------------------------ the pages
 
-def _charts(wave, dimension, member, lines, day):
+def _whole(user, scope):
+    """`scope` when `user` sees every store (the tables then count all of the tiles' stores), else ""."""
+    return scope if role_of(user) in ESTATE_ROLES else ""
+
+
+def _charts(wave, dimension, member, lines, day, targets, now=None):
     shown, without_data = trends(wave, lines, day)
-    return {"tiles": dashboards.tiles([m.key for m in hypercare_metrics()], dimension, member, day),
+    return {"tiles": dashboards.tiles([m.key for m in hypercare_metrics()], dimension, member, day,
+                                      targets=target_values(targets), now=now),
             "trends": shown, "trends_without_data": without_data, "period": period(wave, day)}
 
 
@@ -441,35 +449,44 @@ def wave_page(user, wave, now=None, charts=True):
     day = rollups.last_day()
     stores = wave_stores(wave, user)
     member = str(wave.pk)
+    targets = gate_targets(wave)
     page = {"day": day, "stores": stores,
-            "tables": [regions_table(wave, stores), worst_stores(wave, stores, day),
-                       open_cases(user, stores, now, among=wave_locations(wave, user))]}
+            "tables": [regions_table(wave, stores), worst_stores(wave, stores, day, target_values(targets)),
+                       open_cases(user, stores, now, among=wave_locations(wave, user),
+                                  scope=_whole(user, f"{WAVE_DIMENSION}:{member}"))]}
     if charts:
-        page.update(_charts(wave, WAVE_DIMENSION, member, [(wave.name, WAVE_DIMENSION, member)], day))
+        page.update(_charts(wave, WAVE_DIMENSION, member, [(wave.name, WAVE_DIMENSION, member)], day, targets, now))
     return page
 
 
 def region_page(user, wave, region, now=None, charts=True, stores=None):
-    """The wave's stores in `region`; the tiles and trends are the region's rollup (all its stores).
-    `stores`: the wave's stores `user` sees, when the caller has them already."""
+    """The wave's stores in `region`: the tiles and the first trend line measure them (the wave's
+    part of the region, rollout.rollups), as the table lists them. `stores`: the wave's stores
+    `user` sees, when the caller has them already."""
     day = rollups.last_day()
     stores = [store for store in (wave_stores(wave, user) if stores is None else stores)
               if store.region_id == region.pk]
+    targets = gate_targets(wave)
     page = {"day": day, "stores": stores,
-            "tables": [store_kpis(wave, stores, day, f"The wave's stores in {region.code}"),
-                       open_cases(user, stores, now)]}
+            "tables": [store_kpis(wave, stores, day, f"The wave's stores in {region.code}", target_values(targets)),
+                       open_cases(user, stores, now,
+                                  scope=_whole(user, f"{WAVE_REGION_DIMENSION}:{wave_region_member(wave, region)}"))]}
     if charts:
-        page.update(_charts(wave, "region", region.code, [(f"Region {region.code}", "region", region.code),
-                                                          (wave.name, WAVE_DIMENSION, str(wave.pk))], day))
+        member = wave_region_member(wave, region)
+        page.update(_charts(wave, WAVE_REGION_DIMENSION, member,
+                            [(f"{wave.name} in {region.code}", WAVE_REGION_DIMENSION, member),
+                             (wave.name, WAVE_DIMENSION, str(wave.pk))], day, targets, now))
     return page
 
 
 def location_page(user, wave, store, now=None, charts=True):
     day = rollups.last_day()
-    page = {"day": day, "tables": [open_cases(user, [store], now), case_list_table(user, store)]}
+    page = {"day": day, "tables": [open_cases(user, [store], now, scope=f"location:{store.code}"),
+                                   case_list_table(user, store)]}
     if charts:
         page.update(_charts(wave, "location", store.code, [(store.code, "location", store.code),
-                                                           (wave.name, WAVE_DIMENSION, str(wave.pk))], day))
+                                                           (wave.name, WAVE_DIMENSION, str(wave.pk))], day,
+                            gate_targets(wave), now))
     return page
 
 

@@ -20,6 +20,7 @@ from django.db.models import F, Q
 
 from controltower.models import Role
 from controltower.scoping import ScopedQuerySet
+from controltower.when import day
 
 
 class ProgramQuerySet(ScopedQuerySet):
@@ -230,11 +231,18 @@ class Criterion(models.Model):
             raise ValidationError({"metric": str(error)}) from None
 
     def __str__(self):
+        """In words, by the metric's label: "Training completion at least 90"."""
+        from controltower import metrics
+
+        try:
+            label = metrics.get(self.metric).label
+        except ValueError:  # a metric no longer registered
+            label = self.metric.replace("_", " ")
         threshold = Decimal(self.threshold).normalize()
         if self.baseline:
             of = "the pilot's value" if self.baseline == self.Baseline.PILOT else "the value before cutover"
-            return f"{self.metric} {self.comparator} {of} {threshold:+f}"
-        return f"{self.metric} {self.comparator} {threshold:f}"
+            return f"{label} {self.get_comparator_display()} {of} {threshold:+f}"
+        return f"{label} {self.get_comparator_display()} {threshold:f}"
 
 
 class Gate(models.Model):
@@ -332,7 +340,7 @@ class Waiver(models.Model):
         return self.approved_at is not None and self.approved_at <= at < self.expires_at
 
     def __str__(self):
-        return f"Waiver {self.criterion} on {self.gate} until {self.expires_at:%Y-%m-%d}"
+        return f"Waiver {self.criterion} on {self.gate} until {day(self.expires_at)}"
 
 
 class SignOff(models.Model):
@@ -414,7 +422,7 @@ class BlackoutWindow(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.name} ({self.starts_on:%Y-%m-%d} to {self.ends_on:%Y-%m-%d})"
+        return f"{self.name} ({day(self.starts_on)} to {day(self.ends_on)})"
 
 
 class TrainingModule(models.Model):

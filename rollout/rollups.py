@@ -1,7 +1,8 @@
 """Rollout's part of the KPI rollups (controltower.rollups): the `wave`
 dimension (each wave's stores, member code the wave's id: names repeat
-across programs and may be renamed), and the days that training records
-change.
+across programs and may be renamed), the `wave_region` dimension (a wave's
+stores in one region, member "<wave id>:<region code>": what the hypercare
+region page shows), and the days that training records change.
 
 Training is a state measured as of a day's end (rollout.training), so a
 record completed in the past changes every day from its completion to
@@ -19,6 +20,11 @@ from controltower.rollups import register_changes, register_dimension, utc_today
 from .models import TrainingRecord, WaveLocation
 
 WAVE_DIMENSION = "wave"
+WAVE_REGION_DIMENSION = "wave_region"
+
+
+def wave_region_member(wave, region):
+    return f"{wave.pk}:{region.code}"
 
 
 def waves():
@@ -27,6 +33,15 @@ def waves():
     for wave, location in WaveLocation.objects.values_list("wave_id", "location_id"):
         by_wave.setdefault(str(wave), []).append(location)
     return {code: Scope.of(locations=pks) for code, pks in by_wave.items()}
+
+
+def wave_regions():
+    """{"<wave id>:<region code>": the scope of the wave's locations in that region}."""
+    by_member = {}
+    for wave, region, location in WaveLocation.objects.values_list("wave_id", "location__region__code",
+                                                                    "location_id"):
+        by_member.setdefault(f"{wave}:{region}", []).append(location)
+    return {code: Scope.of(locations=pks) for code, pks in by_member.items()}
 
 
 def days_changed_since(moment):
@@ -41,4 +56,5 @@ def days_changed_since(moment):
 
 def register_rollups():
     register_dimension(WAVE_DIMENSION, "Wave", part="locations", members=waves)
+    register_dimension(WAVE_REGION_DIMENSION, "A wave's stores in a region", part="locations", members=wave_regions)
     register_changes(days_changed_since)

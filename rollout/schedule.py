@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 
 from controltower.permissions import may_manage_rollout
+from controltower.when import day as when_day
 
 from .models import BlackoutWindow
 
@@ -31,8 +32,8 @@ def refuse_blackout(wave, day, *, field="planned_cutover"):
     if window is not None:
         where = f" for region {window.region.code}" if window.region_id else ""
         raise ValidationError({field: (
-            f"A cutover on {day:%Y-%m-%d} falls in the blackout window \"{window.name}\"{where} "
-            f"({window.starts_on:%Y-%m-%d} to {window.ends_on:%Y-%m-%d}); choose another day."
+            f"A cutover on {when_day(day)} falls in the blackout window \"{window.name}\"{where} "
+            f"({when_day(window.starts_on)} to {when_day(window.ends_on)}); choose another day."
         )})
 
 

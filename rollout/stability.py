@@ -30,7 +30,7 @@ from controltower.scoping import visible_locations
 from exceptions.models import Case
 
 from .gates import CriterionState, gate_states
-from .hypercare import hypercare_metrics
+from .hypercare import gate_targets, hypercare_metrics, target_values
 from .models import Gate, GateKind, GateTemplate, Wave
 from .rollups import WAVE_DIMENSION
 
@@ -161,10 +161,10 @@ def _sparkline(metric, rows, width=120, height=28):
 
 
 def kpis(wave, day=None) -> list[KpiLine]:
-    """The wave's KPI tiles of the latest day rolled up, red first, each with its sparkline."""
+    """The wave's KPI tiles (read against its gate criteria), red first, each with its sparkline."""
     day = day or rollups.last_day()
     keys = [metric.key for metric in hypercare_metrics()]
-    tiles = dashboards.tiles(keys, WAVE_DIMENSION, str(wave.pk), day)
+    tiles = dashboards.tiles(keys, WAVE_DIMENSION, str(wave.pk), day, targets=target_values(gate_targets(wave)))
     series = rollups.series_of(keys, WAVE_DIMENSION, str(wave.pk), day - timedelta(days=SPARKLINE_DAYS - 1), day) \
         if day else {}
     lines = []

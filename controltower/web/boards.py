@@ -15,7 +15,7 @@ from django.utils import timezone
 from controltower import dashboards, metrics, rollups
 from controltower.scoping import visible_locations
 from exceptions.reconciliation.feeds import is_stale
-from exceptions.sla import Calendar
+from exceptions.sla import Calendar, sla_state
 from exceptions.services import active_cases_at, escalated_to_regional_ops, location_case_figures
 from inventory.lanes import feeds_serving
 from inventory.models import Region
@@ -141,13 +141,13 @@ def region_board(region, sort=DEFAULT_SORT, reverse=False) -> RegionBoard:
     day = rollups.last_day()
     locations = list(region.locations.filter(active=True).order_by("code"))
     cases = location_case_figures([location.pk for location in locations])
-    found = rollups.on_day(STORE_COLUMNS, "location", [location.code for location in locations], day) if day else {}
+    found = dashboards.measured(STORE_COLUMNS, "location", [location.code for location in locations], day)
     rows = [
         StoreRow(
             location=location,
             open=cases.get(location.pk, {}).get("open", 0),
             breached=cases.get(location.pk, {}).get("breached", 0),
-            kpis={key: dashboards.Tile(metrics.get(key), found.get((key, location.code))) for key in STORE_COLUMNS},
+            kpis={key: found[(key, location.code)] for key in STORE_COLUMNS},
         )
         for location in locations
     ]
@@ -175,10 +175,11 @@ def store_table(board):
     return header, rows
 
 
-def escalated_table(cases):
+def escalated_table(cases, now=None):
+    now = now or timezone.now()
     header = ["id", "kind", "severity", "location", "status", "breached", "resolution_due_at", "owner", "summary"]
     rows = [
-        [case.pk, case.kind, case.severity, case.location.code, case.status, "yes" if case.breached_at else "no",
+        [case.pk, case.kind, case.severity, case.location.code, case.status, "yes" if sla_state(case, now).state == "breached" else "no",
          case.resolution_due_at.isoformat() if case.resolution_due_at else "", str(case.owner or ""), case.summary]
         for case in cases
     ]
@@ -210,16 +211,16 @@ def store_page(location, now=None) -> StorePage:
     day = rollups.last_day()
     sources = list(feeds_serving(location, since=now - timedelta(days=TREND_DAYS)))
     lane_named = set(location.lane_sources.values_list("pk", flat=True)) if sources else set()
-    latency = rollups.on_day([LATENCY], "source", [source.code for source in sources], day) if day else {}
+    latency = dashboards.measured([LATENCY], "source", [source.code for source in sources], day, now=now)
     calendar = Calendar()
     feeds = [
-        Feed(source=source, latency=dashboards.Tile(metrics.get(LATENCY), latency.get((LATENCY, source.code))),
+        Feed(source=source, latency=latency[(LATENCY, source.code)],
              stale=is_stale(source, source.last_event_at, now, calendar), names_store=source.pk in lane_named)
         for source in sources
     ]
     return StorePage(
         location=location, day=day,
-        tiles=dashboards.tiles(STORE_KPIS, "location", location.code, day),
+        tiles=dashboards.tiles(STORE_KPIS, "location", location.code, day, now=now),
         trends=trends("location", location.code, day),
         cases=active_cases_at(location),
         feeds=feeds,

@@ -120,7 +120,7 @@ def region_board(request):
     board, regions, refusal = _region_board(request)
     if refusal is not None:
         return refusal
-    context = {"board": board, "regions": regions, "shown": ESCALATED_SHOWN}
+    context = {"board": board, "regions": regions, "shown": ESCALATED_SHOWN, "now": timezone.now()}
     if board is not None:
         context["headers"] = _sort_headers(request, board)
         context["escalated"] = board.escalated[:ESCALATED_SHOWN]
@@ -204,7 +204,7 @@ def store(request, code):
     query.pop("page", None)
     context = {
         "location": location, "form": form, "state_column": state_column,
-        "positions": page_of_positions, "query": query.urlencode(),
+        "positions": page_of_positions, "query": query.urlencode(), "now": timezone.now(),
     }
     if request.htmx and request.htmx.target == "positions":
         return render(request, "web/_store_positions.html", context)

@@ -8,6 +8,7 @@ late lines that occurred before the count bring its record within
 tolerance of what was counted."""
 from __future__ import annotations
 
+from controltower.when import when
 from inventory.counts import count_tolerance, late_lines
 from inventory.models import InventoryEvent
 
@@ -53,7 +54,7 @@ def _finding(row, late):
     state = row["state"].replace("_", " ")
     summary = (
         f"{row['source_code']} counted {row['counted']} {state} of {row['sku_code']} at {row['location_code']} "
-        f"on {at:%Y-%m-%d %H:%M}, the record was {row['record']}: {variance:+d}, beyond the "
+        f"on {when(at, at.tzinfo)}, the record was {row['record']}: {variance:+d}, beyond the "
         f"{row['kind']} tolerance of {_units(tolerance['units'])} or {plain_number(tolerance['percent'])}%"
     )
     if late:

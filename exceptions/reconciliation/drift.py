@@ -218,7 +218,7 @@ def _missing_event(ev, key, d):
                      f"{transfer['quantity_received']} were received: {outstanding} have no transfer_in")
         else:
             words = (f"transfer {transfer['reference']} received {transfer['quantity_received']} of "
-                     f"{transfer['quantity_shipped']} shipped: {-outstanding} have no transfer_out")
+                     f"{transfer['quantity_shipped']} shipped: {-outstanding} have no transfer out")
         return _missing(words, d, {"transfer": transfer["reference"]}, [("transfer", transfer["id"])])
     for line in ev.counterless.get((*key, size), []):
         if line["type"] == "return":

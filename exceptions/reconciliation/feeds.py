@@ -138,7 +138,7 @@ def master_data_rejections() -> list[Finding]:
             severity=2 if group["count"] >= 1000 else 3,
             quantity_at_risk=group["count"],
             summary=(
-                f"{group['count']} events from {group['source__code']} rejected for '{group['cause']}', "
+                f"{group['count']} events from {group['source__code']} rejected for '{group['cause'].replace('_', ' ')}', "
                 "waiting for a master-data fix and a replay"
             ),
             details={

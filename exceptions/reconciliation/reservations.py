@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from controltower.db import aware, db_time
 from controltower.locks import hold_until_commit
+from controltower.when import when
 from inventory.ledger import ingest_events
 from inventory.models import Channel, SourceSystem
 
@@ -161,7 +162,7 @@ def reservation_not_released(now=None) -> list[Finding]:
             customer_impact="Reserved stock is hidden from ATP: customers cannot buy it.",
             summary=(
                 f"{overdue} {row['sku_code']} at {row['location_code']} reserved ({order}) on or before "
-                f"{since:%d %b %H:%M}, held beyond {held_by} of {duration_words(row['hold'])}: "
+                f"{when(since)}, held beyond {held_by} of {duration_words(row['hold'])}: "
                 "never picked or released"
             ),
             details={

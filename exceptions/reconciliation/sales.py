@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 
 from controltower.db import db_time, local_day_sql
+from controltower.when import day as day_words
 
 from ..findings import CaseKind, Finding
 from .common import (
@@ -90,7 +91,7 @@ def sales_posting_gap(now=None) -> list[Finding]:
             quantity_at_risk=abs(gap),
             value_at_risk=value,
             summary=(
-                f"POS sold {row['pos_quantity']} at {row['location_code']} on {day_text}, "
+                f"POS sold {row['pos_quantity']} at {row['location_code']} on {day_words(store_day)}, "
                 f"the ERP posted {row['erp_quantity']}"
             ),
             details={"day": day_text, "pos_quantity": row["pos_quantity"], "erp_quantity": row["erp_quantity"]},

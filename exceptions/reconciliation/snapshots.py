@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from controltower.when import when
 from inventory.ledger import book_sql
 from inventory.models import Snapshot, SourceSystem
 
@@ -294,7 +295,7 @@ def _mismatch_finding(snapshot, row):
         value_at_risk=value,
         summary=(
             f"{source.code} says {_observed(row)} {row['state']} of {row['sku_code']} at "
-            f"{row['location_code']}, the ledger says {row['expected']} as of {at:%Y-%m-%d %H:%M}"
+            f"{row['location_code']}, the ledger says {row['expected']} as of {when(at, at.tzinfo)}"
         ),
         details={
             "snapshot": snapshot.pk,
@@ -350,7 +351,7 @@ def _financial_finding(snapshot, row, tolerance):
         summary=(
             f"{source.code} values {row['state']} {row['sku_code']} at {row['location_code']} at {erp_value}, "
             f"the ledger's {row['expected']} x {money(unit_cost)} is {book_value} "
-            f"as of {at:%Y-%m-%d %H:%M}"
+            f"as of {when(at, at.tzinfo)}"
         ),
         details={
             "snapshot": snapshot.pk,

@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from controltower.db import aware, db_time, seconds_apart_sql
+from controltower.when import when
 from inventory.ledger import since_non_negative
 from inventory.models import STATES, InventoryEvent, Position
 
@@ -128,7 +129,7 @@ def _pair_finding(row):
         summary=(
             f"{row['type'].replace('_', ' ').capitalize()} of {row['quantity']} {row['sku_code']} at "
             f"{row['location_code']}"
-            f"{f' ({reference})' if reference else ''} that occurred {occurred:%d %b %H:%M:%S} UTC "
+            f"{f' ({reference})' if reference else ''} that occurred {when(occurred)} "
             f"was received again {seconds} s later under another transaction id: "
             f"{row['earlier_source']}:{row['earlier_txn']} and {row['later_source']}:{row['later_txn']}"
         ),
@@ -167,9 +168,9 @@ def _batch_finding(rows):
         value_at_risk=value,
         summary=(
             f"{first['later_source']} sent {len(rows)} lines again under new transaction ids at "
-            f"{received:%d %b %H:%M:%S} UTC ({len(locations)} location{'s' if len(locations) > 1 else ''}, "
+            f"{when(received)} ({len(locations)} location{'s' if len(locations) > 1 else ''}, "
             f"{len(skus)} SKU{'s' if len(skus) > 1 else ''}), lines first received from "
-            f"{earliest:%d %b %H:%M:%S} UTC: one replay, reversed together"
+            f"{when(earliest)}: one replay, reversed together"
         ),
         details={
             "lines": len(rows),

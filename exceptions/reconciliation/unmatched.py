@@ -243,7 +243,7 @@ def transfer_in_without_out(now=None) -> list[Finding]:
             customer_impact="The sender's stock and the stock in transit are wrong until its shipment is posted.",
             summary=(
                 f"{key}: {row['location_code']} received {row['quantity']} {row['sku_code']} on transfer "
-                f"{row['reference']}, and no transfer_out of it came in within {grace_hours} h"
+                f"{row['reference']}, and no transfer out of it came in within {grace_hours} h"
             ),
             details={
                 "transaction": key,

@@ -9,7 +9,6 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_POST
 
 from inventory.counts import latest_counts
@@ -35,6 +34,7 @@ from ..forms import (
     WaitForm,
     add_service_errors,
 )
+from ..details import case_details
 from ..models import CaseLink
 from ..sla import sla_state
 from .common import CHANGED, NotInScope, case_in_scope, not_found, refused
@@ -63,33 +63,6 @@ def _lineage(case):
     }
 
 
-ACRONYMS = {"pos": "POS", "erp": "ERP", "sku": "SKU", "atp": "ATP", "po": "PO", "wms": "WMS"}
-
-
-def _words(key):
-    """ "pos_quantity" reads "POS quantity"."""
-    words = [ACRONYMS.get(word, word) for word in key.split("_")]
-    return " ".join([words[0][:1].upper() + words[0][1:], *words[1:]])
-
-
-def _details(case):
-    """The job's numbers as (label, text): labels in words, a tolerance as
-    "units 5, percent 0.5", a list as its items one after the other
-    ("A; B"), a time in the server's time zone."""
-    rows = []
-    for key, value in case.details.items():
-        if key == "drift":  # in words in its own section (_case_drift.html)
-            continue
-        if isinstance(value, dict):
-            value = ", ".join(f"{_words(k).lower()} {v}" for k, v in value.items())
-        elif isinstance(value, list):
-            value = "; ".join(str(item) for item in value)
-        elif isinstance(value, str) and "T" in value and (moment := parse_datetime(value)) is not None:
-            value = timezone.localtime(moment).strftime("%d %b %Y %H:%M")
-        rows.append((_words(key), value))
-    return rows
-
-
 def _position(case):
     if case.location_id is None or case.sku_id is None:
         return None
@@ -104,7 +77,7 @@ def _body_context(request, case, **forms):
     now = timezone.now()
     context = {
         "case": case,
-        "details": _details(case),
+        "details": case_details(case),
         "now": now,
         "sla": sla_state(case, now),
         "actions": services.allowed_actions(case, request.user),

@@ -42,12 +42,12 @@ def test_a_tile_with_no_data_today_shows_its_latest_value_of_the_week_saying_whi
     row(None, day=DAY - timedelta(days=1))
     row(None)
     tile, = dashboards.tiles(["inventory_accuracy_exact"], "location", "S1", DAY)
-    assert (tile.text, tile.row.day) == ("70.0%", DAY - timedelta(days=3))
-    assert tile.period == f"On {DAY - timedelta(days=3):%d %b} (no data since)"
+    assert (tile.text, tile.covers) == ("70.0%", DAY - timedelta(days=3))
+    assert tile.period == f"On {DAY - timedelta(days=3):%d %b %Y} (no data since)"
     assert dashboards.tiles(["inventory_accuracy_exact"], "location", "S1", DAY + timedelta(days=5))[0].text == (
         "no data")  # nothing in the week before: no data
     row(Decimal("90"), metric="sla_attainment")  # a 7-day metric with a value today: today's, no note
-    assert dashboards.tiles(["sla_attainment"], "location", "S1", DAY)[0].period == f"The 7 days to {DAY:%d %b}"
+    assert dashboards.tiles(["sla_attainment"], "location", "S1", DAY)[0].period == f"The 7 days to {DAY:%d %b %Y}"
 
 
 def test_lines_differ_by_dash_and_marker_and_a_day_without_data_is_a_gap():
@@ -65,7 +65,7 @@ def test_lines_differ_by_dash_and_marker_and_a_day_without_data_is_a_gap():
     texts = {note["text"] for note in figure["layout"]["annotations"]}
     assert {"Go-live", "S1", "S2"} <= texts
     assert dashboards.trend_summary(metric, s1) == (
-        "Inventory record accuracy from 60.0% on 30 Nov to 60.0% on 30 Nov; target at least 95.0%.")
+        "Inventory record accuracy from 60.0% on 30 Nov 2026 to 60.0% on 30 Nov 2026; target at least 95.0%.")
 
 
 def test_a_csv_export_neutralises_formula_cells():

@@ -144,3 +144,16 @@ def test_a_region_without_rolled_up_values_says_no_data_instead_of_drawing_empty
     assert "data-figure" not in south.content.decode()
     north_trends = client.get(reverse("region-board"), {"region": "N"}).context["board"].trends
     assert north_trends[0].figure != ""  # N's exact accuracy was rolled up
+
+
+def test_a_store_that_counted_days_ago_shows_its_latest_accuracy_as_its_store_page_does(client, north):
+    """N3 has no value on the latest day; its count of two days before is its latest, in the board's
+    column as on its own page's tile (never "no data" beside a store page showing a value)."""
+    kpi("inventory_accuracy_exact", "N3", Decimal("88"), day=DAY - timedelta(days=2))
+    client.force_login(make_user(Role.ADMIN))
+    board = client.get(reverse("region-board"), {"region": "N"}).context["board"]
+    n3 = next(row for row in board.rows if row.location.code == "N3")
+    assert n3.kpis["inventory_accuracy_exact"].text == "88.0%"
+    page = client.get(reverse("store", args=["N3"])).context["page"]
+    tile = next(tile for tile in page.tiles if tile.metric.key == "inventory_accuracy_exact")
+    assert tile.text == "88.0%"

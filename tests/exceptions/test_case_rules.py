@@ -99,9 +99,10 @@ SLA_TABLE = [
     ((S.WAITING, None, NOW, LATER), ("paused", "Paused", "warn", "clock stopped while waiting")),
     ((S.WAITING, EARLIER, None, EARLIER), ("breached", "Breached", "alert", "clock stopped while waiting")),
     ((S.RESOLVED, None, None, LATER), ("done", "Done", "", "")),
-    ((S.CLOSED, EARLIER, None, EARLIER), ("breached", "Breached", "alert", "")),
+    ((S.CLOSED, EARLIER, None, EARLIER), ("missed", "Missed", "alert", "")),
     ((S.OPEN, None, None, None), ("no_sla", "No SLA", "", "")),
-    ((S.ACKNOWLEDGED, None, None, EARLIER), ("on_track", "On track", "", "overdue by 2\xa0hours")),
+    # Past its due time though the sweep has not marked it: breached when read.
+    ((S.ACKNOWLEDGED, None, None, EARLIER), ("breached", "Breached", "alert", "overdue by 2\xa0hours")),
 ]
 
 

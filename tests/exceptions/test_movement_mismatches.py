@@ -235,7 +235,7 @@ def test_a_transfer_in_with_no_transfer_out_opens_a_case_after_the_grace(world, 
     [case] = cases(NO_OUT)
     assert first.opened == [case.pk] and again.opened == [] and again.updated == []
     assert case.summary == (
-        f"OMS:T-8: S002 received 2 SKU00017 on transfer TR2, and no transfer_out of it came in within {hours} h"
+        f"OMS:T-8: S002 received 2 SKU00017 on transfer TR2, and no transfer out of it came in within {hours} h"
     )
     assert (case.location_id, case.reference, case.quantity_at_risk, case.value_at_risk) == (
         world.dest.pk, "OMS:T-8", 2, Decimal("8.00")

@@ -144,7 +144,7 @@ def test_the_page_shows_each_feed_and_the_rejection_with_the_field_named(admin_c
     assert response.status_code == 200
     html = response.content.decode()
     assert "POS-EU" in html and "Live" in html  # a refused line is a sign of life too
-    assert "R1" in html and "<strong>sku</strong>" in html
+    assert "R1" in html and "<strong>SKU</strong>" in html
     assert ">Replay</button>" in html
     assert "no data" in html  # nothing rolled up yet
 

@@ -63,7 +63,7 @@ def test_the_gate_detail_shows_evidence_and_what_holds_it_back(api_client, peopl
         "90.0000", "95.0000", 1, False, False)
     assert state["forecast"] == "one measurement: no rate yet"
     assert detail["missing_roles"] == ["finance"]
-    assert detail["blockers"] == ["test_gauge >= 95: failing", "No current sign-off by Finance"]
+    assert detail["blockers"] == ["Test gauge at least 95: failing", "No current sign-off by Finance"]
 
 
 def test_only_the_pmo_manages_programs_waves_and_blackouts(api_client, people, rollout):

@@ -40,7 +40,7 @@ def test_a_red_criterion_moving_up_turns_green_at_its_rate(setup, gauge):
 
     assert predicted.rate_per_day == Decimal("1")
     assert predicted.green_at == T0 + 5 * DAY
-    assert predicted.text == "green by 2026-11-07 08:00"
+    assert predicted.text == "green by 07 Nov 2026 08:00 UTC"
 
 
 def test_not_before_the_planned_cutover(setup, gauge):

@@ -83,20 +83,22 @@ def test_live_waves_come_first_the_latest_go_live_first(north):
         hypercare.pick_wave(waves, "0")
 
 
-def test_the_exit_criteria_are_the_target_lines(north):
+def test_the_gate_criteria_are_the_targets(north):
     exit_gate = GateTemplateFactory(program=north.program, kind=GateKind.HYPERCARE_EXIT)
     CriterionFactory(template=exit_gate, metric="training_proficiency", threshold=Decimal("-2"),
                      baseline=Criterion.Baseline.PILOT)  # relative, never evaluated: no line to draw
     CriterionFactory(template=GateTemplateFactory(program=north.program, kind=GateKind.CUTOVER),
                      metric="training_proficiency", threshold=Decimal("60"))  # another gate's
-    assert hypercare.exit_criteria(north) == {
-        "training_completion": [(Decimal("95"), "Hypercare exit: at least 95.0%")]}
+    # The exit gate's criterion first; where it has none it can apply yet, the latest gate's.
+    assert hypercare.gate_targets(north) == {
+        "training_completion": (Decimal("95"), "Hypercare exit gate: at least 95.0%"),
+        "training_proficiency": (Decimal("60"), "Cutover gate: at least 60.0")}
     # Once evaluated, the baseline criterion draws the threshold it applied (the pilot's 84 - 2).
     relative = Criterion.objects.get(metric="training_proficiency", baseline=Criterion.Baseline.PILOT)
     gate = Gate.objects.create(wave=north, template=exit_gate)
     Evaluation.objects.create(gate=gate, criterion=relative, at=timezone.now(), value=Decimal("81"),
                               threshold=Decimal("82"), passed=False)
-    assert hypercare.exit_criteria(north)["training_proficiency"] == [(Decimal("82"), "Hypercare exit: at least 82.0")]
+    assert hypercare.gate_targets(north)["training_proficiency"] == (Decimal("82"), "Hypercare exit gate: at least 82.0")
 
 
 def test_the_trends_mark_go_live_and_draw_the_exit_criterion(north):
@@ -110,7 +112,7 @@ def test_the_trends_mark_go_live_and_draw_the_exit_criterion(north):
     assert "inventory_accuracy_exact" in {metric.key for metric in without_data}  # no empty axes drawn
     figure = json.loads(trends["training_completion"].figure)
     assert "Go-live" in {annotation["text"] for annotation in figure["layout"]["annotations"]}
-    assert "Hypercare exit: at least 95.0%" in {line["name"] for line in figure["data"]}
+    assert "Hypercare exit gate: at least 95.0%" in {line["name"] for line in figure["data"]}
     by_day = dict(zip(figure["data"][0]["x"], figure["data"][0]["y"]))
     assert by_day[(today - timedelta(days=6)).isoformat()] == 40
     assert by_day[(today - timedelta(days=5)).isoformat()] is None  # a day not rolled up is a gap
@@ -260,7 +262,10 @@ def test_the_picker_leads_to_the_wave_own_url(north, client):
 def test_drill_down_region_store_skus_channels(north, client):
     today = rollups.utc_today()
     KpiDayFactory(metric="inventory_accuracy_exact", member="S2", day=today, value=Decimal("91"))
-    KpiDayFactory(metric="inventory_accuracy_exact", dimension="region", member="NORTH", day=today, value=Decimal("93"))
+    KpiDayFactory(metric="inventory_accuracy_exact", dimension="region", member="NORTH", day=today, value=Decimal("89"))
+    # The region page measures the wave's stores in the region (not S9, another wave's there).
+    KpiDayFactory(metric="inventory_accuracy_exact", dimension="wave_region", member=f"{north.pk}:NORTH", day=today,
+                  value=Decimal("93"))
     client.force_login(make_user(Role.EXECUTIVE))
 
     region = client.get(reverse("hypercare-region", args=[north.pk, "NORTH"]))
@@ -268,7 +273,7 @@ def test_drill_down_region_store_skus_channels(north, client):
     assert region.status_code == 200
     stores = region.context["tables"][0]
     assert [row[0].text.split()[0] for row in stores.rows] == ["S1", "S2"]  # the wave's, not S9, not S3
-    assert "93.0%" in html and "91.0%" in html
+    assert "93.0%" in html and "91.0%" in html and "89.0%" not in html
     assert reverse("hypercare-location", args=[north.pk, "S2"]) in html
 
     s2 = store("S2")
@@ -294,19 +299,19 @@ def test_drill_down_region_store_skus_channels(north, client):
     assert [(row[0].text, row[2].text) for row in positions.rows] == [("SKU-SMALL", "-4"), ("SKU-LARGE", "12")]
 
     channels = client.get(reverse("hypercare-channels", args=[north.pk, "S2"]))
-    by_channel = {row[0].text.rsplit("(", 1)[1].rstrip(")"): row for row in channels.context["tables"][0].rows}
+    by_channel = {row[0].text: row for row in channels.context["tables"][0].rows}  # by name: codes are keys
     online = Channel.objects.filter(holds_back_safety_stock=True).first()
     till = Channel.objects.filter(holds_back_safety_stock=False).first()
-    assert by_channel[online.code][2].text == "7" and by_channel[online.code][3].text == "1"  # 12 - 5; SKU-SMALL
-    assert by_channel[till.code][2].text == "12" and by_channel[till.code][3].text == "1"
+    assert by_channel[online.name][2].text == "7" and by_channel[online.name][3].text == "1"  # 12 - 5; SKU-SMALL
+    assert by_channel[till.name][2].text == "12" and by_channel[till.name][3].text == "1"
     # The journey KPIs rolled up per channel (estate-wide: no rollup is per store and channel).
     KpiDayFactory(metric="order_fallout_rate", dimension="channel", member=online.code, day=today, value=Decimal("3"))
     channels = client.get(reverse("hypercare-channels", args=[north.pk, "S2"]))
     kpis = channels.context["tables"][1]
     fallout = kpis.header.index("Order fallout rate")
     by_channel = {row[0].text: row[fallout] for row in kpis.rows}
-    assert (by_channel[online.code].text, by_channel[online.code].status) == ("3.0%", "amber")
-    assert by_channel[till.code].text == "no data"
+    assert (by_channel[online.name].text, by_channel[online.name].status) == ("3.0%", "amber")
+    assert by_channel[till.name].text == "no data"
     assert "not measured per store" in channels.content.decode()
 
 
@@ -395,3 +400,60 @@ def test_the_case_list_says_and_keeps_a_dashboard_narrowing(north, client):
     html = client.get(table.rows[1][2].url).content.decode()
     assert "From a dashboard: only cases at S1,S2,S3, opened from" in html
     assert '<input type="hidden" name="locations" value="S1,S2,S3">' in html
+
+
+# ------------------------------------------------------------------ one number, one truth
+
+def test_a_tile_and_the_worst_stores_read_the_same_value_when_the_day_has_none(north, client):
+    """Stores count every few days: a store's accuracy of two days ago is its latest, on its tile
+    and in the worst stores alike (never "no store of the wave has data" under a tile with a value)."""
+    today = rollups.utc_today()
+    KpiDayFactory(metric="inventory_accuracy_exact", dimension="wave", member=str(north.pk),
+                  day=today - timedelta(days=2), value=Decimal("66.6667"))
+    KpiDayFactory(metric="inventory_accuracy_exact", member="S1", day=today - timedelta(days=2), value=Decimal("50"))
+    KpiDayFactory(metric="inventory_accuracy_exact", member="S1", day=today, value=None)
+    KpiDayFactory(metric="inventory_accuracy_exact", member="S2", day=today - timedelta(days=3), value=Decimal("80"))
+    KpiDayFactory(metric="training_completion", dimension="wave", member=str(north.pk), day=today, value=Decimal("1"))
+    page = get(client, make_user(Role.EXECUTIVE), reverse("hypercare-wave", args=[north.pk]))
+    tiles = {tile.metric.key: tile for tile in page.context["tiles"]}
+    assert tiles["inventory_accuracy_exact"].text == "66.7%"
+    worst = [[cell.text for cell in row] for row in page.context["tables"][1].rows
+             if row[0].text == "Inventory record accuracy"]
+    assert [row[2:] for row in worst][:2] == [["S1 Store S1", "NORTH", "50.0%"], ["S2 Store S2", "NORTH", "80.0%"]]
+    region = get(client, make_user(Role.EXECUTIVE), reverse("hypercare-region", args=[north.pk, "NORTH"]))
+    stores = region.context["tables"][0]
+    column = stores.header.index("Inventory record accuracy")
+    assert [row[column].text for row in stores.rows] == ["50.0%", "80.0%"]
+
+
+def test_the_wave_tiles_read_against_the_wave_gate_criteria(north, client):
+    """Training's targets are the wave's training gate's (90%, 70), not the metrics' own (95%, 80);
+    the exit gate's come first (training completion: 95 in the fixture)."""
+    training = GateTemplateFactory(program=north.program, kind=GateKind.TRAINING_COMPLETE)
+    CriterionFactory(template=training, metric="training_completion", threshold=Decimal("90"))
+    CriterionFactory(template=training, metric="training_proficiency", threshold=Decimal("70"))
+    today = rollups.utc_today()
+    KpiDayFactory(metric="training_proficiency", dimension="wave", member=str(north.pk), day=today,
+                  value=Decimal("75"))
+    KpiDayFactory(metric="training_proficiency", member="S1", day=today, value=Decimal("75"))
+    page = get(client, make_user(Role.EXECUTIVE), reverse("hypercare-wave", args=[north.pk]))
+    tiles = {tile.metric.key: tile for tile in page.context["tiles"]}
+    assert (tiles["training_proficiency"].status, tiles["training_proficiency"].target_text) == ("green",
+                                                                                              "at least 70.0")
+    assert tiles["training_completion"].target_text == "at least 95.0%"
+    html = page.content.decode()
+    assert "target at least 70.0" in html and "at least 80.0" not in html
+    worst = next(row for row in page.context["tables"][1].rows if row[0].text == "Training proficiency")
+    assert (worst[4].text, worst[4].status) == ("75.0", "green")  # green against 70, where the metric's 80 is red
+
+
+def test_the_open_case_tiles_count_the_cases_now_not_at_the_last_rollup(north, client):
+    """A case opened after the rollup: the wave's tile and the open-cases table say the same."""
+    today = rollups.utc_today()
+    KpiDayFactory(metric="open_sev2_cases", dimension="wave", member=str(north.pk), day=today, value=Decimal("0"))
+    CaseFactory(location=store("S1"), severity=2)
+    page = get(client, make_user(Role.EXECUTIVE), reverse("hypercare-wave", args=[north.pk]))
+    tiles = {tile.metric.key: tile for tile in page.context["tiles"]}
+    assert tiles["open_sev2_cases"].text == "1" and tiles["open_sev2_cases"].as_of.startswith("Live: counted")
+    severity_2 = page.context["tables"][2].rows[1]
+    assert severity_2[-1].text == "1"
