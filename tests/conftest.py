@@ -1,3 +1,4 @@
+from datetime import UTC, datetime
 from importlib import import_module
 
 import pytest
@@ -40,6 +41,17 @@ def api_client():
 
 def on_postgres():
     return connection.vendor == "postgresql"
+
+
+# The fixed dates some modules' data carry (events of November 2026) are
+# in the past only after them: those modules start the clock here (ticking),
+# so they pass under a clock set anywhere (faketime, a machine's bad clock).
+AFTER_FIXED_DATES = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock_after_fixed_dates(time_machine):
+    time_machine.move_to(AFTER_FIXED_DATES)
 
 
 @pytest.fixture

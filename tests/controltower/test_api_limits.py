@@ -17,7 +17,7 @@ from tests.controltower.factories import make_user, person_token
 from tests.exceptions.factories import CaseFactory
 from tests.inventory.factories import LocationFactory, SKUFactory, SourceSystemFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock_after_fixed_dates")]  # its data: November 2026
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from datetime import timezone as dt_timezone
 import pytest
 from django.test import Client
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock_after_fixed_dates")]  # its data: November 2026
 
 
 # --- 1. Swagger UI from static/ ---------------------------------------------------

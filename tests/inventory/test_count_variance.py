@@ -14,7 +14,7 @@ from inventory.models import CountVariance, Location, Position
 from tests.controltower.factories import make_user, person_token, source_token
 from tests.inventory.factories import LocationFactory, RegionFactory, SKUFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock_after_fixed_dates")]  # its data: November 2026
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=dt_timezone.utc)
 

@@ -13,7 +13,6 @@ from types import SimpleNamespace
 import orjson
 import pytest
 from django.db import connection
-from django.utils import timezone
 
 from inventory import fields
 from inventory.ledger import fold_ledger, ingest_events, rebuild_positions
@@ -26,6 +25,7 @@ from inventory.models import (
 )
 from inventory.purchase_orders import import_po_lines
 from inventory.snapshots import SnapshotError, ingest_snapshot
+from tests.conftest import AFTER_FIXED_DATES
 from tests.controltower.factories import make_user, person_token, source_token
 from tests.inventory.factories import (
     SKUFactory,
@@ -34,9 +34,9 @@ from tests.inventory.factories import (
 
 from .payloads import event
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock_after_fixed_dates")]  # its data: November 2026
 
-NOW = timezone.now()
+NOW = AFTER_FIXED_DATES  # the clock its tests start at
 RECENT = (NOW - timedelta(hours=1)).isoformat()
 
 

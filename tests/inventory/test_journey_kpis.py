@@ -12,7 +12,7 @@ from inventory.journey_kpis import days_changed_since
 from inventory.journeys import ingest_steps
 from tests.inventory.factories import LocationFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock_after_fixed_dates")]  # its data: November 2026
 
 DAY = datetime(2026, 11, 2, tzinfo=dt_timezone.utc)
 WINDOW = Window(since=DAY, until=DAY + timedelta(days=1))

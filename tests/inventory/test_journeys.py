@@ -17,7 +17,7 @@ from tests.controltower.factories import make_user, person_token, source_token
 from tests.inventory.factories import LocationFactory, SourceSystemFactory
 from tests.threads import run_at_once
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock_after_fixed_dates")]  # its data: November 2026
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=dt_timezone.utc)
 URL = "/api/v1/journeys"

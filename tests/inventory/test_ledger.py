@@ -22,7 +22,7 @@ from tests.inventory.factories import (
     UnitConversionFactory,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock_after_fixed_dates")]  # its data: November 2026
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=dt_timezone.utc)
 

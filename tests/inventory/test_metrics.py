@@ -24,7 +24,7 @@ from tests.inventory.factories import (
 )
 from tests.records import records_behind
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock_after_fixed_dates")]  # its data: November 2026
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=dt_timezone.utc)
 EVER = Window(since=None, until=T0 + timedelta(days=3650))

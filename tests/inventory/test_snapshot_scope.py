@@ -9,7 +9,7 @@ from inventory.models import Snapshot, SourceSystem
 from tests.controltower.factories import source_token
 from tests.inventory.factories import LocationFactory, SKUFactory, SourceSystemFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock_after_fixed_dates")]  # its data: November 2026
 
 AS_OF = "2026-11-20T06:00:00+01:00"
 LINE = {"location": "S012", "sku": "SKU00001", "quantity": 4}

@@ -20,7 +20,7 @@ from tests.inventory.factories import (
     UnitConversionFactory,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock_after_fixed_dates")]  # its data: November 2026
 
 AS_OF = "2026-11-20T06:00:00+01:00"
 

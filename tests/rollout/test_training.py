@@ -15,7 +15,7 @@ from tests.inventory.factories import LocationFactory
 
 from .factories import TrainingModuleFactory, TrainingRecordFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock_after_fixed_dates")]  # its data: November 2026
 
 NOW = datetime(2026, 11, 20, tzinfo=dt_timezone.utc)
 WINDOW = Window(since=NOW - timedelta(hours=24), until=NOW)
