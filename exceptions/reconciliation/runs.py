@@ -69,16 +69,17 @@ def run_kind(kind, now=None, budget_s=BUDGET_S) -> ReconciliationRun:
         if run.outcome == Outcome.SKIPPED:
             log.warning("reconcile %s skipped: a run of it is already going", kind)
             return run
+        since = watermark = None
         try:
             since = _since(kind)
             watermark = _next_watermark(kind, since, run.started_at)
             with _bounded(budget_s, repeatable_read=kind in ONE_SNAPSHOT):
                 report = run_reconciliation(kind, now=now, since=since)
         except (RunTimedOut, SoftTimeLimitExceeded) as error:
-            _end(run, Outcome.TIMED_OUT, error=f"Stopped after its budget of {budget_s} s ({error or 'time limit'}).")
+            _timed_out(run, since, watermark, f"Stopped after its budget of {budget_s} s ({error or 'time limit'}).")
         except DatabaseError as error:
             if getattr(error.__cause__, "sqlstate", None) == "57014":  # query_canceled: the statement timeout
-                _end(run, Outcome.TIMED_OUT, error=f"A query ran past the budget of {budget_s} s.")
+                _timed_out(run, since, watermark, f"A query ran past the budget of {budget_s} s.")
             else:
                 log.exception("reconcile %s failed", kind)
                 _end(run, Outcome.FAILED, error=_words(error))
@@ -116,11 +117,25 @@ def _end(run, outcome, counts=None, error="", watermark=None):
     run.save(update_fields=["outcome", "finished_at", "error", "counts", "watermark"])
 
 
+def _timed_out(run, since, watermark, words):
+    """Record a run stopped at its budget. A first run of an incremental kind
+    (no watermark) that cannot get through its whole look-back would stop on
+    every run and never find anything: it leaves its watermark, saying which
+    rows were not looked at, and the next runs take the rows after them."""
+    if since is None and watermark is not None:
+        words += f" The rows up to {watermark} were not looked at; the next runs start after them."
+        _end(run, Outcome.TIMED_OUT, error=words, watermark=watermark)
+    else:
+        _end(run, Outcome.TIMED_OUT, error=words)
+
+
 def _since(kind):
-    """Where an incremental kind starts: after the watermark of its last good run (None: its whole look-back)."""
+    """Where an incremental kind starts: after the watermark of its last good
+    run, or of a first run that timed out (None: its whole look-back)."""
     if kind not in INCREMENTAL:
         return None
-    return (ReconciliationRun.objects.filter(kind=kind, outcome=Outcome.OK, watermark__isnull=False)
+    return (ReconciliationRun.objects.filter(kind=kind, outcome__in=(Outcome.OK, Outcome.TIMED_OUT),
+                                             watermark__isnull=False)
             .order_by("-started_at").values_list("watermark", flat=True).first())
 
 

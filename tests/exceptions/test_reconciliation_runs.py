@@ -167,3 +167,23 @@ def test_suspected_duplicate_looks_from_its_watermark_and_keeps_the_cases_before
     old.refresh_from_db()
     assert old.status == Case.Status.OPEN  # not looked at again, not cleared
     assert reconciliation.suspected_duplicate(since=second.watermark) == []
+
+
+def test_a_first_run_that_cannot_finish_its_look_back_leaves_a_watermark_and_says_so(default_routing):
+    """Else a look-back too large for the budget would time out on every run and never find anything."""
+    store, sku, till = LocationFactory(), SKUFactory(), SourceSystemFactory(code="TILL-F")
+    at = timezone.now() - timedelta(minutes=30)
+    ingest_events(till, [sale("A", store, sku, 2, at, reference="R-A")], received_at=at)
+    ingest_events(till, [sale("A2", store, sku, 2, at, reference="R-A")], received_at=at + timedelta(minutes=1))
+
+    first = run_kind(CaseKind.SUSPECTED_DUPLICATE, budget_s=0)
+
+    assert first.outcome == Outcome.TIMED_OUT and first.watermark is not None
+    assert f"rows up to {first.watermark} were not looked at" in first.error
+    ingest_events(till, [sale("B", store, sku, 3, at, reference="R-B")], received_at=at + timedelta(minutes=2))
+    ingest_events(till, [sale("B2", store, sku, 3, at, reference="R-B")], received_at=at + timedelta(minutes=3))
+    second = run_kind(CaseKind.SUSPECTED_DUPLICATE)
+    assert second.outcome == Outcome.OK and second.counts["opened"] == 1
+    assert Case.objects.get(kind=CaseKind.SUSPECTED_DUPLICATE).summary.count("R-B") == 1
+    # A steady run that times out leaves no watermark: its rows are looked at again next time.
+    assert run_kind(CaseKind.SUSPECTED_DUPLICATE, budget_s=0).watermark is None
