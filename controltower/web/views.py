@@ -1,6 +1,6 @@
 """The screens that compose several apps: the home page, My stores, the
 store page and the region board (composed in controltower.web.boards)."""
-from datetime import datetime, timedelta
+from datetime import date, timedelta
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
@@ -17,6 +17,7 @@ from controltower.dashboards import csv_response
 from controltower.navigation import landing_for, screen
 from controltower.permissions import may_see_rejections
 from controltower.scoping import role_of, visible_locations
+from controltower.when import when
 from exceptions.services import location_case_figures
 from inventory.models import SKU, STATES, InventoryEvent, Position, RejectedEvent
 from inventory.positions import count_history, negative_position_counts, search_positions
@@ -234,8 +235,8 @@ def _filters_set(filterset):
         if field.value() in (None, ""):
             continue
         value = filterset.form.cleaned_data.get(field.name)
-        if isinstance(value, datetime):
-            value = timezone.localtime(value).strftime("%d %b %Y %H:%M %Z")
+        if isinstance(value, date):  # a day or a time, as every screen says them (controltower.when)
+            value = when(value)
         elif isinstance(value, (list, tuple)):
             value = ", ".join(str(item) for item in value)
         shown.append(f"{label} {value}")

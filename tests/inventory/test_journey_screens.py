@@ -82,9 +82,9 @@ def test_a_journey_page_shows_its_steps_times_and_sla_and_its_case_links_to_it(j
     html = client.get(f"/journeys/{stuck.pk}/").content.decode()
     assert "Order to fulfilment WEB-STUCK" in html and "Stuck" in html
     assert "ready for pickup but not collected" in html and "72 h" in html
-    assert "due 20 Nov 2026 04:00 UTC" in html  # 72 h after ready for pickup, 80 h ago
+    assert "due 20 Nov 2026 05:00 CET" in html  # 72 h after ready for pickup, 80 h ago; in the store's zone
     steps = html[html.index('id="steps-title"'):]
-    assert steps.index("16 Nov 2026 18:00") < steps.index("17 Nov 2026 04:00")  # placed, then ready: in order
+    assert steps.index("16 Nov 2026 19:00 CET") < steps.index("17 Nov 2026 05:00 CET")  # placed, then ready
     assert f'href="/cases/{case.pk}/"' in html
 
     theirs = Journey.objects.get(business_id="RET-THEIRS")
