@@ -11,8 +11,8 @@ class ExceptionsConfig(AppConfig):
         from controltower.permissions import APPROVERS, CASE_READERS, VARIANCE_READERS
 
         register("cases", "Cases", roles=CASE_READERS, order=10, labels={Role.STORE_MANAGER: "My cases"})
-        register("variances", "Variances", roles=VARIANCE_READERS, order=40, main_for={Role.PLANNER, Role.FINANCE})
-        register("approvals", "Approvals", roles=APPROVERS, order=50)
+        register("variances", "Variances", roles=VARIANCE_READERS, order=40, main_for={Role.PLANNER})
+        register("approvals", "Approvals", roles=APPROVERS, order=50, main_for={Role.FINANCE})
         register_metrics()
 
         from .rollups import register_rollups

@@ -27,7 +27,7 @@ SCREENS = {
     "hypercare": {PMO, EX, AD},
 }
 # role: the screen signing in lands on.
-LANDINGS = {SM: "home", RO: "region-board", PL: "variances", FI: "variances", IA: "integration-health",
+LANDINGS = {SM: "home", RO: "region-board", PL: "variances", FI: "approvals", IA: "integration-health",
             PMO: "rollout", EX: "hypercare", AD: "home"}
 
 
