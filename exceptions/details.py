@@ -2,6 +2,7 @@
 reads them: labels in words, codes as their names, times in the case's
 location's time zone to the minute ("06 Dec 2026 14:05 CET"), never ISO
 strings or internal keys."""
+import re
 from datetime import date
 
 from django.utils.dateparse import parse_datetime
@@ -16,6 +17,7 @@ LABELS = {
     "journey": "Journey", "journey_id": "Journey number", "state": "Stuck at", "sla_hours": "SLA (hours)",
     "due_at": "Step SLA ran out", "step_times": "Steps taken",
 }
+SNAKE_CASE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
 # Codes a job records, by their names.
 NAMES = dict(JourneyKind.choices)
 
@@ -44,8 +46,8 @@ def value_text(value, where=None):
                 pass
         if value in NAMES:
             return NAMES[value]
-        if "_" in value and value.replace("_", "").isalnum() and value == value.lower():
-            return value.replace("_", " ")
+        # A code in the text ("in_transit → available", "occurred_at: This field is required") in words.
+        return SNAKE_CASE.sub(lambda match: match.group(0).replace("_", " "), value)
     return str(value)
 
 

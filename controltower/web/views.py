@@ -239,6 +239,8 @@ def _filters_set(filterset):
             value = when(value)
         elif isinstance(value, (list, tuple)):
             value = ", ".join(str(item) for item in value)
+        elif isinstance(value, str) and "_" in value and value == value.lower():  # a code ("transfer_in") in words
+            value = value.replace("_", " ")
         shown.append(f"{label} {value}")
     return shown
 
