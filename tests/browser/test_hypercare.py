@@ -87,9 +87,13 @@ def test_executive_lands_on_hypercare_drills_down_and_exports(page, live_server,
     assert verdict.inner_text().startswith("At risk Berlin")
     assert "Inventory record accuracy: not measured yet" in verdict.inner_text()
     assert page.get_by_role("heading", name="Top problems").is_visible()
-    # Nothing red or amber: the two KPIs with data (green) come before those without.
+    # Red first (the open cases' ages, counted now); the rolled-up KPIs with data before those without.
     rows = [row.split("\t")[:3] for row in page.locator(".kpi-table tbody tr").all_inner_texts()]
-    assert rows[:2] == [["Inventory record accuracy", "99.0%", "Green"], ["Training completion", "100.0%", "Green"]]
+    by_kpi = {row[0]: row[1:] for row in rows}
+    assert rows[0][2] == "Red" and by_kpi["Case aging p90"][1] == "Red"
+    assert by_kpi["Open severity-2 cases"] == ["2", "Green"]  # the two open, counted now, not a stale rollup
+    assert by_kpi["Inventory record accuracy"] == ["99.0%", "Green"]
+    assert by_kpi["Training completion"] == ["100.0%", "Green"]
     assert rows[-1][2] == "No data"
     assert page.locator(".kpi-table svg.sparkline").count() == 2
     assert not page.locator(".kpi-definitions dd").first.is_visible()  # behind its disclosure
@@ -101,7 +105,7 @@ def test_executive_lands_on_hypercare_drills_down_and_exports(page, live_server,
     page.get_by_role("link", name="Full charts, worst stores and open cases of Berlin").click()
     assert page.get_by_role("heading", name="Hypercare: Berlin").is_visible()
     draws_a_chart(page)
-    assert "Hypercare exit: at least 95.0%" in page.locator(".trend-grid").inner_text()
+    assert "Hypercare exit gate: at least 95.0%" in page.locator(".trend-grid").inner_text()
     assert_no_axe_findings(page, "hypercare wave")
     screenshot(page, "hypercare-wave")
 

@@ -96,7 +96,7 @@ def test_pmo_waives_a_red_gate_and_finance_signs_it_off(page, live_server, log_i
     assert north_wave.planned_cutover == peak + timedelta(days=7)
 
     # Ask for the waiver.
-    page.get_by_label("Criterion").select_option(label="training_completion >= 90")
+    page.get_by_label("Criterion").select_option(label="Training completion at least 90")
     page.get_by_label("Why may it be waived?").fill("The second module's sessions are booked for next week.")
     page.get_by_label("Waived until").fill((timezone.localtime() + timedelta(days=7)).strftime("%Y-%m-%dT%H:%M"))
     page.get_by_role("button", name="Ask for the waiver").click()
