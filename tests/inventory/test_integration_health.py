@@ -132,10 +132,10 @@ def test_an_integration_admin_lands_on_integration_health(admin_client, feed):
     assert response.status_code == 302 and response["Location"] == reverse("integration-health")
 
 
-@pytest.mark.parametrize("role", [Role.PLANNER, Role.FINANCE])
-def test_planners_and_finance_land_on_variances(client, role):
+@pytest.mark.parametrize("role, screen", [(Role.PLANNER, "variances"), (Role.FINANCE, "approvals")])
+def test_planners_land_on_variances_and_finance_on_its_approvals(client, role, screen):
     client.force_login(make_user(role))
-    assert client.get("/")["Location"] == reverse("variances")
+    assert client.get("/")["Location"] == reverse(screen)
 
 
 def test_the_page_shows_each_feed_and_the_rejection_with_the_field_named(admin_client, feed):
