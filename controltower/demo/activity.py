@@ -50,7 +50,7 @@ OFFLINE_STORE = "ES003"
 # new system) towards, not yet to, the 95% their hypercare exit asks; the DC
 # is better than a store to start with.
 EXACT_BEFORE = 0.62
-EXACT_PILOT_NOW = 0.85
+EXACT_PILOT_NOW = 0.75
 EXACT_DC = 0.8
 # What a count finds when it does not match: mostly less than the record (shrink).
 COUNT_VARIANCES = (-1, -1, -1, -2, -2, -3, -5, -8, 1, 2)
