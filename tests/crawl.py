@@ -81,13 +81,18 @@ ISO_DAY = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 MICROSECONDS = re.compile(r"\d{2}:\d{2}:\d{2}\.\d+")
 SNAKE_CASE = re.compile(r"\b[a-z][a-z0-9]*_[a-z0-9_]+\b")
 KEY_WORDS = re.compile(r"\bSla\b")  # a key made words without its acronym ("Sla hours")
+# Django's own date formats ("Nov. 8, 2026", "6:41 a.m."): a date or time that missed the one format.
+DJANGO_DATE = re.compile(r"\b(Jan|Feb|Mar|Apr|May|June?|July?|Aug|Sept?|Oct|Nov|Dec)[a-z]*\.? \d{1,2}, \d{4}\b")
+DJANGO_TIME = re.compile(r"\b\d{1,2}(:\d{2})? [ap]\.m\.|\bmidnight\b|\bnoon\b")
 
 
 def problems(text):
-    """What a person should never read: ISO times and days, microseconds, internal keys."""
+    """What a person should never read: ISO times and days, microseconds, internal keys, dates
+    and times in another format than the one of every screen."""
     found = []
     for name, pattern in (("ISO time", ISO_MOMENT), ("ISO day", ISO_DAY), ("microseconds", MICROSECONDS),
-                          ("internal key", SNAKE_CASE), ("key in words", KEY_WORDS)):
+                          ("internal key", SNAKE_CASE), ("key in words", KEY_WORDS),
+                          ("another date format", DJANGO_DATE), ("another time format", DJANGO_TIME)):
         for match in pattern.finditer(text):
             found.append(f"{name}: ...{text[max(0, match.start() - 40):match.end() + 20]}...")
     return found
