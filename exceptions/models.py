@@ -236,6 +236,11 @@ class CaseHistory(models.Model):
     class Meta:
         ordering = ["at", "id"]
 
+    def other_changes_in_order(self):
+        """[(name, [from, to])] by name: PostgreSQL's jsonb keeps no key order, so the
+        screens read them in one order on every backend."""
+        return sorted(self.other_changes.items())
+
 
 class CaseComment(models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="comments")
