@@ -1,5 +1,6 @@
 """A private Redis server for one test: on a free port, no persistence, killed
 at the end. Tests that stop "the" Redis use this one, never the shared server."""
+import os
 import shutil
 import socket
 import subprocess
@@ -21,9 +22,12 @@ class PrivateRedis:
             pytest.skip("needs redis-server on the PATH")
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
+        # The server runs on the real clock: under `faketime` (checking the suite at
+        # another instant) libfaketime's preload makes redis-server fail at start.
+        env = {key: value for key, value in os.environ.items() if key != "LD_PRELOAD" and not key.startswith("FAKETIME")}
         self.process = subprocess.Popen(
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
         )
         for _ in range(100):
             try:
