@@ -5,15 +5,15 @@ breaches, and move breached cases up the ladder (owner team -> regional ops
 Every change is a conditional update, so two sweeps at once (or one run
 twice) warn, flag and escalate each case once. A case's change and its
 history (written by the case service's writer) commit together or not at
-all; the e-mail goes after the commit.
+all; the e-mail is recorded after the commit and sent by a worker.
 """
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
+from controltower.tasks import enqueue
 from controltower.when import when
 
+from . import mail as case_mail
 from .models import Case, Team
 from .services import _history
 from .sla import RUNNING, Calendar, overdue_q
@@ -90,14 +90,9 @@ def _breach_words(case, now):
 
 
 def _notify(case, action, message):
-    """An e-mail to the owning team."""
-    recipients = [case.owner.email] if case.owner and case.owner.email else []
-    if recipients:
-        where = case.location.code if case.location else "estate"
-        send_mail(
-            subject=f"[Control Tower] Case #{case.pk} {case.get_kind_display()} at {where}: {action.replace('_', ' ')}",
-            message=f"{message}\n\n{case.summary}\n\nSeverity {case.severity}, "
-                    f"value at risk {case.value_at_risk}.",
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            recipient_list=recipients,
-        )
+    """An e-mail to the owning team, recorded now and sent by a worker."""
+    from .tasks import send_case_mail  # the tasks module imports this one
+
+    mail = case_mail.record(case, action, message)
+    if mail is not None:
+        enqueue(send_case_mail, mail.pk)
