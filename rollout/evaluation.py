@@ -194,17 +194,23 @@ def latest_request(wave):
 def run_request(request_id, at=None):
     """Evaluate the wave of a queued request and record what was found, once:
     the request is locked while it runs, so a second run of it (the sweep, a
-    redelivered task) waits and then finds it finished. Returns the request,
-    or None when it had already run."""
-    with transaction.atomic():
-        queued = lock_rows(EvaluationRequest.objects.filter(pk=request_id, finished_at__isnull=True),
-                           of=("self",)).select_related("wave__program").first()
-        if queued is None:
-            return None
-        made = evaluate_wave(queued.wave, at)
-        queued.finished_at = timezone.now()
-        queued.evaluations, queued.failing = len(made), sum(1 for e in made if not e.counts)
-        queued.save(update_fields=["finished_at", "evaluations", "failing"])
+    redelivered task) waits and then finds it finished. An evaluation that
+    fails keeps nothing but the error, on the request, and raises. Returns
+    the request, or None when it had already run."""
+    try:
+        with transaction.atomic():
+            queued = lock_rows(EvaluationRequest.objects.filter(pk=request_id, finished_at__isnull=True),
+                               of=("self",)).select_related("wave__program").first()
+            if queued is None:
+                return None
+            made = evaluate_wave(queued.wave, at)
+            queued.finished_at = timezone.now()
+            queued.evaluations, queued.failing = len(made), sum(1 for e in made if not e.counts)
+            queued.save(update_fields=["finished_at", "evaluations", "failing"])
+    except Exception as error:
+        EvaluationRequest.objects.filter(pk=request_id, finished_at__isnull=True).update(
+            finished_at=timezone.now(), error=(str(error) or type(error).__name__)[:300])
+        raise
     return queued
 
 

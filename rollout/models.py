@@ -302,8 +302,9 @@ class Evaluation(models.Model):
 
 class EvaluationRequest(models.Model):
     """"Evaluate now" asked for a wave: queued until a worker has evaluated
-    its open gates (rollout.evaluation.run_request), then what it found. At
-    most one request of a wave waits at a time: a second click finds it."""
+    its open gates (rollout.evaluation.run_request), then what it found, or
+    why it failed. At most one request of a wave waits at a time: a second
+    click finds it."""
 
     wave = models.ForeignKey(Wave, on_delete=models.CASCADE, related_name="evaluation_requests")
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -311,6 +312,7 @@ class EvaluationRequest(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True, help_text="None: queued.")
     evaluations = models.PositiveIntegerField(null=True, blank=True, help_text="Criteria measured.")
     failing = models.PositiveIntegerField(null=True, blank=True, help_text="Of those, failing and not waived.")
+    error = models.CharField(max_length=300, blank=True, help_text="Why it failed (the worker's log has more).")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["wave"], condition=Q(finished_at__isnull=True),

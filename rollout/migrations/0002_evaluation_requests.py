@@ -21,6 +21,7 @@ class Migration(migrations.Migration):
                 ('finished_at', models.DateTimeField(blank=True, help_text='None: queued.', null=True)),
                 ('evaluations', models.PositiveIntegerField(blank=True, help_text='Criteria measured.', null=True)),
                 ('failing', models.PositiveIntegerField(blank=True, help_text='Of those, failing and not waived.', null=True)),
+                ('error', models.CharField(blank=True, help_text="Why it failed (the worker's log has more).", max_length=300)),
                 ('requested_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
                 ('wave', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='evaluation_requests', to='rollout.wave')),
             ],

@@ -125,3 +125,15 @@ def test_who_may_not_evaluate_is_refused_and_the_status_keeps_to_the_scope(clien
     assert not EvaluationRequest.objects.exists()
     client.force_login(make_user(Role.STORE_MANAGER, locations=[LocationFactory(code="S999")]))
     assert client.get(reverse("rollout-evaluation", args=[wave.pk])).status_code == 404
+
+
+def test_an_evaluation_that_fails_says_why_and_is_not_run_again(client, wave, pmo):
+    CriterionFactory(template=wave.program.gate_templates.get(), metric="retired_metric")
+    queued, _ = request_evaluation(wave, user=pmo)
+    with pytest.raises(ValueError):
+        run_request(queued.pk)
+    answer = status(client, wave)
+    assert "failed: Unknown metric" in answer and "The hourly run tries again" in answer
+    assert "hx-trigger" not in answer  # no polling for a result that will not come
+    assert not wave.gates.exists()  # nothing half kept, not even the gates
+    assert run_left_queued(timezone.now() + timedelta(hours=1)) == 0
