@@ -158,3 +158,9 @@ def test_the_site_builds_offline(tmp_path):
     offenders = [str(page.relative_to(site)) for page in pages if external.search(page.read_text())]
     assert offenders == []
     assert (site / "screenshots" / "store-manager-1-home.png").is_file()
+
+
+def test_the_operations_page_shows_the_procfile_as_it_is():
+    page = (DOCS / "operations.md").read_text()
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        assert line in page, line
