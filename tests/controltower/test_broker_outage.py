@@ -35,14 +35,16 @@ def use_broker(url, options):
 
 
 @pytest.fixture
-def private_broker():
+def private_broker(monkeypatch):
     """The private Redis as the broker, tasks sent to it (not run inline)."""
     server = PrivateRedis()
     before = app.conf.broker_url, dict(app.conf.broker_transport_options)
+    monkeypatch.setenv("CELERY_BROKER_URL", server.url)  # Celery reads it before its settings
     use_broker(server.url, {})
     app.conf.task_always_eager = False
     yield server
     app.conf.task_always_eager = True
+    monkeypatch.undo()
     use_broker(*before)
     server.stop()
 
