@@ -13,7 +13,7 @@ from .findings import IMPACT_LENGTH, REFERENCE_LENGTH, CaseKind, Drift
 
 SEVERITY_VALIDATORS = [MinValueValidator(1), MaxValueValidator(4)]
 # An SLA target of at most a month: the clock finds it within its look-ahead
-# (exceptions.sla.LOOKAHEAD_DAYS) for any store open a few hours a day. A
+# (exceptions.services.sla.LOOKAHEAD_DAYS) for any store open a few hours a day. A
 # larger figure typed into the admin would stop every case of that severity
 # from opening (the due time could not be computed).
 SLA_MAX_MINUTES = 30 * 24 * 60

@@ -1,7 +1,7 @@
-"""Celery task for the SLA sweep; the work is in exceptions.escalation."""
+"""Celery task for the SLA sweep; the work is in exceptions.services.sla."""
 from controltower.tasks import tower_task
 
-from .escalation import escalation_sweep as sweep
+from .services.sla import escalation_sweep as sweep
 
 
 @tower_task("exceptions.escalation_sweep", soft_time_limit=240, time_limit=270)

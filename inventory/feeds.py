@@ -22,7 +22,7 @@ from controltower.dashboards import Tile, tiles, trend_figure, trend_summary
 from controltower.permissions import may_replay_rejections
 from exceptions.reconciliation.common import duration_words
 from exceptions.reconciliation.feeds import expected_interval, follows_trading_hours, is_stale
-from exceptions.sla import Calendar
+from exceptions.services.sla import Calendar
 
 from .ledger import replay_rejections
 from .models import CONTROL_TOWER_SOURCE, IngestDay, RejectedEvent, SourceSystem

@@ -15,8 +15,8 @@ from django.utils import timezone
 from controltower import dashboards, metrics, rollups
 from controltower.scoping import visible_locations
 from exceptions.reconciliation.feeds import is_stale
-from exceptions.sla import Calendar, sla_state
-from exceptions.services import active_cases_at, escalated_to_regional_ops, location_case_figures
+from exceptions.services.queries import active_cases_at, escalated_to_regional_ops, location_case_figures
+from exceptions.services.sla import Calendar, sla_state
 from inventory.lanes import feeds_serving
 from inventory.models import Region
 

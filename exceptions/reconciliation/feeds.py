@@ -14,7 +14,7 @@ from inventory.models import Location, RejectedEvent, SourceSystem
 
 from ..findings import CaseKind, Finding
 from ..models import Case
-from ..sla import LOOKAHEAD_DAYS, Calendar
+from ..services.sla import LOOKAHEAD_DAYS, Calendar
 from .common import (
     LINEAGE_LIMIT,
     duration_words,

@@ -38,10 +38,10 @@ from controltower.locks import hold_until_commit
 from controltower.when import when
 from inventory.ledger import ingest_events
 from inventory.models import Channel, SourceSystem
+from inventory.sources import control_tower_source
 
 from ..findings import CaseKind, Finding
 from ..models import Case, CaseHistory, CaseLink
-from ..services import control_tower_source
 from .common import (
     LINEAGE_LIMIT,
     config,

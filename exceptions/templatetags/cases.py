@@ -1,7 +1,7 @@
 from django import template
 
 from exceptions.details import ACRONYMS, value_text
-from exceptions.sla import sla_state as _sla_state
+from exceptions.services.sla import sla_state as _sla_state
 
 register = template.Library()
 
@@ -22,11 +22,11 @@ def readable(value, where=None):
 
 @register.filter
 def sla_state(case, now):
-    """`{% with sla=case|sla_state:now %}`: the case's SLA state from exceptions.sla, for a table row."""
+    """`{% with sla=case|sla_state:now %}`: the case's SLA state from exceptions.services.sla, for a table row."""
     return _sla_state(case, now)
 
 
 @register.filter
 def breached_now(case, now):
-    """Whether the case reads "Breached" at `now` (exceptions.sla), for a row's emphasis."""
+    """Whether the case reads "Breached" at `now` (exceptions.services.sla), for a row's emphasis."""
     return _sla_state(case, now).state == "breached"

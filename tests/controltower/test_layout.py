@@ -3,6 +3,8 @@ the demo that compose the apps) imports no domain app."""
 import ast
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = {"inventory", "exceptions", "rollout"}
 # Composition, not kernel: these sit on top of the apps and may import them.
@@ -40,4 +42,23 @@ def test_no_app_imports_the_screens():
             for node in ast.walk(tree):
                 if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("controltower.web"):
                     offenders.append(f"{path.relative_to(ROOT)}: {node.module}")
+    assert offenders == []
+
+
+MAX_LINES = 700
+
+
+# inventory/models.py (781 lines) is split into models by concern on its own branch.
+@pytest.mark.xfail(strict=False, reason="inventory/models.py is still one module over 700 lines")
+def test_no_product_module_is_over_700_lines():
+    """A module that long holds more than one concern: split it by concern
+    (as exceptions/services/). Migrations and tests are not product modules."""
+    offenders = []
+    for package in ("controltower", *sorted(DOMAIN)):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if "migrations" in path.parts:
+                continue
+            lines = len(path.read_text().splitlines())
+            if lines > MAX_LINES:
+                offenders.append(f"{path.relative_to(ROOT)}: {lines} lines")
     assert offenders == []
