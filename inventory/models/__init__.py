@@ -13,6 +13,7 @@ from .master import SKU, Barcode, BarcodeClash, Channel, Location, MasterDataCha
 from .positions import CountAnchor, Position, atp_expression, available_to_promise, on_hand_expression
 from .purchase_orders import PurchaseOrderLine
 from .sources import CONTROL_TOWER_SOURCE, SourceSystem
+from .trading import Holiday, TradingHours
 from .vocabulary import (
     ON_HAND_STATES,
     SOURCE_EVENT_TYPES,
@@ -36,6 +37,7 @@ __all__ = [
     "EventType",
     "IngestDay",
     "InventoryEvent",
+    "Holiday",
     "Journey",
     "JourneyKind",
     "JourneyStep",
@@ -51,6 +53,7 @@ __all__ = [
     "SourceEventTypeChoices",
     "SourceSystem",
     "StateChoices",
+    "TradingHours",
     "Transfer",
     "UnitConversion",
     "atp_expression",
