@@ -1,4 +1,4 @@
-# Trading hours and holidays, moved from exceptions (its 0016 renamed the
+# Trading hours and holidays, once the models of the cases app (its 0016 renamed the
 # tables): state only, the rows stay where they are.
 
 import django.core.validators

@@ -41,3 +41,16 @@ def test_no_app_imports_the_screens():
                 if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("controltower.web"):
                     offenders.append(f"{path.relative_to(ROOT)}: {node.module}")
     assert offenders == []
+
+
+def test_inventory_imports_neither_exceptions_nor_rollout():
+    """Inventory is the bottom app: the cases and the rollout build on it,
+    never the other way (its migrations may depend on theirs)."""
+    offenders = []
+    for path in sorted((ROOT / "inventory").rglob("*.py")):
+        if "migrations" in path.parts:
+            continue
+        found = {"exceptions", "rollout"} & set(imported_packages(path))
+        if found:
+            offenders.append(f"{path.relative_to(ROOT)}: {', '.join(sorted(found))}")
+    assert offenders == []
