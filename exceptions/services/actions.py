@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from controltower.locks import lock_rows
 from controltower.permissions import may_be_assigned, may_work_cases
+from inventory.trading import Calendar
 
 from ..findings import CaseKind
 from ..models import Case, CaseComment, CorrectiveAdjustment, ResolutionCode, RootCause
@@ -20,7 +21,7 @@ from .adjustments import adjusts_stock, check_request, pending_adjustment, reque
 from .changes import FROM_STATUSES, NotAllowed, check, move, refuse, write_history
 from .duplicates import unsettled_pair
 from .routing import Router, sla_start
-from .sla import Calendar, unpause
+from .sla import unpause
 
 S = Case.Status
 

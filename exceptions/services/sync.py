@@ -17,12 +17,12 @@ from django.utils import timezone
 
 from controltower.locks import hold_until_commit, lock_rows
 from inventory.models import Location
+from inventory.trading import Calendar
 
 from ..findings import Finding
 from ..models import Case, CaseHistory, CaseLink, CorrectiveAdjustment
 from .actions import EVIDENCE, SETTLED_BY_A_PERSON
 from .routing import Router, sla_start
-from .sla import Calendar
 
 S = Case.Status
 # A re-run may change any of these (the drift class too: late events arrive, a duplicate is found).

@@ -7,10 +7,10 @@ import pytest
 
 from controltower.models import Role
 from exceptions.findings import Finding
-from exceptions.models import Case, Holiday, TradingHours
+from exceptions.models import Case
 from exceptions.services import actions, sync
 from exceptions.services.sla import add_business_minutes, business_minutes_between
-from inventory.models import Location
+from inventory.models import Holiday, Location, TradingHours
 from tests.controltower.factories import make_user
 from tests.inventory.factories import LocationFactory, SKUFactory
 
