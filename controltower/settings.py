@@ -307,7 +307,7 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": env_int("ROLLOUT_EVALUATION_SECONDS", 3600) - 60},
     },
     # Work recorded but never taken by the broker (it was away): "Evaluate
-    # now" requests (rollout.evaluation) and case mail (exceptions.mail).
+    # now" requests (rollout.evaluation) and case mail (exceptions.services.mail).
     "rollout-run-left-queued-evaluations": {
         "task": "rollout.run_left_queued_evaluations",
         "schedule": env_int("QUEUED_EVALUATION_SWEEP_SECONDS", 60),

@@ -44,3 +44,11 @@ def day(value: date | datetime | None, where=None) -> str:
     if isinstance(value, datetime) and value.tzinfo:
         value = value.astimezone(zone_of(where))
     return f"{value:{DAY}}"
+
+
+def duration_words(delta) -> str:
+    """A duration to the minute: "45 min", from two hours on "3 h 5 min"."""
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 120:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60} min"

@@ -6,11 +6,9 @@ from .models import (
     CaseHistory,
     CaseLink,
     CorrectiveAdjustment,
-    Holiday,
     RoutingRule,
     SLAPolicy,
     Team,
-    TradingHours,
 )
 
 
@@ -63,17 +61,6 @@ class RoutingRuleAdmin(admin.ModelAdmin):
 @admin.register(SLAPolicy)
 class SLAPolicyAdmin(admin.ModelAdmin):
     list_display = ("kind", "severity", "response_minutes", "resolution_minutes", "trading_hours_only")
-
-
-@admin.register(TradingHours)
-class TradingHoursAdmin(admin.ModelAdmin):
-    list_display = ("location", "region", "location_kind", "weekday", "opens", "closes")
-    list_filter = ("location_kind", "region")
-
-
-@admin.register(Holiday)
-class HolidayAdmin(admin.ModelAdmin):
-    list_display = ("date", "name", "location", "region")
 
 
 admin.site.register(CaseLink)

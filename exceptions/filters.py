@@ -15,7 +15,7 @@ from inventory.models import SKU, Location
 
 from .findings import CaseKind, Drift
 from .models import TEAM_OF_ROLE, Case
-from .sla import breached_q
+from .services.sla import breached_q
 
 ACTIVE, DONE = "active", "done"
 SEARCH_SKUS_AS_VALUES = 1000
@@ -101,7 +101,7 @@ class CaseFilter(django_filters.FilterSet):
         return queryset.filter(status=value)
 
     def filter_breached(self, queryset, name, value):
-        """Breached as read now (exceptions.sla.breached_q), as every count of breached cases."""
+        """Breached as read now (exceptions.services.sla.breached_q), as every count of breached cases."""
         if value is None:
             return queryset
         breached = breached_q(timezone.now())

@@ -1,5 +1,5 @@
 """What a reconciliation job hands to the case service: one Finding per
-condition it sees. `services.sync_findings(kind, findings)` turns them into
+condition it sees. `services.sync.sync_findings(kind, findings)` turns them into
 cases; the fingerprint decides which case a finding belongs to.
 """
 import hashlib

@@ -1,6 +1,7 @@
 """Forms of the case screens. They only collect input: every rule (what is
-required, who may do what) is checked by exceptions/services.py, and its
-ValidationError is put back on the form with `add_service_errors`."""
+required, who may do what) is checked by the case services
+(exceptions/services/), and their ValidationError is put back on the form
+with `add_service_errors`."""
 from django import forms
 from django.contrib.auth import get_user_model
 

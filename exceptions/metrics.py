@@ -25,11 +25,12 @@ from controltower.db import nearest_rank_of
 from controltower.metrics import Reading, records_url, share
 from inventory.metrics import codes, codes_of, each_location_scope, empty, in_window, of_sources, union_of
 from inventory.models import IngestDay, InventoryEvent, Location, Snapshot, SourceSystem
+from inventory.sources import is_stale
+from inventory.trading import Calendar
 
 from .findings import CaseKind
 from .models import Case, DuplicateVerdict
-from .reconciliation.feeds import is_stale
-from .sla import HAS_TARGET, RESOLVED_IN_TIME, Calendar
+from .services.sla import HAS_TARGET, RESOLVED_IN_TIME
 
 DAY_SECONDS = Decimal(86400)
 
@@ -78,7 +79,7 @@ open_sev2_cases = _open_cases(2)
 
 def sla_attainment(scopes, window):
     """Cases resolved in the window by their resolution due time, over the
-    cases resolved in the window that had one (exceptions.sla)."""
+    cases resolved in the window that had one (exceptions.services.sla)."""
     resolved = in_window(cases_at(scopes).filter(HAS_TARGET), "resolved_at", window)
     totals = {
         location_id: [(total, in_time)] for location_id, total, in_time in

@@ -1,6 +1,7 @@
 """Exception cases: what went wrong at a store, who owns it, by when, and how
-it was put right. Routing, SLA policies and trading hours are data, loaded
-with defaults by a data migration and edited in the admin."""
+it was put right. Routing and SLA policies are data, loaded with defaults
+by a data migration and edited in the admin (the trading hours the SLA clock
+counts are the locations', in inventory.models)."""
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -13,7 +14,7 @@ from .findings import IMPACT_LENGTH, REFERENCE_LENGTH, CaseKind, Drift
 
 SEVERITY_VALIDATORS = [MinValueValidator(1), MaxValueValidator(4)]
 # An SLA target of at most a month: the clock finds it within its look-ahead
-# (exceptions.sla.LOOKAHEAD_DAYS) for any store open a few hours a day. A
+# (exceptions.services.sla.LOOKAHEAD_DAYS) for any store open a few hours a day. A
 # larger figure typed into the admin would stop every case of that severity
 # from opening (the due time could not be computed).
 SLA_MAX_MINUTES = 30 * 24 * 60
@@ -255,7 +256,7 @@ class CaseComment(models.Model):
 class CaseMail(models.Model):
     """An e-mail to a case's owning team (an SLA warning, breach or
     escalation), kept from the moment it is due: a worker sends it
-    (exceptions.mail), and once `sent_at` is set it is never sent again."""
+    (exceptions.services.mail), and once `sent_at` is set it is never sent again."""
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="mails")
     action = models.CharField(max_length=32)
@@ -346,36 +347,6 @@ class SLAPolicy(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["kind", "severity"], name="slapolicy_once")]
         verbose_name_plural = "SLA policies"
-
-
-class TradingHours(models.Model):
-    """Opening hours for one weekday, for a location, a region, or (neither)
-    the default for a kind of location. Most specific wins; a location with
-    no hours anywhere trades around the clock. `closes` 00:00 means midnight
-    at the end of the day."""
-
-    location = models.ForeignKey("inventory.Location", null=True, blank=True, on_delete=models.CASCADE)
-    region = models.ForeignKey("inventory.Region", null=True, blank=True, on_delete=models.CASCADE)
-    location_kind = models.CharField(max_length=16, blank=True, help_text="Default for this kind of location")
-    weekday = models.PositiveSmallIntegerField(validators=[MaxValueValidator(6)], help_text="0 = Monday")
-    opens = models.TimeField()
-    closes = models.TimeField()
-
-    class Meta:
-        ordering = ["weekday", "opens"]
-        verbose_name_plural = "trading hours"
-
-
-class Holiday(models.Model):
-    """A closed day for a location, a region, or (neither) the whole estate."""
-
-    date = models.DateField()
-    location = models.ForeignKey("inventory.Location", null=True, blank=True, on_delete=models.CASCADE)
-    region = models.ForeignKey("inventory.Region", null=True, blank=True, on_delete=models.CASCADE)
-    name = models.CharField(max_length=100)
-
-    class Meta:
-        ordering = ["date"]
 
 
 class DuplicateVerdict(models.Model):

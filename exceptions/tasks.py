@@ -1,13 +1,13 @@
 """Celery tasks of the cases: the SLA sweep (the work is in
-exceptions.escalation) and the mail it sends (exceptions.mail)."""
+exceptions.services.sla) and the mail it sends (exceptions.services.mail)."""
 from smtplib import SMTPException
 
 from django.conf import settings
 
 from controltower.tasks import tower_task
 
-from . import mail
-from .escalation import escalation_sweep as sweep
+from .services import mail
+from .services.sla import escalation_sweep as sweep
 
 
 @tower_task("exceptions.escalation_sweep", soft_time_limit=240, time_limit=270)

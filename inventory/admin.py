@@ -12,6 +12,7 @@ from .models import (
     Barcode,
     BarcodeClash,
     Channel,
+    Holiday,
     InventoryEvent,
     Location,
     Position,
@@ -20,6 +21,7 @@ from .models import (
     Snapshot,
     SourceEventTypeChoices,
     SourceSystem,
+    TradingHours,
     Transfer,
     UnitConversion,
 )
@@ -210,3 +212,14 @@ class BarcodeClashAdmin(ReadOnlyAdmin):
     list_display = ["refused_at", "barcode", "sku_code", "held_by"]
     search_fields = ["barcode", "sku_code", "held_by"]
     date_hierarchy = "refused_at"
+
+
+@admin.register(TradingHours)
+class TradingHoursAdmin(admin.ModelAdmin):
+    list_display = ("location", "region", "location_kind", "weekday", "opens", "closes")
+    list_filter = ("location_kind", "region")
+
+
+@admin.register(Holiday)
+class HolidayAdmin(admin.ModelAdmin):
+    list_display = ("date", "name", "location", "region")

@@ -20,12 +20,12 @@ from django.utils import timezone
 from controltower import metrics, records, rollups
 from controltower.dashboards import Tile, tiles, trend_figure, trend_summary
 from controltower.permissions import may_replay_rejections
-from exceptions.reconciliation.common import duration_words
-from exceptions.reconciliation.feeds import expected_interval, follows_trading_hours, is_stale
-from exceptions.sla import Calendar
+from controltower.when import duration_words
 
 from .ledger import replay_rejections
 from .models import CONTROL_TOWER_SOURCE, IngestDay, RejectedEvent, SourceSystem
+from .sources import expected_interval, follows_trading_hours, is_stale
+from .trading import Calendar
 
 # Events per hour and duplicates per day are averaged over this many whole
 # UTC days, up to yesterday (today is not over yet).

@@ -111,17 +111,13 @@ def journey_detail(request, pk):
     if journey is None:
         return render(request, "exceptions/not_found.html",
                       {"message": f"No journey {pk} in your scope."}, status=404)
-    from exceptions.findings import CaseKind  # exceptions builds on inventory: its cases read late
-    from exceptions.models import Case
-
     now = timezone.now()
     words, stuck = sla_words(journey, now)
     steps = journey.steps.select_related("source", "location").order_by("occurred_at", "id")
     legs = [(label, seconds_text(value)) for label, value in (
         ("Placed to ready for pickup", journey.ready_s), ("Received to refunded", journey.refund_s),
         ("Refunded to settled", journey.settle_s)) if value is not None]
-    cases = Case.objects.restrict(request.user).filter(kind=CaseKind.JOURNEY_STUCK, details__journey_id=journey.pk)
     return render(request, "inventory/journey.html", {
         "journey": journey, "steps": steps, "sla": sla_for(journey.kind, journey.state), "sla_words": words,
-        "stuck": stuck, "legs": legs, "cases": cases.order_by("-opened_at")[:10], "now": now,
+        "stuck": stuck, "legs": legs, "now": now,
     })

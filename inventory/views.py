@@ -16,7 +16,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from controltower import metrics, navigation
 from controltower.navigation import screen
 from controltower.permissions import may_load_master_data, may_replay_rejections
-from exceptions.reconciliation.runs import TROUBLE_WINDOW, latest_runs
 
 from . import feeds, fixes
 from .forms import DismissForm, SKUFixForm
@@ -73,7 +72,6 @@ def integration_health(request):
         "causes": feeds.causes_of(request.user), "statuses": feeds.REJECTION_STATUSES,
         "trend": trend, "trend_metric": metrics.get(trend),
         "trend_days": feeds.TREND_DAYS, "any_causes": any(row.causes for row in health),
-        "runs": latest_runs(), "trouble_hours": int(TROUBLE_WINDOW.total_seconds() // 3600),
     })
     return render(request, "inventory/integration_health.html", context)
 

@@ -62,7 +62,9 @@ def default_routing(db):
     from exceptions.models import SLAPolicy
 
     if not SLAPolicy.objects.exists():
-        import_module("exceptions.migrations.0002_default_routing_sla_hours").load(apps, None)
+        defaults = import_module("exceptions.migrations.0002_default_routing_sla_hours")
+        defaults.load_routing(apps)
+        defaults.load_trading_week(apps.get_model("inventory", "TradingHours"))
         import_module("exceptions.migrations.0008_projection_drift_routing").load(apps, None)
         import_module("exceptions.migrations.0010_transfer_in_without_out_routing").load(apps, None)
         import_module("exceptions.migrations.0013_journey_stuck_kind").load(apps, None)

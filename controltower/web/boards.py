@@ -14,11 +14,12 @@ from django.utils import timezone
 
 from controltower import dashboards, metrics, rollups
 from controltower.scoping import visible_locations
-from exceptions.reconciliation.feeds import is_stale
-from exceptions.sla import Calendar, sla_state
-from exceptions.services import active_cases_at, escalated_to_regional_ops, location_case_figures
+from exceptions.services.queries import active_cases_at, escalated_to_regional_ops, location_case_figures
+from exceptions.services.sla import sla_state
 from inventory.lanes import feeds_serving
 from inventory.models import Region
+from inventory.sources import is_stale
+from inventory.trading import Calendar
 
 TREND_DAYS = 30
 ACCURACY = ("inventory_accuracy_exact", "inventory_accuracy_tolerance")

@@ -18,7 +18,7 @@ from controltower.navigation import landing_for, screen
 from controltower.permissions import may_see_rejections
 from controltower.scoping import role_of, visible_locations
 from controltower.when import when
-from exceptions.services import location_case_figures
+from exceptions.services.queries import location_case_figures
 from inventory.models import SKU, STATES, InventoryEvent, Position, RejectedEvent
 from inventory.positions import count_history, negative_position_counts, search_positions
 

@@ -9,8 +9,8 @@ from rest_framework.response import Response
 
 from controltower.api import run_service, validated
 
-from .. import services
 from ..models import URGENCY, Case, CorrectiveAdjustment
+from ..services import actions, adjustments, duplicates
 from .filters import CaseApiFilter
 from .serializers import (
     AdjustmentInput,
@@ -52,7 +52,7 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def acknowledge(self, request, pk=None):
         case = self.get_object()
-        run_service(services.acknowledge, case, request.user)
+        run_service(actions.acknowledge, case, request.user)
         return self._done(case)
 
     @extend_schema(request=AssignInput, responses=CaseDetailSerializer)
@@ -63,28 +63,28 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
         assignee = get_user_model().objects.filter(username=username).first()
         if assignee is None:
             raise serializers.ValidationError({"assignee": f"No user '{username}'."})
-        run_service(services.assign, case, request.user, assignee)
+        run_service(actions.assign, case, request.user, assignee)
         return self._done(case)
 
     @extend_schema(request=CommentInput, responses=CaseDetailSerializer)
     @action(detail=True, methods=["post"])
     def comment(self, request, pk=None):
         case = self.get_object()
-        run_service(services.comment, case, request.user, validated(CommentInput, request)["body"])
+        run_service(actions.comment, case, request.user, validated(CommentInput, request)["body"])
         return self._done(case)
 
     @extend_schema(request=WaitInput, responses=CaseDetailSerializer)
     @action(detail=True, methods=["post"])
     def wait(self, request, pk=None):
         case = self.get_object()
-        run_service(services.set_waiting, case, request.user, validated(WaitInput, request)["waiting_on"])
+        run_service(actions.set_waiting, case, request.user, validated(WaitInput, request)["waiting_on"])
         return self._done(case)
 
     @extend_schema(request=None, responses=CaseDetailSerializer)
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
         case = self.get_object()
-        run_service(services.resume, case, request.user)
+        run_service(actions.resume, case, request.user)
         return self._done(case)
 
     @extend_schema(request=ResolveInput, responses=CaseDetailSerializer)
@@ -92,7 +92,7 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
     def resolve(self, request, pk=None):
         case = self.get_object()
         data = validated(ResolveInput, request)
-        run_service(services.resolve, case, request.user, data["resolution_code"], data["root_cause"], data["note"],
+        run_service(actions.resolve, case, request.user, data["resolution_code"], data["root_cause"], data["note"],
              adjustment=data.get("adjustment"))
         return self._done(case)
 
@@ -104,7 +104,7 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
         more than the latest count found."""
         case = self.get_object()
         data = validated(AdjustmentInput, request)
-        run_service(services.request_adjustment, case, request.user, data["state"], data["quantity"],
+        run_service(adjustments.request_adjustment, case, request.user, data["state"], data["quantity"],
                     data["reason"], data["confirm"])
         return self._done(case)
 
@@ -112,7 +112,7 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def reopen(self, request, pk=None):
         case = self.get_object()
-        run_service(services.reopen, case, request.user, validated(ReasonInput, request)["reason"])
+        run_service(actions.reopen, case, request.user, validated(ReasonInput, request)["reason"])
         return self._done(case)
 
 
@@ -121,7 +121,7 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
     def reverse_duplicate(self, request, pk=None):
         """A suspected duplicate confirmed: post one reversal of the later line (once, however often asked)."""
         case = self.get_object()
-        run_service(services.reverse_duplicate, case, request.user)
+        run_service(duplicates.reverse_duplicate, case, request.user)
         return self._done(case)
 
     @extend_schema(request=ReasonInput, responses=CaseDetailSerializer)
@@ -129,7 +129,7 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
     def explain_duplicate(self, request, pk=None):
         """A suspected duplicate that is not one: `reason` says why; the pair is never raised again."""
         case = self.get_object()
-        run_service(services.explain_duplicate, case, request.user, validated(ReasonInput, request)["reason"])
+        run_service(duplicates.explain_duplicate, case, request.user, validated(ReasonInput, request)["reason"])
         return self._done(case)
 
 
@@ -146,12 +146,12 @@ class AdjustmentViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         adjustment = self.get_object()
-        run_service(services.approve_adjustment, adjustment, request.user)
+        run_service(adjustments.approve_adjustment, adjustment, request.user)
         return Response(AdjustmentSerializer(self.get_queryset().get(pk=adjustment.pk)).data)
 
     @extend_schema(request=RejectInput, responses=AdjustmentSerializer)
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
         adjustment = self.get_object()
-        run_service(services.reject_adjustment, adjustment, request.user, validated(RejectInput, request)["reason"])
+        run_service(adjustments.reject_adjustment, adjustment, request.user, validated(RejectInput, request)["reason"])
         return Response(AdjustmentSerializer(self.get_queryset().get(pk=adjustment.pk)).data)

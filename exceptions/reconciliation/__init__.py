@@ -20,7 +20,7 @@ from django.utils import timezone
 from inventory.models import InventoryEvent, RejectedEvent
 
 from ..findings import CaseKind
-from ..services import sync_findings
+from ..services.sync import sync_findings
 from .common import severity_for_value
 from .counts import count_variance
 from .feeds import clearable_conflicts, idempotency_conflict, master_data_rejections, stale_feed

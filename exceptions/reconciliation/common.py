@@ -65,10 +65,3 @@ def to_decimal(value):
 def plain_number(value):
     """2 for 2.0000, 0.5 for 0.5000 (no exponent)."""
     return format(to_decimal(value).normalize(), "f")
-
-
-def duration_words(delta):
-    minutes = int(delta.total_seconds() // 60)
-    if minutes < 120:
-        return f"{minutes} min"
-    return f"{minutes // 60} h {minutes % 60} min"

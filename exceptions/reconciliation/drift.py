@@ -46,11 +46,12 @@ from datetime import timedelta
 from django.utils import timezone
 
 from controltower.db import aware, chunks, db_time, values_clause
+from controltower.when import duration_words
 from inventory.models import SourceSystem, UnitConversion
 
 from ..findings import CaseKind, Drift
 from ..models import Case
-from .common import LINEAGE_LIMIT, duration_words, fetch_rows, money, to_decimal
+from .common import LINEAGE_LIMIT, fetch_rows, money, to_decimal
 
 KEYS_PER_QUERY = 500
 # How far before the snapshot time a line may be the one entered in the wrong unit.

@@ -2,78 +2,19 @@
 idempotency conflicts."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.db.models import Count, Exists, F, Max, Min, OuterRef, Window
 from django.db.models.fields.json import KT
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
-from inventory.fields import MAX_SMALL_INTEGER
-from inventory.models import Location, RejectedEvent, SourceSystem
+from controltower.when import duration_words
+from inventory.models import RejectedEvent, SourceSystem
+from inventory.sources import expected_interval, follows_trading_hours, is_stale, silence
+from inventory.trading import Calendar
 
 from ..findings import CaseKind, Finding
 from ..models import Case
-from ..sla import LOOKAHEAD_DAYS, Calendar
-from .common import (
-    LINEAGE_LIMIT,
-    duration_words,
-)
-
-
-def expected_interval(source):
-    """How often the source is expected to send; None: it sends when it has
-    something, and is never stale."""
-    if source.expected_interval_s is None:
-        return None
-    # A 32-bit column on PostgreSQL; SQLite keeps whatever the admin took.
-    return timedelta(seconds=min(source.expected_interval_s, MAX_SMALL_INTEGER))
-
-
-def follows_trading_hours(source):
-    """Tills (POS) sell only while their stores trade: their silence counts
-    then, not at night or on a holiday. Every other feed runs around the clock."""
-    return source.kind == SourceSystem.Kind.POS
-
-
-def silence(source, last_heard_at, now, calendar=None):
-    """How long `source` has been silent at `now` (a timedelta): for tills,
-    only the time one of the stores they run in traded (their lane's stores,
-    else every store); for other feeds, all of it."""
-    if not follows_trading_hours(source) or now - last_heard_at > timedelta(days=LOOKAHEAD_DAYS):
-        return now - last_heard_at
-    calendar = calendar or Calendar()
-    stores = list(source.lane_locations.all()) or list(
-        Location.objects.filter(kind=Location.Kind.STORE, active=True))
-    clocks = {}
-    for store in stores:  # stores with the same hours share one clock
-        clock = calendar.clock(store)
-        key = (str(clock.tz), tuple(sorted((day, tuple(hours)) for day, hours in clock.week.items())),
-               clock.holidays)
-        clocks.setdefault(key, clock)
-    open_intervals = sorted(
-        interval for clock in clocks.values() for interval in clock.open_intervals_between(last_heard_at, now))
-    total, covered_until = timedelta(), last_heard_at
-    for begin, end in open_intervals:  # the union: a minute two stores trade counts once
-        begin = max(begin, covered_until)
-        if end > begin:
-            total += end - begin
-            covered_until = end
-    return total
-
-
-def is_stale(source, last_heard_at, now, calendar=None):
-    """A feed is stale when it never sent anything or was silent (see
-    `silence`) longer than its expected interval at `now`; a source with no
-    expected interval never is (the stale_feed cases and the stale_feeds metric)."""
-    interval = expected_interval(source)
-    if interval is None:
-        return False
-    if last_heard_at is None:
-        return True
-    if last_heard_at >= now - interval:
-        return False
-    return silence(source, last_heard_at, now, calendar) > interval
+from .common import LINEAGE_LIMIT
 
 
 def stale_feed(now=None) -> list[Finding]:

@@ -35,17 +35,16 @@ from django.utils import timezone
 
 from controltower.db import aware, db_time
 from controltower.locks import hold_until_commit
-from controltower.when import when
+from controltower.when import duration_words, when
 from inventory.ledger import ingest_events
 from inventory.models import Channel, SourceSystem
+from inventory.sources import control_tower_source
 
 from ..findings import CaseKind, Finding
 from ..models import Case, CaseHistory, CaseLink
-from ..services import control_tower_source
 from .common import (
     LINEAGE_LIMIT,
     config,
-    duration_words,
     fetch_rows,
     local_time,
     money,

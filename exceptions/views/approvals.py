@@ -10,16 +10,17 @@ from django.views.decorators.http import require_GET, require_POST
 
 from controltower.navigation import screen
 
-from .. import services
 from ..forms import (
     RejectForm,
 )
 from ..models import CorrectiveAdjustment
+from ..services import adjustments, queries
+from ..services.changes import NotAllowed
 from .common import CHANGED, NotInScope, adjustment_in_scope, not_found, refused
 
 
 def _context(user, **extra):
-    return {"adjustments": services.waiting_for_finance(user), "decisions": services.finance_decisions(user),
+    return {"adjustments": queries.waiting_for_finance(user), "decisions": queries.finance_decisions(user),
             "threshold": settings.CASE_ADJUSTMENT_APPROVAL_THRESHOLD, **extra}
 
 
@@ -43,7 +44,7 @@ def _decision(decide):
         form.is_valid()
         try:
             decide(adjustment, request.user, form.cleaned_data.get("reason", ""))
-        except services.NotAllowed as error:
+        except NotAllowed as error:
             return refused(request, error)
         except ValidationError as error:
             context = _context(request.user, error=" ".join(error.messages))
@@ -61,9 +62,9 @@ def _decision(decide):
 
 @_decision
 def approval_approve(adjustment, user, reason):
-    services.approve_adjustment(adjustment, user)
+    adjustments.approve_adjustment(adjustment, user)
 
 
 @_decision
 def approval_reject(adjustment, user, reason):
-    services.reject_adjustment(adjustment, user, reason)
+    adjustments.reject_adjustment(adjustment, user, reason)

@@ -22,7 +22,6 @@ from inventory.models import (
     Transfer,
 )
 
-from .. import services
 from ..forms import (
     AdjustmentForm,
     AssignForm,
@@ -36,7 +35,9 @@ from ..forms import (
 )
 from ..details import case_details
 from ..models import CaseLink
-from ..sla import sla_state
+from ..services import actions, adjustments, duplicates, queries
+from ..services.changes import NotAllowed
+from ..services.sla import sla_state
 from .common import CHANGED, NotInScope, case_in_scope, not_found, refused
 from .queue import status_counts
 
@@ -80,7 +81,7 @@ def _body_context(request, case, **forms):
         "details": case_details(case),
         "now": now,
         "sla": sla_state(case, now),
-        "actions": services.allowed_actions(case, request.user),
+        "actions": actions.allowed_actions(case, request.user),
         "position": position,
         "position_states": [(state, getattr(position, state)) for state in STATES] if position else [],
         "position_counts": latest_counts(case.location_id, case.sku_id) if position else [],
@@ -95,8 +96,8 @@ def _body_context(request, case, **forms):
         "adjust_form": AdjustmentForm(),
         "explain_form": ExplainDuplicateForm(),
         "reverse_form": ReverseDuplicateForm(),
-        "duplicate_verdict": services.duplicate_verdict(case),
-        "same_problem": services.same_problem(case, request.user),
+        "duplicate_verdict": duplicates.duplicate_verdict(case),
+        "same_problem": queries.same_problem(case, request.user),
         "threshold": settings.CASE_ADJUSTMENT_APPROVAL_THRESHOLD,
         **_lineage(case),
     }
@@ -165,7 +166,7 @@ def _case_action(form_class=None, form_name=None):
                 form.is_valid()
             try:
                 do(request, case, form.cleaned_data if form else None)
-            except services.NotAllowed as error:
+            except NotAllowed as error:
                 return refused(request, error)
             except ValidationError as error:
                 refusal = _refusal(form, error)
@@ -184,58 +185,58 @@ def _case_action(form_class=None, form_name=None):
 
 @_case_action()
 def case_acknowledge(request, case, data):
-    services.acknowledge(case, request.user)
+    actions.acknowledge(case, request.user)
 
 
 @_case_action(AssignForm, "assign_form")
 def case_assign(request, case, data):
-    services.assign(case, request.user, data.get("assignee"))
+    actions.assign(case, request.user, data.get("assignee"))
 
 
 @_case_action()
 def case_assign_me(request, case, data):
-    services.assign(case, request.user, request.user)
+    actions.assign(case, request.user, request.user)
 
 
 @_case_action(CommentForm, "comment_form")
 def case_comment(request, case, data):
-    services.comment(case, request.user, data.get("body"))
+    actions.comment(case, request.user, data.get("body"))
 
 
 @_case_action(WaitForm, "wait_form")
 def case_wait(request, case, data):
-    services.set_waiting(case, request.user, data.get("waiting_on"))
+    actions.set_waiting(case, request.user, data.get("waiting_on"))
 
 
 @_case_action()
 def case_resume(request, case, data):
-    services.resume(case, request.user)
+    actions.resume(case, request.user)
 
 
 @_case_action(ResolveForm, "resolve_form")
 def case_resolve(request, case, data):
-    services.resolve(case, request.user, data.get("resolution_code"), data.get("root_cause"), data.get("note", ""))
+    actions.resolve(case, request.user, data.get("resolution_code"), data.get("root_cause"), data.get("note", ""))
 
 
 @_case_action(ReopenForm, "reopen_form")
 def case_reopen(request, case, data):
-    services.reopen(case, request.user, data.get("reason"))
+    actions.reopen(case, request.user, data.get("reason"))
 
 
 @_case_action(AdjustmentForm, "adjust_form")
 def case_adjust(request, case, data):
-    services.request_adjustment(case, request.user, data.get("state"), data.get("quantity"), data.get("reason"),
-                                data.get("confirm", False))
+    adjustments.request_adjustment(case, request.user, data.get("state"), data.get("quantity"), data.get("reason"),
+                                   data.get("confirm", False))
 
 
 @_case_action(ReverseDuplicateForm, "reverse_form")
 def case_reverse_duplicate(request, case, data):
-    services.reverse_duplicate(case, request.user)
+    duplicates.reverse_duplicate(case, request.user)
 
 
 @_case_action(ExplainDuplicateForm, "explain_form")
 def case_explain_duplicate(request, case, data):
-    services.explain_duplicate(case, request.user, data.get("reason"))
+    duplicates.explain_duplicate(case, request.user, data.get("reason"))
 
 
 def _adjust_preview(case, form):
@@ -245,17 +246,17 @@ def _adjust_preview(case, form):
     preview = {"form": form}
     data = getattr(form, "cleaned_data", {})
     state, quantity = data.get("state"), data.get("quantity")
-    if not state or not quantity or not services.adjusts_stock(case):
+    if not state or not quantity or not adjustments.adjusts_stock(case):
         return preview
     try:
-        services.check_adjustment(case, state, quantity)  # e.g. worth more than a case may adjust
+        adjustments.check_adjustment(case, state, quantity)  # e.g. worth more than a case may adjust
     except ValidationError as error:
         add_service_errors(form, error)
         return preview
-    approval = services.adjustment_approval(case, quantity)
-    preview.update(state=state, effect=services.adjustment_effect(case, state, quantity), value=approval.value,
+    approval = adjustments.adjustment_approval(case, quantity)
+    preview.update(state=state, effect=adjustments.adjustment_effect(case, state, quantity), value=approval.value,
                    needs_approval=approval.needed, approval_why=approval.why,
-                   pending=services.pending_adjustment(case))
+                   pending=adjustments.pending_adjustment(case))
     return preview
 
 

@@ -14,16 +14,17 @@ from controltower.navigation import screen
 from controltower.permissions import assignable_people
 from controltower.scoping import visible_locations
 
-from .. import services
 from ..filters import ACTIVE, CaseFilter
 from ..forms import BulkForm
 from ..models import Case
+from ..services import actions, queries
+from ..services.changes import NotAllowed
 from .common import CHANGED, PAGE_SIZE, QUEUE_RELATED, refused, visible_cases
 
 
 def status_counts(user):
-    """The queue's figures for the cases `user` sees (services.status_counts)."""
-    return services.status_counts(Case.objects.restrict(user))
+    """The queue's figures for the cases `user` sees (queries.status_counts)."""
+    return queries.status_counts(Case.objects.restrict(user))
 
 
 def _filterset(request):
@@ -111,7 +112,7 @@ def case_export(request):
 @login_required
 @require_POST
 def case_bulk(request):
-    """Acknowledge or assign the ticked cases (services.bulk decides: one case
+    """Acknowledge or assign the ticked cases (actions.bulk decides: one case
     outside the user's scope refuses the whole request, a case whose status
     does not allow the action is skipped and named)."""
     form = BulkForm(request.POST, locations=visible_locations(request.user))
@@ -120,9 +121,9 @@ def case_bulk(request):
     action = form.cleaned_data["action"]
     assignee = request.user if action == "assign_me" else form.cleaned_data["assignee"]
     try:
-        report = services.bulk(form.cleaned_data["cases"], request.user,
-                               "acknowledge" if action == "acknowledge" else "assign", assignee)
-    except services.NotAllowed as error:
+        report = actions.bulk(form.cleaned_data["cases"], request.user,
+                              "acknowledge" if action == "acknowledge" else "assign", assignee)
+    except NotAllowed as error:
         return refused(request, error)
     response = render(request, "exceptions/_bulk_result.html",
                       {"form": form, "done": report.done, "skipped": report.skipped, "action": action,

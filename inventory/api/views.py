@@ -24,7 +24,6 @@ from controltower.api import body_list
 from controltower.limits import read_body
 from controltower.scoping import visible_locations
 from controltower.tokens import SourceClient
-from inventory.ledger import IngestError, ingest_events
 from inventory.masterdata import import_locations, import_skus
 from inventory.models import (
     SKU,
@@ -42,6 +41,7 @@ from inventory.models import (
 from inventory.safety_stock import set_safety_stock
 
 from . import schema  # noqa: F401  (registers the token scheme with drf-spectacular)
+from .documents import receive_document, request_schema
 from .filters import (
     EventFilter,
     IngestDayFilter,
@@ -162,13 +162,16 @@ INGEST_RESPONSE_EXAMPLE = {
 }
 
 
+# The formats POST /events takes (inventory.adapters).
+EVENT_FORMATS = ["events"]
+
+
 class EventListView(generics.ListAPIView):
     """GET: ledger lines, newest first, scoped by their location.
     POST: a source system sends a batch of events."""
 
     serializer_class = EventSerializer
     filterset_class = EventFilter
-    parser_classes = [OrjsonParser]
 
     def get_permissions(self):
         if self.request.method == "POST":
@@ -191,7 +194,7 @@ class EventListView(generics.ListAPIView):
             "transaction_id) with the same content is a duplicate, with different content a "
             "conflict. Quantities are converted to the SKU's base unit with its unit conversions."
         ),
-        request=IngestRequestSerializer,
+        request=request_schema(EVENT_FORMATS, IngestRequestSerializer),
         responses={
             200: IngestResponseSerializer,
             400: OpenApiResponse(description="Malformed envelope: not JSON, no 'events' list, too many events"),
@@ -204,14 +207,7 @@ class EventListView(generics.ListAPIView):
         ],
     )
     def post(self, request):
-        body = request.data
-        if not isinstance(body, dict) or "events" not in body:
-            raise ParseError("The body must be a JSON object with an 'events' list.")
-        try:
-            report = ingest_events(request.auth.source, body["events"])
-        except IngestError as exc:
-            raise ParseError(str(exc))
-        return Response(report.as_dict())
+        return Response(receive_document(request, EVENT_FORMATS).as_dict())
 
 
 class PositionListView(generics.ListAPIView):

@@ -36,7 +36,7 @@ from controltower.scoping import role_of, visible_locations
 from controltower.navigation import landing_for
 from exceptions.findings import CaseKind, Finding
 from exceptions.models import Case, CaseHistory
-from exceptions.services import sync_findings
+from exceptions.services.sync import sync_findings
 from inventory.ledger import ingest_events
 from inventory.models import SKU, InventoryEvent, Location, SourceSystem
 

@@ -98,14 +98,14 @@ def test_the_adjustment_form_stays_while_its_preview_refreshes(page, live_server
 @override_settings(CASE_ADJUSTMENT_APPROVAL_THRESHOLD="3.00")
 @pytest.mark.django_db(transaction=True)
 def test_finance_decides_with_what_it_needs(page, live_server, log_in, screenshot, estate):
-    from exceptions import services
+    from exceptions.services import adjustments
 
     case = estate["case"]
-    services.request_adjustment(case, estate["anna"], "available", -2, "SHRINK")
+    adjustments.request_adjustment(case, estate["anna"], "available", -2, "SHRINK")
     other = CaseFactory(location=estate["store"], sku=case.sku, status=Case.Status.OPEN)
-    rejected = services.request_adjustment(other, estate["anna"], "available", 4, "FOUND", confirmed=True)
+    rejected = adjustments.request_adjustment(other, estate["anna"], "available", 4, "FOUND", confirmed=True)
     fiona = make_user(Role.FINANCE, username="fiona")
-    services.reject_adjustment(rejected, fiona, "Count it first.")
+    adjustments.reject_adjustment(rejected, fiona, "Count it first.")
     log_in(fiona)
     page.goto(f"{live_server.url}/approvals/")
     card = page.locator(".approval").first.inner_text()

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from controltower.celery import app
 from controltower.models import Role
-from exceptions.escalation import escalation_sweep
+from exceptions.services.sla import escalation_sweep
 from exceptions.models import CaseMail, SLAPolicy, Team
 from exceptions.tasks import send_unsent_mail
 from rollout.models import EvaluationRequest

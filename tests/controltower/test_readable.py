@@ -13,7 +13,7 @@ from django.test import Client
 from controltower import rollups
 from controltower.demo.people import USERS
 from controltower.demo.retailer import load_demo
-from exceptions.escalation import escalation_sweep
+from exceptions.services.sla import escalation_sweep
 from exceptions.reconciliation import KINDS, run_reconciliation
 from tests.crawl import crawl, problems
 

@@ -146,8 +146,8 @@ UNSCOPED = {
     "controltower.Profile",  # who manages what: the scope itself
     "inventory.SourceSystem",  # a source's lane locations: master data
     "inventory.CountAnchor",  # the ledger's fold bookkeeping
-    "exceptions.TradingHours",  # SLA calendar settings (admin)
-    "exceptions.Holiday",
+    "inventory.TradingHours",  # trading calendar settings (admin)
+    "inventory.Holiday",
     "exceptions.RoutingRule",
     "exceptions.Team",
 }

@@ -12,10 +12,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from controltower.models import Role
-from exceptions import services
 from exceptions.models import Case, CaseHistory, CorrectiveAdjustment
-from exceptions.services import NotAllowed
-from exceptions.sla import sla_state
+from exceptions.services import actions, adjustments, sync
+from exceptions.services.changes import NotAllowed
+from exceptions.services.sla import sla_state
 from inventory.models import InventoryEvent
 from tests.exceptions.factories import CaseFactory, CorrectiveAdjustmentFactory
 from tests.inventory.factories import LocationFactory
@@ -53,8 +53,8 @@ def finance(people):
 
 
 def _resolve_with(case, user, quantity):
-    services.resolve(case, user, "recounted", "shrink", note="counted twice",
-                     adjustment={"state": "available", "quantity": quantity, "reason": "ADMIN_CORRECTION", "confirm": True})
+    actions.resolve(case, user, "recounted", "shrink", note="counted twice",
+                    adjustment={"state": "available", "quantity": quantity, "reason": "ADMIN_CORRECTION", "confirm": True})
     return CorrectiveAdjustment.objects.get(case=case, status=A.PENDING_APPROVAL)
 
 
@@ -69,13 +69,13 @@ def test_a_large_adjustment_keeps_the_case_waiting_then_approval_resolves_it(cas
     assert case.waiting_on == f"finance approval of {adjustment.transaction_id} (1,000.00)"
     state = sla_state(case, timezone.now())
     assert (state.state, state.note) == ("paused", "clock stopped while waiting")
-    assert "resume" not in services.allowed_actions(case, manager)
+    assert "resume" not in actions.allowed_actions(case, manager)
     with pytest.raises(ValidationError, match="waits for finance"):
-        services.resume(case, manager)
+        actions.resume(case, manager)
     assert not InventoryEvent.objects.exists()
 
     due = case.resolution_due_at
-    services.approve_adjustment(adjustment, finance)
+    adjustments.approve_adjustment(adjustment, finance)
     case.refresh_from_db()
     assert case.status == S.RESOLVED and case.resolved_by == manager and case.paused_since is None
     assert (case.resolution_code, case.root_cause, case.resolution_note) == ("recounted", "shrink", "counted twice")
@@ -86,9 +86,9 @@ def test_a_large_adjustment_keeps_the_case_waiting_then_approval_resolves_it(cas
 def test_a_rejection_puts_the_case_back_in_progress_with_the_reason(case, manager, finance):
     adjustment = _resolve_with(case, manager, -400)
     with pytest.raises(ValidationError) as error:
-        services.reject_adjustment(adjustment, finance, "  ")
+        adjustments.reject_adjustment(adjustment, finance, "  ")
     assert "reason" in error.value.message_dict
-    services.reject_adjustment(adjustment, finance, "count the back room too")
+    adjustments.reject_adjustment(adjustment, finance, "count the back room too")
     case.refresh_from_db()
     assert case.status == S.IN_PROGRESS and case.resolved_at is None and case.paused_since is None
     assert case.waiting_on == "" and case.resolution_code == ""
@@ -98,35 +98,35 @@ def test_a_rejection_puts_the_case_back_in_progress_with_the_reason(case, manage
     assert "count the back room too" in moved.note
     assert not InventoryEvent.objects.exists()
     # The case can be worked again: resolved without the adjustment.
-    services.resolve(case, manager, "recounted", "shrink")
+    actions.resolve(case, manager, "recounted", "shrink")
     assert Case.objects.get(pk=case.pk).status == S.RESOLVED
 
 
 def test_an_adjustment_on_its_own_puts_the_case_back_in_progress_once_approved(case, manager, finance):
-    adjustment = services.request_adjustment(case, manager, "available", -400, "ADMIN_CORRECTION", confirmed=True)
+    adjustment = adjustments.request_adjustment(case, manager, "available", -400, "ADMIN_CORRECTION", confirmed=True)
     assert Case.objects.get(pk=case.pk).status == S.WAITING
-    services.approve_adjustment(adjustment, finance)
+    adjustments.approve_adjustment(adjustment, finance)
     assert Case.objects.get(pk=case.pk).status == S.IN_PROGRESS
 
 
 def test_resolving_a_case_waiting_for_finance_resolves_it_when_finance_approves(case, manager, finance):
-    adjustment = services.request_adjustment(case, manager, "available", -400, "ADMIN_CORRECTION", confirmed=True)
-    services.resolve(case, manager, "recounted", "training")
+    adjustment = adjustments.request_adjustment(case, manager, "available", -400, "ADMIN_CORRECTION", confirmed=True)
+    actions.resolve(case, manager, "recounted", "training")
     case.refresh_from_db()
     assert case.status == S.WAITING and case.resolved_at is None
     with pytest.raises(ValidationError, match="waits for finance approval"):
-        services.resolve(case, manager, "recounted", "shrink", adjustment={"state": "available", "quantity": 1, "reason": "ADMIN_CORRECTION", "confirm": True})
-    services.approve_adjustment(adjustment, finance)
+        actions.resolve(case, manager, "recounted", "shrink", adjustment={"state": "available", "quantity": 1, "reason": "ADMIN_CORRECTION", "confirm": True})
+    adjustments.approve_adjustment(adjustment, finance)
     case.refresh_from_db()
     assert (case.status, case.root_cause) == (S.RESOLVED, "training")
 
 
 def test_a_resolved_case_cannot_take_an_adjustment_that_needs_approval(case, manager):
-    services.resolve(case, manager, "recounted", "shrink")
+    actions.resolve(case, manager, "recounted", "shrink")
     with pytest.raises(ValidationError, match="reopen the case first"):
-        services.request_adjustment(case, manager, "available", -400, "ADMIN_CORRECTION", confirmed=True)
+        adjustments.request_adjustment(case, manager, "available", -400, "ADMIN_CORRECTION", confirmed=True)
     assert not CorrectiveAdjustment.objects.exists()
-    services.request_adjustment(case, manager, "available", 3, "ADMIN_CORRECTION", confirmed=True)  # a small one still posts
+    adjustments.request_adjustment(case, manager, "available", 3, "ADMIN_CORRECTION", confirmed=True)  # a small one still posts
     assert Case.objects.get(pk=case.pk).status == S.RESOLVED
 
 
@@ -136,13 +136,13 @@ def test_a_resolved_case_cannot_take_an_adjustment_that_needs_approval(case, man
 
 def test_nobody_decides_on_their_own_request(case, people):
     asker, colleague = people[Role.FINANCE].owner, people[Role.FINANCE].colleague
-    adjustment = services.request_adjustment(case, asker, "available", -400, "ADMIN_CORRECTION", confirmed=True)
+    adjustment = adjustments.request_adjustment(case, asker, "available", -400, "ADMIN_CORRECTION", confirmed=True)
     with pytest.raises(NotAllowed, match="four eyes"):
-        services.approve_adjustment(adjustment, asker)
+        adjustments.approve_adjustment(adjustment, asker)
     with pytest.raises(NotAllowed, match="four eyes"):
-        services.reject_adjustment(adjustment, asker, "changed my mind")
+        adjustments.reject_adjustment(adjustment, asker, "changed my mind")
     assert CorrectiveAdjustment.objects.get().status == A.PENDING_APPROVAL
-    services.approve_adjustment(adjustment, colleague)
+    adjustments.approve_adjustment(adjustment, colleague)
     assert CorrectiveAdjustment.objects.get().status == A.POSTED
 
 
@@ -154,7 +154,7 @@ def test_twenty_adjustments_of_500_on_one_case_do_not_avoid_approval(case, manag
     refused = 0
     for _ in range(20):
         try:
-            services.request_adjustment(case, manager, "available", UNITS_OF_500, "ADMIN_CORRECTION", confirmed=True)
+            adjustments.request_adjustment(case, manager, "available", UNITS_OF_500, "ADMIN_CORRECTION", confirmed=True)
         except ValidationError:
             refused += 1
     assert list(CorrectiveAdjustment.objects.values_list("value", "status")) == [
@@ -170,10 +170,10 @@ def test_twenty_adjustments_of_500_on_one_case_do_not_avoid_approval(case, manag
 
 def test_a_rejected_adjustment_does_not_count_toward_the_case_total(case):
     CorrectiveAdjustmentFactory(case=case, value=Decimal("450.00"), status=A.REJECTED)
-    assert not services.adjustment_approval(case, 24).needed  # 60.00: the rejected one does not count
+    assert not adjustments.adjustment_approval(case, 24).needed  # 60.00: the rejected one does not count
     CorrectiveAdjustmentFactory(case=case, value=Decimal("450.00"), status=A.POSTED)
-    assert not services.adjustment_approval(case, 20).needed  # 450.00 + 50.00 is not above 500.00
-    assert services.adjustment_approval(case, 24).needed  # 450.00 + 60.00 is
+    assert not adjustments.adjustment_approval(case, 20).needed  # 450.00 + 50.00 is not above 500.00
+    assert adjustments.adjustment_approval(case, 24).needed  # 450.00 + 60.00 is
 
 
 def test_the_location_sku_total_over_the_store_day_counts_every_case(people, manager):
@@ -183,21 +183,21 @@ def test_the_location_sku_total_over_the_store_day_counts_every_case(people, man
     CorrectiveAdjustmentFactory(case=elsewhere, value=Decimal("480.00"), status=A.POSTED)
     yesterday = timezone.now() - timedelta(days=1, hours=1)
     CorrectiveAdjustmentFactory(case=other, value=Decimal("480.00"), status=A.POSTED, requested_at=yesterday)
-    services.request_adjustment(other, manager, "available", 120, "ADMIN_CORRECTION", confirmed=True)  # 300.00: posted
-    assert services.adjustment_approval(case, 80).needed is False  # 300 + 200 = 500.00, not above
-    approval = services.adjustment_approval(case, 96)  # 300 + 240 = 540.00
-    start, _ = services.store_day(people.store, timezone.now())
+    adjustments.request_adjustment(other, manager, "available", 120, "ADMIN_CORRECTION", confirmed=True)  # 300.00: posted
+    assert adjustments.adjustment_approval(case, 80).needed is False  # 300 + 200 = 500.00, not above
+    approval = adjustments.adjustment_approval(case, 96)  # 300 + 240 = 540.00
+    start, _ = adjustments.store_day(people.store, timezone.now())
     assert approval.needed and approval.why == (
         f"this brings the adjustments of {case.sku.code} at {people.store.code} on {start.date():%d %b %Y} "
         "(store day) to 540.00, above 500.00")
-    adjustment = services.request_adjustment(case, manager, "available", 96, "ADMIN_CORRECTION", confirmed=True)
+    adjustment = adjustments.request_adjustment(case, manager, "available", 96, "ADMIN_CORRECTION", confirmed=True)
     assert adjustment.status == A.PENDING_APPROVAL
 
 
 def test_the_store_day_is_the_locations_own_day():
     store = LocationFactory.build(timezone="Europe/Berlin")
     moment = datetime(2026, 12, 1, 23, 30, tzinfo=UTC)  # 00:30 on 2 Dec in Berlin
-    start, end = services.store_day(store, moment)
+    start, end = adjustments.store_day(store, moment)
     assert start.isoformat() == "2026-12-02T00:00:00+01:00" and end - start == timedelta(days=1)
 
 
@@ -229,7 +229,7 @@ def test_adjustments_split_on_the_case_page_wait_for_finance(client, case, manag
 
 def test_the_approvals_screen_does_not_offer_ones_own_request(client, case, people):
     asker, colleague = people[Role.FINANCE].owner, people[Role.FINANCE].colleague
-    mine = services.request_adjustment(case, asker, "available", -400, "ADMIN_CORRECTION", confirmed=True)
+    mine = adjustments.request_adjustment(case, asker, "available", -400, "ADMIN_CORRECTION", confirmed=True)
     client.force_login(asker)
     body = client.get(reverse("approvals")).content.decode()
     assert "another approver decides on it (four eyes)" in body
@@ -279,9 +279,9 @@ def test_the_api_waits_refuses_ones_own_request_and_reopens_on_rejection(api_cli
 def test_a_cleared_condition_does_not_resolve_a_case_waiting_for_finance(case, manager, finance):
     adjustment = _resolve_with(case, manager, -400)
     cleared = CaseFactory(location=case.location, status=S.IN_PROGRESS)
-    report = services.sync_findings("negative_stock", [])
+    report = sync.sync_findings("negative_stock", [])
     assert report.resolved == [cleared.pk]
     assert Case.objects.get(pk=case.pk).status == S.WAITING
-    services.approve_adjustment(adjustment, finance)
+    adjustments.approve_adjustment(adjustment, finance)
     case.refresh_from_db()
     assert (case.status, case.resolution_code, case.auto_resolved) == (S.RESOLVED, "recounted", False)

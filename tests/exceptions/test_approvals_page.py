@@ -8,8 +8,8 @@ from django.test import override_settings
 from django.urls import reverse
 
 from controltower.models import Role
-from exceptions import services
 from exceptions.models import Case, CorrectiveAdjustment
+from exceptions.services import actions, adjustments
 from tests.controltower.factories import make_user
 from tests.exceptions.factories import CaseFactory
 from tests.inventory.factories import LocationFactory, PositionFactory, SKUFactory
@@ -50,8 +50,8 @@ def case(store):
 
 @override_settings(CASE_ADJUSTMENT_APPROVAL_THRESHOLD="10.00")
 def test_a_waiting_adjustment_shows_what_the_decision_needs(client, case, asker, finance):
-    services.resolve(case, asker, "stock_corrected", "shrink", note="Found a case in the back room",
-                     adjustment={"state": "available", "quantity": 8, "reason": "FOUND", "confirm": True})
+    actions.resolve(case, asker, "stock_corrected", "shrink", note="Found a case in the back room",
+                    adjustment={"state": "available", "quantity": 8, "reason": "FOUND", "confirm": True})
     client.force_login(finance)
     body = client.get(reverse("approvals")).content.decode()
     assert f"+8 available of <code>{case.sku.code}</code> at <code>{case.location.code}</code>, worth 16.00" in body
@@ -64,12 +64,12 @@ def test_a_waiting_adjustment_shows_what_the_decision_needs(client, case, asker,
 
 @override_settings(CASE_ADJUSTMENT_APPROVAL_THRESHOLD="10.00")
 def test_decisions_are_listed_with_who_when_and_why(client, store, case, asker, finance):
-    first = services.request_adjustment(case, asker, "available", 8, "FOUND", confirmed=True)
+    first = adjustments.request_adjustment(case, asker, "available", 8, "FOUND", confirmed=True)
     client.force_login(finance)
     approved = client.post(reverse("approval-approve", args=[first.pk]))  # a plain form post
     assert approved.status_code == 303 and approved["Location"] == reverse("approvals")
     other = CaseFactory(location=store, sku=case.sku, status=Case.Status.OPEN)
-    second = services.request_adjustment(other, asker, "available", -20, "SHRINK", confirmed=True)
+    second = adjustments.request_adjustment(other, asker, "available", -20, "SHRINK", confirmed=True)
     response = client.post(reverse("approval-reject", args=[second.pk]), {"reason": "Count it first"}, **HTMX)
     decisions = list(response.context["decisions"])
     assert [(d.pk, d.status, d.approved_by) for d in decisions] == [(second.pk, A.REJECTED, finance),
@@ -81,7 +81,7 @@ def test_decisions_are_listed_with_who_when_and_why(client, store, case, asker, 
 
 @override_settings(CASE_ADJUSTMENT_APPROVAL_THRESHOLD="10.00")
 def test_deciding_twice_says_so_in_words(client, case, asker, finance):
-    adjustment = services.request_adjustment(case, asker, "available", 8, "FOUND", confirmed=True)
+    adjustment = adjustments.request_adjustment(case, asker, "available", 8, "FOUND", confirmed=True)
     client.force_login(finance)
     client.post(reverse("approval-approve", args=[adjustment.pk]), **HTMX)
     again = client.post(reverse("approval-approve", args=[adjustment.pk]), **HTMX)

@@ -8,13 +8,14 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
 from controltower.models import Role
-from exceptions import services
 from exceptions.models import Case, CaseHistory, CorrectiveAdjustment
+from exceptions.services import adjustments
 from inventory.ledger import ingest_events
 from inventory.models import Position
 from tests.controltower.factories import make_user
@@ -71,15 +72,15 @@ def test_more_than_the_latest_count_found_needs_a_confirmation(case, manager):
                             "sku": case.sku.code, "quantity": 4, "to_state": "available",
                             "occurred_at": (timezone.now() - timedelta(hours=1)).isoformat()}])
     assert _available(case) == 4
-    effect = services.adjustment_effect(case, "available", 3)
+    effect = adjustments.adjustment_effect(case, "available", 3)
     assert len(effect.warnings) == 1 and "found 4 available; this makes 7" in effect.warnings[0]
-    with pytest.raises(services.ValidationError) as error:
-        services.request_adjustment(case, manager, "available", 3, "FOUND")
+    with pytest.raises(ValidationError) as error:
+        adjustments.request_adjustment(case, manager, "available", 3, "FOUND")
     assert "stock the count says is not there" in error.value.message_dict["confirm"][0]
-    services.request_adjustment(case, manager, "available", 3, "FOUND", confirmed=True)
+    adjustments.request_adjustment(case, manager, "available", 3, "FOUND", confirmed=True)
     assert _available(case) == 7
     # Taking stock out, within what is there, needs nothing.
-    assert services.adjustment_effect(case, "available", -2).warnings == []
+    assert adjustments.adjustment_effect(case, "available", -2).warnings == []
 
 
 def test_the_api_wants_the_confirm_flag_and_a_listed_reason(api_client, case, manager):
@@ -135,8 +136,8 @@ def test_a_snapshot_mismatch_shows_what_its_difference_becomes(store, manager):
     PositionFactory(location=store, sku=sku, available=568)
     case = CaseFactory(location=store, sku=sku, kind="snapshot_mismatch",
                        details={"state": "available", "observed": 537, "expected": 568})
-    assert services.adjustment_effect(case, "available", -31).variance == ("Snapshot minus ledger", -31, 0)
-    assert services.adjustment_effect(case, "damaged", 1).variance is None  # another state: not this figure
+    assert adjustments.adjustment_effect(case, "available", -31).variance == ("Snapshot minus ledger", -31, 0)
+    assert adjustments.adjustment_effect(case, "damaged", 1).variance is None  # another state: not this figure
 
 
 # --------------------------------------------------------------------------
@@ -182,7 +183,7 @@ def test_resolving_writes_one_history_entry_with_its_note_once(client, case, man
 
 @override_settings(CASE_ADJUSTMENT_APPROVAL_THRESHOLD="1.00")
 def test_a_rejection_reads_once_without_a_double_full_stop(client, case, manager):
-    services.request_adjustment(case, manager, "available", 5, "FOUND")
+    adjustments.request_adjustment(case, manager, "available", 5, "FOUND")
     adjustment = CorrectiveAdjustment.objects.get()
     client.force_login(make_user(Role.FINANCE))
     client.post(reverse("approval-reject", args=[adjustment.pk]), {"reason": "Count again."}, **HTMX)
@@ -196,8 +197,8 @@ def test_a_rejection_reads_once_without_a_double_full_stop(client, case, manager
 
 @override_settings(CASE_ADJUSTMENT_APPROVAL_THRESHOLD="1.00")
 def test_an_approval_is_one_entry(case, manager):
-    services.request_adjustment(case, manager, "available", 5, "FOUND")
-    services.approve_adjustment(CorrectiveAdjustment.objects.get(), make_user(Role.FINANCE))
+    adjustments.request_adjustment(case, manager, "available", 5, "FOUND")
+    adjustments.approve_adjustment(CorrectiveAdjustment.objects.get(), make_user(Role.FINANCE))
     entry = CaseHistory.objects.filter(case=case).last()
     assert CaseHistory.objects.filter(case=case).count() == 2 and entry.action == "finance_approved"
     assert entry.other_changes["adjustment"] == ["pending_approval", "posted"]

@@ -12,7 +12,7 @@ from django.core.mail.backends.locmem import EmailBackend
 from django.utils import timezone
 
 from controltower.celery import app
-from exceptions.escalation import escalation_sweep
+from exceptions.services.sla import escalation_sweep
 from exceptions.models import CaseMail, SLAPolicy, Team
 from exceptions.tasks import send_case_mail, send_unsent_mail
 from tests.exceptions.factories import CaseFactory

@@ -1,5 +1,5 @@
 """The rules the case page shows, from the domain: the actions a case allows
-now (services.allowed_actions) and its SLA state (sla.sla_state)."""
+now (actions.allowed_actions) and its SLA state (sla.sla_state)."""
 from datetime import timedelta
 
 import pytest
@@ -8,9 +8,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from controltower.models import Role
-from exceptions import services
 from exceptions.models import Case
-from exceptions.sla import sla_state
+from exceptions.services import actions, duplicates
+from exceptions.services.changes import FROM_STATUSES
+from exceptions.services.sla import sla_state
 from tests.controltower.factories import make_user
 from tests.exceptions.factories import CaseFactory
 from tests.inventory.factories import LocationFactory
@@ -19,15 +20,15 @@ pytestmark = pytest.mark.django_db
 S = Case.Status
 
 CALLS = {
-    "acknowledge": lambda case, user: services.acknowledge(case, user),
-    "assign": lambda case, user: services.assign(case, user, user),
-    "wait": lambda case, user: services.set_waiting(case, user, "DC Nord"),
-    "resume": lambda case, user: services.resume(case, user),
-    "resolve": lambda case, user: services.resolve(case, user, "recounted", "shrink"),
-    "reopen": lambda case, user: services.reopen(case, user, "back again"),
+    "acknowledge": lambda case, user: actions.acknowledge(case, user),
+    "assign": lambda case, user: actions.assign(case, user, user),
+    "wait": lambda case, user: actions.set_waiting(case, user, "DC Nord"),
+    "resume": lambda case, user: actions.resume(case, user),
+    "resolve": lambda case, user: actions.resolve(case, user, "recounted", "shrink"),
+    "reopen": lambda case, user: actions.reopen(case, user, "back again"),
     # Only a suspected duplicate has a pair to settle: refused (and not offered) on any other case.
-    "reverse_duplicate": lambda case, user: services.reverse_duplicate(case, user),
-    "explain_duplicate": lambda case, user: services.explain_duplicate(case, user, "two sales"),
+    "reverse_duplicate": lambda case, user: duplicates.reverse_duplicate(case, user),
+    "explain_duplicate": lambda case, user: duplicates.explain_duplicate(case, user, "two sales"),
 }
 
 
@@ -58,13 +59,13 @@ def manager(store):
 
 
 def test_the_table_covers_every_action_with_a_from_status():
-    assert set(CALLS) == set(services.FROM_STATUSES)
+    assert set(CALLS) == set(FROM_STATUSES)
 
 
 @pytest.mark.parametrize("status", S.values)
 def test_an_action_is_offered_exactly_when_the_service_takes_it(store, manager, status):
     case = CaseFactory(location=store, status=status)
-    allowed = services.allowed_actions(case, manager)
+    allowed = actions.allowed_actions(case, manager)
     for action, call in CALLS.items():
         assert (action in allowed) is _succeeds(call, case, manager), (status, action)
     assert {"comment", "adjust"} <= allowed
@@ -73,18 +74,18 @@ def test_an_action_is_offered_exactly_when_the_service_takes_it(store, manager, 
 
 def test_assign_to_me_is_not_offered_to_the_assignee(store, manager):
     case = CaseFactory(location=store, status=S.IN_PROGRESS, assignee=manager)
-    assert "assign" in services.allowed_actions(case, manager)
-    assert "assign_me" not in services.allowed_actions(case, manager)
+    assert "assign" in actions.allowed_actions(case, manager)
+    assert "assign_me" not in actions.allowed_actions(case, manager)
 
 
 def test_adjust_needs_a_store_and_a_sku(store, manager):
-    assert "adjust" not in services.allowed_actions(CaseFactory(location=store, sku=None, fingerprint="no-sku"), manager)
-    assert "adjust" in services.allowed_actions(CaseFactory(location=store), manager)
+    assert "adjust" not in actions.allowed_actions(CaseFactory(location=store, sku=None, fingerprint="no-sku"), manager)
+    assert "adjust" in actions.allowed_actions(CaseFactory(location=store), manager)
 
 
 @pytest.mark.parametrize("role", [Role.PMO, Role.EXECUTIVE])
 def test_a_read_only_role_is_offered_nothing(store, role):
-    assert services.allowed_actions(CaseFactory(location=store), make_user(role)) == frozenset()
+    assert actions.allowed_actions(CaseFactory(location=store), make_user(role)) == frozenset()
 
 
 NOW = timezone.now()

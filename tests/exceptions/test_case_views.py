@@ -24,9 +24,9 @@ from exceptions.models import (
     CaseLink,
     CorrectiveAdjustment,
 )
-from exceptions.services import control_tower_source
 from inventory.ledger import ingest_events
 from inventory.models import SKU, InventoryEvent, Position
+from inventory.sources import control_tower_source
 from tests.controltower.factories import make_user
 from tests.exceptions.factories import CaseFactory
 from tests.inventory.factories import LocationFactory, PositionFactory, SKUFactory

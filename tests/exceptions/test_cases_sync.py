@@ -5,7 +5,7 @@ import pytest
 
 from exceptions.findings import Finding
 from exceptions.models import Case, CaseHistory, CaseLink
-from exceptions.services import sync_findings
+from exceptions.services.sync import sync_findings
 from tests.conftest import on_postgres
 from tests.controltower.factories import make_user
 from tests.inventory.factories import LocationFactory, SKUFactory

@@ -11,10 +11,12 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from controltower.models import Role
-from exceptions import reconciliation, services
+from exceptions import reconciliation
 from exceptions.findings import CaseKind
 from exceptions.models import Case, CaseHistory, CaseLink, DuplicateVerdict
 from exceptions.reconciliation import run_reconciliation
+from exceptions.services import actions, duplicates
+from exceptions.services.changes import NotAllowed
 from inventory.ledger import fold_ledger, ingest_events, rebuild_positions
 from inventory.models import EventType, InventoryEvent, Position, RejectedEvent, SourceSystem, Transfer
 from inventory.rollups import transfer_days_changed_since
@@ -174,10 +176,10 @@ def available(store, sku):
 def test_reversing_posts_one_linked_reversal_and_the_case_clears_itself(pair, people, sku):
     manager = people[Role.STORE_MANAGER].owner
     assert available(people.store, sku) == -4
-    assert "reverse_duplicate" in services.allowed_actions(pair, manager)
+    assert "reverse_duplicate" in actions.allowed_actions(pair, manager)
 
-    verdict = services.reverse_duplicate(pair, manager)
-    again = services.reverse_duplicate(pair, manager)  # a double click
+    verdict = duplicates.reverse_duplicate(pair, manager)
+    again = duplicates.reverse_duplicate(pair, manager)  # a double click
 
     reversal = InventoryEvent.objects.get(type=EventType.REVERSAL)
     later = InventoryEvent.objects.get(transaction_id="T-1-resent")
@@ -191,7 +193,7 @@ def test_reversing_posts_one_linked_reversal_and_the_case_clears_itself(pair, pe
     assert available(people.store, sku) == -2
     assert rebuild_positions().differences == []
     assert run_reconciliation(CaseKind.PROJECTION_DRIFT).opened == []
-    assert "reverse_duplicate" not in services.allowed_actions(pair, manager)
+    assert "reverse_duplicate" not in actions.allowed_actions(pair, manager)
 
     report = run_reconciliation(CaseKind.SUSPECTED_DUPLICATE)
 
@@ -218,7 +220,7 @@ def test_a_reversal_moves_every_leg_back(people, till, sku, default_routing):
     case = duplicate_cases().get()
     before = timezone.now()
 
-    services.reverse_duplicate(case, people[Role.INTEGRATION_ADMIN].owner)
+    duplicates.reverse_duplicate(case, people[Role.INTEGRATION_ADMIN].owner)
 
     book = fold_ledger()
     assert book[(dc.pk, sku.pk, "available")] == 44
@@ -230,7 +232,7 @@ def test_a_reversal_moves_every_leg_back(people, till, sku, default_routing):
     assert at.astimezone(dt_timezone.utc).date() in transfer_days_changed_since(before)
     transfer = Transfer.objects.get(reference="TR-9", sku=sku)
     assert (transfer.quantity_shipped, transfer.shipped_at) == (6, at)
-    services.reverse_duplicate(case, people[Role.INTEGRATION_ADMIN].owner)  # a second click changes nothing
+    duplicates.reverse_duplicate(case, people[Role.INTEGRATION_ADMIN].owner)  # a second click changes nothing
     assert Transfer.objects.get(reference="TR-9", sku=sku).quantity_shipped == 6
     ingest_events(till, [{"transaction_id": "IN1", "type": "transfer_in", "location": store.code, "sku": sku.code,
                           "quantity": 6, "reference": "TR-9", "occurred_at": NOW.isoformat()}])
@@ -240,36 +242,36 @@ def test_a_reversal_moves_every_leg_back(people, till, sku, default_routing):
 def test_explaining_records_who_and_why_and_the_pair_is_never_raised_again(pair, people):
     planner = people[Role.PLANNER].owner
     with pytest.raises(ValidationError) as refused:
-        services.explain_duplicate(pair, planner, "  ")
+        duplicates.explain_duplicate(pair, planner, "  ")
     assert "reason" in refused.value.message_dict
     assert not DuplicateVerdict.objects.exists()
 
-    verdict = services.explain_duplicate(pair, planner, "Two customers, two receipts printed alike")
+    verdict = duplicates.explain_duplicate(pair, planner, "Two customers, two receipts printed alike")
 
     assert (verdict.verdict, verdict.decided_by, verdict.note) == (
         "not_duplicate", planner, "Two customers, two receipts printed alike")
     assert not InventoryEvent.objects.filter(type=EventType.REVERSAL).exists()
     with pytest.raises(ValidationError):
-        services.reverse_duplicate(pair, planner)
+        duplicates.reverse_duplicate(pair, planner)
     assert run_reconciliation(CaseKind.SUSPECTED_DUPLICATE).resolved == [pair.pk]
     assert reconciliation.suspected_duplicate() == []
 
 
 def test_who_may_settle_a_pair(pair, people):
     for user in (people[Role.EXECUTIVE].owner, people[Role.STORE_MANAGER].outsider):
-        with pytest.raises(services.NotAllowed):
-            services.reverse_duplicate(pair, user)
-        with pytest.raises(services.NotAllowed):
-            services.explain_duplicate(pair, user, "no")
+        with pytest.raises(NotAllowed):
+            duplicates.reverse_duplicate(pair, user)
+        with pytest.raises(NotAllowed):
+            duplicates.explain_duplicate(pair, user, "no")
     assert not DuplicateVerdict.objects.exists()
 
 
 def test_only_a_suspected_duplicate_has_a_pair_to_settle(people, default_routing):
     case = CaseFactory(location=people.store)
     manager = people[Role.STORE_MANAGER].owner
-    assert not {"reverse_duplicate", "explain_duplicate"} & services.allowed_actions(case, manager)
+    assert not {"reverse_duplicate", "explain_duplicate"} & actions.allowed_actions(case, manager)
     with pytest.raises(ValidationError):
-        services.reverse_duplicate(case, manager)
+        duplicates.reverse_duplicate(case, manager)
 
 
 def test_a_source_cannot_send_a_reversal(till, sku):
@@ -343,13 +345,13 @@ def test_a_reversed_pos_sale_leaves_the_sales_posting_gap(people, till, sku, def
     assert gap.details["pos_quantity"] - gap.details["erp_quantity"] == 2  # the duplicate, counted as a sale
 
     run_reconciliation(CaseKind.SUSPECTED_DUPLICATE)
-    services.reverse_duplicate(duplicate_cases().get(), people[Role.STORE_MANAGER].owner)
+    duplicates.reverse_duplicate(duplicate_cases().get(), people[Role.STORE_MANAGER].owner)
 
     assert reconciliation.sales_posting_gap() == []
 
 
 def test_reversing_a_pair_explained_meanwhile_says_so_on_the_page(client, pair, people):
-    services.explain_duplicate(pair, people[Role.PLANNER].owner, "Two sales")
+    duplicates.explain_duplicate(pair, people[Role.PLANNER].owner, "Two sales")
     client.force_login(people[Role.STORE_MANAGER].owner)
 
     response = client.post(f"/cases/{pair.pk}/reverse-duplicate/", HTTP_HX_REQUEST="true")
@@ -412,8 +414,8 @@ def test_reversing_a_batch_reverses_all_its_lines_together_and_once(people, till
     manager = people[Role.STORE_MANAGER].owner
     assert available(people.store, sku) == -24
 
-    verdict = services.reverse_duplicate(batch, manager)
-    assert services.reverse_duplicate(batch, manager) == verdict  # a double click posts nothing more
+    verdict = duplicates.reverse_duplicate(batch, manager)
+    assert duplicates.reverse_duplicate(batch, manager) == verdict  # a double click posts nothing more
 
     assert InventoryEvent.objects.filter(type=EventType.REVERSAL).count() == 12
     assert DuplicateVerdict.objects.filter(case=batch, verdict="reversed").count() == 12

@@ -1,6 +1,7 @@
 """The SLA sweep: warn at 75%, flag breaches, one ladder step per breach."""
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
@@ -8,8 +9,8 @@ from django.core.management import call_command
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
-from exceptions.escalation import escalation_sweep
 from exceptions.models import Case, CaseHistory, SLAPolicy, Team
+from exceptions.services.sla import escalation_sweep, sla_clock
 from exceptions.tasks import escalation_sweep as sweep_task
 from inventory.models import Location
 from tests.exceptions.factories import CaseFactory
@@ -55,6 +56,35 @@ def test_missed_response_is_a_breach_and_escalates_to_regional_ops(case):
     assert CaseHistory.objects.filter(case=case, action="escalated", field="escalation_level",
                                       from_value="0", to_value="1").exists()
     assert {tuple(m.to) for m in mail.outbox} == {("store-ops@example.com",), ("regional-ops@example.com",)}
+
+
+def test_an_escalation_is_one_history_entry_in_the_actions_format(case):
+    """Written by the case service's one writer: the level is the entry's
+    field, the owner its other change, as an action's entry reads."""
+    at = case.response_due_at + timedelta(minutes=1)
+    Case.objects.filter(pk=case.pk).update(breached_at=at, escalation_due_at=at)
+    assert escalation_sweep(at)["escalated"] == 1
+    entry = CaseHistory.objects.get(case=case)
+    assert (entry.action, entry.actor, entry.at) == ("escalated", None, at)
+    assert (entry.field, entry.from_value, entry.to_value) == ("escalation_level", "0", "1")
+    assert entry.other_changes == {"owner": [Team.objects.get(code="STORE-OPS").name,
+                                             Team.objects.get(code="REGIONAL-OPS").name]}
+    assert entry.note.startswith("Escalated to ")
+
+
+def test_the_next_escalation_falls_due_on_the_cases_sla_clock():
+    """A store's case counts its store's trading hours to the next step, as
+    its due times and its pauses do (one SLA clock)."""
+    store = LocationFactory(kind=Location.Kind.STORE, timezone="Europe/Berlin")
+    policy = SLAPolicy.objects.get(kind="", severity=3)
+    at = datetime(2026, 11, 17, 21, 30, tzinfo=ZoneInfo("Europe/Berlin"))  # a Tuesday, near closing
+    case = CaseFactory(location=store, owner=Team.objects.get(code="STORE-OPS"), sla_policy=policy,
+                       opened_at=at - timedelta(days=1), resolution_due_at=at, breached_at=at, escalation_due_at=at)
+    assert escalation_sweep(at)["escalated"] == 1
+    case.refresh_from_db()
+    assert policy.trading_hours_only
+    assert case.escalation_due_at == sla_clock(case).add(at, policy.resolution_minutes)
+    assert case.escalation_due_at > at + timedelta(minutes=policy.resolution_minutes)  # the night does not count
 
 
 def test_running_twice_does_not_escalate_twice(case):

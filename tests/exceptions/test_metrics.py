@@ -13,9 +13,9 @@ from controltower.metrics import Scope, Window, get, measure
 from controltower.models import Role
 from exceptions.models import Case, DuplicateVerdict
 from exceptions.reconciliation.feeds import stale_feed
-from exceptions.services import control_tower_source
 from inventory import ledger
 from inventory.models import InventoryEvent
+from inventory.sources import control_tower_source
 from tests.controltower.factories import make_user
 from tests.exceptions.factories import CaseFactory
 from tests.inventory.factories import LocationFactory, SKUFactory, SourceSystemFactory

@@ -10,9 +10,8 @@ from django.utils import timezone
 from exceptions.findings import CaseKind
 from exceptions.models import Case, CaseHistory, CaseLink
 from exceptions.reconciliation import KINDS, release_expired, run_reconciliation
-from exceptions.services import CONTROL_TOWER_SOURCE
 from inventory.ledger import ingest_events, rebuild_positions
-from inventory.models import Channel, InventoryEvent, Position, SourceSystem
+from inventory.models import CONTROL_TOWER_SOURCE, Channel, InventoryEvent, Position, SourceSystem
 from tests.conftest import on_postgres
 from tests.inventory.factories import LocationFactory, SKUFactory, SourceSystemFactory
 from tests.threads import run_at_once

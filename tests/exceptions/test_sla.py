@@ -6,11 +6,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from controltower.models import Role
-from exceptions import services
 from exceptions.findings import Finding
-from exceptions.models import Case, Holiday, TradingHours
-from exceptions.sla import add_business_minutes, business_minutes_between
-from inventory.models import Location
+from exceptions.models import Case
+from exceptions.services import actions, sync
+from exceptions.services.sla import add_business_minutes, business_minutes_between
+from inventory.models import Holiday, Location, TradingHours
 from tests.controltower.factories import make_user
 from tests.inventory.factories import LocationFactory, SKUFactory
 
@@ -98,7 +98,7 @@ def test_no_location_counts_around_the_clock():
 # Europe's clocks change. Severity 1: respond in 30 min, resolve in 240.
 
 def open_case(store, now):
-    services.sync_findings("negative_stock", [Finding(
+    sync.sync_findings("negative_stock", [Finding(
         kind="negative_stock", location_id=store.pk, sku_id=SKUFactory().pk, severity=1,
         quantity_at_risk=3, value_at_risk=Decimal("7.50"), summary="available is -3",
     )], now=now)
@@ -131,11 +131,11 @@ def test_waiting_over_the_dst_night_moves_the_due_time_by_the_trading_time_waite
     case = open_case(store, opened)
     due = case.resolution_due_at  # Sunday 13:00 local
     time_machine.move_to(berlin(saturday.year, saturday.month, saturday.day, 19, 30), tick=False)
-    services.set_waiting(case, manager, "the supplier")
+    actions.set_waiting(case, manager, "the supplier")
     # Resumed Monday 09:00 local: 30 min on Saturday, 6 h on Sunday, 1 h on Monday waited.
     monday = berlin(saturday.year, saturday.month, saturday.day + 2, 9, 0)
     time_machine.move_to(monday, tick=False)
-    services.resume(case, manager)
+    actions.resume(case, manager)
     case.refresh_from_db()
     assert case.sla_paused_seconds == 7.5 * 3600
     # 30 min of the 4 h ran before the wait: the 3.5 h left run from Monday 09:00.

@@ -1,7 +1,7 @@
 """SLA state is derived from the due times when it is read, never only from
 the flags the escalation sweep sets (it may not have run since a case went
 past its target): the state in words, the breached counts and the breached
-filter all read the same rule (exceptions.sla.breached_q)."""
+filter all read the same rule (exceptions.services.sla.breached_q)."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,8 +10,8 @@ import time_machine
 from controltower.models import Role
 from exceptions.filters import CaseFilter
 from exceptions.models import Case
-from exceptions.services import location_case_figures, status_counts
-from exceptions.sla import sla_state
+from exceptions.services.queries import location_case_figures, status_counts
+from exceptions.services.sla import sla_state
 from tests.controltower.factories import make_user
 from tests.exceptions.factories import CaseFactory
 

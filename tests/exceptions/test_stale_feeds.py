@@ -8,13 +8,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from exceptions.findings import CaseKind
-from exceptions.models import Holiday, TradingHours
-from exceptions.reconciliation.feeds import is_stale, stale_feed
+from exceptions.reconciliation.feeds import stale_feed
 from inventory.feeds import source_health
 from inventory.ledger import ingest_events
-from inventory.models import SourceSystem
+from inventory.models import Holiday, SourceSystem, TradingHours
 from inventory.purchase_orders import import_po_lines
 from inventory.snapshots import ingest_snapshot
+from inventory.sources import is_stale
 from tests.inventory.factories import LocationFactory, SKUFactory, SourceSystemFactory
 
 pytestmark = pytest.mark.django_db

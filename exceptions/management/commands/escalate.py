@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from exceptions.escalation import escalation_sweep
+from exceptions.services.sla import escalation_sweep
 
 
 class Command(BaseCommand):

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('exceptions', '0015_history_once_and_adjustment_reason'),
+        ('exceptions', '0016_trading_hours_to_inventory'),
     ]
 
     operations = [

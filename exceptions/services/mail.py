@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from controltower.locks import try_hold
 
-from .models import CaseMail
+from ..models import CaseMail
 
 log = logging.getLogger(__name__)
 

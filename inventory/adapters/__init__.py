@@ -1,0 +1,31 @@
+"""Source formats: one module per format, registered here once.
+
+Each adapter turns a document of its format into the tower's events and
+posts them through the ledger service (inventory.adapters.registry says
+what an adapter declares). An endpoint takes the adapters it names:
+
+    adapter = for_content_type(request.content_type, ["events"])
+    report = adapter.receive(source, body)
+"""
+from .events import TowerEvents
+from .registry import (
+    Adapter,
+    Unparseable,
+    UnsupportedFormat,
+    for_content_type,
+    get,
+    register,
+    registered,
+)
+
+register(TowerEvents())
+
+__all__ = [
+    "Adapter",
+    "Unparseable",
+    "UnsupportedFormat",
+    "for_content_type",
+    "get",
+    "register",
+    "registered",
+]

@@ -1,0 +1,87 @@
+"""The source systems that feed the tower: what each may send (its lane),
+how often it is expected to, and when it was last heard from."""
+from django.db import models
+
+from .master import Channel, Location
+
+# The source the tower posts its own lines as (corrective adjustments,
+# reversals, reservation releases): not a feed, so the feed metrics of the
+# whole estate leave it out.
+CONTROL_TOWER_SOURCE = "CONTROL-TOWER"
+
+
+class SourceSystem(models.Model):
+    class Kind(models.TextChoices):
+        POS = "pos", "POS"
+        ECOM = "ecom", "Ecommerce"
+        WMS = "wms", "WMS"
+        ERP = "erp", "ERP"
+        OMS = "oms", "OMS"
+
+    class Generation(models.TextChoices):
+        LEGACY = "legacy"
+        TARGET = "target"
+
+    code = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=200, blank=True)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    generation = models.CharField(
+        max_length=8, choices=Generation.choices, default=Generation.TARGET,
+        help_text="Legacy and target systems may feed the same store during a migration.",
+    )
+    expected_interval_s = models.PositiveIntegerField(
+        default=900, null=True, blank=True,
+        help_text="A feed silent longer than this is stale (for tills: counted while their stores trade). "
+                  "Empty: the source sends when it has something; never stale.",
+    )
+    latency_target_s = models.PositiveIntegerField(
+        default=300, help_text="Target for received_at - occurred_at."
+    )
+    last_event_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When the source last sent anything: events, journey steps, snapshots or PO lines.",
+    )
+    active = models.BooleanField(default=True)
+    loads_master_data = models.BooleanField(
+        default=False, help_text="May load locations, SKUs and PO lines (an ERP source always may)."
+    )
+    # Reservations (exceptions.reconciliation.reservations).
+    default_channel = models.ForeignKey(
+        Channel, null=True, blank=True, on_delete=models.SET_NULL, related_name="sources",
+        help_text="The channel of this source's reservations that name none in their reason.",
+    )
+    releases_expired_reservations = models.BooleanField(
+        default=False,
+        help_text="The tower releases this source's reservations held past their channel's hold time "
+                  "(a release ledger line of its own), so ATP stops hiding sellable stock.",
+    )
+    # The source's lane (inventory.lanes): what it may send. Empty: no restriction.
+    lane_locations = models.ManyToManyField(
+        Location, blank=True, related_name="lane_sources",
+        help_text="The locations this source feeds; none: every location.",
+    )
+    lane_event_types = models.JSONField(
+        default=list, blank=True, help_text="The event types this source may send; none: every type."
+    )
+    lane_snapshot_kinds = models.JSONField(
+        default=list, blank=True, help_text="The snapshot kinds this source may send; none: every kind."
+    )
+    # How far apart two receipts of one event by this source may be for the
+    # second to be a suspected replay (exceptions.reconciliation.stock).
+    replay_window_s = models.PositiveIntegerField(
+        null=True, blank=True,
+        help_text="Suspected duplicates: at most this many seconds between receiving an event and its "
+                  "replay under a new transaction id; empty: the tower's default "
+                  "(RECONCILE_DUPLICATE_WINDOW_S).",
+    )
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self):
+        return self.code
+
+    def heard_from(self, at):
+        """The source sent something (any kind of message) at `at`: its
+        liveness (the stale_feed cases). Never moves back in time."""
+        SourceSystem.objects.filter(pk=self.pk).exclude(last_event_at__gte=at).update(last_event_at=at)
