@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from controltower.counts import CappedPaginator
-from controltower.dashboards import csv_response
+from controltower.csvsafe import csv_response
 from controltower.metrics import seconds_text
 from controltower.navigation import screen
 from controltower.scoping import visible_locations
