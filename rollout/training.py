@@ -18,11 +18,11 @@ from django.utils import timezone
 
 from controltower import records as record_lists
 from controltower.metrics import HIGHER, Reading, Unit, register, share
+from controltower.filters import CodesFilter
+from controltower.imports import ImportReport, RefusedRow
 from controltower.records import Column
 from controltower.scoping import visible_locations
 from inventory import fields
-from inventory.api.filters import CodesFilter
-from inventory.masterdata import ImportReport, RefusedRow
 from inventory.metrics import by_location, codes_of, union_of
 from inventory.models import Location
 

@@ -13,8 +13,9 @@ from datetime import datetime
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from controltower.imports import ImportReport, RefusedRow
 from inventory import fields
-from inventory.masterdata import DATE_TEXT, ImportReport, RefusedRow
+from inventory.masterdata import DATE_TEXT
 from inventory.models import Location
 
 from .gates import ensure_gates
