@@ -26,7 +26,7 @@ from . import gates
 from .evaluation import evaluate_wave
 from .forms import CutoverForm, GoNoGoForm, SignOffForm, WaiverForm
 from .models import Gate, GateKind, GoNoGo, Program, Waiver, Wave
-from .schedule import blackouts_for, schedule_cutover
+from .schedule import schedule_cutover
 
 
 def _wave(request, pk):
@@ -91,7 +91,7 @@ def _wave_page(request, wave, status=200, **forms):
         "gate_views": gate_views,
         "current": current,
         "days_left": readiness.days_left(wave, now),
-        "blackouts": blackouts_for(wave),
+        "blackouts": wave.blackouts(),
         "decisions": GoNoGo.objects.filter(gate__wave=wave).select_related("decided_by", "gate__template"),
         "may_manage": may_manage_rollout(user),
         "may_follow": allows("rollout", user),

@@ -20,7 +20,6 @@ from inventory.models import Location
 
 from .gates import ensure_gates
 from .models import Program, Wave, WaveLocation
-from .schedule import refuse_blackout
 
 WAVE_COLUMNS = ("program", "name", "kind", "order")
 WAVE_OPTIONAL_COLUMNS = ("planned_cutover", "locations")
@@ -91,7 +90,7 @@ def _load(values):
             changed = True
     if wave.planned_cutover:
         try:
-            refuse_blackout(wave, wave.planned_cutover)
+            wave.refuse_blackout(wave.planned_cutover)
         except ValidationError as exc:
             raise _Refused(exc.message_dict) from None
     ensure_gates(wave)

@@ -108,7 +108,7 @@ class WaveViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.Rea
     def perform_create(self, serializer):
         wave = Wave(**serializer.validated_data)
         if wave.planned_cutover:
-            run_service(schedule.refuse_blackout, wave, wave.planned_cutover)
+            run_service(wave.refuse_blackout, wave.planned_cutover)
         serializer.instance = wave
         wave.save()
         gates.ensure_gates(wave)
