@@ -15,6 +15,13 @@ class ExceptionsConfig(AppConfig):
         register("approvals", "Approvals", roles=APPROVERS, order=50, main_for={Role.FINANCE})
         register_metrics()
 
+        from controltower import panels
+
+        from .views.panels import journey_cases, reconciliation_runs
+
+        panels.register("integration-health", reconciliation_runs)
+        panels.register("journey", journey_cases)
+
         from .rollups import register_rollups
 
         register_rollups()

@@ -10,6 +10,8 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from controltower import panels
+from controltower.answers import not_found
 from controltower.counts import CappedPaginator
 from controltower.csvsafe import csv_response
 from controltower.metrics import seconds_text
@@ -109,19 +111,14 @@ def journey_csv(request):
 def journey_detail(request, pk):
     journey = Journey.objects.restrict(request.user).select_related("location").filter(pk=pk).first()
     if journey is None:
-        return render(request, "exceptions/not_found.html",
-                      {"message": f"No journey {pk} in your scope."}, status=404)
-    from exceptions.findings import CaseKind  # exceptions builds on inventory: its cases read late
-    from exceptions.models import Case
-
+        return not_found(request, f"No journey {pk} in your scope.")
     now = timezone.now()
     words, stuck = sla_words(journey, now)
     steps = journey.steps.select_related("source", "location").order_by("occurred_at", "id")
     legs = [(label, seconds_text(value)) for label, value in (
         ("Placed to ready for pickup", journey.ready_s), ("Received to refunded", journey.refund_s),
         ("Refunded to settled", journey.settle_s)) if value is not None]
-    cases = Case.objects.restrict(request.user).filter(kind=CaseKind.JOURNEY_STUCK, details__journey_id=journey.pk)
     return render(request, "inventory/journey.html", {
         "journey": journey, "steps": steps, "sla": sla_for(journey.kind, journey.state), "sla_words": words,
-        "stuck": stuck, "legs": legs, "cases": cases.order_by("-opened_at")[:10], "now": now,
+        "stuck": stuck, "legs": legs, "now": now, **panels.context_for("journey", request, journey=journey),
     })

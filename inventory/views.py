@@ -13,11 +13,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from controltower import metrics, navigation
-from controltower.answers import refused
+from controltower import metrics, navigation, panels
+from controltower.answers import not_found, refused
 from controltower.navigation import screen
 from controltower.permissions import may_load_master_data, may_replay_rejections
-from exceptions.reconciliation.runs import TROUBLE_WINDOW, latest_runs
 
 from . import feeds, fixes
 from .forms import DismissForm, SKUFixForm
@@ -69,7 +68,7 @@ def integration_health(request):
         "causes": feeds.causes_of(request.user), "statuses": feeds.REJECTION_STATUSES,
         "trend": trend, "trend_metric": metrics.get(trend),
         "trend_days": feeds.TREND_DAYS, "any_causes": any(row.causes for row in health),
-        "runs": latest_runs(), "trouble_hours": int(TROUBLE_WINDOW.total_seconds() // 3600),
+        **panels.context_for("integration-health", request),
     })
     return render(request, "inventory/integration_health.html", context)
 
@@ -109,8 +108,7 @@ def _rejection(request, pk):
     rejection = RejectedEvent.objects.restrict(request.user).select_related("source", "dismissed_by").filter(
         pk=pk).first()
     if rejection is None:
-        return None, render(request, "exceptions/not_found.html",
-                            {"message": f"No rejected event {pk} in what you see."}, status=404)
+        return None, not_found(request, f"No rejected event {pk} in what you see.")
     if not navigation.allows("integration-health", request.user):
         return None, refused(request, navigation.refusal("integration-health"), ALERT)
     return rejection, None
