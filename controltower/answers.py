@@ -21,10 +21,10 @@ class NotInScope(Exception):
     out of scope and one that does not exist look the same."""
 
 
-def _answer(request, name, message, status, target):
+def _answer(request, page, fragment, message, status, target):
     if target is None or not request.htmx:
-        return render(request, f"exceptions/{name}.html", {"message": message}, status=status)
-    response = render(request, f"exceptions/_{name}.html", {"message": message}, status=status)
+        return render(request, page, {"message": message}, status=status)
+    response = render(request, fragment, {"message": message}, status=status)
     response["HX-Retarget"] = target
     response["HX-Reswap"] = "innerHTML"
     return response
@@ -34,12 +34,12 @@ def refused(request, message, target=None):
     """403: the role may not do this, in the words of the rule (a message or a PermissionDenied)."""
     if isinstance(message, Exception):
         message = message.args[0] if message.args else ""
-    return _answer(request, "refused", message, 403, target)
+    return _answer(request, "exceptions/refused.html", "exceptions/_refused.html", message, 403, target)
 
 
 def not_found(request, message, target=None):
     """404: not something this user sees."""
-    return _answer(request, "not_found", str(message), 404, target)
+    return _answer(request, "exceptions/not_found.html", "exceptions/_not_found.html", str(message), 404, target)
 
 
 def add_service_errors(form, error):
