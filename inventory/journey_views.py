@@ -10,7 +10,6 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from controltower import panels
 from controltower.answers import not_found
 from controltower.counts import CappedPaginator
 from controltower.csvsafe import csv_response
@@ -112,13 +111,17 @@ def journey_detail(request, pk):
     journey = Journey.objects.restrict(request.user).select_related("location").filter(pk=pk).first()
     if journey is None:
         return not_found(request, f"No journey {pk} in your scope.")
+    from exceptions.findings import CaseKind  # exceptions builds on inventory: its cases read late
+    from exceptions.models import Case
+
     now = timezone.now()
     words, stuck = sla_words(journey, now)
     steps = journey.steps.select_related("source", "location").order_by("occurred_at", "id")
     legs = [(label, seconds_text(value)) for label, value in (
         ("Placed to ready for pickup", journey.ready_s), ("Received to refunded", journey.refund_s),
         ("Refunded to settled", journey.settle_s)) if value is not None]
+    cases = Case.objects.restrict(request.user).filter(kind=CaseKind.JOURNEY_STUCK, details__journey_id=journey.pk)
     return render(request, "inventory/journey.html", {
         "journey": journey, "steps": steps, "sla": sla_for(journey.kind, journey.state), "sla_words": words,
-        "stuck": stuck, "legs": legs, "now": now, **panels.context_for("journey", request, journey=journey),
+        "stuck": stuck, "legs": legs, "cases": cases.order_by("-opened_at")[:10], "now": now,
     })

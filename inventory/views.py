@@ -13,10 +13,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from controltower import metrics, navigation, panels
+from controltower import metrics, navigation
 from controltower.answers import not_found, refused
 from controltower.navigation import screen
 from controltower.permissions import may_load_master_data, may_replay_rejections
+from exceptions.reconciliation.runs import TROUBLE_WINDOW, latest_runs
 
 from . import feeds, fixes
 from .forms import DismissForm, SKUFixForm
@@ -68,7 +69,7 @@ def integration_health(request):
         "causes": feeds.causes_of(request.user), "statuses": feeds.REJECTION_STATUSES,
         "trend": trend, "trend_metric": metrics.get(trend),
         "trend_days": feeds.TREND_DAYS, "any_causes": any(row.causes for row in health),
-        **panels.context_for("integration-health", request),
+        "runs": latest_runs(), "trouble_hours": int(TROUBLE_WINDOW.total_seconds() // 3600),
     })
     return render(request, "inventory/integration_health.html", context)
 
