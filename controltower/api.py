@@ -1,23 +1,29 @@
 """Shared API pieces: the JSON parser, the exception handler that keeps error
-bodies uniform, and the three steps every API view that calls a service takes
-(the body's list, the validated input, the service's refusal as a 400)."""
+bodies uniform, who may call (a source system's token or a person), the
+report of a load of rows, and the three steps every API view that calls a
+service takes (the body's list, the validated input, the service's refusal
+as a 400)."""
 import orjson
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
+from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .limits import read_body
+from .tokens import SourceClient
 
 
 class JSONParser(BaseParser):
-    """The API's JSON parser (REST_FRAMEWORK's DEFAULT_PARSER_CLASSES): orjson,
-    reading at most API_MAX_BODY_BYTES (413 beyond). Not a subclass of DRF's
-    JSONParser on purpose: DRF reads those through request.body, capped at
-    Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB), too small for a snapshot."""
+    """The API's JSON parser (REST_FRAMEWORK's DEFAULT_PARSER_CLASSES; the
+    ingest views take JSON only, with `parser_classes = [JSONParser]`):
+    orjson, as an ingest batch holds up to 5,000 events, reading at most
+    API_MAX_BODY_BYTES (413 beyond). Not a subclass of DRF's JSONParser on
+    purpose: DRF reads those through request.body, capped at Django's
+    DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB), too small for a snapshot."""
 
     media_type = "application/json"
 
@@ -27,6 +33,41 @@ class JSONParser(BaseParser):
             return orjson.loads(body)
         except orjson.JSONDecodeError as exc:
             raise ParseError(f"The body is not valid JSON: {exc}")
+
+
+class IsSourceSystem(BasePermission):
+    """A source system's token (request.user is a SourceClient): posting its feed."""
+
+    message = "Only a source system's token may post this; this token belongs to a person."
+
+    def has_permission(self, request, view):
+        return isinstance(request.user, SourceClient)
+
+
+class IsPerson(BasePermission):
+    """A person (a token or a session): the retailer's data is read by people."""
+
+    message = ("This is for people; a source system's token may read locations, SKUs and its own "
+               "rejections only.")
+
+    def has_permission(self, request, view):
+        return not isinstance(request.user, SourceClient)
+
+
+class RefusedRowSerializer(serializers.Serializer):
+    row = serializers.IntegerField(help_text="Position in the posted list, from 1")
+    code = serializers.CharField()
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class ImportReportSerializer(serializers.Serializer):
+    """controltower.imports.ImportReport: what a load of rows did."""
+
+    loaded = serializers.IntegerField()
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    refused = RefusedRowSerializer(many=True)
 
 
 def exception_handler(exc, context):

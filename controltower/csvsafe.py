@@ -1,4 +1,7 @@
-"""CSV cells that are safe to open in a spreadsheet.
+"""CSV downloads, with cells that are safe to open in a spreadsheet.
+
+`csv_response` streams a table as a CSV download: every screen's export goes
+through it, row by row (a queue of many thousand cases is never held whole).
 
 A text cell starting with `=`, `+`, `-` or `@` (or a tab or carriage return,
 per OWASP's CSV injection advice) is read as a formula by Excel, LibreOffice
@@ -10,6 +13,9 @@ Only text is neutralised: numbers (int, Decimal, float) stay numbers, so a
 quantity of -5 is exported as -5, not '-5.
 """
 import csv
+from itertools import chain
+
+from django.http import StreamingHttpResponse
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -43,3 +49,20 @@ class SafeWriter:
 def writer(handle, *args, **kwargs):
     """A drop-in for csv.writer that neutralises formula cells."""
     return SafeWriter(handle, *args, **kwargs)
+
+
+class _Echo:
+    """A file that hands back what is written: csv.writer's line, to stream."""
+
+    def write(self, value):
+        return value
+
+
+def csv_response(filename, header, rows):
+    """A CSV download of `header` and then `rows` (any iterable, read as it is
+    sent), each cell made safe for spreadsheets."""
+    csv_writer = writer(_Echo())
+    lines = (csv_writer.writerow(row) for row in chain([header], rows))
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -9,15 +9,12 @@ has a text summary for screen readers, and the numbers are in a table.
 """
 from __future__ import annotations
 
-import csv
 import json
 from dataclasses import dataclass, field
 
-from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from . import metrics, rollups, when
-from .csvsafe import safe_row
 
 DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
 SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "cross")
@@ -209,17 +206,3 @@ def trend_summary(metric, rows, target=None):
     first, last = known[0], known[-1]
     return (f"{metric.label}{_each_day(metric)} from {metric.format(first.value)} on {when.day(first.day)} "
             f"to {metric.format(last.value)} on {when.day(last.day)}; target {metric.target_text_of(target)}.")
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def csv_response(filename, header, rows):
-    """A CSV download of a dashboard table (cells made safe for spreadsheets)."""
-    writer = csv.writer(_Echo())
-    lines = (writer.writerow(safe_row(row)) for row in [header, *rows])
-    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response

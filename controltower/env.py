@@ -1,16 +1,28 @@
 """Tiny typed readers for settings that come from the environment."""
 import os
 
+from django.core.exceptions import ImproperlyConfigured
+
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
+
 
 def env_str(name, default=""):
     return os.environ.get(name, default)
 
 
 def env_bool(name, default=False):
-    value = os.environ.get(name)
-    if value is None or value == "":
+    """1/0, true/false, yes/no, on/off in any case; unset or empty: `default`.
+    Anything else is refused: a typo must not quietly read as false."""
+    value = os.environ.get(name, "").strip()
+    if value == "":
         return default
-    return value.strip().lower() in ("1", "true", "yes", "on")
+    if value.lower() in TRUE_WORDS:
+        return True
+    if value.lower() in FALSE_WORDS:
+        return False
+    raise ImproperlyConfigured(
+        f"{name}={value!r} is not a yes or no; use one of {', '.join(TRUE_WORDS + FALSE_WORDS)} (any case).")
 
 
 def env_int(name, default):

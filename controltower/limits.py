@@ -7,9 +7,9 @@ far smaller). A larger body is refused with 413 and a JSON `detail`:
 
 - by its Content-Length, in ApiBodyLimitMiddleware, before any view,
   authentication or parsing runs;
-- while it is read, in read_body() (the API's JSON parsers,
-  controltower.api.JSONParser and inventory's OrjsonParser), for a body
-  whose length was not declared up front.
+- while it is read, in read_body() (the API's JSON parser,
+  controltower.api.JSONParser), for a body whose length was not declared
+  up front.
 
 Form and multipart bodies on the API (the browsable API) go through
 Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB); its RequestDataTooBig answers

@@ -12,8 +12,11 @@ Reading: the value (None when there is nothing to measure: "no data", never
 are listed. Nothing else computes a metric: gates, boards and dashboards call
 `measure()`.
 
-Each app registers its own metrics from its AppConfig.ready(), as it does its
-screens (controltower.navigation); the kernel knows no app's metrics.
+One way to add a metric: write its rule in the app's metrics module (a
+function of one Scope, or of many scopes at once) and declare it with
+`register()` in that module's `register_metrics()`, which the app's
+AppConfig.ready() calls, as it registers its screens
+(controltower.navigation); the kernel knows no app's metrics.
 """
 from __future__ import annotations
 
@@ -210,9 +213,9 @@ def register(key, label, *, definition, unit, better, compute=None, target, ambe
     is it for one scope (one rule, never two). `rollup_days`: the trailing
     days a daily rollup value covers (Metric.rollup_days); `live`: a count
     of the state now, read when a screen is drawn (Metric.live)."""
+    if (compute is None) == (compute_many is None):
+        raise ValueError(f"Metric {key}: one rule, compute or compute_many (not both).")
     if compute is None:
-        if compute_many is None:
-            raise ValueError(f"Metric {key}: compute or compute_many is required.")
         compute = one_scope(compute_many)
     if better not in (HIGHER, LOWER):
         raise ValueError(f"Metric {key}: better must be '{HIGHER}' or '{LOWER}'.")

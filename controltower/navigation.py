@@ -6,29 +6,18 @@ NetBox's menu registry does): a url name, a label, the roles that may see
 it. The menu lists exactly a role's screens, `@screen(name)` guards the
 screen's views with the same roles (403 in words for any other), and
 `landing_for` sends a role to the screen that is its main one. The kernel
-knows no app's screens. A link is shown only once its url name resolves, so
-a screen registered before its url lands shows no dead link.
-
-The url names screens use:
-
-    cases               /cases/               exception queue (every role: the case workers act, the others read)
-    stores              /stores/              store KPIs (store manager)
-    region-board        /region/              region board (regional ops)
-    variances           /variances/           variance and reconciliation (planner, finance)
-    approvals           /approvals/           adjustment approvals (finance)
-    integration-health  /integration/         feeds, rejections, replays (integration admin; planners read)
-    journeys            /journeys/            orders, returns, promotions, replenishments step by step
-    rollout             /rollout/             wave x gate readiness board (PMO, executive, sign-off leads)
-    hypercare           /hypercare/           hypercare dashboard (executive)
+knows no app's screens: each app's apps.py lists its own. A link is shown
+only once its url name resolves, so a screen registered before its url lands
+shows no dead link.
 """
 from dataclasses import dataclass, field
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils.functional import SimpleLazyObject
 
+from .answers import refused
 from .models import Role
 from .scoping import role_of, scope_label
 
@@ -102,7 +91,7 @@ def screen(url_name):
         def guarded(request, *args, **kwargs):
             entry = _entries[url_name]
             if not entry.allows(role_of(request.user)):
-                return render(request, "exceptions/refused.html", {"message": entry.refusal}, status=403)
+                return refused(request, entry.refusal)
             return view(request, *args, **kwargs)
         return guarded
     return decorate

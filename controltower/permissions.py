@@ -12,7 +12,7 @@ is the other half of every rule and lives in controltower.scoping.
 The kernel knows roles only: a rule that needs the domain (what a source
 system may load, which status allows which action) stays in its app and
 calls the predicate for the person's part (e.g. inventory.lanes for master
-data, exceptions.services.allowed_actions for a case). The sign-offs of the
+data, exceptions.services.actions.allowed_actions for a case). The sign-offs of the
 rollout gates (issue 10) are meant to be asked here too.
 """
 from django.contrib.auth import get_user_model
@@ -115,7 +115,7 @@ def assignable_people(locations):
     """The active people who may be given cases of `locations` (a queryset or
     list of locations): case workers who see the whole estate, the store
     managers of those locations and the regional ops of their regions. The
-    shortlist the forms offer; services.assign asks may_be_assigned again,
+    shortlist the forms offer; actions.assign asks may_be_assigned again,
     with the case's scope."""
     return (
         get_user_model().objects.filter(people_seeing(locations), profile__role__in=CASE_WORKERS, is_active=True)

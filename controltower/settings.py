@@ -363,7 +363,7 @@ CASE_ADJUSTMENT_APPROVAL_THRESHOLD = env_str("CASE_ADJUSTMENT_APPROVAL_THRESHOLD
 # --- Mail (escalation notices) ------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "control-tower@localhost")
-# A worker sends each mail (exceptions.tasks.send_case_mail): an SMTP server
+# A worker sends each mail (exceptions.mail_tasks.send_case_mail): an SMTP server
 # that does not answer within EMAIL_TIMEOUT seconds, or refuses, is tried
 # again with exponential backoff MAIL_MAX_RETRIES times.
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)

@@ -8,9 +8,9 @@ from django import forms
 from django.db.models import Q
 from django.utils import timezone
 
+from controltower.filters import CodesFilter, UtcDateTimeFilter
 from controltower.scoping import role_of, visible_locations
 from controltower.widgets import LongSelect
-from inventory.api.filters import CodesFilter, UtcDateTimeFilter
 from inventory.models import SKU, Location
 
 from .findings import CaseKind, Drift

@@ -1,7 +1,7 @@
 """Forms of the case screens. They only collect input: every rule (what is
 required, who may do what) is checked by the case services
 (exceptions/services/), and their ValidationError is put back on the form
-with `add_service_errors`."""
+with controltower.answers.add_service_errors."""
 from django import forms
 from django.contrib.auth import get_user_model
 
@@ -13,19 +13,6 @@ from inventory.models import STATES
 from .models import AdjustmentReason, ResolutionCode, RootCause
 
 STATE_CHOICES = [(state, state.replace("_", " ")) for state in STATES]
-
-
-def add_service_errors(form, error):
-    """Show a service's ValidationError on `form`: under the field it names,
-    or above the form when the form has no such field. A field the form
-    already refused keeps the form's own, more precise, message."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            if field in form.errors:
-                continue
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 class AssigneeField(forms.ModelChoiceField):

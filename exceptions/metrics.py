@@ -1,7 +1,8 @@
 """The exceptions metrics of the registry (controltower.metrics): open cases
 by severity, SLA attainment, case aging (p50, p90), days since the last severity-1
-case, stale feeds and the duplicate transaction rate. Registered from ExceptionsConfig.ready(), where their
-definitions are. Windows are half-open (since <= time < until), as in
+case, stale feeds and the duplicate transaction rate, each registered with
+its definition by `register_metrics()` below (called from
+ExceptionsConfig.ready()). Windows are half-open (since <= time < until), as in
 inventory.metrics.
 
 Cases are counted at the scope's locations. A case with no location (a
@@ -22,7 +23,7 @@ from django.urls import reverse
 
 from controltower import records
 from controltower.db import nearest_rank_of
-from controltower.metrics import Reading, records_url, share
+from controltower.metrics import HIGHER, LOWER, Reading, Unit, records_url, register, share
 from inventory.metrics import codes, codes_of, each_location_scope, empty, in_window, of_sources, union_of
 from inventory.models import IngestDay, InventoryEvent, Location, Snapshot, SourceSystem
 from inventory.sources import is_stale
@@ -236,4 +237,75 @@ def duplicate_transaction_rate(scope, window):
             since=first and first.isoformat(), until=last.isoformat(),
         ),
         detail={"acknowledged": duplicates, "confirmed": confirmed, "received": received},
+    )
+
+
+def register_metrics():
+    """The exceptions metrics: each defined once, in the words every screen shows."""
+    register(
+        "open_sev1_cases", "Open severity-1 cases", unit=Unit.COUNT, better=LOWER,
+        compute_many=open_sev1_cases,
+        target="0", amber="2", scopes=("locations",), live=True,
+        definition="Severity-1 cases active (open to waiting) at the locations at the end of the window. "
+                   "Cases of no location (feeds, the estate) count only for the whole estate.",
+    )
+    register(
+        "open_sev2_cases", "Open severity-2 cases", unit=Unit.COUNT, better=LOWER,
+        compute_many=open_sev2_cases,
+        target="5", amber="20", scopes=("locations",), live=True,
+        definition="Severity-2 cases active (open to waiting) at the locations at the end of the window. "
+                   "Cases of no location (feeds, the estate) count only for the whole estate.",
+    )
+    register(
+        "sla_attainment", "Case SLA attainment", unit=Unit.PERCENT, better=HIGHER,
+        compute_many=sla_attainment,
+        target="95", amber="85", scopes=("locations",), rollup_days=7,  # a store resolves a few a week
+        definition="Cases resolved in the window by their resolution due time, over the cases resolved in "
+                   "the window that had a resolution target.",
+    )
+    register(
+        "case_aging_p90", "Case aging p90", unit=Unit.SECONDS, better=LOWER,
+        compute_many=case_aging_p90,
+        target="172800", amber="432000", scopes=("locations",), live=True,
+        definition="90th percentile of the age of the cases active at the end of the window, from when "
+                   "each was opened.",
+    )
+    register(
+        "case_aging_p50", "Case aging p50", unit=Unit.SECONDS, better=LOWER,
+        compute_many=case_aging_p50,
+        target="86400", amber="259200", scopes=("locations",), live=True,
+        definition="Median (50th percentile) of the age of the cases active at the end of the window, from "
+                   "when each was opened.",
+    )
+    register(
+        "days_since_last_sev1", "Days since the last severity-1 case", unit=Unit.DAYS, better=HIGHER,
+        compute_many=days_since_last_sev1,
+        target="7", amber="2", scopes=("locations",),
+        definition="Days from the opening of the latest severity-1 case at the locations to the end of the "
+                   "window; where there never was one, from the first case recorded there (the days without "
+                   "one so far); no data before any case.",
+    )
+    register(
+        "duplicate_transaction_rate", "Duplicate transaction rate", unit=Unit.PERCENT, better=LOWER,
+        compute=duplicate_transaction_rate,
+        target="0.1", amber="0.5", scopes=("sources",),
+        definition="Duplicates acknowledged at ingest plus confirmed suspected duplicates (reversed as "
+                   "duplicates), over events received from the sources, over the whole UTC days the "
+                   "window touches.",
+    )
+    register(
+        "variance_value_at_risk", "Snapshot variance value at risk", unit=Unit.VALUE, better=LOWER,
+        compute_many=variance_value_at_risk,
+        target="1000", amber="10000", scopes=("locations",), live=True,
+        definition="The quantity differences of the snapshot mismatches active (open to waiting) at the "
+                   "locations at the end of the window, valued at each SKU's unit cost, in the currency of "
+                   "the item master. Financial variances (the ERP's values) are not in it.",
+    )
+    register(
+        "stale_feeds", "Stale feeds", unit=Unit.COUNT, better=LOWER,
+        compute=stale_feeds,
+        target="0", amber="1", scopes=("sources",), live=True,
+        definition="Active sources silent longer than their expected feed interval at the end of the "
+                   "window (tills: while their stores trade), or that never sent anything; a source with "
+                   "no expected interval is never stale.",
     )

@@ -1,8 +1,8 @@
 """The journey KPIs of the registry (controltower.metrics) and their part of
-the KPI rollups (controltower.rollups): the channel dimension, and the days
-that journey steps received since a moment change. `register()` is called
-from InventoryConfig.ready(); the definitions below are the words every
-screen shows.
+the KPI rollups (controltower.rollups, registered by inventory.rollups): the
+channel dimension, and the days that journey steps received since a moment
+change. `register_metrics()` is called from InventoryConfig.ready(); the
+definitions there are the words every screen shows.
 
 Each order or return metric is read from the journeys' derived step times
 (inventory.journeys), by the step that puts a journey in the window: orders
@@ -24,8 +24,7 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.urls import reverse
 
 from controltower.db import nearest_rank_of
-from controltower.metrics import HIGHER, LOWER, Reading, Scope, Unit, records_url, register as register_metric, share
-from controltower.rollups import register_changes, register_dimension
+from controltower.metrics import HIGHER, LOWER, Reading, Scope, Unit, records_url, register, share
 
 from .journeys import ORDER, PROMOTION, RETURN
 from .metrics import by_location as by_location_of, codes_of, empty, in_window, union_of
@@ -155,47 +154,45 @@ def days_changed_since(moment):
 WEEK = 7
 
 
-def register():
-    """The journey metrics, the channel dimension and the changed days."""
+def register_metrics():
+    """The journey metrics: each defined once, in the words every screen shows."""
     scopes = ("locations", "channels")
-    register_metric(
+    register(
         "order_fallout_rate", "Order fallout rate", unit=Unit.PERCENT, better=LOWER,
         compute_many=order_fallout_rate, target="2", amber="5", scopes=scopes,
         definition="Orders placed in the window that reached fallout (could not be fulfilled, with a reason "
                    "code), over the orders placed in the window.",
     )
-    register_metric(
+    register(
         "pickup_readiness_accuracy", "Pickup readiness accuracy", unit=Unit.PERCENT, better=HIGHER,
         compute_many=pickup_readiness_accuracy, target="98", amber="95", scopes=scopes, rollup_days=WEEK,
         definition="Orders marked ready for pickup in the window that were collected without a short, a "
                    "substitution or a fallout, over the orders marked ready in the window (one not yet "
                    "collected is not yet accurate).",
     )
-    register_metric(
+    register(
         "order_to_ready_time", "Order to ready time", unit=Unit.SECONDS, better=LOWER,
         compute_many=order_to_ready_time, target="7200", amber="14400", scopes=scopes, rollup_days=WEEK,
         definition="Median time from an order placed to ready for pickup, of the orders marked ready in the "
                    "window.",
     )
-    register_metric(
+    register(
         "refund_received_to_refunded", "Refund cycle: received to refunded", unit=Unit.SECONDS, better=LOWER,
         compute_many=refund_received_to_refunded, target="172800", amber="432000", scopes=scopes,
         rollup_days=WEEK,
         definition="Median time from a return received at the store to the customer refunded, of the returns "
                    "refunded in the window.",
     )
-    register_metric(
+    register(
         "refund_refunded_to_settled", "Refund cycle: refunded to settled", unit=Unit.SECONDS, better=LOWER,
         compute_many=refund_refunded_to_settled, target="432000", amber="864000", scopes=scopes,
         rollup_days=WEEK,
         definition="Median time from a refund to its settlement in finance, of the returns settled in the "
                    "window.",
     )
-    register_metric(
+    register(
         "promotion_override_frequency", "Promotion override frequency", unit=Unit.PERCENT, better=LOWER,
         compute_many=promotion_override_frequency, target="2", amber="5", scopes=scopes,
         definition="Prices overridden at the till on promotion (with a reason, by a cashier) over promotion "
                    "sale lines, in the window.",
     )
-    register_dimension("channel", "Channel", part="channels", members=channels)
-    register_changes(days_changed_since)

@@ -10,8 +10,9 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from controltower.answers import not_found
 from controltower.counts import CappedPaginator
-from controltower.dashboards import csv_response
+from controltower.csvsafe import csv_response
 from controltower.metrics import seconds_text
 from controltower.navigation import screen
 from controltower.scoping import visible_locations
@@ -109,8 +110,7 @@ def journey_csv(request):
 def journey_detail(request, pk):
     journey = Journey.objects.restrict(request.user).select_related("location").filter(pk=pk).first()
     if journey is None:
-        return render(request, "exceptions/not_found.html",
-                      {"message": f"No journey {pk} in your scope."}, status=404)
+        return not_found(request, f"No journey {pk} in your scope.")
     now = timezone.now()
     words, stuck = sla_words(journey, now)
     steps = journey.steps.select_related("source", "location").order_by("occurred_at", "id")

@@ -17,13 +17,13 @@ import csv
 import functools
 import re
 import zoneinfo
-from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from django.db import connection, transaction
 from django.utils import timezone
 
+from controltower.imports import ImportRefused, ImportReport, RefusedRow
 from controltower.locks import hold_until_commit
 
 from . import fields
@@ -49,52 +49,8 @@ COST_TEXT = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]{1,4})?
 DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
-class MasterDataError(ValueError):
-    """The input as a whole cannot be imported (e.g. required columns missing)."""
-
-
-@dataclass
-class RefusedRow:
-    row: int
-    code: str
-    errors: dict
-
-    def as_dict(self):
-        return {"row": self.row, "code": self.code, "errors": self.errors}
-
-
-@dataclass
-class ImportReport:
-    label: str  # "SKU" or "location", for the messages
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    refused: list = field(default_factory=list)
-
-    @property
-    def loaded(self):
-        return self.created + self.updated + self.unchanged
-
-    def summary(self):
-        return (
-            f"Loaded {self.loaded} {self.label}s ({self.created} created, {self.updated} updated, "
-            f"{self.unchanged} unchanged); refused {len(self.refused)}"
-        )
-
-    def refusal_lines(self):
-        """One line per refused row and field: `Row 3, SKU MILK1: unit_cost: Must not be negative.`"""
-        for refused in self.refused:
-            for name, messages in refused.errors.items():
-                yield f"Row {refused.row}, {self.label} {refused.code or '(no code)'}: {name}: {' '.join(messages)}"
-
-    def as_dict(self):
-        return {
-            "loaded": self.loaded,
-            "created": self.created,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "refused": [r.as_dict() for r in self.refused],
-        }
+class MasterDataError(ImportRefused):
+    """The item master as a whole cannot be imported (e.g. required columns missing)."""
 
 
 def read_csv(handle, required):
@@ -544,8 +500,6 @@ __all__ = [
     "import_skus",
     "register_source",
     "read_csv",
-    "ImportReport",
-    "RefusedRow",
     "MasterDataError",
     "LOCATION_COLUMNS",
     "LOCATION_OPTIONAL_COLUMNS",

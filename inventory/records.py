@@ -7,12 +7,13 @@ import django_filters
 from django.db.models import Exists
 from django.urls import reverse
 
+from controltower.filters import CodesFilter, UtcDateTimeFilter
 from controltower.metrics import seconds_text
 from controltower.permissions import may_see_rejections
 from controltower.records import Column, register
 
 from .api.count_views import CountVarianceFilter
-from .api.filters import CodesFilter, EventFilter, IngestDayFilter, RejectionFilter, SKUFilter, UtcDateTimeFilter
+from .api.filters import EventFilter, IngestDayFilter, RejectionFilter, SKUFilter
 from .metrics import bad_conversions, item_master_problem
 from .models import SKU, BarcodeClash, CountVariance, IngestDay, InventoryEvent, RejectedEvent
 

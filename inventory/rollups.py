@@ -11,6 +11,7 @@ from django.db.models.functions import TruncDate
 from controltower.metrics import Scope
 from controltower.rollups import register_changes, register_dimension, utc_today
 
+from . import journey_kpis
 from .models import (
     CONTROL_TOWER_SOURCE,
     BarcodeClash,
@@ -79,3 +80,6 @@ def register_rollups():
     register_dimension("source", "Source system", part="sources", members=sources)
     register_changes(days_changed_since)
     register_changes(transfer_days_changed_since)
+    # The journeys' part: orders and returns by channel.
+    register_dimension("channel", "Channel", part="channels", members=journey_kpis.channels)
+    register_changes(journey_kpis.days_changed_since)

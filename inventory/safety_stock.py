@@ -16,8 +16,10 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from controltower.imports import ImportReport, RefusedRow
+
 from . import fields
-from .masterdata import QUERY_CHUNK, ImportReport, RefusedRow, _cell, _chunks
+from .masterdata import QUERY_CHUNK, _cell, _chunks
 from .models import SKU, Location, Position
 
 SAFETY_STOCK_COLUMNS = ("location", "sku", "safety_stock")

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from controltower import metrics, navigation
+from controltower.answers import not_found, refused
 from controltower.navigation import screen
 from controltower.permissions import may_load_master_data, may_replay_rejections
 
@@ -25,13 +26,8 @@ from .records import rejection_status
 PAGE_SIZE = 50
 
 
-def _refused(request, message):
-    response = render(request, "exceptions/refused.html", {"message": message}, status=403)
-    if request.htmx:
-        response = render(request, "exceptions/_refused.html", {"message": message}, status=403)
-        response["HX-Retarget"] = "#replay-result"
-        response["HX-Reswap"] = "innerHTML"
-    return response
+# Where the integration screen shows a refusal (403) of an htmx request.
+ALERT = "#replay-result"
 
 
 def _filters(request):
@@ -91,7 +87,7 @@ def integration_replay(request):
     try:
         replayed, left = feeds.replay(request.user, ids=ids, source=filters["source"], cause=filters["cause"])
     except PermissionDenied as error:
-        return _refused(request, str(error))
+        return refused(request, error, ALERT)
     context = _rejection_context(request, filters)
     context.update({"replayed": replayed, "left": left, "batch": feeds.REPLAY_BATCH, "oob": True})
     return render(request, "inventory/_replay_result.html", context)
@@ -111,10 +107,9 @@ def _rejection(request, pk):
     rejection = RejectedEvent.objects.restrict(request.user).select_related("source", "dismissed_by").filter(
         pk=pk).first()
     if rejection is None:
-        return None, render(request, "exceptions/not_found.html",
-                            {"message": f"No rejected event {pk} in what you see."}, status=404)
+        return None, not_found(request, f"No rejected event {pk} in what you see.")
     if not navigation.allows("integration-health", request.user):
-        return None, _refused(request, navigation.refusal("integration-health"))
+        return None, refused(request, navigation.refusal("integration-health"), ALERT)
     return rejection, None
 
 
@@ -176,7 +171,7 @@ def rejection_replay(request, pk):
     try:
         replayed, _left = feeds.replay(request.user, ids=[rejection.pk])
     except PermissionDenied as error:
-        return _refused(request, str(error))
+        return refused(request, error, ALERT)
     if not replayed:
         messages.warning(request, "It was not waiting for a replay (replayed or dismissed already).")
     elif replayed[0].replayed_at is not None:
@@ -198,7 +193,7 @@ def rejection_dismiss(request, pk):
             raise fixes.FixError({name: list(errors) for name, errors in form.errors.items()})
         fixes.dismiss(request.user, rejection.pk, form.cleaned_data["reason"])
     except PermissionDenied as error:
-        return _refused(request, str(error))
+        return refused(request, error, ALERT)
     except fixes.FixError as error:
         messages.error(request, f"Not dismissed: {error}")
         return redirect("rejection", pk=rejection.pk)
@@ -212,7 +207,7 @@ def master_data_sku(request):
     """Add a SKU, or complete one and give it a barcode or a unit conversion,
     with the item master import's validation; what changed is kept."""
     if not may_load_master_data(request.user):
-        return _refused(request, "Only integration admins and admins change the item master.")
+        return refused(request, "Only integration admins and admins change the item master.", ALERT)
     if request.method == "POST":
         form = SKUFixForm(request.POST)
         rejection = None
@@ -220,8 +215,8 @@ def master_data_sku(request):
             rejection = RejectedEvent.objects.restrict(request.user).filter(
                 pk=form.cleaned_data["rejection"]).first() if form.cleaned_data["rejection"] else None
             report, change = fixes.fix_sku(request.user, form.row(), rejection=rejection)
-            for refused in report.refused:
-                for name, problems in refused.errors.items():
+            for row in report.refused:
+                for name, problems in row.errors.items():
                     form.add_error(name if name in form.fields else None, " ".join(problems))
             if not report.refused:
                 messages.success(request, f"SKU {form.cleaned_data['code']}: "

@@ -5,16 +5,17 @@ class RolloutConfig(AppConfig):
     name = "rollout"
 
     def ready(self):
+        """Register the app's screens, its metrics, its record lists and its rollups."""
         from controltower.models import Role
         from controltower.navigation import register
         from controltower.permissions import HYPERCARE_WATCHERS, ROLLOUT_FOLLOWERS
 
+        from . import metrics
+        from .rollups import register_rollups
+        from .training import register_records
+
         register("rollout", "Rollout", roles=ROLLOUT_FOLLOWERS, order=70, main_for={Role.PMO})
         register("hypercare", "Hypercare", roles=HYPERCARE_WATCHERS, order=80, main_for={Role.EXECUTIVE})
-
-        from .rollups import register_rollups
-        from .training import register_metrics, register_records
-
-        register_metrics()
+        metrics.register_metrics()
         register_records()
         register_rollups()

@@ -1,6 +1,6 @@
 """Forms of the rollout screens. They only collect input: the rules (who may,
 what is required, four eyes, open gates) are rollout.gates', whose
-ValidationError is put back on the form (exceptions.forms.add_service_errors)."""
+ValidationError is put back on the form (controltower.answers.add_service_errors)."""
 from django import forms
 
 from .models import GoNoGo

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
+from controltower.locks import lock_rows
 from controltower.models import Role
 from controltower.permissions import may_decide_go_no_go, may_manage_rollout, may_sign_off
 
@@ -219,7 +220,7 @@ def try_pass(gate, at=None):
     state passes; then open the next gate. Returns whether it passed."""
     at = at or timezone.now()
     with transaction.atomic():
-        gate = Gate.objects.select_for_update().select_related("template", "wave").get(pk=gate.pk)
+        gate = lock_rows(Gate.objects.select_related("template", "wave").filter(pk=gate.pk)).get()
         if gate.status != Gate.Status.OPEN:
             return gate.status == Gate.Status.PASSED
         before = previous_gate(gate)

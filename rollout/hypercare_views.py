@@ -13,13 +13,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from controltower import rollups
-from controltower.dashboards import csv_response
+from controltower.answers import NotInScope, not_found, refused
+from controltower.csvsafe import csv_response
 from controltower.navigation import allows, refusal
 from controltower.scoping import visible_locations
 from inventory.models import Region
 
 from . import hypercare, stability
-from .views import NotInScope, _not_found, _refused
 
 def _page(view):
     """Answer NotInScope and bad input with a 404 naming what was not found, a role that may not watch with 403."""
@@ -29,9 +29,9 @@ def _page(view):
         try:
             return view(request, *args, **kwargs)
         except (NotInScope, ValueError) as error:
-            return _not_found(request, str(error))
+            return not_found(request, error)
         except PermissionDenied:
-            return _refused(request, refusal("hypercare"))
+            return refused(request, refusal("hypercare"))
     wrapped.__name__ = view.__name__
     return wrapped
 

@@ -8,7 +8,7 @@ keeps each criterion's measured value as an Evaluation, so history shows how
 readiness moved. A gate passes when every criterion passes or carries a live
 Waiver and every required role has a SignOff that is not stale
 (rollout.gates). The cutover gate ends in a GoNoGo decision. Cutovers are
-never scheduled inside a BlackoutWindow (rollout.schedule). Training records
+never scheduled inside a BlackoutWindow (Wave.refuse_blackout). Training records
 feed the training metrics (rollout.training).
 """
 from decimal import Decimal
@@ -87,11 +87,32 @@ class Wave(models.Model):
             models.UniqueConstraint(fields=["program", "order"], name="wave_order_unique_in_program"),
         ]
 
-    def clean(self):
-        from .schedule import refuse_blackout
+    def blackouts(self):
+        """The blackout windows that apply to the wave: its program's, and those
+        of the regions of its locations (for any program, or for this one)."""
+        applies = Q(program_id=self.program_id, region__isnull=True)
+        if self.pk is not None:
+            regions = self.locations.values("region_id")
+            applies |= Q(region_id__in=regions) & (Q(program__isnull=True) | Q(program_id=self.program_id))
+        return BlackoutWindow.objects.filter(applies).select_related("region")
 
+    def refuse_blackout(self, on, *, field="planned_cutover"):
+        """Raise a ValidationError naming the window when a cutover `on` that
+        day would fall inside one: the one check the API, the admin (clean)
+        and the screens (rollout.schedule) share."""
+        from django.core.exceptions import ValidationError
+
+        window = self.blackouts().filter(starts_on__lte=on, ends_on__gte=on).order_by("starts_on").first()
+        if window is not None:
+            where = f" for region {window.region.code}" if window.region_id else ""
+            raise ValidationError({field: (
+                f"A cutover on {day(on)} falls in the blackout window \"{window.name}\"{where} "
+                f"({day(window.starts_on)} to {day(window.ends_on)}); choose another day."
+            )})
+
+    def clean(self):
         if self.planned_cutover and self.program_id:
-            refuse_blackout(self, self.planned_cutover, field="planned_cutover")
+            self.refuse_blackout(self.planned_cutover)
 
     def __str__(self):
         return f"{self.program} / {self.name}"

@@ -16,32 +16,20 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from controltower.answers import NotInScope, add_service_errors, not_found, object_action, refused
 from controltower.navigation import allows, refusal, screen
 from controltower.permissions import may_decide_go_no_go, may_manage_rollout, may_sign_off
 from controltower.scoping import role_of
 from controltower.tasks import enqueue
 from controltower.when import when
-from exceptions.forms import add_service_errors
 
 from . import board as readiness
 from . import gates
 from .evaluation import latest_request, request_evaluation
 from .forms import CutoverForm, GoNoGoForm, SignOffForm, WaiverForm
 from .models import Gate, GateKind, GoNoGo, Program, Waiver, Wave
-from .schedule import blackouts_for, schedule_cutover
+from .schedule import schedule_cutover
 from .tasks import run_evaluation_request
-
-
-def _refused(request, message):
-    return render(request, "exceptions/refused.html", {"message": message}, status=403)
-
-
-def _not_found(request, message):
-    return render(request, "exceptions/not_found.html", {"message": message}, status=404)
-
-
-class NotInScope(Exception):
-    pass
 
 
 def _wave(request, pk):
@@ -80,9 +68,9 @@ def gate_cell(request, pk):
     try:
         gate = _gate(request, pk)
     except NotInScope as error:
-        return _not_found(request, str(error))
+        return not_found(request, error)
     if not allows("rollout", request.user):
-        return _refused(request, refusal("rollout"))
+        return refused(request, refusal("rollout"))
     if not request.htmx:  # without htmx the link leads to the gate on its wave page
         return redirect(reverse("rollout-wave", args=[gate.wave_id]) + f"#gate-{gate.pk}")
     now = timezone.now()
@@ -106,7 +94,7 @@ def _wave_page(request, wave, status=200, **forms):
         "gate_views": gate_views,
         "current": current,
         "days_left": readiness.days_left(wave, now),
-        "blackouts": blackouts_for(wave),
+        "blackouts": wave.blackouts(),
         "decisions": GoNoGo.objects.filter(gate__wave=wave).select_related("decided_by", "gate__template"),
         "may_manage": may_manage_rollout(user),
         "may_follow": allows("rollout", user),
@@ -138,37 +126,29 @@ def wave_detail(request, pk):
     try:
         wave = _wave(request, pk)
     except NotInScope as error:
-        return _not_found(request, str(error))
+        return not_found(request, error)
     return _wave_page(request, wave)
 
 
 def _gate_action(form_class, form_name, prefix=None):
-    """Wrap `do(request, gate, data) -> message` as a POST on one gate: the
-    service decides; success goes back to the wave page with the message."""
-    def decorate(do):
-        @login_required
-        @require_POST
-        def view(request, pk):
-            try:
-                gate = _gate(request, pk)
-            except NotInScope as error:
-                return _not_found(request, str(error))
-            kwargs = {"gate": gate} if form_class is WaiverForm else {"prefix": prefix}
-            form = form_class(request.POST, **kwargs)
-            if form.is_valid():
-                try:
-                    message = do(request, gate, form.cleaned_data)
-                except PermissionDenied as error:
-                    return _refused(request, str(error))
-                except ValidationError as error:
-                    add_service_errors(form, error)
-                else:
-                    messages.success(request, message)
-                    return redirect("rollout-wave", gate.wave_id)
-            return _wave_page(request, gate.wave, status=400, **{form_name: form})
-        view.__name__ = do.__name__
-        return view
-    return decorate
+    """Wrap `do(request, gate, data) -> message` as a POST on one gate
+    (controltower.answers.object_action): the service decides; success goes
+    back to the wave page with the message, a refusal shows the wave page
+    with the form's errors (400)."""
+    def bind(request, gate):
+        kwargs = {"gate": gate} if form_class is WaiverForm else {"prefix": prefix}
+        return form_class(request.POST, **kwargs)
+
+    def invalid(request, gate, form, error):
+        if error is not None:
+            add_service_errors(form, error)
+        return _wave_page(request, gate.wave, status=400, **{form_name: form})
+
+    def done(request, gate, message):
+        messages.success(request, message)
+        return redirect("rollout-wave", gate.wave_id)
+
+    return object_action(_gate, bind, invalid=invalid, done=done)
 
 
 @_gate_action(WaiverForm, "waiver_form")
@@ -197,11 +177,11 @@ def waiver_approve(request, pk):
     waiver = Waiver.objects.restrict(request.user).select_related("gate__wave", "gate__template", "criterion") \
         .filter(pk=pk).first()
     if waiver is None:
-        return _not_found(request, f"No waiver #{pk} in your scope.")
+        return not_found(request, f"No waiver #{pk} in your scope.")
     try:
         gates.approve_waiver(waiver, user=request.user)
     except PermissionDenied as error:
-        return _refused(request, str(error))
+        return refused(request, error)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -218,13 +198,13 @@ def wave_schedule(request, pk):
     try:
         wave = _wave(request, pk)
     except NotInScope as error:
-        return _not_found(request, str(error))
+        return not_found(request, error)
     form = CutoverForm(request.POST, prefix="cutover")
     if form.is_valid():
         try:
             schedule_cutover(wave, form.cleaned_data["planned_cutover"], user=request.user)
         except PermissionDenied as error:
-            return _refused(request, str(error))
+            return refused(request, error)
         except ValidationError as error:
             add_service_errors(form, error)
         else:
@@ -241,9 +221,9 @@ def wave_evaluate(request, pk):
     try:
         wave = _wave(request, pk)
     except NotInScope as error:
-        return _not_found(request, str(error))
+        return not_found(request, error)
     if not may_manage_rollout(request.user):
-        return _refused(request, "Only the PMO evaluates a wave on demand.")
+        return refused(request, "Only the PMO evaluates a wave on demand.")
     queued, new = request_evaluation(wave, user=request.user)
     if new:
         enqueue(run_evaluation_request, queued.pk)
@@ -259,7 +239,7 @@ def wave_evaluation(request, pk):
     try:
         wave = _wave(request, pk)
     except NotInScope as error:
-        return _not_found(request, str(error))
+        return not_found(request, error)
     return render(request, "rollout/_evaluation_request.html", {
         "wave": wave, "evaluation_request": latest_request(wave), "polled": True,
     })

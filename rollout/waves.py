@@ -13,13 +13,13 @@ from datetime import datetime
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from controltower.imports import ImportReport, RefusedRow
 from inventory import fields
-from inventory.masterdata import DATE_TEXT, ImportReport, RefusedRow
+from inventory.masterdata import DATE_TEXT
 from inventory.models import Location
 
 from .gates import ensure_gates
 from .models import Program, Wave, WaveLocation
-from .schedule import refuse_blackout
 
 WAVE_COLUMNS = ("program", "name", "kind", "order")
 WAVE_OPTIONAL_COLUMNS = ("planned_cutover", "locations")
@@ -90,7 +90,7 @@ def _load(values):
             changed = True
     if wave.planned_cutover:
         try:
-            refuse_blackout(wave, wave.planned_cutover)
+            wave.refuse_blackout(wave.planned_cutover)
         except ValidationError as exc:
             raise _Refused(exc.message_dict) from None
     ensure_gates(wave)

@@ -13,7 +13,8 @@ from django.views.decorators.http import require_GET
 
 from controltower import records
 from controltower.counts import CappedPaginator, capped_count
-from controltower.dashboards import csv_response
+from controltower.answers import not_found, refused
+from controltower.csvsafe import csv_response
 from controltower.navigation import landing_for, screen
 from controltower.permissions import may_see_rejections
 from controltower.scoping import role_of, visible_locations
@@ -88,14 +89,6 @@ def stores(request):
 ESCALATED_SHOWN = 100
 
 
-def _refused(request, message):
-    return render(request, "exceptions/refused.html", {"message": message}, status=403)
-
-
-def _not_found(request, message):
-    return render(request, "exceptions/not_found.html", {"message": message}, status=404)
-
-
 def _region_board(request):
     """(board, regions, refusal) for the request; refusal is the error
     response, if any. A regional ops lead sees their own region, an admin
@@ -104,7 +97,7 @@ def _region_board(request):
     code = request.GET.get("region", "")
     region = next((r for r in regions if r.code == code), None) if code else (regions[0] if regions else None)
     if code and region is None:
-        return None, regions, _not_found(request, f"No region {code} in your scope.")
+        return None, regions, not_found(request, f"No region {code} in your scope.")
     if region is None:
         return None, regions, None
     sort = request.GET.get("sort", boards.DEFAULT_SORT)
@@ -154,7 +147,7 @@ def _region_csv(request, table):
     if refusal is not None:
         return refusal
     if board is None:
-        return _not_found(request, "No region in your scope.")
+        return not_found(request, "No region in your scope.")
     header, rows = boards.store_table(board) if table == "stores" else boards.escalated_table(board.escalated)
     return csv_response(f"region-{board.region.code}-{table}.csv", header, rows)
 
@@ -186,7 +179,7 @@ def store(request, code):
     #positions htmx fragment is this view too), counts and feeds."""
     location = visible_locations(request.user).filter(code=code).select_related("region").first()
     if location is None:
-        return _not_found(request, f"No location {code} in your scope.")
+        return not_found(request, f"No location {code} in your scope.")
     form = PositionSearchForm(request.GET)
     if form.is_valid():  # an invalid search shows its errors and no positions
         found = form.cleaned_data
@@ -249,9 +242,9 @@ def _records(request, name):
     """(the record list, its bound filterset, refusal) for the request; refusal is an error response."""
     record_list = records.get(name)
     if record_list is None:
-        return None, None, _not_found(request, f"There is no list of records called '{name}'.")
+        return None, None, not_found(request, f"There is no list of records called '{name}'.")
     if not record_list.may_see(request.user):
-        return None, None, _refused(request, f"{record_list.label} are not shown to your role.")
+        return None, None, refused(request, f"{record_list.label} are not shown to your role.")
     filterset = record_list.filterset(request.GET, queryset=record_list.rows(request.user), request=request)
     return record_list, filterset, None
 

@@ -1,7 +1,7 @@
 """E-mail to a case's owning team: recorded when it is due, sent by a worker,
 never twice.
 
-`record` keeps the mail (CaseMail); exceptions.tasks.send_case_mail sends it
+`record` keeps the mail (CaseMail); exceptions.mail_tasks.send_case_mail sends it
 through `send`, retrying SMTP failures with backoff. `send` sends a mail once:
 one already sent is left alone, and on PostgreSQL two runs of one mail at
 once (a redelivered task beside the sweep) send it once (an advisory lock

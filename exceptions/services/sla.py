@@ -25,6 +25,7 @@ from controltower.tasks import enqueue
 from controltower.when import when
 from inventory.trading import Calendar
 
+from ..mail_tasks import send_case_mail
 from ..models import Case, Team
 from . import mail as case_mail
 from .changes import write_history
@@ -236,8 +237,6 @@ def _breach_words(case, now):
 
 def _notify(case, action, message):
     """An e-mail to the owning team, recorded now and sent by a worker."""
-    from ..tasks import send_case_mail  # the tasks module imports this one
-
     mail = case_mail.record(case, action, message)
     if mail is not None:
         enqueue(send_case_mail, mail.pk)

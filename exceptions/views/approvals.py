@@ -1,22 +1,19 @@
 """Finance approvals of corrective adjustments above the threshold."""
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 
+from controltower.answers import object_action
 from controltower.navigation import screen
 
+from ..services import adjustments, queries
 from ..forms import (
     RejectForm,
 )
-from ..models import CorrectiveAdjustment
-from ..services import adjustments, queries
-from ..services.changes import NotAllowed
-from .common import CHANGED, NotInScope, adjustment_in_scope, not_found, refused
+from .common import ALERT, CHANGED, adjustment_in_scope
 
 
 def _context(user, **extra):
@@ -33,31 +30,25 @@ def approvals(request):
 def _decision(decide):
     """A decision on one adjustment: the list and the decisions again (htmx),
     or the page (a plain form post: back to it when done)."""
-    @login_required
-    @require_POST
-    def view(request, pk):
-        try:
-            adjustment = adjustment_in_scope(request, pk)
-        except NotInScope as error:
-            return not_found(request, error)
-        form = RejectForm(request.POST)
-        form.is_valid()
-        try:
-            decide(adjustment, request.user, form.cleaned_data.get("reason", ""))
-        except NotAllowed as error:
-            return refused(request, error)
-        except ValidationError as error:
-            context = _context(request.user, error=" ".join(error.messages))
-            if request.htmx:
-                return render(request, "exceptions/_approval_table.html", context)
-            return render(request, "exceptions/approvals.html", context, status=400)
+    def invalid(request, adjustment, form, error):
+        context = _context(request.user, error=" ".join(error.messages) if error else form.errors.as_text())
+        if request.htmx:
+            return render(request, "exceptions/_approval_table.html", context)
+        return render(request, "exceptions/approvals.html", context, status=400)
+
+    def done(request, adjustment, result):
         if not request.htmx:
             return HttpResponseRedirect(reverse("approvals"), status=303)
         response = render(request, "exceptions/_approval_table.html", _context(request.user, decided=adjustment))
         response["HX-Trigger"] = CHANGED
         return response
-    view.__name__ = decide.__name__
-    return view
+
+    def do(request, adjustment, data):
+        decide(adjustment, request.user, data.get("reason", ""))
+    do.__name__ = decide.__name__
+
+    return object_action(adjustment_in_scope, lambda request, adjustment: RejectForm(request.POST),
+                         invalid=invalid, done=done, target=ALERT)(do)
 
 
 @_decision

@@ -9,8 +9,9 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 
+from controltower.answers import NotInScope, add_service_errors, not_found, object_action
 from inventory.counts import latest_counts
 from inventory.models import (
     STATES,
@@ -22,6 +23,7 @@ from inventory.models import (
     Transfer,
 )
 
+from ..services import actions, adjustments, duplicates, queries
 from ..forms import (
     AdjustmentForm,
     AssignForm,
@@ -31,14 +33,11 @@ from ..forms import (
     ReverseDuplicateForm,
     ResolveForm,
     WaitForm,
-    add_service_errors,
 )
 from ..details import case_details
 from ..models import CaseLink
-from ..services import actions, adjustments, duplicates, queries
-from ..services.changes import NotAllowed
 from ..services.sla import sla_state
-from .common import CHANGED, NotInScope, case_in_scope, not_found, refused
+from .common import ALERT, CHANGED, case_in_scope
 from .queue import status_counts
 
 
@@ -113,7 +112,7 @@ def case_detail(request, pk):
     try:
         case = case_in_scope(request, pk)
     except NotInScope as error:
-        return not_found(request, error)
+        return not_found(request, error, ALERT)
     counts, breached = status_counts(request.user)
     return render(request, "exceptions/case_detail.html",
                   {**_body_context(request, case), "counts": counts, "breached": breached})
@@ -123,6 +122,8 @@ def _refusal(form, error):
     """Put a service's ValidationError on `form` under the fields it names;
     the rest (the case's status refused it, a rule about the whole case) is
     the refusal in words, shown above the case."""
+    if error is None:  # the form refused its input: its errors are on it
+        return ""
     if form is None or not hasattr(error, "error_dict"):
         return " ".join(error.messages)
     on_form = {name: errors for name, errors in error.error_dict.items() if name in form.fields}
@@ -143,44 +144,34 @@ def _answer_case(request, case, status=200, **context):
 
 
 def _case_action(form_class=None, form_name=None):
-    """Wrap `do(request, case, data)` as a POST action on one case.
+    """Wrap `do(request, case, data)` as a POST action on one case
+    (controltower.answers.object_action).
 
-    A case out of the user's scope is not found (404); the service checks
-    the rules: NotAllowed answers 403, a ValidationError answers the case as
-    it is now with the errors under the form's fields and the rest (e.g. a
-    double click: the case is acknowledged already) in words above it. A
-    plain form post (no JavaScript) that worked goes back to the case page.
+    A refused action answers the case as it is now with the errors under the
+    form's fields and the rest (e.g. a double click: the case is acknowledged
+    already) in words above it. A plain form post (no JavaScript) that worked
+    goes back to the case page; htmx gets the case body and `casesChanged`.
     """
-    def decorate(do):
-        @login_required
-        @require_POST
-        def view(request, pk):
-            try:
-                case = case_in_scope(request, pk)
-            except NotInScope as error:
-                return not_found(request, error)
-            form = None
-            if form_class is not None:
-                kwargs = {"locations": [case.location] if case.location else []} if form_class is AssignForm else {}
-                form = form_class(request.POST, **kwargs)
-                form.is_valid()
-            try:
-                do(request, case, form.cleaned_data if form else None)
-            except NotAllowed as error:
-                return refused(request, error)
-            except ValidationError as error:
-                refusal = _refusal(form, error)
-                case = case_in_scope(request, pk)  # as it is now, e.g. acknowledged by the first click
-                forms = {form_name: form} if form is not None else {}
-                return _answer_case(request, case, status=400, refusal=refusal, **forms)
-            if not request.htmx:
-                return HttpResponseRedirect(reverse("case-detail", args=[case.pk]), status=303)  # no repost on reload
-            response = _answer_case(request, case_in_scope(request, pk))
-            response["HX-Trigger"] = CHANGED
-            return response
-        view.__name__ = do.__name__
-        return view
-    return decorate
+    def bind(request, case):
+        if form_class is None:
+            return None
+        kwargs = {"locations": [case.location] if case.location else []} if form_class is AssignForm else {}
+        return form_class(request.POST, **kwargs)
+
+    def invalid(request, case, form, error):
+        refusal = _refusal(form, error)
+        case = case_in_scope(request, case.pk)  # as it is now, e.g. acknowledged by the first click
+        forms = {form_name: form} if form is not None else {}
+        return _answer_case(request, case, status=400, refusal=refusal, **forms)
+
+    def done(request, case, result):
+        if not request.htmx:
+            return HttpResponseRedirect(reverse("case-detail", args=[case.pk]), status=303)  # no repost on reload
+        response = _answer_case(request, case_in_scope(request, case.pk))
+        response["HX-Trigger"] = CHANGED
+        return response
+
+    return object_action(case_in_scope, bind, invalid=invalid, done=done, target=ALERT)
 
 
 @_case_action()
@@ -226,7 +217,7 @@ def case_reopen(request, case, data):
 @_case_action(AdjustmentForm, "adjust_form")
 def case_adjust(request, case, data):
     adjustments.request_adjustment(case, request.user, data.get("state"), data.get("quantity"), data.get("reason"),
-                                   data.get("confirm", False))
+                                data.get("confirm", False))
 
 
 @_case_action(ReverseDuplicateForm, "reverse_form")
@@ -267,7 +258,7 @@ def case_adjust_preview(request, pk):
     try:
         case = case_in_scope(request, pk)
     except NotInScope as error:
-        return not_found(request, error)
+        return not_found(request, error, ALERT)
     form = AdjustmentForm(request.GET)
     form.is_valid()
     return render(request, "exceptions/_adjust_preview.html",

@@ -1,7 +1,7 @@
-"""What every case screen shares: the cases a person sees, the answers for
-a refusal (403) and for a case not in scope (404), a case looked up in scope."""
+"""What every case screen shares: the cases a person sees, where its
+refusals show (controltower.answers), a case looked up in scope."""
 
-from django.shortcuts import render
+from controltower.answers import NotInScope
 
 from ..models import URGENCY, Case, CorrectiveAdjustment
 
@@ -15,36 +15,14 @@ CASE_RELATED = ("location__region", "sku", "source", "assignee")
 CHANGED = "casesChanged"
 
 
-class NotInScope(Exception):
-    """No such object among those the user sees. Answered 404, as the API
-    does: an object out of scope and one that does not exist look the same."""
-
-
 def visible_cases(user):
     """The cases `user` may see, most urgent first: breached, then severity, then due time."""
     return Case.objects.restrict(user).select_related(*QUEUE_RELATED).order_by(*URGENCY)
 
 
-def _answer(request, page, fragment, message, status):
-    """A full page, or for htmx a fragment put into the page's #case-alert
-    (its wrapper lets htmx swap a 403 or a 404)."""
-    if not request.htmx:
-        return render(request, page, {"message": message}, status=status)
-    response = render(request, fragment, {"message": message}, status=status)
-    response["HX-Retarget"] = "#case-alert"
-    response["HX-Reswap"] = "innerHTML"
-    return response
-
-
-def refused(request, error):
-    """403 with the service's words: the role may not do this."""
-    message = error.args[0] if error.args else ""
-    return _answer(request, "exceptions/refused.html", "exceptions/_refused.html", message, 403)
-
-
-def not_found(request, error):
-    """404 with plain words: not a case (or adjustment) this user sees."""
-    return _answer(request, "exceptions/not_found.html", "exceptions/_not_found.html", str(error), 404)
+# Where a case screen shows a refusal (403) or a "not found" (404) of an
+# htmx request: the alert above the case or the queue.
+ALERT = "#case-alert"
 
 
 def case_in_scope(request, pk):

@@ -8,7 +8,7 @@ from django.http import HttpResponseBadRequest
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from controltower.dashboards import csv_response
+from controltower.csvsafe import csv_response
 from controltower.navigation import screen
 
 from .. import variances

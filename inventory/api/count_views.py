@@ -10,12 +10,12 @@ from rest_framework import generics, serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 
+from controltower.api import IsPerson
+from controltower.filters import CodesFilter, UtcDateTimeFilter
 from controltower.scoping import visible_locations
 from inventory.counts import accuracy
 from inventory.models import CountVariance, Location, StateChoices
 
-from .filters import CodesFilter, UtcDateTimeFilter
-from .views import IsPerson
 
 
 class CountVarianceFilter(django_filters.FilterSet):

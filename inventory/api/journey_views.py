@@ -10,13 +10,13 @@ from rest_framework.exceptions import ParseError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from controltower.api import IsPerson, IsSourceSystem, JSONParser
 from inventory.journeys import ingest_steps
 from inventory.ledger import IngestError
 from inventory.models import Journey
 
 from .filters import JourneyFilter
 from .serializers import IngestResponseSerializer, JourneyIngestRequestSerializer, JourneySerializer
-from .views import IsPerson, IsSourceSystem, OrjsonParser
 
 JOURNEY_REQUEST_EXAMPLE = {
     "steps": [
@@ -37,7 +37,7 @@ class JourneyListView(generics.ListAPIView):
 
     serializer_class = JourneySerializer
     filterset_class = JourneyFilter
-    parser_classes = [OrjsonParser]
+    parser_classes = [JSONParser]
 
     def get_permissions(self):
         if self.request.method == "POST":

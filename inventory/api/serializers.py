@@ -223,12 +223,6 @@ class SKUImportSerializer(serializers.Serializer):
     skus = SKURowSerializer(many=True)
 
 
-class RefusedRowSerializer(serializers.Serializer):
-    row = serializers.IntegerField(help_text="Position in the posted list, from 1")
-    code = serializers.CharField()
-    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
-
-
 class SafetyStockLineSerializer(serializers.Serializer):
     location = serializers.CharField(max_length=32, help_text="Location code")
     sku = serializers.CharField(max_length=64, help_text="SKU code")
@@ -237,14 +231,6 @@ class SafetyStockLineSerializer(serializers.Serializer):
 
 class SafetyStockRequestSerializer(serializers.Serializer):
     lines = SafetyStockLineSerializer(many=True)
-
-
-class ImportReportSerializer(serializers.Serializer):
-    loaded = serializers.IntegerField()
-    created = serializers.IntegerField()
-    updated = serializers.IntegerField()
-    unchanged = serializers.IntegerField()
-    refused = RefusedRowSerializer(many=True)
 
 
 class JourneySerializer(serializers.ModelSerializer):

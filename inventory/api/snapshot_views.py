@@ -9,23 +9,16 @@ inventory.purchase_orders.
 """
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from controltower.api import IsSourceSystem
 from controltower.tokens import SourceClient
 from inventory.models import Snapshot
 from inventory.purchase_orders import PurchaseOrderError, import_po_lines
 from inventory.snapshots import SnapshotError, ingest_snapshot
 
 from .permissions import MayLoadMasterData
-
-
-class IsSourceSystem(BasePermission):
-    message = "Only a source system's token may post a snapshot; this token belongs to a person."
-
-    def has_permission(self, request, view):
-        return isinstance(request.user, SourceClient)
 
 
 def _envelope(request, *required):

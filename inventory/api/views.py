@@ -10,18 +10,14 @@ Who may call what:
 - Loading locations and SKUs (POST) is for admins and integration admins,
   an ERP source and a source allowed to load master data (inventory.lanes).
 """
-import orjson
 from django.db.models import OuterRef, Subquery
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import generics
-from rest_framework.exceptions import ParseError
-from rest_framework.parsers import BaseParser
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from controltower.api import body_list
-from controltower.limits import read_body
+from controltower.api import ImportReportSerializer, IsPerson, IsSourceSystem, JSONParser, body_list
 from controltower.scoping import visible_locations
 from controltower.tokens import SourceClient
 from inventory.masterdata import import_locations, import_skus
@@ -53,7 +49,6 @@ from .filters import (
 from .permissions import MayLoadMasterData
 from .serializers import (
     EventSerializer,
-    ImportReportSerializer,
     IngestDaySerializer,
     IngestRequestSerializer,
     IngestResponseSerializer,
@@ -65,32 +60,6 @@ from .serializers import (
     SKUImportSerializer,
     SKUSerializer,
 )
-
-
-class OrjsonParser(BaseParser):
-    """JSON bodies parsed with orjson: an ingest batch holds up to 5000 events."""
-
-    media_type = "application/json"
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        try:
-            return orjson.loads(read_body(stream))  # 413 beyond API_MAX_BODY_BYTES
-        except orjson.JSONDecodeError as exc:
-            raise ParseError(f"The body is not valid JSON: {exc}")
-
-
-class IsSourceSystem(BasePermission):
-    message = "Only a source system's token may post events; this token belongs to a person."
-
-    def has_permission(self, request, view):
-        return isinstance(request.user, SourceClient)
-
-
-class IsPerson(BasePermission):
-    message = "A source system's token may read locations, SKUs and its own rejections only."
-
-    def has_permission(self, request, view):
-        return not isinstance(request.user, SourceClient)
 
 
 def _sku_row_as_csv(row):
@@ -245,7 +214,7 @@ class PositionListView(generics.ListAPIView):
 class SafetyStockView(APIView):
     """POST: set safety stock per location x SKU (inventory.safety_stock)."""
 
-    parser_classes = [OrjsonParser]
+    parser_classes = [JSONParser]
     permission_classes = [IsAuthenticated, MayLoadMasterData]
 
     @extend_schema(
@@ -273,7 +242,7 @@ class LocationListView(generics.ListAPIView):
 
     serializer_class = LocationSerializer
     filterset_class = LocationFilter
-    parser_classes = [OrjsonParser]
+    parser_classes = [JSONParser]
 
     def get_permissions(self):
         if self.request.method == "POST":
@@ -303,7 +272,7 @@ class SKUListView(generics.ListAPIView):
 
     serializer_class = SKUSerializer
     filterset_class = SKUFilter
-    parser_classes = [OrjsonParser]
+    parser_classes = [JSONParser]
     queryset = SKU.objects.prefetch_related("barcodes", "conversions").order_by("code")
 
     def get_permissions(self):

@@ -17,12 +17,9 @@ from rest_framework.exceptions import ParseError
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
 
-from controltower.api import body_list, run_service, validated
+from controltower.api import ImportReportSerializer, IsPerson, body_list, run_service, validated
 from controltower.locks import hold_until_commit
 from controltower.permissions import may_manage_rollout
-
-from controltower.tokens import SourceClient
-from inventory.api.serializers import ImportReportSerializer
 
 from .. import gates, schedule
 from ..evaluation import evaluate_wave
@@ -58,13 +55,6 @@ from .serializers import (
     WaveLoadSerializer,
     WaveSerializer,
 )
-
-
-class IsPerson(BasePermission):
-    message = "The rollout API is for people; a source system's token reads none of it."
-
-    def has_permission(self, request, view):
-        return not isinstance(request.user, SourceClient)
 
 
 class ReadsOrPMO(BasePermission):
@@ -118,7 +108,7 @@ class WaveViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.Rea
     def perform_create(self, serializer):
         wave = Wave(**serializer.validated_data)
         if wave.planned_cutover:
-            run_service(schedule.refuse_blackout, wave, wave.planned_cutover)
+            run_service(wave.refuse_blackout, wave.planned_cutover)
         serializer.instance = wave
         wave.save()
         gates.ensure_gates(wave)

@@ -17,7 +17,7 @@ from controltower.celery import app
 from controltower.models import Role
 from exceptions.services.sla import escalation_sweep
 from exceptions.models import CaseMail, SLAPolicy, Team
-from exceptions.tasks import send_unsent_mail
+from exceptions.mail_tasks import send_unsent_mail
 from rollout.models import EvaluationRequest
 from rollout.tasks import run_left_queued_evaluations
 from tests.controltower.factories import make_user

@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import pytest
 from django.utils import timezone
 
-from controltower import dashboards, metrics
+from controltower import csvsafe, dashboards, metrics
 from controltower.models import KpiDay
 
 pytestmark = pytest.mark.django_db
@@ -69,7 +69,7 @@ def test_lines_differ_by_dash_and_marker_and_a_day_without_data_is_a_gap():
 
 
 def test_a_csv_export_neutralises_formula_cells():
-    response = dashboards.csv_response("t.csv", ["location", "value"], [["=HYPERLINK(1)", Decimal("-5")]])
+    response = csvsafe.csv_response("t.csv", ["location", "value"], [["=HYPERLINK(1)", Decimal("-5")]])
     body = b"".join(response.streaming_content).decode()
     assert body.splitlines() == ["location,value", "'=HYPERLINK(1),-5"]
     assert response["Content-Disposition"] == 'attachment; filename="t.csv"'

@@ -14,7 +14,7 @@ from django.utils import timezone
 from controltower.celery import app
 from exceptions.services.sla import escalation_sweep
 from exceptions.models import CaseMail, SLAPolicy, Team
-from exceptions.tasks import send_case_mail, send_unsent_mail
+from exceptions.mail_tasks import send_case_mail, send_unsent_mail
 from tests.exceptions.factories import CaseFactory
 
 pytestmark = pytest.mark.django_db

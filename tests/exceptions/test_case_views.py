@@ -193,7 +193,7 @@ def test_csv_export_has_the_filtered_cases_in_scope(client, anna, store_a, store
     CaseFactory(location=store_b)
     client.force_login(anna)
     response = client.get(reverse("case-export"), {"kind": "negative_stock"})
-    assert response["Content-Type"] == "text/csv"
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert [(r["id"], r["location"], r["sku"], r["sku_description"]) for r in rows] == [
         (str(case.pk), "S100", "MILK1L", "Whole milk 1 l")

@@ -1,6 +1,5 @@
+from controltower.imports import CsvImportCommand
 from inventory.masterdata import LOCATION_COLUMNS, LOCATION_OPTIONAL_COLUMNS, import_locations
-
-from ._csv_import import CsvImportCommand
 
 
 class Command(CsvImportCommand):

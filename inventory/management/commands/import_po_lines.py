@@ -2,9 +2,8 @@
 (columns po_number, line, location, sku, quantity, expected_at; optional status)."""
 from django.core.management.base import BaseCommand, CommandError
 
+from controltower.imports import read_csv_file
 from inventory.purchase_orders import PurchaseOrderError, import_po_lines
-
-from ._csv_import import read_csv_file
 
 REQUIRED_COLUMNS = ("po_number", "line", "location", "sku", "quantity")
 

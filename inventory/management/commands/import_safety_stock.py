@@ -1,6 +1,5 @@
+from controltower.imports import CsvImportCommand
 from inventory.safety_stock import SAFETY_STOCK_COLUMNS, set_safety_stock
-
-from ._csv_import import CsvImportCommand
 
 
 class Command(CsvImportCommand):

@@ -1,6 +1,5 @@
+from controltower.imports import CsvImportCommand
 from inventory.masterdata import SKU_COLUMNS, SKU_OPTIONAL_COLUMNS, import_skus
-
-from ._csv_import import CsvImportCommand
 
 
 class Command(CsvImportCommand):

@@ -2,10 +2,9 @@
 snapshot from a CSV file (columns location, sku, barcode, state, quantity, unit, value)."""
 from django.core.management.base import BaseCommand, CommandError
 
+from controltower.imports import read_csv_file
 from inventory.models import Snapshot, SourceSystem
 from inventory.snapshots import SnapshotError, ingest_snapshot
-
-from ._csv_import import read_csv_file
 
 
 class Command(BaseCommand):

@@ -1,4 +1,4 @@
-from inventory.management.commands._csv_import import CsvImportCommand
+from controltower.imports import CsvImportCommand
 from rollout.training import TRAINING_COLUMNS, TRAINING_OPTIONAL_COLUMNS, record_training
 
 

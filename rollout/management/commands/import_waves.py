@@ -1,4 +1,4 @@
-from inventory.management.commands._csv_import import CsvImportCommand
+from controltower.imports import CsvImportCommand
 from rollout.waves import WAVE_COLUMNS, WAVE_OPTIONAL_COLUMNS, import_waves
 
 

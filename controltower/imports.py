@@ -1,17 +1,71 @@
-"""The shared shape of the CSV import commands: read a CSV file, load what is
-valid, list the refused rows, print the summary.
+"""Loads of rows, from a CSV file or an API list: what every import shares.
 
-read_csv_file() is how every import command (import_locations, import_skus,
-import_po_lines, import_snapshot) opens its file: a missing or unreadable
-file, a file that is not UTF-8 (naming the line and byte), a broken CSV line
-or a missing column is one CommandError line, not a traceback."""
+A load validates each row before it writes; a refused row writes nothing and
+is listed in its ImportReport with its row number, code and {field:
+[messages]}, and the rest still loads. Rows are numbered from 1, the first
+under the header. ImportRefused is the input refused as a whole (e.g. a
+required column missing).
+
+read_csv_file() is how every import command opens its file: a missing or
+unreadable file, a file that is not UTF-8 (naming the line and byte), a
+broken CSV line or a missing column is one CommandError line, not a
+traceback. CsvImportCommand is the shape of a command that loads a CSV file
+with an import function and prints the refused rows and the summary."""
 import codecs
 import csv
 import io
+from dataclasses import dataclass, field
 
 from django.core.management.base import BaseCommand, CommandError
 
-from inventory.masterdata import MasterDataError
+
+class ImportRefused(ValueError):
+    """The input as a whole cannot be imported (e.g. required columns missing)."""
+
+
+@dataclass
+class RefusedRow:
+    row: int
+    code: str
+    errors: dict
+
+    def as_dict(self):
+        return {"row": self.row, "code": self.code, "errors": self.errors}
+
+
+@dataclass
+class ImportReport:
+    label: str  # "SKU" or "location", for the messages
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    refused: list = field(default_factory=list)
+
+    @property
+    def loaded(self):
+        return self.created + self.updated + self.unchanged
+
+    def summary(self):
+        return (
+            f"Loaded {self.loaded} {self.label}s ({self.created} created, {self.updated} updated, "
+            f"{self.unchanged} unchanged); refused {len(self.refused)}"
+        )
+
+    def refusal_lines(self):
+        """One line per refused row and field: `Row 3, SKU MILK1: unit_cost: Must not be negative.`"""
+        for refused in self.refused:
+            for name, messages in refused.errors.items():
+                yield f"Row {refused.row}, {self.label} {refused.code or '(no code)'}: {name}: {' '.join(messages)}"
+
+    def as_dict(self):
+        return {
+            "loaded": self.loaded,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "refused": [r.as_dict() for r in self.refused],
+        }
+
 
 UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
@@ -67,7 +121,7 @@ class CsvImportCommand(BaseCommand):
 
     @staticmethod
     def load(rows):
-        """The import function of inventory.masterdata; returns its ImportReport."""
+        """The import function (e.g. inventory.masterdata.import_skus); returns its ImportReport."""
         raise NotImplementedError
 
     @property
@@ -84,7 +138,7 @@ class CsvImportCommand(BaseCommand):
         rows = read_csv_file(file, self.columns)
         try:
             report = self.load(rows)
-        except MasterDataError as exc:
+        except ImportRefused as exc:
             raise CommandError(f"{file}: {exc}")
         for line in report.refusal_lines():
             self.stdout.write(line)
