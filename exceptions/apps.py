@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.apps import apps as global_apps
 
 
 class ExceptionsConfig(AppConfig):
@@ -6,6 +7,8 @@ class ExceptionsConfig(AppConfig):
     verbose_name = "Exception cases"
 
     def ready(self):
+        from django.db.models.signals import post_migrate
+
         from controltower.models import Role
         from controltower.navigation import register
         from controltower.permissions import APPROVERS, CASE_READERS, VARIANCE_READERS
@@ -18,6 +21,23 @@ class ExceptionsConfig(AppConfig):
         from .rollups import register_rollups
 
         register_rollups()
+
+        # Its modules register the detectors: the registry is complete from here on.
+        from . import reconciliation  # noqa: F401
+
+        post_migrate.connect(install_detector_defaults, sender=self)
+
+
+def install_detector_defaults(sender, using, apps=global_apps, **kwargs):
+    """The default routing and SLA of a kind registered since the last migrate
+    (a flush sends the signal too, without the migration state's apps)."""
+    from .detectors import install_defaults
+
+    try:
+        apps.get_model("exceptions", "InstalledKind")
+    except LookupError:  # migrated back before the table
+        return
+    install_defaults(apps, using)
 
 
 def register_metrics():

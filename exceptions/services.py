@@ -26,6 +26,7 @@ from inventory.fields import MAX_QUANTITY, MAX_VALUE
 from inventory.ledger import ingest_events, reverse_transfer_line
 from inventory.models import CONTROL_TOWER_SOURCE, STATES, InventoryEvent, Location, Position, SourceSystem
 
+from .detectors import DETECTORS
 from .filters import DONE_COUNT_DAYS, resolved_within
 from .findings import CaseKind, Finding, duplicate_pairs
 from .models import (
@@ -102,30 +103,16 @@ def _sla_start(location, policy, calendar, now):
 # Findings -> cases
 # --------------------------------------------------------------------------
 
-# Findings about something that happened (two lines that look alike, a key
-# sent twice with different content, a receipt without its PO line) never
-# clear by themselves; once a person has resolved one, it stays resolved.
-SETTLED_BY_A_PERSON = {
-    CaseKind.SUSPECTED_DUPLICATE, CaseKind.IDEMPOTENCY_CONFLICT, CaseKind.RECEIPT_WITHOUT_PO,
-}
-# Findings about one piece of evidence (a count, a snapshot): a person's
-# resolution stands while the finding rests on the same evidence (the
-# details key named here); new evidence (a later count, a newer snapshot)
-# still beyond tolerance reopens the case.
-EVIDENCE = {
-    CaseKind.COUNT_VARIANCE: "count", CaseKind.SNAPSHOT_MISMATCH: "snapshot",
-    CaseKind.FINANCIAL_VARIANCE: "snapshot",
-}
-
-
 def _settled(kind, row, finding):
-    """A resolved case that the finding coming back must leave resolved."""
+    """A resolved case that the finding coming back must leave resolved: the
+    kind's detector says how a person settles it (exceptions.detectors)."""
     if row["auto_resolved"]:
         return False
-    if kind in SETTLED_BY_A_PERSON:
+    detector = DETECTORS[kind]
+    if detector.settled_by_a_person:
         return True
-    key = EVIDENCE.get(kind)
-    return key is not None and (row["details"] or {}).get(key) == finding.details.get(key)
+    key = detector.evidence
+    return bool(key) and (row["details"] or {}).get(key) == finding.details.get(key)
 
 
 @dataclass
