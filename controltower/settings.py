@@ -308,9 +308,9 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# The reconciliation tasks' entries are added by exceptions.reconciliation_tasks,
-# one per detector (exceptions.detectors): every N seconds, each overridable
-# with RECONCILE_<KIND>_EVERY_S.
+# The reconciliation tasks' entries join these when the exceptions app is
+# ready, one per detector (exceptions.detectors): every N seconds, each
+# overridable with RECONCILE_<KIND>_EVERY_S.
 
 # --- Exception cases ----------------------------------------------------------
 # A corrective adjustment worth more than this (currency) waits for finance.

@@ -9,6 +9,7 @@ class ExceptionsConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_migrate
 
+        from controltower.celery import app as celery_app
         from controltower.models import Role
         from controltower.navigation import register
         from controltower.permissions import APPROVERS, CASE_READERS, VARIANCE_READERS
@@ -24,7 +25,12 @@ class ExceptionsConfig(AppConfig):
 
         # Its modules register the detectors: the registry is complete from here on.
         from . import reconciliation  # noqa: F401
+        from .detectors import beat_schedule
 
+        # Beat's entries of the detectors join settings.CELERY_BEAT_SCHEDULE's:
+        # django-celery-beat's DatabaseScheduler writes app.conf.beat_schedule
+        # to its tables when beat starts, after this.
+        celery_app.conf.beat_schedule = {**celery_app.conf.beat_schedule, **beat_schedule()}
         post_migrate.connect(install_detector_defaults, sender=self)
 
 

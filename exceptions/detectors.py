@@ -69,7 +69,8 @@ class Detector:
 
     def every(self):
         """Seconds between two runs on beat."""
-        return env_int(f"RECONCILE_{self.key.upper()}_EVERY_S", self.every_s)
+        kind = self.key.upper()
+        return env_int(f"RECONCILE_{kind}_EVERY_S", self.every_s)
 
     def beat_entry(self):
         """Its entry in beat's schedule; `expires` just under the interval,
