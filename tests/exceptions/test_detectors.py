@@ -81,6 +81,8 @@ def test_a_new_kind_needs_no_migration(new_kind):
     call_command("makemigrations", "--check", "--dry-run", verbosity=0)  # exits 1 on a change
 
 
+# Beat closes a connection in a transaction (close_old_connections), as a test's would be.
+@pytest.mark.django_db(transaction=True)
 def test_beat_installs_every_detector_in_its_database_schedule():
     """django-celery-beat's DatabaseScheduler writes app.conf.beat_schedule,
     which holds the registry's entries, to its tables when beat starts."""
