@@ -13,7 +13,8 @@ from controltower.scoping import role_of, visible_locations
 from controltower.widgets import LongSelect
 from inventory.models import SKU, Location
 
-from .findings import CaseKind, Drift
+from .detectors import kind_choices
+from .findings import Drift
 from .models import TEAM_OF_ROLE, Case
 from .services.sla import breached_q
 
@@ -41,7 +42,7 @@ def _locations(request):
 class CaseFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_search", label="Search",
                                   help_text="Part of the SKU code, SKU description or reference")
-    kind = django_filters.ChoiceFilter(choices=CaseKind.choices, empty_label="All kinds")
+    kind = django_filters.ChoiceFilter(choices=kind_choices, empty_label="All kinds")
     drift = django_filters.ChoiceFilter(choices=Drift.choices, empty_label="Any drift class",
                                         help_text="Why a snapshot mismatch or financial variance differs")
     status = django_filters.ChoiceFilter(choices=STATUS_CHOICES, method="filter_status", empty_label="All statuses",

@@ -170,7 +170,7 @@ def variance_value_at_risk(scopes, window):
     def read(scope, rows):
         return Reading(
             value=sum((row[0] for row in rows), Decimal(0)), sample=sum(row[1] for row in rows),
-            records_url=cases_url(location_codes, scope, kind=CaseKind.SNAPSHOT_MISMATCH.value, status="active"),
+            records_url=cases_url(location_codes, scope, kind=CaseKind.SNAPSHOT_MISMATCH, status="active"),
         )
     return each_location_scope(scopes, totals, read)
 

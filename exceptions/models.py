@@ -10,7 +10,8 @@ from django.db.models import ExpressionWrapper, F, Q
 from controltower.models import Role
 from controltower.scoping import ScopedQuerySet
 
-from .findings import IMPACT_LENGTH, REFERENCE_LENGTH, CaseKind, Drift
+from .detectors import kind_choices
+from .findings import IMPACT_LENGTH, REFERENCE_LENGTH, Drift
 
 SEVERITY_VALIDATORS = [MinValueValidator(1), MaxValueValidator(4)]
 # An SLA target of at most a month: the clock finds it within its look-ahead
@@ -117,7 +118,7 @@ class Case(models.Model):
         REGIONAL_OPS = 1, "Regional ops"
         COMMAND_CENTER = 2, "Hypercare command center"
 
-    kind = models.CharField(max_length=32, choices=CaseKind.choices)
+    kind = models.CharField(max_length=32, choices=kind_choices)
     severity = models.PositiveSmallIntegerField(validators=SEVERITY_VALIDATORS)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     waiting_on = models.CharField(max_length=200, blank=True, help_text="Who the case waits on")
@@ -302,7 +303,7 @@ class RoutingRule(models.Model):
     The most specific rule wins: one naming the kind beats one naming the
     region, which beats one naming the severity; then the lowest priority."""
 
-    kind = models.CharField(max_length=32, choices=CaseKind.choices, blank=True)
+    kind = models.CharField(max_length=32, choices=kind_choices, blank=True)
     severity = models.PositiveSmallIntegerField(null=True, blank=True, validators=SEVERITY_VALIDATORS)
     region = models.ForeignKey("inventory.Region", null=True, blank=True, on_delete=models.CASCADE)
     team = models.ForeignKey(Team, on_delete=models.CASCADE)
@@ -316,7 +317,7 @@ class SLAPolicy(models.Model):
     """Response and resolution targets per case kind and severity. An empty
     kind is the default for that severity."""
 
-    kind = models.CharField(max_length=32, choices=CaseKind.choices, blank=True)
+    kind = models.CharField(max_length=32, choices=kind_choices, blank=True)
     severity = models.PositiveSmallIntegerField(validators=SEVERITY_VALIDATORS)
     response_minutes = models.PositiveIntegerField(validators=SLA_MINUTES_VALIDATORS)
     resolution_minutes = models.PositiveIntegerField(validators=SLA_MINUTES_VALIDATORS)
@@ -327,6 +328,18 @@ class SLAPolicy(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["kind", "severity"], name="slapolicy_once")]
         verbose_name_plural = "SLA policies"
+
+
+class InstalledKind(models.Model):
+    """A case kind whose default routing rules and SLA policies (its
+    detector's, exceptions.detectors.install_defaults) this database has
+    had: they are put once, so what admins change or delete afterwards stands."""
+
+    kind = models.CharField(max_length=32, unique=True)
+    installed_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return self.kind
 
 
 class DuplicateVerdict(models.Model):
@@ -373,7 +386,7 @@ class ReconciliationRun(models.Model):
         TIMED_OUT = "timed_out", "Timed out"
         SKIPPED = "skipped", "Skipped: already running"
 
-    kind = models.CharField(max_length=32, choices=CaseKind.choices)
+    kind = models.CharField(max_length=32, choices=kind_choices)
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.RUNNING)
