@@ -102,7 +102,7 @@ def test_the_defaults_of_the_kinds_before_the_registry_are_what_their_migrations
     for migration in ("0002_default_routing_sla_hours", "0008_projection_drift_routing",
                       "0010_transfer_in_without_out_routing", "0013_journey_stuck_kind"):
         rules |= {rule for rule in import_module(f"exceptions.migrations.{migration}").RULES if rule[0]}
-    recorded = import_module("exceptions.migrations.0016_detector_registry").KINDS
+    recorded = import_module("exceptions.migrations.0017_detector_registry").KINDS
 
     assert rules == {(key, route.severity, route.team, route.priority)
                      for key, detector in DETECTORS.items() for route in detector.routes}
