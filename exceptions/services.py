@@ -29,7 +29,6 @@ from inventory.models import CONTROL_TOWER_SOURCE, STATES, InventoryEvent, Locat
 from .filters import DONE_COUNT_DAYS, resolved_within
 from .findings import CaseKind, Finding, duplicate_pairs
 from .models import (
-    URGENCY,
     AdjustmentReason,
     Case,
     CaseComment,
@@ -43,7 +42,7 @@ from .models import (
     SLAPolicy,
     Team,
 )
-from .sla import Calendar, breached_q, sla_clock
+from .sla import Calendar, breached_q, sla_clock, urgency
 
 S = Case.Status
 HISTORY_FIELDS = ("status", "assignee", "waiting_on", "resolution_code", "root_cause", "owner",
@@ -1118,7 +1117,8 @@ def location_case_figures(location_ids):
 
 def active_cases_at(location):
     """The active cases at one location, most urgent first (the queue's order)."""
-    return Case.objects.filter(location=location, status__in=Case.ACTIVE).select_related("sku").order_by(*URGENCY)
+    return Case.objects.filter(location=location, status__in=Case.ACTIVE).select_related("sku").order_by(
+        *urgency(timezone.now()))
 
 
 def escalated_to_regional_ops(region):
@@ -1128,5 +1128,5 @@ def escalated_to_regional_ops(region):
     return (
         Case.objects.filter(location__region=region, status__in=Case.ACTIVE,
                             escalation_level=Case.Level.REGIONAL_OPS, owner__kind=Team.Kind.REGIONAL_OPS)
-        .select_related("location", "sku", "owner").order_by(*URGENCY)
+        .select_related("location", "sku", "owner").order_by(*urgency(timezone.now()))
     )

@@ -3,7 +3,8 @@ a refusal (403) and for a case not in scope (404), a case looked up in scope."""
 
 from django.shortcuts import render
 
-from ..models import URGENCY, Case, CorrectiveAdjustment
+from ..models import Case, CorrectiveAdjustment
+from ..sla import urgency
 
 PAGE_SIZE = 50
 
@@ -20,9 +21,9 @@ class NotInScope(Exception):
     does: an object out of scope and one that does not exist look the same."""
 
 
-def visible_cases(user):
-    """The cases `user` may see, most urgent first: breached, then severity, then due time."""
-    return Case.objects.restrict(user).select_related(*QUEUE_RELATED).order_by(*URGENCY)
+def visible_cases(user, now):
+    """The cases `user` may see, most urgent first at `now` (exceptions.sla.urgency)."""
+    return Case.objects.restrict(user).select_related(*QUEUE_RELATED).order_by(*urgency(now))
 
 
 def _answer(request, page, fragment, message, status):
