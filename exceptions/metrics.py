@@ -17,11 +17,12 @@ from datetime import datetime, time, timedelta
 from datetime import timezone as dt_timezone
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Count, Max, Min, Q, Sum
 from django.urls import reverse
 
 from controltower import records
-from controltower.db import nearest_rank_of
+from controltower.db import aware, db_time, int_array, nearest_rank, values_clause
 from controltower.metrics import Reading, records_url, share
 from inventory.metrics import codes, codes_of, each_location_scope, empty, in_window, of_sources, union_of
 from inventory.models import IngestDay, InventoryEvent, Location, Snapshot, SourceSystem
@@ -98,27 +99,64 @@ def sla_attainment(scopes, window):
     return each_location_scope(scopes, totals, read)
 
 
+# Each scope's cases active as of a time ranked by opening, latest first, in
+# the database (a wave's 360 stores have tens of thousands of active cases:
+# reading their openings into Python took most of the hypercare pages' time).
+# Only the row at the nearest rank, ceil(fraction * n) in integers, comes back.
+RANKED_OPENINGS = """
+WITH scope_location (scope_no, location_id) AS ({pairs})
+SELECT scope_no, opened_at, n FROM (
+    SELECT scope_location.scope_no, c.opened_at,
+           ROW_NUMBER() OVER (PARTITION BY scope_location.scope_no ORDER BY c.opened_at DESC) AS place,
+           COUNT(*) OVER (PARTITION BY scope_location.scope_no) AS n
+    FROM {cases} c JOIN scope_location ON c.location_id = scope_location.location_id
+    WHERE c.opened_at < %s AND (c.resolved_at IS NULL OR c.resolved_at >= %s)
+) ranked
+WHERE place = (n * %s + %s - 1) / %s
+"""
+
+
+def _opening_at_rank(scopes, until, fraction):
+    """{index of a scope naming locations: (the opening at the nearest rank `fraction` of its
+    cases active as of `until`, latest first; how many there are)}; a scope without such cases
+    is not in it."""
+    pairs = [(n, location_id) for n, scope in enumerate(scopes) if scope.locations
+             for location_id in sorted(scope.locations)]
+    if not pairs:
+        return {}
+    numerator, denominator = Decimal(str(fraction)).as_integer_ratio()
+    if connection.vendor == "postgresql":  # two arrays: thousands of pairs as placeholders cost more
+        relation = "SELECT * FROM unnest(%s::bigint[], %s::bigint[])"
+        params = [int_array(n for n, _ in pairs), int_array(location_id for _, location_id in pairs)]
+    else:
+        values, params = values_clause(pairs, 2)
+        relation = f"VALUES {values}"
+    sql = RANKED_OPENINGS.format(pairs=relation, cases=Case._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, db_time(until), db_time(until), numerator, denominator, denominator])
+        return {n: (aware(opened_at), count) for n, opened_at, count in cursor.fetchall()}
+
+
 def _case_aging(fraction):
     """The metric function of one percentile of case aging: the one rule for p50 and p90."""
 
     def case_aging(scopes, window):
         """The `fraction` percentile (nearest rank) of the age of the cases
-        active as of `until`, in seconds from when each opened."""
-        opened = {}
-        for location_id, opened_at in active_as_of(cases_at(scopes), window.until).values_list(
-                "location_id", "opened_at"):
-            opened.setdefault(location_id, []).append(opened_at)
+        active as of `until`, in seconds from when each opened: the oldest
+        ages are the earliest openings, so the openings are ranked latest first."""
+        ranked = _opening_at_rank(scopes, window.until, fraction)
         location_codes = codes_of(Location, scopes, "locations")
-
-        def read(scope, rows):
-            # The oldest ages are the earliest openings: rank by opened_at, latest first.
-            openings = sorted(rows, reverse=True)
-            opened_at = nearest_rank_of(openings, fraction)
-            return Reading(
+        readings = []
+        for n, scope in enumerate(scopes):
+            if scope.locations is None:  # the whole estate: its cases of no location too
+                opened_at, count = nearest_rank(active_as_of(Case.objects.all(), window.until), "opened_at",
+                                                fraction, descending=True)
+            else:
+                opened_at, count = ranked.get(n, (None, 0))
+            readings.append(Reading(value=None, sample=0) if empty(scope, "locations") else Reading(
                 value=None if opened_at is None else Decimal((window.until - opened_at).total_seconds()),
-                sample=len(openings), records_url=cases_url(location_codes, scope, status="active"),
-            )
-        return each_location_scope(scopes, opened, read)
+                sample=count, records_url=cases_url(location_codes, scope, status="active")))
+        return readings
 
     return case_aging
 
