@@ -47,8 +47,16 @@ def active_as_of(cases, until):
     return cases.filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=until), opened_at__lt=until)
 
 
-def cases_url(location_codes, scope, **filters):
-    return records_url(reverse("cases"), locations=location_codes(scope), **filters)
+def cases_urls(scopes):
+    """The link to a scope's cases on the case list, `url(scope, **filters)`, for any of
+    `scopes`: their location codes read and the list's path resolved once for all (a wave's
+    360 stores each get one)."""
+    location_codes = codes_of(Location, scopes, "locations")
+    path = reverse("cases")
+
+    def url(scope, **filters):
+        return records_url(path, locations=location_codes(scope), **filters)
+    return url
 
 
 # Each function below measures many scopes at once (the KPI rollups measure
@@ -63,12 +71,12 @@ def _open_cases(severity):
             active_as_of(cases_at(scopes), window.until).filter(severity=severity)
             .values("location_id").annotate(n=Count("id")).values_list("location_id", "n")
         }
-        location_codes = codes_of(Location, scopes, "locations")
+        cases_url = cases_urls(scopes)
 
         def read(scope, rows):
             count = sum(rows)
             return Reading(value=Decimal(count), sample=count,
-                           records_url=cases_url(location_codes, scope, status="active", severity=severity))
+                           records_url=cases_url(scope, status="active", severity=severity))
         return each_location_scope(scopes, counts, read)
     return open_cases
 
@@ -86,13 +94,13 @@ def sla_attainment(scopes, window):
         resolved.values("location_id").annotate(total=Count("id"), in_time=Count("id", filter=RESOLVED_IN_TIME))
         .values_list("location_id", "total", "in_time")
     }
-    location_codes = codes_of(Location, scopes, "locations")
+    cases_url = cases_urls(scopes)
 
     def read(scope, rows):
         total, in_time = sum(row[0] for row in rows), sum(row[1] for row in rows)
         return Reading(
             value=share(in_time, total), sample=total,
-            records_url=cases_url(location_codes, scope, status="done", resolved_since=window.since,
+            records_url=cases_url(scope, status="done", resolved_since=window.since,
                                   resolved_until=window.until),
             detail={"in_time": in_time, "late": total - in_time},
         )
@@ -145,7 +153,7 @@ def _case_aging(fraction):
         active as of `until`, in seconds from when each opened: the oldest
         ages are the earliest openings, so the openings are ranked latest first."""
         ranked = _opening_at_rank(scopes, window.until, fraction)
-        location_codes = codes_of(Location, scopes, "locations")
+        cases_url = cases_urls(scopes)
         readings = []
         for n, scope in enumerate(scopes):
             if scope.locations is None:  # the whole estate: its cases of no location too
@@ -155,7 +163,7 @@ def _case_aging(fraction):
                 opened_at, count = ranked.get(n, (None, 0))
             readings.append(Reading(value=None, sample=0) if empty(scope, "locations") else Reading(
                 value=None if opened_at is None else Decimal((window.until - opened_at).total_seconds()),
-                sample=count, records_url=cases_url(location_codes, scope, status="active")))
+                sample=count, records_url=cases_url(scope, status="active")))
         return readings
 
     return case_aging
@@ -177,10 +185,10 @@ def days_since_last_sev1(scopes, window):
                   n=Count("id", filter=Q(severity=1)))
         .values_list("location_id", "latest_sev1", "first", "n")
     }
-    location_codes = codes_of(Location, scopes, "locations")
+    cases_url = cases_urls(scopes)
 
     def read(scope, rows):
-        url = cases_url(location_codes, scope, severity=1)
+        url = cases_url(scope, severity=1)
         if not rows:
             return Reading(value=None, sample=0, records_url=url)
         sev1 = [row[0] for row in rows if row[0] is not None]
@@ -201,12 +209,12 @@ def variance_value_at_risk(scopes, window):
         active.values("location_id").annotate(value=Sum("value_at_risk"), n=Count("id"))
         .values_list("location_id", "value", "n")
     }
-    location_codes = codes_of(Location, scopes, "locations")
+    cases_url = cases_urls(scopes)
 
     def read(scope, rows):
         return Reading(
             value=sum((row[0] for row in rows), Decimal(0)), sample=sum(row[1] for row in rows),
-            records_url=cases_url(location_codes, scope, kind=CaseKind.SNAPSHOT_MISMATCH.value, status="active"),
+            records_url=cases_url(scope, kind=CaseKind.SNAPSHOT_MISMATCH.value, status="active"),
         )
     return each_location_scope(scopes, totals, read)
 
