@@ -25,7 +25,7 @@ BENCH_ARGS ?=
 CI_ENV = SECRET_KEY=ci-only-secret-key-for-the-test-suite-never-use-in-production SECURE_SSL_REDIRECT=false
 BENCH_ENV = SECRET_KEY=bench-only-secret-key-for-the-benchmark-never-use-in-production SECURE_SSL_REDIRECT=false
 
-.PHONY: venv migrate demo demo-data test test-postgres bench screenshots clean
+.PHONY: venv migrate demo demo-data test test-postgres bench screenshots docs clean
 
 # The virtualenv is (re)built only when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -98,9 +98,14 @@ bench: venv
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BENCH_ENV) $(MANAGE) migrate --noinput
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BENCH_ENV) $(BIN)/python -m tests.bench $(BENCH_ARGS)
 
-# Each demo login's path captured in Chromium for the README (docs/screenshots/).
+# Each demo login's path captured in Chromium for the role guides (docs/screenshots/).
 screenshots: venv
 	$(BIN)/python -m tests.browser.role_paths
+
+# The documentation site (mkdocs.yml, docs/), offline, into var/site/; strict:
+# a broken link or anchor fails it.
+docs: venv
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 # Removes the embedded database, secret key, broker folders and logs
 # (the virtualenv stays; it is rebuilt when pyproject.toml changes).

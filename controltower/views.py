@@ -9,7 +9,7 @@ from .throttles import cache_failures
 
 @never_cache
 def healthz(request):
-    """Liveness for the Procfile, compose and CI: is the database answering?
+    """Liveness for a load balancer and CI: is the database answering?
 
     The cache (Redis: API throttle counts) is reported but does not fail the
     check: the tower answers without it, throttling open, and

@@ -1,6 +1,6 @@
-"""The benchmarks: `make bench` runs `python -m tests.bench` (see README,
-Benchmark). Kept out of the installed packages; no module here is named
-test_*.py, so pytest does not collect them, and importing this package
+"""The benchmarks: `make bench` runs `python -m tests.bench` (see
+docs/benchmarks.md). Kept out of the installed packages; no module here is
+named test_*.py, so pytest does not collect them, and importing this package
 touches no Django code.
 
 - ingest: the HTTP bulk endpoint against raw COPY and the naive path, and

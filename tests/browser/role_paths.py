@@ -1,5 +1,5 @@
 """`make screenshots`: each demo login's path through its main job, captured
-in Chromium for the README ("Each role's path"), into docs/screenshots/.
+in Chromium for the role guides (docs/roles/), into docs/screenshots/
 
 Loads the embedded demo (as `make demo-data` does), serves it with
 runserver on a free port, signs in as each demo login through the login

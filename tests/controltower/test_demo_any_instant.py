@@ -1,8 +1,9 @@
-"""The demo tells its README story whenever it is loaded: its times are
-relative to the load, so the story must not change with the hour (before
-the stores open, after they close), the weekday, the year's end or a night
-when Europe's clocks change. Each case loads the small demo with the clock
-at that instant (time-machine) and checks what the README promises."""
+"""The demo tells its story (docs/getting-started.md) whenever it is
+loaded: its times are relative to the load, so the story must not change
+with the hour (before the stores open, after they close), the weekday,
+the year's end or a night when Europe's clocks change. Each case loads the
+small demo with the clock at that instant (time-machine) and checks what
+that page promises."""
 from datetime import UTC, datetime
 
 import pytest

@@ -234,7 +234,7 @@ class TestDuplicateTransactionRate:
     "stale_feeds",
     "duplicate_transaction_rate",
 ])
-def test_the_readme_lists_each_metric_with_its_registry_definition(key):
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    line = next(line for line in readme.splitlines() if line.startswith(f"| `{key}` |"))
-    assert line.endswith(f"| {get(key).definition} |")
+def test_the_metrics_reference_gives_each_metric_its_registry_definition(key):
+    page = (Path(__file__).resolve().parents[2] / "docs" / "reference" / "metrics.md").read_text()
+    metric = get(key)
+    assert f"### {key}\n\n**{metric.label}.** {metric.definition}\n" in page
