@@ -86,7 +86,7 @@ class CaseFilter(django_filters.FilterSet):
             return queryset
         # The matching SKUs first. A short list goes into the query as values,
         # so PostgreSQL sees how few cases match and reads them by index
-        # instead of walking the whole queue in URGENCY order; a long list
+        # instead of walking the whole queue most urgent first; a long list
         # (a search matching most of the catalogue) stays a subquery.
         skus = SKU.objects.filter(Q(code__icontains=value) | Q(description__icontains=value)).values_list(
             "pk", flat=True)

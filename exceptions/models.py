@@ -5,7 +5,6 @@ counts are the locations', in inventory.models)."""
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import ExpressionWrapper, F, Q
 
 from controltower.models import Role
 from controltower.scoping import ScopedQuerySet
@@ -98,12 +97,6 @@ class AdjustmentReason(models.TextChoices):
     ADMIN_CORRECTION = "ADMIN_CORRECTION", "Booking error corrected"
 
 
-# Most urgent first: breached, then severity, then due time. The queue and
-# the API order by it; the case_urgency index follows it.
-BREACHED = ExpressionWrapper(Q(breached_at__isnull=False), output_field=models.BooleanField())
-URGENCY = (BREACHED.desc(), F("severity").asc(), F("resolution_due_at").asc(nulls_last=True), F("id").asc())
-
-
 class Case(models.Model):
     class Status(models.TextChoices):
         OPEN = "open", "Open"
@@ -174,18 +167,20 @@ class Case(models.Model):
 
     class Meta:
         indexes = [
-            # The queue's order (URGENCY): a page of ids is read off this index alone, not sorted
-            # (breached_at is included: PostgreSQL reads an expression's column only from the index).
-            # An ascending index keeps NULLs last on PostgreSQL, as URGENCY asks (SQLite refuses
+            # The queue's order within the breached cases and within the others
+            # (exceptions.sla.BY_SEVERITY_AND_DUE): each part of a page is read off this index
+            # alone, in order, with what tells whether a case is breached now (exceptions.sla.urgency).
+            # An ascending index keeps NULLs last on PostgreSQL, as the order asks (SQLite refuses
             # NULLS LAST in an index).
-            models.Index(BREACHED.desc(), "severity", "resolution_due_at", "id", name="case_urgency",
-                         include=["status", "breached_at"]),
+            models.Index(fields=["severity", "resolution_due_at", "id"], name="case_urgency",
+                         include=["status", "breached_at", "acknowledged_at", "response_due_at", "location"]),
             # The counts per status (active; done by resolution time), read from an index
             # alone: for the estate, and for a store or region, whose queue page is sorted
             # from its index too.
             models.Index(fields=["status", "resolved_at"], name="case_status", include=["breached_at"]),
+            # (opened_at: the case aging of a store's active cases, exceptions.metrics, reads it alone.)
             models.Index(fields=["location", "status", "resolved_at"], name="case_location_status",
-                         include=["breached_at", "severity", "resolution_due_at"]),
+                         include=["breached_at", "severity", "resolution_due_at", "opened_at"]),
             models.Index(fields=["kind", "status"], name="case_kind"),
         ]
         constraints = [
