@@ -209,8 +209,24 @@ def series_of(metric_keys, dimension_name, member, first_day, last_day) -> dict:
 LOOK_BACK_DAYS = 7
 
 
+@dataclass(frozen=True)
+class Rolled:
+    """A KpiDay row as latest() reads it, with what a tile shows of it: not a model instance
+    (a wave's stores have thousands of rows, and building a KpiDay for each cost more than
+    reading them)."""
+
+    metric: str
+    member: str
+    day: date
+    value: Decimal | None
+    sample: int
+    records_url: str
+    detail: dict
+    computed_at: datetime
+
+
 def latest(metric_keys, dimension_name, members, day) -> dict:
-    """{(metric, member): KpiDay}: each metric's row of `day` for each member
+    """{(metric, member): Rolled}: each metric's row of `day` for each member
     (`members` None: every member), or, when that day has no value (early in
     the day most flows have not happened yet; a store counts every few
     days), its latest row with a value in the LOOK_BACK_DAYS before. Every
@@ -227,8 +243,8 @@ def latest(metric_keys, dimension_name, members, day) -> dict:
     rows = (rows.filter(Q(value__isnull=False) | Q(day=day))
             .annotate(pick=OverWindow(RowNumber(), partition_by=[F("metric"), F("member")],
                                   order_by=[no_value.asc(), F("day").desc()]))
-            .filter(pick=1))
-    return {(row.metric, row.member): row for row in rows}
+            .filter(pick=1).values_list(*Rolled.__dataclass_fields__))
+    return {(row.metric, row.member): row for row in (Rolled(*values) for values in rows)}
 
 
 def last_day():

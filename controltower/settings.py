@@ -221,7 +221,7 @@ SPECTACULAR_SETTINGS = {
         "controltower.api.document_limits",
     ],
     "ENUM_NAME_OVERRIDES": {
-        "CaseKindEnum": "exceptions.findings.CaseKind",
+        "CaseKindEnum": "exceptions.detectors.kind_choices",
         "CaseStatusEnum": "exceptions.models.Case.Status",
         "AdjustmentStatusEnum": "exceptions.models.CorrectiveAdjustment.Status",
         "LocationKindEnum": "inventory.models.Location.Kind",
@@ -320,41 +320,9 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# Reconciliation jobs (exceptions.reconciliation_tasks): every N seconds,
-# each overridable with RECONCILE_<KIND>_EVERY_S; `expires` just under the
-# interval so runs do not pile up behind a slow one.
-RECONCILIATION_INTERVALS = {
-    "snapshot_mismatch": 900,
-    "financial_variance": 3600,
-    "sales_posting_gap": 3600,
-    "transfer_not_received": 900,
-    "return_not_dispositioned": 900,
-    "receipt_without_po": 900,
-    "suspected_duplicate": 300,
-    "negative_stock": 300,
-    "stale_feed": 120,
-    "master_data_rejections": 300,
-    "idempotency_conflict": 300,
-    # A full fold of the ledger against every position (seconds at the bench's scale).
-    "projection_drift": 3600,
-    "count_variance": 900,
-    # A walk of the ledger history of the location x SKUs with such a movement
-    # in the look-back (1M lines: about 10 s).
-    "beyond_reserved": 900,
-    "fulfil_beyond_staged": 900,
-    "transfer_in_without_out": 900,
-    # Web carts hold for 30 min: a reservation is seen within minutes of expiring.
-    "reservation_not_released": 300,
-    # Step SLAs run in hours and days: a stuck journey is seen within 15 min.
-    "journey_stuck": 900,
-}
-for _kind, _every in RECONCILIATION_INTERVALS.items():
-    _every = env_int(f"RECONCILE_{_kind.upper()}_EVERY_S", _every)
-    CELERY_BEAT_SCHEDULE[f"reconcile-{_kind}"] = {
-        "task": f"reconcile.{_kind}",
-        "schedule": _every,
-        "options": {"expires": _every * 0.9},
-    }
+# The reconciliation tasks' entries join these when the exceptions app is
+# ready, one per detector (exceptions.detectors): every N seconds, each
+# overridable with RECONCILE_<KIND>_EVERY_S.
 
 # --- Exception cases ----------------------------------------------------------
 # A corrective adjustment worth more than this (currency) waits for finance.

@@ -13,7 +13,8 @@ from controltower.scoping import role_of, visible_locations
 from controltower.widgets import LongSelect
 from inventory.models import SKU, Location
 
-from .findings import CaseKind, Drift
+from .detectors import kind_choices
+from .findings import Drift
 from .models import TEAM_OF_ROLE, Case
 from .services.sla import breached_q
 
@@ -41,7 +42,7 @@ def _locations(request):
 class CaseFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_search", label="Search",
                                   help_text="Part of the SKU code, SKU description or reference")
-    kind = django_filters.ChoiceFilter(choices=CaseKind.choices, empty_label="All kinds")
+    kind = django_filters.ChoiceFilter(choices=kind_choices, empty_label="All kinds")
     drift = django_filters.ChoiceFilter(choices=Drift.choices, empty_label="Any drift class",
                                         help_text="Why a snapshot mismatch or financial variance differs")
     status = django_filters.ChoiceFilter(choices=STATUS_CHOICES, method="filter_status", empty_label="All statuses",
@@ -85,7 +86,7 @@ class CaseFilter(django_filters.FilterSet):
             return queryset
         # The matching SKUs first. A short list goes into the query as values,
         # so PostgreSQL sees how few cases match and reads them by index
-        # instead of walking the whole queue in URGENCY order; a long list
+        # instead of walking the whole queue most urgent first; a long list
         # (a search matching most of the catalogue) stays a subquery.
         skus = SKU.objects.filter(Q(code__icontains=value) | Q(description__icontains=value)).values_list(
             "pk", flat=True)

@@ -28,31 +28,29 @@ def bounded(text, length):
     return f"{text[:length - len(digest) - 1]}~{digest}"
 
 
-class CaseKind(models.TextChoices):
-    SNAPSHOT_MISMATCH = "snapshot_mismatch", "Snapshot mismatch"
-    FINANCIAL_VARIANCE = "financial_variance", "Operational vs financial variance"
-    SALES_POSTING_GAP = "sales_posting_gap", "Sales posting gap"
-    TRANSFER_NOT_RECEIVED = "transfer_not_received", "Transfer not received"
-    RETURN_NOT_DISPOSITIONED = "return_not_dispositioned", "Return not dispositioned"
-    RECEIPT_WITHOUT_PO = "receipt_without_po", "Receipt without a PO line"
-    SUSPECTED_DUPLICATE = "suspected_duplicate", "Suspected duplicate"
-    NEGATIVE_STOCK = "negative_stock", "Negative stock"
-    STALE_FEED = "stale_feed", "Stale feed"
-    MASTER_DATA_REJECTIONS = "master_data_rejections", "Master-data rejections"
-    IDEMPOTENCY_CONFLICT = "idempotency_conflict", "Idempotency conflict"
-    # Positions that differ from the ledger fold: the projection itself is wrong.
-    PROJECTION_DRIFT = "projection_drift", "Positions differ from the ledger"
-    # A movement out of a state that held less than it took: the source's fact is
-    # posted (the state goes below zero), and the mismatch is a case of its own.
-    BEYOND_RESERVED = "beyond_reserved", "Release or pick beyond reserved"
-    FULFIL_BEYOND_STAGED = "fulfil_beyond_staged", "Fulfilment beyond staged"
-    TRANSFER_IN_WITHOUT_OUT = "transfer_in_without_out", "Transfer received, never shipped"
-    # A reservation held longer than its channel's hold time (reservation drift).
-    RESERVATION_NOT_RELEASED = "reservation_not_released", "Reservation not released"
-    # A cycle count whose variance is beyond its location kind's tolerance.
-    COUNT_VARIANCE = "count_variance", "Cycle count variance"
-    # A cross-channel journey past its step's SLA (inventory.journeys.SLAS).
-    JOURNEY_STUCK = "journey_stuck", "Journey stuck past its step's SLA"
+class CaseKind:
+    """The keys of the case kinds, as the code names them. Each kind is declared
+    (its label, finder, schedule, settlement and default routing) by its
+    registration in exceptions.detectors, next to its finder."""
+
+    SNAPSHOT_MISMATCH = "snapshot_mismatch"
+    FINANCIAL_VARIANCE = "financial_variance"
+    SALES_POSTING_GAP = "sales_posting_gap"
+    TRANSFER_NOT_RECEIVED = "transfer_not_received"
+    RETURN_NOT_DISPOSITIONED = "return_not_dispositioned"
+    RECEIPT_WITHOUT_PO = "receipt_without_po"
+    SUSPECTED_DUPLICATE = "suspected_duplicate"
+    NEGATIVE_STOCK = "negative_stock"
+    STALE_FEED = "stale_feed"
+    MASTER_DATA_REJECTIONS = "master_data_rejections"
+    IDEMPOTENCY_CONFLICT = "idempotency_conflict"
+    PROJECTION_DRIFT = "projection_drift"
+    BEYOND_RESERVED = "beyond_reserved"
+    FULFIL_BEYOND_STAGED = "fulfil_beyond_staged"
+    TRANSFER_IN_WITHOUT_OUT = "transfer_in_without_out"
+    RESERVATION_NOT_RELEASED = "reservation_not_released"
+    COUNT_VARIANCE = "count_variance"
+    JOURNEY_STUCK = "journey_stuck"
 
 
 class Drift(models.TextChoices):

@@ -18,11 +18,12 @@ from datetime import datetime, time, timedelta
 from datetime import timezone as dt_timezone
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Count, Max, Min, Q, Sum
 from django.urls import reverse
 
 from controltower import records
-from controltower.db import nearest_rank_of
+from controltower.db import aware, db_time, int_array, nearest_rank, values_clause
 from controltower.metrics import HIGHER, LOWER, Reading, Unit, records_url, register, share
 from inventory.metrics import codes, codes_of, each_location_scope, empty, in_window, of_sources, union_of
 from inventory.models import IngestDay, InventoryEvent, Location, Snapshot, SourceSystem
@@ -48,8 +49,16 @@ def active_as_of(cases, until):
     return cases.filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=until), opened_at__lt=until)
 
 
-def cases_url(location_codes, scope, **filters):
-    return records_url(reverse("cases"), locations=location_codes(scope), **filters)
+def cases_urls(scopes):
+    """The link to a scope's cases on the case list, `url(scope, **filters)`, for any of
+    `scopes`: their location codes read and the list's path resolved once for all (a wave's
+    360 stores each get one)."""
+    location_codes = codes_of(Location, scopes, "locations")
+    path = reverse("cases")
+
+    def url(scope, **filters):
+        return records_url(path, locations=location_codes(scope), **filters)
+    return url
 
 
 # Each function below measures many scopes at once (the KPI rollups measure
@@ -64,12 +73,12 @@ def _open_cases(severity):
             active_as_of(cases_at(scopes), window.until).filter(severity=severity)
             .values("location_id").annotate(n=Count("id")).values_list("location_id", "n")
         }
-        location_codes = codes_of(Location, scopes, "locations")
+        cases_url = cases_urls(scopes)
 
         def read(scope, rows):
             count = sum(rows)
             return Reading(value=Decimal(count), sample=count,
-                           records_url=cases_url(location_codes, scope, status="active", severity=severity))
+                           records_url=cases_url(scope, status="active", severity=severity))
         return each_location_scope(scopes, counts, read)
     return open_cases
 
@@ -87,17 +96,55 @@ def sla_attainment(scopes, window):
         resolved.values("location_id").annotate(total=Count("id"), in_time=Count("id", filter=RESOLVED_IN_TIME))
         .values_list("location_id", "total", "in_time")
     }
-    location_codes = codes_of(Location, scopes, "locations")
+    cases_url = cases_urls(scopes)
 
     def read(scope, rows):
         total, in_time = sum(row[0] for row in rows), sum(row[1] for row in rows)
         return Reading(
             value=share(in_time, total), sample=total,
-            records_url=cases_url(location_codes, scope, status="done", resolved_since=window.since,
+            records_url=cases_url(scope, status="done", resolved_since=window.since,
                                   resolved_until=window.until),
             detail={"in_time": in_time, "late": total - in_time},
         )
     return each_location_scope(scopes, totals, read)
+
+
+# Each scope's cases active as of a time ranked by opening, latest first, in
+# the database (a wave's 360 stores have tens of thousands of active cases:
+# reading their openings into Python took most of the hypercare pages' time).
+# Only the row at the nearest rank, ceil(fraction * n) in integers, comes back.
+RANKED_OPENINGS = """
+WITH scope_location (scope_no, location_id) AS ({pairs})
+SELECT scope_no, opened_at, n FROM (
+    SELECT scope_location.scope_no, c.opened_at,
+           ROW_NUMBER() OVER (PARTITION BY scope_location.scope_no ORDER BY c.opened_at DESC) AS place,
+           COUNT(*) OVER (PARTITION BY scope_location.scope_no) AS n
+    FROM {cases} c JOIN scope_location ON c.location_id = scope_location.location_id
+    WHERE c.opened_at < %s AND (c.resolved_at IS NULL OR c.resolved_at >= %s)
+) ranked
+WHERE place = (n * %s + %s - 1) / %s
+"""
+
+
+def _opening_at_rank(scopes, until, fraction):
+    """{index of a scope naming locations: (the opening at the nearest rank `fraction` of its
+    cases active as of `until`, latest first; how many there are)}; a scope without such cases
+    is not in it."""
+    pairs = [(n, location_id) for n, scope in enumerate(scopes) if scope.locations
+             for location_id in sorted(scope.locations)]
+    if not pairs:
+        return {}
+    numerator, denominator = Decimal(str(fraction)).as_integer_ratio()
+    if connection.vendor == "postgresql":  # two arrays: thousands of pairs as placeholders cost more
+        relation = "SELECT * FROM unnest(%s::bigint[], %s::bigint[])"
+        params = [int_array(n for n, _ in pairs), int_array(location_id for _, location_id in pairs)]
+    else:
+        values, params = values_clause(pairs, 2)
+        relation = f"VALUES {values}"
+    sql = RANKED_OPENINGS.format(pairs=relation, cases=Case._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, db_time(until), db_time(until), numerator, denominator, denominator])
+        return {n: (aware(opened_at), count) for n, opened_at, count in cursor.fetchall()}
 
 
 def _case_aging(fraction):
@@ -105,22 +152,21 @@ def _case_aging(fraction):
 
     def case_aging(scopes, window):
         """The `fraction` percentile (nearest rank) of the age of the cases
-        active as of `until`, in seconds from when each opened."""
-        opened = {}
-        for location_id, opened_at in active_as_of(cases_at(scopes), window.until).values_list(
-                "location_id", "opened_at"):
-            opened.setdefault(location_id, []).append(opened_at)
-        location_codes = codes_of(Location, scopes, "locations")
-
-        def read(scope, rows):
-            # The oldest ages are the earliest openings: rank by opened_at, latest first.
-            openings = sorted(rows, reverse=True)
-            opened_at = nearest_rank_of(openings, fraction)
-            return Reading(
+        active as of `until`, in seconds from when each opened: the oldest
+        ages are the earliest openings, so the openings are ranked latest first."""
+        ranked = _opening_at_rank(scopes, window.until, fraction)
+        cases_url = cases_urls(scopes)
+        readings = []
+        for n, scope in enumerate(scopes):
+            if scope.locations is None:  # the whole estate: its cases of no location too
+                opened_at, count = nearest_rank(active_as_of(Case.objects.all(), window.until), "opened_at",
+                                                fraction, descending=True)
+            else:
+                opened_at, count = ranked.get(n, (None, 0))
+            readings.append(Reading(value=None, sample=0) if empty(scope, "locations") else Reading(
                 value=None if opened_at is None else Decimal((window.until - opened_at).total_seconds()),
-                sample=len(openings), records_url=cases_url(location_codes, scope, status="active"),
-            )
-        return each_location_scope(scopes, opened, read)
+                sample=count, records_url=cases_url(scope, status="active")))
+        return readings
 
     return case_aging
 
@@ -141,10 +187,10 @@ def days_since_last_sev1(scopes, window):
                   n=Count("id", filter=Q(severity=1)))
         .values_list("location_id", "latest_sev1", "first", "n")
     }
-    location_codes = codes_of(Location, scopes, "locations")
+    cases_url = cases_urls(scopes)
 
     def read(scope, rows):
-        url = cases_url(location_codes, scope, severity=1)
+        url = cases_url(scope, severity=1)
         if not rows:
             return Reading(value=None, sample=0, records_url=url)
         sev1 = [row[0] for row in rows if row[0] is not None]
@@ -165,12 +211,12 @@ def variance_value_at_risk(scopes, window):
         active.values("location_id").annotate(value=Sum("value_at_risk"), n=Count("id"))
         .values_list("location_id", "value", "n")
     }
-    location_codes = codes_of(Location, scopes, "locations")
+    cases_url = cases_urls(scopes)
 
     def read(scope, rows):
         return Reading(
             value=sum((row[0] for row in rows), Decimal(0)), sample=sum(row[1] for row in rows),
-            records_url=cases_url(location_codes, scope, kind=CaseKind.SNAPSHOT_MISMATCH.value, status="active"),
+            records_url=cases_url(scope, kind=CaseKind.SNAPSHOT_MISMATCH, status="active"),
         )
     return each_location_scope(scopes, totals, read)
 

@@ -5,12 +5,12 @@ counts are the locations', in inventory.models)."""
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import ExpressionWrapper, F, Q
 
 from controltower.models import Role
 from controltower.scoping import ScopedQuerySet
 
-from .findings import IMPACT_LENGTH, REFERENCE_LENGTH, CaseKind, Drift
+from .detectors import kind_choices
+from .findings import IMPACT_LENGTH, REFERENCE_LENGTH, Drift
 
 SEVERITY_VALIDATORS = [MinValueValidator(1), MaxValueValidator(4)]
 # An SLA target of at most a month: the clock finds it within its look-ahead
@@ -97,12 +97,6 @@ class AdjustmentReason(models.TextChoices):
     ADMIN_CORRECTION = "ADMIN_CORRECTION", "Booking error corrected"
 
 
-# Most urgent first: breached, then severity, then due time. The queue and
-# the API order by it; the case_urgency index follows it.
-BREACHED = ExpressionWrapper(Q(breached_at__isnull=False), output_field=models.BooleanField())
-URGENCY = (BREACHED.desc(), F("severity").asc(), F("resolution_due_at").asc(nulls_last=True), F("id").asc())
-
-
 class Case(models.Model):
     class Status(models.TextChoices):
         OPEN = "open", "Open"
@@ -117,7 +111,7 @@ class Case(models.Model):
         REGIONAL_OPS = 1, "Regional ops"
         COMMAND_CENTER = 2, "Hypercare command center"
 
-    kind = models.CharField(max_length=32, choices=CaseKind.choices)
+    kind = models.CharField(max_length=32, choices=kind_choices)
     severity = models.PositiveSmallIntegerField(validators=SEVERITY_VALIDATORS)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     waiting_on = models.CharField(max_length=200, blank=True, help_text="Who the case waits on")
@@ -173,18 +167,20 @@ class Case(models.Model):
 
     class Meta:
         indexes = [
-            # The queue's order (URGENCY): a page of ids is read off this index alone, not sorted
-            # (breached_at is included: PostgreSQL reads an expression's column only from the index).
-            # An ascending index keeps NULLs last on PostgreSQL, as URGENCY asks (SQLite refuses
+            # The queue's order within the breached cases and within the others
+            # (exceptions.sla.BY_SEVERITY_AND_DUE): each part of a page is read off this index
+            # alone, in order, with what tells whether a case is breached now (exceptions.sla.urgency).
+            # An ascending index keeps NULLs last on PostgreSQL, as the order asks (SQLite refuses
             # NULLS LAST in an index).
-            models.Index(BREACHED.desc(), "severity", "resolution_due_at", "id", name="case_urgency",
-                         include=["status", "breached_at"]),
+            models.Index(fields=["severity", "resolution_due_at", "id"], name="case_urgency",
+                         include=["status", "breached_at", "acknowledged_at", "response_due_at", "location"]),
             # The counts per status (active; done by resolution time), read from an index
             # alone: for the estate, and for a store or region, whose queue page is sorted
             # from its index too.
             models.Index(fields=["status", "resolved_at"], name="case_status", include=["breached_at"]),
+            # (opened_at: the case aging of a store's active cases, exceptions.metrics, reads it alone.)
             models.Index(fields=["location", "status", "resolved_at"], name="case_location_status",
-                         include=["breached_at", "severity", "resolution_due_at"]),
+                         include=["breached_at", "severity", "resolution_due_at", "opened_at"]),
             models.Index(fields=["kind", "status"], name="case_kind"),
         ]
         constraints = [
@@ -322,7 +318,7 @@ class RoutingRule(models.Model):
     The most specific rule wins: one naming the kind beats one naming the
     region, which beats one naming the severity; then the lowest priority."""
 
-    kind = models.CharField(max_length=32, choices=CaseKind.choices, blank=True)
+    kind = models.CharField(max_length=32, choices=kind_choices, blank=True)
     severity = models.PositiveSmallIntegerField(null=True, blank=True, validators=SEVERITY_VALIDATORS)
     region = models.ForeignKey("inventory.Region", null=True, blank=True, on_delete=models.CASCADE)
     team = models.ForeignKey(Team, on_delete=models.CASCADE)
@@ -336,7 +332,7 @@ class SLAPolicy(models.Model):
     """Response and resolution targets per case kind and severity. An empty
     kind is the default for that severity."""
 
-    kind = models.CharField(max_length=32, choices=CaseKind.choices, blank=True)
+    kind = models.CharField(max_length=32, choices=kind_choices, blank=True)
     severity = models.PositiveSmallIntegerField(validators=SEVERITY_VALIDATORS)
     response_minutes = models.PositiveIntegerField(validators=SLA_MINUTES_VALIDATORS)
     resolution_minutes = models.PositiveIntegerField(validators=SLA_MINUTES_VALIDATORS)
@@ -347,6 +343,18 @@ class SLAPolicy(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["kind", "severity"], name="slapolicy_once")]
         verbose_name_plural = "SLA policies"
+
+
+class InstalledKind(models.Model):
+    """A case kind whose default routing rules and SLA policies (its
+    detector's, exceptions.detectors.install_defaults) this database has
+    had: they are put once, so what admins change or delete afterwards stands."""
+
+    kind = models.CharField(max_length=32, unique=True)
+    installed_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return self.kind
 
 
 class DuplicateVerdict(models.Model):
@@ -393,7 +401,7 @@ class ReconciliationRun(models.Model):
         TIMED_OUT = "timed_out", "Timed out"
         SKIPPED = "skipped", "Skipped: already running"
 
-    kind = models.CharField(max_length=32, choices=CaseKind.choices)
+    kind = models.CharField(max_length=32, choices=kind_choices)
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.RUNNING)

@@ -1,4 +1,6 @@
-"""Celery tasks `reconcile.<kind>`: thin callers of run_kind.
+"""Celery tasks `reconcile.<kind>`: thin callers of run_kind, one per
+registered kind (exceptions.detectors; their entries in beat's schedule
+are added when the app is ready, exceptions.apps).
 
 Each run is bounded and alone (exceptions.reconciliation.runs): a second
 one while a run of its kind goes on ends at once, recorded as skipped; a
@@ -7,7 +9,7 @@ converges on the same cases.
 """
 from controltower.tasks import tower_task
 
-from .reconciliation import KINDS
+from .detectors import DETECTORS
 from .reconciliation.runs import SOFT_TIME_LIMIT_S, TIME_LIMIT_S, run_kind
 
 
@@ -20,4 +22,4 @@ def _make_task(kind):
     return reconcile
 
 
-tasks = {kind: _make_task(kind) for kind in KINDS}
+tasks = {kind: _make_task(kind) for kind in DETECTORS}

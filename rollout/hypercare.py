@@ -29,7 +29,8 @@ from controltower import dashboards, metrics, rollups
 from controltower.metrics import HIGHER
 from controltower.scoping import ESTATE_ROLES, role_of, visible_locations
 from controltower.when import when
-from exceptions.models import URGENCY, Case
+from exceptions.models import Case
+from exceptions.services.sla import urgency
 from inventory.models import Channel, CountVariance, Position, on_hand_expression
 
 from .models import Criterion, Evaluation, GateKind, Wave
@@ -340,12 +341,12 @@ def _case_list(codes, severity, opened_after, opened_before):
                                opened_after=opened_after, opened_before=opened_before)
 
 
-def case_list_table(user, store):
+def case_list_table(user, store, now=None):
     """The store's active cases, most urgent first."""
     table = Table("cases", f"Open cases at {store.code}", ["Case", "Severity", "Kind", "SKU", "Opened", "Status"],
                   empty="No open cases at this store.",
                   note=f"The {OPEN_CASES_SHOWN} most urgent; the case list has them all.")
-    cases = _active_cases(user, [store]).select_related("sku").order_by(*URGENCY)[:OPEN_CASES_SHOWN]
+    cases = _active_cases(user, [store]).select_related("sku").order_by(*urgency(now or timezone.now()))[:OPEN_CASES_SHOWN]
     for case in cases:
         table.rows.append([Cell(f"#{case.pk} {case.summary}", reverse("case-detail", args=[case.pk])),
                            _number(case.severity), Cell(case.get_kind_display()),
@@ -482,7 +483,7 @@ def region_page(user, wave, region, now=None, charts=True, stores=None):
 def location_page(user, wave, store, now=None, charts=True):
     day = rollups.last_day()
     page = {"day": day, "tables": [open_cases(user, [store], now, scope=f"location:{store.code}"),
-                                   case_list_table(user, store)]}
+                                   case_list_table(user, store, now)]}
     if charts:
         page.update(_charts(wave, "location", store.code, [(store.code, "location", store.code),
                                                            (wave.name, WAVE_DIMENSION, str(wave.pk))], day,

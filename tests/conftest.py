@@ -57,17 +57,17 @@ def clock_after_fixed_dates(time_machine):
 @pytest.fixture
 def default_routing(db):
     """The teams, routing rules, SLA policies and trading hours of the data
-    migration, as every migrated database has them. A transactional test's
-    flush removes them for the tests after it; this puts them back."""
+    migration and of every detector, as every migrated database has them. A
+    transactional test's flush removes them for the tests after it; this puts
+    them back."""
+    from exceptions.detectors import DETECTORS, install_defaults
     from exceptions.models import SLAPolicy
 
     if not SLAPolicy.objects.exists():
         defaults = import_module("exceptions.migrations.0002_default_routing_sla_hours")
         defaults.load_routing(apps)
         defaults.load_trading_week(apps.get_model("inventory", "TradingHours"))
-        import_module("exceptions.migrations.0008_projection_drift_routing").load(apps, None)
-        import_module("exceptions.migrations.0010_transfer_in_without_out_routing").load(apps, None)
-        import_module("exceptions.migrations.0013_journey_stuck_kind").load(apps, None)
+        install_defaults(apps, kinds=DETECTORS)
 
 
 class Cast:

@@ -41,7 +41,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from controltower.rollups import roll_up, roll_up_since
-from exceptions.reconciliation import KINDS, run_reconciliation
+from exceptions.detectors import DETECTORS
+from exceptions.reconciliation import run_reconciliation
 
 from inventory.models import (
     SKU,
@@ -149,7 +150,7 @@ def load_demo(seed=42, size="full", now=None) -> DemoReport:
 def reconcile_all(moment):
     """Every reconciliation kind as the tower's run at `moment` would have
     found it: the cases of the history open, refresh and clear as they did."""
-    for kind in KINDS:
+    for kind in DETECTORS:
         run_reconciliation(kind, now=moment)
 
 

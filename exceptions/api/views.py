@@ -2,6 +2,7 @@
 the user's scope does not exist for them (404, for reads and actions alike,
 as on the screens); a case in scope that their role may not change gives 403."""
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
@@ -9,8 +10,9 @@ from rest_framework.response import Response
 
 from controltower.api import run_service, validated
 
-from ..models import URGENCY, Case, CorrectiveAdjustment
+from ..models import Case, CorrectiveAdjustment
 from ..services import actions, adjustments, duplicates
+from ..services.sla import urgency
 from .filters import CaseApiFilter
 from .serializers import (
     AdjustmentInput,
@@ -40,7 +42,7 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
                 "links", "history__actor", "comments__author", "adjustments__requested_by",
                 "adjustments__approved_by",
             )
-        return cases.order_by(*URGENCY)
+        return cases.order_by(*urgency(timezone.now()))
 
     def get_serializer_class(self):
         return CaseSerializer if self.action == "list" else CaseDetailSerializer

@@ -12,6 +12,7 @@ from controltower.when import when
 from inventory.counts import count_tolerance, late_lines
 from inventory.models import InventoryEvent
 
+from ..detectors import Detector, register
 from ..findings import CaseKind, Finding
 from .common import LINEAGE_LIMIT, fetch_rows, local_time, money, plain_number, severity_for_value, to_decimal
 
@@ -83,3 +84,8 @@ def _finding(row, late):
         },
         lineage=[("event", row["event_id"]), *(("event", line) for line in late)],
     )
+
+
+# A person's resolution stands until a later count (new evidence) is still beyond tolerance.
+register(Detector(CaseKind.COUNT_VARIANCE, "Cycle count variance", count_variance, every_s=900,
+                  evidence="count"))

@@ -12,6 +12,7 @@ from inventory.models import RejectedEvent, SourceSystem
 from inventory.sources import expected_interval, follows_trading_hours, is_stale, silence
 from inventory.trading import Calendar
 
+from ..detectors import Detector, Route, register
 from ..findings import CaseKind, Finding
 from ..models import Case
 from .common import LINEAGE_LIMIT
@@ -150,3 +151,16 @@ def clearable_conflicts() -> list[int]:
         Case.objects.filter(kind=CaseKind.IDEMPOTENCY_CONFLICT, status__in=Case.ACTIVE)
         .annotate(txn=KT("details__transaction_id")).exclude(Exists(waiting)).values_list("id", flat=True)
     )
+
+
+register(Detector(CaseKind.STALE_FEED, "Stale feed", stale_feed, every_s=120, timed=True,
+                  routes=(Route("INTEGRATION"),)))
+register(Detector(CaseKind.MASTER_DATA_REJECTIONS, "Master-data rejections", master_data_rejections,
+                  every_s=300, routes=(Route("INTEGRATION"),)))
+register(Detector(
+    CaseKind.IDEMPOTENCY_CONFLICT, "Idempotency conflict", idempotency_conflict, every_s=300,
+    # An incremental run clears the keys with no conflict waiting any more; the
+    # others are found again only when they grow.
+    clearable=lambda now, since: None if since is None else {"pk__in": clearable_conflicts()},
+    incremental=RejectedEvent, settled_by_a_person=True, routes=(Route("INTEGRATION"),),
+))

@@ -8,6 +8,7 @@ from django.utils import timezone
 from inventory.journeys import sla_for, stuck, stuck_words
 from inventory.models import JourneyKind
 
+from ..detectors import Detector, Route, register
 from ..findings import CaseKind, Finding
 
 # The journey kind in a case's reference, in a word: "order WEB-1".
@@ -45,3 +46,10 @@ def journey_stuck(now=None) -> list[Finding]:
             },
         ))
     return findings
+
+
+# Step SLAs run in hours and days: a stuck journey is seen within 15 min. One
+# overdue by its SLA again (severity 2) goes to the region's operations lead:
+# the customer has waited twice the time allowed.
+register(Detector(CaseKind.JOURNEY_STUCK, "Journey stuck past its step's SLA", journey_stuck, every_s=900,
+                  timed=True, routes=(Route("REGIONAL-OPS", severity=2),)))

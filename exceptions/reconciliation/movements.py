@@ -10,6 +10,7 @@ from django.utils import timezone
 from controltower.db import db_time
 from inventory.models import Transfer
 
+from ..detectors import Detector, register
 from ..findings import CaseKind, Finding
 from .common import (
     LINEAGE_LIMIT,
@@ -169,3 +170,12 @@ def _receipt_lineage(keys):
             if len(ids) < LINEAGE_LIMIT:
                 ids.append(row["id"])
     return found
+
+
+register(Detector(CaseKind.TRANSFER_NOT_RECEIVED, "Transfer not received", transfer_not_received,
+                  every_s=900, timed=True))
+register(Detector(CaseKind.RETURN_NOT_DISPOSITIONED, "Return not dispositioned", return_not_dispositioned,
+                  every_s=900, timed=True))
+# A receipt without its PO line happened: it never clears by itself.
+register(Detector(CaseKind.RECEIPT_WITHOUT_PO, "Receipt without a PO line", receipt_without_po,
+                  every_s=900, settled_by_a_person=True))

@@ -14,6 +14,7 @@ from django.db import connection, transaction
 from inventory.ledger import rebuild_positions
 from inventory.models import SKU
 
+from ..detectors import Detector, Route, register
 from ..findings import CaseKind, Finding
 from .common import money
 
@@ -75,3 +76,10 @@ def projection_drift() -> list[Finding]:
             "listed": listed if count <= LISTED else [*listed, f"... and {count - LISTED} more"],
         },
     )]
+
+
+# A full fold of the ledger against every position (seconds at the bench's
+# scale), both read in one state of the database; the fix is the tower's own
+# data, not a store's: integration (IT).
+register(Detector(CaseKind.PROJECTION_DRIFT, "Positions differ from the ledger", projection_drift,
+                  every_s=3600, one_snapshot=True, routes=(Route("INTEGRATION"),)))

@@ -40,6 +40,7 @@ from inventory.ledger import ingest_events
 from inventory.models import Channel, SourceSystem
 from inventory.sources import control_tower_source
 
+from ..detectors import Detector, register
 from ..findings import CaseKind, Finding
 from ..models import Case, CaseHistory, CaseLink
 from .common import (
@@ -265,3 +266,10 @@ def _note_on_cases(source, posted, now):
         CaseLink(case_id=pk, kind=CaseLink.Kind.EVENT, object_id=event_ids[fingerprints[fingerprint]["transaction_id"]])
         for fingerprint, pk in cases.items()
     ], ignore_conflicts=True)
+
+
+# Web carts hold for 30 min: a reservation is seen within minutes of expiring.
+# The tower releases the expired holds of the sources that ask it to: their
+# cases clear in the same run.
+register(Detector(CaseKind.RESERVATION_NOT_RELEASED, "Reservation not released", reservation_not_released,
+                  every_s=300, timed=True, afterwards=release_expired))

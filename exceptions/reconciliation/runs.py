@@ -10,7 +10,7 @@
   `statement_timeout` is set to the time left as it goes; on SQLite (no
   statement timeout) the run stops at its next query past the budget;
 - incremental where the kind reads the rows received in a window
-  (INCREMENTAL): after the watermark of the kind's last good run;
+  (its Detector.incremental): after the watermark of the kind's last good run;
 - recorded: a ReconciliationRun says how it ended (ok, failed, timed out,
   skipped), what it changed, the error; a run whose worker died is found
   still running by the next run and recorded as failed. Nothing raises out
@@ -30,9 +30,9 @@ from django.utils import timezone
 
 from controltower.locks import try_hold
 
-from ..findings import CaseKind
+from ..detectors import DETECTORS, kind_choices
 from ..models import ReconciliationRun
-from . import INCREMENTAL, run_reconciliation
+from . import run_reconciliation
 
 log = logging.getLogger("exceptions.reconciliation")
 
@@ -47,10 +47,6 @@ BUDGET_S = SOFT_TIME_LIMIT_S - 30
 # An incremental kind's watermark is the newest row received this long
 # before its run: a row committed late (ingest is a short transaction) is still seen.
 WATERMARK_MARGIN = timedelta(minutes=1)
-
-# The kinds that compare two reads that must see one state of the database
-# (the ledger fold and the positions: exceptions.reconciliation.projection).
-ONE_SNAPSHOT = (CaseKind.PROJECTION_DRIFT,)
 
 RUN_RETENTION = timedelta(days=7)
 
@@ -73,7 +69,7 @@ def run_kind(kind, now=None, budget_s=BUDGET_S) -> ReconciliationRun:
         try:
             since = _since(kind)
             watermark = _next_watermark(kind, since, run.started_at)
-            with _bounded(budget_s, repeatable_read=kind in ONE_SNAPSHOT):
+            with _bounded(budget_s, repeatable_read=DETECTORS[kind].one_snapshot):
                 report = run_reconciliation(kind, now=now, since=since)
         except (RunTimedOut, SoftTimeLimitExceeded) as error:
             _timed_out(run, since, watermark, f"Stopped after its budget of {budget_s} s ({error or 'time limit'}).")
@@ -132,7 +128,7 @@ def _timed_out(run, since, watermark, words):
 def _since(kind):
     """Where an incremental kind starts: after the watermark of its last good
     run, or of a first run that timed out (None: its whole look-back)."""
-    if kind not in INCREMENTAL:
+    if not DETECTORS[kind].incremental:
         return None
     return (ReconciliationRun.objects.filter(kind=kind, outcome__in=(Outcome.OK, Outcome.TIMED_OUT),
                                              watermark__isnull=False)
@@ -143,9 +139,10 @@ def _next_watermark(kind, since, started):
     """The last row the run will surely see, taken before it looks: the
     newest received WATERMARK_MARGIN before the run started (a row written
     since, or still being committed, is looked at by the next run too)."""
-    if kind not in INCREMENTAL:
+    model = DETECTORS[kind].incremental
+    if not model:
         return None
-    newest = (INCREMENTAL[kind].objects.filter(id__gt=since or 0, received_at__lt=started - WATERMARK_MARGIN)
+    newest = (model.objects.filter(id__gt=since or 0, received_at__lt=started - WATERMARK_MARGIN)
               .order_by("-id").values_list("id", flat=True).first())
     return newest if newest is not None else since
 
@@ -198,7 +195,7 @@ def latest_runs(now=None):
         outcome__in=(Outcome.OK, Outcome.RUNNING))
     counts = dict(trouble.values("kind").annotate(n=Count("id")).values_list("kind", "n"))
     rows = []
-    for kind, label in CaseKind.choices:
+    for kind, label in kind_choices():
         runs = ReconciliationRun.objects.filter(kind=kind).order_by("-started_at")
         rows.append({
             "kind": kind, "label": label, "latest": runs.first(), "troubled": counts.get(kind, 0),

@@ -10,6 +10,7 @@ from django.utils import timezone
 from controltower.db import db_time, local_day_sql
 from controltower.when import day as day_words
 
+from ..detectors import Detector, Route, register
 from ..findings import CaseKind, Finding
 from .common import (
     config,
@@ -97,3 +98,11 @@ def sales_posting_gap(now=None) -> list[Finding]:
             details={"day": day_text, "pos_quantity": row["pos_quantity"], "erp_quantity": row["erp_quantity"]},
         ))
     return findings
+
+
+register(Detector(
+    CaseKind.SALES_POSTING_GAP, "Sales posting gap", sales_posting_gap, every_s=3600, timed=True,
+    # Only the days in the window are recomputed; older days keep their cases.
+    clearable=lambda now, since: {"reference__gte": sales_gap_window(now)[0].date().isoformat()},
+    routes=(Route("FINANCE"),),
+))

@@ -21,6 +21,7 @@ from controltower.when import when
 from inventory.ledger import book_sql
 from inventory.models import Snapshot, SourceSystem
 
+from ..detectors import Detector, Route, register
 from ..findings import CaseKind, Finding
 from ..models import Case
 from .common import (
@@ -366,3 +367,16 @@ def _financial_finding(snapshot, row, tolerance):
         },
         lineage=_lineage(row),
     )
+
+
+# A snapshot speaks only for the keys it covers: a run resolves no case elsewhere.
+register(Detector(
+    CaseKind.SNAPSHOT_MISMATCH, "Snapshot mismatch", snapshot_mismatch, every_s=900,
+    clearable=lambda now, since: {"pk__in": clearable_cases(CaseKind.SNAPSHOT_MISMATCH)},
+    evidence="snapshot", routes=(Route("PLANNING"),),
+))
+register(Detector(
+    CaseKind.FINANCIAL_VARIANCE, "Operational vs financial variance", financial_variance, every_s=3600,
+    clearable=lambda now, since: {"pk__in": clearable_cases(CaseKind.FINANCIAL_VARIANCE)},
+    evidence="snapshot", routes=(Route("FINANCE"),),
+))

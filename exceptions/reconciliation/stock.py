@@ -15,6 +15,7 @@ from controltower.when import when
 from inventory.ledger import since_non_negative
 from inventory.models import STATES, InventoryEvent, Position
 
+from ..detectors import Detector, register
 from ..findings import CaseKind, Finding, duplicate_batch_reference, duplicate_pairs, duplicate_reference
 from ..models import Case, DuplicateVerdict
 from .common import (
@@ -333,3 +334,12 @@ def _negative_words(position, state, quantity, walk, types):
     if walk["lines"] > len(walk["deltas"]):
         words += f" (the latest {len(walk['deltas'])} of {walk['lines']} lines)"
     return words
+
+
+register(Detector(
+    CaseKind.SUSPECTED_DUPLICATE, "Suspected duplicate", suspected_duplicate, every_s=300, timed=True,
+    # Pairs a person settled, and pairs still inside the look-back; older ones keep their cases.
+    clearable=lambda now, since: {"pk__in": clearable_duplicates(now, since)},
+    incremental=InventoryEvent, settled_by_a_person=True,
+))
+register(Detector(CaseKind.NEGATIVE_STOCK, "Negative stock", negative_stock, every_s=300))

@@ -22,6 +22,7 @@ from django.utils import timezone
 from controltower.db import aware, db_time
 from inventory.ledger import book_sql
 
+from ..detectors import Detector, Route, register
 from ..findings import REFERENCE_LENGTH, CaseKind, Finding
 from .common import config, fetch_rows, money, severity_for_value, to_decimal
 
@@ -255,3 +256,19 @@ def transfer_in_without_out(now=None) -> list[Finding]:
             lineage=[("event", row["id"]), ("transfer", row["transfer_id"])],
         ))
     return findings
+
+
+# A walk of the ledger history of the location x SKUs with such a movement in
+# the look-back (1M lines: about 10 s). Only the events of the look-back
+# window are judged again.
+register(Detector(
+    CaseKind.BEYOND_RESERVED, "Release or pick beyond reserved", beyond_reserved, every_s=900, timed=True,
+    clearable=lambda now, since: {"pk__in": clearable_movement_cases(CaseKind.BEYOND_RESERVED, now)},
+))
+register(Detector(
+    CaseKind.FULFIL_BEYOND_STAGED, "Fulfilment beyond staged", fulfil_beyond_staged, every_s=900, timed=True,
+    clearable=lambda now, since: {"pk__in": clearable_movement_cases(CaseKind.FULFIL_BEYOND_STAGED, now)},
+))
+# The sender's transfer_out is missing from the ledger, most often a feed that lost it: integration.
+register(Detector(CaseKind.TRANSFER_IN_WITHOUT_OUT, "Transfer received, never shipped", transfer_in_without_out,
+                  every_s=900, timed=True, routes=(Route("INTEGRATION"),)))

@@ -15,7 +15,6 @@ from controltower.locks import lock_rows
 from controltower.permissions import may_be_assigned, may_work_cases
 from inventory.trading import Calendar
 
-from ..findings import CaseKind
 from ..models import Case, CaseComment, CorrectiveAdjustment, ResolutionCode, RootCause
 from .adjustments import adjusts_stock, check_request, pending_adjustment, request_adjustment
 from .changes import FROM_STATUSES, NotAllowed, check, move, refuse, write_history
@@ -24,23 +23,6 @@ from .routing import Router, sla_start
 from .sla import unpause
 
 S = Case.Status
-
-# How a person settles a case of each kind, which the next run of its
-# finder respects (sync.sync_findings). Findings about something that happened (two lines that look alike, a key
-# sent twice with different content, a receipt without its PO line) never
-# clear by themselves; once a person has resolved one, it stays resolved.
-SETTLED_BY_A_PERSON = {
-    CaseKind.SUSPECTED_DUPLICATE, CaseKind.IDEMPOTENCY_CONFLICT, CaseKind.RECEIPT_WITHOUT_PO,
-}
-# Findings about one piece of evidence (a count, a snapshot): a person's
-# resolution stands while the finding rests on the same evidence (the
-# details key named here); new evidence (a later count, a newer snapshot)
-# still beyond tolerance reopens the case.
-EVIDENCE = {
-    CaseKind.COUNT_VARIANCE: "count", CaseKind.SNAPSHOT_MISMATCH: "snapshot",
-    CaseKind.FINANCIAL_VARIANCE: "snapshot",
-}
-
 
 def allowed_actions(case, user) -> frozenset:
     """The actions `user` may take on `case` now, by name: what the case page

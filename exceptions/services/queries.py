@@ -6,8 +6,8 @@ from django.utils import timezone
 from inventory.models import Position
 
 from ..filters import DONE_COUNT_DAYS, resolved_within
-from ..models import URGENCY, Case, CorrectiveAdjustment, Team
-from .sla import breached_q
+from ..models import Case, CorrectiveAdjustment, Team
+from .sla import breached_q, urgency
 
 
 def status_counts(cases):
@@ -56,7 +56,8 @@ def location_case_figures(location_ids):
 
 def active_cases_at(location):
     """The active cases at one location, most urgent first (the queue's order)."""
-    return Case.objects.filter(location=location, status__in=Case.ACTIVE).select_related("sku").order_by(*URGENCY)
+    return Case.objects.filter(location=location, status__in=Case.ACTIVE).select_related("sku").order_by(
+        *urgency(timezone.now()))
 
 
 def escalated_to_regional_ops(region):
@@ -66,7 +67,7 @@ def escalated_to_regional_ops(region):
     return (
         Case.objects.filter(location__region=region, status__in=Case.ACTIVE,
                             escalation_level=Case.Level.REGIONAL_OPS, owner__kind=Team.Kind.REGIONAL_OPS)
-        .select_related("location", "sku", "owner").order_by(*URGENCY)
+        .select_related("location", "sku", "owner").order_by(*urgency(timezone.now()))
     )
 
 

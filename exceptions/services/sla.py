@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Case as CaseWhen, F, Q, Value, When
 from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
 
@@ -106,6 +106,25 @@ def breached_q(now):
     a target already though the sweep has not run since. Every count of
     breached cases uses this, so a count agrees with the cases listed."""
     return Q(breached_at__isnull=False) | overdue_q(now)
+
+
+# Within the breached cases and within the others: severity, then due time (none: last), then id.
+# The case_urgency index is in this order, so each part is read off it a page at a time.
+BY_SEVERITY_AND_DUE = (F("severity").asc(), F("resolution_due_at").asc(nulls_last=True), F("id").asc())
+
+
+def breached_first(now):
+    """0 for the cases breached at `now` (breached_q), else 1: their sort key."""
+    return CaseWhen(When(breached_q(now), then=Value(0)), default=Value(1))
+
+
+def urgency(now):
+    """Most urgent first at `now`: breached as read then (breached_q, so a case
+    past its due time sorts with the breached ones before the sweep flags it),
+    then BY_SEVERITY_AND_DUE. The queue, the API and the stores' lists order by
+    it; the queue reads its pages in two parts off the case_urgency index
+    (exceptions.views.queue.MostUrgentFirst)."""
+    return (breached_first(now).asc(), *BY_SEVERITY_AND_DUE)
 
 
 def is_overdue(case, now):

@@ -2,8 +2,8 @@
 
 `sync_findings` makes the cases of one kind match what a job found: a new
 finding opens a case (routed, its SLA clock started), a known one refreshes
-its figures and reopens it when resolved (unless a person settled it:
-actions.SETTLED_BY_A_PERSON and actions.EVIDENCE), and an open case whose
+its figures and reopens it when resolved (unless a person settled it: the
+kind's detector says how, exceptions.detectors), and an open case whose
 finding is gone resolves itself. The writes are in bulk: one job may touch
 50,000 cases.
 """
@@ -19,9 +19,9 @@ from controltower.locks import hold_until_commit, lock_rows
 from inventory.models import Location
 from inventory.trading import Calendar
 
+from ..detectors import DETECTORS
 from ..findings import Finding
 from ..models import Case, CaseHistory, CaseLink, CorrectiveAdjustment
-from .actions import EVIDENCE, SETTLED_BY_A_PERSON
 from .routing import Router, sla_start
 
 S = Case.Status
@@ -30,13 +30,15 @@ TRACKED = ("severity", "quantity_at_risk", "value_at_risk", "customer_impact", "
 
 
 def _settled(kind, row, finding):
-    """A resolved case that the finding coming back must leave resolved."""
+    """A resolved case that the finding coming back must leave resolved: the
+    kind's detector says how a person settles it (exceptions.detectors)."""
     if row["auto_resolved"]:
         return False
-    if kind in SETTLED_BY_A_PERSON:
+    detector = DETECTORS[kind]
+    if detector.settled_by_a_person:
         return True
-    key = EVIDENCE.get(kind)
-    return key is not None and (row["details"] or {}).get(key) == finding.details.get(key)
+    key = detector.evidence
+    return bool(key) and (row["details"] or {}).get(key) == finding.details.get(key)
 
 
 @dataclass

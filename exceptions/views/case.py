@@ -134,8 +134,13 @@ def _refusal(form, error):
 
 
 def _answer_case(request, case, status=200, **context):
-    """The case as it is now: the case body for htmx, else the whole page."""
+    """The case as it is now: the case body for htmx, else the whole page. An htmx answer to a
+    refused action (status 400) carries the status counts too, swapped out of band: the case may
+    have changed under the person (someone else resolved it first), so the page's counts have."""
     if request.htmx:
+        if status != 200:
+            counts, breached = status_counts(request.user)
+            context.update(counts=counts, breached=breached, counts_oob=True)
         return render(request, "exceptions/_case_body.html", _body_context(request, case, **context))
     counts, breached = status_counts(request.user)
     return render(request, "exceptions/case_detail.html",

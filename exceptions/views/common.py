@@ -3,7 +3,8 @@ refusals show (controltower.answers), a case looked up in scope."""
 
 from controltower.answers import NotInScope
 
-from ..models import URGENCY, Case, CorrectiveAdjustment
+from ..models import Case, CorrectiveAdjustment
+from ..services.sla import urgency
 
 PAGE_SIZE = 50
 
@@ -15,9 +16,9 @@ CASE_RELATED = ("location__region", "sku", "source", "assignee")
 CHANGED = "casesChanged"
 
 
-def visible_cases(user):
-    """The cases `user` may see, most urgent first: breached, then severity, then due time."""
-    return Case.objects.restrict(user).select_related(*QUEUE_RELATED).order_by(*URGENCY)
+def visible_cases(user, now):
+    """The cases `user` may see, most urgent first at `now` (exceptions.services.sla.urgency)."""
+    return Case.objects.restrict(user).select_related(*QUEUE_RELATED).order_by(*urgency(now))
 
 
 # Where a case screen shows a refusal (403) or a "not found" (404) of an

@@ -19,6 +19,7 @@ from ..services.changes import NotAllowed
 from ..filters import ACTIVE, CaseFilter
 from ..forms import BulkForm
 from ..models import Case
+from ..services.sla import BY_SEVERITY_AND_DUE, breached_q
 from .common import ALERT, CHANGED, PAGE_SIZE, QUEUE_RELATED, visible_cases
 
 
@@ -27,19 +28,47 @@ def status_counts(user):
     return queries.status_counts(Case.objects.restrict(user))
 
 
-def _filterset(request):
+def _filterset(request, now):
     """The queue's filter; with no status chosen the queue shows the active cases."""
     data = request.GET.copy()
     data.setdefault("status", ACTIVE)
-    return CaseFilter(data, queryset=visible_cases(request.user), request=request)
+    return CaseFilter(data, queryset=visible_cases(request.user, now), request=request)
 
 
-def _page_of(cases, number):
+class MostUrgentFirst:
+    """The ids of `cases` most urgent first at `now` (exceptions.sla.urgency), for a Paginator:
+    the breached cases, then the others, each part read a slice at a time in index order
+    (case_urgency). PostgreSQL cannot read an order that depends on `now` off an index: sorting
+    an estate's 50,000 active cases for each page took 150 ms."""
+
+    def __init__(self, cases, now):
+        ids = cases.values_list("pk", flat=True)
+        breached = breached_q(now)
+        self.ids = ids
+        self.breached = ids.filter(breached).order_by(*BY_SEVERITY_AND_DUE)
+        self.others = ids.exclude(breached).order_by(*BY_SEVERITY_AND_DUE)
+
+    def count(self):
+        return self.ids.count()
+
+    def __len__(self):
+        return self.count()
+
+    def __getitem__(self, part):
+        start, stop = part.start or 0, part.stop
+        found = list(self.breached[start:stop])
+        if len(found) == stop - start:
+            return found
+        # The slice goes past the breached cases: how many there are says where the others start.
+        breached = start + len(found) if found or not start else self.breached.count()
+        return found + list(self.others[max(start - breached, 0):stop - breached])
+
+
+def _page_of(cases, number, now):
     """One page of the queue. The page's ids are found first, on the case
-    table alone (read in URGENCY order off its index), then only those cases
-    are read with their location, SKU and people: a deep page costs about
-    what the first one does."""
-    page = Paginator(cases.values_list("pk", flat=True), PAGE_SIZE).get_page(number)
+    table alone (MostUrgentFirst), then only those cases are read with their
+    location, SKU and people: a deep page costs about what the first one does."""
+    page = Paginator(MostUrgentFirst(cases, now), PAGE_SIZE).get_page(number)
     ids = list(page.object_list)
     by_id = Case.objects.select_related(*QUEUE_RELATED).in_bulk(ids)  # ids already in scope and filtered
     page.object_list = [by_id[pk] for pk in ids]
@@ -47,11 +76,12 @@ def _page_of(cases, number):
 
 
 def _queue_context(request):
-    filterset = _filterset(request)
-    page = _page_of(filterset.qs, request.GET.get("page"))
+    now = timezone.now()
+    filterset = _filterset(request, now)
+    page = _page_of(filterset.qs, request.GET.get("page"), now)
     query = request.GET.copy()
     query.pop("page", None)
-    return {"filterset": filterset, "page": page, "query": query.urlencode(), "now": timezone.now()}
+    return {"filterset": filterset, "page": page, "query": query.urlencode(), "now": now}
 
 
 @screen("cases")
@@ -96,7 +126,7 @@ def _export_rows(cases):
 @require_GET
 def case_export(request):
     """The filtered queue as CSV: the same filter and scope as the screen, every page."""
-    filterset = _filterset(request)
+    filterset = _filterset(request, timezone.now())
     return csv_response(f"cases-{timezone.now():%Y%m%d-%H%M}.csv", EXPORT_COLUMNS, _export_rows(filterset.qs))
 
 

@@ -34,6 +34,7 @@ from django.utils import timezone
 from controltower.models import Profile, Role
 from controltower.scoping import role_of, visible_locations
 from controltower.navigation import landing_for
+from exceptions.detectors import DETECTORS
 from exceptions.findings import CaseKind, Finding
 from exceptions.models import Case, CaseHistory
 from exceptions.services.sync import sync_findings
@@ -162,7 +163,7 @@ def _finding(spec, event_ids):
     return Finding(
         kind=spec["kind"], location_id=spec["location"].pk, sku_id=sku.pk, reference=f"{REFERENCE}{spec['n']}",
         severity=spec["severity"], quantity_at_risk=quantity, value_at_risk=quantity * sku.unit_cost,
-        summary=f"Bench: {spec['kind'].label} of {quantity} x {sku.code} at {spec['location'].code}.",
+        summary=f"Bench: {DETECTORS[spec['kind']].label} of {quantity} x {sku.code} at {spec['location'].code}.",
         details={"expected": 0, "observed": quantity}, lineage=lineage,
     )
 

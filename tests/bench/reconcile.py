@@ -22,11 +22,10 @@ lines (10,000 a second) behind the newest.
 import time
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from exceptions.reconciliation import INCREMENTAL, KINDS
+from exceptions.detectors import DETECTORS
 from exceptions.reconciliation.runs import run_kind
 from exceptions.models import ReconciliationRun
 from inventory.models import SKU, Location, Region, SourceSystem
@@ -51,11 +50,11 @@ def bench_reconcile(lines=36_000_000, generate_budget_s=900, kind_budget_s=None)
         with connection.cursor() as cursor:
             cursor.execute("SELECT MAX(id) FROM inventory_inventoryevent")
             newest = cursor.fetchone()[0]
-        for kind in KINDS:
-            interval = settings.RECONCILIATION_INTERVALS[kind]
+        for kind, detector in DETECTORS.items():
+            interval = detector.every()
             budget = min(interval, kind_budget_s or interval)
-            result["kinds"].append(_timed(kind, interval, budget, "whole look-back" if kind in INCREMENTAL else ""))
-            if kind in INCREMENTAL:
+            result["kinds"].append(_timed(kind, interval, budget, "whole look-back" if detector.incremental else ""))
+            if detector.incremental:
                 steady = INGEST_TARGET * interval
                 ReconciliationRun.objects.create(kind=kind, started_at=now, finished_at=now, outcome="ok",
                                                  watermark=max(0, newest - steady))

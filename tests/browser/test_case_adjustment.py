@@ -80,6 +80,8 @@ def test_the_adjustment_form_stays_while_its_preview_refreshes(page, live_server
     # Acknowledge is gone from the page; a stale second tab that still shows it gets words, not a 500.
     other = page.context.new_page()
     other.goto(f"{live_server.url}/cases/{case.pk}/")
+    resolved = other.locator('#case-counts [data-status="resolved"]')
+    resolved_before = int(resolved.inner_text())
     page.click("#resolve-action summary")
     page.select_option("#id_resolution_code", "stock_corrected")
     page.select_option("#id_root_cause", "shrink")
@@ -91,6 +93,7 @@ def test_the_adjustment_form_stays_while_its_preview_refreshes(page, live_server
     other.click("text=Resolve case")
     other.locator("#case-refusal").wait_for()
     assert "Cannot resolve it: the case is resolved." in other.locator("#case-refusal").inner_text()
+    assert int(resolved.inner_text()) == resolved_before + 1  # the counts came with the refusal
     _at_each_width(other, screenshot, "case-refused")
     other.close()
 

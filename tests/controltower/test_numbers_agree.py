@@ -21,7 +21,8 @@ from django.utils import timezone
 
 from controltower import rollups
 from controltower.demo.retailer import load_demo
-from exceptions.reconciliation import KINDS, run_reconciliation
+from exceptions.detectors import DETECTORS
+from exceptions.reconciliation import run_reconciliation
 from inventory.models import Location, Region
 from rollout.models import Wave
 
@@ -33,7 +34,7 @@ def demo(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock(), transaction.atomic():
         load_demo(size="small")
         rollups.roll_up_since(rollups.utc_today() - timedelta(days=2))
-        for kind in KINDS:  # cases opened after the rollup
+        for kind in DETECTORS:  # cases opened after the rollup
             run_reconciliation(kind)
         yield
         transaction.set_rollback(True)

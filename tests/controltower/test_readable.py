@@ -13,8 +13,9 @@ from django.test import Client
 from controltower import rollups
 from controltower.demo.people import USERS
 from controltower.demo.retailer import load_demo
+from exceptions.detectors import DETECTORS
+from exceptions.reconciliation import run_reconciliation
 from exceptions.services.sla import escalation_sweep
-from exceptions.reconciliation import KINDS, run_reconciliation
 from tests.crawl import crawl, problems
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +26,7 @@ PAGES_PER_ROLE = 45
 def demo(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock(), transaction.atomic():
         load_demo(size="small")
-        for kind in KINDS:
+        for kind in DETECTORS:
             run_reconciliation(kind)
         escalation_sweep()
         rollups.roll_up_since(rollups.utc_today() - timedelta(days=1))

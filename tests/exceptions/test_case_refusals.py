@@ -2,10 +2,13 @@
 (a double click, a stale page): the answer is the refusal in words, the case
 page around it, never a 500; nothing is written. Once as htmx, once as a
 plain form post (no JavaScript)."""
+import re
+
 import pytest
 from django.urls import reverse
 
 from controltower.models import Role
+from exceptions.services import actions
 from exceptions.models import Case, CaseComment, CaseHistory, CorrectiveAdjustment
 from tests.controltower.factories import make_user
 from tests.exceptions.factories import CaseFactory, CorrectiveAdjustmentFactory
@@ -116,3 +119,33 @@ def test_an_adjustment_on_a_case_with_a_pending_one_is_refused_in_words(client, 
     assert response.status_code == 200
     assert f"Adjustment {pending.transaction_id} of this case waits for finance approval" in response.content.decode()
     assert CorrectiveAdjustment.objects.filter(case=case).count() == 1
+
+
+def _count(body, status):
+    """The figure of `status` in the status counts of an answer."""
+    return int(re.search(rf'<strong data-status="{status}">(\d+)</strong>', body).group(1))
+
+
+def test_a_refusal_refreshes_the_status_counts_out_of_band(client, store, manager):
+    """Someone else resolved the case first: the refusal in words, and the page's counts as they
+    are now in the same answer (swapped out of band), not the stale ones of the page."""
+    case = CaseFactory(location=store, status=S.OPEN)
+    client.force_login(manager)
+    page = client.get(reverse("case-detail", args=[case.pk])).content.decode()
+    assert (_count(page, S.OPEN), _count(page, S.RESOLVED)) == (1, 0)
+    actions.resolve(case, make_user(Role.STORE_MANAGER, [store], username="colleague"), "recounted", "shrink")
+    response = client.post(reverse("case-resolve", args=[case.pk]),
+                           {"resolution_code": "recounted", "root_cause": "training"}, **HTMX)
+    body = response.content.decode()
+    assert "Cannot resolve it: the case is resolved." in body
+    counts = body[body.index('<nav id="case-counts"'):]
+    assert 'hx-swap-oob="true"' in counts[:counts.index(">")]
+    assert (_count(counts, S.OPEN), _count(counts, S.RESOLVED)) == (0, 1)
+
+
+def test_an_action_that_works_answers_without_the_counts(client, store, manager):
+    """A successful action has the counts reload on its casesChanged event instead."""
+    case = CaseFactory(location=store)
+    client.force_login(manager)
+    response = client.post(reverse("case-acknowledge", args=[case.pk]), **HTMX)
+    assert response["HX-Trigger"] == "casesChanged" and 'id="case-counts"' not in response.content.decode()

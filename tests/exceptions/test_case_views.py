@@ -6,7 +6,7 @@ message, and nothing written.
 """
 import csv
 import io
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -24,6 +24,9 @@ from exceptions.models import (
     CaseLink,
     CorrectiveAdjustment,
 )
+from exceptions.services import queries
+from exceptions.services.sla import sla_state, urgency
+from exceptions.views.queue import MostUrgentFirst
 from inventory.ledger import ingest_events
 from inventory.models import SKU, InventoryEvent, Position
 from inventory.sources import control_tower_source
@@ -83,6 +86,48 @@ def test_queue_lists_my_cases_most_urgent_first(client, anna, store_a, store_b):
     response = client.get(reverse("cases"))
     assert response.status_code == 200
     assert _ids(response) == [late.pk, sev1_sooner.pk, sev1_later.pk, sev2.pk]
+
+
+NOW = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
+
+
+def test_a_case_past_its_due_time_sorts_with_the_breached_at_once(client, anna, store_a, time_machine):
+    """The sweep has not flagged it yet: its SLA reads breached (exceptions.sla.sla_state), so it
+    comes before an at-risk case of a higher severity, as the flagged ones do."""
+    time_machine.move_to(NOW, tick=False)
+    at_risk = CaseFactory(location=store_a, severity=1, warning_due_at=NOW - timedelta(hours=1),
+                          resolution_due_at=NOW + timedelta(hours=1))
+    overdue = CaseFactory(location=store_a, severity=4, resolution_due_at=NOW - timedelta(minutes=1))
+    unanswered = CaseFactory(location=store_a, severity=4, response_due_at=NOW - timedelta(minutes=1),
+                             resolution_due_at=NOW + timedelta(hours=3))
+    flagged = CaseFactory(location=store_a, severity=3, breached_at=NOW - timedelta(hours=1),
+                          resolution_due_at=NOW - timedelta(hours=2))
+    waiting = CaseFactory(location=store_a, severity=4, status=Case.Status.WAITING,  # its clock stopped
+                          resolution_due_at=NOW - timedelta(minutes=1))
+    assert [sla_state(case, NOW).state for case in (overdue, unanswered, at_risk)] == ["breached", "breached",
+                                                                                      "at_risk"]
+    client.force_login(anna)
+    expected = [flagged.pk, overdue.pk, unanswered.pk, at_risk.pk, waiting.pk]
+    assert _ids(client.get(reverse("cases"))) == expected
+    assert [case.pk for case in queries.active_cases_at(store_a)] == expected
+
+
+def test_every_slice_of_the_queue_is_in_the_order_of_urgency(store_a, time_machine):
+    """The queue reads the breached cases and the others apart (views.queue.MostUrgentFirst): any
+    slice of it, wherever it starts and ends, is that slice of the cases sorted by
+    exceptions.sla.urgency."""
+    time_machine.move_to(NOW, tick=False)
+    for n, severity in enumerate((1, 2, 2, 3, 4, 1, 3)):
+        CaseFactory(location=store_a, severity=severity, resolution_due_at=NOW + timedelta(minutes=30 * n - 100))
+    CaseFactory(location=store_a, severity=2, breached_at=NOW, resolution_due_at=NOW + timedelta(hours=9))
+    CaseFactory(location=store_a, severity=2)  # no due time: last of its severity
+    expected = list(Case.objects.order_by(*urgency(NOW)).values_list("pk", flat=True))
+    queue = MostUrgentFirst(Case.objects.all(), NOW)
+    assert queue.count() == len(expected) == 9
+    assert expected[:5] != sorted(expected[:5])  # breached first is not the order of creation
+    for start in range(10):
+        for stop in range(start, 11):
+            assert queue[start:stop] == expected[start:stop], (start, stop)
 
 
 def test_queue_shows_active_cases_unless_asked(client, anna, store_a):

@@ -1,5 +1,5 @@
 """Cases API: scoped lists and details, actions, finance approvals."""
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -41,6 +41,17 @@ def test_list_is_scoped_and_most_urgent_first(api_client, store, manager):
     response = login(api_client, manager).get("/api/v1/cases")
     assert response.status_code == 200
     assert [row["id"] for row in response.json()["results"]] == [breached.pk, urgent.pk, calm.pk]
+
+
+def test_a_case_past_its_due_time_is_listed_with_the_breached_before_the_sweep(api_client, store, manager,
+                                                                              time_machine):
+    now = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
+    time_machine.move_to(now, tick=False)
+    at_risk = CaseFactory(location=store, severity=1, warning_due_at=now - timedelta(hours=1),
+                          resolution_due_at=now + timedelta(hours=1))
+    overdue = CaseFactory(location=store, severity=3, resolution_due_at=now - timedelta(minutes=1))
+    response = login(api_client, manager).get("/api/v1/cases")
+    assert [row["id"] for row in response.json()["results"]] == [overdue.pk, at_risk.pk]
 
 
 def test_filters(api_client, store, manager):

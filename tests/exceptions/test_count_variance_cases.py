@@ -6,13 +6,13 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 
 from controltower.models import Role
 from exceptions.findings import CaseKind
 from exceptions.models import Case, CaseLink
-from exceptions.reconciliation import KINDS, run_reconciliation
+from exceptions.detectors import DETECTORS, beat_schedule
+from exceptions.reconciliation import run_reconciliation
 from inventory.ledger import ingest_events
 from inventory.models import InventoryEvent, Location, SourceSystem
 from tests.controltower.factories import make_user
@@ -50,9 +50,8 @@ def linked(case):
 
 
 def test_the_kind_is_scheduled():
-    assert CaseKind.COUNT_VARIANCE in KINDS
-    assert "count_variance" in settings.RECONCILIATION_INTERVALS
-    assert "reconcile-count_variance" in settings.CELERY_BEAT_SCHEDULE
+    assert CaseKind.COUNT_VARIANCE in DETECTORS
+    assert "reconcile-count_variance" in beat_schedule()
 
 
 def test_a_count_beyond_tolerance_opens_one_case_per_state(world):

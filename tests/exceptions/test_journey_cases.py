@@ -3,12 +3,12 @@ one per journey, that clears itself when the journey moves on."""
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 
 from exceptions.findings import CaseKind
 from exceptions.models import Case
-from exceptions.reconciliation import KINDS, run_reconciliation
+from exceptions.detectors import DETECTORS, beat_schedule
+from exceptions.reconciliation import run_reconciliation
 from inventory.journeys import ingest_steps
 from tests.inventory.factories import LocationFactory, RegionFactory, SourceSystemFactory
 
@@ -34,7 +34,7 @@ def store():
 
 
 def test_the_kind_is_scheduled():
-    assert KIND in KINDS and KIND in settings.RECONCILIATION_INTERVALS
+    assert KIND in DETECTORS and f"reconcile-{KIND}" in beat_schedule()
 
 
 def test_a_stuck_journey_opens_one_case_that_clears_when_it_moves_on(default_routing, store, oms):

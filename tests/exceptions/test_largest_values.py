@@ -21,7 +21,8 @@ from django.utils import timezone
 from controltower.models import Role
 from exceptions.findings import CaseKind
 from exceptions.models import Case, CorrectiveAdjustment
-from exceptions.reconciliation import KINDS, run_reconciliation
+from exceptions.detectors import DETECTORS
+from exceptions.reconciliation import run_reconciliation
 from inventory.fields import MAX_QUANTITY, MAX_SMALL_INTEGER, MAX_UNIT_COST, MAX_VALUE
 from inventory.models import (
     SKU,
@@ -167,7 +168,7 @@ def _load_largest(world):
 
 
 def _reconcile_all():
-    for kind in KINDS:  # as manage.py reconcile does
+    for kind in DETECTORS:  # as manage.py reconcile does
         run_reconciliation(kind)
 
 
@@ -504,7 +505,7 @@ def test_the_longest_accepted_keys_fit_every_case(api_client, default_routing):
         {"location": location_code, "sku": sku_code, "state": "available", "quantity": 900},
     ]})
 
-    for kind in KINDS:
+    for kind in DETECTORS:
         run_reconciliation(kind)
 
     kinds = set(Case.objects.values_list("kind", flat=True))
@@ -523,6 +524,6 @@ def test_the_longest_accepted_keys_fit_every_case(api_client, default_routing):
     assert all(ref.startswith(f"{source_code}:{txn[:40]}") for ref in conflicts)
     # A second pass finds the same cases (the bounded references are the same every run).
     before = set(Case.objects.values_list("fingerprint", flat=True))
-    for kind in KINDS:
+    for kind in DETECTORS:
         assert not run_reconciliation(kind).opened, kind
     assert set(Case.objects.values_list("fingerprint", flat=True)) == before

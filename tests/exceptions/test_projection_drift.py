@@ -4,14 +4,14 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
 from controltower.models import Role
 from exceptions.findings import CaseKind
 from exceptions.models import Case
-from exceptions.reconciliation import KINDS, run_reconciliation
+from exceptions.detectors import DETECTORS, beat_schedule
+from exceptions.reconciliation import run_reconciliation
 from inventory.ledger import ingest_events, rebuild_positions
 from inventory.models import Position, SourceSystem
 from tests.inventory.factories import SKUFactory, SourceSystemFactory
@@ -39,9 +39,9 @@ def drift():
 def test_a_scheduled_kind_every_hour_unless_told():
     from exceptions.reconciliation_tasks import tasks
 
-    assert CaseKind.PROJECTION_DRIFT in KINDS
+    assert CaseKind.PROJECTION_DRIFT in DETECTORS
     assert tasks[CaseKind.PROJECTION_DRIFT].name == "reconcile.projection_drift"
-    entry = settings.CELERY_BEAT_SCHEDULE["reconcile-projection_drift"]
+    entry = beat_schedule()["reconcile-projection_drift"]
     assert entry["task"] == "reconcile.projection_drift" and entry["schedule"] == 3600
 
 

@@ -5,6 +5,7 @@ at once; a run past its budget is stopped and reported; an incremental kind
 starts from its watermark."""
 import logging
 import threading
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
@@ -16,6 +17,7 @@ from django.utils import timezone
 
 from controltower.models import Role
 from exceptions import reconciliation
+from exceptions.detectors import DETECTORS
 from exceptions.findings import CaseKind
 from exceptions.models import Case, ReconciliationRun
 from exceptions.reconciliation.common import fetch_rows
@@ -52,7 +54,8 @@ def sold_short(default_routing):
 
 
 def test_a_kind_that_fails_is_recorded_and_shown_while_the_others_run(monkeypatch, client, sold_short, caplog):
-    monkeypatch.setitem(reconciliation.KINDS, CaseKind.SUSPECTED_DUPLICATE, a_finder_that_cannot_complete)
+    monkeypatch.setitem(DETECTORS, CaseKind.SUSPECTED_DUPLICATE,
+                        replace(DETECTORS[CaseKind.SUSPECTED_DUPLICATE], find=a_finder_that_cannot_complete))
 
     with caplog.at_level(logging.ERROR, logger="exceptions.reconciliation"):
         with pytest.raises(CommandError, match="1 of 18 kinds did not finish: suspected_duplicate"):
@@ -63,7 +66,7 @@ def test_a_kind_that_fails_is_recorded_and_shown_while_the_others_run(monkeypatc
     assert "reconcile suspected_duplicate failed" in caplog.text
     # Every kind after it ran, and did its work.
     assert set(ReconciliationRun.objects.filter(outcome=Outcome.OK).values_list("kind", flat=True)) == (
-        set(reconciliation.KINDS) - {CaseKind.SUSPECTED_DUPLICATE})
+        set(DETECTORS) - {CaseKind.SUSPECTED_DUPLICATE})
     assert Case.objects.filter(kind=CaseKind.NEGATIVE_STOCK).exists()
     assert Case.objects.filter(kind=CaseKind.STALE_FEED).exists()
     # The integration admin sees it.
@@ -135,8 +138,8 @@ def test_a_run_past_its_budget_is_stopped_and_reported_not_left_running(sold_sho
 @pytest.mark.skipif("connection.vendor != 'postgresql'")
 def test_a_query_past_the_budget_is_cancelled_by_postgresql(monkeypatch, sold_short):
     """The statement timeout ends a query that would outlive the run's budget."""
-    monkeypatch.setitem(reconciliation.KINDS, CaseKind.NEGATIVE_STOCK,
-                        lambda: fetch_rows("SELECT pg_sleep(5)", []))
+    monkeypatch.setitem(DETECTORS, CaseKind.NEGATIVE_STOCK, replace(
+        DETECTORS[CaseKind.NEGATIVE_STOCK], find=lambda: fetch_rows("SELECT pg_sleep(5)", [])))
     started = timezone.now()
 
     run = run_kind(CaseKind.NEGATIVE_STOCK, budget_s=1)

@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from exceptions.findings import CaseKind
 from exceptions.models import Case, CaseHistory, CaseLink
-from exceptions.reconciliation import KINDS, release_expired, run_reconciliation
+from exceptions.detectors import DETECTORS, beat_schedule
+from exceptions.reconciliation import release_expired, run_reconciliation
 from inventory.ledger import ingest_events, rebuild_positions
 from inventory.models import CONTROL_TOWER_SOURCE, Channel, InventoryEvent, Position, SourceSystem
 from tests.conftest import on_postgres
@@ -55,9 +56,7 @@ def world():
 
 
 def test_the_kind_is_scheduled():
-    from django.conf import settings
-
-    assert KIND in KINDS and KIND in settings.RECONCILIATION_INTERVALS
+    assert KIND in DETECTORS and f"reconcile-{KIND}" in beat_schedule()
 
 
 def test_an_order_held_beyond_the_web_cart_hold_opens_one_case_and_clears_when_picked(world):

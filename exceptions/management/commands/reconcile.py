@@ -1,7 +1,7 @@
 """reconcile [KIND ...]: run reconciliation jobs now, in this process."""
 from django.core.management.base import BaseCommand, CommandError
 
-from exceptions.reconciliation import KINDS
+from exceptions.detectors import DETECTORS
 from exceptions.reconciliation.runs import run_kind
 
 
@@ -10,14 +10,14 @@ class Command(BaseCommand):
             "what changed; a kind that fails is reported and the others still run.")
 
     def add_arguments(self, parser):
-        parser.add_argument("kinds", nargs="*", metavar="KIND", help=f"One of: {', '.join(KINDS)}")
+        parser.add_argument("kinds", nargs="*", metavar="KIND", help=f"One of: {', '.join(DETECTORS)}")
 
     def handle(self, *args, **options):
-        kinds = options["kinds"] or list(KINDS)
-        unknown = [kind for kind in kinds if kind not in KINDS]
+        kinds = options["kinds"] or list(DETECTORS)
+        unknown = [kind for kind in kinds if kind not in DETECTORS]
         if unknown:
             raise CommandError(
-                f"Unknown reconciliation '{unknown[0]}'; one of {', '.join(KINDS)}."
+                f"Unknown reconciliation '{unknown[0]}'; one of {', '.join(DETECTORS)}."
             )
         failed = []
         for kind in kinds:
