@@ -10,6 +10,7 @@ app = Celery("controltower")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 app.autodiscover_tasks(related_name="reconciliation_tasks")
+app.autodiscover_tasks(related_name="mail_tasks")
 
 
 def longest_time_limit(celery_app):

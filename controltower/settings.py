@@ -306,6 +306,18 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env_int("ROLLOUT_EVALUATION_SECONDS", 3600),
         "options": {"expires": env_int("ROLLOUT_EVALUATION_SECONDS", 3600) - 60},
     },
+    # Work recorded but never taken by the broker (it was away): "Evaluate
+    # now" requests (rollout.evaluation) and case mail (exceptions.services.mail).
+    "rollout-run-left-queued-evaluations": {
+        "task": "rollout.run_left_queued_evaluations",
+        "schedule": env_int("QUEUED_EVALUATION_SWEEP_SECONDS", 60),
+        "options": {"expires": env_int("QUEUED_EVALUATION_SWEEP_SECONDS", 60) - 10},
+    },
+    "exceptions-send-unsent-mail": {
+        "task": "exceptions.send_unsent_mail",
+        "schedule": env_int("UNSENT_MAIL_SWEEP_SECONDS", 600),
+        "options": {"expires": env_int("UNSENT_MAIL_SWEEP_SECONDS", 600) - 30},
+    },
 }
 
 # The reconciliation tasks' entries join these when the exceptions app is
@@ -319,6 +331,11 @@ CASE_ADJUSTMENT_APPROVAL_THRESHOLD = env_str("CASE_ADJUSTMENT_APPROVAL_THRESHOLD
 # --- Mail (escalation notices) ------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "control-tower@localhost")
+# A worker sends each mail (exceptions.mail_tasks.send_case_mail): an SMTP server
+# that does not answer within EMAIL_TIMEOUT seconds, or refuses, is tried
+# again with exponential backoff MAIL_MAX_RETRIES times.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+MAIL_MAX_RETRIES = env_int("MAIL_MAX_RETRIES", 8)
 
 # --- Production hardening ------------------------------------------------------
 # Production (DATABASE_URL or CELERY_BROKER_URL set, DEBUG off) is HTTPS only

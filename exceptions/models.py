@@ -249,6 +249,26 @@ class CaseComment(models.Model):
         ordering = ["at", "id"]
 
 
+class CaseMail(models.Model):
+    """An e-mail to a case's owning team (an SLA warning, breach or
+    escalation), kept from the moment it is due: a worker sends it
+    (exceptions.services.mail), and once `sent_at` is set it is never sent again."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="mails")
+    action = models.CharField(max_length=32)
+    recipients = models.JSONField(default=list)
+    subject = models.CharField(max_length=300)
+    body = models.TextField()
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True, help_text="None: not sent yet.")
+
+    class Meta:
+        indexes = [models.Index(fields=["created_at"], condition=Q(sent_at__isnull=True), name="case_mail_unsent")]
+
+    def __str__(self):
+        return f"{self.subject} ({'sent' if self.sent_at else 'not sent'})"
+
+
 class CorrectiveAdjustment(models.Model):
     """A stock correction that resolves a case, posted to the ledger as an
     `adjustment` event. Above the approval threshold finance approves first."""

@@ -1,4 +1,5 @@
-"""Celery task for the SLA sweep; the work is in exceptions.services.sla."""
+"""Celery task for the SLA sweep; the work is in exceptions.services.sla
+(its mail goes through exceptions.mail_tasks)."""
 from controltower.tasks import tower_task
 
 from .services.sla import escalation_sweep as sweep

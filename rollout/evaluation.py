@@ -15,6 +15,10 @@ the threshold continuously for that many hours (its evidence since the last
 miss). A baseline criterion compares with the pilot wave's value over the
 same window, or with the wave's own value over the window before its actual
 cutover; its threshold is an offset added to that value.
+
+"Evaluate now" is queued: the request is recorded (request_evaluation) and
+a worker runs it once (run_request); requests the broker never took are run
+by the sweep (run_left_queued).
 """
 from __future__ import annotations
 
@@ -23,14 +27,16 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
+from django.db import transaction
 from django.utils import timezone
 
+from controltower.locks import lock_rows
 from controltower.metrics import Scope, Window, measure
 from controltower.when import when
 from inventory.models import InventoryEvent
 
 from . import gates
-from .models import Criterion, Evaluation, Gate, Wave
+from .models import Criterion, Evaluation, EvaluationRequest, Gate, Wave
 
 COMPARE = {
     Criterion.Comparator.GTE: operator.ge,
@@ -163,6 +169,57 @@ def evaluate_all(at=None):
     evaluations = [e for wave in waves for e in evaluate_wave(wave, at)]
     return {"waves": len(waves), "evaluations": len(evaluations),
             "failing": sum(1 for e in evaluations if not e.passed and not e.waived)}
+
+
+# --------------------------------------------------------------------------
+# "Evaluate now", queued
+# --------------------------------------------------------------------------
+
+# The sweep leaves a request this young to the task sent for it.
+LEFT_QUEUED_AFTER = timedelta(minutes=1)
+
+
+def request_evaluation(wave, *, user, at=None):
+    """Queue an evaluation of `wave` for `user`: (the request, whether it is
+    new). A request still queued is the answer to a second click."""
+    return EvaluationRequest.objects.get_or_create(
+        wave=wave, finished_at__isnull=True, defaults={"requested_by": user, "requested_at": at or timezone.now()},
+    )
+
+
+def latest_request(wave):
+    return wave.evaluation_requests.select_related("requested_by").order_by("-requested_at", "-pk").first()
+
+
+def run_request(request_id, at=None):
+    """Evaluate the wave of a queued request and record what was found, once:
+    the request is locked while it runs, so a second run of it (the sweep, a
+    redelivered task) waits and then finds it finished. An evaluation that
+    fails keeps nothing but the error, on the request, and raises. Returns
+    the request, or None when it had already run."""
+    try:
+        with transaction.atomic():
+            queued = lock_rows(EvaluationRequest.objects.filter(pk=request_id, finished_at__isnull=True),
+                               of=("self",)).select_related("wave__program").first()
+            if queued is None:
+                return None
+            made = evaluate_wave(queued.wave, at)
+            queued.finished_at = timezone.now()
+            queued.evaluations, queued.failing = len(made), sum(1 for e in made if not e.counts)
+            queued.save(update_fields=["finished_at", "evaluations", "failing"])
+    except Exception as error:
+        EvaluationRequest.objects.filter(pk=request_id, finished_at__isnull=True).update(
+            finished_at=timezone.now(), error=(str(error) or type(error).__name__)[:300])
+        raise
+    return queued
+
+
+def run_left_queued(now=None):
+    """The sweep: run the requests still queued a while after they were made
+    (the broker was away when they were sent, or lost them). Returns how many ran."""
+    now = now or timezone.now()
+    left = EvaluationRequest.objects.filter(finished_at__isnull=True, requested_at__lte=now - LEFT_QUEUED_AFTER)
+    return sum(run_request(pk) is not None for pk in left.order_by("requested_at").values_list("pk", flat=True))
 
 
 # --------------------------------------------------------------------------

@@ -321,6 +321,29 @@ class Evaluation(models.Model):
         return f"{self.gate} {self.criterion} at {self.at:%Y-%m-%d %H:%M}: {'pass' if self.passed else 'fail'}"
 
 
+class EvaluationRequest(models.Model):
+    """"Evaluate now" asked for a wave: queued until a worker has evaluated
+    its open gates (rollout.evaluation.run_request), then what it found, or
+    why it failed. At most one request of a wave waits at a time: a second
+    click finds it."""
+
+    wave = models.ForeignKey(Wave, on_delete=models.CASCADE, related_name="evaluation_requests")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True, help_text="None: queued.")
+    evaluations = models.PositiveIntegerField(null=True, blank=True, help_text="Criteria measured.")
+    failing = models.PositiveIntegerField(null=True, blank=True, help_text="Of those, failing and not waived.")
+    error = models.CharField(max_length=300, blank=True, help_text="Why it failed (the worker's log has more).")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["wave"], condition=Q(finished_at__isnull=True),
+                                               name="one_queued_evaluation_per_wave")]
+        indexes = [models.Index(fields=["wave", "-requested_at"], name="evaluation_request_latest")]
+
+    def __str__(self):
+        return f"{self.wave} evaluation asked {self.requested_at:%Y-%m-%d %H:%M}"
+
+
 class Waiver(models.Model):
     """A failing criterion accepted for a while: asked by one person, approved
     by another, always with an expiry after which it stops counting."""

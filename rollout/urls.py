@@ -13,6 +13,7 @@ urlpatterns = [
     path("rollout/waves/<int:pk>/", views.wave_detail, name="rollout-wave"),
     path("rollout/waves/<int:pk>/cutover/", views.wave_schedule, name="rollout-schedule"),
     path("rollout/waves/<int:pk>/evaluate/", views.wave_evaluate, name="rollout-evaluate"),
+    path("rollout/waves/<int:pk>/evaluation/", views.wave_evaluation, name="rollout-evaluation"),
     path("hypercare/", hypercare_views.dashboard, name="hypercare"),
     path("hypercare/waves/<int:pk>/", hypercare_views.wave_view, name="hypercare-wave"),
     path("hypercare/waves/<int:pk>/regions/<str:region>/", hypercare_views.region_view, name="hypercare-region"),

@@ -20,13 +20,16 @@ from controltower.answers import NotInScope, add_service_errors, not_found, obje
 from controltower.navigation import allows, refusal, screen
 from controltower.permissions import may_decide_go_no_go, may_manage_rollout, may_sign_off
 from controltower.scoping import role_of
+from controltower.tasks import enqueue
+from controltower.when import when
 
 from . import board as readiness
 from . import gates
-from .evaluation import evaluate_wave
+from .evaluation import latest_request, request_evaluation
 from .forms import CutoverForm, GoNoGoForm, SignOffForm, WaiverForm
 from .models import Gate, GateKind, GoNoGo, Program, Waiver, Wave
 from .schedule import schedule_cutover
+from .tasks import run_evaluation_request
 
 
 def _wave(request, pk):
@@ -99,6 +102,7 @@ def _wave_page(request, wave, status=200, **forms):
                                                                    initial={"planned_cutover": wave.planned_cutover}))
         if may_manage_rollout(user) and wave.actual_cutover is None else None,
         "stores": [],
+        "evaluation_request": latest_request(wave),
     }
     if current is not None:
         readiness.add_records_urls(wave, current, now)
@@ -212,14 +216,30 @@ def wave_schedule(request, pk):
 @login_required
 @require_POST
 def wave_evaluate(request, pk):
-    """The button: evaluate the wave's open gate now (the hourly run's work)."""
+    """The button: queue an evaluation of the wave's open gate (the hourly
+    run's work) for a worker; the wave page says it is queued until it is done."""
     try:
         wave = _wave(request, pk)
     except NotInScope as error:
         return not_found(request, error)
     if not may_manage_rollout(request.user):
         return refused(request, "Only the PMO evaluates a wave on demand.")
-    made = evaluate_wave(wave)
-    failing = sum(1 for e in made if not e.counts)
-    messages.success(request, f"Evaluated {len(made)} criteria now: {failing} failing.")
+    queued, new = request_evaluation(wave, user=request.user)
+    if new:
+        enqueue(run_evaluation_request, queued.pk)
+    else:
+        messages.info(request, f"An evaluation is already queued since {when(queued.requested_at)}: it runs once.")
     return redirect("rollout-wave", wave.pk)
+
+
+@login_required
+@require_GET
+def wave_evaluation(request, pk):
+    """The wave page's "Evaluation queued" line, polled until it is done (htmx fragment)."""
+    try:
+        wave = _wave(request, pk)
+    except NotInScope as error:
+        return not_found(request, error)
+    return render(request, "rollout/_evaluation_request.html", {
+        "wave": wave, "evaluation_request": latest_request(wave), "polled": True,
+    })

@@ -2,6 +2,7 @@
 
 - routing: which team owns a new case, and its SLA policy's clock started;
 - sla: the one SLA clock, where a case stands against it, and the escalation sweep;
+- mail: the sweep's mail to a case's team, recorded and sent by a worker, once;
 - sync: findings -> cases (open, refresh, clear, reopen), for the reconciliation jobs;
 - actions: what people do with a case, and which actions they may take now;
 - adjustments: corrective adjustments, and finance's approval of them;

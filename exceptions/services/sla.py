@@ -10,22 +10,24 @@ target, flags breaches, and moves breached cases up the ladder (owner team
 target that passes. Every change is a conditional update, so two sweeps at
 once (or one run twice) warn, flag and escalate each case once. A case's
 change and its history (written by changes.write_history) commit together
-or not at all; the e-mail goes after the commit.
+or not at all; the e-mail is recorded after the commit and sent by a worker
+(mail).
 """
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Case as CaseWhen, F, Q, Value, When
 from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
 
+from controltower.tasks import enqueue
 from controltower.when import when
 from inventory.trading import Calendar
 
+from ..mail_tasks import send_case_mail
 from ..models import Case, Team
+from . import mail as case_mail
 from .changes import write_history
 
 
@@ -253,14 +255,7 @@ def _breach_words(case, now):
 
 
 def _notify(case, action, message):
-    """An e-mail to the owning team."""
-    recipients = [case.owner.email] if case.owner and case.owner.email else []
-    if recipients:
-        where = case.location.code if case.location else "estate"
-        send_mail(
-            subject=f"[Control Tower] Case #{case.pk} {case.get_kind_display()} at {where}: {action.replace('_', ' ')}",
-            message=f"{message}\n\n{case.summary}\n\nSeverity {case.severity}, "
-                    f"value at risk {case.value_at_risk}.",
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            recipient_list=recipients,
-        )
+    """An e-mail to the owning team, recorded now and sent by a worker."""
+    mail = case_mail.record(case, action, message)
+    if mail is not None:
+        enqueue(send_case_mail, mail.pk)

@@ -11,7 +11,7 @@ from axe_playwright_python.sync_playwright import Axe
 from django.utils import timezone
 
 from controltower.models import Role
-from rollout.evaluation import evaluate_wave
+from rollout.evaluation import evaluate_wave, request_evaluation, run_request
 from rollout.models import Gate, GateKind
 from tests.controltower.factories import make_user
 from tests.inventory.factories import LocationFactory
@@ -24,7 +24,7 @@ from tests.rollout.factories import (
     WaveFactory,
 )
 
-from .conftest import TABLET
+from .conftest import DESKTOP, PHONE, TABLET
 from .test_accessibility import WCAG_2_A_AA
 
 
@@ -138,3 +138,46 @@ def test_pmo_waives_a_red_gate_and_finance_signs_it_off(page, live_server, log_i
     page.wait_for_load_state("networkidle")
     assert_no_axe_findings(page, "wave page at 768 px")
     screenshot(page, "rollout-wave-768")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_evaluate_now_says_queued_and_shows_the_result_when_a_worker_has_run_it(
+        page, live_server, log_in, screenshot, north_wave):
+    pmo = make_user(Role.PMO, username="paula")
+    log_in(pmo)
+    page.goto(f"{live_server.url}/rollout/waves/{north_wave.pk}/")
+    screenshot(page, "rollout-wave-before-evaluate")
+    page.set_viewport_size(PHONE)
+    screenshot(page, "rollout-wave-before-evaluate-390")
+    page.set_viewport_size(DESKTOP)
+
+    # Tasks run inline in the tests: the click's evaluation is done at once.
+    page.get_by_role("button", name="Evaluate the open gate now").click()
+    page.get_by_text("1 criterion measured, 1 failing").wait_for()
+
+    # A request the worker has not reached yet: the page says queued and polls.
+    queued, _ = request_evaluation(north_wave, user=pmo)
+    polls = []
+    page.on("request", lambda request: polls.append(request.url) if "/evaluation/" in request.url else None)
+    page.goto(f"{live_server.url}/rollout/waves/{north_wave.pk}/")
+    status = page.get_by_role("status")
+    assert "Evaluation queued at" in status.inner_text()
+    assert_no_axe_findings(page, "wave page, evaluation queued")
+    screenshot(page, "rollout-wave-evaluation-queued")
+    page.set_viewport_size(PHONE)
+    assert_no_axe_findings(page, "wave page, evaluation queued, at 390 px")
+    screenshot(page, "rollout-wave-evaluation-queued-390")
+
+    run_request(queued.pk)  # the worker
+    status.get_by_text("1 criterion measured, 1 failing").wait_for(timeout=10_000)
+    assert polls  # the line was polled for
+    assert_no_axe_findings(page, "wave page, evaluation done, at 390 px")
+    screenshot(page, "rollout-wave-evaluation-done-390")
+    page.set_viewport_size(DESKTOP)
+    screenshot(page, "rollout-wave-evaluation-done")
+    done = len(polls)
+    page.wait_for_timeout(4_000)  # longer than the polling interval
+    assert len(polls) == done  # done: no more polling
+    status.get_by_role("link", name="Reload the page to see the new evidence").click()
+    page.wait_for_load_state("networkidle")
+    assert "1 criterion measured, 1 failing" in page.get_by_role("status").inner_text()
