@@ -5,6 +5,7 @@ counts are the locations', in inventory.models)."""
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Q
 
 from controltower.models import Role
 from controltower.scoping import ScopedQuerySet

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('exceptions', '0016_trading_hours_to_inventory'),
+        ('exceptions', '0018_urgency_breached_when_read'),
     ]
 
     operations = [
