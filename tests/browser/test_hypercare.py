@@ -6,10 +6,12 @@ store (Back returns), exports a
 table as CSV, and opens the store's SKUs and channels. Every page passes
 axe-core's WCAG 2 A/AA rules; screenshots in var/screenshots/."""
 import csv
+import re
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from playwright.sync_api import expect
 from django.utils import timezone
 
 from controltower import rollups
@@ -103,7 +105,7 @@ def test_executive_lands_on_hypercare_drills_down_and_exports(page, live_server,
     screenshot(page, "hypercare-landing")
 
     page.get_by_role("link", name="Full charts, worst stores and open cases of Berlin").click()
-    assert page.get_by_role("heading", name="Hypercare: Berlin").is_visible()
+    expect(page.get_by_role("heading", name="Hypercare: Berlin")).to_be_visible()
     draws_a_chart(page)
     assert "Hypercare exit gate: at least 95.0%" in page.locator(".trend-grid").inner_text()
     assert_no_axe_findings(page, "hypercare wave")
@@ -111,15 +113,15 @@ def test_executive_lands_on_hypercare_drills_down_and_exports(page, live_server,
 
     # Wave -> region -> store, real links: Back returns to the region.
     page.get_by_role("link", name="DE-EAST Germany East").click()
-    assert page.url.endswith(f"/hypercare/waves/{live_wave.pk}/regions/DE-EAST/")
+    expect(page).to_have_url(re.compile(f"/hypercare/waves/{live_wave.pk}/regions/DE-EAST/$"))
     draws_a_chart(page)
     assert_no_axe_findings(page, "hypercare region")
     screenshot(page, "hypercare-region")
     page.get_by_role("link", name="DE102 Potsdam").first.click()
     store_url = f"/hypercare/waves/{live_wave.pk}/stores/DE102/"
-    assert page.url.endswith(store_url)
+    expect(page).to_have_url(re.compile(f"{store_url}$"))
     draws_a_chart(page)
-    assert page.locator("#table-open-cases").is_visible()
+    expect(page.locator("#table-open-cases")).to_be_visible()
     assert_no_axe_findings(page, "hypercare store")
     screenshot(page, "hypercare-store")
 
@@ -135,16 +137,17 @@ def test_executive_lands_on_hypercare_drills_down_and_exports(page, live_server,
     assert rows[2] == ["Severity 2", "0", "1", "1", "0", "2"]
 
     page.go_back()
-    assert page.url.endswith(f"/hypercare/waves/{live_wave.pk}/regions/DE-EAST/")
+    expect(page).to_have_url(re.compile(f"/hypercare/waves/{live_wave.pk}/regions/DE-EAST/$"))
     page.go_forward()
-    assert page.url.endswith(store_url)
+    expect(page).to_have_url(re.compile(f"{store_url}$"))
 
     page.get_by_role("link", name="SKUs: positions and count variances").click()
+    expect(page.locator("#table-count-variances")).to_be_attached()
     first_variance = page.locator("#table-count-variances").locator("xpath=../..").locator("tbody tr").first
     assert "SKU-0" in first_variance.inner_text() and "-6" in first_variance.inner_text()
     assert_no_axe_findings(page, "hypercare SKUs")
     screenshot(page, "hypercare-skus")
     page.get_by_role("link", name="Channels").click()
-    assert page.url.endswith(f"{store_url}channels/")
+    expect(page).to_have_url(re.compile(f"{store_url}channels/$"))
     assert_no_axe_findings(page, "hypercare channels")
     screenshot(page, "hypercare-channels")
