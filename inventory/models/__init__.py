@@ -22,6 +22,7 @@ from .vocabulary import (
     SourceEventTypeChoices,
     StateChoices,
 )
+from .webhooks import ObservedLevel, WebhookDelivery
 
 __all__ = [
     "CONTROL_TOWER_SOURCE",
@@ -43,6 +44,7 @@ __all__ = [
     "JourneyStep",
     "Location",
     "MasterDataChange",
+    "ObservedLevel",
     "Position",
     "PurchaseOrderLine",
     "Region",
@@ -56,6 +58,7 @@ __all__ = [
     "TradingHours",
     "Transfer",
     "UnitConversion",
+    "WebhookDelivery",
     "atp_expression",
     "available_to_promise",
     "on_hand_expression",
