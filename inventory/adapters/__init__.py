@@ -10,6 +10,7 @@ what an adapter declares). An endpoint takes the adapters it names:
 from .events import TowerEvents
 from .registry import (
     Adapter,
+    Ignored,
     Unparseable,
     UnsupportedFormat,
     for_content_type,
@@ -24,6 +25,7 @@ register(ShopifyInventory())
 
 __all__ = [
     "Adapter",
+    "Ignored",
     "Unparseable",
     "UnsupportedFormat",
     "for_content_type",
