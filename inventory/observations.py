@@ -20,12 +20,11 @@ An observation, in the tower's words: {"transaction_id", "location", "sku",
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from django.db import transaction
 from django.utils import timezone
 
 from . import fields
+from .ledger import EventResult, IngestReport
 from .models import ObservedLevel, RejectedEvent, SourceSystem, StateChoices
 from .snapshots import SnapshotError, ingest_snapshot
 
@@ -33,45 +32,14 @@ from .snapshots import SnapshotError, ingest_snapshot
 NOT_NEWER = "not newer than the level kept"
 
 
-@dataclass
-class Answer:
-    """How one item of a delivery was answered, in the shape of /events'
-    results; an ignored item says why (`reason`, `detail`)."""
-
-    transaction_id: str
-    status: str  # accepted | duplicate | conflict | rejected | ignored
-    errors: dict = field(default_factory=dict)
-    reason: str = ""
-    detail: str = ""
-
-    def as_dict(self):
-        answer = {"transaction_id": self.transaction_id, "status": self.status, "errors": self.errors}
-        if self.status == "ignored":
-            answer.update(reason=self.reason, detail=self.detail)
-        return answer
-
-
-@dataclass
-class Report:
-    results: list
-
-    @property
-    def counts(self):
-        counts = {"accepted": 0, "duplicate": 0, "conflict": 0, "rejected": 0, "ignored": 0}
-        for result in self.results:
-            counts[result.status] += 1
-        return counts
-
-    def as_dict(self):
-        return {"counts": self.counts, "results": [result.as_dict() for result in self.results]}
-
-
-def observe(source: SourceSystem, observations, received_at=None, keep_rejections=True) -> Report:
-    """Take each observation of `source`, in order: one Answer each.
+def observe(source: SourceSystem, observations, received_at=None, keep_rejections=True) -> IngestReport:
+    """Take each observation of `source`, in order: one EventResult each
+    (`ignored` with its reason for one no newer than the level kept).
     Rejected ones are kept for replay unless `keep_rejections` is off (the
     replay itself updates the rows it already has)."""
     received_at = received_at or timezone.now()
-    return Report([_observe_one(source, raw, received_at, keep_rejections) for raw in observations])
+    answers = [_observe_one(source, raw, received_at, keep_rejections) for raw in observations]
+    return IngestReport(answers, counts_ignored=True)
 
 
 def _observe_one(source, raw, received_at, keep_rejections):
@@ -93,14 +61,14 @@ def _observe_one(source, raw, received_at, keep_rejections):
                     source=source, location_ref=location_ref, sku_ref=sku_ref, state=state,
                 ).first()
             if kept is not None and kept.observed_at >= as_of:
-                answer = Answer(txn, "ignored", reason=NOT_NEWER, detail=(
+                answer = EventResult(txn, "ignored", reason=NOT_NEWER, detail=(
                     f"{source.code} reported {kept.quantity} {kept.state} as of {kept.observed_at.isoformat()}; "
                     f"this one is as of {as_of.isoformat()}."
                 ))
             else:
                 answer = _snapshot(source, raw, as_of, state, received_at, kept, location_ref, sku_ref)
     if answer is None:
-        answer = Answer(txn, "rejected", errors)
+        answer = EventResult(txn, "rejected", errors)
     if answer.status == "rejected" and keep_rejections:
         RejectedEvent.objects.create(
             source=source, transaction_id=txn, feed=RejectedEvent.Feed.OBSERVATIONS,
@@ -118,9 +86,9 @@ def _snapshot(source, raw, as_of, state, received_at, kept, location_ref, sku_re
     try:
         report = ingest_snapshot(source, as_of, [line], received_at=received_at)
     except SnapshotError as exc:  # the source's lane refuses on-hand snapshots
-        return Answer(txn, "rejected", {"kind": [str(exc)]})
+        return EventResult(txn, "rejected", {"kind": [str(exc)]})
     if report.rejected:
-        return Answer(txn, "rejected", report.rejected[0]["errors"])
+        return EventResult(txn, "rejected", report.rejected[0]["errors"])
     quantity = report.snapshot.lines.values_list("quantity", flat=True).get()
     if kept is None:
         ObservedLevel.objects.create(
@@ -130,4 +98,4 @@ def _snapshot(source, raw, as_of, state, received_at, kept, location_ref, sku_re
     else:
         kept.quantity, kept.observed_at, kept.snapshot = quantity, as_of, report.snapshot
         kept.save(update_fields=["quantity", "observed_at", "snapshot"])
-    return Answer(txn, "accepted")
+    return EventResult(txn, "accepted")

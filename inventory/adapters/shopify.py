@@ -26,10 +26,13 @@ from django.utils import timezone
 from .. import fields
 from ..ingest_counts import count_batch
 from ..models import WebhookDelivery
-from ..observations import Answer, Report, observe
-from .registry import Adapter, Unparseable
+from ..ledger import EventResult, IngestReport
+from ..observations import NOT_NEWER, observe
+from .registry import Adapter, Ignored, Unparseable
 
 LEVEL_UPDATE = "inventory_levels/update"
+OTHER_TOPIC = "not an inventory level update"
+NOT_TRACKED = "not tracked"
 # Shopify's webhook headers, the X- spelling first; its newer deliveries drop the X-.
 TOPIC_HEADERS = ("X-Shopify-Topic", "Shopify-Topic")
 EVENT_ID_HEADERS = ("X-Shopify-Event-Id", "Shopify-Event-Id")
@@ -46,12 +49,6 @@ class Delivery:
     delivery_id: str
     topic: str
     payload: dict
-
-
-@dataclass(frozen=True)
-class Ignored:
-    reason: str
-    detail: str = ""
 
 
 def header(headers, names):
@@ -95,6 +92,7 @@ class ShopifyInventory(Adapter):
         "The delivery's X-Shopify-Event-Id header, else its X-Shopify-Webhook-Id (a retry repeats both), "
         "else the SHA-256 of the body."
     )
+    ignored_reasons = (OTHER_TOPIC, NOT_TRACKED, NOT_NEWER)
 
     def parse(self, body):
         try:
@@ -108,11 +106,12 @@ class ShopifyInventory(Adapter):
     def events(self, delivery: Delivery) -> list:
         """The delivery's observation in the tower's words, or why it is ignored."""
         if delivery.topic != LEVEL_UPDATE:
-            return [Ignored("not an inventory level update", f"topic {delivery.topic or '(none)'}")]
+            return [Ignored(OTHER_TOPIC, f"topic {delivery.topic or '(none)'}", key=delivery.delivery_id)]
         payload = delivery.payload
         if "available" in payload and payload["available"] is None:
             # Shopify sends null for an item whose inventory it does not track.
-            return [Ignored("not tracked", "Shopify does not track this item's inventory (available is null).")]
+            return [Ignored(NOT_TRACKED, "Shopify does not track this item's inventory (available is null).",
+                            key=delivery.delivery_id)]
         return [{
             "transaction_id": delivery.delivery_id,
             "location": shopify_id(payload.get("location_id")),
@@ -122,16 +121,12 @@ class ShopifyInventory(Adapter):
             "as_of": payload.get("updated_at"),
         }]
 
-    def post(self, source, delivery: Delivery, received_at=None) -> Report:
-        answers = []
-        for item in self.events(delivery):
-            if isinstance(item, Ignored):
-                answers.append(Answer(delivery.delivery_id, "ignored", reason=item.reason, detail=item.detail))
-            else:
-                answers += observe(source, [item], received_at=received_at).results
-        return Report(answers)
+    def post(self, source, delivery: Delivery, received_at=None) -> IngestReport:
+        items = self.events(delivery)
+        report = observe(source, [item for item in items if not isinstance(item, Ignored)], received_at=received_at)
+        return self.answer(items, report)
 
-    def receive_delivery(self, source, body: bytes, headers, received_at=None) -> Report:
+    def receive_delivery(self, source, body: bytes, headers, received_at=None) -> IngestReport:
         """Take one signed delivery of `source`: each is answered (never
         raises for its content), once; a repeat of its id reads duplicate."""
         received_at = received_at or timezone.now()
@@ -145,12 +140,12 @@ class ShopifyInventory(Adapter):
                         status=WebhookDelivery.Status.ACCEPTED,
                     )
             except IntegrityError:  # this delivery came before
-                report = Report([Answer(key, "duplicate")])
+                report = IngestReport([EventResult(key, "duplicate")], counts_ignored=True)
             else:
                 try:
                     report = self.post(source, Delivery(key, topic, self.parse(body)), received_at)
                 except Unparseable as exc:
-                    report = Report([Answer(key, "rejected", {"body": [str(exc)]})])
+                    report = IngestReport([EventResult(key, "rejected", {"body": [str(exc)]})], counts_ignored=True)
                 answer = report.results[0]
                 kept.status = answer.status
                 kept.reason = answer.reason[:64]

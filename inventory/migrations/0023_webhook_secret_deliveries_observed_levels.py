@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('inventory', '0018_trading_hours'),
+        ('inventory', '0019_event_cashier'),
     ]
 
     operations = [
