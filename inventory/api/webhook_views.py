@@ -21,7 +21,7 @@ from inventory.adapters.shopify import LEVEL_UPDATE, header
 from inventory.models import SourceSystem
 from inventory.webhooks import signature_matches, webhook_secret
 
-from .serializers import IngestResultSerializer
+from .serializers import IngestResponseSerializer
 
 HMAC_HEADERS = ("X-Shopify-Hmac-Sha256", "Shopify-Hmac-Sha256")
 UNSIGNED = "No X-Shopify-Hmac-Sha256 (or Shopify-Hmac-Sha256) header: Shopify signs every delivery."
@@ -39,18 +39,6 @@ ANSWER_EXAMPLE = {
     "counts": {"accepted": 1, "duplicate": 0, "conflict": 0, "rejected": 0, "ignored": 0},
     "results": [{"transaction_id": "b54557e4-8a5f-4f7d-9d7b-0bcd043a1e2f", "status": "accepted", "errors": {}}],
 }
-WEBHOOK_ANSWER = inline_serializer("WebhookAnswer", {
-    "counts": serializers.DictField(
-        child=serializers.IntegerField(), help_text="accepted, duplicate, conflict, rejected, ignored",
-    ),
-    "results": inline_serializer("WebhookItem", {
-        **IngestResultSerializer().get_fields(),
-        "status": serializers.ChoiceField(choices=["accepted", "duplicate", "conflict", "rejected", "ignored"]),
-        "reason": serializers.CharField(required=False, help_text="Why an ignored item was ignored"),
-        "detail": serializers.CharField(required=False),
-    }, many=True),
-})
-
 
 class ShopifyWebhookView(APIView):
     authentication_classes = []
@@ -82,7 +70,7 @@ class ShopifyWebhookView(APIView):
             "admin_graphql_api_id": serializers.CharField(required=False),
         })},
         responses={
-            200: WEBHOOK_ANSWER,
+            200: IngestResponseSerializer,
             401: OpenApiResponse(description="No signature, a wrong one, or no webhook secret for this source"),
         },
         examples=[
