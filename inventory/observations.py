@@ -23,8 +23,10 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from controltower.locks import lock_rows
+
 from . import fields
-from .ledger import EventResult, IngestReport
+from .ledger.posting import EventResult, IngestReport
 from .models import ObservedLevel, RejectedEvent, SourceSystem, StateChoices
 from .snapshots import SnapshotError, ingest_snapshot
 
@@ -54,7 +56,7 @@ def _observe_one(source, raw, received_at, keep_rejections):
         with transaction.atomic():
             # One observation of a source at a time: the kept level is read and
             # replaced under this lock (posting also updates this row: heard_from).
-            SourceSystem.objects.select_for_update().filter(pk=source.pk).first()
+            list(lock_rows(SourceSystem.objects.filter(pk=source.pk)))
             kept = None
             if location_ref and sku_ref and state in StateChoices.values:
                 kept = ObservedLevel.objects.filter(
