@@ -24,10 +24,10 @@ EXAMPLES = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
-ids = (st.integers(min_value=-(2**70), max_value=2**70) | st.sampled_from([24826418, 271878346596884015])
+ids = (st.integers(min_value=-(2**63), max_value=2**64 - 1) | st.sampled_from([24826418, 271878346596884015])
        | st.text(max_size=20) | st.sampled_from(["gid://shopify/InventoryItem/271878346596884015", "", "\x00"])
        | st.none() | st.booleans() | st.floats())
-values = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30) | st.sampled_from(
+values = st.none() | st.booleans() | st.integers(-(2**63), 2**63) | st.floats() | st.text(max_size=30) | st.sampled_from(
     ["2026-11-23T10:15:00-05:00", "2026-11-23T10:15:00", "9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+01:00"])
 levels = st.fixed_dictionaries({}, optional={
     "inventory_item_id": ids, "location_id": ids, "available": values | st.integers(-5, 5), "updated_at": values,
