@@ -10,7 +10,9 @@ code or the source's foreign identifiers).
 
 Observations of one pair are settled by their time, not by their order of
 arrival: the latest kept per pair is an ObservedLevel, and an observation
-no newer than it is answered `ignored` and stored nothing. An observation
+no newer than it is answered `ignored` and stored nothing. The snapshot of
+the one a newer observation replaces is marked superseded: reconciliation
+compares one snapshot per pair, not one per delivery. An observation
 the master data cannot place (an unknown id) is rejected naming the field
 and the id, and kept for replay (feed `observations`): a mapping loaded
 later lets it through, unless a newer one was kept meanwhile.
@@ -27,7 +29,7 @@ from controltower.locks import lock_rows
 
 from . import fields
 from .ledger.posting import EventResult, IngestReport
-from .models import ObservedLevel, RejectedEvent, SourceSystem, StateChoices
+from .models import ObservedLevel, RejectedEvent, Snapshot, SourceSystem, StateChoices
 from .snapshots import SnapshotError, ingest_snapshot
 
 # The fixed phrase an observation older than the kept one is ignored with.
@@ -98,6 +100,7 @@ def _snapshot(source, raw, as_of, state, received_at, kept, location_ref, sku_re
             quantity=quantity, observed_at=as_of, snapshot=report.snapshot,
         )
     else:
+        Snapshot.objects.filter(pk=kept.snapshot_id).update(status=Snapshot.Status.SUPERSEDED)
         kept.quantity, kept.observed_at, kept.snapshot = quantity, as_of, report.snapshot
         kept.save(update_fields=["quantity", "observed_at", "snapshot"])
     return EventResult(txn, "accepted")

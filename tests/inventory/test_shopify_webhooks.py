@@ -201,7 +201,9 @@ def test_a_newer_observation_replaces_the_level_kept(client, mapped):
     kept = ObservedLevel.objects.get()
     assert (kept.quantity, kept.observed_at) == (4, datetime(2026, 11, 23, 16, 0, tzinfo=UTC))
     assert kept.snapshot == Snapshot.objects.latest("as_of")
-    assert Snapshot.objects.count() == 2
+    older = Snapshot.objects.earliest("as_of")
+    assert older.status == Snapshot.Status.SUPERSEDED  # kept, but compared no more
+    assert [item.snapshot for item in reconciliation.compared_snapshots()] == [kept.snapshot]
 
 
 def test_an_observation_never_moves_the_position_and_reconciliation_compares_it(client, mapped, default_routing):
