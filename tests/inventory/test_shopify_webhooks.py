@@ -206,7 +206,7 @@ def test_a_newer_observation_replaces_the_level_kept(client, mapped):
     assert [item.snapshot for item in reconciliation.compared_snapshots()] == [kept.snapshot]
 
 
-def test_an_observation_never_moves_the_position_and_reconciliation_compares_it(client, mapped, default_routing):
+def test_an_observation_never_moves_the_position_and_reconciliation_compares_it(client, mapped):
     web, tee = mapped
     receipt = {"transaction_id": "R1", "type": "receipt", "location": "WEB", "sku": "TEE-M", "quantity": 40,
                "occurred_at": "2026-11-22T09:00:00+00:00"}
@@ -230,6 +230,28 @@ def test_ids_past_2_to_the_53_are_kept_exactly(client, shop):
     assert response.json()["results"][0]["status"] == "accepted"
     assert ObservedLevel.objects.get().sku_ref == "9007199254740993"
     assert SnapshotLine.objects.get().sku_id == tee.pk
+
+
+def test_ids_as_strings_or_graphql_ids_read_as_the_same_ids(client, mapped):
+    as_text = level(item=ITEM, location=f"gid://shopify/Location/{LOCATION}", updated_at="2026-11-23T10:00:00Z")
+    as_gid = level(item=f"gid://shopify/InventoryItem/{ITEM}", location=LOCATION)
+
+    answers = [deliver(client, body, event_id=f"evt-{n}").json()["results"][0]["status"]
+               for n, body in enumerate((as_text, as_gid))]
+
+    assert answers == ["accepted", "accepted"]
+    assert set(ObservedLevel.objects.values_list("location_ref", "sku_ref")) == {(LOCATION, ITEM)}
+
+
+def test_a_location_outside_the_sources_lane_is_rejected(client, mapped):
+    shop = SourceSystem.objects.get(code="SHOPIFY")
+    shop.lane_locations.set([LocationFactory(code="OTHER")])
+
+    answer = deliver(client, level()).json()["results"][0]
+
+    assert answer["status"] == "rejected"
+    assert "does not feed location" in answer["errors"]["location"][0]
+    assert RejectedEvent.objects.get().feed == "observations"
 
 
 def test_an_unknown_id_is_rejected_naming_it_and_kept_for_replay(client, shop):
