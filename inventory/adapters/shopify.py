@@ -23,7 +23,7 @@ import orjson
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .. import fields
+from .. import fields, received_documents
 from ..ingest_counts import count_batch
 from ..models import WebhookDelivery
 from ..ledger import EventResult, IngestReport
@@ -132,6 +132,7 @@ class ShopifyInventory(Adapter):
         received_at = received_at or timezone.now()
         key = delivery_id(headers, body)
         topic = header(headers, TOPIC_HEADERS)[:64]
+        refused = ""  # why the body cannot be read at all
         with transaction.atomic():
             try:
                 with transaction.atomic():
@@ -145,11 +146,18 @@ class ShopifyInventory(Adapter):
                 try:
                     report = self.post(source, Delivery(key, topic, self.parse(body)), received_at)
                 except Unparseable as exc:
-                    report = IngestReport([EventResult(key, "rejected", {"body": [str(exc)]})], counts_ignored=True)
+                    # Answered 200 all the same: a retry of these bytes would read no better.
+                    refused = str(exc)
+                    report = IngestReport([EventResult(key, "rejected", {"body": [refused]})], counts_ignored=True)
                 answer = report.results[0]
                 kept.status = answer.status
                 kept.reason = answer.reason[:64]
                 kept.save(update_fields=["status", "reason"])
+            # Recorded as every format's documents are; one that cannot be read is kept whole.
+            if refused:
+                received_documents.record(source, self.name, body, received_at, error=refused)
+            else:
+                received_documents.record(source, self.name, body, received_at, report=report)
             counted = {status: n for status, n in report.counts.items() if status != "ignored"}
             count_batch(source, received_at, counted)
         source.heard_from(received_at)

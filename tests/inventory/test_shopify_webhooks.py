@@ -17,6 +17,7 @@ from inventory.models import (
     IngestDay,
     ObservedLevel,
     Position,
+    ReceivedDocument,
     RejectedEvent,
     Snapshot,
     SnapshotLine,
@@ -85,7 +86,7 @@ def deliver(client, body, topic=LEVEL_UPDATE, event_id="evt-1", signature=None, 
 
 def nothing_stored():
     return not (WebhookDelivery.objects.exists() or Snapshot.objects.exists() or RejectedEvent.objects.exists()
-                or IngestDay.objects.exists())
+                or IngestDay.objects.exists() or ReceivedDocument.objects.exists())
 
 
 # Signatures
@@ -299,6 +300,27 @@ def test_other_topics_are_answered_and_counted_as_ignored(client, mapped):
     }
     assert WebhookDelivery.objects.get().status == "ignored"
     assert not Snapshot.objects.exists()
+
+
+def test_each_delivery_is_recorded_for_integration_health_by_format(client, mapped):
+    deliver(client, level(), event_id="evt-1")
+    deliver(client, level(), event_id="evt-1")
+    deliver(client, fixture("inventory_levels_disconnect.json"), topic="inventory_levels/disconnect", event_id="e2")
+
+    documents = ReceivedDocument.objects.order_by("id")
+    assert [(d.format, d.lines, d.accepted, d.duplicate, d.ignored) for d in documents] == [
+        ("shopify", 1, 1, 0, 0), ("shopify", 1, 0, 1, 0), ("shopify", 1, 0, 0, 1)]
+    assert documents.last().ignored_by_reason == {"not an inventory level update": 1}
+
+
+def test_a_body_that_cannot_be_read_is_kept_whole_and_answered_200(client, mapped):
+    response = deliver(client, b'{"available": ')
+
+    assert response.status_code == 200
+    assert response.json()["results"][0]["errors"]["body"][0].startswith("The body is not valid JSON")
+    document = ReceivedDocument.objects.get()
+    assert (document.status, bytes(document.body)) == ("refused", b'{"available": ')
+    assert document.error.startswith("The body is not valid JSON")
 
 
 def test_an_untracked_item_is_ignored(client, mapped):
