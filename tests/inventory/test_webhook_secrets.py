@@ -84,3 +84,15 @@ def test_a_signature_matches_only_its_body_and_secret():
     assert not signature_matches("", body, signature("", body))
     assert not signature_matches(SECRET, body, None)
     assert not signature_matches(SECRET, body, "é")
+
+
+def test_the_admin_says_whether_a_secret_is_set_and_never_shows_it(admin_client):
+    run("add_source", "SHOPIFY", "--kind", "ecom", "--webhook-secret", SECRET)
+    source = SourceSystem.objects.get(code="SHOPIFY")
+
+    page = admin_client.get(f"/admin/inventory/sourcesystem/{source.pk}/change/").content.decode()
+
+    assert "Set (stored encrypted)." in page
+    assert SECRET not in page and source.webhook_secret not in page
+    assert admin_client.get("/admin/inventory/webhookdelivery/").status_code == 200
+    assert admin_client.get("/admin/inventory/observedlevel/").status_code == 200
