@@ -5,10 +5,12 @@ import base64
 import hashlib
 import hmac
 from datetime import UTC, datetime
+from io import StringIO
 from pathlib import Path
 
 import orjson
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 
 from exceptions.reconciliation import snapshots as reconciliation
@@ -355,3 +357,16 @@ def test_the_endpoint_is_in_the_openapi_schema(client):
     assert {"200", "401"} <= set(operation["responses"])
     assert operation["security"] == [{}]  # no token: the HMAC authenticates the delivery
     assert "X-Shopify-Hmac-Sha256" in {parameter["name"] for parameter in operation["parameters"]}
+
+
+def test_the_mapping_the_docs_load_lets_the_docs_delivery_in(client, shop, tmp_path):
+    LocationFactory(code="WEB")
+    SKUFactory(code="TEE-M")
+    mapping = tmp_path / "shopify-ids.csv"
+    mapping.write_text(f"kind,external_id,code\nlocation,{LOCATION},WEB\nsku,{ITEM},TEE-M\n")
+    call_command("import_external_ids", "SHOPIFY", str(mapping), stdout=StringIO())
+
+    response = deliver(client, fixture("inventory_levels_update.json"))
+
+    assert response.json()["results"][0]["status"] == "accepted"
+    assert SnapshotLine.objects.get().sku.code == "TEE-M"
