@@ -2,7 +2,7 @@
 the same delivery twice is taken once, and of two observations of one item
 and location the newer is kept whichever commits first."""
 import pytest
-from django.db import connection  # noqa: F401  (read by the skipif condition string)
+from django.db import connection
 
 from inventory import adapters
 from inventory.models import ObservedLevel, Snapshot, SourceSystem, WebhookDelivery
@@ -13,7 +13,7 @@ from tests.threads import run_at_once
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif("connection.vendor != 'postgresql'", reason="row locking is a PostgreSQL matter"),
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="row locking is a PostgreSQL matter"),
     pytest.mark.usefixtures("clock_after_fixed_dates"),
 ]
 
