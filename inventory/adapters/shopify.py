@@ -34,6 +34,7 @@ LEVEL_UPDATE = "inventory_levels/update"
 OTHER_TOPIC = "not an inventory level update"
 NOT_TRACKED = "not tracked"
 # Shopify's webhook headers, the X- spelling first; its newer deliveries drop the X-.
+SIGNATURE_HEADERS = ("X-Shopify-Hmac-Sha256", "Shopify-Hmac-Sha256")
 TOPIC_HEADERS = ("X-Shopify-Topic", "Shopify-Topic")
 EVENT_ID_HEADERS = ("X-Shopify-Event-Id", "Shopify-Event-Id")
 WEBHOOK_ID_HEADERS = ("X-Shopify-Webhook-Id", "Shopify-Webhook-Id")

@@ -17,13 +17,12 @@ from rest_framework.views import APIView
 
 from controltower.limits import read_body
 from inventory import adapters
-from inventory.adapters.shopify import LEVEL_UPDATE, header
+from inventory.adapters.shopify import LEVEL_UPDATE, SIGNATURE_HEADERS, header
 from inventory.models import SourceSystem
 from inventory.webhooks import signature_matches, webhook_secret
 
 from .serializers import IngestResponseSerializer
 
-HMAC_HEADERS = ("X-Shopify-Hmac-Sha256", "Shopify-Hmac-Sha256")
 UNSIGNED = "No X-Shopify-Hmac-Sha256 (or Shopify-Hmac-Sha256) header: Shopify signs every delivery."
 MISMATCH = ("The X-Shopify-Hmac-Sha256 signature does not match the body under this source's webhook secret "
             "(set by manage.py add_source CODE --kind ecom --webhook-secret SECRET).")
@@ -80,7 +79,7 @@ class ShopifyWebhookView(APIView):
     )
     def post(self, request, source_code):
         body = read_body(request.stream) if request.stream is not None else b""
-        sent = header(request.headers, HMAC_HEADERS)
+        sent = header(request.headers, SIGNATURE_HEADERS)
         if not sent:
             return Response({"detail": UNSIGNED}, status=401)
         source = SourceSystem.objects.filter(code=source_code, active=True).first()
