@@ -8,6 +8,7 @@ what an adapter declares). An endpoint takes the adapters it names:
     report = adapter.receive(source, body)
 """
 from .events import TowerEvents
+from .poslog import POSLog
 from .registry import (
     Adapter,
     Ignored,
@@ -20,6 +21,7 @@ from .registry import (
 )
 
 register(TowerEvents())
+register(POSLog())
 
 __all__ = [
     "Adapter",

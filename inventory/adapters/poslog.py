@@ -35,8 +35,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
 from django.conf import settings
+from django.utils import timezone
 
+from controltower.db import chunks
+
+from ..ledger import IngestReport, ingest_events
 from ..models import Location
+from ..till_totals import record_till_transactions
 from .registry import Adapter, Ignored, Unparseable
 
 NAMESPACES = (
@@ -246,6 +251,7 @@ class POSLog(Adapter):
         "The line's store, workstation, transaction sequence number, business day and line "
         "sequence number: store/workstation/sequence/day/line."
     )
+    ignored_reasons = (TRAINING, NOT_DONE, VOID, CONTROL, NOT_AN_ITEM, NOT_STOCK)
 
     def parse(self, body):
         try:
@@ -263,8 +269,18 @@ class POSLog(Adapter):
         return Document(root)
 
     def post(self, source, document, received_at=None):
-        document.zones = store_zones(source, {store_of(t) for t in children(document.root, "Transaction")})
-        return super().post(source, document, received_at=received_at)
+        received_at = received_at or timezone.now()
+        stores = store_locations(source, {store_of(t) for t in children(document.root, "Transaction")})
+        document.zones = {store: zone_of(location) for store, location in stores.items()}
+        items, totals = self.read(document)
+        # A day's log of a busy store may hold more lines than one batch takes.
+        events = [item for item in items if not isinstance(item, Ignored)]
+        results = []
+        for batch in chunks(events, settings.INGEST_MAX_EVENTS):
+            results.extend(ingest_events(source, batch, received_at=received_at).results)
+        report = self.answer(items, IngestReport(results))
+        record_till_transactions(source, totals, stores, received_at)
+        return report
 
     def events(self, document):
         return self.read(document)[0]
@@ -286,13 +302,14 @@ class POSLog(Adapter):
         if body is None:
             kind = next((local(node.tag) for node in transaction if local(node.tag).endswith("Transaction")), "")
             detail = text(child(transaction, kind), "ReasonCode") if kind else ""
-            return [Ignored(CONTROL, f"{till.receipt}: {kind or 'no transaction body'} {detail}".strip())], None
+            shown = f"{kind or 'no transaction body'} {detail}".strip()
+            return [Ignored(CONTROL, shown, key=till.receipt)], None
 
         status = (body.get("TransactionStatus") or "").strip()
         if flag(transaction, "TrainingModeFlag"):
-            skipped = Ignored(TRAINING, till.receipt)
+            skipped = TRAINING, "training mode"
         elif status.lower() in NOT_FINISHED or flag(transaction, "CancelFlag"):
-            skipped = Ignored(NOT_DONE, f"{till.receipt}: {status or 'cancelled'}")
+            skipped = NOT_DONE, status or "cancelled"
         else:
             skipped = None
         lines = [Line(element) for element in children(body, "LineItem")]
@@ -302,12 +319,13 @@ class POSLog(Adapter):
                 if undone is not None:
                     undone.undone_by = line.sequence
         totals = TillTotals(
-            till, skipped.reason if skipped else "counted",
+            till, skipped[0] if skipped else "counted",
             amount(body, "TransactionGrandAmount"), amount(body, "TransactionTaxAmount"),
         )
         items = []
         for line in lines:
-            item = skipped or self.line_item(till, line, zones)
+            key = f"{till.receipt}/{line.sequence}"
+            item = Ignored(*skipped, key=key) if skipped else self.line_item(till, line, key, zones)
             if isinstance(item, Ignored):
                 totals.ignored_lines += 1
             elif item["type"] == "sale":
@@ -316,21 +334,20 @@ class POSLog(Adapter):
                 totals.return_lines += 1
             items.append(item)
         if not lines:  # a transaction with no line at all is accounted for too
-            items.append(skipped or Ignored(NOT_AN_ITEM, f"{till.receipt}: no line items"))
+            items.append(Ignored(*skipped, key=till.receipt) if skipped else Ignored(NOT_AN_ITEM, "no line items", key=till.receipt))
         return items, totals
 
-    def line_item(self, till, line, zones):
-        where = f"{till.receipt} line {line.sequence}"
+    def line_item(self, till, line, key, zones):
         if line.item is None:
             shown = next((local(node.tag) for node in line.element if local(node.tag) != "SequenceNumber"), "empty")
-            return Ignored(NOT_AN_ITEM, f"{where}: {shown}")
+            return Ignored(NOT_AN_ITEM, shown, key=key)
         if line.voided:
-            return Ignored(VOID, f"{where}: {line.voided}")
+            return Ignored(VOID, line.voided, key=key)
         if line.undone_by:
-            return Ignored(VOID, f"{where}: voided by line {line.undone_by}")
+            return Ignored(VOID, f"voided by line {line.undone_by}", key=key)
         item_type = (line.item.get("ItemType") or "Stock").strip()
         if item_type.lower() != "stock":
-            return Ignored(NOT_STOCK, f"{where}: {item_type}")
+            return Ignored(NOT_STOCK, item_type, key=key)
         quantity = line.quantity
         kind = "sale" if line.kind == "Sale" else "return"
         if isinstance(quantity, Decimal):
@@ -339,7 +356,7 @@ class POSLog(Adapter):
             quantity = abs(quantity)
         unit = line.unit or (settings.POSLOG_WEIGHT_UNIT if weighed(line.element, quantity) else "")
         event = {
-            "transaction_id": f"{till.receipt}/{line.sequence}",
+            "transaction_id": key,
             "type": kind,
             "location": till.store,
             "sku": line.sku,
@@ -353,12 +370,13 @@ class POSLog(Adapter):
         return event
 
 
-def store_zones(source, stores):
-    """The timezone of each store id that names a location, by the tower's code."""
-    zones = {}
-    for code, name in Location.objects.filter(code__in=[s for s in stores if s]).values_list("code", "timezone"):
-        try:
-            zones[code] = ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            continue
-    return zones
+def store_locations(source, stores):
+    """The tower's Location of each store id that names one."""
+    return {location.code: location for location in Location.objects.filter(code__in=[s for s in stores if s])}
+
+
+def zone_of(location):
+    try:
+        return ZoneInfo(location.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
