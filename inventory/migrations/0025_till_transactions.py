@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('inventory', '0019_event_cashier'),
+        ('inventory', '0020_foreign_identifiers_and_gln'),
     ]
 
     operations = [
