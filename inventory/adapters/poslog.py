@@ -39,6 +39,7 @@ from django.utils import timezone
 
 from controltower.db import chunks
 
+from ..identifiers import resolve
 from ..ledger import IngestReport, ingest_events
 from ..models import Location
 from ..till_totals import record_till_transactions
@@ -371,8 +372,11 @@ class POSLog(Adapter):
 
 
 def store_locations(source, stores):
-    """The tower's Location of each store id that names one."""
-    return {location.code: location for location in Location.objects.filter(code__in=[s for s in stores if s])}
+    """The tower's Location of each store id that names one (inventory.identifiers:
+    by code, the source's foreign identifiers or a GLN)."""
+    ids = resolve(source, {store for store in stores if store}, ()).locations
+    by_id = Location.objects.in_bulk(set(ids.values()))
+    return {store: by_id[location_id] for store, location_id in ids.items()}
 
 
 def zone_of(location):
