@@ -166,9 +166,10 @@ def amount(body, total_type):
     for total in children(body, "Total"):
         if total.get("TotalType") == total_type:
             try:
-                return Decimal((total.text or "").strip())
+                value = Decimal((total.text or "").strip())
             except InvalidOperation:
                 return None
+            return value if value.is_finite() else None
     return None
 
 

@@ -186,6 +186,16 @@ def test_the_tills_totals_are_kept_for_the_store_day_check(till, shop):
     assert (kept.status, kept.sale_lines, kept.return_lines, kept.ignored_lines) == ("counted", 4, 2, 1)
 
 
+@pytest.mark.parametrize("grand", ["NaN", "sNaN", "Infinity", "1e30", "12,50", ""])
+def test_a_total_that_is_no_amount_is_kept_as_none(till, shop, grand):
+    body = poslog(transaction(sale() + f'<Total TotalType="TransactionGrandAmount">{grand}</Total>'))
+
+    report = adapters.get("poslog").receive(till, body)
+
+    assert report.counts["accepted"] == 1
+    assert TillTransaction.objects.get().grand_amount is None
+
+
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
 <!DOCTYPE POSLog [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>
 <POSLog xmlns="http://www.nrf-arts.org/IXRetail/namespace/">&b;</POSLog>"""
