@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('inventory', '0020_foreign_identifiers_and_gln'),
+        ('inventory', '0021_decimal_unit_factors'),
     ]
 
     operations = [

@@ -165,6 +165,20 @@ def test_a_till_time_without_offset_is_its_stores_local_time(till, shop):
     assert InventoryEvent.objects.get().occurred_at == datetime(2026, 7, 1, 10, 0, tzinfo=dt_timezone.utc)
 
 
+def test_apples_sold_by_the_pound_are_weighed_in_grams(till, shop):
+    UnitConversionFactory(sku=SKUFactory(code="APPLES"), unit="LBR", factor=Decimal("453.59237"))
+    ncr = 'xmlns:acs="http://www.ncr.com/rsd/acs/tlog/markup/poslog/2.1" acs:weightItem="true"'
+    body = poslog(transaction(sale("APPLES", "0.42", attributes=ncr) + sale("APPLES", "-0.42", sequence=2)))
+
+    report = adapters.get("poslog").receive(till, body)
+
+    assert report.counts["accepted"] == 2
+    # 0.42 lb is 190.5088 g: the nearest gram (docs/domain.md, the one rounding rule).
+    assert sorted(InventoryEvent.objects.values_list("type", "entered_quantity", "entered_unit", "quantity")) == [
+        ("return", Decimal("0.42"), "LBR", 191), ("sale", Decimal("0.42"), "LBR", 191),
+    ]
+
+
 @override_settings(POSLOG_WEIGHT_UNIT="KGM")
 def test_a_weighed_line_without_a_unit_is_in_the_tills_weight_unit(till, shop):
     ncr = 'xmlns:acs="http://www.ncr.com/rsd/acs/tlog/markup/poslog/2.1" acs:weightItem="true"'

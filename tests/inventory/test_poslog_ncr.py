@@ -5,6 +5,7 @@ checkout). Every line item is accounted for, with the numbers below, and
 posting the file twice changes nothing."""
 import re
 from collections import Counter
+from decimal import Decimal
 
 import pytest
 
@@ -12,7 +13,14 @@ from inventory import adapters
 from inventory.models import InventoryEvent, RejectedEvent, TillTransaction
 from tests.shared import shared_file
 
-from .factories import BarcodeFactory, ExternalIdFactory, LocationFactory, SKUFactory, SourceSystemFactory
+from .factories import (
+    BarcodeFactory,
+    ExternalIdFactory,
+    LocationFactory,
+    SKUFactory,
+    SourceSystemFactory,
+    UnitConversionFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -42,8 +50,10 @@ def tills(ncr):
     for gtin, department in dict(items).items():
         if department == UNKNOWN_DEPARTMENT:
             continue
-        sku = SKUFactory(code=f"NCR-{gtin[-8:]}", base_unit="G" if gtin in weighed else "EA")
+        sku = SKUFactory(code=f"NCR-{gtin}", base_unit="G" if gtin in weighed else "EA")
         BarcodeFactory(sku=sku, code=gtin[-12:])
+        if gtin in weighed:  # the tills weigh in pounds (settings.POSLOG_WEIGHT_UNIT)
+            UnitConversionFactory(sku=sku, unit="LBR", factor=Decimal("453.59237"))
     return source
 
 
@@ -52,7 +62,7 @@ def test_every_line_of_the_ncr_export_is_accounted_for(tills, ncr):
 
     results = report.results
     assert len(results) == 1050  # 1,041 line items in 42 retail transactions, 9 control transactions
-    assert report.counts == {"accepted": 362, "duplicate": 0, "conflict": 0, "rejected": 181, "ignored": 507}
+    assert report.counts == {"accepted": 526, "duplicate": 0, "conflict": 0, "rejected": 17, "ignored": 507}
     assert Counter(r.reason for r in results if r.status == "ignored") == {
         "non-inventory line": 489,  # tenders, tax, loyalty rewards, CRM variables, age checks...
         "control transaction": 9,  # sign-on, sign-off, no sale
@@ -61,11 +71,19 @@ def test_every_line_of_the_ncr_export_is_accounted_for(tills, ncr):
     }
     assert Counter(tuple(r.errors) for r in results if r.status == "rejected") == {
         ("sku",): 17,  # department 34, not on this item master
-        ("unit",): 164,  # weighed lines, in pounds: these SKUs have no LBR conversion
     }
-    assert Counter(InventoryEvent.objects.values_list("type", flat=True)) == {"sale": 362}
-    assert sum(InventoryEvent.objects.values_list("quantity", flat=True)) == 452
-    assert RejectedEvent.objects.filter(source=tills).count() == 181
+    # No returns in this export: its corrections are line voids.
+    assert Counter(InventoryEvent.objects.values_list("type", "entered_unit")) == {
+        ("sale", "EA"): 362, ("sale", "LBR"): 164,
+    }
+    units = Counter()
+    for unit, quantity in InventoryEvent.objects.values_list("entered_unit", "quantity"):
+        units[unit] += quantity
+    assert units == {"EA": 452, "LBR": 82625}  # 82,625 g of produce sold by the pound
+    apples = InventoryEvent.objects.get(transaction_id="9/1/376/2017-10-01/32")
+    assert (apples.entered_quantity, apples.quantity) == (Decimal("1.14"), 517)  # 517.0932 g, rounded
+    assert apples.occurred_at.isoformat() == "2017-10-01T20:15:41+00:00"  # 15:15:41 in Chicago (CDT)
+    assert RejectedEvent.objects.filter(source=tills).count() == 17
     assert set(InventoryEvent.objects.values_list("location__code", flat=True)) == {"S009"}
     assert set(InventoryEvent.objects.values_list("cashier", flat=True)) == {"91", "92", "94", "254", "437", "745"}
     assert TillTransaction.objects.filter(status="counted").count() == 42
@@ -79,6 +97,6 @@ def test_posting_the_ncr_export_twice_changes_nothing(tills, ncr):
 
     again = adapter.receive(tills, ncr)
 
-    assert again.counts == {"accepted": 0, "duplicate": 362, "conflict": 0, "rejected": 181, "ignored": 507}
+    assert again.counts == {"accepted": 0, "duplicate": 526, "conflict": 0, "rejected": 17, "ignored": 507}
     assert list(InventoryEvent.objects.order_by("id").values_list("id", "transaction_id", "quantity")) == ledger
     assert list(TillTransaction.objects.order_by("id").values_list("id", "grand_amount", "status")) == tills_kept
