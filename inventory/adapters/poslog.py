@@ -309,7 +309,7 @@ class POSLog(Adapter):
 
         status = (body.get("TransactionStatus") or "").strip()
         if flag(transaction, "TrainingModeFlag"):
-            skipped = TRAINING, "training mode"
+            skipped = TRAINING, ""
         elif status.lower() in NOT_FINISHED or flag(transaction, "CancelFlag"):
             skipped = NOT_DONE, status or "cancelled"
         else:

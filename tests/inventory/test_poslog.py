@@ -125,7 +125,7 @@ def test_training_suspended_void_and_service_lines_move_nothing(till, shop):
 
     results = report.as_dict()["results"]
     assert [(r["status"], r.get("reason", ""), r.get("detail", "")) for r in results] == [
-        ("ignored", "training mode", "training mode"),
+        ("ignored", "training mode", ""),
         ("ignored", "not finished", "Suspended"),
         ("ignored", "not finished", "Suspended"),
         ("accepted", "", ""),  # the resumed transaction carries the suspended one's lines, once
@@ -208,6 +208,29 @@ def test_a_total_that_is_no_amount_is_kept_as_none(till, shop, grand):
 
     assert report.counts["accepted"] == 1
     assert TillTransaction.objects.get().grand_amount is None
+
+
+def test_a_till_posts_only_its_own_stores_sales(till, shop):
+    till.lane_locations.set([LocationFactory(code="S002")])
+    body = poslog(transaction(sale()) + transaction(sale(), store="S002").replace(
+        "<SequenceNumber>9</SequenceNumber>", "<SequenceNumber>10</SequenceNumber>"))
+
+    report = adapters.get("poslog").receive(till, body)
+
+    results = report.as_dict()["results"]
+    assert [r["status"] for r in results] == ["rejected", "accepted"]
+    assert results[0]["errors"] == {"location": ["Source POSLOG-TILLS does not feed location S001 (its lane: S002)."]}
+
+
+@override_settings(INGEST_MAX_EVENTS=2)
+def test_a_document_longer_than_a_batch_is_posted_in_batches_and_answered_in_order(till, shop):
+    body = poslog(transaction("".join(sale(quantity=str(n), sequence=n) for n in range(1, 6))))
+
+    report = adapters.get("poslog").receive(till, body)
+
+    assert [r.transaction_id for r in report.results] == [f"S001/1/9/2026-11-23/{n}" for n in range(1, 6)]
+    assert report.counts["accepted"] == 5
+    assert sorted(InventoryEvent.objects.values_list("quantity", flat=True)) == [1, 2, 3, 4, 5]
 
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
