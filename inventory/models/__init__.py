@@ -7,6 +7,7 @@ by location have a ScopedQuerySet manager (`.restrict(user)`,
 controltower.scoping) and say where their location is (`scope_fields`).
 """
 from .counts import CountVariance, Snapshot, SnapshotLine
+from .documents import ReceivedDocument
 from .journeys import Journey, JourneyKind, JourneyStep
 from .ledger import IngestDay, InventoryEvent, RejectedEvent, RejectionQuerySet, Transfer
 from .master import (
@@ -57,6 +58,7 @@ __all__ = [
     "MasterDataChange",
     "Position",
     "PurchaseOrderLine",
+    "ReceivedDocument",
     "Region",
     "RejectedEvent",
     "RejectionQuerySet",
