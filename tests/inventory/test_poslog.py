@@ -11,7 +11,7 @@ import pytest
 from django.test import override_settings
 
 from inventory import adapters
-from inventory.models import InventoryEvent, RejectedEvent, TillTransaction
+from inventory.models import InventoryEvent, ReceivedDocument, RejectedEvent, TillTransaction
 from tests.controltower.factories import source_token
 
 from .factories import BarcodeFactory, LocationFactory, SKUFactory, SourceSystemFactory, UnitConversionFactory
@@ -257,6 +257,8 @@ def test_a_document_that_cannot_be_read_is_refused_in_one_line(till, body, messa
     assert "\n" not in str(refused.value)
     assert "root:" not in str(refused.value)  # nothing of /etc/passwd or the entities is echoed
     assert not InventoryEvent.objects.exists()
+    kept = ReceivedDocument.objects.get()  # kept as sent, for the integration admin to open
+    assert (kept.format, kept.status, bytes(kept.body), kept.error) == ("poslog", "refused", body, str(refused.value))
 
 
 def test_the_endpoint_answers_per_line_and_refuses_other_types_and_people(api_client, till, shop, people):
