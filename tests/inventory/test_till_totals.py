@@ -123,3 +123,34 @@ def test_import_poslog_posts_each_file_and_refuses_a_bad_one_in_one_line(till, s
 def test_import_poslog_names_an_unknown_source():
     with pytest.raises(CommandError, match="Unknown source system 'NOPE'"):
         call_command("import_poslog", "NOPE", "x.xml")
+
+
+def test_the_store_day_sales_screen_shows_finance_the_week_the_tills_sent(client, posted, shop):
+    client.force_login(make_user(Role.FINANCE))
+
+    page = client.get("/integration/store-days/")
+
+    assert page.status_code == 200
+    html = " ".join(page.content.decode().split())
+    assert 'name="from" value="2026-11-17"' in html and 'name="to" value="2026-11-23"' in html
+    assert "1 store day from 17 November 2026 to 23 November 2026; 1 with a gap." in html
+    assert '<span class="badge badge-fail">19</span>' in html
+
+
+def test_the_store_day_sales_screen_names_a_bad_day_and_is_for_finance_and_integration(client, posted):
+    client.force_login(make_user(Role.INTEGRATION_ADMIN))
+    bad = client.get("/integration/store-days/?from=23.11.2026")
+    client.force_login(make_user(Role.STORE_MANAGER))
+    refused = client.get("/integration/store-days/")
+
+    assert "from: a date as YYYY-MM-DD, not &#x27;23.11.2026&#x27;." in bad.content.decode()
+    assert refused.status_code == 403
+    assert "Store-day sales is for: finance, integration admin and admin." in refused.content.decode()
+
+
+def test_the_store_day_sales_screen_says_when_no_till_has_sent_totals(client):
+    client.force_login(make_user(Role.FINANCE))
+
+    html = " ".join(client.get("/integration/store-days/").content.decode().split())
+
+    assert "No till totals yet: a till sends them with its POSLog" in html
