@@ -16,7 +16,7 @@ from tests.controltower.factories import source_token
 
 from .factories import BarcodeFactory, LocationFactory, SKUFactory, SourceSystemFactory, UnitConversionFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock_after_fixed_dates")]  # its data: November 2026
 
 FIXTURES = Path(__file__).parent / "fixtures" / "poslog"
 NRF = "http://www.nrf-arts.org/IXRetail/namespace/"

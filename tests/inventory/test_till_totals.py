@@ -14,6 +14,7 @@ from controltower.models import Role
 from inventory import adapters
 from inventory.models import InventoryEvent
 from inventory.till_totals import store_day_sales
+from tests.conftest import on_postgres
 from tests.controltower.factories import make_user, person_token
 
 from .factories import (
@@ -25,7 +26,7 @@ from .factories import (
     UnitConversionFactory,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock_after_fixed_dates")]  # its data: November 2026
 
 FIXTURES = Path(__file__).parent / "fixtures" / "poslog"
 DAY = date(2026, 11, 23)
@@ -51,9 +52,9 @@ def posted(till, shop):
     adapters.get("poslog").receive(till, (FIXTURES / "sales-and-returns.xml").read_bytes())
     adapters.get("poslog").receive(till, (FIXTURES / "not-counted.xml").read_bytes())
     erp = SourceSystemFactory(code="ERP", kind="erp")
-    # The ERP posted 500 units for the store's 23 November (local day), and one for the day after.
-    for units, at in ((500, datetime(2026, 11, 23, 22, 30, tzinfo=dt_timezone.utc)),
-                      (1, datetime(2026, 11, 23, 23, 30, tzinfo=dt_timezone.utc))):
+    # The ERP posted 500 units for the store's 23 November, and one for the day after.
+    for units, at in ((500, datetime(2026, 11, 23, 18, 0, tzinfo=dt_timezone.utc)),
+                      (1, datetime(2026, 11, 24, 12, 0, tzinfo=dt_timezone.utc))):
         InventoryEventFactory(source=erp, type="sales_posting", location=shop, quantity=units,
                               from_state=None, occurred_at=at)
     return till
@@ -69,6 +70,23 @@ def test_a_store_day_puts_the_tills_totals_beside_the_ledger_and_the_erp(posted,
     # 2 mugs, 1 + 12 everyday, 500 g of apples, and the resumed 3 + 1.
     assert (day.sold_units, day.returned_units) == (519, 3)
     assert (day.erp_posted_units, day.gap_units) == (500, 19)
+
+
+@pytest.mark.postgres
+def test_the_erp_postings_count_on_the_stores_local_day(till, shop):
+    if not on_postgres():
+        pytest.skip("SQLite has no time zones: the embedded mode counts UTC days")
+    adapters.get("poslog").receive(till, (FIXTURES / "sales-and-returns.xml").read_bytes())
+    erp = SourceSystemFactory(code="ERP", kind="erp")
+    # 23:30 UTC on the 23rd is half past midnight on the 24th in Berlin.
+    for units, at in ((7, datetime(2026, 11, 22, 23, 30, tzinfo=dt_timezone.utc)),
+                      (1, datetime(2026, 11, 23, 23, 30, tzinfo=dt_timezone.utc))):
+        InventoryEventFactory(source=erp, type="sales_posting", location=shop, quantity=units,
+                              from_state=None, occurred_at=at)
+
+    [day] = store_day_sales(DAY, DAY)
+
+    assert day.erp_posted_units == 7
 
 
 def test_a_store_day_without_erp_postings_has_no_gap(till, shop):
