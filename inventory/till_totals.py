@@ -108,7 +108,8 @@ def store_day_sales(start: date, end: date, sources=None, locations=None) -> lis
         transactions = transactions.filter(location__in=locations)
     days = {}
     for row in transactions.values_list(
-        "source_id", "source__code", "store", "location_id", "location__code", "business_day", "workstation", "sequence", "status", "grand_amount", "tax_amount",
+        "source_id", "source__code", "store", "location_id", "location__code", "business_day",
+        "workstation", "sequence", "status", "grand_amount", "tax_amount",
         "sale_lines", "return_lines",
     ).order_by("business_day", "source__code", "store"):
         (source_id, source_code, store, location_id, location_code, day, workstation, sequence,

@@ -145,7 +145,8 @@ def test_training_suspended_void_and_service_lines_move_nothing(till, shop):
 def test_unknown_store_item_and_unit_are_rejected_naming_the_field_and_kept(till, shop):
     body = poslog(
         transaction(sale("NOPE-ITEM") + sale(quantity_attributes='UnitOfMeasureCode="PALLET"', sequence=2))
-        + transaction(sale(), store="S999").replace("<SequenceNumber>9</SequenceNumber>", "<SequenceNumber>10</SequenceNumber>")
+        + transaction(sale(), store="S999").replace(
+            "<SequenceNumber>9</SequenceNumber>", "<SequenceNumber>10</SequenceNumber>")
     )
 
     report = adapters.get("poslog").receive(till, body)
