@@ -72,7 +72,12 @@ def local(tag):
 
 
 def flag(element, name):
-    return (element.get(name) or "").strip().lower() in TRUE
+    """A POSLog flag: an attribute, or a child element as some tills write it."""
+    value = element.get(name)
+    if value is None:
+        node = child(element, name)
+        value = node.text if node is not None else ""
+    return (value or "").strip().lower() in TRUE
 
 
 def child(element, name):
