@@ -8,6 +8,7 @@ what an adapter declares). An endpoint takes the adapters it names:
     report = adapter.receive(source, body)
 """
 from .events import TowerEvents
+from .poslog import POSLog
 from .registry import (
     Adapter,
     Ignored,
@@ -21,6 +22,7 @@ from .registry import (
 from .shopify import ShopifyInventory
 
 register(TowerEvents())
+register(POSLog())
 register(ShopifyInventory())
 
 __all__ = [
