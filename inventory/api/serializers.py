@@ -70,6 +70,7 @@ class EventSerializer(serializers.Serializer):
     to_location = serializers.CharField(source="to_location__code", allow_null=True)
     reference = serializers.CharField()
     reason = serializers.CharField()
+    cashier = serializers.CharField(help_text="Who rang it up, as the till names them; empty when not sent")
     occurred_at = serializers.DateTimeField()
     received_at = serializers.DateTimeField()
     latency_ms = serializers.IntegerField(help_text="received_at - occurred_at")
@@ -159,6 +160,9 @@ class IngestEventSerializer(serializers.Serializer):
         max_length=32, required=False, help_text="Destination location code; transfer_out only"
     )
     reason = serializers.CharField(max_length=64, required=False, help_text="Reason code; required for adjustments")
+    cashier = serializers.CharField(
+        max_length=64, required=False, help_text="Who rang it up (a till's operator id); kept on the ledger line"
+    )
 
 
 class IngestRequestSerializer(serializers.Serializer):
@@ -170,14 +174,20 @@ class IngestCountsSerializer(serializers.Serializer):
     duplicate = serializers.IntegerField()
     conflict = serializers.IntegerField()
     rejected = serializers.IntegerField()
+    ignored = serializers.IntegerField(
+        required=False, help_text="Items with no inventory effect; formats that ignore items only (docs/formats.md)"
+    )
 
 
 class IngestResultSerializer(serializers.Serializer):
-    transaction_id = serializers.CharField()
-    status = serializers.ChoiceField(choices=["accepted", "duplicate", "conflict", "rejected"])
+    transaction_id = serializers.CharField(help_text="The event's idempotency key; may be empty for an ignored item")
+    status = serializers.ChoiceField(choices=["accepted", "duplicate", "conflict", "rejected", "ignored"])
     errors = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()), help_text="Messages per field"
+        child=serializers.ListField(child=serializers.CharField()), required=False,
+        help_text="Messages per field (every status but ignored)",
     )
+    reason = serializers.CharField(required=False, help_text="Why an item was ignored, e.g. 'training mode'")
+    detail = serializers.CharField(required=False, help_text="Which item of the document was ignored")
 
 
 class IngestResponseSerializer(serializers.Serializer):

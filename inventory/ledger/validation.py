@@ -73,6 +73,7 @@ class Line:
     entered_unit: str
     content_hash: str = ""
     event_id: int | None = None
+    cashier: str = ""  # who rang it up, as the till names them (sales and returns)
 
     def legs(self):
         """(location, state, delta) for each state this line moves."""
@@ -170,6 +171,8 @@ def _content_hash(line):
             line.occurred_at.timestamp(),
         )
     )
+    if line.cashier:  # only when given: the hashes of lines without one stay as they were
+        key += f"|{line.cashier}"
     return hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
 
 
@@ -253,6 +256,7 @@ def validate_event(raw, index, master, now):
     to_state = _state(raw, "to_state", allowed_to, default_to, errors, optional=reversal)
     reference = fields.text(raw, "reference", errors)
     reason = fields.text(raw, "reason", errors, max_length=64)
+    cashier = fields.text(raw, "cashier", errors, max_length=64)
 
     to_location_id = None
     if event_type == EventType.TRANSFER_OUT or (reversal and raw.get("to_location")):
@@ -292,6 +296,7 @@ def validate_event(raw, index, master, now):
         occurred_at=occurred_at,
         entered_quantity=quantity,
         entered_unit=unit,
+        cashier=cashier,
     )
     line.content_hash = _content_hash(line)
     return line, {}
