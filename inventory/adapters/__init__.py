@@ -7,6 +7,7 @@ what an adapter declares). An endpoint takes the adapters it names:
     adapter = for_content_type(request.content_type, ["events"])
     report = adapter.receive(source, body)
 """
+from .epcis import EpcisJson, EpcisXml
 from .events import TowerEvents
 from .registry import (
     Adapter,
@@ -20,6 +21,8 @@ from .registry import (
 )
 
 register(TowerEvents())
+register(EpcisJson())
+register(EpcisXml())
 
 __all__ = [
     "Adapter",

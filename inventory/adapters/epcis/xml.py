@@ -49,12 +49,26 @@ class XmlEventError(ValueError):
         self.field = field
 
 
-def _local(tag):
+XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
+
+
+def local(tag):
     return tag.rsplit("}", 1)[-1] if tag.startswith("{") else tag
 
 
 def _namespace(tag):
-    return tag[1:].split("}", 1)[0] if tag.startswith("{") else ""
+    """An element's namespace; "" for the standard's own elements (unqualified, or
+    qualified with the EPCIS namespace as some writers do)."""
+    namespace = tag[1:].split("}", 1)[0] if tag.startswith("{") else ""
+    return "" if namespace in EPCIS_NAMESPACES else namespace
+
+
+def _plain(element):
+    """The element with the EPCIS namespace taken off its standard elements' tags."""
+    for child in element.iter():
+        if isinstance(child.tag, str) and child.tag.startswith("{") and not _namespace(child.tag):
+            child.tag = local(child.tag)
+    return element
 
 
 def _text(element):
@@ -92,29 +106,29 @@ def parse(body: bytes):
 def document(root):
     """(the events' elements in order, a description of the document) of
     an EPCISDocument root or one bare event (the standard's single-event capture)."""
-    if _local(root.tag) in EVENT_TYPES and _namespace(root.tag) == "":
-        return [root]
-    if _local(root.tag) != "EPCISDocument" or _namespace(root.tag) not in EPCIS_NAMESPACES:
+    if local(root.tag) in EVENT_TYPES and _namespace(root.tag) == "":
+        return [_plain(root)]
+    if root.tag not in {f"{{{namespace}}}EPCISDocument" for namespace in EPCIS_NAMESPACES}:
         raise Unparseable(
-            f"The XML root is <{_local(root.tag)}>: send an epcis:EPCISDocument "
+            f"The XML root is <{local(root.tag)}>: send an epcis:EPCISDocument "
             f"(namespace {EPCIS_NAMESPACES[0]}) or one event."
         )
-    body = root.find("EPCISBody")
+    body = _plain(root).find("EPCISBody")
     events = body.find("EventList") if body is not None else None
     if events is None:
         raise Unparseable("The EPCISDocument has no EPCISBody/EventList.")
     found = []
     for element in events:
         # EPCIS 1.x wrapped newer event types in <extension>.
-        found.extend(element if _local(element.tag) == "extension" else [element])
+        found.extend(element if local(element.tag) == "extension" else [element])
     return found
 
 
 def event(element):
     """One event element in the JSON-LD shape; XmlEventError for a break of the XSD's structure."""
-    kind = _local(element.tag)
+    kind = local(element.tag)
     if kind not in EVENT_TYPES or _namespace(element.tag):
-        raise XmlEventError("type", f"<{_local(element.tag)}> is not an EPCIS event.")
+        raise XmlEventError("type", f"<{local(element.tag)}> is not an EPCIS event.")
     order = {name: rank for rank, name in enumerate(ORDER[kind])}
     children = []
     for child in element:
@@ -133,8 +147,8 @@ def event(element):
             raise XmlEventError(name, f"<{name}> is not an element of an {kind}; an extension element "
                                       "must be in a namespace of its own.")
         if order[name] < rank:
-            raise XmlEventError(name, f"<{name}> is out of the standard's order: it comes before "
-                                      f"<{ORDER[kind][rank]}>.")
+            raise XmlEventError(name, f"<{name}> must come before <{ORDER[kind][rank]}> "
+                                      f"(the order of the EPCIS XSD).")
         rank = order[name]
         result[name] = _field(name, child)
     for name in REQUIRED + (() if kind == "TransformationEvent" else ("action",)):
@@ -156,11 +170,11 @@ def _field(name, element):
     if name == "bizTransactionList":
         return [_typed(item, "bizTransaction") for item in element]
     if name in ("sourceList", "destinationList"):
-        return [_typed(item, _local(item.tag)) for item in element]
+        return [_typed(item, local(item.tag)) for item in element]
     if name == "errorDeclaration":
         found = {}
         for child in element:
-            key = _local(child.tag)
+            key = local(child.tag)
             if key == "correctiveEventIDs":
                 found[key] = [_text(item) for item in child]
             elif not _namespace(child.tag):
@@ -169,7 +183,7 @@ def _field(name, element):
     if name == "persistentDisposition":
         found = {}
         for child in element:
-            found.setdefault(_local(child.tag), []).append(_text(child))
+            found.setdefault(local(child.tag), []).append(_text(child))
         return found
     return _extension(element)  # sensorElementList, ilmd: kept, not read by the tower
 
@@ -177,7 +191,9 @@ def _field(name, element):
 def _quantity(element):
     found = {}
     for child in element:
-        key = _local(child.tag)
+        key = local(child.tag)
+        if child.get(XSI_NIL) in ("true", "1"):
+            continue  # xsi:nil: no value (a quantity not known)
         found[key] = _number(_text(child)) if key == "quantity" else _text(child)
     return found
 
