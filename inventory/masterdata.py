@@ -27,10 +27,11 @@ from controltower.imports import ImportRefused, ImportReport, RefusedRow
 from controltower.locks import hold_until_commit
 
 from . import fields
+from .identifiers import is_gln
 from .models import SKU, Barcode, BarcodeClash, Channel, Location, Region, SourceSystem, UnitConversion
 
 LOCATION_COLUMNS = ("code", "name", "kind", "region", "timezone")
-LOCATION_OPTIONAL_COLUMNS = ("banner", "format", "go_live_date")
+LOCATION_OPTIONAL_COLUMNS = ("banner", "format", "go_live_date", "gln")
 SKU_COLUMNS = ("code", "description", "category", "unit_cost", "base_unit", "barcodes", "conversions")
 SKU_OPTIONAL_COLUMNS = ("active",)
 SKU_FIELDS = ("description", "category", "unit_cost", "base_unit", "active")
@@ -229,7 +230,8 @@ def import_locations(rows) -> ImportReport:
     """Upsert locations by code; create regions by code when missing.
 
     A column left out of the file keeps the stored value; an empty
-    banner, format or go_live_date cell clears it."""
+    banner, format, go_live_date or gln cell clears it. A GLN is 13 digits
+    with its check digit, and names one location only."""
     rows = list(rows)
     report = ImportReport(label="location")
     zones = zoneinfo.available_timezones()
@@ -239,6 +241,10 @@ def import_locations(rows) -> ImportReport:
     for chunk in _chunks(codes, QUERY_CHUNK):
         existing.update({loc.code: loc for loc in Location.objects.filter(code__in=chunk)})
     regions = {r.code: r for r in Region.objects.all()}
+    gln_holders = {}  # gln -> the code of the location that has it (stored, or earlier in the file)
+    file_glns = {_cell(row, "gln", {}) for row in rows if isinstance(row, dict)} - {""}
+    for chunk in _chunks(file_glns, QUERY_CHUNK):
+        gln_holders.update(Location.objects.filter(gln__in=chunk).values_list("gln", "code"))
 
     seen = {}
     to_create, to_update, new_regions = [], [], {}
@@ -275,9 +281,13 @@ def import_locations(rows) -> ImportReport:
                     values["go_live_date"] = datetime.strptime(text, "%Y-%m-%d").date()
                 except ValueError:
                     errors.setdefault("go_live_date", []).append(f"'{text}' is not a date as YYYY-MM-DD.")
+        if "gln" in row:
+            values["gln"] = _gln(row, code, gln_holders, errors)
         if errors:
             report.refused.append(RefusedRow(number, code, errors))
             continue
+        if values.get("gln"):
+            gln_holders[values["gln"]] = code
 
         region = regions.get(region_code)
         if region is None:
@@ -303,10 +313,23 @@ def import_locations(rows) -> ImportReport:
             location.region_id = location.region.pk
         Location.objects.bulk_create(to_create, batch_size=WRITE_BATCH)
         Location.objects.bulk_update(
-            to_update, ["name", "kind", "region", "timezone", "banner", "format", "go_live_date"],
+            to_update, ["name", "kind", "region", "timezone", "banner", "format", "go_live_date", "gln"],
             batch_size=WRITE_BATCH,
         )
     return report
+
+
+def _gln(row, code, holders, errors):
+    """The row's GLN (None when the cell is empty), or an error: 13 digits
+    with a valid check digit, not another location's."""
+    text = _cell(row, "gln", errors, max_length=13)
+    if not text:
+        return None
+    if not is_gln(text):
+        errors.setdefault("gln", []).append(f"'{text}' is not a GLN: 13 digits, the last its GS1 check digit.")
+    elif holders.get(text, code) != code:
+        errors.setdefault("gln", []).append(f"'{text}' is already the GLN of location {holders[text]}.")
+    return text
 
 
 # --------------------------------------------------------------------------

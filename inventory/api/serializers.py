@@ -135,9 +135,14 @@ class IngestEventSerializer(serializers.Serializer):
         max_length=128, help_text="Unique per source; the idempotency key"
     )
     type = serializers.ChoiceField(choices=SourceEventTypeChoices)
-    location = serializers.CharField(max_length=32, help_text="Location code")
-    sku = serializers.CharField(max_length=64, required=False, help_text="SKU code; or give a barcode")
-    barcode = serializers.CharField(max_length=64, required=False, help_text="Barcode, when no SKU code")
+    location = serializers.CharField(
+        max_length=64, help_text="Location code, GLN or the source's own id of it (docs/formats.md, identifiers)"
+    )
+    sku = serializers.CharField(
+        max_length=64, required=False,
+        help_text="SKU code, the source's own id of it, or a barcode or GTIN; or give a barcode",
+    )
+    barcode = serializers.CharField(max_length=64, required=False, help_text="Barcode or GTIN, when no SKU")
     quantity = serializers.DecimalField(
         max_digits=18, decimal_places=4,
         help_text="In `unit`; must be a whole number of base units. Signed for an adjustment.",
@@ -157,7 +162,7 @@ class IngestEventSerializer(serializers.Serializer):
         max_length=128, required=False, help_text="PO, order or transfer id; required for transfers"
     )
     to_location = serializers.CharField(
-        max_length=32, required=False, help_text="Destination location code; transfer_out only"
+        max_length=64, required=False, help_text="Destination location: code, GLN or the source's own id; transfer_out only"
     )
     reason = serializers.CharField(max_length=64, required=False, help_text="Reason code; required for adjustments")
     cashier = serializers.CharField(
@@ -207,6 +212,10 @@ class LocationRowSerializer(serializers.Serializer):
     banner = serializers.CharField(max_length=100, required=False)
     format = serializers.CharField(max_length=100, required=False)
     go_live_date = serializers.DateField(required=False, allow_null=True)
+    gln = serializers.CharField(
+        max_length=13, required=False, allow_blank=True,
+        help_text="GS1 GLN, 13 digits with its check digit; unique; empty clears it",
+    )
 
 
 class LocationImportSerializer(serializers.Serializer):

@@ -103,7 +103,7 @@ def ingest_events(source: SourceSystem, raw_events, received_at=None, keep_rejec
     if len(raw_events) > settings.INGEST_MAX_EVENTS:
         raise IngestError(f"At most {settings.INGEST_MAX_EVENTS} events per request; got {len(raw_events)}.")
     received_at = received_at or timezone.now()
-    master = MasterData(raw_events)
+    master = MasterData(raw_events, source)
     lane = lane_of(source)
 
     results = [None] * len(raw_events)

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from controltower.db import select_rows
 
-from .. import fields
+from .. import fields, identifiers
 from ..models import STATES, EventType
 
 WRITTEN_OFF = "written_off"
@@ -107,45 +107,35 @@ def _state(raw, name, allowed, default, errors, optional=False):
 
 
 class MasterData:
-    """Location, SKU, barcode and unit lookups for one batch: one query each."""
+    """Location, SKU, barcode and unit lookups for one batch from `source`
+    (None: the tower's own codes only), one query per kind: identifiers are
+    resolved by inventory.identifiers (codes, the source's foreign
+    identifiers, GLNs, barcodes and GTINs)."""
 
-    def __init__(self, raw_events):
-        location_codes, sku_codes, barcodes = set(), set(), set()
+    def __init__(self, raw_events, source=None):
+        location_texts, sku_texts, barcodes = set(), set(), set()
         for raw in raw_events:
             if not isinstance(raw, dict):
                 continue
-            # Only values that can be codes reach the queries (a NUL or a
-            # list would fail the query for the whole batch).
+            # Only values that can be identifiers reach the queries (a NUL or
+            # a list would fail the query for the whole batch).
             for key in ("location", "to_location"):
-                location_codes.add(fields.code(raw.get(key)))
-            sku_codes.add(fields.code(raw.get("sku")))
+                location_texts.add(fields.code(raw.get(key)))
+            sku_texts.add(fields.code(raw.get("sku")))
             barcodes.add(fields.code(raw.get("barcode")))
-        location_codes.discard(None)
-        sku_codes.discard(None)
-        barcodes.discard(None)
-        self.locations = dict(select_rows(
-            "SELECT code, id FROM inventory_location WHERE active AND code {}", location_codes
-        ))
-        self.barcodes = dict(select_rows(
-            "SELECT b.code, b.sku_id FROM inventory_barcode b JOIN inventory_sku s ON s.id = b.sku_id "
-            "WHERE s.active AND b.code {}",
-            barcodes,
-        ))
-        skus = select_rows(
-            "SELECT id, code, base_unit FROM inventory_sku WHERE active AND (code {} OR id {})",
-            sku_codes, set(self.barcodes.values()),
-        )
-        self.sku_ids = {}
-        self.base_units = {}
-        for sku_id, code, base_unit in skus:
-            self.sku_ids[code] = sku_id
-            self.base_units[sku_id] = base_unit
+        for texts in (location_texts, sku_texts, barcodes):
+            texts.discard(None)
+        found = identifiers.resolve(source, location_texts, sku_texts, barcodes)
+        self.locations = found.locations
+        self.sku_ids = found.skus
+        self.barcodes = found.barcodes
+        self.base_units = found.base_units
         self.factors = {
             (sku_id, unit): factor
             for sku_id, unit, factor in select_rows(
                 "SELECT sku_id, unit, factor FROM inventory_unitconversion WHERE sku_id {}", self.base_units
             )
-        }
+        } if self.base_units else {}
 
     def factor(self, sku_id, unit):
         if unit == self.base_units[sku_id]:
@@ -192,7 +182,7 @@ def validate_event(raw, index, master, now):
             errors["type"] = [f"Unknown event type {fields.shown(event_type)}."]
         return None, errors
 
-    location_code = fields.text(raw, "location", errors, required=True, max_length=32)
+    location_code = fields.text(raw, "location", errors, required=True, max_length=64)
     location_id = master.locations.get(location_code) if location_code else None
     if location_code and location_id is None:
         errors.setdefault("location", []).append(f"Unknown location {fields.shown(location_code)}.")
@@ -260,7 +250,7 @@ def validate_event(raw, index, master, now):
 
     to_location_id = None
     if event_type == EventType.TRANSFER_OUT or (reversal and raw.get("to_location")):
-        to_code = fields.text(raw, "to_location", errors, required=True, max_length=32)
+        to_code = fields.text(raw, "to_location", errors, required=True, max_length=64)
         if to_code:
             to_location_id = master.locations.get(to_code)
             if to_location_id is None:

@@ -12,7 +12,7 @@ from .ledger import IngestDay, InventoryEvent, RejectedEvent, RejectionQuerySet,
 from .master import SKU, Barcode, BarcodeClash, Channel, Location, MasterDataChange, Region, UnitConversion
 from .positions import CountAnchor, Position, atp_expression, available_to_promise, on_hand_expression
 from .purchase_orders import PurchaseOrderLine
-from .sources import CONTROL_TOWER_SOURCE, SourceSystem
+from .sources import CONTROL_TOWER_SOURCE, ExternalId, SourceSystem
 from .trading import Holiday, TradingHours
 from .vocabulary import (
     ON_HAND_STATES,
@@ -35,6 +35,7 @@ __all__ = [
     "CountAnchor",
     "CountVariance",
     "EventType",
+    "ExternalId",
     "IngestDay",
     "InventoryEvent",
     "Holiday",

@@ -32,6 +32,10 @@ class Location(models.Model):
     format = models.CharField(max_length=100, blank=True)
     go_live_date = models.DateField(null=True, blank=True)
     active = models.BooleanField(default=True)
+    gln = models.CharField(
+        "GLN", max_length=13, unique=True, null=True, blank=True,
+        help_text="GS1 Global Location Number (13 digits): how EPCIS and other GS1 sources name it",
+    )
 
     objects = ScopedQuerySet.as_manager()
     scope_fields = ("",)  # a location is in scope itself
