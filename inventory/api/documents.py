@@ -1,10 +1,20 @@
 """A source's document posted to the API, through the adapter registry
 (inventory.adapters): the one way an ingest endpoint reads its body."""
-from rest_framework.exceptions import ParseError, UnsupportedMediaType
+from rest_framework import status
+from rest_framework.exceptions import APIException, ParseError, UnsupportedMediaType
 
 from controltower.limits import read_body
 from inventory import adapters
 from inventory.ledger import IngestError
+
+
+class Refusal(APIException):
+    """A document refused whole with an answer of more than one line (its `answer`, kept as it is)."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+
+    def __init__(self, answer):
+        self.detail = answer
 
 
 def receive_document(request, formats, **options):
@@ -23,7 +33,8 @@ def receive_document(request, formats, **options):
     try:
         return adapter.receive(request.auth.source, body, **options)
     except IngestError as exc:
-        raise ParseError(getattr(exc, "answer", None) or str(exc))
+        answer = getattr(exc, "answer", None)
+        raise Refusal(answer) if answer else ParseError(str(exc))
 
 
 def request_schema(formats, serializer):

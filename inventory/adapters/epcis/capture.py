@@ -72,6 +72,8 @@ class EpcisAdapter(Adapter):
     def check(self, capture):
         """Add the semantic errors of each event, before its schema errors (they say more)."""
         for index, event in enumerate(capture.events):
+            if event is None:  # XML that is no event of the XSD: its one error says why
+                continue
             errors = checks.semantic_errors(event) + capture.errors.get(index, [])
             if errors:
                 capture.errors[index] = list(dict.fromkeys(errors))
@@ -87,7 +89,7 @@ class EpcisAdapter(Adapter):
         return self.post(source, capture, received_at=received_at)
 
     def post(self, source, capture, received_at=None) -> IngestReport:
-        planned = []  # per EPCIS event: its items, or its errors
+        planned = []  # per EPCIS event: its items (a list), or its errors ({field: [message]})
         for index, event in enumerate(capture.events):
             errors = capture.errors.get(index)
             if not errors:
@@ -96,7 +98,7 @@ class EpcisAdapter(Adapter):
                     continue
                 except mapping.EventInvalid as exc:
                     errors = capture.errors[index] = exc.errors
-            planned.append(errors)
+            planned.append(_as_errors(errors))
         if capture.errors and capture.behaviour == ROLLBACK:
             raise _refusal(capture)
         with transaction.atomic():
@@ -129,8 +131,7 @@ class EpcisAdapter(Adapter):
         for index, items in enumerate(planned):
             if not isinstance(items, list):
                 event = capture.events[index] if isinstance(capture.events[index], dict) else {}
-                results.append(EventResult(str(event.get("eventID") or f"event {index + 1}"), "rejected",
-                                           _as_errors(items)))
+                results.append(EventResult(str(event.get("eventID") or f"event {index + 1}"), "rejected", items))
                 continue
             for item in items:
                 if isinstance(item, dict):
@@ -157,11 +158,12 @@ def _refusal(capture):
             invalid.append({"event": index + 1, "eventID": event.get("eventID") or "", "field": name,
                             "message": message})
     first = invalid[0]
+    message = first["message"] if first["message"].endswith(".") else first["message"] + "."
     named = f"Event {first['event']} of {len(capture.events)}" + (
         f" ({first['eventID']})" if first["eventID"] else "")
     more = len(capture.errors) - 1
     return Refused(
-        f"{named}: {first['field']}: {first['message']}"
+        f"{named}: {first['field']}: {message}"
         + (f" ({more} more invalid event{'s' if more > 1 else ''})" if more else "")
         + " Nothing of the document was stored (GS1-Capture-Error-Behaviour: rollback).",
         invalid,
@@ -197,16 +199,20 @@ class EpcisJson(EpcisAdapter):
             raise Unparseable(f"The body is not valid JSON: {exc}")
         if not isinstance(document, dict):
             raise Unparseable("The body must be a JSON object: an EPCISDocument or one EPCIS event.")
-        event_errors, whole = checks.schema_errors(document)
         if document.get("type") in EVENT_TYPES:
+            document = checks.bare_words(document)
             events = [document]
         elif document.get("type") != "EPCISDocument":
-            raise Unparseable(f"type: {document.get('type')!r} is neither an EPCISDocument nor an EPCIS event.")
+            raise Unparseable(f"type: {repr(document.get('type'))[:60]} is neither an EPCISDocument nor an "
+                              "EPCIS event.")
         else:
             body = document.get("epcisBody")
             events = body.get("eventList") if isinstance(body, dict) else None
             if not isinstance(events, list):
                 raise Unparseable("epcisBody.eventList: an EPCISDocument carries its events in epcisBody.eventList.")
+            events = [checks.bare_words(event) for event in events]
+            document = dict(document, epcisBody=dict(body, eventList=events))
+        event_errors, whole = checks.schema_errors(document)
         if whole:
             raise Unparseable(f"The EPCISDocument is not valid: {whole[0][0]}: {whole[0][1]}")
         capture = Capture(events, _prefixes(document.get("@context")),
@@ -225,6 +231,6 @@ class EpcisXml(EpcisAdapter):
             try:
                 events.append(xml.event(element))
             except xml.XmlEventError as exc:
-                events.append({"type": xml.local(element.tag)})
+                events.append(None)
                 errors[index] = [(exc.field, str(exc))]
         return self.check(Capture(events, {}, errors))

@@ -120,6 +120,38 @@ def schema_errors(document):
     return events, whole
 
 
+def _bare(value, kind):
+    try:
+        return vocabulary.word(value, kind) or value
+    except vocabulary.NotInVocabulary:
+        return value  # left for the semantic checks, which say why
+
+
+def bare_words(event):
+    """The event with its CBV values as bare words. JSON-LD writes them so and
+    GS1's schema takes no other CBV spelling in JSON; the tower takes all
+    three (urn:epcglobal:cbv:..., https://ref.gs1.org/cbv/...) in either syntax."""
+    if not isinstance(event, dict):
+        return event
+    event = dict(event)
+    for name in ("bizStep", "disposition"):
+        if isinstance(event.get(name), str):
+            event[name] = _bare(event[name], name)
+    if isinstance(event.get("persistentDisposition"), dict):
+        event["persistentDisposition"] = {
+            part: [_bare(v, "disposition") for v in values] if isinstance(values, list) else values
+            for part, values in event["persistentDisposition"].items()}
+    for name, kind in (("bizTransactionList", "bizTransaction"), ("sourceList", "sourceDest"),
+                       ("destinationList", "sourceDest")):
+        if isinstance(event.get(name), list):
+            event[name] = [dict(item, type=_bare(item["type"], kind)) if isinstance(item, dict)
+                           and isinstance(item.get("type"), str) else item for item in event[name]]
+    declaration = event.get("errorDeclaration")
+    if isinstance(declaration, dict) and isinstance(declaration.get("reason"), str):
+        event["errorDeclaration"] = dict(declaration, reason=_bare(declaration["reason"], "errorReason"))
+    return event
+
+
 def _vocab(errors, field, value, kind):
     try:
         vocabulary.word(value, kind)
@@ -136,13 +168,11 @@ def semantic_errors(event):
     if kind not in EVENT_TYPES:
         errors.append(("type", f"{kind!r} is not an EPCIS event type ({', '.join(EVENT_TYPES)})."))
         return errors
-    if not is_time(event.get("eventTime")):
-        errors.append(("eventTime", "eventTime is required, an RFC 3339 time with its offset "
-                                    "(e.g. 2026-07-22T06:45:00+02:00)."))
-    if not isinstance(event.get("eventTimeZoneOffset"), str) or not OFFSET.match(event["eventTimeZoneOffset"]):
-        errors.append(("eventTimeZoneOffset", "eventTimeZoneOffset is required, as +hh:mm or -hh:mm."))
-    if kind != "TransformationEvent" and event.get("action") not in ACTIONS:
-        errors.append(("action", f"action is required, one of {', '.join(ACTIONS)}; got {event.get('action')!r}."))
+    errors += _required(event, "eventTime", is_time, "an RFC 3339 time with its offset (e.g. 2026-07-22T06:45:00+02:00)")
+    errors += _required(event, "eventTimeZoneOffset", lambda v: isinstance(v, str) and bool(OFFSET.match(v)),
+                        "+hh:mm or -hh:mm")
+    if kind != "TransformationEvent":
+        errors += _required(event, "action", lambda v: v in ACTIONS, f"one of {', '.join(ACTIONS)}")
     for name, kind_of in (("bizStep", "bizStep"), ("disposition", "disposition")):
         if name in event:
             _vocab(errors, name, event[name], kind_of)
@@ -180,6 +210,14 @@ def semantic_errors(event):
             if not _namespaced(name):
                 errors.append((f"ilmd.{name}", f"{name!r}: an ilmd field must be namespaced (e.g. example:{name})."))
     return errors
+
+
+def _required(event, name, valid, what):
+    if event.get(name) in (None, ""):
+        return [(name, f"{name} is required: {what}.")]
+    if not valid(event[name]):
+        return [(name, f"{name} must be {what}; got {repr(event[name])[:40]}.")]
+    return []
 
 
 def _namespaced(name):
