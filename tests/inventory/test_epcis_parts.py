@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from inventory.adapters import Unparseable, get
+from inventory.adapters import Unparseable
 from inventory.adapters.epcis import checks, hashing, identifiers, vocabulary, xml
 
 from .epcis_docs import SAMPLES, document, event

@@ -179,11 +179,11 @@ def semantic_errors(event):
     persistent = event.get("persistentDisposition")
     if isinstance(persistent, dict):
         for part in ("set", "unset"):
-            for index, value in enumerate(persistent.get(part) or []):
+            for index, value in enumerate(_list(persistent.get(part))):
                 _vocab(errors, f"persistentDisposition.{part}[{index}]", value, "disposition")
     for name, element in (("bizTransactionList", "bizTransaction"), ("sourceList", "sourceDest"),
                           ("destinationList", "sourceDest")):
-        for index, item in enumerate(event.get(name) or []):
+        for index, item in enumerate(_list(event.get(name))):
             if isinstance(item, dict) and "type" in item:
                 _vocab(errors, f"{name}[{index}].type", item["type"], element)
     declaration = event.get("errorDeclaration")
@@ -195,7 +195,7 @@ def semantic_errors(event):
     if kind == "ObjectEvent" and "epcList" not in event and "quantityList" not in event:
         errors.append(("epcList", "An ObjectEvent names what it is about: give epcList or quantityList."))
     for name in ("quantityList", "childQuantityList", "inputQuantityList", "outputQuantityList"):
-        for index, item in enumerate(event.get(name) or []):
+        for index, item in enumerate(_list(event.get(name))):
             errors += _quantity_errors(f"{name}[{index}]", item)
     for name in ("readPoint", "bizLocation"):
         if name in event and (not isinstance(event[name], dict) or not event[name].get("id")):
@@ -210,6 +210,11 @@ def semantic_errors(event):
             if not _namespaced(name):
                 errors.append((f"ilmd.{name}", f"{name!r}: an ilmd field must be namespaced (e.g. example:{name})."))
     return errors
+
+
+def _list(value):
+    """A list field's items; nothing for a value of another type (the schema names that)."""
+    return value if isinstance(value, list) else []
 
 
 def _required(event, name, valid, what):

@@ -79,7 +79,7 @@ def _word(event, name, kind):
 def _typed(items, name, wanted, kind):
     """The values of `items` (a sourceList, destinationList or bizTransactionList) of type `wanted`."""
     found = []
-    for item in items or []:
+    for item in items if isinstance(items, list) else []:
         if not isinstance(item, dict):
             continue
         try:
@@ -102,13 +102,14 @@ def _goods(event):
     """{(GTIN-14, uom or ''): quantity} in the order first named."""
     goods = OrderedDict()
     aggregation = event.get("type") == "AggregationEvent"
-    epcs = event.get("childEPCs" if aggregation else "epcList") or []
-    for epc in epcs:
+    epcs = event.get("childEPCs" if aggregation else "epcList")
+    for epc in epcs if isinstance(epcs, list) else []:
         item = identifiers.trade_item(epc)
         if item is not None and item.instance:
             goods[(item.gtin, "")] = goods.get((item.gtin, ""), Decimal(0)) + 1
-    for element in event.get("childQuantityList" if aggregation else "quantityList") or []:
-        item = identifiers.trade_item(element.get("epcClass"))
+    elements = event.get("childQuantityList" if aggregation else "quantityList")
+    for element in elements if isinstance(elements, list) else []:
+        item = identifiers.trade_item(element.get("epcClass")) if isinstance(element, dict) else None
         if item is None or element.get("quantity") is None:
             continue
         key = (item.gtin, element.get("uom") or "")
@@ -153,7 +154,7 @@ def items(event, prefixes=None):
     declaration = event.get("errorDeclaration")
     if isinstance(declaration, dict):
         return [Declaration(key, _word(declaration, "reason", "errorReason") or "declared in error",
-                            tuple(str(i) for i in declaration.get("correctiveEventIDs") or []))]
+                            tuple(map(str, declaration.get("correctiveEventIDs") or ())))]
     kind = event.get("type")
     if kind in ("TransformationEvent", "AssociationEvent") or (
             kind == "AggregationEvent" and event.get("action") != "OBSERVE"):
