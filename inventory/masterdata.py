@@ -28,7 +28,17 @@ from controltower.locks import hold_until_commit
 
 from . import fields
 from .identifiers import is_gln
-from .models import SKU, Barcode, BarcodeClash, Channel, Location, Region, SourceSystem, UnitConversion
+from .models import (
+    SKU,
+    Barcode,
+    BarcodeClash,
+    Channel,
+    Location,
+    Region,
+    SourceSystem,
+    UnitConversion,
+    factor_text,
+)
 
 LOCATION_COLUMNS = ("code", "name", "kind", "region", "timezone")
 LOCATION_OPTIONAL_COLUMNS = ("banner", "format", "go_live_date", "gln")
@@ -45,7 +55,8 @@ TRUE_WORDS = {"1", "true", "yes", "y"}
 FALSE_WORDS = {"0", "false", "no", "n"}
 # Numbers and dates in plain ASCII: int(), Decimal() and strptime() also take
 # other scripts' digits ('١٢'), full-width ones and underscores ('1_2').
-FACTOR_DIGITS = re.compile(r"[0-9]{1,10}")  # MAX_FACTOR has 10 digits
+# MAX_FACTOR has 10 digits; UnitConversion.factor keeps 9 decimals.
+FACTOR_TEXT = re.compile(r"[0-9]{1,10}(\.[0-9]{1,9})?")
 COST_TEXT = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]{1,4})?")
 DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
@@ -141,37 +152,38 @@ def _barcodes(row, errors):
 
 
 def _conversions(row, base_unit, errors):
-    """{unit: factor} from `CS12=12;PK6=6`."""
+    """{unit: factor} from `CS12=12;PK6=6;LBR=453.59237`."""
     text = _cell(row, "conversions", errors)
     found = {}
     for part in text.split(";"):
         part = part.strip()
         if not part:
             continue
-        unit, sep, factor_text = (p.strip() for p in part.partition("="))
-        if not sep or not unit or not factor_text:
+        unit, sep, given = (p.strip() for p in part.partition("="))
+        if not sep or not unit or not given:
             errors.setdefault("conversions", []).append(f"'{part}' is not UNIT=FACTOR (e.g. CS12=12).")
             continue
         if len(unit) > 16:
             errors.setdefault("conversions", []).append(f"Unit '{unit}' is longer than 16 characters.")
             continue
-        if not FACTOR_DIGITS.fullmatch(factor_text) or not 1 <= int(factor_text) <= MAX_FACTOR:
-            shown = factor_text if len(factor_text) <= 20 else factor_text[:19] + "…"
+        if not FACTOR_TEXT.fullmatch(given) or not 1 <= Decimal(given) <= MAX_FACTOR:
+            shown = given if len(given) <= 20 else given[:19] + "…"
             errors.setdefault("conversions", []).append(
-                f"{unit}={shown}: the factor must be a whole number of at least 1 and at most "
-                f"{MAX_FACTOR:,}, in the digits 0-9."
+                f"{unit}={shown}: the factor must be a number of at least 1 and at most {MAX_FACTOR:,} "
+                "(a whole number for a pack, up to 9 decimals for a measure: LBR=453.59237), in the digits 0-9."
             )
             continue
-        factor = int(factor_text)
+        factor = Decimal(given)
         if unit == base_unit:
             if factor != 1:
                 errors.setdefault("conversions", []).append(
-                    f"{unit} is the base unit; it cannot hold {factor} {base_unit}."
+                    f"{unit} is the base unit; it cannot hold {factor_text(factor)} {base_unit}."
                 )
             continue
         if found.get(unit, factor) != factor:
             errors.setdefault("conversions", []).append(
-                f"{unit} is given twice with different factors ({found[unit]} and {factor})."
+                f"{unit} is given twice with different factors "
+                f"({factor_text(found[unit])} and {factor_text(factor)})."
             )
             continue
         found[unit] = factor
@@ -418,7 +430,8 @@ def import_skus(rows) -> ImportReport:
                 stored = stored_factors.get((sku.id, unit))
                 if stored is not None and stored != factor:
                     errors.setdefault("conversions", []).append(
-                        f"{unit} is {stored} {sku.base_unit} in the tower; the file says {factor}."
+                        f"{unit} is {factor_text(stored)} {sku.base_unit} in the tower; "
+                        f"the file says {factor_text(factor)}."
                     )
 
         if errors:

@@ -3,6 +3,7 @@
 Positions and ledger lines are read as flat `values()` rows (codes instead of
 ids); master data and rejections as model instances.
 """
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from inventory.journeys import STEP_NAMES, STEPS
@@ -18,6 +19,7 @@ from inventory.models import (
     StateChoices,
     UnitConversion,
     available_to_promise,
+    factor_text,
 )
 
 
@@ -88,7 +90,17 @@ class LocationSerializer(serializers.ModelSerializer):
         fields = ["code", "name", "kind", "region", "timezone", "banner", "format", "go_live_date", "active"]
 
 
+@extend_schema_field({"type": "number", "minimum": 1, "example": 453.59237})
+class FactorField(serializers.Field):
+    """A conversion factor as a JSON number: 12 for a pack, 453.59237 for a measure."""
+
+    def to_representation(self, value):
+        return int(value) if value == value.to_integral_value() else float(factor_text(value))
+
+
 class UnitConversionSerializer(serializers.ModelSerializer):
+    factor = FactorField(help_text="Base units in one unit: a whole number for a pack, a decimal for a measure")
+
     class Meta:
         model = UnitConversion
         fields = ["unit", "factor"]

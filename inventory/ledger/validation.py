@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 from controltower.db import select_rows
 
@@ -130,8 +130,9 @@ class MasterData:
         self.sku_ids = found.skus
         self.barcodes = found.barcodes
         self.base_units = found.base_units
+        # Decimal from the text: SQLite hands a numeric column over as a float or an int.
         self.factors = {
-            (sku_id, unit): factor
+            (sku_id, unit): Decimal(str(factor))
             for sku_id, unit, factor in select_rows(
                 "SELECT sku_id, unit, factor FROM inventory_unitconversion WHERE sku_id {}", self.base_units
             )
@@ -139,8 +140,33 @@ class MasterData:
 
     def factor(self, sku_id, unit):
         if unit == self.base_units[sku_id]:
-            return 1
+            return Decimal(1)
         return self.factors.get((sku_id, unit))
+
+
+def base_quantity_of(quantity, unit, factor, errors):
+    """`quantity` of `unit` in whole base units, by the one rounding rule
+    (docs/domain.md, units): exactly quantity x factor; a unit whose factor
+    has decimals (a measure: LBR = 453.59237 G) is rounded to the nearest
+    whole base unit, halves away from zero; a unit with a whole factor (the
+    base unit, a pack: CS12 = 12 EA) must come to a whole number, else the
+    quantity is refused (a fraction of a case is a keying error, not a weight)."""
+    with localcontext() as exact_arithmetic:
+        exact_arithmetic.prec = 60  # 10^9 x a 19-digit factor, to its last decimal
+        exact = quantity * factor
+        if exact != exact.to_integral_value():
+            if factor == factor.to_integral_value():
+                errors.setdefault("quantity", []).append(
+                    f"{quantity} {unit} is {format(exact.normalize(), 'f')} base units: not a whole number."
+                )
+                return None
+            exact = exact.to_integral_value(rounding=ROUND_HALF_UP)
+    if abs(exact) > fields.MAX_QUANTITY:
+        errors.setdefault("quantity", []).append(
+            f"{quantity} {unit} is {exact:,} base units: at most {fields.MAX_QUANTITY:,}."
+        )
+        return None
+    return int(exact)
 
 
 def _content_hash(line):
@@ -217,17 +243,7 @@ def validate_event(raw, index, master, now):
                 f"Unknown unit {fields.shown(unit)} for this SKU (base unit {master.base_units[sku_id]})."
             )
         else:
-            exact = quantity * factor
-            if exact != exact.to_integral_value():
-                errors.setdefault("quantity", []).append(
-                    f"{quantity} {unit} is {exact} base units: not a whole number."
-                )
-            elif abs(exact) > fields.MAX_QUANTITY:
-                errors.setdefault("quantity", []).append(
-                    f"{quantity} {unit} is {exact:,} base units: at most {fields.MAX_QUANTITY:,}."
-                )
-            else:
-                base_quantity = int(exact)
+            base_quantity = base_quantity_of(quantity, unit, factor, errors)
     if base_quantity is not None:
         if event_type in (EventType.ADJUSTMENT, EventType.REVERSAL):
             if base_quantity == 0:
