@@ -52,7 +52,6 @@ class Capture:
     events: list
     prefixes: dict = field(default_factory=dict)
     errors: dict = field(default_factory=dict)  # index -> [(field, message)]
-    behaviour: str = ROLLBACK
 
 
 def _prefixes(context):
@@ -83,12 +82,7 @@ class EpcisAdapter(Adapter):
         return [item for index, event in enumerate(document.events) if index not in document.errors
                 for item in mapping.items(event, document.prefixes)]
 
-    def receive(self, source, body: bytes, received_at=None, behaviour=ROLLBACK) -> IngestReport:
-        capture = self.parse(body)
-        capture.behaviour = behaviour
-        return self.post(source, capture, received_at=received_at)
-
-    def post(self, source, capture, received_at=None) -> IngestReport:
+    def post(self, source, capture, received_at=None, behaviour=ROLLBACK) -> IngestReport:
         planned = []  # per EPCIS event: its items (a list), or its errors ({field: [message]})
         for index, event in enumerate(capture.events):
             errors = capture.errors.get(index)
@@ -99,7 +93,7 @@ class EpcisAdapter(Adapter):
                 except mapping.EventInvalid as exc:
                     errors = capture.errors[index] = exc.errors
             planned.append(_as_errors(errors))
-        if capture.errors and capture.behaviour == ROLLBACK:
+        if capture.errors and behaviour == ROLLBACK:
             raise _refusal(capture)
         with transaction.atomic():
             raw = [item for items in planned if isinstance(items, list) for item in items
