@@ -3,7 +3,7 @@ by event as the issue's mapping says (inventory.adapters.epcis)."""
 import orjson
 import pytest
 
-from inventory.models import InventoryEvent, Position, RejectedEvent, Transfer
+from inventory.models import InventoryEvent, Position, ReceivedDocument, RejectedEvent, Transfer
 from tests.controltower.factories import source_token
 
 from .epcis_docs import (
@@ -188,6 +188,8 @@ def test_rollback_refuses_the_whole_document_naming_the_event_and_the_field(api_
                                     "message": answer["invalid"][0]["message"]}
     assert not InventoryEvent.objects.exists()
     assert not RejectedEvent.objects.exists()
+    kept = ReceivedDocument.objects.get()  # kept for the integration admin, its body and the one line why
+    assert (kept.format, kept.status, kept.error) == ("epcis", "refused", answer["detail"])
 
 
 def test_proceed_posts_the_valid_events_and_answers_the_invalid_ones(api_client, rfid, shop):
@@ -199,6 +201,8 @@ def test_proceed_posts_the_valid_events_and_answers_the_invalid_ones(api_client,
     assert [r["status"] for r in results] == ["accepted", "rejected"]
     assert results[1]["errors"] == {"quantityList[0].quantity": ["A quantity element with a uom needs its quantity."]}
     assert InventoryEvent.objects.count() == 1
+    recorded = ReceivedDocument.objects.get()
+    assert (recorded.lines, recorded.accepted, recorded.rejected_by_cause) == (2, 1, {"quantityList[0].quantity": 1})
 
 
 def test_a_shipping_without_a_destination_location_is_invalid(api_client, rfid, shop):
