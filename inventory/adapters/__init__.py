@@ -9,6 +9,7 @@ what an adapter declares). An endpoint takes the adapters it names:
 """
 from .epcis import EpcisJson, EpcisXml
 from .events import TowerEvents
+from .poslog import POSLog
 from .registry import (
     Adapter,
     Ignored,
@@ -23,6 +24,7 @@ from .registry import (
 register(TowerEvents())
 register(EpcisJson())
 register(EpcisXml())
+register(POSLog())
 
 __all__ = [
     "Adapter",

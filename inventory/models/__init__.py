@@ -24,6 +24,7 @@ from .master import (
 from .positions import CountAnchor, Position, atp_expression, available_to_promise, on_hand_expression
 from .purchase_orders import PurchaseOrderLine
 from .sources import CONTROL_TOWER_SOURCE, ExternalId, SourceSystem
+from .tills import TillTransaction
 from .trading import Holiday, TradingHours
 from .vocabulary import (
     ON_HAND_STATES,
@@ -66,6 +67,7 @@ __all__ = [
     "SourceEventTypeChoices",
     "SourceSystem",
     "StateChoices",
+    "TillTransaction",
     "TradingHours",
     "Transfer",
     "UnitConversion",
