@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('inventory', '0021_decimal_unit_factors'),
+        ('inventory', '0022_received_documents'),
     ]
 
     operations = [
