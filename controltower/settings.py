@@ -228,6 +228,7 @@ SPECTACULAR_SETTINGS = {
         "RejectionKindEnum": "inventory.models.RejectedEvent.Kind",
         "RejectionFeedEnum": "inventory.models.RejectedEvent.Feed",
         "JourneyKindEnum": "inventory.models.JourneyKind",
+        "ExternalIdKindEnum": "inventory.models.ExternalId.Kind",
         "WaveKindEnum": "rollout.models.Wave.Kind",
         "WaveStatusEnum": "rollout.models.Wave.Status",
         "GateStatusEnum": "rollout.models.Gate.Status",

@@ -153,3 +153,14 @@ def test_the_same_sale_under_another_cashier_is_a_conflict(store, sku, pos):
 
     assert again.results[0].status == "duplicate"
     assert other.results[0].status == "conflict"
+
+
+def test_every_format_has_its_section_in_the_formats_page():
+    """docs/formats.md: a section per registered format, its heading naming it as `name`."""
+    import re
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "formats.md").read_text()
+    headings = re.findall(r"^## [^\n]*`([^`\n]+)`", page, re.MULTILINE)
+
+    assert [a.name for a in adapters.registered() if a.name not in headings] == []
