@@ -7,7 +7,7 @@ what an adapter declares). An endpoint takes the adapters it names:
     adapter = for_content_type(request.content_type, ["events"])
     report = adapter.receive(source, body)
 """
-from .epcis import EpcisJson, EpcisXml
+from .epcis.capture import EpcisJson, EpcisXml
 from .events import TowerEvents
 from .poslog import POSLog
 from .registry import (

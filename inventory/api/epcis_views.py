@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from controltower.api import IsSourceSystem
-from inventory.adapters.epcis import BEHAVIOURS, ROLLBACK
+from inventory.adapters.epcis.capture import BEHAVIOURS, ROLLBACK
 
 from .documents import receive_document
 from .serializers import IngestResponseSerializer

@@ -1,7 +1,7 @@
 """GS1 EPCIS 2.0 capture: JSON-LD and XML EPCISDocuments into the ledger.
 
-- capture: the two adapters (`epcis`, `epcis-xml`), rollback or proceed,
-  error declarations;
+- capture: the two adapters (`epcis`, `epcis-xml`, registered by
+  inventory.adapters), rollback or proceed, error declarations;
 - checks: GS1's JSON schema (vendored in gs1/, with GS1's disclaimer) and
   the semantic checks;
 - mapping: an event's business step, disposition, goods and places as
@@ -9,6 +9,3 @@
 - vocabulary, identifiers, hashing, xml: the CBV words, GS1 keys, the CBV
   event hash and the safe XML reading they rest on.
 """
-from .capture import BEHAVIOURS, PROCEED, ROLLBACK, EpcisJson, EpcisXml, Refused
-
-__all__ = ["BEHAVIOURS", "PROCEED", "ROLLBACK", "EpcisJson", "EpcisXml", "Refused"]
