@@ -281,3 +281,25 @@ def test_the_capture_endpoint_is_in_the_openapi_schema(api_client):
     operation = schema["paths"]["/api/v1/epcis/capture"]["post"]
     assert set(operation["requestBody"]["content"]) == {"application/ld+json", "application/json", "application/xml"}
     assert operation["parameters"][0]["name"] == "GS1-Capture-Error-Behaviour"
+
+
+def test_an_xml_event_out_of_the_xsds_order_is_refused_naming_its_event_id(api_client, rfid, shop):
+    document = (SAMPLES / "shipping.xml").read_text().replace(
+        "<eventTimeZoneOffset>+01:00</eventTimeZoneOffset>\n        <eventID>", "<eventID>").replace(
+        "</eventID>", "</eventID>\n        <eventTimeZoneOffset>+01:00</eventTimeZoneOffset>")
+    response = capture(api_client, rfid, document.encode(), content_type="application/xml")
+
+    assert response.status_code == 400
+    assert response.json()["invalid"] == [{
+        "event": 1, "eventID": "urn:uuid:7e1f0f3a-1b2c-4d5e-8f90-0a1b2c3d4e02", "field": "eventTimeZoneOffset",
+        "message": "<eventTimeZoneOffset> must come before <eventID> (the order of the EPCIS XSD)."}]
+
+
+def test_a_document_of_more_lines_than_a_batch_is_taken_whole(api_client, rfid, shop, settings):
+    settings.INGEST_MAX_EVENTS = 2
+    events = [event(eventID=f"urn:uuid:{n}", epcList=[sgtin(n)]) for n in range(5)]
+
+    answer = capture(api_client, rfid, body(*events)).json()
+
+    assert answer["counts"]["accepted"] == 5
+    assert [r["transaction_id"] for r in answer["results"]] == [f"urn:uuid:{n}|04012345111118" for n in range(5)]

@@ -21,7 +21,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import orjson
+from django.conf import settings
 from django.db import transaction
+
+from controltower.db import chunks
 
 from ...ledger import EventResult, IngestError, IngestReport, ingest_events, reverse_transfer_line
 from ...models import InventoryEvent
@@ -52,6 +55,11 @@ class Capture:
     events: list
     prefixes: dict = field(default_factory=dict)
     errors: dict = field(default_factory=dict)  # index -> [(field, message)]
+    unread_ids: dict = field(default_factory=dict)  # index -> the eventID of an XML event not read
+
+    def event_id(self, index):
+        event = self.events[index]
+        return str(event.get("eventID") or "") if isinstance(event, dict) else self.unread_ids.get(index, "")
 
 
 def _prefixes(context):
@@ -95,13 +103,14 @@ class EpcisAdapter(Adapter):
             planned.append(_as_errors(errors))
         if capture.errors and behaviour == ROLLBACK:
             raise _refusal(capture)
-        with transaction.atomic():
-            raw = [item for items in planned if isinstance(items, list) for item in items
-                   if isinstance(item, dict)]
-            report = ingest_events(source, raw, received_at=received_at)
+        raw = [item for items in planned if isinstance(items, list) for item in items if isinstance(item, dict)]
+        posted = []
+        with transaction.atomic():  # a document is taken whole, in batches of what the ledger takes at once
+            for batch in chunks(raw, settings.INGEST_MAX_EVENTS):
+                posted += ingest_events(source, batch, received_at=received_at).results
             declared = {item.key: self._reverse(source, item, received_at) for items in planned
                         if isinstance(items, list) for item in items if isinstance(item, mapping.Declaration)}
-        return IngestReport(self._answers(capture, planned, report, declared), counts_ignored=True)
+        return IngestReport(self._answers(capture, planned, posted, declared), counts_ignored=True)
 
     def _reverse(self, source, declaration, received_at):
         """The results of reversing the ledger lines of the declared event (none found: ignored)."""
@@ -119,13 +128,12 @@ class EpcisAdapter(Adapter):
                 reverse_transfer_line(line)
         return report.results
 
-    def _answers(self, capture, planned, report, declared):
-        posted = iter(report.results)
+    def _answers(self, capture, planned, results_posted, declared):
+        posted = iter(results_posted)
         results = []
         for index, items in enumerate(planned):
             if not isinstance(items, list):
-                event = capture.events[index] if isinstance(capture.events[index], dict) else {}
-                results.append(EventResult(str(event.get("eventID") or f"event {index + 1}"), "rejected", items))
+                results.append(EventResult(capture.event_id(index) or f"event {index + 1}", "rejected", items))
                 continue
             for item in items:
                 if isinstance(item, dict):
@@ -147,9 +155,8 @@ def _as_errors(errors):
 def _refusal(capture):
     invalid = []
     for index in sorted(capture.errors):
-        event = capture.events[index] if isinstance(capture.events[index], dict) else {}
         for name, message in capture.errors[index]:
-            invalid.append({"event": index + 1, "eventID": event.get("eventID") or "", "field": name,
+            invalid.append({"event": index + 1, "eventID": capture.event_id(index), "field": name,
                             "message": message})
     first = invalid[0]
     message = first["message"] if first["message"].endswith(".") else first["message"] + "."
@@ -220,11 +227,12 @@ class EpcisXml(EpcisAdapter):
 
     def parse(self, body):
         elements = xml.document(xml.parse(body))
-        events, errors = [], {}
+        capture = Capture([])
         for index, element in enumerate(elements):
             try:
-                events.append(xml.event(element))
+                capture.events.append(xml.event(element))
             except xml.XmlEventError as exc:
-                events.append(None)
-                errors[index] = [(exc.field, str(exc))]
-        return self.check(Capture(events, {}, errors))
+                capture.events.append(None)
+                capture.errors[index] = [(exc.field, str(exc))]
+                capture.unread_ids[index] = (element.findtext("eventID") or "").strip()
+        return self.check(capture)
