@@ -33,6 +33,8 @@ VARIANCE_READERS = frozenset({Role.PLANNER, Role.FINANCE, Role.ADMIN})
 # the planner, who reads a variance's rejected events (replays are
 # MASTER_DATA_LOADERS').
 FEED_WATCHERS = frozenset({Role.INTEGRATION_ADMIN, Role.PLANNER, Role.ADMIN})
+# The tills' totals per store-day beside the ERP's postings (Store-day sales).
+SALES_CHECK_READERS = frozenset({Role.FINANCE, Role.INTEGRATION_ADMIN, Role.ADMIN})
 # Finance approves corrective adjustments above the approval threshold.
 APPROVERS = frozenset({Role.FINANCE, Role.ADMIN})
 # People who load locations, SKUs and PO lines (source systems: inventory.lanes).

@@ -16,12 +16,12 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from datetime import timezone as dt_timezone
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from django.db.models import Sum
 
-from controltower.db import chunks
+from controltower.db import chunks, db_time, local_day_sql, select_rows
 
 from .models import EventType, InventoryEvent, TillTransaction
 
@@ -91,7 +91,6 @@ class StoreDay:
     erp_posted_units: int | None = None  # None: the ERP posted nothing there that day
     receipts: list = field(default_factory=list, repr=False)
     location_id: int | None = field(default=None, repr=False)
-    zone: str = field(default="UTC", repr=False)
 
     @property
     def gap_units(self):
@@ -109,15 +108,15 @@ def store_day_sales(start: date, end: date, sources=None, locations=None) -> lis
         transactions = transactions.filter(location__in=locations)
     days = {}
     for row in transactions.values_list(
-        "source_id", "source__code", "store", "location_id", "location__code", "location__timezone",
-        "business_day", "workstation", "sequence", "status", "grand_amount", "tax_amount",
+        "source_id", "source__code", "store", "location_id", "location__code", "business_day",
+        "workstation", "sequence", "status", "grand_amount", "tax_amount",
         "sale_lines", "return_lines",
     ).order_by("business_day", "source__code", "store"):
-        (source_id, source_code, store, location_id, location_code, zone, day, workstation, sequence,
+        (source_id, source_code, store, location_id, location_code, day, workstation, sequence,
          status, grand, tax, sale_lines, return_lines) = row
         key = (source_id, store, day)
         if key not in days:
-            days[key] = StoreDay(source_code, store, location_code, day, location_id=location_id, zone=zone or "UTC")
+            days[key] = StoreDay(source_code, store, location_code, day, location_id=location_id)
         store_day = days[key]
         if status != COUNTED:
             store_day.not_counted += 1
@@ -157,13 +156,31 @@ def _booked_units(days):
 
 
 def _erp_posted_units(days):
-    for store_day in days.values():
-        if store_day.location_id is None:
-            continue
-        zone = ZoneInfo(store_day.zone)
-        start = datetime.combine(store_day.business_day, time(), tzinfo=zone)
-        posted = InventoryEvent.objects.filter(
-            location_id=store_day.location_id, type=EventType.SALES_POSTING,
-            occurred_at__gte=start, occurred_at__lt=start + timedelta(days=1),
-        ).aggregate(units=Sum("quantity"))["units"]
-        store_day.erp_posted_units = posted
+    """The ERP's sales postings of the store days' locations, per local day:
+    one query (the local day on PostgreSQL; SQLite knows no time zones, the
+    UTC day there)."""
+    located = [store_day for store_day in days.values() if store_day.location_id is not None]
+    if not located:
+        return
+    first = min(d.business_day for d in located)
+    last = max(d.business_day for d in located)
+    day = local_day_sql("e.occurred_at", "loc.timezone")
+    # A day wider on each side in UTC: a store day may start or end there.
+    posted = {
+        (location_id, value if isinstance(value, date) else date.fromisoformat(value)): units
+        for location_id, value, units in select_rows(
+            f"SELECT e.location_id, {day}, SUM(e.quantity) FROM inventory_inventoryevent e "
+            "JOIN inventory_location loc ON loc.id = e.location_id "
+            f"WHERE e.type = %s AND e.occurred_at >= %s AND e.occurred_at < %s AND e.location_id {{}} "
+            f"GROUP BY e.location_id, {day}",
+            {d.location_id for d in located},
+            params=[EventType.SALES_POSTING, db_time(_midnight(first - timedelta(days=1))),
+                    db_time(_midnight(last + timedelta(days=2)))],
+        )
+    }
+    for store_day in located:
+        store_day.erp_posted_units = posted.get((store_day.location_id, store_day.business_day))
+
+
+def _midnight(day):
+    return datetime.combine(day, time(), tzinfo=dt_timezone.utc)

@@ -1,9 +1,10 @@
 """Web routes of the inventory screens (the API has its own, in inventory/api/)."""
 from django.urls import path
 
-from . import journey_views, views
+from . import journey_views, till_views, views
 
 urlpatterns = [
+    path("integration/store-days/", till_views.store_day_sales_page, name="store-day-sales"),
     path("journeys/", journey_views.journey_list, name="journeys"),
     path("journeys.csv", journey_views.journey_csv, name="journeys-csv"),
     path("journeys/<int:pk>/", journey_views.journey_detail, name="journey"),

@@ -226,7 +226,9 @@ class Line:
     def __init__(self, element):
         self.element = element
         self.sequence = text(element, "SequenceNumber")
-        self.voided = "line cancelled" if flag(element, "CancelFlag") else "line voided" if flag(element, "VoidFlag") else ""
+        self.voided = (
+            "line cancelled" if flag(element, "CancelFlag") else "line voided" if flag(element, "VoidFlag") else ""
+        )
         self.undone_by = ""
         self.item = child(element, "Sale")
         if self.item is None:
@@ -336,7 +338,8 @@ class POSLog(Adapter):
                 totals.return_lines += 1
             items.append(item)
         if not lines:  # a transaction with no line at all is accounted for too
-            items.append(Ignored(*skipped, key=till.receipt) if skipped else Ignored(NOT_AN_ITEM, "no line items", key=till.receipt))
+            reason = skipped or (NOT_AN_ITEM, "no line items")
+            items.append(Ignored(*reason, key=till.receipt))
         return items, totals
 
     def line_item(self, till, line, key, zones):

@@ -127,7 +127,8 @@ class StoreDaySalesView(APIView):
         summary="The tills' totals per store-day beside the units booked and the ERP's postings",
         parameters=[
             OpenApiParameter("from", date, required=True, description="First business day"),
-            OpenApiParameter("to", date, required=True, description=f"Last business day (at most {LONGEST_SPAN_DAYS} days)"),
+            OpenApiParameter("to", date, required=True,
+                             description=f"Last business day (at most {LONGEST_SPAN_DAYS} days)"),
         ],
         responses={200: StoreDaySerializer(many=True),
                    400: OpenApiResponse(description="A date missing or not YYYY-MM-DD, or too long a span")},

@@ -11,12 +11,12 @@ import pytest
 from django.test import override_settings
 
 from inventory import adapters
-from inventory.models import InventoryEvent, RejectedEvent, TillTransaction
+from inventory.models import InventoryEvent, ReceivedDocument, RejectedEvent, TillTransaction
 from tests.controltower.factories import source_token
 
 from .factories import BarcodeFactory, LocationFactory, SKUFactory, SourceSystemFactory, UnitConversionFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock_after_fixed_dates")]  # its data: November 2026
 
 FIXTURES = Path(__file__).parent / "fixtures" / "poslog"
 NRF = "http://www.nrf-arts.org/IXRetail/namespace/"
@@ -145,7 +145,8 @@ def test_training_suspended_void_and_service_lines_move_nothing(till, shop):
 def test_unknown_store_item_and_unit_are_rejected_naming_the_field_and_kept(till, shop):
     body = poslog(
         transaction(sale("NOPE-ITEM") + sale(quantity_attributes='UnitOfMeasureCode="PALLET"', sequence=2))
-        + transaction(sale(), store="S999").replace("<SequenceNumber>9</SequenceNumber>", "<SequenceNumber>10</SequenceNumber>")
+        + transaction(sale(), store="S999").replace(
+            "<SequenceNumber>9</SequenceNumber>", "<SequenceNumber>10</SequenceNumber>")
     )
 
     report = adapters.get("poslog").receive(till, body)
@@ -257,6 +258,8 @@ def test_a_document_that_cannot_be_read_is_refused_in_one_line(till, body, messa
     assert "\n" not in str(refused.value)
     assert "root:" not in str(refused.value)  # nothing of /etc/passwd or the entities is echoed
     assert not InventoryEvent.objects.exists()
+    kept = ReceivedDocument.objects.get()  # kept as sent, for the integration admin to open
+    assert (kept.format, kept.status, bytes(kept.body), kept.error) == ("poslog", "refused", body, str(refused.value))
 
 
 def test_the_endpoint_answers_per_line_and_refuses_other_types_and_people(api_client, till, shop, people):

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from inventory import adapters
-from inventory.models import InventoryEvent, RejectedEvent, TillTransaction
+from inventory.models import InventoryEvent, ReceivedDocument, RejectedEvent, TillTransaction
 from tests.shared import shared_file
 
 from .factories import (
@@ -87,6 +87,12 @@ def test_every_line_of_the_ncr_export_is_accounted_for(tills, ncr):
     assert set(InventoryEvent.objects.values_list("location__code", flat=True)) == {"S009"}
     assert set(InventoryEvent.objects.values_list("cashier", flat=True)) == {"91", "92", "94", "254", "437", "745"}
     assert TillTransaction.objects.filter(status="counted").count() == 42
+    document = ReceivedDocument.objects.get()  # as integration health shows it
+    assert (document.format, document.lines, document.accepted, document.rejected, document.ignored) == (
+        "poslog", 1050, 526, 17, 507)
+    assert document.ignored_by_reason == {
+        "non-inventory line": 489, "control transaction": 9, "void": 8, "non-stock item": 1}
+    assert document.rejected_by_cause == {"sku": 17}
 
 
 def test_posting_the_ncr_export_twice_changes_nothing(tills, ncr):

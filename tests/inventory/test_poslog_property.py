@@ -15,7 +15,7 @@ from tests.controltower.factories import source_token
 
 from .factories import LocationFactory, SKUFactory, SourceSystemFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock_after_fixed_dates")]  # its data: November 2026
 
 EXAMPLES = settings(
     max_examples=120, deadline=None,

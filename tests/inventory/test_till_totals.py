@@ -14,6 +14,7 @@ from controltower.models import Role
 from inventory import adapters
 from inventory.models import InventoryEvent
 from inventory.till_totals import store_day_sales
+from tests.conftest import on_postgres
 from tests.controltower.factories import make_user, person_token
 
 from .factories import (
@@ -25,7 +26,7 @@ from .factories import (
     UnitConversionFactory,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock_after_fixed_dates")]  # its data: November 2026
 
 FIXTURES = Path(__file__).parent / "fixtures" / "poslog"
 DAY = date(2026, 11, 23)
@@ -51,9 +52,9 @@ def posted(till, shop):
     adapters.get("poslog").receive(till, (FIXTURES / "sales-and-returns.xml").read_bytes())
     adapters.get("poslog").receive(till, (FIXTURES / "not-counted.xml").read_bytes())
     erp = SourceSystemFactory(code="ERP", kind="erp")
-    # The ERP posted 500 units for the store's 23 November (local day), and one for the day after.
-    for units, at in ((500, datetime(2026, 11, 23, 22, 30, tzinfo=dt_timezone.utc)),
-                      (1, datetime(2026, 11, 23, 23, 30, tzinfo=dt_timezone.utc))):
+    # The ERP posted 500 units for the store's 23 November, and one for the day after.
+    for units, at in ((500, datetime(2026, 11, 23, 18, 0, tzinfo=dt_timezone.utc)),
+                      (1, datetime(2026, 11, 24, 12, 0, tzinfo=dt_timezone.utc))):
         InventoryEventFactory(source=erp, type="sales_posting", location=shop, quantity=units,
                               from_state=None, occurred_at=at)
     return till
@@ -69,6 +70,23 @@ def test_a_store_day_puts_the_tills_totals_beside_the_ledger_and_the_erp(posted,
     # 2 mugs, 1 + 12 everyday, 500 g of apples, and the resumed 3 + 1.
     assert (day.sold_units, day.returned_units) == (519, 3)
     assert (day.erp_posted_units, day.gap_units) == (500, 19)
+
+
+@pytest.mark.postgres
+def test_the_erp_postings_count_on_the_stores_local_day(till, shop):
+    if not on_postgres():
+        pytest.skip("SQLite has no time zones: the embedded mode counts UTC days")
+    adapters.get("poslog").receive(till, (FIXTURES / "sales-and-returns.xml").read_bytes())
+    erp = SourceSystemFactory(code="ERP", kind="erp")
+    # 23:30 UTC on the 23rd is half past midnight on the 24th in Berlin.
+    for units, at in ((7, datetime(2026, 11, 22, 23, 30, tzinfo=dt_timezone.utc)),
+                      (1, datetime(2026, 11, 23, 23, 30, tzinfo=dt_timezone.utc))):
+        InventoryEventFactory(source=erp, type="sales_posting", location=shop, quantity=units,
+                              from_state=None, occurred_at=at)
+
+    [day] = store_day_sales(DAY, DAY)
+
+    assert day.erp_posted_units == 7
 
 
 def test_a_store_day_without_erp_postings_has_no_gap(till, shop):
@@ -123,3 +141,34 @@ def test_import_poslog_posts_each_file_and_refuses_a_bad_one_in_one_line(till, s
 def test_import_poslog_names_an_unknown_source():
     with pytest.raises(CommandError, match="Unknown source system 'NOPE'"):
         call_command("import_poslog", "NOPE", "x.xml")
+
+
+def test_the_store_day_sales_screen_shows_finance_the_week_the_tills_sent(client, posted, shop):
+    client.force_login(make_user(Role.FINANCE))
+
+    page = client.get("/integration/store-days/")
+
+    assert page.status_code == 200
+    html = " ".join(page.content.decode().split())
+    assert 'name="from" value="2026-11-17"' in html and 'name="to" value="2026-11-23"' in html
+    assert "1 store day from 17 November 2026 to 23 November 2026; 1 with a gap." in html
+    assert '<span class="badge badge-fail">19</span>' in html
+
+
+def test_the_store_day_sales_screen_names_a_bad_day_and_is_for_finance_and_integration(client, posted):
+    client.force_login(make_user(Role.INTEGRATION_ADMIN))
+    bad = client.get("/integration/store-days/?from=23.11.2026")
+    client.force_login(make_user(Role.STORE_MANAGER))
+    refused = client.get("/integration/store-days/")
+
+    assert "from: a date as YYYY-MM-DD, not &#x27;23.11.2026&#x27;." in bad.content.decode()
+    assert refused.status_code == 403
+    assert "Store-day sales is for: finance, integration admin and admin." in refused.content.decode()
+
+
+def test_the_store_day_sales_screen_says_when_no_till_has_sent_totals(client):
+    client.force_login(make_user(Role.FINANCE))
+
+    html = " ".join(client.get("/integration/store-days/").content.decode().split())
+
+    assert "No till totals yet: a till sends them with its POSLog" in html
