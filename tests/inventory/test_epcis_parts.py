@@ -152,3 +152,11 @@ def test_xml_breaking_the_xsds_structure_names_the_element(body, field, message)
         xml.event(xml.document(xml.parse(body))[0])
 
     assert refused.value.field == field
+
+
+def test_a_schema_error_of_any_keyword_names_its_field():
+    twice = "urn:epc:id:sgtin:4012345.011111.1"
+    errors, whole = checks.schema_errors(document(event(epcList=[twice, twice])))
+
+    assert whole == []
+    assert errors[0][0] == ("epcList", f"['{twice}', '{twice}'] has non-unique elements")

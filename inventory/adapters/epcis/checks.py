@@ -99,12 +99,14 @@ def _described(error):
             return path(parts + [extra[0]]), f"{extra[0]!r} is not a field here."
     shown = json.dumps(error.instance)
     shown = shown if len(shown) <= 60 else shown[:57] + "..."
-    message = {
-        "enum": f"{shown} is not one of {', '.join(map(str, error.validator_value))}.",
-        "type": f"{shown} is not of type {error.validator_value}.",
-        "format": f"{shown} is not a valid {error.validator_value}.",
-        "pattern": f"{shown} does not match {error.validator_value}.",
-    }.get(error.validator, error.message if len(error.message) <= 200 else error.message[:197] + "...")
+    value = error.validator_value
+    if error.validator == "enum":
+        message = f"{shown} is not one of {', '.join(map(str, value))}."
+    elif error.validator in ("type", "format", "pattern"):
+        said = {"type": "is not of type", "format": "is not a valid", "pattern": "does not match"}[error.validator]
+        message = f"{shown} {said} {value}."
+    else:
+        message = error.message if len(error.message) <= 200 else error.message[:197] + "..."
     return path(parts) or "type", message
 
 
