@@ -87,6 +87,8 @@ class EpcisAdapter(Adapter):
         return capture
 
     def events(self, document):
+        """The items of the document's valid events: raw events, Ignored, and a
+        Declaration for each error declaration (reversed when posted)."""
         return [item for index, event in enumerate(document.events) if index not in document.errors
                 for item in mapping.items(event, document.prefixes)]
 
@@ -114,9 +116,8 @@ class EpcisAdapter(Adapter):
 
     def _reverse(self, source, declaration, received_at):
         """The results of reversing the ledger lines of the declared event (none found: ignored)."""
-        lines = list(InventoryEvent.objects.filter(
-            source=source, transaction_id__startswith=f"{declaration.key}|").select_related(
-            "location", "sku", "to_location").order_by("id"))
+        lines = list(InventoryEvent.objects.filter(source=source, transaction_id__in=declaration.lines)
+                     .select_related("location", "sku", "to_location").order_by("id"))
         if not lines:
             return [EventResult(declaration.key, "ignored", reason=mapping.UNKNOWN_DECLARED,
                                 detail="no ledger line of this event from this source")]

@@ -52,12 +52,14 @@ class EventInvalid(ValueError):
 
 @dataclass(frozen=True)
 class Declaration:
-    """An error declaration: the event `key` did not happen as recorded;
-    its lines are reversed (inventory.adapters.epcis.capture)."""
+    """An error declaration: the event `key` did not happen as recorded; its
+    ledger lines (keyed `lines`, as the declared event's own) are reversed
+    (inventory.adapters.epcis.capture)."""
 
     key: str
     reason: str
     corrective: tuple[str, ...]
+    lines: tuple[str, ...]
 
 
 def event_key(event, prefixes=None):
@@ -76,26 +78,29 @@ def _word(event, name, kind):
         return None  # refused by the checks before the mapping runs
 
 
-def _typed(items, name, wanted, kind):
-    """The values of `items` (a sourceList, destinationList or bizTransactionList) of type `wanted`."""
+def _typed(items, name, kind):
+    """[(CBV type word or None, value)] of a sourceList, destinationList or bizTransactionList."""
     found = []
     for item in items if isinstance(items, list) else []:
-        if not isinstance(item, dict):
-            continue
-        try:
-            item_type = vocabulary.word(item.get("type"), kind) if item.get("type") else None
-        except vocabulary.NotInVocabulary:
-            item_type = None
-        if item_type in wanted and isinstance(item.get(name), str):
-            found.append((wanted.index(item_type), item[name].strip()))
-    return [value for _, value in sorted(found, key=lambda pair: pair[0])]
+        if isinstance(item, dict) and isinstance(item.get(name), str) and item[name].strip():
+            try:
+                item_type = vocabulary.word(item["type"], kind) if item.get("type") else None
+            except vocabulary.NotInVocabulary:
+                item_type = None  # refused by the checks before the mapping runs
+            found.append((item_type, item[name].strip()))
+    return found
+
+
+def _locations(event, name, element):
+    """The values of the event's sourceList or destinationList entries of type location."""
+    return [value for item_type, value in _typed(event.get(name), element, "sourceDest") if item_type == "location"]
 
 
 def _reference(event):
-    """The transfer reference: the despatch advice, else another business transaction."""
-    found = _typed(event.get("bizTransactionList"), "bizTransaction", ["desadv", None, *sorted(
-        vocabulary.BIZ_TRANSACTION_TYPES - {"desadv"})], "bizTransaction")
-    return found[0][-128:] if found else ""
+    """The transfer reference: the despatch advice (desadv), else the first other business transaction."""
+    transactions = _typed(event.get("bizTransactionList"), "bizTransaction", "bizTransaction")
+    chosen = [value for item_type, value in transactions if item_type == "desadv"] or [v for _, v in transactions]
+    return chosen[0][-128:] if chosen else ""
 
 
 def _goods(event):
@@ -131,7 +136,7 @@ def _movement(event):
     if step in ("receiving", "arriving"):
         # From a location, under a despatch advice or other business transaction: a transfer's
         # receiving end; else (no reference to match a shipment by) a receipt.
-        from_location = _typed(event.get("sourceList"), "source", ["location"], "sourceDest")
+        from_location = _locations(event, "sourceList", "source")
         return ("transfer_in", {}) if from_location and _reference(event) else ("receipt", {})
     if step in ("shipping", "departing"):
         return "transfer_out", {}
@@ -150,11 +155,18 @@ def items(event, prefixes=None):
     """The tower's raw events and Ignored markers one EPCIS event says, a
     Declaration for an error declaration; EventInvalid when the tower
     cannot take it as the standard reads it."""
-    key = event_key(event, prefixes)
     declaration = event.get("errorDeclaration")
     if isinstance(declaration, dict):
-        return [Declaration(key, _word(declaration, "reason", "errorReason") or "declared in error",
-                            tuple(map(str, declaration.get("correctiveEventIDs") or ())))]
+        # The standard's declaration is the declared event itself with the declaration added:
+        # its lines are that event's, by the same keys (the hash leaves the declaration out).
+        declared = items({name: value for name, value in event.items() if name != "errorDeclaration"}, prefixes)
+        lines = tuple(item["transaction_id"] for item in declared if isinstance(item, dict))
+        if not lines:
+            return declared  # it booked nothing: ignored for the reason the declared event would be
+        return [Declaration(event_key(event, prefixes), _word(declaration, "reason", "errorReason")
+                            or "declared in error", tuple(map(str, declaration.get("correctiveEventIDs") or ())),
+                            lines)]
+    key = event_key(event, prefixes)
     kind = event.get("type")
     if kind in ("TransformationEvent", "AssociationEvent") or (
             kind == "AggregationEvent" and event.get("action") != "OBSERVE"):
@@ -174,7 +186,7 @@ def items(event, prefixes=None):
     if reference:
         common["reference"] = reference
     if event_type == "transfer_out":
-        destination = _typed(event.get("destinationList"), "destination", ["location"], "sourceDest")
+        destination = _locations(event, "destinationList", "destination")
         if not destination:
             raise EventInvalid([("destinationList", "A shipping event moves stock to a location the tower "
                                                     "keeps: give a destinationList entry of type location.")])
