@@ -303,3 +303,14 @@ def test_a_document_of_more_lines_than_a_batch_is_taken_whole(api_client, rfid, 
 
     assert answer["counts"]["accepted"] == 5
     assert [r["transaction_id"] for r in answer["results"]] == [f"urn:uuid:{n}|04012345111118" for n in range(5)]
+
+
+def test_a_source_captures_only_at_its_lanes_locations(api_client, shop):
+    store, other, _, _ = shop
+    scanner = SourceSystemFactory(code="RFID-S2", kind="wms", lane_locations=[other])
+
+    answer = capture(api_client, scanner, body(event())).json()
+
+    assert answer["counts"]["rejected"] == 1
+    assert "does not feed location" in answer["results"][0]["errors"]["location"][0]
+    assert not InventoryEvent.objects.exists()
