@@ -28,7 +28,8 @@ from inventory.models import SourceSystem
 
 from . import ingest
 from .epcis import EMPTY as EMPTY_EPCIS
-from .epcis import epcis_documents
+from .epcis import EMPTY_XML as EMPTY_EPCIS_XML
+from .epcis import epcis_documents, epcis_xml_documents
 
 TARGET_RATIO = 0.5
 NRF = "http://www.nrf-arts.org/IXRetail/namespace/"
@@ -94,6 +95,8 @@ FORMATS = [
            poslog_documents, f'<POSLog xmlns="{NRF}"/>'.encode()),
     Format("epcis", "EPCIS 2.0 JSON-LD (POST /api/v1/epcis/capture)", "events", "/api/v1/epcis/capture",
            "application/ld+json", epcis_documents, EMPTY_EPCIS),
+    Format("epcis-xml", "EPCIS 2.0 XML (POST /api/v1/epcis/capture)", "events", "/api/v1/epcis/capture",
+           "application/xml", epcis_xml_documents, EMPTY_EPCIS_XML),
 ]
 
 

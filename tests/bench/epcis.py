@@ -89,5 +89,45 @@ def epcis_documents(items, run, events_per_document=500, seed=13):
     return bodies, events
 
 
+def _xml_event(event):
+    """The same ObjectEvent in the XML binding, its elements in the XSD's order."""
+    parts = [f"<eventTime>{event['eventTime']}</eventTime>",
+             f"<eventTimeZoneOffset>{event['eventTimeZoneOffset']}</eventTimeZoneOffset>",
+             f"<eventID>{event['eventID']}</eventID>"]
+    parts.append("<epcList>" + "".join(f"<epc>{epc}</epc>" for epc in event.get("epcList", [])) + "</epcList>")
+    parts += [f"<action>{event['action']}</action>",
+              f"<bizStep>urn:epcglobal:cbv:bizstep:{event['bizStep']}</bizStep>",
+              f"<disposition>urn:epcglobal:cbv:disp:{event['disposition']}</disposition>",
+              f"<readPoint><id>{event['readPoint']['id']}</id></readPoint>",
+              f"<bizLocation><id>{event['bizLocation']['id']}</id></bizLocation>"]
+    if event.get("bizTransactionList"):
+        parts.append("<bizTransactionList>" + "".join(
+            f'<bizTransaction type="urn:epcglobal:cbv:btt:{t["type"]}">{t["bizTransaction"]}</bizTransaction>'
+            for t in event["bizTransactionList"]) + "</bizTransactionList>")
+    if event.get("quantityList"):
+        parts.append("<quantityList>" + "".join(
+            f"<quantityElement><epcClass>{q['epcClass']}</epcClass><quantity>{q['quantity']}</quantity>"
+            "</quantityElement>" for q in event["quantityList"]) + "</quantityList>")
+    return "<ObjectEvent>" + "".join(parts) + "</ObjectEvent>"
+
+
+def _xml_document(events):
+    return (f'<epcis:EPCISDocument xmlns:epcis="{XML_NAMESPACE}" schemaVersion="2.0" '
+            f'creationDate="2026-11-23T00:00:00Z"><EPCISBody><EventList>'
+            + "".join(map(_xml_event, events)) + "</EventList></EPCISBody></epcis:EPCISDocument>").encode()
+
+
+def epcis_xml_documents(items, run, events_per_document=500):
+    """The same kind of documents in the XML binding (other eventIDs: a run of their own)."""
+    bodies, events = epcis_documents(items, f"{run}-xml", events_per_document)
+    epcis_xml = adapters.get("epcis-xml")
+    xml_bodies = [_xml_document(orjson.loads(body)["epcisBody"]["eventList"]) for body in bodies]
+    return xml_bodies, [[item for item in epcis_xml.events(epcis_xml.parse(body)) if isinstance(item, dict)]
+                        for body in xml_bodies]
+
+
+XML_NAMESPACE = "urn:epcglobal:epcis:xsd:2"
+EMPTY_XML = (f'<epcis:EPCISDocument xmlns:epcis="{XML_NAMESPACE}"><EPCISBody><EventList/></EPCISBody>'
+             '</epcis:EPCISDocument>').encode()
 EMPTY = orjson.dumps({"@context": CONTEXT, "type": "EPCISDocument", "schemaVersion": "2.0",
                       "creationDate": "2026-11-23T00:00:00Z", "epcisBody": {"eventList": []}})

@@ -13,6 +13,7 @@ from .epcis_docs import (
     OTHER_SGLN,
     SAMPLES,
     STORE_GLN,
+    STORE_SGLN,
     body,
     event,
     sgtin,
@@ -109,7 +110,7 @@ def test_a_receiving_from_a_location_under_the_despatch_advice_is_the_transfers_
                                          destinationList=[{"type": "location", "destination": OTHER_SGLN}])))
     capture(api_client, rfid, body(event(bizStep="https://ref.gs1.org/cbv/BizStep-arriving",
                                          bizLocation={"id": OTHER_SGLN}, epcList=[sgtin(1)], bizTransactionList=desadv,
-                                         sourceList=[{"type": "location", "source": "urn:epc:id:sgln:4012345.00001.0"}])))
+                                         sourceList=[{"type": "location", "source": STORE_SGLN}])))
 
     transfer = Transfer.objects.get(reference="DES-881", sku=item)
     assert (transfer.from_location, transfer.to_location) == (store, other)
@@ -262,7 +263,8 @@ def test_another_content_type_or_behaviour_is_refused(api_client, rfid, shop):
     assert wrong_type.status_code == 415
     assert "application/ld+json, application/json, application/xml" in wrong_type.json()["detail"]
     assert wrong_behaviour.status_code == 400
-    assert wrong_behaviour.json() == {"detail": "GS1-Capture-Error-Behaviour: 'ignore' is not one of rollback, proceed."}
+    assert wrong_behaviour.json() == {
+        "detail": "GS1-Capture-Error-Behaviour: 'ignore' is not one of rollback, proceed."}
     assert not InventoryEvent.objects.exists()
 
 

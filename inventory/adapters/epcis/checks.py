@@ -186,7 +186,8 @@ def semantic_errors(event):
     if kind not in EVENT_TYPES:
         errors.append(("type", f"{kind!r} is not an EPCIS event type ({', '.join(EVENT_TYPES)})."))
         return errors
-    errors += _required(event, "eventTime", is_time, "an RFC 3339 time with its offset (e.g. 2026-07-22T06:45:00+02:00)")
+    errors += _required(event, "eventTime", is_time,
+                        "an RFC 3339 time with its offset (e.g. 2026-07-22T06:45:00+02:00)")
     errors += _required(event, "eventTimeZoneOffset", lambda v: isinstance(v, str) and bool(OFFSET.match(v)),
                         "+hh:mm or -hh:mm")
     if kind != "TransformationEvent":
