@@ -20,11 +20,13 @@ from .registry import (
     register,
     registered,
 )
+from .shopify import ShopifyInventory
 
 register(TowerEvents())
 register(EpcisJson())
 register(EpcisXml())
 register(POSLog())
+register(ShopifyInventory())
 
 __all__ = [
     "Adapter",
