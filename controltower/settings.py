@@ -457,10 +457,12 @@ RECONCILIATION = {
     "phantom_lookback_days": env_int("RECONCILE_PHANTOM_LOOKBACK_DAYS", 56),
     "phantom_min_sale_days": max(2, env_int("RECONCILE_PHANTOM_MIN_SALE_DAYS", 8)),
     "phantom_false_discovery_rate": float(env_str("RECONCILE_PHANTOM_FDR", "0.01")),
-    # Adjustments per store and refunds per cashier: the last 7 days against
-    # the chain's and against the N weeks before, flagged past a modified
-    # z-score, from a minimum count (a handful is never an outlier).
+    # Adjustments per store and refunds per cashier: the last N weeks against
+    # the chain's stores or cashiers, the last 7 days against the M weeks
+    # before, flagged past a modified z-score, from a minimum count in the
+    # window compared (a handful is never an outlier).
     "outlier_score": float(env_str("RECONCILE_OUTLIER_SCORE", "3.5")),
+    "outlier_chain_weeks": env_int("RECONCILE_OUTLIER_CHAIN_WEEKS", 4),
     "outlier_weeks": env_int("RECONCILE_OUTLIER_WEEKS", 8),
     "outlier_min_count": env_int("RECONCILE_OUTLIER_MIN_COUNT", 5),
     # A source's rejection rate today against its last N days (a p-chart),

@@ -5,7 +5,10 @@ more than the chain's cashiers or than their own weeks.
 Both count per week in SQL (one aggregate: a row per store or cashier and
 week, not per event) and score the last 7 days in Python with the modified
 z-score (exceptions.reconciliation.stats), robust to the outliers it looks
-for. The weeks are whole 7-day runs back from the run's time: each holds
+for. The chain is compared over the last few weeks (a store
+that adjusts more than its peers week after week), the store's or cashier's
+own weeks over the last 7 days (a change). The weeks are whole 7-day runs
+back from the run's time: each holds
 every weekday once, so a busy Saturday is in every week compared and weekly
 seasonality cannot make an outlier. Only more than usual is flagged: fewer
 adjustments or refunds is no problem to chase.
@@ -24,7 +27,7 @@ from inventory.models import JourneyKind, Location
 
 from ..detectors import Detector, Route, register
 from ..findings import CaseKind, Finding
-from . import stats
+from .stats import modified_z
 from .common import anomaly, config, fetch_rows
 
 # Own weeks needed before a store's or cashier's own score means anything.
@@ -34,41 +37,47 @@ MIN_OWN_WEEKS = 3
 @dataclass
 class Outlier:
     key: tuple  # (location id, cashier or "")
-    counts: list  # per week, the oldest first; the last is the 7 days looked at
-    observed: int
-    chain_median: float
+    counts: list  # per week, the oldest first; the last is the last 7 days
+    chain_weeks: int  # the weeks compared with the chain (the last ones)
+    recent: int  # the count of the chain_weeks
+    chain_median: float  # the chain's median count over those weeks
     chain_score: float
-    own_median: float | None
+    own_median: float | None  # a week, in the weeks before the last 7 days
     own_score: float | None
+    flagged_by_chain: bool
 
     @property
-    def score(self):
-        return max(self.chain_score, self.own_score or 0.0)
+    def observed(self):
+        return self.counts[-1]
 
 
 def outliers(weekly, weeks):
     """The outliers of `weekly` ({key: {weeks ago: count}}, week 0 the last
-    7 days) over `weeks` weeks before: their last week beyond
-    RECONCILIATION outlier_score against the last week of every key (the
-    chain) or against their own weeks, and at least outlier_min_count.
-    Own weeks start at the key's first week with a count (a store new to
-    the tower has no weeks of zeros before it); fewer than MIN_OWN_WEEKS:
-    no own score."""
-    threshold, minimum = config("outlier_score"), config("outlier_min_count")
-    chain = [counts.get(0, 0) for counts in weekly.values()]
+    7 days), beyond RECONCILIATION outlier_score and with at least
+    outlier_min_count in the window compared:
+    - against the chain: the key's count of the last outlier_chain_weeks
+      weeks against every key's (a store that adjusts more than its peers
+      week after week);
+    - against its own weeks: the last 7 days against the `weeks` weeks
+      before (a change). Own weeks start at the key's first week with a
+      count (a store new to the tower has no weeks of zeros before it);
+      fewer than MIN_OWN_WEEKS: no own score."""
+    threshold, minimum, chain_weeks = config("outlier_score"), config("outlier_min_count"), config("outlier_chain_weeks")
+    recent = {key: sum(counts.get(w, 0) for w in range(chain_weeks)) for key, counts in weekly.items()}
+    chain = list(recent.values())
     found = []
     for key, counts in weekly.items():
         observed = counts.get(0, 0)
-        if observed < minimum:
-            continue
-        chain_score = stats.modified_z(observed, chain)
+        chain_score = modified_z(recent[key], chain)
         first = max((w for w in counts if w > 0), default=0)
         own = [counts.get(w, 0) for w in range(min(first, weeks), 0, -1)]
-        own_score = stats.modified_z(observed, own) if len(own) >= MIN_OWN_WEEKS else None
-        if chain_score > threshold or (own_score is not None and own_score > threshold):
-            found.append(Outlier(key, [counts.get(w, 0) for w in range(weeks, -1, -1)], observed,
+        own_score = modified_z(observed, own) if len(own) >= MIN_OWN_WEEKS else None
+        by_chain = recent[key] >= minimum and chain_score > threshold
+        by_own = observed >= minimum and own_score is not None and own_score > threshold
+        if by_chain or by_own:
+            found.append(Outlier(key, [counts.get(w, 0) for w in range(weeks, -1, -1)], chain_weeks, recent[key],
                                  median(chain), chain_score, median(own) if own_score is not None else None,
-                                 own_score))
+                                 own_score, by_chain))
     return found
 
 
@@ -80,31 +89,40 @@ def _window(now, weeks):
     return {"now": db_time(now), "start": db_time(now - timedelta(weeks=weeks + 1))}
 
 
-def _words(outlier, what, peers, threshold):
-    """The baseline, observed and score of an outlier, in words."""
-    own = (f"; in its own {len(outlier.counts) - 1} weeks before, a median of {outlier.own_median:g} a week"
+def _explain(outlier, what, peers, now, title):
+    """An outlier's explanation (exceptions.reconciliation.common.anomaly)."""
+    threshold, weeks, chain_weeks = config("outlier_score"), len(outlier.counts) - 1, outlier.chain_weeks
+    own = (f" In its own {weeks} weeks before the last 7 days: a median of {outlier.own_median:g} a week."
            if outlier.own_median is not None else "")
-    own_score = f", {outlier.own_score:.1f} against its own weeks" if outlier.own_score is not None else ""
-    return {
-        "baseline": f"The chain's {peers} made a median of {outlier.chain_median:g} {what} in the last 7 days{own}.",
-        "observed": f"{outlier.observed} {what} in the last 7 days.",
-        "score": (f"Robust score (modified z) {outlier.chain_score:.1f} against the chain{own_score}; "
-                  f"above {threshold:g} is an outlier."),
-        "threshold": (f"Flagged above {threshold:g}, from {config('outlier_min_count')} {what} a week: "
-                      "a score that high happens by chance about once in a few thousand."),
-    }
+    own_score = f"; {outlier.own_score:.1f} for the last 7 days against its own weeks" if outlier.own_score is not None else ""
+    flagged = outlier.flagged_by_chain
+    return anomaly(
+        baseline=(f"The chain's {peers} made a median of {outlier.chain_median:g} {what} in the last "
+                  f"{chain_weeks} weeks.{own}"),
+        observed=f"{outlier.recent} {what} in the last {chain_weeks} weeks, {outlier.observed} of them in the last 7 days.",
+        score=(f"Robust score (modified z) {outlier.chain_score:.1f} against the chain{own_score}; "
+               f"above {threshold:g} is an outlier."),
+        threshold=(f"Flagged above {threshold:g}, from {config('outlier_min_count')} {what}: a score that high "
+                   "happens by chance about once in several thousand."),
+        window=f"{day(now - timedelta(weeks=chain_weeks if flagged else 1))} to {day(now)}",
+        series={"title": title, "values": outlier.counts, "first": day(now - timedelta(weeks=weeks + 1)),
+                "last": day(now), "marked": list(range(weeks + 1 - (chain_weeks if flagged else 1), weeks + 1)),
+                # The usual week: the chain's median a week, or the key's own.
+                "baseline": round(outlier.chain_median / chain_weeks, 2) if flagged else outlier.own_median,
+                "limit": None},
+        numbers={"observed": outlier.observed, "recent": outlier.recent, "chain_weeks": chain_weeks,
+                 "chain_median": outlier.chain_median, "chain_score": round(outlier.chain_score, 3),
+                 "own_median": outlier.own_median,
+                 "own_score": None if outlier.own_score is None else round(outlier.own_score, 3),
+                 "weekly": outlier.counts},
+    )
 
 
-def _series(outlier, now, weeks, title):
-    return {"title": title, "values": outlier.counts, "first": day(now - timedelta(weeks=weeks + 1)),
-            "last": day(now), "marked": [weeks], "baseline": outlier.chain_median, "limit": None}
-
-
-def _numbers(outlier):
-    return {"observed": outlier.observed, "chain_median": outlier.chain_median,
-            "chain_score": round(outlier.chain_score, 3), "own_median": outlier.own_median,
-            "own_score": None if outlier.own_score is None else round(outlier.own_score, 3),
-            "weekly": outlier.counts}
+def _how_many(outlier, what):
+    if outlier.flagged_by_chain:
+        return (f"{outlier.recent} {what} in the last {outlier.chain_weeks} weeks, far more than the chain's "
+                f"median of {outlier.chain_median:g}")
+    return f"{outlier.observed} {what} in the last 7 days, far more than its usual {outlier.own_median:g} a week"
 
 
 def adjustment_outlier(now=None) -> list[Finding]:
@@ -113,7 +131,7 @@ def adjustment_outlier(now=None) -> list[Finding]:
     or their own weeks. Severity 3: a pattern to look into (shrink,
     miscounts, a process not followed), not money lost yet."""
     now = now or timezone.now()
-    weeks, threshold = config("outlier_weeks"), config("outlier_score")
+    weeks = config("outlier_weeks")
     weekly = {}
     for row in fetch_rows(
         f"""SELECT e.location_id, {_weeks_ago('e.occurred_at')} AS ago, COUNT(*) AS n
@@ -134,12 +152,8 @@ def adjustment_outlier(now=None) -> list[Finding]:
             sku_id=None,
             severity=3,
             quantity_at_risk=outlier.observed,
-            summary=(f"{codes[location_id]} made {outlier.observed} stock adjustments in the last 7 days, "
-                     f"far more than usual (the chain's stores: {outlier.chain_median:g})"),
-            details=anomaly(**_words(outlier, "adjustments", "stores", threshold),
-                            window=f"{day(now - timedelta(days=7))} to {day(now)}",
-                            series=_series(outlier, now, weeks, "Adjustments a week"),
-                            numbers=_numbers(outlier)),
+            summary=f"{codes[location_id]} made {_how_many(outlier, 'stock adjustments')}",
+            details=_explain(outlier, "adjustments", "stores", now, "Adjustments a week"),
         ))
     return findings
 
@@ -151,7 +165,7 @@ def refund_outlier(now=None) -> list[Finding]:
     the step's location (else the journey's). One case per store and
     cashier. Severity 2: refunds are money paid out."""
     now = now or timezone.now()
-    weeks, threshold = config("outlier_weeks"), config("outlier_score")
+    weeks = config("outlier_weeks")
     weekly = {}
     for row in fetch_rows(
         f"""SELECT COALESCE(s.location_id, j.location_id) AS location_id, s.cashier,
@@ -175,12 +189,8 @@ def refund_outlier(now=None) -> list[Finding]:
             reference=f"cashier {cashier}",
             severity=2,
             quantity_at_risk=outlier.observed,
-            summary=(f"Cashier {cashier}{where} refunded {outlier.observed} returns in the last 7 days, "
-                     f"far more than usual (the chain's cashiers: {outlier.chain_median:g})"),
-            details=anomaly(**_words(outlier, "refunds", "cashiers", threshold),
-                            window=f"{day(now - timedelta(days=7))} to {day(now)}",
-                            series=_series(outlier, now, weeks, "Refunds a week"),
-                            numbers={**_numbers(outlier), "cashier": cashier}),
+            summary=f"Cashier {cashier}{where} made {_how_many(outlier, 'refunds')}",
+            details=_explain(outlier, "refunds", "cashiers", now, "Refunds a week"),
         ))
     return findings
 

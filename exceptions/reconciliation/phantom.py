@@ -23,7 +23,7 @@ from controltower.when import day
 
 from ..detectors import Detector, register
 from ..findings import CaseKind, Finding
-from . import stats
+from .stats import daily_moments, dispersion, log_no_sale
 from .common import anomaly, chance_words, config, fetch_rows, money, severity_for_value, to_decimal
 
 
@@ -110,10 +110,10 @@ def _daily_sales(rows, now, start, lookback):
 
 
 def _finding(row, daily, now, lookback, alpha):
-    rate, variance = stats.daily_moments(*(int(row[name]) for name in ("sales", "squares", "span")))
+    rate, variance = daily_moments(*(int(row[name]) for name in ("sales", "squares", "span")))
     gap = float(row["gap"])
-    size = stats.dispersion(rate, variance)
-    log_p = stats.log_no_sale(rate, gap, size)
+    size = dispersion(rate, variance)
+    log_p = log_no_sale(rate, gap, size)
     model = "Poisson" if size is None else "negative binomial (its days vary more than a steady rate's)"
     available = row["available"]
     value = money(available * to_decimal(row["unit_cost"]))

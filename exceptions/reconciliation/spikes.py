@@ -18,7 +18,7 @@ from inventory.models import IngestDay
 
 from ..detectors import Detector, Route, register
 from ..findings import CaseKind, Finding
-from . import stats
+from .stats import p_chart_limit, p_chart_score
 from .common import anomaly, config
 
 
@@ -51,10 +51,10 @@ def rejection_spike(now=None) -> list[Finding]:
         # Half a rejection added (a source that never had one has no limit of 0: one refusal is no spike).
         p_bar = (sum(row.rejected for row in history) + 0.5) / (received + 1)
         n, p = observed.received, observed.rejected / observed.received
-        limit = stats.p_chart_limit(p_bar, n, sigmas)
+        limit = p_chart_limit(p_bar, n, sigmas)
         if p <= limit:
             continue
-        score = stats.p_chart_score(p, p_bar, n)
+        score = p_chart_score(p, p_bar, n)
         values = [_rate(by_day.get(first + timedelta(days=i))) for i in range(days + 1)]
         findings.append(Finding(
             kind=CaseKind.REJECTION_SPIKE,
@@ -64,14 +64,14 @@ def rejection_spike(now=None) -> list[Finding]:
             source_id=source.pk,
             severity=2 if p > 0.5 else 3,
             quantity_at_risk=observed.rejected,
-            summary=(f"{source.code} had {p:.1%} of today's events refused ({observed.rejected} of {n}), "
-                     f"against {p_bar:.1%} usually"),
+            summary=(f"{source.code} had {percent(p)} of today's events refused ({observed.rejected} of {n}), "
+                     f"against {percent(p_bar)} usually"),
             details=anomaly(
-                baseline=(f"{p_bar:.2%} of its events refused over the last {days} days "
+                baseline=(f"{percent(p_bar)} of its events refused over the last {days} days "
                           f"({received:,} events received)."),
-                observed=f"{p:.2%} refused today so far: {observed.rejected:,} of {n:,} events.",
+                observed=f"{percent(p)} refused today so far: {observed.rejected:,} of {n:,} events.",
                 score=(f"{score:.1f} standard errors above its usual rate; the limit for "
-                       f"{n:,} events is {limit:.2%}."),
+                       f"{n:,} events is {percent(limit)}."),
                 threshold=(f"Flagged above p-bar + {sigmas:g} standard errors (a p-chart): a day that high "
                            "happens by chance about once in a thousand."),
                 window=f"{day(first)} to {day(today)}",
@@ -85,6 +85,13 @@ def rejection_spike(now=None) -> list[Finding]:
             ),
         ))
     return findings
+
+
+def percent(share):
+    """A share as people read it: "13%", "2.4%", "0.05%", "less than 0.01%"."""
+    if share < 0.0001:
+        return "less than 0.01%"
+    return f"{share * 100:.2g}%" if share < 0.1 else f"{share:.0%}"
 
 
 def _rate(row):

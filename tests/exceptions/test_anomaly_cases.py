@@ -143,13 +143,17 @@ def test_a_store_adjusting_far_more_than_the_chain_is_an_outlier(default_routing
     case = Case.objects.get(kind=CaseKind.ADJUSTMENT_OUTLIER)
     assert case.location_id == stores[9].pk and case.owner.code == "REGIONAL-OPS"
     numbers = case.details["anomaly"]["numbers"]
-    assert numbers["observed"] == 30 and numbers["chain_median"] == 5
-    assert numbers["chain_score"] > 3.5 and numbers["own_score"] > 3.5
+    # Its last 4 weeks: 30 + 5 + 6 + 4 = 45; the other stores' 19 to 21: median 20, MAD 1.
+    assert numbers["recent"] == 45 and numbers["chain_median"] == 20
+    assert numbers["chain_score"] == pytest.approx(0.6745 * 25, abs=1e-3)
+    # Its last 7 days against its own 8 weeks before (4 to 6, median 5).
+    assert numbers["observed"] == 30 and numbers["own_median"] == 5 and numbers["own_score"] > 3.5
     assert numbers["weekly"][-1] == 30 and len(numbers["weekly"]) == 9
-    assert "30 stock adjustments in the last 7 days" in case.summary
+    assert case.summary == "S009 made 45 stock adjustments in the last 4 weeks, far more than the chain's median of 20"
+    assert case.details["anomaly"]["series"]["marked"] == [5, 6, 7, 8]
 
-    # A week on, with no new adjustments, S009 is back to normal: the case clears.
-    run_reconciliation(CaseKind.ADJUSTMENT_OUTLIER, now=NOW + timedelta(days=7))
+    # Four weeks on, with no new adjustments, S009 is back to normal: the case clears.
+    run_reconciliation(CaseKind.ADJUSTMENT_OUTLIER, now=NOW + timedelta(days=28))
     case.refresh_from_db()
     assert case.status == Case.Status.RESOLVED
 
@@ -175,8 +179,9 @@ def test_a_cashier_refunding_far_more_than_usual_is_an_outlier(default_routing, 
 
     case = Case.objects.get(kind=CaseKind.REFUND_OUTLIER)
     assert (case.location_id, case.reference, case.severity) == (store.pk, "cashier C6", 2)
-    assert case.details["anomaly"]["numbers"]["chain_median"] == 2.5
-    assert "Cashier C6 at S001 refunded 16 returns" in case.summary
+    # Its last 4 weeks: 16 + 2 + 2 + 2 = 22; the others' 8 or 12: median 10.
+    assert case.details["anomaly"]["numbers"]["chain_median"] == 10
+    assert case.summary.startswith("Cashier C6 at S001 made 22 refunds in the last 4 weeks")
     assert erp  # the ERP is there, as it is when refunds come from it
 
 
