@@ -10,6 +10,7 @@ what an adapter declares). An endpoint takes the adapters it names:
 from .events import TowerEvents
 from .registry import (
     Adapter,
+    Ignored,
     Unparseable,
     UnsupportedFormat,
     for_content_type,
@@ -22,6 +23,7 @@ register(TowerEvents())
 
 __all__ = [
     "Adapter",
+    "Ignored",
     "Unparseable",
     "UnsupportedFormat",
     "for_content_type",

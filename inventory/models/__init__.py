@@ -9,10 +9,20 @@ controltower.scoping) and say where their location is (`scope_fields`).
 from .counts import CountVariance, Snapshot, SnapshotLine
 from .journeys import Journey, JourneyKind, JourneyStep
 from .ledger import IngestDay, InventoryEvent, RejectedEvent, RejectionQuerySet, Transfer
-from .master import SKU, Barcode, BarcodeClash, Channel, Location, MasterDataChange, Region, UnitConversion
+from .master import (
+    SKU,
+    Barcode,
+    BarcodeClash,
+    Channel,
+    Location,
+    MasterDataChange,
+    Region,
+    UnitConversion,
+    factor_text,
+)
 from .positions import CountAnchor, Position, atp_expression, available_to_promise, on_hand_expression
 from .purchase_orders import PurchaseOrderLine
-from .sources import CONTROL_TOWER_SOURCE, SourceSystem
+from .sources import CONTROL_TOWER_SOURCE, ExternalId, SourceSystem
 from .trading import Holiday, TradingHours
 from .vocabulary import (
     ON_HAND_STATES,
@@ -35,6 +45,7 @@ __all__ = [
     "CountAnchor",
     "CountVariance",
     "EventType",
+    "ExternalId",
     "IngestDay",
     "InventoryEvent",
     "Holiday",
@@ -58,5 +69,6 @@ __all__ = [
     "UnitConversion",
     "atp_expression",
     "available_to_promise",
+    "factor_text",
     "on_hand_expression",
 ]
