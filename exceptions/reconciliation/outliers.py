@@ -162,17 +162,24 @@ def refund_outlier(now=None) -> list[Finding]:
     """Cashiers whose refunds of the last 7 days are an outlier against the
     chain's cashiers (those who refunded in the weeks looked at) or their
     own weeks: the refund steps of return journeys that name a cashier, at
-    the step's location (else the journey's). One case per store and
-    cashier. Severity 2: refunds are money paid out."""
+    the step's location (else the journey's), and the return events that
+    name one (the POSLog's OperatorID). One case per store and cashier.
+    Severity 2: refunds are money paid out."""
     now = now or timezone.now()
     weeks = config("outlier_weeks")
     weekly = {}
     for row in fetch_rows(
-        f"""SELECT COALESCE(s.location_id, j.location_id) AS location_id, s.cashier,
-                   {_weeks_ago('s.occurred_at')} AS ago, COUNT(*) AS n
-            FROM inventory_journeystep s JOIN inventory_journey j ON j.id = s.journey_id
-            WHERE s.step = 'refunded' AND j.kind = %(kind)s AND s.cashier <> ''
-              AND s.occurred_at > %(start)s AND s.occurred_at <= %(now)s
+        f"""SELECT r.location_id, r.cashier, {_weeks_ago('r.occurred_at')} AS ago, COUNT(*) AS n
+            FROM (
+                SELECT COALESCE(s.location_id, j.location_id) AS location_id, s.cashier, s.occurred_at
+                FROM inventory_journeystep s JOIN inventory_journey j ON j.id = s.journey_id
+                WHERE s.step = 'refunded' AND j.kind = %(kind)s AND s.cashier <> ''
+                  AND s.occurred_at > %(start)s AND s.occurred_at <= %(now)s
+                UNION ALL
+                SELECT e.location_id, e.cashier, e.occurred_at FROM inventory_inventoryevent e
+                WHERE e.type = 'return' AND e.cashier <> ''
+                  AND e.occurred_at > %(start)s AND e.occurred_at <= %(now)s
+            ) r
             GROUP BY 1, 2, 3""",
         {**_window(now, weeks), "kind": JourneyKind.RETURN},
     ):

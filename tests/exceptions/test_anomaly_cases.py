@@ -185,6 +185,28 @@ def test_a_cashier_refunding_far_more_than_usual_is_an_outlier(default_routing, 
     assert erp  # the ERP is there, as it is when refunds come from it
 
 
+def test_return_events_count_for_the_cashier_who_rang_them_up(default_routing, till, region):
+    store, sku = LocationFactory(code="S002", region=region), SKUFactory()
+    events = []
+    for cashier, per_week in (("K1", 2), ("K2", 2), ("K3", 3), ("K4", 2), ("K5", 20)):
+        for week in range(5):
+            count = per_week if week < 4 else 2
+            events += [InventoryEventFactory.build(
+                source=till, location=store, sku=sku, type="return", from_state=None, to_state="returned",
+                cashier=cashier, occurred_at=NOW - timedelta(days=week * 7 + 1, hours=i), received_at=NOW,
+                transaction_id=f"ret-{cashier}-{week}-{i}") for i in range(count)]
+    events.append(InventoryEventFactory.build(source=till, location=store, sku=sku, type="return", cashier="",
+                                              occurred_at=NOW - timedelta(days=1), received_at=NOW))
+    InventoryEvent.objects.bulk_create(events)
+
+    run_reconciliation(CaseKind.REFUND_OUTLIER, now=NOW)
+
+    case = Case.objects.get(kind=CaseKind.REFUND_OUTLIER)
+    # K5: 80 in its last 4 weeks; the others 8, 8, 12, 8.
+    assert (case.location_id, case.reference) == (store.pk, "cashier K5")
+    assert case.details["anomaly"]["numbers"]["recent"] == 80
+
+
 # ------------------------------------------------------------- rejection spikes
 
 def test_the_p_chart_judges_a_small_and_a_large_source_alike(default_routing):
