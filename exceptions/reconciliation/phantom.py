@@ -18,8 +18,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from controltower.db import db_time, seconds_apart_sql, select_rows
-from controltower.when import day
+from controltower.db import aware, db_time, seconds_apart_sql, select_rows
+from controltower.when import day, when
 
 from ..detectors import Detector, register
 from ..findings import CaseKind, Finding
@@ -72,7 +72,7 @@ def phantom_inventory(now=None) -> list[Finding]:
             SELECT r.*, MAX(CASE WHEN log_p <= LN(p_rank * %(alpha)s / tests) THEN p_rank END) OVER () AS rejected
             FROM ranked r
         )
-        SELECT x.*, loc.code AS location_code, k.code AS sku_code, k.unit_cost
+        SELECT x.*, loc.code AS location_code, loc.timezone, k.code AS sku_code, k.unit_cost
         FROM stepped x
         JOIN inventory_location loc ON loc.id = x.location_id
         JOIN inventory_sku k ON k.id = x.sku_id
@@ -82,8 +82,9 @@ def phantom_inventory(now=None) -> list[Finding]:
         {"now": db_time(now), "start": db_time(start), "min_days": config("phantom_min_sale_days"),
          "alpha": alpha, "log_alpha": math.log(alpha)},
     )
-    series = _daily_sales(rows, now, start, lookback)
-    return [_finding(row, series.get((row["location_id"], row["sku_id"]), {}), now, lookback, alpha)
+    series, latest = _daily_sales(rows, now, start, lookback), _latest_sales(rows)
+    return [_finding(row, series.get((row["location_id"], row["sku_id"]), {}),
+                     latest.get((row["location_id"], row["sku_id"])), now, lookback, alpha)
             for row in rows]
 
 
@@ -109,7 +110,21 @@ def _daily_sales(rows, now, start, lookback):
     return series
 
 
-def _finding(row, daily, now, lookback, alpha):
+def _latest_sales(rows):
+    """{(location, sku): the id of its latest sale line} of the flagged positions, for their lineage."""
+    if not rows:
+        return {}
+    wanted = {(row["location_id"], row["sku_id"], aware(row["last_at"])) for row in rows}
+    found = select_rows(
+        """SELECT e.location_id, e.sku_id, e.occurred_at, MAX(e.id) FROM inventory_inventoryevent e
+           WHERE e.type = 'sale' AND e.occurred_at {} AND e.location_id {} AND e.sku_id {}
+           GROUP BY e.location_id, e.sku_id, e.occurred_at""",
+        sorted({db_time(w[2]) for w in wanted}), sorted({w[0] for w in wanted}), sorted({w[1] for w in wanted}),
+    )
+    return {(loc, sku): pk for loc, sku, at, pk in found if (loc, sku, aware(at)) in wanted}
+
+
+def _finding(row, daily, latest_id, now, lookback, alpha):
     rate, variance = daily_moments(*(int(row[name]) for name in ("sales", "squares", "span")))
     gap = float(row["gap"])
     size = dispersion(rate, variance)
@@ -133,12 +148,12 @@ def _finding(row, daily, now, lookback, alpha):
         details=anomaly(
             baseline=(f"Sold on {row['sale_days']} of the {int(row['span'])} days from its first to its last sale "
                       f"in the last {lookback} days: {rate:.2f} sales a day."),
-            observed=f"No sale for {gap:.1f} days (last sale {day(row['last_at'])}), {available} on record.",
+            observed=f"No sale for {gap:.1f} days (last sale {when(aware(row['last_at']), row['timezone'])}), {available} on record.",
             score=f"A run that long has a {chance_words(log_p)} chance at that rate ({model}).",
-            threshold=(f"Flagged among the {row['tests']:,} positions tested at a false discovery rate of "
+            threshold=(f"Flagged among the {_positions(row['tests'])} tested at a false discovery rate of "
                        f"{alpha:.1%} (Benjamini-Hochberg): at most that share of such cases is chance."),
             window=f"{day(now - timedelta(days=lookback))} to {day(now)}",
-            series={"title": "Sales a day", "values": values, "first": day(now - timedelta(days=lookback - 1)),
+            series={"title": "Sales a day", "values": values, "first": day(now - timedelta(days=lookback)),
                     "last": day(now), "marked": list(range(max(0, lookback - gap_days), lookback)),
                     "baseline": round(rate, 2), "limit": None},
             numbers={"rate_per_day": round(rate, 4), "variance": round(variance, 4), "gap_days": round(gap, 2),
@@ -146,7 +161,12 @@ def _finding(row, daily, now, lookback, alpha):
                      "size": None if size is None else round(size, 4), "tests": row["tests"],
                      "rank": row["p_rank"], "sale_days": row["sale_days"]},
         ),
+        lineage=[("event", latest_id)] if latest_id else [],  # the latest sale line
     )
+
+
+def _positions(n):
+    return "1 position" if n == 1 else f"{n:,} positions"
 
 
 # Hourly: a run of days grows by the hour. A sale, or a count that finds the

@@ -81,6 +81,9 @@ def test_a_steady_seller_that_stopped_selling_with_stock_on_record_is_phantom(de
     series = why["series"]
     assert len(series["values"]) == 56 and series["values"][-12:] == [0] * 12 and series["values"][-13] == 1
     assert series["marked"] == list(range(44, 56))
+    # Behind it: its latest sale line.
+    latest = InventoryEvent.objects.filter(sku=stopped).order_by("-occurred_at").first()
+    assert list(case.links.values_list("kind", "object_id")) == [("event", latest.pk)]
 
     # It sells again: the record was right after all, and the case clears itself.
     lines(till, store, stopped, [0.5])
@@ -227,6 +230,7 @@ def test_the_p_chart_judges_a_small_and_a_large_source_alike(default_routing):
     numbers = case.details["anomaly"]["numbers"]
     assert numbers["limit"] == pytest.approx(0.0311, abs=1e-4) and numbers["p"] == 0.1
     assert case.details["anomaly"]["series"]["marked"] == [28]
+    assert case.summary == "BIG had 10% of today's events refused (20 of 200), against 1% usually"
 
     # The day after, BIG is back to its usual rate: the case clears.
     IngestDay.objects.create(source=big, day=today + timedelta(days=1), received=500, rejected=5)

@@ -52,3 +52,19 @@ def test_the_p_chart_limit_and_score():
     # A small source's limit is wider: n 25 gives sqrt(0.0196 / 25) = 0.028, limit 0.104.
     assert stats.p_chart_limit(0.02, 25) == pytest.approx(0.104)
     assert stats.p_chart_limit(0.5, 1, sigmas=3) == 1.0
+
+
+def test_the_anomaly_chart_marks_the_unusual_bars_and_says_it_in_words():
+    from exceptions.details import CHART_HEIGHT, CHART_WIDTH, anomaly_chart
+
+    chart = anomaly_chart({"title": "Refunds a week", "values": [2, None, 4, 10], "first": "01 Nov 2026",
+                           "last": "29 Nov 2026", "marked": [3], "baseline": 2, "limit": None})
+    # Four bars a quarter of the width each, the gap (None) without a bar; the tallest is 10 / 1.1 of the height.
+    assert [bar["x"] for bar in chart["bars"]] == [12.0, 172.0, 252.0] and CHART_WIDTH == 320
+    assert [bar["marked"] for bar in chart["bars"]] == [False, False, True]
+    assert chart["bars"][-1]["height"] == round(CHART_HEIGHT / 1.1, 1)
+    assert chart["band"] == {"x": 240.0, "width": 80.0}
+    assert chart["lines"] == [{"y": round(CHART_HEIGHT - 2 / 11 * CHART_HEIGHT, 1), "kind": "baseline"}]
+    assert chart["words"] == ("Refunds a week, 4 bars from 01 Nov 2026 to 29 Nov 2026; usually 2; "
+                              "the marked bars: 10.")
+    assert anomaly_chart({"values": []}) is None
