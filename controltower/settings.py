@@ -452,10 +452,12 @@ RECONCILIATION = {
     "severity_by_value": [("5000", 1), ("1000", 2), ("100", 3)],
     # The anomaly cases (docs/domain.md, "Anomalies"). Phantom inventory: a
     # position with stock that stopped selling, judged on the sales of the
-    # last N days, only when it sold on at least M of them, and flagged at a
+    # last N days, only when it sold steadily (on at least M of them, its
+    # first and last sale at least S days apart), and flagged at a
     # false discovery rate over every position tested (Benjamini-Hochberg).
     "phantom_lookback_days": env_int("RECONCILE_PHANTOM_LOOKBACK_DAYS", 56),
     "phantom_min_sale_days": max(2, env_int("RECONCILE_PHANTOM_MIN_SALE_DAYS", 8)),
+    "phantom_min_span_days": env_int("RECONCILE_PHANTOM_MIN_SPAN_DAYS", 28),
     "phantom_false_discovery_rate": float(env_str("RECONCILE_PHANTOM_FDR", "0.01")),
     # Adjustments per store and refunds per cashier: the last N weeks against
     # the chain's stores or cashiers, the last 7 days against the M weeks

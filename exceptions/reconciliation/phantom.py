@@ -31,9 +31,11 @@ def phantom_inventory(now=None) -> list[Finding]:
     """Positions with stock whose run without a sale is too long for their
     sales rate, at the false discovery rate RECONCILIATION
     phantom_false_discovery_rate over the positions tested: those with
-    stock that sold on at least phantom_min_sale_days days of the last
-    phantom_lookback_days. The rate is of sale lines a day, from the
-    position's first to its last sale day in the look-back. Severity by the
+    stock that sold steadily, on at least phantom_min_sale_days days of the
+    last phantom_lookback_days, its first and last sale at least
+    phantom_min_span_days apart. The rate is of sale lines a day, from the
+    position's first to its last sale day in the look-back (a span that
+    long keeps a few sales close together from passing for a fast seller). Severity by the
     value of the stock on record, never above 2."""
     now = now or timezone.now()
     lookback, alpha = config("phantom_lookback_days"), config("phantom_false_discovery_rate")
@@ -54,7 +56,8 @@ def phantom_inventory(now=None) -> list[Finding]:
         ), sold AS (
             SELECT location_id, sku_id, COUNT(*) AS sale_days, SUM(n) AS sales, SUM(n * n) AS squares,
                    MAX(ago) - MIN(ago) + 1 AS span, MAX(last_at) AS last_at
-            FROM daily GROUP BY location_id, sku_id HAVING COUNT(*) >= %(min_days)s
+            FROM daily GROUP BY location_id, sku_id
+            HAVING COUNT(*) >= %(min_days)s AND MAX(ago) - MIN(ago) + 1 >= %(min_span)s
         ), tested AS (
             SELECT s.location_id, s.sku_id, s.sale_days, s.sales, s.squares, s.span, s.last_at, p.available,
                    CAST(s.sales AS DOUBLE PRECISION) / s.span AS rate,
@@ -80,6 +83,7 @@ def phantom_inventory(now=None) -> list[Finding]:
         ORDER BY x.p_rank
         """,
         {"now": db_time(now), "start": db_time(start), "min_days": config("phantom_min_sale_days"),
+         "min_span": config("phantom_min_span_days"),
          "alpha": alpha, "log_alpha": math.log(alpha)},
     )
     series, latest = _daily_sales(rows, now, start, lookback), _latest_sales(rows)

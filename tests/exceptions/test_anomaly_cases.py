@@ -12,7 +12,7 @@ from exceptions.findings import CaseKind
 from exceptions.models import Case
 from exceptions.reconciliation import run_reconciliation
 from inventory.journeys import ingest_steps
-from inventory.models import IngestDay, InventoryEvent, Position
+from inventory.models import SKU, IngestDay, InventoryEvent, Position
 from tests.inventory.factories import (
     InventoryEventFactory,
     LocationFactory,
@@ -61,7 +61,9 @@ def test_a_steady_seller_that_stopped_selling_with_stock_on_record_is_phantom(de
     stopped, slow, empty = SKUFactory(code="STOPPED"), SKUFactory(code="SLOW"), SKUFactory(code="EMPTY")
     lines(till, store, stopped, range(12, 41))  # daily for 29 days, then nothing for 12
     lines(till, store, slow, range(6, 50, 5))  # every 5 days: 6 days without a sale is normal
+    lines(till, store, SKUFactory(code="BURST"), range(20, 30))  # 10 days in a row: not steady, not tested
     lines(till, store, empty, range(12, 41))  # stopped, but nothing on record: nothing to chase
+    Position.objects.create(location=store, sku=SKU.objects.get(code="BURST"), available=5)
     for sku, available in ((stopped, 14), (slow, 3), (empty, 0)):
         Position.objects.create(location=store, sku=sku, available=available)
 
@@ -95,21 +97,21 @@ def test_a_steady_seller_that_stopped_selling_with_stock_on_record_is_phantom(de
 def test_overdispersed_sales_are_judged_on_a_negative_binomial(default_routing, till, region):
     store = LocationFactory(code="S001", region=region)
     lumpy = SKUFactory(code="LUMPY")
-    # 3 sales every other day from 40 to 14 days ago (14 days, 42 sales over a span of 27 days).
-    days = [d for d in range(14, 41, 2) for _ in range(3)]
+    # 3 sales every other day from 42 to 14 days ago (15 days, 45 sales over a span of 29 days).
+    days = [d for d in range(14, 43, 2) for _ in range(3)]
     lines(till, store, lumpy, days)
     Position.objects.create(location=store, sku=lumpy, available=9)
 
     run_reconciliation(CaseKind.PHANTOM_INVENTORY, now=NOW)
 
     numbers = Case.objects.get(kind=CaseKind.PHANTOM_INVENTORY).details["anomaly"]["numbers"]
-    # mean 42 / 27 = 1.5556; squares 14 x 9 = 126: variance (126 - 42^2 / 27) / 26 = 2.3333 > mean.
+    # mean 45 / 29 = 1.5517; squares 15 x 9 = 135: variance (135 - 45^2 / 29) / 28 = 2.3276 > mean.
     assert numbers["model"] == "negative_binomial"
-    assert numbers["rate_per_day"] == pytest.approx(1.5556, abs=1e-4)
-    assert numbers["variance"] == pytest.approx(2.3333, abs=1e-4)
-    # k = 1.5556^2 / (2.3333 - 1.5556) = 3.1111; ln P = -k x 14 x ln(1 + 1.5556 / 3.1111) = -17.66,
-    # likelier than the Poisson's -1.5556 x 14 = -21.78.
-    assert numbers["log_p"] == pytest.approx(-17.66, abs=0.01)
+    assert numbers["rate_per_day"] == pytest.approx(1.5517, abs=1e-4)
+    assert numbers["variance"] == pytest.approx(2.3276, abs=1e-4)
+    # k = 1.5517^2 / (2.3276 - 1.5517) = 3.1034; ln P = -k x 14 x ln(1 + 1.5517 / 3.1034) = -17.62,
+    # likelier than the Poisson's -1.5517 x 14 = -21.72.
+    assert numbers["log_p"] == pytest.approx(-17.62, abs=0.01)
 
 
 def test_many_positions_tested_need_a_longer_run(default_routing, till, region):
@@ -117,7 +119,7 @@ def test_many_positions_tested_need_a_longer_run(default_routing, till, region):
     false discovery rate, not among 10 positions tested (0.0025 > 1% / 10)."""
     store = LocationFactory(code="S001", region=region)
     quiet = SKUFactory(code="QUIET")
-    lines(till, store, quiet, range(6, 30))
+    lines(till, store, quiet, range(6, 34))
     Position.objects.create(location=store, sku=quiet, available=5)
     run_reconciliation(CaseKind.PHANTOM_INVENTORY, now=NOW)
     assert Case.objects.filter(kind=CaseKind.PHANTOM_INVENTORY, status=Case.Status.OPEN).count() == 1
