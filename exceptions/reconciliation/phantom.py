@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
+from datetime import timezone as dt_timezone
 
 from django.utils import timezone
 
-from controltower.db import aware, db_time, seconds_apart_sql, select_rows
+from controltower.db import aware, days_ago_sql, db_time, seconds_apart_sql, select_rows
 from controltower.when import day, when
 
 from ..detectors import Detector, register
@@ -40,7 +41,7 @@ def phantom_inventory(now=None) -> list[Finding]:
     now = now or timezone.now()
     lookback, alpha = config("phantom_lookback_days"), config("phantom_false_discovery_rate")
     start = now - timedelta(days=lookback)
-    ago = f"FLOOR({seconds_apart_sql('%(now)s', 'e.occurred_at')} / 86400)"
+    ago = days_ago_sql("%(now)s", "e.occurred_at")
     since_last = f"({seconds_apart_sql('%(now)s', 's.last_at')} / 86400.0)"
     # The negative binomial's size k = rate^2 / (variance - rate), so rate / k = (variance - rate) / rate.
     log_p = """CASE WHEN variance > rate
@@ -96,7 +97,7 @@ def _daily_sales(rows, now, start, lookback):
     """{(location, sku): {days ago: sale lines}} of the flagged positions, for their charts."""
     if not rows:
         return {}
-    ago = f"FLOOR({seconds_apart_sql('%s', 'e.occurred_at')} / 86400)"
+    ago = days_ago_sql("%s", "e.occurred_at")
     pairs = {(row["location_id"], row["sku_id"]) for row in rows}
     found = select_rows(
         f"""SELECT e.location_id, e.sku_id, {ago} AS ago, COUNT(*)
@@ -138,6 +139,8 @@ def _finding(row, daily, latest_id, now, lookback, alpha):
     value = money(available * to_decimal(row["unit_cost"]))
     gap_days = math.floor(gap)
     values = [daily.get(ago, 0) for ago in range(lookback - 1, -1, -1)]
+    # The days since its last sale's (UTC) day: the unusual part of the chart.
+    quiet = (now.astimezone(dt_timezone.utc).date() - aware(row["last_at"]).date()).days
     return Finding(
         kind=CaseKind.PHANTOM_INVENTORY,
         location_id=row["location_id"],
@@ -158,7 +161,7 @@ def _finding(row, daily, latest_id, now, lookback, alpha):
                        f"{alpha:.1%} (Benjamini-Hochberg): at most that share of such cases is chance."),
             window=f"{day(now - timedelta(days=lookback))} to {day(now)}",
             series={"title": "Sales a day", "values": values, "first": day(now - timedelta(days=lookback)),
-                    "last": day(now), "marked": list(range(max(0, lookback - gap_days), lookback)),
+                    "last": day(now), "marked": list(range(max(0, lookback - quiet), lookback)),
                     "baseline": round(rate, 2), "limit": None},
             numbers={"rate_per_day": round(rate, 4), "variance": round(variance, 4), "gap_days": round(gap, 2),
                      "log_p": round(log_p, 3), "model": "poisson" if size is None else "negative_binomial",
