@@ -78,6 +78,12 @@ def anomaly(*, baseline, observed, score, threshold, window, series, numbers):
                         "window": window, "series": series, "numbers": numbers}}
 
 
+def once_in(chance):
+    """How often a chance comes up, in words: "about once in 4,300" (two significant figures)."""
+    odds = 1 / chance
+    return f"about once in {float(f'{odds:.2g}'):,.0f}"
+
+
 def chance_words(log_p):
     """A tiny probability, from its natural logarithm, as people say it: "1 in 12,000"."""
     odds = math.exp(min(-log_p, 700))

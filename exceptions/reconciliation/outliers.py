@@ -27,8 +27,8 @@ from inventory.models import JourneyKind, Location
 
 from ..detectors import Detector, Route, register
 from ..findings import CaseKind, Finding
-from .stats import modified_z
-from .common import anomaly, config, fetch_rows
+from .stats import modified_z, normal_tail
+from .common import anomaly, config, fetch_rows, once_in
 
 # Own weeks needed before a store's or cashier's own score means anything.
 MIN_OWN_WEEKS = 3
@@ -102,8 +102,8 @@ def _explain(outlier, what, peers, now, title):
         observed=f"{outlier.recent} {what} in the last {chain_weeks} weeks, {outlier.observed} of them in the last 7 days.",
         score=(f"Robust score (modified z) {outlier.chain_score:.1f} against the chain{own_score}; "
                f"above {threshold:g} is an outlier."),
-        threshold=(f"Flagged above {threshold:g}, from {config('outlier_min_count')} {what}: a score that high "
-                   "happens by chance about once in several thousand."),
+        threshold=(f"Flagged above {threshold:g}, from {config('outlier_min_count')} {what}: by chance alone a "
+                   f"score goes that high {once_in(normal_tail(threshold))} times."),
         window=f"{day(now - timedelta(weeks=chain_weeks if flagged else 1))} to {day(now)}",
         series={"title": title, "values": outlier.counts, "first": day(now - timedelta(weeks=weeks + 1)),
                 "last": day(now), "marked": list(range(weeks + 1 - (chain_weeks if flagged else 1), weeks + 1)),

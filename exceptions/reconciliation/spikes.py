@@ -18,8 +18,8 @@ from inventory.models import IngestDay
 
 from ..detectors import Detector, Route, register
 from ..findings import CaseKind, Finding
-from .stats import p_chart_limit, p_chart_score
-from .common import anomaly, config
+from .stats import normal_tail, p_chart_limit, p_chart_score
+from .common import anomaly, config, once_in
 
 
 def rejection_spike(now=None) -> list[Finding]:
@@ -72,8 +72,8 @@ def rejection_spike(now=None) -> list[Finding]:
                 observed=f"{percent(p)} refused today so far: {observed.rejected:,} of {n:,} events.",
                 score=(f"{score:.1f} standard errors above its usual rate; the limit for "
                        f"{n:,} events is {percent(limit)}."),
-                threshold=(f"Flagged above p-bar + {sigmas:g} standard errors (a p-chart): a day that high "
-                           "happens by chance about once in a thousand."),
+                threshold=(f"Flagged above p-bar + {sigmas:g} standard errors (a p-chart): by chance alone a "
+                           f"day goes that high {once_in(normal_tail(sigmas))} days."),
                 window=f"{day(first)} to {day(today)}",
                 series={"title": "Share refused a day (%)", "values": [None if v is None else round(v * 100, 2)
                                                                       for v in values],

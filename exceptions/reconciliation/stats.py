@@ -66,6 +66,11 @@ def modified_z(value, values):
     return 0.0
 
 
+def normal_tail(z):
+    """P(Z > z) of a standard normal: how often chance alone goes beyond z standard deviations."""
+    return 0.5 * math.erfc(z / math.sqrt(2))
+
+
 def p_chart_limit(p_bar, n, sigmas=3):
     """The upper control limit of a proportion over `n` items: p-bar + sigmas
     sqrt(p-bar (1 - p-bar) / n), at most 1."""

@@ -12,7 +12,7 @@ from controltower.models import Role
 from exceptions.findings import CaseKind
 from exceptions.models import Case
 from exceptions.reconciliation import run_reconciliation
-from inventory.models import InventoryEvent, Position
+from inventory.models import IngestDay, InventoryEvent, Position
 from tests.browser.conftest import PHONE
 from tests.controltower.factories import make_user
 from tests.inventory.factories import InventoryEventFactory, LocationFactory, SKUFactory, SourceSystemFactory
@@ -48,3 +48,24 @@ def test_a_phantom_inventory_case_shows_its_baseline_score_and_chart(page, live_
         screenshot(page, name)
         results = Axe().run(page, options=WCAG_2_A_AA)
         assert results.violations_count == 0, results.generate_report()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rejection_spike_case_draws_the_limit_it_crossed(page, live_server, log_in, screenshot):
+    tills = SourceSystemFactory(code="POS-EU")
+    today = timezone.now().date()
+    IngestDay.objects.bulk_create(
+        [IngestDay(source=tills, day=today - timedelta(days=d), received=900 + 10 * (d % 4), rejected=8 + d % 5)
+         for d in range(1, 29)] + [IngestDay(source=tills, day=today, received=300, rejected=45)])
+    run_reconciliation(CaseKind.REJECTION_SPIKE)
+    case = Case.objects.get(kind=CaseKind.REJECTION_SPIKE)
+    log_in(make_user(Role.INTEGRATION_ADMIN, [], username="ivan"))
+
+    page.set_viewport_size(PHONE)
+    assert page.goto(f"{live_server.url}/cases/{case.pk}/").status == 200
+    section = page.locator("section.anomaly")
+    assert "45 of 300 events" in section.inner_text()
+    assert section.locator("line.line-limit").count() == 1 and section.locator("rect.bar-marked").count() == 1
+    screenshot(page, "anomaly-spike-case-phone")
+    results = Axe().run(page, options=WCAG_2_A_AA)
+    assert results.violations_count == 0, results.generate_report()

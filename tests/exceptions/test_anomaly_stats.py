@@ -68,3 +68,12 @@ def test_the_anomaly_chart_marks_the_unusual_bars_and_says_it_in_words():
     assert chart["words"] == ("Refunds a week, 4 bars from 01 Nov 2026 to 29 Nov 2026; usually 2; "
                               "the marked bars: 10.")
     assert anomaly_chart({"values": []}) is None
+
+
+def test_how_often_chance_goes_beyond_the_thresholds():
+    from exceptions.reconciliation.common import once_in
+
+    # One-sided normal tails: 3 sigma 0.135% (once in 741), 3.5 sigma 0.0233% (once in 4,298).
+    assert stats.normal_tail(3) == pytest.approx(0.0013499, rel=1e-4)
+    assert once_in(stats.normal_tail(3)) == "about once in 740"
+    assert once_in(stats.normal_tail(3.5)) == "about once in 4,300"
