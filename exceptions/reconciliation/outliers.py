@@ -44,6 +44,7 @@ class Outlier:
     chain_score: float
     own_median: float | None  # a week, in the weeks before the last 7 days
     own_score: float | None
+    own_weeks: int  # the weeks of its own the last 7 days were compared with
     flagged_by_chain: bool
 
     @property
@@ -62,7 +63,8 @@ def outliers(weekly, weeks):
       before (a change). Own weeks start at the key's first week with a
       count (a store new to the tower has no weeks of zeros before it);
       fewer than MIN_OWN_WEEKS: no own score."""
-    threshold, minimum, chain_weeks = config("outlier_score"), config("outlier_min_count"), config("outlier_chain_weeks")
+    threshold, minimum = config("outlier_score"), config("outlier_min_count")
+    chain_weeks = config("outlier_chain_weeks")
     recent = {key: sum(counts.get(w, 0) for w in range(chain_weeks)) for key, counts in weekly.items()}
     chain = list(recent.values())
     found = []
@@ -77,7 +79,7 @@ def outliers(weekly, weeks):
         if by_chain or by_own:
             found.append(Outlier(key, [counts.get(w, 0) for w in range(weeks, -1, -1)], chain_weeks, recent[key],
                                  median(chain), chain_score, median(own) if own_score is not None else None,
-                                 own_score, by_chain))
+                                 own_score, len(own), by_chain))
     return found
 
 
@@ -92,14 +94,16 @@ def _window(now, weeks):
 def _explain(outlier, what, peers, now, title):
     """An outlier's explanation (exceptions.reconciliation.common.anomaly)."""
     threshold, weeks, chain_weeks = config("outlier_score"), len(outlier.counts) - 1, outlier.chain_weeks
-    own = (f" In its own {weeks} weeks before the last 7 days: a median of {outlier.own_median:g} a week."
+    own = (f" In its own {outlier.own_weeks} weeks before the last 7 days: a median of {outlier.own_median:g} a week."
            if outlier.own_median is not None else "")
-    own_score = f"; {outlier.own_score:.1f} for the last 7 days against its own weeks" if outlier.own_score is not None else ""
+    own_score = ("" if outlier.own_score is None
+                 else f"; {outlier.own_score:.1f} for the last 7 days against its own weeks")
     flagged = outlier.flagged_by_chain
     return anomaly(
         baseline=(f"The chain's {peers} made a median of {outlier.chain_median:g} {what} in the last "
                   f"{chain_weeks} weeks.{own}"),
-        observed=f"{outlier.recent} {what} in the last {chain_weeks} weeks, {outlier.observed} of them in the last 7 days.",
+        observed=(f"{outlier.recent} {what} in the last {chain_weeks} weeks, {outlier.observed} of them "
+                  "in the last 7 days."),
         score=(f"Robust score (modified z) {outlier.chain_score:.1f} against the chain{own_score}; "
                f"above {threshold:g} is an outlier."),
         threshold=(f"Flagged above {threshold:g}, from {config('outlier_min_count')} {what}: by chance alone a "

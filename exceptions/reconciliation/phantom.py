@@ -155,7 +155,8 @@ def _finding(row, daily, latest_id, now, lookback, alpha):
         details=anomaly(
             baseline=(f"Sold on {row['sale_days']} of the {int(row['span'])} days from its first to its last sale "
                       f"in the last {lookback} days: {rate:.2f} sales a day."),
-            observed=f"No sale for {gap:.1f} days (last sale {when(aware(row['last_at']), row['timezone'])}), {available} on record.",
+            observed=(f"No sale for {gap:.1f} days (last sale {when(aware(row['last_at']), row['timezone'])}), "
+                      f"{available} on record."),
             score=f"A run that long has a {chance_words(log_p)} chance at that rate ({model}).",
             threshold=(f"Flagged among the {_positions(row['tests'])} tested at a false discovery rate of "
                        f"{alpha:.1%} (Benjamini-Hochberg): at most that share of such cases is chance."),

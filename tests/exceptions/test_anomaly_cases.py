@@ -33,7 +33,8 @@ def lines(source, location, sku, days_ago, type="sale", quantity=1, hour=10):
     InventoryEvent.objects.bulk_create([
         InventoryEventFactory.build(source=source, location=location, sku=sku, type=type, quantity=quantity,
                                     occurred_at=NOW - timedelta(days=d, hours=hour - 10),
-                                    received_at=NOW - timedelta(days=d), transaction_id=f"{type}-{location.pk}-{sku.pk}-{d}-{n}")
+                                    received_at=NOW - timedelta(days=d),
+                                    transaction_id=f"{type}-{location.pk}-{sku.pk}-{d}-{n}")
         for n, d in enumerate(days_ago)
     ])
 
@@ -156,6 +157,9 @@ def test_a_store_adjusting_far_more_than_the_chain_is_an_outlier(default_routing
     assert numbers["weekly"][-1] == 30 and len(numbers["weekly"]) == 9
     assert case.summary == "S009 made 45 stock adjustments in the last 4 weeks, far more than the chain's median of 20"
     assert case.details["anomaly"]["series"]["marked"] == [5, 6, 7, 8]
+    assert case.details["anomaly"]["baseline"] == (
+        "The chain's stores made a median of 20 adjustments in the last 4 weeks. "
+        "In its own 8 weeks before the last 7 days: a median of 5 a week.")
 
     # Four weeks on, with no new adjustments, S009 is back to normal: the case clears.
     run_reconciliation(CaseKind.ADJUSTMENT_OUTLIER, now=NOW + timedelta(days=28))
