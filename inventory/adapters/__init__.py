@@ -18,8 +18,10 @@ from .registry import (
     register,
     registered,
 )
+from .shopify import ShopifyInventory
 
 register(TowerEvents())
+register(ShopifyInventory())
 
 __all__ = [
     "Adapter",

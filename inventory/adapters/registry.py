@@ -13,6 +13,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
+from django.utils import timezone
+
+from .. import received_documents
 from ..ledger import EventResult, IngestError, IngestReport, ingest_events
 
 
@@ -93,9 +96,18 @@ class Adapter(ABC):
         return IngestReport(results, counts_ignored=bool(self.ignored_reasons))
 
     def receive(self, source, body: bytes, received_at=None) -> IngestReport:
-        """Parse `body` and post what it says as `source`. Raises Unparseable
-        (nothing is stored) or IngestError (the batch as a whole is refused)."""
-        return self.post(source, self.parse(body), received_at=received_at)
+        """Parse `body` and post what it says as `source`, and record the
+        document (inventory.received_documents). Raises Unparseable or
+        IngestError when it is refused whole: nothing of it is posted, and
+        the document is kept with its body and the one line why."""
+        received_at = received_at or timezone.now()
+        try:
+            report = self.post(source, self.parse(body), received_at=received_at)
+        except IngestError as refused:
+            received_documents.record(source, self.name, body, received_at, error=str(refused))
+            raise
+        received_documents.record(source, self.name, body, received_at, report=report)
+        return report
 
 
 _adapters: dict[str, Adapter] = {}

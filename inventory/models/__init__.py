@@ -7,6 +7,7 @@ by location have a ScopedQuerySet manager (`.restrict(user)`,
 controltower.scoping) and say where their location is (`scope_fields`).
 """
 from .counts import CountVariance, Snapshot, SnapshotLine
+from .documents import ReceivedDocument
 from .journeys import Journey, JourneyKind, JourneyStep
 from .ledger import IngestDay, InventoryEvent, RejectedEvent, RejectionQuerySet, Transfer
 from .master import (
@@ -32,6 +33,7 @@ from .vocabulary import (
     SourceEventTypeChoices,
     StateChoices,
 )
+from .webhooks import ObservedLevel, WebhookDelivery
 
 __all__ = [
     "CONTROL_TOWER_SOURCE",
@@ -54,8 +56,10 @@ __all__ = [
     "JourneyStep",
     "Location",
     "MasterDataChange",
+    "ObservedLevel",
     "Position",
     "PurchaseOrderLine",
+    "ReceivedDocument",
     "Region",
     "RejectedEvent",
     "RejectionQuerySet",
@@ -67,6 +71,7 @@ __all__ = [
     "TradingHours",
     "Transfer",
     "UnitConversion",
+    "WebhookDelivery",
     "atp_expression",
     "available_to_promise",
     "factor_text",

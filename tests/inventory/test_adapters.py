@@ -8,6 +8,7 @@ from inventory.adapters import TowerEvents
 from inventory.models import InventoryEvent, RejectedEvent
 from tests.controltower.factories import source_token
 
+from .formats import TillRolls, rolls
 from .payloads import event
 
 pytestmark = pytest.mark.django_db
@@ -89,34 +90,6 @@ def test_the_events_endpoint_answers_415_naming_what_it_takes(api_client, store,
     assert not RejectedEvent.objects.exists()
 
 
-class TillRolls(adapters.Adapter):
-    """A format of the tests' own: one JSON line per item; an item with
-    "training": true has no inventory effect (as a POSLog training-mode
-    transaction), answered in its place as ignored."""
-
-    name = "till-rolls"
-    content_types = ("application/x-till-rolls",)
-    key_rule = "The line's transaction_id."
-    ignored_reasons = ("training mode", "void")
-
-    def parse(self, body):
-        try:
-            return [orjson.loads(line) for line in body.splitlines() if line.strip()]
-        except orjson.JSONDecodeError as exc:
-            raise adapters.Unparseable(f"Line is not JSON: {exc}")
-
-    def events(self, document):
-        return [
-            adapters.Ignored(item["ignore"], detail=f"line {number}", key=item["transaction_id"])
-            if item.get("ignore") else item
-            for number, item in enumerate(document, 1)
-        ]
-
-
-def rolls(*items):
-    return b"\n".join(orjson.dumps(item) for item in items)
-
-
 def test_ignored_items_are_answered_in_document_order_and_counted(store, sku, pos):
     body = rolls(
         event(transaction_id="T1"),
@@ -179,3 +152,14 @@ def test_the_same_sale_under_another_cashier_is_a_conflict(store, sku, pos):
 
     assert again.results[0].status == "duplicate"
     assert other.results[0].status == "conflict"
+
+
+def test_every_format_has_its_section_in_the_formats_page():
+    """docs/formats.md: a section per registered format, its heading naming it as `name`."""
+    import re
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "formats.md").read_text()
+    headings = re.findall(r"^## [^\n]*`([^`\n]+)`", page, re.MULTILINE)
+
+    assert [a.name for a in adapters.registered() if a.name not in headings] == []
