@@ -42,11 +42,16 @@ def _reason(reason):
     return reason
 
 
+def number_text(value):
+    """A threshold as plain digits: 90, 99.5 (never 9E+1)."""
+    return f"{Decimal(value).normalize():f}"
+
+
 def as_record(criterion):
     """The criterion's settings as plain data, for the history."""
     return {
         "metric": criterion.metric, "comparator": criterion.comparator,
-        "threshold": None if criterion.threshold is None else str(Decimal(criterion.threshold).normalize()),
+        "threshold": None if criterion.threshold is None else number_text(criterion.threshold),
         "scope": criterion.scope, "window_hours": criterion.window_hours, "steady_hours": criterion.steady_hours,
         "baseline": criterion.baseline,
     }
@@ -149,7 +154,7 @@ def edit_criterion(criterion, values, *, user, reason, at=None):
         raise ValidationError({"criterion": "This criterion is retired: add a new one."})
     before = as_record(criterion)
     data = _clean(values, partial_of=criterion)
-    after = {**data, "threshold": str(data["threshold"].normalize())}
+    after = {**data, "threshold": number_text(data["threshold"])}
     if after == before:
         raise ValidationError({"threshold": "Nothing changes: the criterion already says this."})
     if loosens(before, after):
