@@ -440,7 +440,7 @@ def add_records_urls(wave, gate_view, at=None):
 @dataclass
 class StoreReadiness:
     location: object
-    values: list  # [(criterion view, text, meets or None)] in the gate's criteria order
+    values: list  # [(criterion view, text, meets or None, records URL)] in the gate's criteria order
     failing: int
 
 
@@ -462,7 +462,8 @@ def store_readiness(wave, gate_view, at=None) -> list[StoreReadiness]:
         for view in criteria:
             criterion = view.criterion
             window = Window(at - timedelta(hours=criterion.window_hours), at)
-            value = metrics.measure(criterion.metric, Scope.of(locations={location.pk}), window).value
+            reading = metrics.measure(criterion.metric, Scope.of(locations={location.pk}), window).reading
+            value = reading.value
             latest = view.state.latest  # its applied threshold (a baseline's is known once measured)
             if latest is not None:
                 threshold = latest.threshold
@@ -470,7 +471,7 @@ def store_readiness(wave, gate_view, at=None) -> list[StoreReadiness]:
                 threshold = None if criterion.baseline else criterion.threshold
             ok = None if value is None else meets(value, criterion.comparator, threshold)
             failing += ok is False
-            values.append((view, fmt(view.metric, value), ok))
+            values.append((view, fmt(view.metric, value), ok, reading.records_url))
         rows.append(StoreReadiness(location, values, failing))
     rows.sort(key=lambda row: (-row.failing, row.location.code))
     return rows

@@ -23,7 +23,8 @@ from controltower.locks import lock_rows
 from controltower.models import Role
 from controltower.permissions import may_manage_rollout
 
-from .models import Criterion, GateChange
+from . import gates
+from .models import Criterion, Gate, GateChange
 
 EDITABLE = ("metric", "comparator", "threshold", "scope", "window_hours", "steady_hours", "baseline")
 HIGHER_IS_STRICTER = {Criterion.Comparator.GTE, Criterion.Comparator.GT}
@@ -242,8 +243,11 @@ def choose_sign_off_only(template, *, user, reason, at=None):
     with transaction.atomic():
         template.sign_off_only = True
         template.save(update_fields=["sign_off_only"])
-        return _record(template, user, GateChange.Action.SIGN_OFF_ONLY, reason, at=at,
-                       before={"sign_off_only": False}, after={"sign_off_only": True})
+        change = _record(template, user, GateChange.Action.SIGN_OFF_ONLY, reason, at=at,
+                         before={"sign_off_only": False}, after={"sign_off_only": True})
+    for gate in template.gates.filter(status=Gate.Status.OPEN):  # signed off already: it passes now
+        gates.try_pass(gate, at)
+    return change
 
 
 def history(template):

@@ -14,7 +14,7 @@ from .forms import CriterionEditForm, CriterionForm, DecideForm, RetireForm, Rol
 @dataclass
 class GateSetup:
     add_form: object
-    edits: list  # [(CriterionView, edit form, retire form)]
+    edits: list  # [(Criterion, edit form, retire form)]: the criteria part of the gate now
     roles_form: object
     sign_off_only_form: object | None  # None: the gate has measured criteria
     pending: list  # [(GateChange, DecideForm)]
@@ -37,12 +37,11 @@ def attach(gate_views, *, bound=None, notes=None):
             return bound.get((gate.pk, key)) or cls(prefix=prefix(gate, key), **kwargs)
 
         edits = []
-        for c in view.criteria if view.state is not None else []:
-            criterion = c.criterion
+        for criterion in gate_criteria.active_criteria(template):
             initial = {"criterion": criterion.pk, "comparator": criterion.comparator,
-                       "threshold": criterion.threshold.normalize(), "window_hours": criterion.window_hours,
+                       "threshold": gate_criteria.number_text(criterion.threshold), "window_hours": criterion.window_hours,
                        "steady_hours": criterion.steady_hours}
-            edits.append((c, form(f"edit{criterion.pk}", CriterionEditForm, template=template, initial=initial),
+            edits.append((criterion, form(f"edit{criterion.pk}", CriterionEditForm, template=template, initial=initial),
                           form(f"retire{criterion.pk}", RetireForm, template=template,
                                initial={"criterion": criterion.pk})))
         active = gate_criteria.active_criteria(template).exists()
