@@ -362,6 +362,7 @@ class GateView:
     waivers: list = field(default_factory=list)  # approved: reason, requester and approver stay shown
     history: list = field(default_factory=list)  # GateChange, newest first
     sign_off_only_choice: object = None  # the GateChange that chose sign-off only, in force
+    upcoming: list = field(default_factory=list)  # a gate not yet open: the criteria it will measure
 
     @property
     def is_open(self):
@@ -417,6 +418,8 @@ def wave_gates(wave, at=None):
                                     .select_related("criterion", "requested_by"))
         view.waivers = list(gate.waivers.filter(approved_at__isnull=False)
                             .select_related("criterion", "requested_by", "approved_by").order_by("-approved_at"))
+        if gate.status == Gate.Status.WAITING:
+            view.upcoming = list(gate_criteria.active_criteria(gate.template, at))
         view.history = list(gate_criteria.history(gate.template))
         view.sign_off_only_choice = gate_criteria.sign_off_only_change(gate.template)
         views.append(view)

@@ -188,7 +188,7 @@ def decide(change, *, user, approve, at=None):
     _may(user)
     at = at or timezone.now()
     with transaction.atomic():
-        change = lock_rows(GateChange.objects.filter(pk=change.pk)).select_related("criterion").get()
+        change = lock_rows(GateChange.objects.filter(pk=change.pk)).get()
         if change.status != GateChange.Status.PENDING:
             raise ValidationError({"change": f"This change is {change.get_status_display().lower()} already."})
         if change.requested_by_id == user.pk:
