@@ -444,6 +444,13 @@ class GoNoGo(models.Model):
         return f"{self.get_decision_display()} for {self.gate.wave} by {self.decided_by}"
 
 
+CHANGE_FIELD_WORDS = {
+    "metric": "metric", "comparator": "must be", "threshold": "threshold", "scope": "measured over",
+    "window_hours": "window (hours)", "steady_hours": "held for (hours)", "baseline": "baseline",
+    "required_roles": "roles", "sign_off_only": "sign-off only",
+}
+
+
 class GateChangeQuerySet(ScopedQuerySet):
     def restrict_person(self, user):
         """A gate's history is seen by who sees its program."""
@@ -491,6 +498,35 @@ class GateChange(models.Model):
             models.CheckConstraint(condition=~Q(decided_by=F("requested_by")), name="gate_change_four_eyes"),
         ]
         indexes = [models.Index(fields=["template", "status"], name="gate_change_status")]
+
+    @property
+    def in_words(self):
+        """What it changed, in words: "threshold 95 → 90"; for an addition,
+        what was added: "metric Training completion; comparator at least; ..."."""
+        def shown(name, value):
+            if value is None or value == "":
+                return "none"
+            if name == "metric":
+                from controltower import metrics
+
+                try:
+                    return metrics.get(value).label
+                except ValueError:
+                    return str(value)
+            if name == "required_roles":
+                return ", ".join(Role(role).label if role in Role.values else role for role in value) or "none"
+            words = {"comparator": Criterion.Comparator, "scope": Criterion.ScopeKind, "baseline": Criterion.Baseline}
+            if name in words and value in words[name].values:
+                return words[name](value).label
+            if isinstance(value, bool):
+                return "yes" if value else "no"
+            return str(value)
+
+        before = self.before or {}
+        parts = [f"{CHANGE_FIELD_WORDS.get(name, name)} {shown(name, before[name]) + ' → ' if name in before else ''}"
+                 f"{shown(name, value)}" for name, value in (self.after or {}).items()
+                 if name not in before or before[name] != value]
+        return "; ".join(parts)
 
     def __str__(self):
         return f"{self.get_action_display()} on {self.template} by {self.requested_by}"

@@ -310,7 +310,7 @@ class RolesInput(serializers.Serializer):
 
 class GateChangeSerializer(serializers.ModelSerializer):
     requested_by = serializers.SlugRelatedField(**USERNAME)
-    decided_by = serializers.SlugRelatedField(**USERNAME)
+    decided_by = serializers.SlugRelatedField(**USERNAME, allow_null=True)
     before = serializers.DictField(help_text="The settings before the change")
     after = serializers.DictField(help_text="The settings it asks for")
 
