@@ -464,7 +464,7 @@ def register_metrics():
     register(
         "item_master_completeness", "Item master completeness", unit=Unit.PERCENT, better=HIGHER,
         compute_many=item_master_completeness_many,
-        target="99", amber="95", scopes=("locations",),
+        target="99", amber="95", scopes=("locations",), gate_only=True,
         definition="Active SKUs with a unit cost above zero, a category and a base unit, and no unit "
                    "conversion the item master would refuse, over the active SKUs the locations carry "
                    "(have stock positions for; every active SKU for the whole estate). The item master "
@@ -473,7 +473,7 @@ def register_metrics():
     register(
         "duplicate_barcodes", "Duplicate barcodes", unit=Unit.COUNT, better=LOWER,
         compute_many=duplicate_barcodes_many,
-        target="0", amber="5", scopes=("locations",),
+        target="0", amber="5", scopes=("locations",), gate_only=True,
         definition="Barcodes an item master load tried to give to a second SKU in the window (refused, "
                    "as the tower holds a barcode on one SKU only), where either SKU is carried by the "
                    "locations.",
@@ -481,7 +481,7 @@ def register_metrics():
     register(
         "conversion_conflicts", "Unit conversion conflicts", unit=Unit.COUNT, better=LOWER,
         compute_many=conversion_conflicts_many,
-        target="0", amber="5", scopes=("locations",),
+        target="0", amber="5", scopes=("locations",), gate_only=True,
         definition="Active SKUs carried by the locations with a unit conversion the item master refuses "
                    "(a factor below 1, or the base unit as other than 1 of itself): their quantities "
                    "cannot be trusted in base units. The item master as it stands.",

@@ -110,26 +110,26 @@ def register_metrics():
     """The cutover-readiness metrics: each defined once, in the words every screen shows."""
     register(
         "stores_without_target_feed", "Stores without a target feed", unit=Unit.COUNT, better=LOWER,
-        compute_many=stores_without_target_feed_many, target="0", amber="1", scopes=("locations",),
+        compute_many=stores_without_target_feed_many, target="0", amber="1", scopes=("locations",), gate_only=True,
         definition="Active locations that no active target (new) system feeds: none names them in its lanes, "
                    "and none sent an event for them in the window. The integration design is complete when "
                    "every store of a wave has one.",
     )
     register(
         "open_transfers", "Open transfers", unit=Unit.COUNT, better=LOWER,
-        compute_many=open_transfers_many, target="0", amber="10", scopes=("locations",),
+        compute_many=open_transfers_many, target="0", amber="10", scopes=("locations",), gate_only=True,
         definition="Transfers shipped to or from the locations and not received, as of the end of the window: "
                    "stock in transit a cutover would strand between the old and the new systems.",
     )
     register(
         "orders_in_flight", "Orders in flight", unit=Unit.COUNT, better=LOWER, live=True,
-        compute_many=orders_in_flight_many, target="0", amber="20", scopes=("locations",),
+        compute_many=orders_in_flight_many, target="0", amber="20", scopes=("locations",), gate_only=True,
         definition="Customer orders at the locations not yet collected, shipped, cancelled or fallen out, "
                    "now: each must be finished or carried over before the cutover.",
     )
     register(
         "unposted_returns", "Unposted returns", unit=Unit.COUNT, better=LOWER, live=True,
-        compute_many=unposted_returns_many, target="0", amber="10", scopes=("locations",),
+        compute_many=unposted_returns_many, target="0", amber="10", scopes=("locations",), gate_only=True,
         definition="Customer returns received at the locations and not yet refunded, now: each must be "
                    "posted before the cutover, or the new system never refunds it.",
     )

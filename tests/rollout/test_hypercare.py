@@ -201,8 +201,7 @@ def test_the_executive_lands_on_a_verdict_per_live_wave_the_top_problems_and_the
     client.force_login(make_user(Role.EXECUTIVE))
     assert client.get("/").url == reverse("hypercare")
 
-    # Two of them for each live metric at the wave's stores (orders in flight, unposted returns...).
-    with django_assert_max_num_queries(34):
+    with django_assert_max_num_queries(30):
         page = client.get(reverse("hypercare"))
     assert page.status_code == 200
     assert [(v.wave.name, v.verdict) for v in page.context["verdicts"]] == [("North", "not stable"),
