@@ -23,8 +23,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Callable
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 from django.utils import timezone
 
@@ -260,6 +261,10 @@ def metrics() -> list[Metric]:
     return [_metrics[key] for key in sorted(_metrics)]
 
 
+# A wave's 360 store codes are in each of its pages' dozens of case links: quoted once.
+_quoted = lru_cache(maxsize=64)(quote_plus)
+
+
 def records_url(path, **filters):
     """`path` with `filters` as its query string, for Reading.records_url:
     None left out, a collection of codes comma-separated (sorted), a time in
@@ -273,7 +278,7 @@ def records_url(path, **filters):
         elif isinstance(value, (set, frozenset, list, tuple)):
             value = ",".join(sorted(value))
         query[name] = value
-    return f"{path}?{urlencode(query)}" if query else path
+    return f"{path}?{urlencode(query, quote_via=_quoted)}" if query else path
 
 
 def measure(key, scope: Scope, window: Window) -> Measurement:

@@ -111,6 +111,12 @@ def may_replay_rejections(user) -> bool:
     return role_of(user) in MASTER_DATA_LOADERS
 
 
+def may_open_documents(user) -> bool:
+    """Open a document a source sent that the tower refused whole: it may hold
+    anything the source sent, so the people who fix integrations only."""
+    return role_of(user) in MASTER_DATA_LOADERS
+
+
 def assignable_people(locations):
     """The active people who may be given cases of `locations` (a queryset or
     list of locations): case workers who see the whole estate, the store

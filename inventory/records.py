@@ -47,6 +47,8 @@ def rejection_status(rejection):
     if rejection.dismissed_at is not None:
         return "Dismissed"
     if rejection.replayed_at is not None:
+        if rejection.replay_status == "ignored":  # an observation older than the level kept meanwhile
+            return "Replayed: ignored, a newer level was kept"
         return "Replayed: a duplicate" if rejection.replay_status == "duplicate" else "Replayed"
     if rejection.kind == RejectedEvent.Kind.CONFLICT:
         return "A conflict (not replayed)"
@@ -215,7 +217,7 @@ def register_records():
             Column("Unit cost", lambda s: s.unit_cost, "number"),
             Column("Base unit", lambda s: s.base_unit),
             Column("Barcodes", lambda s: ", ".join(b.code for b in s.barcodes.all())),
-            Column("Conversions", lambda s: ", ".join(f"{c.unit} = {c.factor} {s.base_unit}"
+            Column("Conversions", lambda s: ", ".join(f"{c.unit} = {c.factor_text} {s.base_unit}"
                                                       for c in s.conversions.all())),
             Column("Active", lambda s: "yes" if s.active else "no"),
             Column("Item master check", _sku_problems),

@@ -10,6 +10,7 @@ what an adapter declares). An endpoint takes the adapters it names:
 from .events import TowerEvents
 from .registry import (
     Adapter,
+    Ignored,
     Unparseable,
     UnsupportedFormat,
     for_content_type,
@@ -17,11 +18,14 @@ from .registry import (
     register,
     registered,
 )
+from .shopify import ShopifyInventory
 
 register(TowerEvents())
+register(ShopifyInventory())
 
 __all__ = [
     "Adapter",
+    "Ignored",
     "Unparseable",
     "UnsupportedFormat",
     "for_content_type",

@@ -7,12 +7,23 @@ by location have a ScopedQuerySet manager (`.restrict(user)`,
 controltower.scoping) and say where their location is (`scope_fields`).
 """
 from .counts import CountVariance, Snapshot, SnapshotLine
+from .documents import ReceivedDocument
 from .journeys import Journey, JourneyKind, JourneyStep
 from .ledger import IngestDay, InventoryEvent, RejectedEvent, RejectionQuerySet, Transfer
-from .master import SKU, Barcode, BarcodeClash, Channel, Location, MasterDataChange, Region, UnitConversion
+from .master import (
+    SKU,
+    Barcode,
+    BarcodeClash,
+    Channel,
+    Location,
+    MasterDataChange,
+    Region,
+    UnitConversion,
+    factor_text,
+)
 from .positions import CountAnchor, Position, atp_expression, available_to_promise, on_hand_expression
 from .purchase_orders import PurchaseOrderLine
-from .sources import CONTROL_TOWER_SOURCE, SourceSystem
+from .sources import CONTROL_TOWER_SOURCE, ExternalId, SourceSystem
 from .trading import Holiday, TradingHours
 from .vocabulary import (
     ON_HAND_STATES,
@@ -22,6 +33,7 @@ from .vocabulary import (
     SourceEventTypeChoices,
     StateChoices,
 )
+from .webhooks import ObservedLevel, WebhookDelivery
 
 __all__ = [
     "CONTROL_TOWER_SOURCE",
@@ -35,6 +47,7 @@ __all__ = [
     "CountAnchor",
     "CountVariance",
     "EventType",
+    "ExternalId",
     "IngestDay",
     "InventoryEvent",
     "Holiday",
@@ -43,8 +56,10 @@ __all__ = [
     "JourneyStep",
     "Location",
     "MasterDataChange",
+    "ObservedLevel",
     "Position",
     "PurchaseOrderLine",
+    "ReceivedDocument",
     "Region",
     "RejectedEvent",
     "RejectionQuerySet",
@@ -56,7 +71,9 @@ __all__ = [
     "TradingHours",
     "Transfer",
     "UnitConversion",
+    "WebhookDelivery",
     "atp_expression",
     "available_to_promise",
+    "factor_text",
     "on_hand_expression",
 ]
