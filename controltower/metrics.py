@@ -107,6 +107,9 @@ class Metric:
     # when drawn, so a tile agrees with the list under it; its rollups feed
     # only the trends (controltower.dashboards.tiles).
     live: bool = False
+    # A readiness measure the gates hold (item master, cutover backlog), not
+    # a KPI tile of the dashboards.
+    gate_only: bool = False
 
     def measure_many(self, scopes, window) -> list[Reading]:
         """The readings of `scopes`, in their order."""
@@ -205,7 +208,7 @@ _metrics: dict[str, Metric] = {}
 
 
 def register(key, label, *, definition, unit, better, compute=None, target, amber=None,
-             scopes=("locations", "sources"), compute_many=None, rollup_days=1, live=False):
+             scopes=("locations", "sources"), compute_many=None, rollup_days=1, live=False, gate_only=False):
     """Add a metric (called from an app's AppConfig.ready()). A key is defined
     once. `target`: the value that is good enough (None only for a count with
     no sensible target); `amber`: where red begins (None: short of the target
@@ -213,7 +216,8 @@ def register(key, label, *, definition, unit, better, compute=None, target, ambe
     (scopes, window) -> [Reading]: the batched rule; given alone, `compute`
     is it for one scope (one rule, never two). `rollup_days`: the trailing
     days a daily rollup value covers (Metric.rollup_days); `live`: a count
-    of the state now, read when a screen is drawn (Metric.live)."""
+    of the state now, read when a screen is drawn (Metric.live); `gate_only`:
+    a readiness measure for the gates, no dashboard tile (Metric.gate_only)."""
     if (compute is None) == (compute_many is None):
         raise ValueError(f"Metric {key}: one rule, compute or compute_many (not both).")
     if compute is None:
@@ -234,7 +238,7 @@ def register(key, label, *, definition, unit, better, compute=None, target, ambe
             compute, "batched", compute):
         raise ValueError(f"Metric {key} is already registered.")
     _metrics[key] = Metric(key, label, definition, unit, better, compute, target, amber, frozenset(scopes),
-                           compute_many, rollup_days, live)
+                           compute_many, rollup_days, live, gate_only)
 
 
 def one_scope(compute_many):

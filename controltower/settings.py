@@ -236,6 +236,9 @@ SPECTACULAR_SETTINGS = {
         "WaveKindEnum": "rollout.models.Wave.Kind",
         "WaveStatusEnum": "rollout.models.Wave.Status",
         "GateStatusEnum": "rollout.models.Gate.Status",
+        "GateKindEnum": "rollout.models.GateKind",
+        "CriterionScopeEnum": "rollout.models.Criterion.ScopeKind",
+        "RoleEnum": "controltower.models.Role",
     },
 }
 

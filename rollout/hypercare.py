@@ -134,8 +134,9 @@ def pick_wave(waves, wanted):
 
 
 def hypercare_metrics():
-    """The KPIs of the dashboard: every metric measured per store (so per wave and region too)."""
-    return [metric for metric in metrics.metrics() if "locations" in metric.scopes]
+    """The KPIs of the dashboard: every metric measured per store (so per wave
+    and region too), but the gates' readiness measures."""
+    return [metric for metric in metrics.metrics() if "locations" in metric.scopes and not metric.gate_only]
 
 
 def gate_targets(wave):
@@ -434,7 +435,7 @@ def channel_kpis(day):
         dimension = rollups.dimension("channel")
     except ValueError:
         return None
-    kpis = [metric for metric in metrics.metrics() if dimension.part in metric.scopes]
+    kpis = [metric for metric in metrics.metrics() if dimension.part in metric.scopes and not metric.gate_only]
     if not kpis:
         return None
     names = dict(Channel.objects.values_list("code", "name"))

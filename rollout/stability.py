@@ -99,7 +99,8 @@ def verdicts(user, now=None) -> list[Verdict]:
         wave__in=waves, template__kind=GateKind.HYPERCARE_EXIT).select_related("template", "wave")}
     states = gate_states(gates.values(), now)
     # A wave whose exit gate is not set up yet: its program's exit criteria, none measured.
-    unmeasured = {template.program_id: [CriterionState(c, None, None, None) for c in template.criteria.all()]
+    unmeasured = {template.program_id: [CriterionState(c, None, None, None) for c in template.criteria.all()
+                                           if c.retired_at is None]
                   for template in GateTemplate.objects.filter(
                       program__in={wave.program_id for wave in waves if wave.pk not in gates},
                       kind=GateKind.HYPERCARE_EXIT).prefetch_related("criteria")}

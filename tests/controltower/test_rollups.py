@@ -79,7 +79,7 @@ def test_a_metric_is_rolled_up_only_along_the_dimensions_it_honours(estate):
     dimensions = lambda key: set(KpiDay.objects.filter(metric=key).values_list("dimension", flat=True))  # noqa: E731
     assert dimensions("inventory_accuracy_exact") == {"estate", "location", "region"}
     assert dimensions("event_acceptance_rate") == {"estate", "source"}
-    assert dimensions("item_master_completeness") == {"estate"}
+    assert dimensions("item_master_completeness") == {"estate", "location", "region"}  # the SKUs they carry
     assert set(KpiDay.objects.filter(dimension="location").values_list("member", flat=True)) == {"S1", "S2"}
 
 
