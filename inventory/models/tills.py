@@ -2,6 +2,8 @@
 store-day sales check against the ERP's postings (inventory.till_totals)."""
 from django.db import models
 
+from controltower.scoping import ScopedQuerySet
+
 from .master import Location
 from .sources import SourceSystem
 
@@ -27,6 +29,10 @@ class TillTransaction(models.Model):
     return_lines = models.PositiveIntegerField(default=0)
     ignored_lines = models.PositiveIntegerField(default=0)
     received_at = models.DateTimeField()
+
+    # Read by all-location roles today (finance, integration); scoped like every row at a location.
+    objects = ScopedQuerySet.as_manager()
+    scope_fields = ("location",)
 
     class Meta:
         constraints = [

@@ -38,8 +38,22 @@ from inventory.models import (
     SnapshotLine,
     Transfer,
 )
+from rollout.api import criteria_views
 from rollout.api import views as rollout_api
-from rollout.models import BlackoutWindow, Evaluation, Gate, GoNoGo, Program, SignOff, TrainingRecord, Waiver, Wave
+from rollout.models import (
+    BlackoutWindow,
+    Criterion,
+    Evaluation,
+    Gate,
+    GateChange,
+    GateTemplate,
+    GoNoGo,
+    Program,
+    SignOff,
+    TrainingRecord,
+    Waiver,
+    Wave,
+)
 from tests.controltower.factories import make_user, person_token
 from tests.exceptions.factories import CaseFactory, CorrectiveAdjustmentFactory
 from tests.inventory.factories import (
@@ -158,13 +172,15 @@ def _model_of(template, callback):
         rollout_api.EvaluationViewSet: Evaluation, rollout_api.WaiverViewSet: Waiver,
         rollout_api.SignOffViewSet: SignOff, rollout_api.GoNoGoViewSet: GoNoGo,
         rollout_api.BlackoutWindowViewSet: BlackoutWindow,
+        criteria_views.CriterionViewSet: Criterion, criteria_views.GateChangeViewSet: GateChange,
+        criteria_views.GateTemplateViewSet: GateTemplate,
     }
     if viewset in rollout_viewsets:
         return rollout_viewsets[viewset]
     module = getattr(callback, "__module__", "")
     if module == "rollout.hypercare_views":  # /hypercare/waves/<pk>/...
         return Wave
-    if module == "rollout.views":  # the rollout screens name their object in the path
+    if module in ("rollout.views", "rollout.setup_views"):  # the rollout screens name their object in the path
         screens = {"rollout/gates/": Gate, "rollout/waves/": Wave, "rollout/waivers/": Waiver}
         return next((model for prefix, model in screens.items() if template.startswith(prefix)), None)
     if module == "inventory.views" and template.startswith("integration/rejections/"):
