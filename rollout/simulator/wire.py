@@ -1,0 +1,134 @@
+"""What the simulated sources send, and when the tower hears it: every
+message waits on the wire until its received time, then goes through the
+tower's public ingest services in the batches each source pushes, with the
+tower's scheduled runs in between at their own simulated times.
+
+The tills' stream goes through `send_till_batch` only: today the tower's
+JSON events adapter (the body of POST /api/v1/events); once a POSLog
+adapter is registered, that one function switches to POSLog documents.
+"""
+from __future__ import annotations
+
+import heapq
+from collections import Counter
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+
+import orjson
+
+from exceptions.detectors import DETECTORS
+from exceptions.reconciliation import run_reconciliation
+from inventory.adapters import registry
+from inventory.journeys import ingest_steps
+from inventory.purchase_orders import import_po_lines
+from inventory.snapshots import ingest_snapshot
+
+EPOCH = datetime(2000, 1, 1, tzinfo=dt_timezone.utc)
+# The runs a beat would make: every kind nightly (after the snapshots are
+# in), stale_feed through the day as beat runs it every few minutes.
+NIGHTLY_HOUR = 2
+STALE_EVERY = timedelta(hours=2)
+
+
+def send_till_batch(source, events, received_at):
+    """The one way the tills' stream enters the tower (see the module docstring)."""
+    body = orjson.dumps({"events": events})
+    return registry.get("events").receive(source, body, received_at=received_at)
+
+
+def pushed_at(occurred_at, push_s):
+    """The first push of a source pushing every `push_s` seconds after `occurred_at` (plus transit)."""
+    ticks = (occurred_at + timedelta(seconds=5) - EPOCH) // timedelta(seconds=push_s) + 1
+    return EPOCH + ticks * timedelta(seconds=push_s)
+
+
+class Wire:
+    """Messages by received time; `deliver(until)` posts what arrived before it."""
+
+    def __init__(self, sources):
+        self.sources = sources
+        self.queue = []
+        self.seq = 0
+        self.answers = Counter()  # ingest answers: accepted, duplicate, conflict, rejected
+        self.counts = Counter()  # what was sent: events, till events, journey steps, snapshots, PO lines
+        self.runs = 0
+        self.next_nightly = None
+        self.next_stale = None
+        self.keyed_answers = {}  # (source, transaction id) -> answer, for the keys asked about
+        self.watched = set()
+
+    def put(self, received_at, source, feed, payload):
+        """feed: till | events | steps (payload one raw item), snapshot, po (payload a whole message)."""
+        heapq.heappush(self.queue, (received_at, self.seq, source, feed, payload))
+        self.seq += 1
+
+    def watch(self, source, transaction_id):
+        """Keep the tower's answer to this key (a fault's resend)."""
+        self.watched.add((source, transaction_id))
+
+    def start(self, moment):
+        """Beat starts at noon of the first day, once every feed has had its
+        chance to send; the first nightly run is the night after."""
+        self.next_stale = moment + timedelta(hours=12)
+        day = self.next_stale.replace(hour=NIGHTLY_HOUR, minute=0, second=0, microsecond=0)
+        self.next_nightly = day if day > self.next_stale else day + timedelta(days=1)
+
+    def deliver(self, until):
+        """Post every message received before `until`, in order and batched
+        per (time, source, feed), with the tower's runs due in between."""
+        while self.queue and self.queue[0][0] < until:
+            received_at, _seq, source, feed, payload = heapq.heappop(self.queue)
+            self._runs_before(received_at)
+            batch = [payload]
+            while (self.queue and self.queue[0][0] == received_at and self.queue[0][2] == source
+                   and self.queue[0][3] == feed and feed in ("till", "events", "steps")):
+                batch.append(heapq.heappop(self.queue)[4])
+            self._post(received_at, source, feed, batch)
+        self._runs_before(until)
+
+    def _post(self, received_at, source_code, feed, batch):
+        source = self.sources[source_code]
+        if feed == "till":
+            report = send_till_batch(source, batch, received_at)
+        elif feed == "events":
+            report = registry.get("events").receive(source, orjson.dumps({"events": batch}), received_at=received_at)
+        elif feed == "steps":
+            report = ingest_steps(source, batch, received_at=received_at)
+        elif feed == "snapshot":
+            (message,) = batch
+            ingest_snapshot(source, message["as_of"], message["lines"], received_at=received_at,
+                            kind=message["kind"])
+            self.counts["snapshots"] += 1
+            self.counts["snapshot lines"] += len(message["lines"])
+            return
+        else:  # po
+            (rows,) = batch
+            import_po_lines(rows, source=source, received_at=received_at)
+            self.counts["PO lines"] += len(rows)
+            return
+        self.counts["journey steps" if feed == "steps" else "events"] += len(batch)
+        self.answers.update(report.counts)
+        if self.watched:
+            for result in report.results:
+                if (source_code, result.transaction_id) in self.watched:
+                    self.keyed_answers[(source_code, result.transaction_id)] = result.status
+
+    def _runs_before(self, moment):
+        while True:
+            due = min(self.next_nightly, self.next_stale)
+            if due > moment:
+                return
+            if due == self.next_nightly:
+                for kind in DETECTORS:
+                    run_reconciliation(kind, now=due)
+                self.next_nightly += timedelta(days=1)
+            else:
+                run_reconciliation("stale_feed", now=due)
+                self.next_stale += STALE_EVERY
+            self.runs += 1
+
+
+def run_every_kind(now):
+    """Every registered detector and reconciliation kind, as the tower would run it at `now`."""
+    for kind in DETECTORS:
+        run_reconciliation(kind, now=now)
