@@ -111,7 +111,8 @@ class Logistics:
         order = f"WEB-{self.n + 1}"
         self.move(location, code, -quantity)
         self.step(order, "placed", when, channel=channel)
-        self.ledger("reserve", location, code, quantity, order, when, reason=channel)
+        # A web order is held as long as the tower's default (the web channel's hold is a cart's).
+        self.ledger("reserve", location, code, quantity, order, when, **({} if channel == "web" else {"reason": channel}))
         self.step(order, "reserved", when + timedelta(minutes=1), channel=channel)
         if self.rng.random() < CANCELLED:
             self.at(when + timedelta(hours=3), self.cancel, order, location, code, quantity, last_days)
