@@ -20,6 +20,10 @@ from .world import build_estate
 START = datetime(2026, 3, 2, tzinfo=dt_timezone.utc)
 
 
+# The faults that leave the tower's record at a pair off the books.
+RECORD_MOVING = ("new_key_replay", "case_as_each", "reservation_never_released")
+
+
 class SimulationExists(ValueError):
     """A database holds one simulated retailer; start from an empty one."""
 
@@ -68,10 +72,16 @@ def simulate(stores, skus, days, seed, rates, start=START, progress=None) -> Sim
 def _settle_absorbed(simulation, story, wire):
     """The faults the tower should absorb without a case keep what it should
     have made of them: the book's available at their pair (late replays), the
-    answer to the key sent twice (same-key duplicates)."""
-    for fault in InjectedFault.objects.filter(simulation=simulation, kind__in=("late_replay", "same_key_duplicate")):
+    answer to the key sent twice (same-key duplicates). A late replay at a
+    pair whose record another fault moved (a replay under a new key, a case
+    pack as one unit, a reservation never released) cannot be told apart
+    from it: it is marked confounded and scored with that fault."""
+    faults = InjectedFault.objects.filter(simulation=simulation)
+    moved = set(faults.filter(kind__in=RECORD_MOVING).values_list("location", "sku"))
+    for fault in faults.filter(kind__in=("late_replay", "same_key_duplicate")):
         if fault.kind == "late_replay":
             fault.details["book"] = story.book[(fault.location, fault.sku)]
+            fault.details["confounded"] = (fault.location, fault.sku) in moved
         else:
             fault.details["answer"] = wire.keyed_answers.get((fault.source, fault.reference), "")
         fault.save(update_fields=["details"])

@@ -153,12 +153,12 @@ def mentions(text, reference):
 def absorbed(fault, positions, cases):
     """A key sent twice is absorbed when the tower answered "duplicate"; a
     late replay when the position at its pair is what the books say, or, at
-    a pair another fault moved, when a case there shows the difference."""
+    a pair another fault moved (confounded), when a case there shows it."""
     if fault.kind == "same_key_duplicate":
         return fault.details.get("answer") == "duplicate"
     if positions.get((fault.location, fault.sku)) == fault.details.get("book"):
         return True
-    return any(catches(fault, case) for case in cases)
+    return fault.details.get("confounded", False) and any(catches(fault, case) for case in cases)
 
 
 def score(simulation=None) -> Score:
