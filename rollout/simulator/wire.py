@@ -59,7 +59,8 @@ class Wire:
 
     def put(self, received_at, source, feed, payload):
         """feed: till | events | steps (payload one raw item), snapshot, po (payload a whole message)."""
-        heapq.heappush(self.queue, (received_at, self.seq, source, feed, payload))
+        # By time, then source and feed: what one source pushes at once is one batch.
+        heapq.heappush(self.queue, (received_at, source, feed, self.seq, payload))
         self.seq += 1
 
     def watch(self, source, transaction_id):
@@ -77,11 +78,11 @@ class Wire:
         """Post every message received before `until`, in order and batched
         per (time, source, feed), with the tower's runs due in between."""
         while self.queue and self.queue[0][0] < until:
-            received_at, _seq, source, feed, payload = heapq.heappop(self.queue)
+            received_at, source, feed, _seq, payload = heapq.heappop(self.queue)
             self._runs_before(received_at)
             batch = [payload]
-            while (self.queue and self.queue[0][0] == received_at and self.queue[0][2] == source
-                   and self.queue[0][3] == feed and feed in ("till", "events", "steps")):
+            while (self.queue and self.queue[0][:3] == (received_at, source, feed)
+                   and feed in ("till", "events", "steps")):
                 batch.append(heapq.heappop(self.queue)[4])
             self._post(received_at, source, feed, batch)
         self._runs_before(until)
