@@ -193,7 +193,7 @@ def _train(rng, estate, start):
                     rows.append({"person_id": f"{store}-P{person}", "person_name": f"Person {person} of {store}",
                                  "location": store, "module": module, "proficiency": rng.randint(60, 98),
                                  "completed_at": (start - timedelta(days=rng.randint(15, 45))).isoformat()})
-    _loaded(record_training(rows), "training records")
+    _loaded(record_training(rows, now=start), "training records")
 
 
 def sku_ids():

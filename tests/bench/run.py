@@ -15,6 +15,7 @@ from .cases import bench_cases
 from .reconcile import bench_reconcile, reconcile_table
 from .rollout import bench_rollout, rollout_table
 from .rollups import bench_rollups, rollups_table
+from .simulate import bench_simulate, simulate_table
 from .snapshot import bench_snapshot
 
 LABELS = {
@@ -24,7 +25,7 @@ LABELS = {
 }
 
 
-SECTIONS = ["ingest", "snapshot", "cases", "rollout", "rollups", "reconcile", "browser"]
+SECTIONS = ["ingest", "snapshot", "cases", "rollout", "rollups", "reconcile", "simulate", "browser"]
 
 DESCRIPTION = (
     "Measure ingest through the HTTP bulk endpoint against raw COPY and the naive path, "
@@ -32,7 +33,8 @@ DESCRIPTION = (
     "rollout (every gate of 10 waves over 600 stores evaluated, the PMO board's server time), and the KPI "
     "rollups (one day, 90 days from scratch, the pages that read them), and every reconciliation kind "
     "at 36 million ledger lines received in the last hour "
-    "(PostgreSQL only), and the demo's pages in Chromium (load time per page, the embedded demo)."
+    "(PostgreSQL only), what the detectors catch of a simulated retailer's injected faults (recall per "
+    "kind, false cases on a clean run), and the demo's pages in Chromium (load time per page, the embedded demo)."
 )
 
 
@@ -54,6 +56,10 @@ def parser():
                         help="reconcile: seconds to generate them in; the bench says how far it got")
     parser.add_argument("--kind-budget-s", type=int, default=None,
                         help="reconcile: stop each kind after this many seconds (default: its interval)")
+    parser.add_argument("--sim-stores", type=int, default=12, help="simulate: stores")
+    parser.add_argument("--sim-skus", type=int, default=200, help="simulate: SKUs")
+    parser.add_argument("--sim-days", type=int, default=28, help="simulate: days")
+    parser.add_argument("--sim-seed", type=int, default=1, help="simulate: seed")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--skip-http", action="store_true", help="only the COPY and naive references")
     return parser
@@ -89,6 +95,9 @@ def main(argv=None, stdout=None):
             results["reconcile"] = bench_reconcile(lines=args.ledger_lines,
                                                    generate_budget_s=args.generate_budget_s,
                                                    kind_budget_s=args.kind_budget_s)
+        if "simulate" in args.sections:
+            ingest.require_postgres()
+            results["simulate"] = bench_simulate(args.sim_stores, args.sim_skus, args.sim_days, args.sim_seed)
         if "browser" in args.sections:
             results["browser"] = bench_browser()
     except ingest.BenchError as exc:
@@ -113,6 +122,8 @@ def table(section, result):
         return reconcile_table(result)
     if section == "browser":
         return browser_table(result)
+    if section == "simulate":
+        return simulate_table(result)
     if section == "snapshot":
         return (
             f"snapshot: {result['snapshot_lines']:,} ERP snapshot lines ({result['stores']:,} locations x "

@@ -2,6 +2,8 @@
 injected faults (rollout.simulator); --score measures what the tower caught."""
 import time
 
+import orjson
+
 from django.core.management.base import BaseCommand, CommandError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -25,18 +27,22 @@ class Command(BaseCommand):
                             help="KIND=RATE,... over the defaults; 0 for a clean run. Kinds: " + ", ".join(FAULTS))
         parser.add_argument("--score", action="store_true",
                             help="Score the simulation (after running one when --stores, --skus or --days is given).")
+        parser.add_argument("--score-json", metavar="FILE", help="Also write the score to FILE as JSON.")
 
-    def handle(self, *args, stores, skus, days, seed, faults, score: bool, **options):
+    def handle(self, *args, stores, skus, days, seed, faults, score: bool, score_json=None, **options):
         console = Console(file=self.stdout, force_terminal=False, width=110)
-        run_one = not score or any(v is not None for v in (stores, skus, days)) or faults is not None
+        run_one = not (score or score_json) or any(v is not None for v in (stores, skus, days)) or faults is not None
         if run_one:
             try:
                 rates = parse_rates(faults)
             except RatesError as exc:
                 raise CommandError(str(exc)) from None
             self._simulate(console, stores or 12, skus or 200, days or 28, seed, rates)
-        if score:
-            self._score(console)
+        if score or score_json:
+            result = self._score(console)
+            if score_json:
+                with open(score_json, "wb") as handle:
+                    handle.write(orjson.dumps(result.as_dict(), option=orjson.OPT_INDENT_2))
 
     def _simulate(self, console, stores, skus, days, seed, rates):
         started = time.monotonic()
@@ -83,3 +89,4 @@ class Command(BaseCommand):
         if result.false_by_kind:
             console.print("False cases by kind: " + ", ".join(
                 f"{kind} {n}" for kind, n in sorted(result.false_by_kind.items())) + ".")
+        return result
