@@ -33,6 +33,8 @@ VARIANCE_READERS = frozenset({Role.PLANNER, Role.FINANCE, Role.ADMIN})
 # the planner, who reads a variance's rejected events (replays are
 # MASTER_DATA_LOADERS').
 FEED_WATCHERS = frozenset({Role.INTEGRATION_ADMIN, Role.PLANNER, Role.ADMIN})
+# The tills' totals per store-day beside the ERP's postings (Store-day sales).
+SALES_CHECK_READERS = frozenset({Role.FINANCE, Role.INTEGRATION_ADMIN, Role.ADMIN})
 # Finance approves corrective adjustments above the approval threshold.
 APPROVERS = frozenset({Role.FINANCE, Role.ADMIN})
 # People who load locations, SKUs and PO lines (source systems: inventory.lanes).
@@ -108,6 +110,12 @@ def may_see_rejections(user) -> bool:
 def may_replay_rejections(user) -> bool:
     """Post kept rejections again: the people who fix the master data behind
     them (a replay writes to the ledger)."""
+    return role_of(user) in MASTER_DATA_LOADERS
+
+
+def may_open_documents(user) -> bool:
+    """Open a document a source sent that the tower refused whole: it may hold
+    anything the source sent, so the people who fix integrations only."""
     return role_of(user) in MASTER_DATA_LOADERS
 
 

@@ -228,6 +228,7 @@ SPECTACULAR_SETTINGS = {
         "RejectionKindEnum": "inventory.models.RejectedEvent.Kind",
         "RejectionFeedEnum": "inventory.models.RejectedEvent.Feed",
         "JourneyKindEnum": "inventory.models.JourneyKind",
+        "ExternalIdKindEnum": "inventory.models.ExternalId.Kind",
         "WaveKindEnum": "rollout.models.Wave.Kind",
         "WaveStatusEnum": "rollout.models.Wave.Status",
         "GateStatusEnum": "rollout.models.Gate.Status",
@@ -387,6 +388,10 @@ PERMISSIONS_POLICY = ", ".join(f"{feature}=()" for feature in [
 
 # --- Ingest -------------------------------------------------------------------
 INGEST_MAX_EVENTS = 5000
+# The unit of a POSLog line sold by weight that does not name its unit
+# (UN/ECE Recommendation 20 code: LBR pound, KGM kilogram). The SKU needs a
+# conversion for it (e.g. LBR=453.59237 for a SKU counted in G).
+POSLOG_WEIGHT_UNIT = env_str("POSLOG_WEIGHT_UNIT", "LBR")
 # The largest API request body (bytes): a 100,000-line snapshot fits with room
 # to spare (a 5,000-event batch or 50,000 PO lines are far smaller). Larger
 # bodies are refused with 413 before they are parsed (controltower.limits).

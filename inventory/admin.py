@@ -12,6 +12,7 @@ from .models import (
     Barcode,
     BarcodeClash,
     Channel,
+    ExternalId,
     Holiday,
     InventoryEvent,
     Location,
@@ -59,9 +60,20 @@ class RegionAdmin(admin.ModelAdmin):
 class LocationAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "kind", "region", "banner", "format", "timezone", "go_live_date", "active"]
     list_filter = ["kind", "region", "banner", "format", "active"]
-    search_fields = ["code", "name"]
+    search_fields = ["code", "name", "gln"]
     list_select_related = ["region"]
     autocomplete_fields = ["region"]
+
+
+@admin.register(ExternalId)
+class ExternalIdAdmin(admin.ModelAdmin):
+    """A source's own ids of locations and SKUs (inventory.identifiers)."""
+
+    list_display = ["source", "kind", "external_id", "location", "sku", "updated_at"]
+    list_filter = ["source", "kind"]
+    search_fields = ["external_id", "location__code", "sku__code"]
+    list_select_related = ["source", "location", "sku"]
+    autocomplete_fields = ["location", "sku"]
 
 
 @admin.register(Channel)

@@ -8,7 +8,7 @@ class InventoryConfig(AppConfig):
         """Register the app's screens, its metrics, its record lists and its rollups."""
         from controltower.models import Role
         from controltower.navigation import register
-        from controltower.permissions import FEED_WATCHERS, JOURNEY_FOLLOWERS
+        from controltower.permissions import FEED_WATCHERS, JOURNEY_FOLLOWERS, SALES_CHECK_READERS
 
         from . import journey_kpis, metrics
         from .records import register_records
@@ -17,6 +17,7 @@ class InventoryConfig(AppConfig):
         register("integration-health", "Integration health", roles=FEED_WATCHERS, order=60,
                  main_for={Role.INTEGRATION_ADMIN})
         register("journeys", "Journeys", roles=JOURNEY_FOLLOWERS, order=45)
+        register("store-day-sales", "Store-day sales", roles=SALES_CHECK_READERS, order=62)
         metrics.register_metrics()
         journey_kpis.register_metrics()
         register_records()

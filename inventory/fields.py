@@ -28,7 +28,8 @@ MAX_QUANTITY = 10**9
 MAX_VALUE = Decimal("999999999999.99")
 # SKU.unit_cost is numeric(12, 4).
 MAX_UNIT_COST = Decimal("99999999.9999")
-# PO line numbers and unit conversion factors are 32-bit integer columns.
+# PO line numbers are 32-bit integer columns; unit conversion factors are
+# bounded by the same figure (the largest factor x MAX_QUANTITY fits).
 MAX_SMALL_INTEGER = 2**31 - 1
 # Decimal places kept of an entered quantity (InventoryEvent.entered_quantity).
 QUANTITY_PLACES = 4

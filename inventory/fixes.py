@@ -43,7 +43,7 @@ def _as_stored(code):
         return {}
     stored = {name: str(getattr(sku, name)) for name in FIELDS}
     stored["barcodes"] = sorted(b.code for b in sku.barcodes.all())
-    stored["conversions"] = sorted(f"{c.unit}={c.factor}" for c in sku.conversions.all())
+    stored["conversions"] = sorted(f"{c.unit}={c.factor_text}" for c in sku.conversions.all())
     return stored
 
 

@@ -27,10 +27,21 @@ from controltower.imports import ImportRefused, ImportReport, RefusedRow
 from controltower.locks import hold_until_commit
 
 from . import fields
-from .models import SKU, Barcode, BarcodeClash, Channel, Location, Region, SourceSystem, UnitConversion
+from .identifiers import is_gln
+from .models import (
+    SKU,
+    Barcode,
+    BarcodeClash,
+    Channel,
+    Location,
+    Region,
+    SourceSystem,
+    UnitConversion,
+    factor_text,
+)
 
 LOCATION_COLUMNS = ("code", "name", "kind", "region", "timezone")
-LOCATION_OPTIONAL_COLUMNS = ("banner", "format", "go_live_date")
+LOCATION_OPTIONAL_COLUMNS = ("banner", "format", "go_live_date", "gln")
 SKU_COLUMNS = ("code", "description", "category", "unit_cost", "base_unit", "barcodes", "conversions")
 SKU_OPTIONAL_COLUMNS = ("active",)
 SKU_FIELDS = ("description", "category", "unit_cost", "base_unit", "active")
@@ -44,7 +55,8 @@ TRUE_WORDS = {"1", "true", "yes", "y"}
 FALSE_WORDS = {"0", "false", "no", "n"}
 # Numbers and dates in plain ASCII: int(), Decimal() and strptime() also take
 # other scripts' digits ('١٢'), full-width ones and underscores ('1_2').
-FACTOR_DIGITS = re.compile(r"[0-9]{1,10}")  # MAX_FACTOR has 10 digits
+# MAX_FACTOR has 10 digits; UnitConversion.factor keeps 9 decimals.
+FACTOR_TEXT = re.compile(r"[0-9]{1,10}(\.[0-9]{1,9})?")
 COST_TEXT = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]{1,4})?")
 DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
@@ -140,37 +152,38 @@ def _barcodes(row, errors):
 
 
 def _conversions(row, base_unit, errors):
-    """{unit: factor} from `CS12=12;PK6=6`."""
+    """{unit: factor} from `CS12=12;PK6=6;LBR=453.59237`."""
     text = _cell(row, "conversions", errors)
     found = {}
     for part in text.split(";"):
         part = part.strip()
         if not part:
             continue
-        unit, sep, factor_text = (p.strip() for p in part.partition("="))
-        if not sep or not unit or not factor_text:
+        unit, sep, given = (p.strip() for p in part.partition("="))
+        if not sep or not unit or not given:
             errors.setdefault("conversions", []).append(f"'{part}' is not UNIT=FACTOR (e.g. CS12=12).")
             continue
         if len(unit) > 16:
             errors.setdefault("conversions", []).append(f"Unit '{unit}' is longer than 16 characters.")
             continue
-        if not FACTOR_DIGITS.fullmatch(factor_text) or not 1 <= int(factor_text) <= MAX_FACTOR:
-            shown = factor_text if len(factor_text) <= 20 else factor_text[:19] + "…"
+        if not FACTOR_TEXT.fullmatch(given) or not 1 <= Decimal(given) <= MAX_FACTOR:
+            shown = given if len(given) <= 20 else given[:19] + "…"
             errors.setdefault("conversions", []).append(
-                f"{unit}={shown}: the factor must be a whole number of at least 1 and at most "
-                f"{MAX_FACTOR:,}, in the digits 0-9."
+                f"{unit}={shown}: the factor must be a number of at least 1 and at most {MAX_FACTOR:,} "
+                "(a whole number for a pack, up to 9 decimals for a measure: LBR=453.59237), in the digits 0-9."
             )
             continue
-        factor = int(factor_text)
+        factor = Decimal(given)
         if unit == base_unit:
             if factor != 1:
                 errors.setdefault("conversions", []).append(
-                    f"{unit} is the base unit; it cannot hold {factor} {base_unit}."
+                    f"{unit} is the base unit; it cannot hold {factor_text(factor)} {base_unit}."
                 )
             continue
         if found.get(unit, factor) != factor:
             errors.setdefault("conversions", []).append(
-                f"{unit} is given twice with different factors ({found[unit]} and {factor})."
+                f"{unit} is given twice with different factors "
+                f"({factor_text(found[unit])} and {factor_text(factor)})."
             )
             continue
         found[unit] = factor
@@ -229,7 +242,8 @@ def import_locations(rows) -> ImportReport:
     """Upsert locations by code; create regions by code when missing.
 
     A column left out of the file keeps the stored value; an empty
-    banner, format or go_live_date cell clears it."""
+    banner, format, go_live_date or gln cell clears it. A GLN is 13 digits
+    with its check digit, and names one location only."""
     rows = list(rows)
     report = ImportReport(label="location")
     zones = zoneinfo.available_timezones()
@@ -239,6 +253,10 @@ def import_locations(rows) -> ImportReport:
     for chunk in _chunks(codes, QUERY_CHUNK):
         existing.update({loc.code: loc for loc in Location.objects.filter(code__in=chunk)})
     regions = {r.code: r for r in Region.objects.all()}
+    gln_holders = {}  # gln -> the code of the location that has it (stored, or earlier in the file)
+    file_glns = {_cell(row, "gln", {}) for row in rows if isinstance(row, dict)} - {""}
+    for chunk in _chunks(file_glns, QUERY_CHUNK):
+        gln_holders.update(Location.objects.filter(gln__in=chunk).values_list("gln", "code"))
 
     seen = {}
     to_create, to_update, new_regions = [], [], {}
@@ -275,9 +293,13 @@ def import_locations(rows) -> ImportReport:
                     values["go_live_date"] = datetime.strptime(text, "%Y-%m-%d").date()
                 except ValueError:
                     errors.setdefault("go_live_date", []).append(f"'{text}' is not a date as YYYY-MM-DD.")
+        if "gln" in row:
+            values["gln"] = _gln(row, code, gln_holders, errors)
         if errors:
             report.refused.append(RefusedRow(number, code, errors))
             continue
+        if values.get("gln"):
+            gln_holders[values["gln"]] = code
 
         region = regions.get(region_code)
         if region is None:
@@ -303,10 +325,23 @@ def import_locations(rows) -> ImportReport:
             location.region_id = location.region.pk
         Location.objects.bulk_create(to_create, batch_size=WRITE_BATCH)
         Location.objects.bulk_update(
-            to_update, ["name", "kind", "region", "timezone", "banner", "format", "go_live_date"],
+            to_update, ["name", "kind", "region", "timezone", "banner", "format", "go_live_date", "gln"],
             batch_size=WRITE_BATCH,
         )
     return report
+
+
+def _gln(row, code, holders, errors):
+    """The row's GLN (None when the cell is empty), or an error: 13 digits
+    with a valid check digit, not another location's."""
+    text = _cell(row, "gln", errors, max_length=13)
+    if not text:
+        return None
+    if not is_gln(text):
+        errors.setdefault("gln", []).append(f"'{text}' is not a GLN: 13 digits, the last its GS1 check digit.")
+    elif holders.get(text, code) != code:
+        errors.setdefault("gln", []).append(f"'{text}' is already the GLN of location {holders[text]}.")
+    return text
 
 
 # --------------------------------------------------------------------------
@@ -395,7 +430,8 @@ def import_skus(rows) -> ImportReport:
                 stored = stored_factors.get((sku.id, unit))
                 if stored is not None and stored != factor:
                     errors.setdefault("conversions", []).append(
-                        f"{unit} is {stored} {sku.base_unit} in the tower; the file says {factor}."
+                        f"{unit} is {factor_text(stored)} {sku.base_unit} in the tower; "
+                        f"the file says {factor_text(factor)}."
                     )
 
         if errors:

@@ -87,7 +87,7 @@ def import_po_lines(rows, source=None, received_at=None) -> PurchaseOrderReport:
     accepted, rejected, seen = {}, [], {}
     for start in range(0, len(rows), LOOKUP_CHUNK):
         chunk = rows[start:start + LOOKUP_CHUNK]
-        master = MasterData(chunk)
+        master = MasterData(chunk, source)
         for index, raw in enumerate(chunk, start):
             po_line, errors = _validate_row(raw, master, now)
             if po_line is not None and lane is not None:

@@ -152,7 +152,7 @@ def register_records():
             Column("Unit cost", lambda s: s.unit_cost, "number"),
             Column("Base unit", lambda s: s.base_unit),
             Column("Barcodes", lambda s: ", ".join(b.code for b in s.barcodes.all())),
-            Column("Conversions", lambda s: ", ".join(f"{c.unit} = {c.factor} {s.base_unit}"
+            Column("Conversions", lambda s: ", ".join(f"{c.unit} = {c.factor_text} {s.base_unit}"
                                                       for c in s.conversions.all())),
             Column("Active", lambda s: "yes" if s.active else "no"),
             Column("Item master check", _sku_problems),

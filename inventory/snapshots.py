@@ -129,7 +129,7 @@ def ingest_snapshot(
             {k: v for k, v in raw.items() if v not in ("", None)} if isinstance(raw, dict) else raw
             for raw in lines[start:start + LOOKUP_CHUNK]
         ]
-        master = MasterData(chunk)
+        master = MasterData(chunk, source)
         for index, raw in enumerate(chunk, start):
             row, errors = _validate_line(raw, master, as_of, received_at)
             if row is not None:

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -16,11 +17,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from controltower import metrics, navigation
 from controltower.answers import not_found, refused
 from controltower.navigation import screen
-from controltower.permissions import may_load_master_data, may_replay_rejections
+from controltower.permissions import may_load_master_data, may_open_documents, may_replay_rejections
 
-from . import feeds, fixes
+from . import feeds, fixes, received_documents
 from .forms import DismissForm, SKUFixForm
-from .models import SKU, MasterDataChange, RejectedEvent
+from .models import SKU, MasterDataChange, ReceivedDocument, RejectedEvent
 from .records import rejection_status
 
 PAGE_SIZE = 50
@@ -63,7 +64,12 @@ def integration_health(request):
     period, day, health = feeds.source_health()
     for row in health:
         row.figure, row.summary = feeds.source_trend(row.source, trend, day)
+    documents_since, documents = received_documents.document_health()
     context.update({
+        "documents_since": documents_since, "documents": documents,
+        "documents_days": received_documents.HEALTH_DAYS,
+        "refused_documents": received_documents.refused_documents(),
+        "may_open_documents": may_open_documents(request.user),
         "period": period, "day": day, "health": health, "sources": sources.values(),
         "causes": feeds.causes_of(request.user), "statuses": feeds.REJECTION_STATUSES,
         "trend": trend, "trend_metric": metrics.get(trend),
@@ -91,6 +97,50 @@ def integration_replay(request):
     context = _rejection_context(request, filters)
     context.update({"replayed": replayed, "left": left, "batch": feeds.REPLAY_BATCH, "oob": True})
     return render(request, "inventory/_replay_result.html", context)
+
+
+# ---------------------------------------------------------------- a document refused whole
+
+# The part of a refused document shown on its page; the whole is a download.
+DOCUMENT_SHOWN_BYTES = 256 * 1024
+
+
+def _refused_document(request, pk):
+    """(the refused document, refusal): integration admins and admins open them."""
+    if not may_open_documents(request.user):
+        return None, refused(request, "Only integration admins and admins open the documents sources sent.", ALERT)
+    document = ReceivedDocument.objects.select_related("source").filter(
+        pk=pk, status=ReceivedDocument.Status.REFUSED).first()
+    if document is None:
+        return None, not_found(request, f"No refused document {pk}.")
+    return document, None
+
+
+@login_required
+@require_GET
+def refused_document(request, pk):
+    """A document the tower could not read or refused whole: why, and what the source sent."""
+    document, refusal = _refused_document(request, pk)
+    if refusal is not None:
+        return refusal
+    body = bytes(document.body or b"")
+    return render(request, "inventory/refused_document.html", {
+        "document": document, "text": body[:DOCUMENT_SHOWN_BYTES].decode("utf-8", errors="replace"),
+        "cut": len(body) > DOCUMENT_SHOWN_BYTES, "shown_bytes": DOCUMENT_SHOWN_BYTES,
+    })
+
+
+@login_required
+@require_GET
+def refused_document_body(request, pk):
+    """The body as it came, as a download (never rendered by the browser)."""
+    document, refusal = _refused_document(request, pk)
+    if refusal is not None:
+        return refusal
+    response = HttpResponse(bytes(document.body or b""), content_type="application/octet-stream")
+    response["Content-Disposition"] = f'attachment; filename="document-{document.pk}-{document.format}.bin"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 # ---------------------------------------------------------------- one rejection: fix, replay or dismiss

@@ -296,7 +296,8 @@ class _Evidence:
         for sku_id, unit, factor in UnitConversion.objects.filter(
             sku_id__in={k[1] for k in keys}, factor__gt=1
         ).order_by("factor", "unit").values_list("sku_id", "unit", "factor"):
-            self.conversions.setdefault(sku_id, []).append((unit, factor))
+            if factor == factor.to_integral_value():  # packs; a measure (LBR = 453.59237 G) is no pack error
+                self.conversions.setdefault(sku_id, []).append((unit, int(factor)))
         self._windows = None
 
     def _legs(self, keys):

@@ -8,8 +8,10 @@ what an adapter declares). An endpoint takes the adapters it names:
     report = adapter.receive(source, body)
 """
 from .events import TowerEvents
+from .poslog import POSLog
 from .registry import (
     Adapter,
+    Ignored,
     Unparseable,
     UnsupportedFormat,
     for_content_type,
@@ -19,9 +21,11 @@ from .registry import (
 )
 
 register(TowerEvents())
+register(POSLog())
 
 __all__ = [
     "Adapter",
+    "Ignored",
     "Unparseable",
     "UnsupportedFormat",
     "for_content_type",

@@ -11,12 +11,29 @@ by its content type (`for_content_type`).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 
-from ..ledger import IngestError, IngestReport, ingest_events
+from django.utils import timezone
+
+from .. import received_documents
+from ..ledger import EventResult, IngestError, IngestReport, ingest_events
 
 
 class Unparseable(IngestError):
     """The document cannot be read at all: refused whole, with one line saying why."""
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """An item of a document with no inventory effect (a training-mode
+    transaction, a voided line, a control transaction): `events` returns it
+    in the item's place, and it is answered and counted as ignored with its
+    `reason`, one of the adapter's `ignored_reasons`. `detail` says which
+    item (a line number, an event id); `key` is its idempotency key, if any."""
+
+    reason: str
+    detail: str = ""
+    key: str = ""
 
 
 class UnsupportedFormat(ValueError):
@@ -45,6 +62,7 @@ class Adapter(ABC):
     name: str = ""
     content_types: tuple[str, ...] = ()
     key_rule: str = ""
+    ignored_reasons: tuple[str, ...] = ()
 
     @abstractmethod
     def parse(self, body: bytes):
@@ -52,15 +70,44 @@ class Adapter(ABC):
 
     @abstractmethod
     def events(self, document) -> list:
-        """The tower's raw events the document says, in its order."""
+        """The tower's raw events the document says, in its order, with an
+        `Ignored` in the place of each item that has no inventory effect."""
 
     def post(self, source, document, received_at=None) -> IngestReport:
-        return ingest_events(source, self.events(document), received_at=received_at)
+        items = self.events(document)
+        if not isinstance(items, list):  # refused by the ledger service, as the batch it is not
+            return ingest_events(source, items, received_at=received_at)
+        report = ingest_events(
+            source, [item for item in items if not isinstance(item, Ignored)], received_at=received_at)
+        return self.answer(items, report)
+
+    def answer(self, items, report) -> IngestReport:
+        """The report of `items` in document order: each ignored one where it
+        stood, the others' results (`report`, of the events posted) around them."""
+        posted = iter(report.results)
+        results = []
+        for item in items:
+            if not isinstance(item, Ignored):
+                results.append(next(posted))
+            elif item.reason not in self.ignored_reasons:
+                raise ValueError(f"{self.name}: {item.reason!r} is not one of its declared ignored_reasons.")
+            else:
+                results.append(EventResult(item.key, "ignored", reason=item.reason, detail=item.detail))
+        return IngestReport(results, counts_ignored=bool(self.ignored_reasons))
 
     def receive(self, source, body: bytes, received_at=None) -> IngestReport:
-        """Parse `body` and post what it says as `source`. Raises Unparseable
-        (nothing is stored) or IngestError (the batch as a whole is refused)."""
-        return self.post(source, self.parse(body), received_at=received_at)
+        """Parse `body` and post what it says as `source`, and record the
+        document (inventory.received_documents). Raises Unparseable or
+        IngestError when it is refused whole: nothing of it is posted, and
+        the document is kept with its body and the one line why."""
+        received_at = received_at or timezone.now()
+        try:
+            report = self.post(source, self.parse(body), received_at=received_at)
+        except IngestError as refused:
+            received_documents.record(source, self.name, body, received_at, error=str(refused))
+            raise
+        received_documents.record(source, self.name, body, received_at, report=report)
+        return report
 
 
 _adapters: dict[str, Adapter] = {}

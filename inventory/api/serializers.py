@@ -3,6 +3,7 @@
 Positions and ledger lines are read as flat `values()` rows (codes instead of
 ids); master data and rejections as model instances.
 """
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from inventory.journeys import STEP_NAMES, STEPS
@@ -18,6 +19,7 @@ from inventory.models import (
     StateChoices,
     UnitConversion,
     available_to_promise,
+    factor_text,
 )
 
 
@@ -70,6 +72,7 @@ class EventSerializer(serializers.Serializer):
     to_location = serializers.CharField(source="to_location__code", allow_null=True)
     reference = serializers.CharField()
     reason = serializers.CharField()
+    cashier = serializers.CharField(help_text="Who rang it up, as the till names them; empty when not sent")
     occurred_at = serializers.DateTimeField()
     received_at = serializers.DateTimeField()
     latency_ms = serializers.IntegerField(help_text="received_at - occurred_at")
@@ -87,7 +90,17 @@ class LocationSerializer(serializers.ModelSerializer):
         fields = ["code", "name", "kind", "region", "timezone", "banner", "format", "go_live_date", "active"]
 
 
+@extend_schema_field({"type": "number", "minimum": 1, "example": 453.59237})
+class FactorField(serializers.Field):
+    """A conversion factor as a JSON number: 12 for a pack, 453.59237 for a measure."""
+
+    def to_representation(self, value):
+        return int(value) if value == value.to_integral_value() else float(factor_text(value))
+
+
 class UnitConversionSerializer(serializers.ModelSerializer):
+    factor = FactorField(help_text="Base units in one unit: a whole number for a pack, a decimal for a measure")
+
     class Meta:
         model = UnitConversion
         fields = ["unit", "factor"]
@@ -134,9 +147,14 @@ class IngestEventSerializer(serializers.Serializer):
         max_length=128, help_text="Unique per source; the idempotency key"
     )
     type = serializers.ChoiceField(choices=SourceEventTypeChoices)
-    location = serializers.CharField(max_length=32, help_text="Location code")
-    sku = serializers.CharField(max_length=64, required=False, help_text="SKU code; or give a barcode")
-    barcode = serializers.CharField(max_length=64, required=False, help_text="Barcode, when no SKU code")
+    location = serializers.CharField(
+        max_length=64, help_text="Location code, GLN or the source's own id of it (docs/formats.md, identifiers)"
+    )
+    sku = serializers.CharField(
+        max_length=64, required=False,
+        help_text="SKU code, the source's own id of it, or a barcode or GTIN; or give a barcode",
+    )
+    barcode = serializers.CharField(max_length=64, required=False, help_text="Barcode or GTIN, when no SKU")
     quantity = serializers.DecimalField(
         max_digits=18, decimal_places=4,
         help_text="In `unit`; must be a whole number of base units. Signed for an adjustment.",
@@ -156,9 +174,12 @@ class IngestEventSerializer(serializers.Serializer):
         max_length=128, required=False, help_text="PO, order or transfer id; required for transfers"
     )
     to_location = serializers.CharField(
-        max_length=32, required=False, help_text="Destination location code; transfer_out only"
+        max_length=64, required=False, help_text="Destination location: code, GLN or the source's own id; transfer_out only"
     )
     reason = serializers.CharField(max_length=64, required=False, help_text="Reason code; required for adjustments")
+    cashier = serializers.CharField(
+        max_length=64, required=False, help_text="Who rang it up (a till's operator id); kept on the ledger line"
+    )
 
 
 class IngestRequestSerializer(serializers.Serializer):
@@ -170,14 +191,20 @@ class IngestCountsSerializer(serializers.Serializer):
     duplicate = serializers.IntegerField()
     conflict = serializers.IntegerField()
     rejected = serializers.IntegerField()
+    ignored = serializers.IntegerField(
+        required=False, help_text="Items with no inventory effect; formats that ignore items only (docs/formats.md)"
+    )
 
 
 class IngestResultSerializer(serializers.Serializer):
-    transaction_id = serializers.CharField()
-    status = serializers.ChoiceField(choices=["accepted", "duplicate", "conflict", "rejected"])
+    transaction_id = serializers.CharField(help_text="The event's idempotency key; may be empty for an ignored item")
+    status = serializers.ChoiceField(choices=["accepted", "duplicate", "conflict", "rejected", "ignored"])
     errors = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()), help_text="Messages per field"
+        child=serializers.ListField(child=serializers.CharField()), required=False,
+        help_text="Messages per field (every status but ignored)",
     )
+    reason = serializers.CharField(required=False, help_text="Why an item was ignored, e.g. 'training mode'")
+    detail = serializers.CharField(required=False, help_text="Which item of the document was ignored")
 
 
 class IngestResponseSerializer(serializers.Serializer):
@@ -197,6 +224,10 @@ class LocationRowSerializer(serializers.Serializer):
     banner = serializers.CharField(max_length=100, required=False)
     format = serializers.CharField(max_length=100, required=False)
     go_live_date = serializers.DateField(required=False, allow_null=True)
+    gln = serializers.CharField(
+        max_length=13, required=False, allow_blank=True,
+        help_text="GS1 GLN, 13 digits with its check digit; unique; empty clears it",
+    )
 
 
 class LocationImportSerializer(serializers.Serializer):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import external_id_views, views
 
 urlpatterns = [
     path("events", views.EventListView.as_view(), name="api-events"),
@@ -10,4 +10,6 @@ urlpatterns = [
     path("safety-stock", views.SafetyStockView.as_view(), name="api-safety-stock"),
     path("rejections", views.RejectionListView.as_view(), name="api-rejections"),
     path("ingest-days", views.IngestDayListView.as_view(), name="api-ingest-days"),
+    path("sources/<str:code>/external-ids", external_id_views.ExternalIdListView.as_view(),
+         name="api-external-ids"),
 ]

@@ -152,7 +152,7 @@ class EventListView(generics.ListAPIView):
         return events.order_by("-id").values(
             "id", "source__code", "transaction_id", "type", "location__code", "sku__code",
             "quantity", "entered_quantity", "entered_unit", "from_state", "to_state",
-            "to_location__code", "reference", "reason", "occurred_at", "received_at", "latency_ms",
+            "to_location__code", "reference", "reason", "cashier", "occurred_at", "received_at", "latency_ms",
         )
 
     @extend_schema(

@@ -54,20 +54,29 @@ class IngestError(ValueError):
 @dataclass
 class EventResult:
     transaction_id: str
-    status: str  # accepted | duplicate | conflict | rejected
+    status: str  # accepted | duplicate | conflict | rejected | ignored
     errors: dict = field(default_factory=dict)
+    reason: str = ""  # why an item of a source's document was ignored (inventory.adapters.Ignored)
+    detail: str = ""
 
     def as_dict(self):
+        if self.status == "ignored":
+            answer = {"transaction_id": self.transaction_id, "status": self.status, "reason": self.reason}
+            return answer | ({"detail": self.detail} if self.detail else {})
         return {"transaction_id": self.transaction_id, "status": self.status, "errors": self.errors}
 
 
 @dataclass
 class IngestReport:
     results: list
+    # A format that can ignore items of its documents counts them (inventory.adapters).
+    counts_ignored: bool = False
 
     @property
     def counts(self):
         counts = {"accepted": 0, "duplicate": 0, "conflict": 0, "rejected": 0}
+        if self.counts_ignored:
+            counts["ignored"] = 0
         for result in self.results:
             counts[result.status] += 1
         return counts
@@ -94,7 +103,7 @@ def ingest_events(source: SourceSystem, raw_events, received_at=None, keep_rejec
     if len(raw_events) > settings.INGEST_MAX_EVENTS:
         raise IngestError(f"At most {settings.INGEST_MAX_EVENTS} events per request; got {len(raw_events)}.")
     received_at = received_at or timezone.now()
-    master = MasterData(raw_events)
+    master = MasterData(raw_events, source)
     lane = lane_of(source)
 
     results = [None] * len(raw_events)
@@ -275,6 +284,7 @@ def _line_payload(line):
         "reference": line.reference,
         "reason": line.reason,
         "occurred_at": line.occurred_at.isoformat(),
+        "cashier": line.cashier,
     }
 
 
@@ -316,14 +326,14 @@ LEDGER_COLUMNS = (
     "id", "source_id", "transaction_id", "type", "location_id", "sku_id", "quantity",
     "from_state", "to_state", "to_location_id", "reference", "reason",
     "occurred_at", "received_at", "latency_ms", "content_hash",
-    "entered_quantity", "entered_unit",
+    "entered_quantity", "entered_unit", "cashier",
 )
 
 
 # PostgreSQL types of LEDGER_COLUMNS, for COPY in binary format.
 LEDGER_COPY_TYPES = (
     "int8", "int8", "text", "text", "int8", "int8", "int8", "text", "text", "int8", "text", "text",
-    "timestamptz", "timestamptz", "int8", "text", "numeric", "text",
+    "timestamptz", "timestamptz", "int8", "text", "numeric", "text", "text",
 )
 
 
@@ -344,7 +354,7 @@ def _insert_ledger_lines(source, lines, received_at):
             line.quantity, line.from_state, line.to_state, line.to_location_id, line.reference,
             line.reason, db_time(line.occurred_at), db_time(received_at),
             int((received_at - line.occurred_at).total_seconds() * 1000),
-            line.content_hash, line.entered_quantity, line.entered_unit,
+            line.content_hash, line.entered_quantity, line.entered_unit, line.cashier,
         )
         for line in lines
     ]

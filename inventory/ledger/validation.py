@@ -10,11 +10,11 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 from controltower.db import select_rows
 
-from .. import fields
+from .. import fields, identifiers
 from ..models import STATES, EventType
 
 WRITTEN_OFF = "written_off"
@@ -73,6 +73,7 @@ class Line:
     entered_unit: str
     content_hash: str = ""
     event_id: int | None = None
+    cashier: str = ""  # who rang it up, as the till names them (sales and returns)
 
     def legs(self):
         """(location, state, delta) for each state this line moves."""
@@ -106,50 +107,66 @@ def _state(raw, name, allowed, default, errors, optional=False):
 
 
 class MasterData:
-    """Location, SKU, barcode and unit lookups for one batch: one query each."""
+    """Location, SKU, barcode and unit lookups for one batch from `source`
+    (None: the tower's own codes only), one query per kind: identifiers are
+    resolved by inventory.identifiers (codes, the source's foreign
+    identifiers, GLNs, barcodes and GTINs)."""
 
-    def __init__(self, raw_events):
-        location_codes, sku_codes, barcodes = set(), set(), set()
+    def __init__(self, raw_events, source=None):
+        location_texts, sku_texts, barcodes = set(), set(), set()
         for raw in raw_events:
             if not isinstance(raw, dict):
                 continue
-            # Only values that can be codes reach the queries (a NUL or a
-            # list would fail the query for the whole batch).
+            # Only values that can be identifiers reach the queries (a NUL or
+            # a list would fail the query for the whole batch).
             for key in ("location", "to_location"):
-                location_codes.add(fields.code(raw.get(key)))
-            sku_codes.add(fields.code(raw.get("sku")))
+                location_texts.add(fields.code(raw.get(key)))
+            sku_texts.add(fields.code(raw.get("sku")))
             barcodes.add(fields.code(raw.get("barcode")))
-        location_codes.discard(None)
-        sku_codes.discard(None)
-        barcodes.discard(None)
-        self.locations = dict(select_rows(
-            "SELECT code, id FROM inventory_location WHERE active AND code {}", location_codes
-        ))
-        self.barcodes = dict(select_rows(
-            "SELECT b.code, b.sku_id FROM inventory_barcode b JOIN inventory_sku s ON s.id = b.sku_id "
-            "WHERE s.active AND b.code {}",
-            barcodes,
-        ))
-        skus = select_rows(
-            "SELECT id, code, base_unit FROM inventory_sku WHERE active AND (code {} OR id {})",
-            sku_codes, set(self.barcodes.values()),
-        )
-        self.sku_ids = {}
-        self.base_units = {}
-        for sku_id, code, base_unit in skus:
-            self.sku_ids[code] = sku_id
-            self.base_units[sku_id] = base_unit
+        for texts in (location_texts, sku_texts, barcodes):
+            texts.discard(None)
+        found = identifiers.resolve(source, location_texts, sku_texts, barcodes)
+        self.locations = found.locations
+        self.sku_ids = found.skus
+        self.barcodes = found.barcodes
+        self.base_units = found.base_units
+        # Decimal from the text: SQLite hands a numeric column over as a float or an int.
         self.factors = {
-            (sku_id, unit): factor
+            (sku_id, unit): Decimal(str(factor))
             for sku_id, unit, factor in select_rows(
                 "SELECT sku_id, unit, factor FROM inventory_unitconversion WHERE sku_id {}", self.base_units
             )
-        }
+        } if self.base_units else {}
 
     def factor(self, sku_id, unit):
         if unit == self.base_units[sku_id]:
-            return 1
+            return Decimal(1)
         return self.factors.get((sku_id, unit))
+
+
+def base_quantity_of(quantity, unit, factor, errors):
+    """`quantity` of `unit` in whole base units, by the one rounding rule
+    (docs/domain.md, units): exactly quantity x factor; a unit whose factor
+    has decimals (a measure: LBR = 453.59237 G) is rounded to the nearest
+    whole base unit, halves away from zero; a unit with a whole factor (the
+    base unit, a pack: CS12 = 12 EA) must come to a whole number, else the
+    quantity is refused (a fraction of a case is a keying error, not a weight)."""
+    with localcontext() as exact_arithmetic:
+        exact_arithmetic.prec = 60  # 10^9 x a 19-digit factor, to its last decimal
+        exact = quantity * factor
+        if exact != exact.to_integral_value():
+            if factor == factor.to_integral_value():
+                errors.setdefault("quantity", []).append(
+                    f"{quantity} {unit} is {format(exact.normalize(), 'f')} base units: not a whole number."
+                )
+                return None
+            exact = exact.to_integral_value(rounding=ROUND_HALF_UP)
+    if abs(exact) > fields.MAX_QUANTITY:
+        errors.setdefault("quantity", []).append(
+            f"{quantity} {unit} is {exact:,} base units: at most {fields.MAX_QUANTITY:,}."
+        )
+        return None
+    return int(exact)
 
 
 def _content_hash(line):
@@ -170,6 +187,8 @@ def _content_hash(line):
             line.occurred_at.timestamp(),
         )
     )
+    if line.cashier:  # only when given: the hashes of lines without one stay as they were
+        key += f"|{line.cashier}"
     return hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
 
 
@@ -189,7 +208,7 @@ def validate_event(raw, index, master, now):
             errors["type"] = [f"Unknown event type {fields.shown(event_type)}."]
         return None, errors
 
-    location_code = fields.text(raw, "location", errors, required=True, max_length=32)
+    location_code = fields.text(raw, "location", errors, required=True, max_length=64)
     location_id = master.locations.get(location_code) if location_code else None
     if location_code and location_id is None:
         errors.setdefault("location", []).append(f"Unknown location {fields.shown(location_code)}.")
@@ -224,17 +243,7 @@ def validate_event(raw, index, master, now):
                 f"Unknown unit {fields.shown(unit)} for this SKU (base unit {master.base_units[sku_id]})."
             )
         else:
-            exact = quantity * factor
-            if exact != exact.to_integral_value():
-                errors.setdefault("quantity", []).append(
-                    f"{quantity} {unit} is {exact} base units: not a whole number."
-                )
-            elif abs(exact) > fields.MAX_QUANTITY:
-                errors.setdefault("quantity", []).append(
-                    f"{quantity} {unit} is {exact:,} base units: at most {fields.MAX_QUANTITY:,}."
-                )
-            else:
-                base_quantity = int(exact)
+            base_quantity = base_quantity_of(quantity, unit, factor, errors)
     if base_quantity is not None:
         if event_type in (EventType.ADJUSTMENT, EventType.REVERSAL):
             if base_quantity == 0:
@@ -253,10 +262,11 @@ def validate_event(raw, index, master, now):
     to_state = _state(raw, "to_state", allowed_to, default_to, errors, optional=reversal)
     reference = fields.text(raw, "reference", errors)
     reason = fields.text(raw, "reason", errors, max_length=64)
+    cashier = fields.text(raw, "cashier", errors, max_length=64)
 
     to_location_id = None
     if event_type == EventType.TRANSFER_OUT or (reversal and raw.get("to_location")):
-        to_code = fields.text(raw, "to_location", errors, required=True, max_length=32)
+        to_code = fields.text(raw, "to_location", errors, required=True, max_length=64)
         if to_code:
             to_location_id = master.locations.get(to_code)
             if to_location_id is None:
@@ -292,6 +302,7 @@ def validate_event(raw, index, master, now):
         occurred_at=occurred_at,
         entered_quantity=quantity,
         entered_unit=unit,
+        cashier=cashier,
     )
     line.content_hash = _content_hash(line)
     return line, {}

@@ -7,12 +7,24 @@ by location have a ScopedQuerySet manager (`.restrict(user)`,
 controltower.scoping) and say where their location is (`scope_fields`).
 """
 from .counts import CountVariance, Snapshot, SnapshotLine
+from .documents import ReceivedDocument
 from .journeys import Journey, JourneyKind, JourneyStep
 from .ledger import IngestDay, InventoryEvent, RejectedEvent, RejectionQuerySet, Transfer
-from .master import SKU, Barcode, BarcodeClash, Channel, Location, MasterDataChange, Region, UnitConversion
+from .master import (
+    SKU,
+    Barcode,
+    BarcodeClash,
+    Channel,
+    Location,
+    MasterDataChange,
+    Region,
+    UnitConversion,
+    factor_text,
+)
 from .positions import CountAnchor, Position, atp_expression, available_to_promise, on_hand_expression
 from .purchase_orders import PurchaseOrderLine
-from .sources import CONTROL_TOWER_SOURCE, SourceSystem
+from .sources import CONTROL_TOWER_SOURCE, ExternalId, SourceSystem
+from .tills import TillTransaction
 from .trading import Holiday, TradingHours
 from .vocabulary import (
     ON_HAND_STATES,
@@ -35,6 +47,7 @@ __all__ = [
     "CountAnchor",
     "CountVariance",
     "EventType",
+    "ExternalId",
     "IngestDay",
     "InventoryEvent",
     "Holiday",
@@ -45,6 +58,7 @@ __all__ = [
     "MasterDataChange",
     "Position",
     "PurchaseOrderLine",
+    "ReceivedDocument",
     "Region",
     "RejectedEvent",
     "RejectionQuerySet",
@@ -53,10 +67,12 @@ __all__ = [
     "SourceEventTypeChoices",
     "SourceSystem",
     "StateChoices",
+    "TillTransaction",
     "TradingHours",
     "Transfer",
     "UnitConversion",
     "atp_expression",
     "available_to_promise",
+    "factor_text",
     "on_hand_expression",
 ]

@@ -44,6 +44,8 @@ class InventoryEvent(models.Model):
     # Entered quantity and unit as the source sent them, for audit.
     entered_quantity = models.DecimalField(max_digits=18, decimal_places=4)
     entered_unit = models.CharField(max_length=16)
+    cashier = models.CharField(max_length=64, blank=True, default="", db_default="",
+                               help_text="Who rang it up, as the till names them (POSLog OperatorID)")
 
     objects = ScopedQuerySet.as_manager()
     scope_fields = ("location",)  # a transfer_out line is its sender's

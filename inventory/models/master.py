@@ -1,7 +1,10 @@
 """Master data: regions, locations, sales channels, the item master (SKUs,
 their barcodes and unit conversions), the barcode clashes an import refused
 and the item master fixes people made on a screen."""
+from decimal import Decimal
+
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 
 from controltower.scoping import ScopedQuerySet
@@ -32,6 +35,10 @@ class Location(models.Model):
     format = models.CharField(max_length=100, blank=True)
     go_live_date = models.DateField(null=True, blank=True)
     active = models.BooleanField(default=True)
+    gln = models.CharField(
+        "GLN", max_length=13, unique=True, null=True, blank=True,
+        help_text="GS1 Global Location Number (13 digits): how EPCIS and other GS1 sources name it",
+    )
 
     objects = ScopedQuerySet.as_manager()
     scope_fields = ("",)  # a location is in scope itself
@@ -112,17 +119,30 @@ class BarcodeClash(models.Model):
 
 
 class UnitConversion(models.Model):
-    """`unit` of this SKU holds `factor` base units (CS12 = 12 EA)."""
+    """`unit` of this SKU holds `factor` base units: a pack a whole number
+    (CS12 = 12 EA), a measure any decimal (LBR = 453.59237 G). How a
+    quantity in a unit becomes whole base units: inventory.ledger.validation,
+    `base_quantity`."""
 
     sku = models.ForeignKey(SKU, on_delete=models.CASCADE, related_name="conversions")
     unit = models.CharField(max_length=16)
-    factor = models.PositiveIntegerField()
+    factor = models.DecimalField(max_digits=19, decimal_places=9, validators=[MinValueValidator(1)])
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["sku", "unit"], name="uniq_sku_unit")]
 
     def __str__(self):
-        return f"{self.sku.code} {self.unit}={self.factor}"
+        return f"{self.sku.code} {self.unit}={self.factor_text}"
+
+    @property
+    def factor_text(self):
+        """The factor as people write it: 12, 453.59237."""
+        return factor_text(self.factor)
+
+
+def factor_text(factor):
+    """A conversion factor without trailing zeros: Decimal('12.000000000') -> '12'."""
+    return format(Decimal(factor).normalize(), "f")
 
 
 class MasterDataChange(models.Model):

@@ -2,7 +2,7 @@
 how often it is expected to, and when it was last heard from."""
 from django.db import models
 
-from .master import Channel, Location
+from .master import SKU, Channel, Location
 
 # The source the tower posts its own lines as (corrective adjustments,
 # reversals, reservation releases): not a feed, so the feed metrics of the
@@ -85,3 +85,36 @@ class SourceSystem(models.Model):
         """The source sent something (any kind of message) at `at`: its
         liveness (the stale_feed cases). Never moves back in time."""
         SourceSystem.objects.filter(pk=self.pk).exclude(last_event_at__gte=at).update(last_event_at=at)
+
+
+class ExternalId(models.Model):
+    """A source's own identifier of a location or SKU (a till's store number,
+    a Shopify location or inventory item id) and the tower's location or SKU
+    it means: one table per source, loaded by `manage.py import_external_ids`
+    or the API, read by inventory.identifiers."""
+
+    class Kind(models.TextChoices):
+        LOCATION = "location"
+        SKU = "sku", "SKU"
+
+    source = models.ForeignKey(SourceSystem, on_delete=models.CASCADE, related_name="external_ids")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    external_id = models.CharField(max_length=64, help_text="As the source sends it")
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    sku = models.ForeignKey(SKU, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["source", "kind", "external_id"]
+        verbose_name = "external identifier"
+        constraints = [
+            models.UniqueConstraint(fields=["source", "external_id", "kind"], name="uniq_source_external_id"),
+            models.CheckConstraint(
+                condition=models.Q(kind="location", location__isnull=False, sku__isnull=True)
+                | models.Q(kind="sku", sku__isnull=False, location__isnull=True),
+                name="external_id_names_its_kind",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.source_id} {self.kind} {self.external_id}"

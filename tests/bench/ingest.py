@@ -280,13 +280,13 @@ def stop_server(process):
         process.wait()
 
 
-def post_batches(port, token, bodies, clients=2):
-    """POST the JSON bodies to /api/v1/events from `clients` threads, each on
-    one keep-alive connection. Returns (seconds, status counts)."""
+def post_batches(port, token, bodies, clients=2, path="/api/v1/events", content_type="application/json"):
+    """POST the bodies (JSON to /api/v1/events unless told) from `clients`
+    threads, each on one keep-alive connection. Returns (seconds, status counts)."""
     work = queue.Queue()
     for body in bodies:
         work.put(body)
-    headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+    headers = {"Authorization": f"Token {token}", "Content-Type": content_type}
     counts = {"accepted": 0, "duplicate": 0, "conflict": 0, "rejected": 0}
     failures = []
     lock = threading.Lock()
@@ -298,7 +298,7 @@ def post_batches(port, token, bodies, clients=2):
                 body = work.get_nowait()
             except queue.Empty:
                 break
-            conn.request("POST", "/api/v1/events", body=body, headers=headers)
+            conn.request("POST", path, body=body, headers=headers)
             response = conn.getresponse()
             data = response.read()
             with lock:
@@ -306,7 +306,7 @@ def post_batches(port, token, bodies, clients=2):
                     failures.append(f"HTTP {response.status}: {data[:300]!r}")
                     continue
                 for status, n in orjson.loads(data)["counts"].items():
-                    counts[status] += n
+                    counts[status] = counts.get(status, 0) + n
         conn.close()
 
     threads = [threading.Thread(target=client) for _ in range(clients)]

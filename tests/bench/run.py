@@ -10,6 +10,7 @@ import orjson
 from django.conf import settings
 
 from . import ingest
+from .adapters import adapters_section, adapters_table
 from .browser import bench_browser, browser_table
 from .cases import bench_cases
 from .reconcile import bench_reconcile, reconcile_table
@@ -25,10 +26,11 @@ LABELS = {
 }
 
 
-SECTIONS = ["ingest", "snapshot", "cases", "rollout", "rollups", "reconcile", "simulate", "browser"]
+SECTIONS = ["ingest", "adapters", "snapshot", "cases", "rollout", "rollups", "reconcile", "simulate", "browser"]
 
 DESCRIPTION = (
-    "Measure ingest through the HTTP bulk endpoint against raw COPY and the naive path, "
+    "Measure ingest through the HTTP bulk endpoint against raw COPY and the naive path, each source format "
+    "(POSLog...) end to end beside the same lines as JSON, "
     "snapshot-vs-ledger reconciliation on a large snapshot, the case screens' server time, and the "
     "rollout (every gate of 10 waves over 600 stores evaluated, the PMO board's server time), and the KPI "
     "rollups (one day, 90 days from scratch, the pages that read them), and every reconciliation kind "
@@ -42,6 +44,8 @@ def parser():
     parser = argparse.ArgumentParser(prog="python -m tests.bench", description=DESCRIPTION)
     parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=SECTIONS)
     parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--adapter-items", type=int, default=20_000,
+                        help="adapters: line items (events) per format, posted as documents and again as JSON")
     parser.add_argument("--snapshot-lines", type=int, default=10_000_000,
                         help="lines of the generated ERP snapshot (target: 10M under 60 s)")
     parser.add_argument("--active-cases", type=int, default=50_000,
@@ -77,6 +81,8 @@ def main(argv=None, stdout=None):
         if "ingest" in args.sections:
             results["ingest"] = ingest.ingest_section(events=args.events, workers=args.workers,
                                                       skip_http=args.skip_http)
+        if "adapters" in args.sections:
+            results["adapters"] = adapters_section(items=args.adapter_items, workers=args.workers)
         if "snapshot" in args.sections:
             ingest.require_postgres()
             results["snapshot"] = bench_snapshot(lines=args.snapshot_lines)
@@ -112,6 +118,8 @@ def main(argv=None, stdout=None):
 
 
 def table(section, result):
+    if section == "adapters":
+        return adapters_table(result)
     if section == "cases":
         return cases_table(result)
     if section == "rollout":

@@ -112,3 +112,49 @@ def test_finance_sees_the_variances_with_their_trend(page, live_server, log_in, 
     page.set_viewport_size(TABLET)
     assert_no_axe_findings(page, "variances, filtered, tablet")
     screenshot(page, "variances-tablet")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_integration_admin_sees_each_format_and_opens_a_refused_document(page, live_server, log_in, screenshot):
+    from inventory import adapters
+    from inventory.models import ReceivedDocument
+    from tests.inventory.formats import TillRolls, rolls
+
+    from .conftest import PHONE
+
+    LocationFactory(code="S001", name="Berlin Mitte")
+    SKUFactory(code="MILK")
+    till = SourceSystemFactory(code="POS-NCR", name="NCR tills", expected_interval_s=3600)
+    TillRolls().receive(till, rolls(
+        receipt("T1", "MILK"), receipt("T2", "MILK") | {"ignore": "training mode"},
+        receipt("T3", "MILK") | {"ignore": "void"}, receipt("T4", "OATMILK")))
+    adapters.get("events").receive(till, b'{"events": [{"transaction_id": "T5"}, {"transaction_id": "T6"}]}')
+    with pytest.raises(adapters.Unparseable):
+        adapters.get("events").receive(till, b'<?xml version="1.0"?><POSLog><Transaction>' + b"x" * 300)
+    refused = ReceivedDocument.objects.get(status="refused")
+
+    log_in(make_user(Role.INTEGRATION_ADMIN, username="ida"))
+    page.goto(f"{live_server.url}/integration/")
+    row = page.locator(".document-table tbody tr", has_text="till-rolls")
+    assert "training mode: 1" in row.inner_text() and "void: 1" in row.inner_text()
+    assert "Sku: 1" in row.inner_text() or "SKU: 1" in row.inner_text()
+    page.locator("#documents-title").scroll_into_view_if_needed()
+    assert_no_axe_findings(page, "integration health, documents")
+    screenshot(page, "integration-health-documents")
+
+    page.locator(".refused-table").get_by_role("link").first.click()
+    page.wait_for_url(f"**/integration/documents/{refused.pk}/")
+    assert "The body is not valid JSON" in page.locator(".refusal-line").inner_text()
+    assert "<POSLog>" in page.locator(".document-body").inner_text()
+    assert_no_axe_findings(page, "refused document")
+    screenshot(page, "refused-document")
+    for size, name in ((TABLET, "tablet"), (PHONE, "phone")):
+        page.set_viewport_size(size)
+        assert_no_axe_findings(page, f"refused document, {name}")
+        screenshot(page, f"refused-document-{name}")
+        page.goto(f"{live_server.url}/integration/#documents-title")
+        # Wide tables scroll in their own region; the page itself never scrolls sideways.
+        assert page.evaluate("() => document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+        assert_no_axe_findings(page, f"integration health documents, {name}")
+        screenshot(page, f"integration-health-documents-{name}")
+        page.goto(f"{live_server.url}/integration/documents/{refused.pk}/")

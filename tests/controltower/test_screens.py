@@ -22,6 +22,7 @@ SCREENS = {
     "variances": {PL, FI, AD},
     "approvals": {FI, AD},
     "integration-health": {IA, PL, AD},
+    "store-day-sales": {FI, IA, AD},
     "journeys": {SM, RO, PL, FI, PMO, EX, AD},
     "rollout": {RO, FI, IA, PMO, EX, AD},
     "hypercare": {PMO, EX, AD},

@@ -8,6 +8,7 @@ from django.utils.timezone import now as _now
 from inventory.models import (
     SKU,
     Barcode,
+    ExternalId,
     InventoryEvent,
     Location,
     PurchaseOrderLine,
@@ -170,3 +171,17 @@ class RejectedEventFactory(factory.django.DjangoModelFactory):
     errors = factory.LazyFunction(lambda: {"sku": ["Unknown SKU 'NOPE'."]})
     cause = "sku"
     received_at = factory.LazyFunction(_now)
+
+
+class ExternalIdFactory(factory.django.DjangoModelFactory):
+    """A source's own id of a location (give `location`) or of a SKU (`kind="sku"`, give `sku`)."""
+
+    class Meta:
+        model = ExternalId
+
+    source = factory.SubFactory(SourceSystemFactory)
+    kind = ExternalId.Kind.LOCATION
+    external_id = factory.Sequence(lambda n: str(9000 + n))
+    location = factory.LazyAttribute(lambda o: LocationFactory() if o.kind == ExternalId.Kind.LOCATION else None)
+    sku = factory.LazyAttribute(lambda o: SKUFactory() if o.kind == ExternalId.Kind.SKU else None)
+    updated_at = factory.LazyFunction(_now)
