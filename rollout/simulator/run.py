@@ -75,7 +75,7 @@ def _settle_absorbed(simulation, story, wire):
     answer to the key sent twice (same-key duplicates). A late replay at a
     pair whose record another fault moved (a replay under a new key, a case
     pack as one unit, a reservation never released) cannot be told apart
-    from it: it is marked confounded and scored with that fault."""
+    from it: it is marked confounded, and not scored."""
     faults = InjectedFault.objects.filter(simulation=simulation)
     moved = set(faults.filter(kind__in=RECORD_MOVING).values_list("location", "sku"))
     for fault in faults.filter(kind__in=("late_replay", "same_key_duplicate")):

@@ -7,7 +7,9 @@ found when a case of a kind that catches it carries its keys (location,
 SKU, source, reference as the fault names them); a fault the tower should
 absorb without a case (a late replay, a key sent twice) is found when the
 tower did: the position at its pair equals what the retailer's books say,
-or the resend was answered as a duplicate. A case matching no fault (not
+or the resend was answered as a duplicate (a late replay at a pair whose
+record another fault moved cannot be told apart from it: counted as
+confounded, not scored). A case matching no fault (not
 even as a side effect at a fault's location and SKU, or of its source) is
 a false case.
 """
@@ -32,6 +34,7 @@ class KindScore:
     nature: str
     injected: int = 0
     found: int = 0
+    confounded: int = 0  # late replays at a pair another fault moved: not scored
 
     @property
     def recall(self):
@@ -77,6 +80,7 @@ class Score:
             "days": self.simulation.days, "cases": self.cases, "false_cases": self.false_cases,
             "precision": self.precision, "sold_pairs": self.sold_pairs, "false_share": self.false_share,
             "kinds": [{"kind": k.kind, "nature": k.nature, "injected": k.injected, "found": k.found,
+                       "confounded": k.confounded,
                        "recall": k.recall, "target": k.target, "met": k.met} for k in self.kinds],
             "false_by_kind": dict(self.false_by_kind), "cases_by_kind": dict(self.cases_by_kind),
         }
@@ -95,7 +99,7 @@ class SeenCase:
         return getattr(self, key) if key != "cashier" else self.text
 
 
-def _seen_cases():
+def seen_cases():
     rows = list(Case.objects.values_list("kind", "location__code", "sku__code", "source__code", "reference",
                                          "summary", "details"))
     # A replayed batch's case lists its ledger lines by id: their keys are what a fault names.
@@ -150,15 +154,12 @@ def mentions(text, reference):
     return bool(reference) and re.search(rf"(?<![\w-]){re.escape(reference)}(?![\w-])", text) is not None
 
 
-def absorbed(fault, positions, cases):
+def absorbed(fault, positions):
     """A key sent twice is absorbed when the tower answered "duplicate"; a
-    late replay when the position at its pair is what the books say, or, at
-    a pair another fault moved (confounded), when a case there shows it."""
+    late replay when the position at its pair is what the books say."""
     if fault.kind == "same_key_duplicate":
         return fault.details.get("answer") == "duplicate"
-    if positions.get((fault.location, fault.sku)) == fault.details.get("book"):
-        return True
-    return fault.details.get("confounded", False) and any(catches(fault, case) for case in cases)
+    return positions.get((fault.location, fault.sku)) == fault.details.get("book")
 
 
 def score(simulation=None) -> Score:
@@ -167,7 +168,7 @@ def score(simulation=None) -> Score:
     if simulation is None:
         raise ValueError("No simulation in this database: run manage.py simulate first.")
     run_every_kind(simulation.ends_at)
-    cases = _seen_cases()
+    cases = seen_cases()
     faults = list(InjectedFault.objects.filter(simulation=simulation))
     positions = dict(((loc, sku), available) for loc, sku, available in Position.objects.values_list(
         "location__code", "sku__code", "available"))
@@ -180,9 +181,12 @@ def score(simulation=None) -> Score:
         cases_by_location[case.location].append(case)
     for fault in faults:
         result = by_kind[fault.kind]
+        if fault.details.get("confounded"):
+            result.confounded += 1
+            continue
         result.injected += 1
         if FAULTS[fault.kind].nature == "absorbed":
-            result.found += absorbed(fault, positions, cases_by_location[fault.location] + cases_by_location[""])
+            result.found += absorbed(fault, positions)
             continue
         located = fault.location and "location" in FAULTS[fault.kind].keys
         candidates = cases_by_location[fault.location] + cases_by_location[""] if located else cases

@@ -20,7 +20,7 @@ from decimal import Decimal
 
 from .faults import GroundTruth
 from .logistics import Logistics
-from .wire import pushed_at
+from .wire import key_of, pushed_at
 from .world import DC, ECOM, ERP, SOURCES, WEB, WMS
 
 PUSH = {code: push for code, _k, _g, push, _i, _l in SOURCES}
@@ -91,21 +91,22 @@ class Story(Logistics):
             if raw.get("type") == "sale":
                 self.late_skus[raw["location"]].append(raw["sku"])
             self.truth.record("late_replay", occurred_at, location=raw["location"], sku=raw.get("sku", ""),
-                              source=source, reference=raw["transaction_id"],
+                              source=source, reference=key_of(feed, raw),
                               received_at=received_at.isoformat())
         self.wire.put(received_at, source, feed, raw)
         if not resend_ok or feed == "steps":
             return
         if self.truth.roll("same_key_duplicate"):
             self.wire.put(received_at + timedelta(seconds=PUSH[source]), source, feed, dict(raw))
-            self.wire.watch(source, raw["transaction_id"])
+            self.wire.watch(source, key_of(feed, raw))
             self.truth.record("same_key_duplicate", occurred_at, location=raw.get("location", ""),
-                              sku=raw.get("sku", ""), source=source, reference=raw["transaction_id"])
+                              sku=raw.get("sku", ""), source=source, reference=key_of(feed, raw))
         if self.truth.roll("new_key_replay"):
             again = {**raw, "transaction_id": raw["transaction_id"] + "-resent"}
             self.wire.put(received_at + timedelta(seconds=PUSH[source]), source, feed, again)
             self.truth.record("new_key_replay", occurred_at, location=raw.get("location", ""),
-                              sku=raw.get("sku", ""), source=source, reference=again["transaction_id"])
+                              sku=raw.get("sku", ""), source=source, reference=key_of(feed, again),
+                              format="poslog" if key_of(feed, again) != again["transaction_id"] else "events")
 
     def till(self, store, occurred_at):
         """The till source of a sale at `store`: the coexistence store has both."""
@@ -247,7 +248,7 @@ class Story(Logistics):
         source = self.till(store, when)
         self.send(source, "till", {"transaction_id": self.txn("sale"), "type": "sale", "location": store,
                                    "sku": code, "quantity": quantity, "unit": unit, "reference": receipt,
-                                   "occurred_at": when.isoformat()}, when)
+                                   "cashier": cashier, "occurred_at": when.isoformat()}, when)
         if when.date() in self.promotion_days and item.category == PROMOTION_CATEGORY:
             self.send(source, "steps", {
                 "transaction_id": self.txn("promo"), "journey": "promotion_to_settlement", "business_id": "PROMO-WEEKEND",
@@ -308,7 +309,7 @@ class Story(Logistics):
         reference = f"RET-{store}-{self.n + 1}"
         source = self.till(store, when)
         self.send(source, "till", {"transaction_id": self.txn("return"), "type": "return", "location": store,
-                                   "sku": code, "quantity": 1, "reference": reference,
+                                   "sku": code, "quantity": 1, "reference": reference, "cashier": cashier,
                                    "occurred_at": when.isoformat()}, when)
         self._refund_steps(source, store, reference, cashier, when, Decimal(item.cost * 2).quantize(Decimal("0.01")))
         if not last_days and self.truth.roll("return_never_dispositioned"):

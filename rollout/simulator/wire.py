@@ -3,9 +3,12 @@ message waits on the wire until its received time, then goes through the
 tower's public ingest services in the batches each source pushes, with the
 tower's scheduled runs in between at their own simulated times.
 
-The tills' stream goes through `send_till_batch` only: today the tower's
-JSON events adapter (the body of POST /api/v1/events); once a POSLog
-adapter is registered, that one function switches to POSLog documents.
+The tills' stream goes through `send_till_batch` only: their sale and
+return lines as one ARTS POSLog document (inventory.adapters.poslog, what a
+till's log would send), the rest of what a till sends (counts,
+dispositions, write-offs, transfers received) in the tower's JSON events.
+A POSLog line's key is the adapter's (store/workstation/sequence/day/line):
+`key_of` says which key the tower will hold for a message.
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import heapq
 from collections import Counter
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
+from xml.sax.saxutils import escape, quoteattr
 
 import orjson
 
@@ -20,6 +24,7 @@ from exceptions.detectors import DETECTORS
 from exceptions.reconciliation import run_reconciliation
 from inventory.adapters import registry
 from inventory.journeys import ingest_steps
+from inventory.ledger import IngestReport
 from inventory.purchase_orders import import_po_lines
 from inventory.snapshots import ingest_snapshot
 
@@ -30,10 +35,55 @@ NIGHTLY_HOUR = 2
 STALE_EVERY = timedelta(hours=2)
 
 
+POSLOG_NAMESPACE = "http://www.nrf-arts.org/IXRetail/namespace/"
+TILL_LINES = ("sale", "return")
+WORKSTATION = "1"
+
+
 def send_till_batch(source, events, received_at):
-    """The one way the tills' stream enters the tower (see the module docstring)."""
-    body = orjson.dumps({"events": events})
-    return registry.get("events").receive(source, body, received_at=received_at)
+    """The one way the tills' stream enters the tower (see the module
+    docstring); returns the tower's answers, one per event, as an IngestReport."""
+    lines = [event for event in events if event["type"] in TILL_LINES]
+    others = [event for event in events if event["type"] not in TILL_LINES]
+    results = []
+    if lines:
+        report = registry.get("poslog").receive(source, poslog(lines), received_at=received_at)
+        results.extend(report.results)
+    if others:
+        body = orjson.dumps({"events": others})
+        results.extend(registry.get("events").receive(source, body, received_at=received_at).results)
+    return IngestReport(results)
+
+
+def poslog(lines):
+    """A POSLog document of till lines, one retail transaction each: the
+    simulator's transaction id is the till's sequence number."""
+    transactions = []
+    for line in lines:
+        at = datetime.fromisoformat(line["occurred_at"])
+        quantity = line["quantity"]
+        unit = f" UnitOfMeasureCode={quoteattr(line['unit'])}" if line.get("unit") not in (None, "EA") else ""
+        kind = "Sale" if line["type"] == "sale" else "Return"
+        transactions.append(
+            f"<Transaction><RetailStoreID>{escape(line['location'])}</RetailStoreID>"
+            f"<WorkstationID>{WORKSTATION}</WorkstationID>"
+            f"<SequenceNumber>{escape(line['transaction_id'])}</SequenceNumber>"
+            f"<BusinessDayDate>{at.date().isoformat()}</BusinessDayDate>"
+            f"<EndDateTime>{at.isoformat()}</EndDateTime>"
+            f"<OperatorID>{escape(line.get('cashier', ''))}</OperatorID><CurrencyCode>EUR</CurrencyCode>"
+            f"<RetailTransaction><LineItem><SequenceNumber>1</SequenceNumber>"
+            f"<{kind} ItemType=\"Stock\"><ItemID>{escape(line['sku'])}</ItemID>"
+            f"<Quantity{unit}>{quantity}</Quantity></{kind}></LineItem></RetailTransaction></Transaction>")
+    return (f'<?xml version="1.0" encoding="UTF-8"?><POSLog xmlns="{POSLOG_NAMESPACE}">'
+            + "".join(transactions) + "</POSLog>").encode()
+
+
+def key_of(feed, raw):
+    """The key the tower holds for a message: a till line's POSLog key, else its transaction id."""
+    if feed == "till" and raw.get("type") in TILL_LINES:
+        day = datetime.fromisoformat(raw["occurred_at"]).date().isoformat()
+        return f"{raw['location']}/{WORKSTATION}/{raw['transaction_id']}/{day}/1"
+    return raw["transaction_id"]
 
 
 def pushed_at(occurred_at, push_s):

@@ -81,6 +81,9 @@ class Command(BaseCommand):
             table.add_row(kind.kind, kind.nature, str(kind.injected), str(kind.found), recall,
                           f"{kind.target:.0%}", verdict)
         console.print(table)
+        confounded = sum(kind.confounded for kind in result.kinds)
+        if confounded:
+            console.print(f"Not scored: {confounded} late replay(s) at a pair another fault moved (confounded).")
         precision = "-" if result.precision is None else f"{result.precision:.1%}"
         share = "-" if result.false_share is None else f"{result.false_share:.2%}"
         console.print(f"Cases: {result.cases}; matching no injected fault: {result.false_cases} "
