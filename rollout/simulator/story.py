@@ -16,12 +16,12 @@ import heapq
 import math
 from collections import defaultdict
 from datetime import timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from .faults import GroundTruth
 from .logistics import Logistics
 from .wire import key_of, pushed_at
-from .world import DC, ECOM, ERP, SOURCES, WEB, WMS
+from .world import DC, ECOM, ERP, POUND, POUNDS_REGION, SOURCES, WEB, WMS
 
 PUSH = {code: push for code, _k, _g, push, _i, _l in SOURCES}
 SALES_PER_STORE_DAY = 40
@@ -32,9 +32,9 @@ PROMOTION_LIFT = 1.8
 RETURNS_PER_STORE_DAY = 2
 COUNTS_PER_STORE_DAY = 4
 DAYS_OF_COVER = 7
-REORDER_DAYS = 3
 LATE_BY_HOURS = (6, 40)  # how late an offline till's sales come in
 SLA_MARGIN = timedelta(days=4)  # a fault of a timed kind is injected only this long before the end
+SILENT_UNTIL = timedelta(hours=6)  # a silent feed's backlog comes in this long after its day
 SHRINK_ITEMS = 20
 FRAUD_REFUNDS_PER_DAY = 4
 
@@ -82,9 +82,6 @@ class Story(Logistics):
         silent feed's day, an offline till's replay. Faults of a message:
         the same key sent twice, the same content under a new key."""
         received_at = pushed_at(occurred_at, PUSH[source])
-        silent = self.silent.get(source)
-        if silent and silent[0] <= received_at < silent[1]:
-            received_at = silent[1] + timedelta(minutes=30)
         late = self.late.get(raw.get("location")) if feed == "till" else None
         if late and late[0] <= occurred_at < late[1]:
             received_at = max(received_at, late[2])
@@ -92,21 +89,30 @@ class Story(Logistics):
                 self.late_skus[raw["location"]].append(raw["sku"])
             self.truth.record("late_replay", occurred_at, location=raw["location"], sku=raw.get("sku", ""),
                               source=source, reference=key_of(feed, raw),
-                              received_at=received_at.isoformat())
-        self.wire.put(received_at, source, feed, raw)
+                              received_at=self.heard(source, received_at).isoformat())
+        self.wire.put(self.heard(source, received_at), source, feed, raw)
         if not resend_ok or feed == "steps":
             return
+        resent_at = self.heard(source, received_at + timedelta(seconds=PUSH[source]))
         if self.truth.roll("same_key_duplicate"):
-            self.wire.put(received_at + timedelta(seconds=PUSH[source]), source, feed, dict(raw))
+            self.wire.put(resent_at, source, feed, dict(raw))
             self.wire.watch(source, key_of(feed, raw))
             self.truth.record("same_key_duplicate", occurred_at, location=raw.get("location", ""),
                               sku=raw.get("sku", ""), source=source, reference=key_of(feed, raw))
         if self.truth.roll("new_key_replay"):
             again = {**raw, "transaction_id": raw["transaction_id"] + "-resent"}
-            self.wire.put(received_at + timedelta(seconds=PUSH[source]), source, feed, again)
+            self.wire.put(resent_at, source, feed, again)
             self.truth.record("new_key_replay", occurred_at, location=raw.get("location", ""),
                               sku=raw.get("sku", ""), source=source, reference=key_of(feed, again),
                               format="poslog" if key_of(feed, again) != again["transaction_id"] else "events")
+
+    def heard(self, source, received_at):
+        """When the tower hears a message the source sends at `received_at`:
+        a silent feed sends nothing for its day, then all of it the next morning."""
+        silent = self.silent.get(source)
+        if silent and silent[0] <= received_at < silent[1]:
+            return silent[1] + SILENT_UNTIL
+        return received_at
 
     def till(self, store, occurred_at):
         """The till source of a sale at `store`: the coexistence store has both."""
@@ -123,9 +129,14 @@ class Story(Logistics):
         """Expected sale lines a day of `item` at one store."""
         return SALES_PER_STORE_DAY * item.velocity * WEEKLY[day.weekday()]
 
-    def unit_quantity(self, item):
-        """(quantity as sent, its unit, base units) of one sale line."""
+    def unit_quantity(self, item, store):
+        """(quantity as sent, its unit, base units) of one sale line: the
+        West region's tills weigh in pounds (a decimal factor, rounded to the
+        nearest gram, halves up, as the ledger rounds a measure)."""
         quantity = self.rng.choice(item.sale_quantities)
+        if item.weighed and store.startswith(POUNDS_REGION):
+            grams = (Decimal(quantity) * POUND).to_integral_value(rounding=ROUND_HALF_UP)
+            return str(quantity), "LBR", int(grams)
         if item.weighed:
             return str(quantity), "KG", int(Decimal(quantity) * 1000)
         return quantity, "EA", quantity
@@ -237,7 +248,7 @@ class Story(Logistics):
     def sell(self, store, code):
         when = self._clock
         item = self.items[code]
-        quantity, unit, base = self.unit_quantity(item)
+        quantity, unit, base = self.unit_quantity(item, store)
         if self.shelf[(store, code)] < base:
             return  # a lost sale: nothing on the shelf
         self.move(store, code, -base)

@@ -29,7 +29,7 @@ LEGACY_POS, TARGET_POS, ECOM, WMS, ERP = "SIM-POS-LEGACY", "SIM-POS-NEXT", "SIM-
 SOURCES = [
     (LEGACY_POS, "pos", "legacy", 1800, 6 * 3600, 3600),
     (TARGET_POS, "pos", "target", 600, 6 * 3600, 900),
-    (ECOM, "ecom", "target", 900, 18 * 3600, 900),
+    (ECOM, "ecom", "target", 900, 24 * 3600, 900),
     (WMS, "wms", "target", 3600, 12 * 3600, 3600),
     (ERP, "erp", "target", 3600, 8 * 86400, 3600),
 ]
@@ -47,6 +47,9 @@ CATEGORIES = {
     # Weighed at the till: the base unit is the gram, the till sells kilograms.
     "Fresh produce": ((0.002, 0.012), "G", "CS5KG", 5000, "KG", ("0.25", "0.5", "0.75", "1.2")),
 }
+# The West region's tills weigh in pounds: a decimal factor of the gram.
+POUNDS_REGION = "SIMW"
+POUND = Decimal("453.59237")
 MODULES = [("SIM-POS", "Selling and returns on the new tills (simulated)"),
            ("SIM-COUNT", "Cycle counts in the new system (simulated)")]
 CASHIERS_PER_STORE = 4
@@ -116,7 +119,7 @@ def build_estate(rng, stores, skus, start) -> Estate:
         cost = Decimal(str(round(rng.uniform(low, high), 4 if base == "G" else 2)))
         # Long-tailed velocities: a Pareto draw, a few SKUs sell most.
         velocity = rng.paretovariate(1.2)
-        conversions = f"{case_unit}={factor}" + (";KG=1000" if base == "G" else "")
+        conversions = f"{case_unit}={factor}" + (f";KG=1000;LBR={POUND}" if base == "G" else "")
         sku_rows.append({"code": code, "description": f"{category} item {i + 1} (simulated)", "category": category,
                          "unit_cost": str(cost), "base_unit": base, "barcodes": ean13(f"209{100001 + i:09d}"),
                          "conversions": conversions})
