@@ -43,6 +43,10 @@ elif not EMBEDDED and (len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRE
         "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
     )
 
+# Older keys still accepted while a new SECRET_KEY rolls out: Django checks
+# sessions and signatures with them, controltower.sealing opens webhook secrets.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 

@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/v1/", include("inventory.api.count_urls")),
     path("api/v1/", include("inventory.api.journey_urls")),
     path("api/v1/", include("inventory.api.poslog_urls")),
+    path("api/v1/", include("inventory.api.webhook_urls")),
     path("api/v1/", include("exceptions.api.urls")),
     path("api/v1/", include("rollout.api.urls")),
     path("", include("controltower.web_urls")),

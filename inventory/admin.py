@@ -16,6 +16,7 @@ from .models import (
     Holiday,
     InventoryEvent,
     Location,
+    ObservedLevel,
     Position,
     Region,
     RejectedEvent,
@@ -25,6 +26,7 @@ from .models import (
     TradingHours,
     Transfer,
     UnitConversion,
+    WebhookDelivery,
 )
 from .safety_stock import set_safety_stock
 
@@ -109,7 +111,7 @@ class SourceSystemAdmin(admin.ModelAdmin):
     ]
     list_filter = ["kind", "generation", "active", "loads_master_data", "releases_expired_reservations"]
     search_fields = ["code", "name"]
-    readonly_fields = ["last_event_at", "observed_replays"]
+    readonly_fields = ["last_event_at", "observed_replays", "webhook"]
     filter_horizontal = ["lane_locations"]
     fieldsets = [
         (None, {"fields": [
@@ -118,10 +120,18 @@ class SourceSystemAdmin(admin.ModelAdmin):
         ]}),
         ("Reservations", {"fields": ["default_channel", "releases_expired_reservations"]}),
         ("Suspected duplicates", {"fields": ["replay_window_s", "observed_replays"]}),
+        ("Webhooks", {"fields": ["webhook"]}),
         ("Lane (what this source may send; empty: no restriction)", {"fields": [
             "lane_locations", "lane_event_types", "lane_snapshot_kinds",
         ]}),
     ]
+
+    @admin.display(description="Webhook secret")
+    def webhook(self, source):
+        """Whether the source's webhooks can be verified; the secret itself is never shown."""
+        if source.webhook_secret:
+            return "Set (stored encrypted). Change it with manage.py add_source CODE --kind KIND --webhook-secret."
+        return "None: its webhooks are refused (manage.py add_source CODE --kind KIND --webhook-secret sets one)."
 
     @admin.display(description="Observed replays")
     def observed_replays(self, source):
@@ -235,3 +245,20 @@ class TradingHoursAdmin(admin.ModelAdmin):
 @admin.register(Holiday)
 class HolidayAdmin(admin.ModelAdmin):
     list_display = ("date", "name", "location", "region")
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ["received_at", "source", "delivery_id", "topic", "status", "reason"]
+    list_filter = ["status", "source", "topic"]
+    search_fields = ["delivery_id"]
+    list_select_related = ["source"]
+    date_hierarchy = "received_at"
+
+
+@admin.register(ObservedLevel)
+class ObservedLevelAdmin(ReadOnlyAdmin):
+    list_display = ["source", "location_ref", "sku_ref", "state", "quantity", "observed_at", "snapshot"]
+    list_filter = ["source", "state"]
+    search_fields = ["location_ref", "sku_ref"]
+    list_select_related = ["source"]

@@ -35,6 +35,8 @@ def rejection_status(rejection):
     if rejection.dismissed_at is not None:
         return "Dismissed"
     if rejection.replayed_at is not None:
+        if rejection.replay_status == "ignored":  # an observation older than the level kept meanwhile
+            return "Replayed: ignored, a newer level was kept"
         return "Replayed: a duplicate" if rejection.replay_status == "duplicate" else "Replayed"
     if rejection.kind == RejectedEvent.Kind.CONFLICT:
         return "A conflict (not replayed)"

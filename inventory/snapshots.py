@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from . import fields
 from .lanes import lane_of
-from .ledger import MasterData, validate_event
+from .ledger.validation import MasterData, validate_event
 from .models import EventType, Snapshot, SourceSystem
 
 MAX_LINES = 100_000

@@ -153,7 +153,9 @@ def compared_snapshots(source_kinds=None) -> list[Compared]:
     every SKU and state but in transit of the locations it names (and the
     in-transit lines it lists). A snapshot every key of which a later one
     covers is left out."""
-    snapshots = Snapshot.objects.filter(source__active=True).select_related("source")
+    # A superseded observation is covered by the newer one that replaced it.
+    snapshots = Snapshot.objects.filter(source__active=True).exclude(status=Snapshot.Status.SUPERSEDED)
+    snapshots = snapshots.select_related("source")
     if source_kinds:
         snapshots = snapshots.filter(source__kind__in=source_kinds)
     picked, newer = [], {}

@@ -19,9 +19,11 @@ from .registry import (
     register,
     registered,
 )
+from .shopify import ShopifyInventory
 
 register(TowerEvents())
 register(POSLog())
+register(ShopifyInventory())
 
 __all__ = [
     "Adapter",

@@ -110,14 +110,17 @@ def _codes_for(differences):
 
 def replay_rejections(source=None, limit=50000, ids=None):
     """Post kept rejections again, after the master data was fixed: inventory
-    events to the ledger, journey steps to the journeys (RejectedEvent.feed).
+    events to the ledger, journey steps to the journeys, observations to
+    the observations (RejectedEvent.feed).
     Every pending one, or those of `source`, or only the rejections `ids`
     (the integration health screen's choice).
 
     A rejection that goes in now (accepted, or a duplicate of what is in the
     ledger) is closed with that status; one still rejected stays open with
     its new errors. Returns the counts of this replay."""
-    from ..journeys import ingest_steps  # the journeys post through the ledger's rules: imported late
+    # The journeys and observations post through the ledger's rules: imported late.
+    from ..journeys import ingest_steps
+    from ..observations import observe
 
     pending = RejectedEvent.objects.waiting().filter(kind=RejectedEvent.Kind.REJECTED)
     if source is not None:
@@ -133,12 +136,15 @@ def replay_rejections(source=None, limit=50000, ids=None):
             payloads = [r.payload for r in chunk]
             if feed == RejectedEvent.Feed.JOURNEYS:
                 report = ingest_steps(replay_source, payloads, keep_rejections=False)
+            elif feed == RejectedEvent.Feed.OBSERVATIONS:
+                report = observe(replay_source, payloads, keep_rejections=False)
             else:
                 # Counted when first received: a replay is not a new event from the source.
                 report = ingest_events(replay_source, payloads, keep_rejections=False, counted=False)
             now = timezone.now()
             for rejection, result in zip(chunk, report.results):
-                totals[result.status] += 1
+                # An observation older than the level kept meanwhile is ignored: closed as such.
+                totals[result.status] = totals.get(result.status, 0) + 1
                 rejection.replay_status = result.status
                 if result.status == "rejected":
                     rejection.errors = result.errors

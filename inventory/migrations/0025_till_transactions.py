@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('inventory', '0022_received_documents'),
+        ('inventory', '0024_superseded_observations'),
     ]
 
     operations = [

@@ -34,6 +34,7 @@ from .vocabulary import (
     SourceEventTypeChoices,
     StateChoices,
 )
+from .webhooks import ObservedLevel, WebhookDelivery
 
 __all__ = [
     "CONTROL_TOWER_SOURCE",
@@ -56,6 +57,7 @@ __all__ = [
     "JourneyStep",
     "Location",
     "MasterDataChange",
+    "ObservedLevel",
     "Position",
     "PurchaseOrderLine",
     "ReceivedDocument",
@@ -71,6 +73,7 @@ __all__ = [
     "TradingHours",
     "Transfer",
     "UnitConversion",
+    "WebhookDelivery",
     "atp_expression",
     "available_to_promise",
     "factor_text",

@@ -15,6 +15,10 @@ class Snapshot(models.Model):
     class Status(models.TextChoices):
         LOADED = "loaded"
         PARTIAL = "partial", "Loaded with rejected lines"
+        # An observation (inventory.observations) a newer one of the same
+        # source, item and location replaced: it speaks for nothing any more,
+        # and reconciliation leaves it out without looking at its line.
+        SUPERSEDED = "superseded", "Replaced by a newer observation"
 
     class Kind(models.TextChoices):
         ON_HAND = "on_hand", "On hand"  # operational quantities
@@ -35,7 +39,7 @@ class Snapshot(models.Model):
     received_at = models.DateTimeField()
     line_count = models.PositiveIntegerField(default=0)
     rejected_count = models.PositiveIntegerField(default=0)
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.LOADED)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.LOADED)
 
     class Meta:
         indexes = [models.Index(fields=["source", "as_of"], name="snapshot_source_as_of")]

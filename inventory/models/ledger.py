@@ -129,6 +129,7 @@ class RejectedEvent(models.Model):
 
         INVENTORY = "inventory", "Inventory events"
         JOURNEYS = "journeys", "Journey steps"
+        OBSERVATIONS = "observations", "Observed quantities"
 
     source = models.ForeignKey(SourceSystem, on_delete=models.PROTECT, related_name="rejections")
     transaction_id = models.CharField(max_length=128, blank=True)

@@ -75,6 +75,11 @@ class SourceSystem(models.Model):
                   "(RECONCILE_DUPLICATE_WINDOW_S).",
     )
 
+    # Shopify signs each webhook delivery with this shared secret (HMAC-SHA256
+    # of the body): sealed with a key from SECRET_KEY (controltower.sealing),
+    # set by `add_source --webhook-secret`. Empty: the source posts no webhooks.
+    webhook_secret = models.TextField(blank=True, editable=False)
+
     class Meta:
         ordering = ["code"]
 

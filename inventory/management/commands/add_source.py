@@ -9,6 +9,10 @@ from inventory.ingest_counts import observed_replays
 from inventory.lanes import LaneError, lane_of, set_lane
 from inventory.masterdata import DEFAULT_WINDOW, MasterDataError, register_source
 from inventory.models import SOURCE_EVENT_TYPES, Snapshot, SourceSystem
+from inventory.webhooks import WebhookSecretError, set_webhook_secret
+
+# --webhook-secret given without a value: the tower makes one up.
+GENERATE = object()
 
 
 def _codes(value):
@@ -30,7 +34,8 @@ def _window(value):
 class Command(BaseCommand):
     help = (
         "Create or update a source system, set its lane, and issue it a new API token. "
-        "The token is printed once, alone on the last line; only its hash is stored."
+        "The token is printed once, alone on the last line; only its hash is stored. "
+        "--webhook-secret sets the secret its webhooks are signed with (Shopify's)."
     )
 
     def add_arguments(self, parser):
@@ -74,6 +79,11 @@ class Command(BaseCommand):
             "--releases-expired-reservations", action=argparse.BooleanOptionalAction,
             help="The tower releases its reservations held past their channel's hold time.",
         )
+        parser.add_argument(
+            "--webhook-secret", nargs="?", const=GENERATE, metavar="SECRET",
+            help="The shared secret its webhooks are signed with (Shopify's signing secret); without a value "
+                 "the tower generates one and prints it once; \"\" removes it. Stored encrypted.",
+        )
 
     def handle(self, *args, **options):
         try:
@@ -96,7 +106,10 @@ class Command(BaseCommand):
                     event_types=_codes(options["types"]),
                     snapshot_kinds=_codes(options["snapshot_kinds"]),
                 )
-        except (MasterDataError, LaneError) as exc:
+                secret = options["webhook_secret"]
+                if secret is not None:
+                    secret = set_webhook_secret(source, None if secret is GENERATE else secret)
+        except (MasterDataError, LaneError, WebhookSecretError) as exc:
             raise CommandError(str(exc))
         self.stdout.write(
             f"{'Created' if created else 'Updated'} source {source.code}: {source.get_kind_display()}, "
@@ -117,6 +130,10 @@ class Command(BaseCommand):
         self.stdout.write(f"Reservations: channel {channel}; past their hold time, {releases}.")
         if not source.active:
             self.stdout.write(f"Source {source.code} is inactive: its tokens are refused until it is reactivated.")
+        if options["webhook_secret"] is GENERATE:
+            self.stdout.write(f"New webhook secret (shown once, stored encrypted): {secret}")
+        elif options["webhook_secret"] is not None:
+            self.stdout.write("Webhook secret set (stored encrypted)." if secret else "Webhook secret removed.")
         _, raw = ApiToken.issue(source=source)
         self.stdout.write("New API token (shown once, stored hashed):")
         self.stdout.write(raw)
