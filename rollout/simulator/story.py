@@ -59,7 +59,6 @@ class Story(Logistics):
         self.late_skus = defaultdict(list)  # store -> SKUs its offline till sold
         self.shrinking = {}  # store -> its shrinking items
         self.fraud = {}  # store -> cashier
-        self.phantoms = set()
         self.on_order = set()
         self.sold_pairs = set()
         self.sales = 0
@@ -279,7 +278,6 @@ class Story(Logistics):
         for code in dict.fromkeys(codes):
             quantity = self.shelf[(store, code)]
             self.book[(store, code)] = quantity
-            self.phantoms.discard((store, code))
             self.send(self.till(store, when), "till", {
                 "transaction_id": self.txn("count"), "type": "cycle_count", "location": store, "sku": code,
                 "quantity": quantity, "occurred_at": when.isoformat()}, when, resend_ok=False)
@@ -303,7 +301,6 @@ class Story(Logistics):
         if self.shelf[(store, code)] <= 0:
             return
         self.shelf[(store, code)] = 0
-        self.phantoms.add((store, code))
         self.truth.record("phantom_stock", self._clock, location=store, sku=code, book=self.book[(store, code)])
 
     def change_cost(self, code):

@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from inventory.lanes import set_lane
 from inventory.masterdata import import_locations, import_skus, register_source
-from inventory.models import SKU, Location, SourceSystem
+from inventory.models import Location
 from rollout.models import Program, TrainingModule, Wave, WaveLocation
 from rollout.training import record_training
 
@@ -82,10 +82,6 @@ class Estate:
     pilot: list
     waves_in_preparation: list
     cashiers: dict = field(default_factory=dict)  # store -> [cashier ids]
-
-    @property
-    def locations(self):
-        return [*self.stores, DC, WEB]
 
 
 def ean13(body12):
@@ -198,10 +194,3 @@ def _train(rng, estate, start):
                                  "completed_at": (start - timedelta(days=rng.randint(15, 45))).isoformat()})
     _loaded(record_training(rows, now=start), "training records")
 
-
-def sku_ids():
-    return dict(SKU.objects.filter(code__startswith="SIM").values_list("code", "id"))
-
-
-def source_codes():
-    return list(SourceSystem.objects.filter(code__startswith="SIM-").values_list("code", flat=True))
