@@ -9,7 +9,19 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
 
-from inventory.models import SKU, IngestDay, InventoryEvent, Journey, JourneyStep, Location, Position, Snapshot, SourceSystem
+from inventory.models import (
+    SKU,
+    IngestDay,
+    InventoryEvent,
+    Journey,
+    JourneyStep,
+    Location,
+    Position,
+    ReceivedDocument,
+    Snapshot,
+    SourceSystem,
+    TillTransaction,
+)
 from rollout.models import InjectedFault, Simulation, TrainingRecord, Wave
 from rollout.simulator import START, SimulationExists, score, simulate
 from rollout.simulator.faults import FAULTS, RatesError, parse_rates
@@ -96,6 +108,14 @@ def test_everything_goes_through_the_tower_ingest_on_the_simulated_clock():
     assert not InventoryEvent.objects.filter(received_at__gt=simulation.ends_at).exists()
     assert all(e.received_at >= e.occurred_at for e in InventoryEvent.objects.all())
     assert SourceSystem.objects.get(code="SIM-WMS").last_event_at <= simulation.ends_at
+    # The tills' sales and returns came as POSLog documents, a retail transaction a line, with the cashier.
+    till_lines = InventoryEvent.objects.filter(source__code__startswith="SIM-POS-", type__in=["sale", "return"])
+    assert till_lines.exists()
+    assert ReceivedDocument.objects.filter(format="poslog", source__code__startswith="SIM-POS-").exists()
+    assert TillTransaction.objects.filter(source__code__startswith="SIM-POS-").count() == till_lines.count()
+    assert not till_lines.filter(cashier="").exists()
+    # The West's tills weigh in pounds: a decimal factor, rounded to whole grams.
+    assert till_lines.filter(location__code__startswith="SIMW", entered_unit="LBR").exists()
 
 
 def test_a_clean_run_books_what_happened_and_opens_almost_no_cases():
