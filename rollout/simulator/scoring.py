@@ -138,14 +138,17 @@ def catches(fault, case):
 def side_effect(fault, case):
     """A case a fault explains though it is not what catches it: at the
     fault's location and SKU (a case pack entered as one unit drives the
-    shelf negative), at its location for a store-wide fault, or about its
-    source when the case names no location."""
+    shelf negative), at its location for a store-wide fault, about its
+    source when the case names no location, or about the business document
+    it repeated."""
     if case.location and fault.location and case.location == fault.location:
         return not fault.sku or not case.sku or case.sku == fault.sku
     if not case.location and case.sku and fault.sku == case.sku:
         return True
     if not case.location and case.source and case.source == fault.source and not fault.location:
         return True
+    if case.reference and case.reference == fault.details.get("business_reference"):
+        return True  # a transfer shipped twice, its case at the destination
     return mentions(case.text, fault.reference)
 
 

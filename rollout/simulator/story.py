@@ -34,7 +34,6 @@ COUNTS_PER_STORE_DAY = 4
 DAYS_OF_COVER = 7
 LATE_BY_HOURS = (6, 40)  # how late an offline till's sales come in
 SLA_MARGIN = timedelta(days=4)  # a fault of a timed kind is injected only this long before the end
-SILENT_UNTIL = timedelta(hours=6)  # a silent feed's backlog comes in this long after its day
 SHRINK_ITEMS = 20
 FRAUD_REFUNDS_PER_DAY = 4
 
@@ -54,7 +53,6 @@ class Story(Logistics):
         self.agenda = []
         self.seq = 0
         self.n = 0  # a counter for transaction ids
-        self.silent = {}  # source -> (from, until): a feed silent for a day
         self.late = {}  # store -> (from, until, received_at): a till offline
         self.late_skus = defaultdict(list)  # store -> SKUs its offline till sold
         self.shrinking = {}  # store -> its shrinking items
@@ -77,9 +75,9 @@ class Story(Logistics):
         return f"sim-{prefix}-{self.n}"
 
     def send(self, source, feed, raw, occurred_at, resend_ok=True):
-        """Put `raw` on the wire at the source's next push, or later: a
-        silent feed's day, an offline till's replay. Faults of a message:
-        the same key sent twice, the same content under a new key."""
+        """Put `raw` on the wire at the source's next push, or later: an
+        offline till's replay (the wire holds a silent feed's day). Faults of
+        a message: the same key sent twice, the same content under a new key."""
         received_at = pushed_at(occurred_at, PUSH[source])
         late = self.late.get(raw.get("location")) if feed == "till" else None
         if late and late[0] <= occurred_at < late[1]:
@@ -88,11 +86,11 @@ class Story(Logistics):
                 self.late_skus[raw["location"]].append(raw["sku"])
             self.truth.record("late_replay", occurred_at, location=raw["location"], sku=raw.get("sku", ""),
                               source=source, reference=key_of(feed, raw),
-                              received_at=self.heard(source, received_at).isoformat())
-        self.wire.put(self.heard(source, received_at), source, feed, raw)
+                              received_at=received_at.isoformat())
+        self.wire.put(received_at, source, feed, raw)
         if not resend_ok or feed == "steps":
             return
-        resent_at = self.heard(source, received_at + timedelta(seconds=PUSH[source]))
+        resent_at = received_at + timedelta(seconds=PUSH[source])
         if self.truth.roll("same_key_duplicate"):
             self.wire.put(resent_at, source, feed, dict(raw))
             self.wire.watch(source, key_of(feed, raw))
@@ -103,15 +101,8 @@ class Story(Logistics):
             self.wire.put(resent_at, source, feed, again)
             self.truth.record("new_key_replay", occurred_at, location=raw.get("location", ""),
                               sku=raw.get("sku", ""), source=source, reference=key_of(feed, again),
+                              business_reference=raw.get("reference", ""),
                               format="poslog" if key_of(feed, again) != again["transaction_id"] else "events")
-
-    def heard(self, source, received_at):
-        """When the tower hears a message the source sends at `received_at`:
-        a silent feed sends nothing for its day, then all of it the next morning."""
-        silent = self.silent.get(source)
-        if silent and silent[0] <= received_at < silent[1]:
-            return silent[1] + SILENT_UNTIL
-        return received_at
 
     def till(self, store, occurred_at):
         """The till source of a sale at `store`: the coexistence store has both."""
@@ -186,8 +177,8 @@ class Story(Logistics):
     def plan_day(self, d, day):
         last_days = day + SLA_MARGIN >= self.end
         for source in dict.fromkeys((*self.estate.till_of.values(), ECOM, WMS)):
-            if source not in self.silent and self.truth.roll("silent_feed") and not last_days:
-                self.silent[source] = (day, day + timedelta(days=1))
+            if source not in self.wire.silent and self.truth.roll("silent_feed") and not last_days:
+                self.wire.silent[source] = (day, day + timedelta(days=1))
                 self.truth.record("silent_feed", day, source=source)
         for store in self.estate.stores:
             self.at(day + timedelta(hours=6), self.count, store, day)

@@ -33,6 +33,8 @@ EPOCH = datetime(2000, 1, 1, tzinfo=dt_timezone.utc)
 # in), stale_feed through the day as beat runs it every few minutes.
 NIGHTLY_HOUR = 2
 STALE_EVERY = timedelta(hours=2)
+# A silent feed's backlog comes in this long after its silent day.
+SILENT_UNTIL = timedelta(hours=6)
 
 
 POSLOG_NAMESPACE = "http://www.nrf-arts.org/IXRetail/namespace/"
@@ -106,6 +108,7 @@ class Wire:
         self.next_stale = None
         self.keyed_answers = {}  # (source, transaction id) -> answer, for the keys asked about
         self.watched = set()
+        self.silent = {}  # source -> (from, until): it sends nothing then, its backlog afterwards
 
     def put(self, received_at, source, feed, payload):
         """feed: till | events | steps (payload one raw item), snapshot, po (payload a whole message)."""
@@ -128,7 +131,11 @@ class Wire:
         """Post every message received before `until`, in order and batched
         per (time, source, feed), with the tower's runs due in between."""
         while self.queue and self.queue[0][0] < until:
-            received_at, source, feed, _seq, payload = heapq.heappop(self.queue)
+            received_at, source, feed, seq, payload = heapq.heappop(self.queue)
+            silent = self.silent.get(source)
+            if silent and silent[0] <= received_at < silent[1]:
+                heapq.heappush(self.queue, (silent[1] + SILENT_UNTIL, source, feed, seq, payload))
+                continue
             self._runs_before(received_at)
             batch = [payload]
             while (self.queue and self.queue[0][:3] == (received_at, source, feed)
