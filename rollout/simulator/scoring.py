@@ -176,9 +176,11 @@ def score(simulation=None) -> Score:
     positions = dict(((loc, sku), available) for loc, sku, available in Position.objects.values_list(
         "location__code", "sku__code", "available"))
     by_kind = {key: KindScore(key, rule.nature) for key, rule in FAULTS.items()}
-    by_location = defaultdict(list)
+    by_location, by_document = defaultdict(list), defaultdict(list)
     for fault in faults:
         by_location[fault.location].append(fault)
+        if fault.details.get("business_reference"):
+            by_document[fault.details["business_reference"]].append(fault)
     cases_by_location = defaultdict(list)
     for case in cases:
         cases_by_location[case.location].append(case)
@@ -197,7 +199,8 @@ def score(simulation=None) -> Score:
     report = Score(simulation, list(by_kind.values()), len(cases))
     for case in cases:
         report.cases_by_kind[case.kind] += 1
-        near = by_location[case.location] + by_location[""] if case.location else faults
+        near = by_location[case.location] + by_location[""] + by_document[case.reference] if case.location \
+            else faults
         if not any(catches(f, case) or side_effect(f, case) for f in near):
             report.false_by_kind[case.kind] += 1
     return report
