@@ -83,44 +83,59 @@ class Tile:
         return f"As of {when.when(self.measured_at)}"
 
 
-def measured(metric_keys, dimension, members, day, targets=None, now=None) -> dict:
+def live_tiles(metric_keys, groups, targets=None, now=None) -> dict:
+    """{(metric key, dimension, member): Tile} of the live metrics among `metric_keys` (Metric.live:
+    a count of the state now, such as the open cases) for the members of several rollup dimensions,
+    `groups` [(dimension, members)]: each measured once for all of them (a wave's tile and its
+    360 stores' ranking read the same cases in one pass), as of `now`."""
+    targets = targets or {}
+    now = now or timezone.now()
+    live = [key for key in metric_keys if metrics.get(key).live]
+    scoped = []
+    for name, members in groups if live else ():
+        scopes = rollups.dimension(name).members()
+        scoped += [(name, member, scopes[member]) for member in members if member in scopes]
+    found = {}
+    window = metrics.Window(since=None, until=now)
+    for key in live if scoped else ():
+        metric = metrics.get(key)
+        readings = metric.measure_many([scope for _name, _member, scope in scoped], window)
+        for (name, member, _scope), reading in zip(scoped, readings, strict=True):
+            found[(key, name, member)] = Tile.live(metric, reading, now, targets.get(key))
+    return found
+
+
+def measured(metric_keys, dimension, members, day, targets=None, now=None, live=None) -> dict:
     """{(metric key, member): Tile} for members of a rollup dimension: the one
     read of a measured number for every tile, table cell and ranking.
 
     A live metric (Metric.live: a count of the state now, such as the open
     cases) is measured when the page is drawn, so it agrees with the lists of
-    the same page; the others read their rollup of `day` (the latest rolled
-    up), or their latest value of the week before, saying which day
+    the same page (`live`: the page's `live_tiles`, when it measured them for
+    this dimension already); the others read their rollup of `day` (the latest
+    rolled up), or their latest value of the week before, saying which day
     (rollups.latest). `targets`: {metric key: target} replacing the metrics'
     own (a wave's gate criteria)."""
     targets = targets or {}
-    now = now or timezone.now()
     members = list(members)
-    live = [key for key in metric_keys if metrics.get(key).live]
+    if live is None:
+        live = live_tiles(metric_keys, [(dimension, members)], targets, now)
+    rolled = [key for key in metric_keys if not metrics.get(key).live]
+    rows = rollups.latest(rolled, dimension, members, day) if day and rolled and members else {}
     found = {}
-    if live:
-        scopes = rollups.dimension(dimension).members()
-        known = [member for member in members if member in scopes]
-        window = metrics.Window(since=None, until=now)
-        for key in live:
-            metric = metrics.get(key)
-            readings = metric.measure_many([scopes[member] for member in known], window) if known else []
-            for member, reading in zip(known, readings, strict=True):
-                found[(key, member)] = Tile.live(metric, reading, now, targets.get(key))
-    rolled = [key for key in metric_keys if key not in live]
-    rows = rollups.latest(rolled, dimension, members, day) if day and rolled else {}
     for key in metric_keys:
         metric = metrics.get(key)
         for member in members:
-            tile = found.get((key, member)) or Tile.of_row(metric, rows.get((key, member)), day, targets.get(key))
+            tile = live.get((key, dimension, member)) or Tile.of_row(metric, rows.get((key, member)), day,
+                                                                    targets.get(key))
             tile.scope = f"{dimension}:{member}"
             found[(key, member)] = tile
     return found
 
 
-def tiles(metric_keys, dimension, member, day, targets=None, now=None) -> list[Tile]:
+def tiles(metric_keys, dimension, member, day, targets=None, now=None, live=None) -> list[Tile]:
     """One tile per metric for one member of a rollup dimension (see `measured`)."""
-    found = measured(metric_keys, dimension, [member], day, targets, now)
+    found = measured(metric_keys, dimension, [member], day, targets, now, live)
     return [found[(key, member)] for key in metric_keys]
 
 

@@ -23,8 +23,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Callable
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 from django.utils import timezone
 
@@ -106,6 +107,9 @@ class Metric:
     # when drawn, so a tile agrees with the list under it; its rollups feed
     # only the trends (controltower.dashboards.tiles).
     live: bool = False
+    # A readiness measure the gates hold (item master, cutover backlog), not
+    # a KPI tile of the dashboards.
+    gate_only: bool = False
 
     def measure_many(self, scopes, window) -> list[Reading]:
         """The readings of `scopes`, in their order."""
@@ -204,7 +208,7 @@ _metrics: dict[str, Metric] = {}
 
 
 def register(key, label, *, definition, unit, better, compute=None, target, amber=None,
-             scopes=("locations", "sources"), compute_many=None, rollup_days=1, live=False):
+             scopes=("locations", "sources"), compute_many=None, rollup_days=1, live=False, gate_only=False):
     """Add a metric (called from an app's AppConfig.ready()). A key is defined
     once. `target`: the value that is good enough (None only for a count with
     no sensible target); `amber`: where red begins (None: short of the target
@@ -212,7 +216,8 @@ def register(key, label, *, definition, unit, better, compute=None, target, ambe
     (scopes, window) -> [Reading]: the batched rule; given alone, `compute`
     is it for one scope (one rule, never two). `rollup_days`: the trailing
     days a daily rollup value covers (Metric.rollup_days); `live`: a count
-    of the state now, read when a screen is drawn (Metric.live)."""
+    of the state now, read when a screen is drawn (Metric.live); `gate_only`:
+    a readiness measure for the gates, no dashboard tile (Metric.gate_only)."""
     if (compute is None) == (compute_many is None):
         raise ValueError(f"Metric {key}: one rule, compute or compute_many (not both).")
     if compute is None:
@@ -233,7 +238,7 @@ def register(key, label, *, definition, unit, better, compute=None, target, ambe
             compute, "batched", compute):
         raise ValueError(f"Metric {key} is already registered.")
     _metrics[key] = Metric(key, label, definition, unit, better, compute, target, amber, frozenset(scopes),
-                           compute_many, rollup_days, live)
+                           compute_many, rollup_days, live, gate_only)
 
 
 def one_scope(compute_many):
@@ -256,6 +261,10 @@ def metrics() -> list[Metric]:
     return [_metrics[key] for key in sorted(_metrics)]
 
 
+# A wave's 360 store codes are in each of its pages' dozens of case links: quoted once.
+_quoted = lru_cache(maxsize=64)(quote_plus)
+
+
 def records_url(path, **filters):
     """`path` with `filters` as its query string, for Reading.records_url:
     None left out, a collection of codes comma-separated (sorted), a time in
@@ -269,7 +278,7 @@ def records_url(path, **filters):
         elif isinstance(value, (set, frozenset, list, tuple)):
             value = ",".join(sorted(value))
         query[name] = value
-    return f"{path}?{urlencode(query)}" if query else path
+    return f"{path}?{urlencode(query, quote_via=_quoted)}" if query else path
 
 
 def measure(key, scope: Scope, window: Window) -> Measurement:

@@ -25,7 +25,7 @@ from datetime import timezone as dt_timezone
 from decimal import Decimal
 from typing import Callable, Iterable
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import BooleanField, ExpressionWrapper, F, Q
 from django.db.models import Window as OverWindow
 from django.db.models.functions import RowNumber
@@ -245,6 +245,51 @@ def latest(metric_keys, dimension_name, members, day) -> dict:
                                   order_by=[no_value.asc(), F("day").desc()]))
             .filter(pick=1).values_list(*Rolled.__dataclass_fields__))
     return {(row.metric, row.member): row for row in (Rolled(*values) for values in rows)}
+
+
+# The worst members of each metric, ranked in the database among the values latest() reads
+# (a member's latest value of the look-back), ties by member code as Python orders text
+# (PostgreSQL's "C" collation, SQLite's own): only the members shown come back.
+WORST = """
+SELECT metric, member FROM (
+    SELECT metric, member,
+           ROW_NUMBER() OVER (PARTITION BY metric
+                              ORDER BY CASE WHEN metric IN ({lowest}) THEN value ELSE -value END, member{collate}) AS place
+    FROM (
+        SELECT metric, member, value,
+               ROW_NUMBER() OVER (PARTITION BY metric, member ORDER BY day DESC) AS pick
+        FROM {table}
+        WHERE dimension = %s AND metric IN ({keys}) AND member IN ({members})
+          AND day >= %s AND day <= %s AND value IS NOT NULL
+    ) latest_values
+    WHERE pick = 1
+) ranked
+WHERE place <= %s
+"""
+
+
+def worst(metric_keys, dimension_name, members, day, lowest_worst, limit) -> dict:
+    """{metric key: {member, ...}}: per metric, the `limit` members whose value (as `latest`
+    reads it) is the worst, the same value by member code; members with no value are not in it.
+    `lowest_worst`: the keys whose worst value is the lowest (higher is better), the others'
+    is the highest. Ranked in the database: a wave's 360 stores have thousands of rows in the
+    look-back, and a page reads whole only the few it shows (with `latest`)."""
+    metric_keys, members = list(metric_keys), list(members)
+    if not metric_keys or not members or day is None:
+        return {}
+    lowest = [key for key in metric_keys if key in lowest_worst]
+    sql = WORST.format(table=KpiDay._meta.db_table, lowest=", ".join(["%s"] * len(lowest)) or "NULL",
+                       keys=", ".join(["%s"] * len(metric_keys)), members=", ".join(["%s"] * len(members)),
+                       collate=' COLLATE "C"' if connection.vendor == "postgresql" else "")
+    adapt = connection.ops.adapt_datefield_value
+    params = [*lowest, dimension_name, *metric_keys, *members, adapt(day - timedelta(days=LOOK_BACK_DAYS)),
+              adapt(day), limit]
+    found = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for key, member in cursor.fetchall():
+            found.setdefault(key, set()).add(member)
+    return found
 
 
 def last_day():

@@ -52,6 +52,56 @@ def value_text(value, where=None):
 
 
 def case_details(case):
-    """[(label, text)] of the case's details; the drift class has its own section."""
+    """[(label, text)] of the case's details; the drift class and an anomaly's explanation have their own sections."""
     return [(LABELS.get(key, words(key)), value_text(value, case.location))
-            for key, value in case.details.items() if key != "drift"]
+            for key, value in case.details.items() if key not in ("drift", "anomaly")]
+
+
+# The anomaly chart's drawing area (SVG units; it scales to the card's width).
+CHART_WIDTH, CHART_HEIGHT = 320, 96
+
+
+def anomaly(case):
+    """An anomaly case's explanation for its page (exceptions.reconciliation.common.anomaly),
+    with its series drawn as bars: {"facts": [(label, text)], "chart": {...}}; None for other cases."""
+    why = (case.details or {}).get("anomaly")
+    if not why:
+        return None
+    facts = [(label, why[key]) for key, label in (
+        ("baseline", "Usually"), ("observed", "Seen"), ("score", "How unusual"), ("threshold", "When it is flagged"),
+        ("window", "Looked at"),
+    ) if why.get(key)]
+    return {"facts": facts, "chart": anomaly_chart(why.get("series"))}
+
+
+def anomaly_chart(series):
+    """Bars of the series' values (None: no data, no bar), the marked ones
+    (the anomaly) on a shaded band, and dashed lines at the baseline and the
+    limit; with the same in words for a screen reader."""
+    values = (series or {}).get("values") or []
+    if not values:
+        return None
+    known = [v for v in values if v is not None]
+    top = max([*known, series.get("baseline") or 0, series.get("limit") or 0, 1e-9]) * 1.1
+    step = CHART_WIDTH / len(values)
+    marked = set(series.get("marked") or [])
+
+    def y(value):
+        return round(CHART_HEIGHT - value / top * CHART_HEIGHT, 1)
+
+    bars = [{"x": round(i * step + step * 0.15, 1), "width": round(step * 0.7, 1), "y": y(v),
+             "height": round(CHART_HEIGHT - y(v), 1), "marked": i in marked}
+            for i, v in enumerate(values) if v is not None]
+    band = None
+    if marked:
+        band = {"x": round(min(marked) * step, 1), "width": round((max(marked) - min(marked) + 1) * step, 1)}
+    lines = [{"y": y(series[key]), "kind": key} for key in ("baseline", "limit") if series.get(key) is not None]
+    seen = [values[i] for i in sorted(marked) if values[i] is not None]
+    described = (f"{series['title']}, {len(values)} bars from {series['first']} to {series['last']}"
+                 + (f"; usually {series['baseline']:g}" if series.get("baseline") is not None else "")
+                 + (f"; limit {series['limit']:g}" if series.get("limit") is not None else "")
+                 + (f"; the marked bars: {', '.join(f'{v:g}' for v in seen)}" if seen else "") + ".")
+    return {"bars": bars, "band": band, "lines": lines, "width": CHART_WIDTH, "height": CHART_HEIGHT,
+            "title": series["title"], "first": series["first"], "last": series["last"],
+            "has_limit": series.get("limit") is not None, "has_baseline": series.get("baseline") is not None,
+            "words": described}

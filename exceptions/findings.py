@@ -51,6 +51,10 @@ class CaseKind:
     RESERVATION_NOT_RELEASED = "reservation_not_released"
     COUNT_VARIANCE = "count_variance"
     JOURNEY_STUCK = "journey_stuck"
+    PHANTOM_INVENTORY = "phantom_inventory"
+    ADJUSTMENT_OUTLIER = "adjustment_outlier"
+    REFUND_OUTLIER = "refund_outlier"
+    REJECTION_SPIKE = "rejection_spike"
 
 
 class Drift(models.TextChoices):

@@ -31,7 +31,7 @@ from inventory.sources import is_stale
 from inventory.trading import Calendar
 
 from .findings import CaseKind
-from .models import Case, DuplicateVerdict
+from .models import NEVER, Case, DuplicateVerdict, resolved_until
 from .services.sla import HAS_TARGET, RESOLVED_IN_TIME
 
 DAY_SECONDS = Decimal(86400)
@@ -46,7 +46,8 @@ def cases_at(scopes):
 
 
 def active_as_of(cases, until):
-    return cases.filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=until), opened_at__lt=until)
+    """Opened before `until` and not resolved before it (the case_active_as_of index)."""
+    return cases.alias(resolved_until=resolved_until()).filter(resolved_until__gte=until, opened_at__lt=until)
 
 
 def cases_urls(scopes):
@@ -120,7 +121,7 @@ SELECT scope_no, opened_at, n FROM (
            ROW_NUMBER() OVER (PARTITION BY scope_location.scope_no ORDER BY c.opened_at DESC) AS place,
            COUNT(*) OVER (PARTITION BY scope_location.scope_no) AS n
     FROM {cases} c JOIN scope_location ON c.location_id = scope_location.location_id
-    WHERE c.opened_at < %s AND (c.resolved_at IS NULL OR c.resolved_at >= %s)
+    WHERE c.opened_at < %s AND COALESCE(c.resolved_at, %s) >= %s
 ) ranked
 WHERE place = (n * %s + %s - 1) / %s
 """
@@ -143,7 +144,7 @@ def _opening_at_rank(scopes, until, fraction):
         relation = f"VALUES {values}"
     sql = RANKED_OPENINGS.format(pairs=relation, cases=Case._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, db_time(until), db_time(until), numerator, denominator, denominator])
+        cursor.execute(sql, [*params, db_time(until), db_time(NEVER), db_time(until), numerator, denominator, denominator])
         return {n: (aware(opened_at), count) for n, opened_at, count in cursor.fetchall()}
 
 

@@ -18,6 +18,7 @@ from .models import (
     Location,
     ObservedLevel,
     Position,
+    ReceivedDocument,
     Region,
     RejectedEvent,
     Snapshot,
@@ -227,6 +228,18 @@ class RejectedEventAdmin(ReadOnlyAdmin):
     search_fields = ["transaction_id", "cause"]
     list_select_related = ["source"]
     date_hierarchy = "received_at"
+
+
+@admin.register(ReceivedDocument)
+class ReceivedDocumentAdmin(ReadOnlyAdmin):
+    """The documents sources sent (a refused one's body: its page on integration health)."""
+
+    list_display = ["received_at", "source", "format", "status", "size", "lines", "accepted", "rejected", "ignored"]
+    list_filter = ["status", "format", "source"]
+    search_fields = ["sha256", "error"]
+    list_select_related = ["source"]
+    date_hierarchy = "received_at"
+    exclude = ["body"]
 
 
 @admin.register(BarcodeClash)

@@ -10,7 +10,7 @@ class InventoryConfig(AppConfig):
         from controltower.navigation import register
         from controltower.permissions import FEED_WATCHERS, JOURNEY_FOLLOWERS, SALES_CHECK_READERS
 
-        from . import journey_kpis, metrics
+        from . import journey_kpis, metrics, readiness_metrics
         from .records import register_records
         from .rollups import register_rollups
 
@@ -20,5 +20,6 @@ class InventoryConfig(AppConfig):
         register("store-day-sales", "Store-day sales", roles=SALES_CHECK_READERS, order=62)
         metrics.register_metrics()
         journey_kpis.register_metrics()
+        readiness_metrics.register_metrics()
         register_records()
         register_rollups()

@@ -30,6 +30,7 @@ from .models import (
     EventType,
     InventoryEvent,
     Location,
+    Position,
     RejectedEvent,
     SourceSystem,
     Transfer,
@@ -109,9 +110,9 @@ def empty(scope, *parts):
 
 
 # --------------------------------------------------------------------------
-# Item master (estate-wide: SKUs are not per location, and the item master
-# keeps no history, so these read it as it stands and ignore the scope's
-# locations and the window).
+# Item master (Scope.locations: the SKUs those locations carry). The item
+# master keeps no history, so these read it as it stands; the refused
+# barcodes are the ones refused in the window.
 # --------------------------------------------------------------------------
 
 def item_master_problem():
@@ -130,30 +131,99 @@ def bad_conversions():
     )
 
 
-def item_master_completeness(scope, window):
-    active = SKU.objects.filter(active=True)
-    total = active.count()
-    complete = active.exclude(item_master_problem()).count()
-    return Reading(
-        value=share(complete, total), sample=total, records_url=records.url("skus", active="true"),
-        detail={"complete": complete, "incomplete": total - complete},
-    )
+def carried_skus(scopes):
+    """{location id: {SKU id}} of the SKUs each location of `scopes` carries
+    (has a stock position for), read once; None when a scope names no
+    locations (the whole item master)."""
+    location_ids = union_of(scopes, "locations")
+    if location_ids is None:
+        return None
+    carried = {}
+    for location_id, sku_id in Position.objects.filter(location_id__in=location_ids).values_list(
+            "location_id", "sku_id"):
+        carried.setdefault(location_id, set()).add(sku_id)
+    return carried
 
 
-def duplicate_barcodes(scope, window):
+def skus_of(carried, scope):
+    """The SKU ids of `scope` (None: every SKU) from carried_skus()."""
+    if scope.locations is None or carried is None:
+        return None
+    return set().union(*(carried.get(pk, set()) for pk in scope.locations))
+
+
+def _item_master_many(scopes, problem, read):
+    """The item-master readings of many scopes: `read(scope, active, bad)`
+    with the ids of the active SKUs in scope (those its locations carry, or
+    all) and of those among them matching `problem`; no data for a scope
+    that names no location. Read once for all the scopes."""
+    carried = carried_skus(scopes)
+    active = set(SKU.objects.filter(active=True).values_list("pk", flat=True))
+    bad = set(SKU.objects.filter(active=True).filter(problem).values_list("pk", flat=True))
+    location_codes = codes_of(Location, scopes, "locations")
+    readings = []
+    for scope in scopes:
+        if empty(scope, "locations"):
+            readings.append(Reading(value=None, sample=0))
+            continue
+        mine = skus_of(carried, scope)
+        in_scope = active if mine is None else active & mine
+        readings.append(read(in_scope, bad & in_scope, location_codes(scope)))
+    return readings
+
+
+def item_master_completeness_many(scopes, window):
+    def read(active, bad, locations):
+        return Reading(
+            value=share(len(active) - len(bad), len(active)), sample=len(active),
+            records_url=records.url("skus", active="true", locations=locations),
+            detail={"complete": len(active) - len(bad), "incomplete": len(bad)},
+        )
+    return _item_master_many(scopes, item_master_problem(), read)
+
+
+def conversion_conflicts_many(scopes, window):
+    """Active SKUs in scope with a unit conversion the item master refuses;
+    no data when the scope carries no active SKU."""
+    def read(active, bad, locations):
+        return Reading(
+            value=Decimal(len(bad)) if active else None, sample=len(active),
+            records_url=records.url("skus", active="true", locations=locations, conversion_refused="true"),
+            detail={"skus": len(active)},
+        )
+    return _item_master_many(scopes, Q(Exists(bad_conversions())), read)
+
+
+def duplicate_barcodes_many(scopes, window):
     """Barcodes an item master import tried to give to a second SKU in the
-    window (kept as BarcodeClash when the row was refused). The tower itself
-    never holds a barcode on two SKUs (the import refuses it and the
-    database forbids it), so what it can measure is how often the source's
-    item master still carries one. No data when there is no item master."""
+    window (kept as BarcodeClash when the row was refused), where one of the
+    two SKUs is carried by the scope's locations. The tower itself never
+    holds a barcode on two SKUs (the import refuses it and the database
+    forbids it), so what it can measure is how often the source's item
+    master still carries one. No data when there is no item master, or the
+    locations carry no SKU."""
     if not SKU.objects.exists():
-        return Reading(value=None, sample=0)
-    clashes = in_window(BarcodeClash.objects.all(), "refused_at", window)
-    barcodes = clashes.values("barcode").distinct().count()
-    return Reading(
-        value=Decimal(barcodes), sample=clashes.count(),
-        records_url=records.url("barcode-clashes", since=window.since, until=window.until),
-    )
+        return [Reading(value=None, sample=0) for _ in scopes]
+    clashes = list(in_window(BarcodeClash.objects.all(), "refused_at", window).values_list(
+        "barcode", "sku_code", "held_by"))
+    carried = carried_skus(scopes)
+    code_of = dict(SKU.objects.filter(pk__in=set().union(*carried.values())).values_list("pk", "code")) \
+        if carried else {}
+    location_codes = codes_of(Location, scopes, "locations")
+    readings = []
+    for scope in scopes:
+        mine = skus_of(carried, scope)
+        if empty(scope, "locations") or (mine is not None and not mine):
+            readings.append(Reading(value=None, sample=0))
+            continue
+        codes_in = None if mine is None else {code_of[pk] for pk in mine}
+        hits = [c for c in clashes if codes_in is None or c[1] in codes_in or c[2] in codes_in]
+        readings.append(Reading(
+            value=Decimal(len({barcode for barcode, *_ in hits})), sample=len(hits),
+            records_url=records.url("barcode-clashes", since=window.since, until=window.until,
+                                    locations=location_codes(scope)),
+        ))
+    return readings
 
 
 # --------------------------------------------------------------------------
@@ -393,19 +463,28 @@ def register_metrics():
     """The inventory metrics: each defined once, in the words every screen shows."""
     register(
         "item_master_completeness", "Item master completeness", unit=Unit.PERCENT, better=HIGHER,
-        compute=item_master_completeness,
-        target="99", amber="95", scopes=(),
+        compute_many=item_master_completeness_many,
+        target="99", amber="95", scopes=("locations",), gate_only=True,
         definition="Active SKUs with a unit cost above zero, a category and a base unit, and no unit "
-                   "conversion the item master would refuse, over all active SKUs. The whole item master "
-                   "as it stands: it ignores the locations and the window.",
+                   "conversion the item master would refuse, over the active SKUs the locations carry "
+                   "(have stock positions for; every active SKU for the whole estate). The item master "
+                   "as it stands: the window is not used.",
     )
     register(
         "duplicate_barcodes", "Duplicate barcodes", unit=Unit.COUNT, better=LOWER,
-        compute=duplicate_barcodes,
-        target="0", amber="5", scopes=(),
+        compute_many=duplicate_barcodes_many,
+        target="0", amber="5", scopes=("locations",), gate_only=True,
         definition="Barcodes an item master load tried to give to a second SKU in the window (refused, "
-                   "as the tower holds a barcode on one SKU only). The whole item master: it ignores the "
+                   "as the tower holds a barcode on one SKU only), where either SKU is carried by the "
                    "locations.",
+    )
+    register(
+        "conversion_conflicts", "Unit conversion conflicts", unit=Unit.COUNT, better=LOWER,
+        compute_many=conversion_conflicts_many,
+        target="0", amber="5", scopes=("locations",), gate_only=True,
+        definition="Active SKUs carried by the locations with a unit conversion the item master refuses "
+                   "(a factor below 1, or the base unit as other than 1 of itself): their quantities "
+                   "cannot be trusted in base units. The item master as it stands.",
     )
     register(
         "event_acceptance_rate", "Event acceptance rate", unit=Unit.PERCENT, better=HIGHER,

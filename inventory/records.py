@@ -4,18 +4,30 @@ barcode clashes and count variances. Each list filters with the API's
 FilterSet of the same records, so a metric's link means the same on the
 page as in the API."""
 import django_filters
-from django.db.models import Exists
+from django.db.models import Exists, Q
 from django.urls import reverse
 
 from controltower.filters import CodesFilter, UtcDateTimeFilter
 from controltower.metrics import seconds_text
 from controltower.permissions import may_see_rejections
 from controltower.records import Column, register
+from controltower.scoping import visible_locations
 
 from .api.count_views import CountVarianceFilter
 from .api.filters import EventFilter, IngestDayFilter, RejectionFilter, SKUFilter
 from .metrics import bad_conversions, item_master_problem
-from .models import SKU, BarcodeClash, CountVariance, IngestDay, InventoryEvent, RejectedEvent
+from .models import (
+    SKU,
+    BarcodeClash,
+    CountVariance,
+    IngestDay,
+    InventoryEvent,
+    Location,
+    Position,
+    RejectedEvent,
+    SourceSystem,
+    Transfer,
+)
 
 
 def _code(related):
@@ -43,25 +55,76 @@ def rejection_status(rejection):
     return "Waiting for a fix and a replay"
 
 
+def carried_at(codes):
+    """The SKUs with a stock position at one of the locations `codes`, as a subquery."""
+    return Position.objects.filter(location__code__in=codes).values("sku_id")
+
+
 class SKURecordFilter(SKUFilter):
     complete = django_filters.BooleanFilter(
         method="filter_complete", help_text="false: only SKUs the item master completeness counts as incomplete")
+    conversion_refused = django_filters.BooleanFilter(
+        method="filter_conversion_refused", help_text="true: only SKUs with a unit conversion the item master refuses")
+    locations = CodesFilter(method="filter_locations",
+                            help_text="Location codes, comma-separated: the SKUs they carry (have positions for)")
 
     class Meta(SKUFilter.Meta):
-        fields = [*SKUFilter.Meta.fields, "complete"]
+        fields = [*SKUFilter.Meta.fields, "complete", "conversion_refused", "locations"]
 
     def filter_complete(self, queryset, name, value):
         return queryset.exclude(item_master_problem()) if value else queryset.filter(item_master_problem())
+
+    def filter_conversion_refused(self, queryset, name, value):
+        refused = Exists(bad_conversions())
+        return queryset.filter(refused) if value else queryset.exclude(refused)
+
+    def filter_locations(self, queryset, name, value):
+        return queryset.filter(pk__in=carried_at(value))
 
 
 class BarcodeClashFilter(django_filters.FilterSet):
     barcode = django_filters.CharFilter()
     since = UtcDateTimeFilter(field_name="refused_at", lookup_expr="gte", help_text="Refused at or after (ISO 8601)")
     until = UtcDateTimeFilter(field_name="refused_at", lookup_expr="lt", help_text="Refused before (ISO 8601)")
+    locations = CodesFilter(method="filter_locations",
+                            help_text="Location codes, comma-separated: clashes of a SKU they carry")
 
     class Meta:
         model = BarcodeClash
-        fields = ["barcode", "since", "until"]
+        fields = ["barcode", "since", "until", "locations"]
+
+    def filter_locations(self, queryset, name, value):
+        codes = SKU.objects.filter(pk__in=carried_at(value)).values("code")
+        return queryset.filter(Q(sku_code__in=codes) | Q(held_by__in=codes))
+
+
+class TransferRecordFilter(django_filters.FilterSet):
+    locations = CodesFilter(method="filter_locations", help_text="Location codes, comma-separated: either end")
+    open_at = UtcDateTimeFilter(method="filter_open_at",
+                                help_text="Only transfers shipped before and not received by then (ISO 8601)")
+
+    class Meta:
+        model = Transfer
+        fields = ["reference", "locations", "open_at"]
+
+    def filter_locations(self, queryset, name, value):
+        return queryset.filter(Q(to_location__code__in=value) | Q(from_location__code__in=value))
+
+    def filter_open_at(self, queryset, name, value):
+        return queryset.filter(Q(shipped_at__lt=value) & (Q(received_at__isnull=True) | Q(received_at__gte=value)))
+
+
+class StoreFeedFilter(django_filters.FilterSet):
+    locations = CodesFilter(field_name="code", help_text="Location codes, comma-separated")
+
+    class Meta:
+        model = Location
+        fields = ["locations", "kind"]
+
+
+def _target_feeds(location):
+    return ", ".join(sorted(s.code for s in location.lane_sources.all()
+                            if s.active and s.generation == SourceSystem.Generation.TARGET)) or None
 
 
 class CountRecordFilter(CountVarianceFilter):
@@ -171,6 +234,38 @@ def register_records():
             Column("Barcode", lambda c: c.barcode),
             Column("Refused for SKU", lambda c: c.sku_code),
             Column("Held by SKU", lambda c: c.held_by),
+        ],
+    )
+    register(
+        "transfers", "Transfers",
+        description="Each transfer line (transfer x SKU) between two locations, newest shipment first: "
+                    "shipped, received, or still in transit.",
+        rows=lambda user: Transfer.objects.select_related("sku", "from_location", "to_location").filter(
+            Q(to_location__in=visible_locations(user)) | Q(from_location__in=visible_locations(user))
+        ).order_by("-shipped_at", "-id"),
+        filterset=TransferRecordFilter,
+        columns=[
+            Column("Reference", lambda t: t.reference),
+            Column("SKU", lambda t: t.sku.code),
+            Column("From", lambda t: _code(t.from_location)),
+            Column("To", lambda t: t.to_location.code),
+            Column("Shipped", lambda t: t.shipped_at, "time"),
+            Column("Quantity shipped", lambda t: t.quantity_shipped, "number"),
+            Column("Received", lambda t: t.received_at, "time"),
+            Column("Quantity received", lambda t: t.quantity_received, "number"),
+        ],
+    )
+    register(
+        "store-feeds", "Locations and their target feeds",
+        description="Each location with the active target (new) systems whose lanes name it; a source "
+                    "without lanes feeds wherever it sends, so its events count too.",
+        rows=lambda user: visible_locations(user).prefetch_related("lane_sources").order_by("code"),
+        filterset=StoreFeedFilter,
+        columns=[
+            Column("Location", lambda loc: loc.code),
+            Column("Name", lambda loc: loc.name),
+            Column("Go-live", lambda loc: loc.go_live_date and loc.go_live_date.strftime("%d %b %Y")),
+            Column("Target feeds by lane", _target_feeds),
         ],
     )
     register(

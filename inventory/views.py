@@ -106,7 +106,10 @@ DOCUMENT_SHOWN_BYTES = 256 * 1024
 
 
 def _refused_document(request, pk):
-    """(the refused document, refusal): integration admins and admins open them."""
+    """(the refused document, refusal): integration admins and admins open them;
+    people who do not see integration health find none (out of sight is not found first)."""
+    if not navigation.allows("integration-health", request.user):
+        return None, not_found(request, f"No refused document {pk} in what you see.")
     if not may_open_documents(request.user):
         return None, refused(request, "Only integration admins and admins open the documents sources sent.", ALERT)
     document = ReceivedDocument.objects.select_related("source").filter(

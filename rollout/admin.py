@@ -1,16 +1,21 @@
 """Admin for the rollout. Waves refuse a planned cutover inside a blackout
 window (Wave.clean asks rollout.schedule). Evidence, sign-offs and go/no-go
 decisions are records: read-only here, made through rollout.gates. Waivers
-are approved with the action, which keeps the four-eyes rule."""
+are approved with the action, which keeps the four-eyes rule. Criteria and
+sign-off roles are changed on the wave page or the API (rollout.criteria:
+history, four eyes): here they are read; a new program gets the default
+playbook (rollout.playbook)."""
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from . import gates
+from .playbook import apply_playbook
 from .models import (
     BlackoutWindow,
     Criterion,
     Evaluation,
     Gate,
+    GateChange,
     GateTemplate,
     GoNoGo,
     Program,
@@ -34,12 +39,18 @@ class GateTemplateInline(admin.TabularInline):
     model = GateTemplate
     extra = 0
     show_change_link = True
+    readonly_fields = ("required_roles", "sign_off_only")
 
 
 @admin.register(Program)
 class ProgramAdmin(admin.ModelAdmin):
     list_display = ("name", "created_at")
     inlines = [GateTemplateInline, WaveInline]
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if not change:
+            apply_playbook(form.instance)
 
 
 class WaveLocationInline(admin.TabularInline):
@@ -73,12 +84,19 @@ class WaveAdmin(admin.ModelAdmin):
 class CriterionInline(admin.TabularInline):
     model = Criterion
     extra = 0
+    can_delete = False
+    readonly_fields = ("metric", "comparator", "threshold", "scope", "window_hours", "steady_hours", "baseline",
+                       "added_at", "retired_at")
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(GateTemplate)
 class GateTemplateAdmin(admin.ModelAdmin):
-    list_display = ("program", "order", "kind", "required_roles")
+    list_display = ("program", "order", "kind", "required_roles", "sign_off_only")
     list_filter = ("program",)
+    readonly_fields = ("required_roles", "sign_off_only")
     inlines = [CriterionInline]
 
 
@@ -105,6 +123,12 @@ class EvaluationAdmin(ReadOnlyAdmin):
     list_display = ("gate", "criterion", "at", "value", "threshold", "sample", "passed", "waived")
     list_filter = ("passed", "waived", "gate__wave__program")
     date_hierarchy = "at"
+
+
+@admin.register(GateChange)
+class GateChangeAdmin(ReadOnlyAdmin):
+    list_display = ("template", "action", "criterion", "status", "requested_by", "requested_at", "decided_by")
+    list_filter = ("action", "status", "template__program")
 
 
 @admin.register(SignOff)

@@ -6,7 +6,11 @@ the kept evidence (Evaluation); the views only render it.
     green   the gate passed, or it is open and every criterion is met (it
             may still wait for a sign-off or the go decision: the words say);
     amber   passing only by a waiver, or a sign-off went stale;
-    red     a criterion fails (or was never measured), or its waiver expired;
+    red     a criterion fails (or was never measured), its waiver expired,
+            or the gate has no measured criterion and nobody chose
+            "sign-off only";
+    sign-off only  no measured criterion, by the PMO's recorded choice: it
+            passes on its sign-offs and is never shown green;
     waiting not yet open.
 - A criterion as a screen shows it: value in the metric's unit, threshold,
   sample, the metric's definition from the registry, its trend.
@@ -26,12 +30,13 @@ from controltower.metrics import Scope, Window
 from controltower.models import Role
 from controltower.when import day
 
-from . import gates
+from . import criteria as gate_criteria
+from . import flags, gates
 from .evaluation import forecast, meets, scope_of
 from .models import BlackoutWindow, Criterion, Evaluation, Gate, GateKind, Waiver, Wave, WaveLocation
 
-GREEN, AMBER, RED, WAITING = "green", "amber", "red", "waiting"
-STATE_WORDS = {GREEN: "Green", AMBER: "Amber", RED: "Red", WAITING: "Not yet open"}
+GREEN, AMBER, RED, WAITING, SIGN_OFF_ONLY = "green", "amber", "red", "waiting", "sign-off-only"
+STATE_WORDS = {GREEN: "Green", AMBER: "Amber", RED: "Red", WAITING: "Not yet open", SIGN_OFF_ONLY: "Sign-off only"}
 
 
 # --------------------------------------------------------------------------
@@ -86,6 +91,11 @@ class CriterionView:
         return "not measured yet" if latest is None else fmt(self.metric, latest.value)
 
     @property
+    def measured_at(self):
+        """When the value shown was measured (None: never)."""
+        return None if self.state.latest is None else self.state.latest.at
+
+    @property
     def threshold(self):
         latest = self.state.latest
         return threshold_text(self.criterion, self.metric, latest.threshold if latest else None)
@@ -113,6 +123,8 @@ def criterion_views(state: gates.GateState, at, with_forecast=True):
     for criterion_state in state.criteria:
         criterion = criterion_state.criterion
         view = CriterionView(criterion, metric_of(criterion.metric), criterion_state)
+        if criterion_state.latest is not None:
+            view.records_url = criterion_state.latest.records_url  # the records as measured then
         if with_forecast and not criterion_state.counts and criterion_state.latest is not None:
             view.forecast = forecast(state.gate, criterion, at)
         views.append(view)
@@ -142,6 +154,11 @@ def role_names(roles):
 
 def open_cell(gate, state: gates.GateState):
     """The cell of an open gate, from its state now."""
+    if not state.criteria:
+        if not state.sign_off_only:
+            return Cell(gate.template, gate, RED, "No measured criterion; sign-off only not chosen")
+        waits = f"; awaits sign-off: {role_names(state.missing_roles)}" if state.missing_roles else ""
+        return Cell(gate.template, gate, SIGN_OFF_ONLY, "Sign-off only" + waits)
     red = [c for c in state.criteria if not c.counts]
     waived = [c for c in state.criteria if c.waived]
     stale = [s for s in state.sign_offs if s.stale]
@@ -194,8 +211,21 @@ def _waived_at_pass(passed):
     return found
 
 
-def passed_cell(gate, waived_criteria):
+def _measured_at_pass(passed):
+    """The ids of the passed gates that had a measured criterion when they passed."""
+    spans = {}
+    for template_id, added, retired in Criterion.objects.filter(
+            template_id__in={g.template_id for g in passed}).values_list("template_id", "added_at", "retired_at"):
+        spans.setdefault(template_id, []).append((added, retired))
+    return {gate.pk for gate in passed if gate.passed_at and any(
+        (added is None or added <= gate.passed_at) and (retired is None or retired > gate.passed_at)
+        for added, retired in spans.get(gate.template_id, ()))}
+
+
+def passed_cell(gate, waived_criteria, measured=True):
     passed = day(gate.passed_at) if gate.passed_at else ""
+    if not measured:
+        return Cell(gate.template, gate, SIGN_OFF_ONLY, f"Passed {passed} on sign-off only")
     if waived_criteria:
         return Cell(gate.template, gate, AMBER, f"Passed {passed} with {len(waived_criteria)} waived")
     return Cell(gate.template, gate, GREEN, f"Passed {passed}")
@@ -207,6 +237,8 @@ class WaveRow:
     cells: list[Cell]
     stores: int
     days_left: int | None  # to the planned cutover; negative: overdue
+    waiver_flags: list = field(default_factory=list)  # flags.WaiverFlag: waivers lapsing before the cutover
+    go_live_flags: list = field(default_factory=list)  # flags.GoLiveFlag: stores disagreeing with the cutover
 
     @property
     def days_left_words(self):
@@ -227,7 +259,9 @@ def board(program, user, at=None):
     waves = list(Wave.objects.restrict(user).filter(program=program).order_by("order"))
     all_gates = list(Gate.objects.filter(wave__in=waves).select_related("template", "wave"))
     by_cell = {(g.wave_id, g.template_id): g for g in all_gates}
-    waived = _waived_at_pass([g for g in all_gates if g.status == Gate.Status.PASSED])
+    passed = [g for g in all_gates if g.status == Gate.Status.PASSED]
+    waived, measured = _waived_at_pass(passed), _measured_at_pass(passed)
+    lapsing, disagreeing = flags.waivers_before_cutover(waves, at), flags.go_live_disagreements(waves)
     states = gates.gate_states([g for g in all_gates if g.status == Gate.Status.OPEN], at)
     stores = dict(WaveLocation.objects.filter(wave__in=waves).values("wave_id").annotate(n=Count("id"))
                   .values_list("wave_id", "n"))
@@ -239,11 +273,12 @@ def board(program, user, at=None):
             if gate is None or gate.status == Gate.Status.WAITING:
                 cells.append(Cell(template, gate, WAITING, "Not yet open"))
             elif gate.status == Gate.Status.PASSED:
-                cells.append(passed_cell(gate, waived.get(gate.pk, [])))
+                cells.append(passed_cell(gate, waived.get(gate.pk, []), gate.pk in measured))
             else:
                 cells.append(open_cell(gate, states[gate.pk]))
         days = (wave.planned_cutover - today).days if wave.planned_cutover else None
-        rows.append(WaveRow(wave, cells, stores.get(wave.pk, 0), days))
+        rows.append(WaveRow(wave, cells, stores.get(wave.pk, 0), days, lapsing.get(wave.pk, []),
+                            disagreeing.get(wave.pk, [])))
     return templates, rows
 
 
@@ -254,7 +289,7 @@ def cell_of(gate, at=None):
         return Cell(gate.template, gate, WAITING, "Not yet open"), None
     if gate.status == Gate.Status.PASSED:
         state = gates.gate_state(gate, gate.passed_at)
-        return passed_cell(gate, _waived_at_pass([gate]).get(gate.pk, [])), state
+        return passed_cell(gate, _waived_at_pass([gate]).get(gate.pk, []), bool(_measured_at_pass([gate]))), state
     state = gates.gate_state(gate, at)
     return open_cell(gate, state), state
 
@@ -324,6 +359,10 @@ class GateView:
     state: gates.GateState | None
     criteria: list[CriterionView] = field(default_factory=list)
     pending_waivers: list = field(default_factory=list)
+    waivers: list = field(default_factory=list)  # approved: reason, requester and approver stay shown
+    history: list = field(default_factory=list)  # GateChange, newest first
+    sign_off_only_choice: object = None  # the GateChange that chose sign-off only, in force
+    upcoming: list = field(default_factory=list)  # a gate not yet open: the criteria it will measure
 
     @property
     def is_open(self):
@@ -377,17 +416,23 @@ def wave_gates(wave, at=None):
                     c.trend = trend(gate, c.criterion, wave.started_at)
         view.pending_waivers = list(gate.waivers.filter(approved_at__isnull=True, expires_at__gt=at)
                                     .select_related("criterion", "requested_by"))
+        view.waivers = list(gate.waivers.filter(approved_at__isnull=False)
+                            .select_related("criterion", "requested_by", "approved_by").order_by("-approved_at"))
+        if gate.status == Gate.Status.WAITING:
+            view.upcoming = list(gate_criteria.active_criteria(gate.template, at))
+        view.history = list(gate_criteria.history(gate.template))
+        view.sign_off_only_choice = gate_criteria.sign_off_only_change(gate.template)
         views.append(view)
     return views
 
 
 def add_records_urls(wave, gate_view, at=None):
-    """Set each criterion's records_url from a measurement now: the registry's
-    Reading says where the records behind a value are listed (the kept
-    evidence holds the value, not the link)."""
+    """Set the records_url of each criterion whose evidence keeps none (kept
+    before evidence kept its link) from a measurement now: the registry's
+    Reading says where the records behind a value are listed."""
     at = at or timezone.now()
     for view in gate_view.criteria:
-        if view.metric is None:
+        if view.metric is None or view.records_url:
             continue
         criterion = view.criterion
         window = Window(at - timedelta(hours=criterion.window_hours), at)
@@ -398,7 +443,7 @@ def add_records_urls(wave, gate_view, at=None):
 @dataclass
 class StoreReadiness:
     location: object
-    values: list  # [(criterion view, text, meets or None)] in the gate's criteria order
+    values: list  # [(criterion view, text, meets or None, records URL)] in the gate's criteria order
     failing: int
 
 
@@ -420,7 +465,8 @@ def store_readiness(wave, gate_view, at=None) -> list[StoreReadiness]:
         for view in criteria:
             criterion = view.criterion
             window = Window(at - timedelta(hours=criterion.window_hours), at)
-            value = metrics.measure(criterion.metric, Scope.of(locations={location.pk}), window).value
+            reading = metrics.measure(criterion.metric, Scope.of(locations={location.pk}), window).reading
+            value = reading.value
             latest = view.state.latest  # its applied threshold (a baseline's is known once measured)
             if latest is not None:
                 threshold = latest.threshold
@@ -428,7 +474,7 @@ def store_readiness(wave, gate_view, at=None) -> list[StoreReadiness]:
                 threshold = None if criterion.baseline else criterion.threshold
             ok = None if value is None else meets(value, criterion.comparator, threshold)
             failing += ok is False
-            values.append((view, fmt(view.metric, value), ok))
+            values.append((view, fmt(view.metric, value), ok, reading.records_url))
         rows.append(StoreReadiness(location, values, failing))
     rows.sort(key=lambda row: (-row.failing, row.location.code))
     return rows

@@ -135,14 +135,16 @@ def evaluate_criterion(gate, criterion, at) -> Evaluation:
     waived = not passed and any(w.is_live(at) for w in gate.waivers.filter(criterion=criterion))
     return Evaluation.objects.create(
         gate=gate, criterion=criterion, at=at, value=measured.value, baseline_value=base, threshold=threshold,
-        sample=measured.reading.sample, passed=passed, waived=waived, note="; ".join(notes)[:300],
+        sample=measured.reading.sample, records_url=measured.reading.records_url[:2000], passed=passed,
+        waived=waived, note="; ".join(notes)[:300],
     )
 
 
 def evaluate_gate(gate, at=None):
     """Measure every criterion of `gate` now, keep the evidence, and pass the gate if it may."""
     at = at or timezone.now()
-    evaluations = [evaluate_criterion(gate, criterion, at) for criterion in gate.template.criteria.all()]
+    criteria = gate.template.criteria.filter(Criterion.part_of_gate_at(at))
+    evaluations = [evaluate_criterion(gate, criterion, at) for criterion in criteria]
     gates.try_pass(gate, at)
     return evaluations
 

@@ -101,6 +101,11 @@ class GateState:
     def passes(self):
         return not self.blockers
 
+    @property
+    def sign_off_only(self):
+        """No measured criterion, by the PMO's recorded choice: never shown green."""
+        return not self.criteria and self.gate.template.sign_off_only
+
 
 def turned_red_after(evaluations, since):
     """Whether a criterion's evidence (in time order) went red after `since`:
@@ -159,7 +164,8 @@ def gate_states(gates, at=None) -> dict[int, GateState]:
         return {}
     ids = [g.pk for g in gates]
     criteria = {}
-    for criterion in Criterion.objects.filter(template_id__in={g.template_id for g in gates}).order_by("template", "id"):
+    for criterion in Criterion.objects.filter(Criterion.part_of_gate_at(at),
+                                              template_id__in={g.template_id for g in gates}).order_by("template", "id"):
         criteria.setdefault(criterion.template_id, []).append(criterion)
     signed = {}
     for sign_off in (SignOff.objects.filter(gate_id__in=ids, at__lte=at).select_related("person")
@@ -200,6 +206,8 @@ def _state(gate, at, criteria, signed, history, waivers, decision) -> GateState:
     missing = [role for role in gate.template.required_roles if role not in current]
 
     state = GateState(gate, states, sign_offs, missing, decision)
+    if not states and not gate.template.sign_off_only:
+        state.blockers.append("No measured criterion: add one, or choose sign-off only")
     for criterion in states:
         if criterion.counts:
             continue

@@ -134,8 +134,9 @@ def pick_wave(waves, wanted):
 
 
 def hypercare_metrics():
-    """The KPIs of the dashboard: every metric measured per store (so per wave and region too)."""
-    return [metric for metric in metrics.metrics() if "locations" in metric.scopes]
+    """The KPIs of the dashboard: every metric measured per store (so per wave
+    and region too), but the gates' readiness measures."""
+    return [metric for metric in metrics.metrics() if "locations" in metric.scopes and not metric.gate_only]
 
 
 def gate_targets(wave):
@@ -226,10 +227,12 @@ def trends(wave, lines, day):
 
 # ------------------------------------------------------------------ stores' KPIs
 
-def worst_stores(wave, stores, day, targets=None):
+def worst_stores(wave, stores, day, targets=None, live=None, now=None):
     """Per KPI, the wave's stores ranked worst first by the metric's good direction, each store's
     value as its tile shows it (rollups.latest: the day's, else its latest of the week before);
-    stores with no data come last, said as no data."""
+    stores with no data come last, said as no data. The rolled-up KPIs are ranked in the database
+    (rollups.worst) and only the stores shown are read whole; the live ones are measured for every
+    store (`live`: the page's dashboards.live_tiles, when it has them)."""
     targets = targets or {}
     table = Table("worst-stores", "Worst stores per KPI", ["KPI", "Rank", "Store", "Region", "Value"],
                   empty="No stores in this wave yet.",
@@ -238,10 +241,24 @@ def worst_stores(wave, stores, day, targets=None):
     if not stores or day is None:
         return table
     kpis = hypercare_metrics()
-    found = dashboards.measured([metric.key for metric in kpis], "location", [store.code for store in stores], day,
-                                targets)
+    codes = [store.code for store in stores]
+    rolled = [metric for metric in kpis if not metric.live]
+    ranked = rollups.worst([m.key for m in rolled], "location", codes, day,
+                           {m.key for m in rolled if m.better == HIGHER}, WORST_SHOWN)
+    candidates = {}
+    for metric in rolled:
+        known = ranked.get(metric.key, set())
+        # Fewer known than shown: they are all there, and the first stores without data follow.
+        unknown = [code for code in codes if code not in known][:max(WORST_SHOWN - len(known), 0)]
+        candidates[metric.key] = known | set(unknown)
+    read = {code for members in candidates.values() for code in members}
+    found = dashboards.measured([m.key for m in rolled], "location", [code for code in codes if code in read], day,
+                                targets, live={})
+    found.update(dashboards.measured([m.key for m in kpis if m.live], "location", codes, day, targets, now, live))
     for metric in kpis:
-        rows = [(store, found[(metric.key, store.code)]) for store in stores]
+        members = candidates.get(metric.key)
+        rows = [(store, found[(metric.key, store.code)]) for store in stores
+                if members is None or store.code in members]
         known = [(store, tile) for store, tile in rows if tile.value is not None]
         if not known:
             table.rows.append([Cell(metric.label), Cell(""), Cell("No store of the wave has data"), Cell(""),
@@ -257,12 +274,12 @@ def worst_stores(wave, stores, day, targets=None):
     return table
 
 
-def store_kpis(wave, stores, day, title, targets=None):
+def store_kpis(wave, stores, day, title, targets=None, live=None, now=None):
     """The stores with every KPI as its tile shows it (a row per store, a column per KPI)."""
     targets = targets or {}
     kpis = hypercare_metrics()
     table = Table("stores", title, ["Store", "Region", *[m.label for m in kpis]], empty="No stores here.")
-    found = dashboards.measured([m.key for m in kpis], "location", [s.code for s in stores], day, targets)
+    found = dashboards.measured([m.key for m in kpis], "location", [s.code for s in stores], day, targets, now, live)
     for store in stores:
         link = reverse("hypercare-location", args=[wave.pk, store.code])
         table.rows.append([Cell(f"{store.code} {store.name}", link),
@@ -418,7 +435,7 @@ def channel_kpis(day):
         dimension = rollups.dimension("channel")
     except ValueError:
         return None
-    kpis = [metric for metric in metrics.metrics() if dimension.part in metric.scopes]
+    kpis = [metric for metric in metrics.metrics() if dimension.part in metric.scopes and not metric.gate_only]
     if not kpis:
         return None
     names = dict(Channel.objects.values_list("code", "name"))
@@ -438,25 +455,36 @@ def _whole(user, scope):
     return scope if role_of(user) in ESTATE_ROLES else ""
 
 
-def _charts(wave, dimension, member, lines, day, targets, now=None):
+def _charts(wave, dimension, member, lines, day, targets, now=None, live=None):
     shown, without_data = trends(wave, lines, day)
     return {"tiles": dashboards.tiles([m.key for m in hypercare_metrics()], dimension, member, day,
-                                      targets=target_values(targets), now=now),
+                                      targets=target_values(targets), now=now, live=live),
             "trends": shown, "trends_without_data": without_data, "period": period(wave, day)}
+
+
+def _live(stores, tiles_of, targets, now, charts):
+    """The live KPIs of the page's stores, and of its tiles' member (`tiles_of`: (dimension,
+    member)) when it draws them: each measured once for both (dashboards.live_tiles)."""
+    dimension, member = tiles_of
+    groups = [("location", [store.code for store in stores])] + ([(dimension, [member])] if charts else [])
+    return dashboards.live_tiles([m.key for m in hypercare_metrics()], groups, target_values(targets), now)
 
 
 def wave_page(user, wave, now=None, charts=True):
     """`charts` False: the tables only (a CSV export)."""
+    now = now or timezone.now()
     day = rollups.last_day()
     stores = wave_stores(wave, user)
     member = str(wave.pk)
     targets = gate_targets(wave)
+    live = _live(stores, (WAVE_DIMENSION, member), targets, now, charts)
     page = {"day": day, "stores": stores,
-            "tables": [regions_table(wave, stores), worst_stores(wave, stores, day, target_values(targets)),
+            "tables": [regions_table(wave, stores), worst_stores(wave, stores, day, target_values(targets), live, now),
                        open_cases(user, stores, now, among=wave_locations(wave, user),
                                   scope=_whole(user, f"{WAVE_DIMENSION}:{member}"))]}
     if charts:
-        page.update(_charts(wave, WAVE_DIMENSION, member, [(wave.name, WAVE_DIMENSION, member)], day, targets, now))
+        page.update(_charts(wave, WAVE_DIMENSION, member, [(wave.name, WAVE_DIMENSION, member)], day, targets, now,
+                            live))
     return page
 
 
@@ -464,19 +492,21 @@ def region_page(user, wave, region, now=None, charts=True, stores=None):
     """The wave's stores in `region`: the tiles and the first trend line measure them (the wave's
     part of the region, rollout.rollups), as the table lists them. `stores`: the wave's stores
     `user` sees, when the caller has them already."""
+    now = now or timezone.now()
     day = rollups.last_day()
     stores = [store for store in (wave_stores(wave, user) if stores is None else stores)
               if store.region_id == region.pk]
     targets = gate_targets(wave)
+    member = wave_region_member(wave, region)
+    live = _live(stores, (WAVE_REGION_DIMENSION, member), targets, now, charts)
     page = {"day": day, "stores": stores,
-            "tables": [store_kpis(wave, stores, day, f"The wave's stores in {region.code}", target_values(targets)),
-                       open_cases(user, stores, now,
-                                  scope=_whole(user, f"{WAVE_REGION_DIMENSION}:{wave_region_member(wave, region)}"))]}
+            "tables": [store_kpis(wave, stores, day, f"The wave's stores in {region.code}", target_values(targets),
+                                  live, now),
+                       open_cases(user, stores, now, scope=_whole(user, f"{WAVE_REGION_DIMENSION}:{member}"))]}
     if charts:
-        member = wave_region_member(wave, region)
         page.update(_charts(wave, WAVE_REGION_DIMENSION, member,
                             [(f"{wave.name} in {region.code}", WAVE_REGION_DIMENSION, member),
-                             (wave.name, WAVE_DIMENSION, str(wave.pk))], day, targets, now))
+                             (wave.name, WAVE_DIMENSION, str(wave.pk))], day, targets, now, live))
     return page
 
 

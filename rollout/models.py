@@ -186,6 +186,10 @@ class GateTemplate(models.Model):
         default=list, blank=True,
         help_text="The roles (controltower Role values) that must sign off, e.g. [\"finance\", \"integration_admin\"].",
     )
+    # A gate with no measured criterion never shows green: it passes on its
+    # sign-offs only when the PMO chose that, on the record (rollout.criteria).
+    sign_off_only = models.BooleanField(
+        default=False, help_text="Chosen by the PMO: the gate has no measured criterion and passes on sign-offs.")
 
     class Meta:
         ordering = ["program", "order"]
@@ -236,10 +240,18 @@ class Criterion(models.Model):
         null=True, blank=True, help_text="It must have passed continuously for this many hours."
     )
     baseline = models.CharField(max_length=16, choices=Baseline.choices, blank=True, default=Baseline.NONE)
+    added_at = models.DateTimeField(null=True, blank=True, help_text="None: since the gate was set up.")
+    retired_at = models.DateTimeField(null=True, blank=True, help_text="No longer part of the gate from then on.")
 
     class Meta:
         ordering = ["template", "id"]
         verbose_name_plural = "criteria"
+
+    @staticmethod
+    def part_of_gate_at(at, prefix=""):
+        """The criteria that were part of their gate at `at` (a Q)."""
+        return ((Q(**{f"{prefix}added_at__isnull": True}) | Q(**{f"{prefix}added_at__lte": at}))
+                & (Q(**{f"{prefix}retired_at__isnull": True}) | Q(**{f"{prefix}retired_at__gt": at})))
 
     def clean(self):
         from django.core.exceptions import ValidationError
@@ -303,6 +315,7 @@ class Evaluation(models.Model):
         help_text="The threshold applied (the baseline plus the offset for a baseline criterion).",
     )
     sample = models.PositiveIntegerField(default=0)
+    records_url = models.CharField(max_length=2000, blank=True, help_text="Where the records behind the value are listed.")
     passed = models.BooleanField(help_text="The measurement met the criterion (and held for its steady duration).")
     waived = models.BooleanField(default=False, help_text="Failed, but a live waiver covered it.")
     note = models.CharField(max_length=300, blank=True)
@@ -429,6 +442,94 @@ class GoNoGo(models.Model):
 
     def __str__(self):
         return f"{self.get_decision_display()} for {self.gate.wave} by {self.decided_by}"
+
+
+CHANGE_FIELD_WORDS = {
+    "metric": "metric", "comparator": "must be", "threshold": "threshold", "scope": "measured over",
+    "window_hours": "window (hours)", "steady_hours": "held for (hours)", "baseline": "baseline",
+    "required_roles": "roles", "sign_off_only": "sign-off only",
+}
+
+
+class GateChangeQuerySet(ScopedQuerySet):
+    def restrict_person(self, user):
+        """A gate's history is seen by who sees its program."""
+        return self.filter(template__program__in=Program.objects.restrict_person(user))
+
+
+class GateChange(models.Model):
+    """A change to a gate's criteria or sign-off roles (rollout.criteria), in
+    its history: who, when, why, what it was and what it became. A change
+    that loosens a criterion (a threshold made easier to meet, a comparator
+    changed, a criterion retired) waits for a second person of the PMO or an
+    admin: it is applied when approved, and stays declined if not."""
+
+    class Action(models.TextChoices):
+        ADD = "add", "Criterion added"
+        EDIT = "edit", "Criterion changed"
+        RETIRE = "retire", "Criterion retired"
+        ROLES = "roles", "Sign-off roles changed"
+        SIGN_OFF_ONLY = "sign_off_only", "Sign-off only chosen"
+        MEASURED = "measured", "Sign-off only withdrawn"
+
+    class Status(models.TextChoices):
+        APPLIED = "applied"
+        PENDING = "pending", "Waiting for a second approver"
+        DECLINED = "declined"
+
+    template = models.ForeignKey(GateTemplate, on_delete=models.CASCADE, related_name="changes")
+    criterion = models.ForeignKey(Criterion, null=True, blank=True, on_delete=models.CASCADE, related_name="changes")
+    action = models.CharField(max_length=16, choices=Action.choices)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.APPLIED)
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    reason = models.TextField()
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField()
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+", help_text="The second person, for a change that loosens.")
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    objects = GateChangeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["template", "-requested_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(decided_by=F("requested_by")), name="gate_change_four_eyes"),
+        ]
+        indexes = [models.Index(fields=["template", "status"], name="gate_change_status")]
+
+    @property
+    def in_words(self):
+        """What it changed, in words: "threshold 95 → 90"; for an addition,
+        what was added: "metric Training completion; comparator at least; ..."."""
+        def shown(name, value):
+            if value is None or value == "":
+                return "none"
+            if name == "metric":
+                from controltower import metrics
+
+                try:
+                    return metrics.get(value).label
+                except ValueError:
+                    return str(value)
+            if name == "required_roles":
+                return ", ".join(Role(role).label if role in Role.values else role for role in value) or "none"
+            words = {"comparator": Criterion.Comparator, "scope": Criterion.ScopeKind, "baseline": Criterion.Baseline}
+            if name in words and value in words[name].values:
+                return words[name](value).label
+            if isinstance(value, bool):
+                return "yes" if value else "no"
+            return str(value)
+
+        before = self.before or {}
+        parts = [f"{CHANGE_FIELD_WORDS.get(name, name)} {shown(name, before[name]) + ' → ' if name in before else ''}"
+                 f"{shown(name, value)}" for name, value in (self.after or {}).items()
+                 if name not in before or before[name] != value]
+        return "; ".join(parts)
+
+    def __str__(self):
+        return f"{self.get_action_display()} on {self.template} by {self.requested_by}"
 
 
 class BlackoutQuerySet(ScopedQuerySet):

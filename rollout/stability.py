@@ -99,7 +99,8 @@ def verdicts(user, now=None) -> list[Verdict]:
         wave__in=waves, template__kind=GateKind.HYPERCARE_EXIT).select_related("template", "wave")}
     states = gate_states(gates.values(), now)
     # A wave whose exit gate is not set up yet: its program's exit criteria, none measured.
-    unmeasured = {template.program_id: [CriterionState(c, None, None, None) for c in template.criteria.all()]
+    unmeasured = {template.program_id: [CriterionState(c, None, None, None) for c in template.criteria.all()
+                                           if c.retired_at is None]
                   for template in GateTemplate.objects.filter(
                       program__in={wave.program_id for wave in waves if wave.pk not in gates},
                       kind=GateKind.HYPERCARE_EXIT).prefetch_related("criteria")}
@@ -126,9 +127,12 @@ def top_problems(user, waves, limit=PROBLEMS_SHOWN):
         return []
     stores = visible_locations(user).filter(wave_memberships__wave__in=waves).values("pk")
     cases = Case.objects.restrict(user).filter(status__in=Case.ACTIVE, location__in=stores)
-    return list(cases.select_related("location", "sku")
-                .order_by(F("value_at_risk").desc(), "severity", F("resolution_due_at").asc(nulls_last=True), "pk")
-                [:limit])
+    # Ranked on the ids alone (read from an index, exceptions' case_active_as_of), then the few shown read whole:
+    # a wave's stores have tens of thousands of active cases.
+    ranked = list(cases.order_by(F("value_at_risk").desc(), "severity", F("resolution_due_at").asc(nulls_last=True),
+                                 "pk").values_list("pk", flat=True)[:limit])
+    found = Case.objects.select_related("location", "sku").in_bulk(ranked)
+    return [found[pk] for pk in ranked]
 
 
 @dataclass

@@ -24,7 +24,8 @@ from controltower.tasks import enqueue
 from controltower.when import when
 
 from . import board as readiness
-from . import gates
+from . import flags, gates
+from . import setup as gate_setup
 from .evaluation import latest_request, request_evaluation
 from .forms import CutoverForm, GoNoGoForm, SignOffForm, WaiverForm
 from .models import Gate, GateKind, GoNoGo, Program, Waiver, Wave
@@ -56,6 +57,7 @@ def board(request):
         templates, rows = readiness.board(program, request.user)
         blackouts = list(readiness.program_blackouts(program))
         context.update(templates=templates, rows=rows, blackouts=blackouts,
+                       flagged=[row for row in rows if row.waiver_flags or row.go_live_flags],
                        timeline=readiness.timeline(rows, blackouts))
     return render(request, "rollout/board.html", context)
 
@@ -83,7 +85,9 @@ def gate_cell(request, pk):
     })
 
 
-def _wave_page(request, wave, status=200, **forms):
+def _wave_page(request, wave, status=200, setup=None, notes=None, **forms):
+    """The wave page; `setup`: a gate setup form refused ({(gate id, key): form}),
+    `notes`: what a setup change did ({gate id: words})."""
     now = timezone.now()
     gate_views = readiness.wave_gates(wave, now)
     current = readiness.open_gate(gate_views)
@@ -91,6 +95,7 @@ def _wave_page(request, wave, status=200, **forms):
     role = role_of(user)
     context = {
         "wave": wave,
+        "now": now,
         "gate_views": gate_views,
         "current": current,
         "days_left": readiness.days_left(wave, now),
@@ -103,7 +108,11 @@ def _wave_page(request, wave, status=200, **forms):
         if may_manage_rollout(user) and wave.actual_cutover is None else None,
         "stores": [],
         "evaluation_request": latest_request(wave),
+        "waiver_flags": flags.waivers_before_cutover([wave], now).get(wave.pk, []),
+        "go_live_flags": flags.go_live_disagreements([wave]).get(wave.pk, []),
     }
+    if context["may_manage"]:
+        gate_setup.attach(gate_views, bound=setup, notes=notes)
     if current is not None:
         readiness.add_records_urls(wave, current, now)
         required = current.gate.template.required_roles

@@ -1,6 +1,7 @@
 """Loading waves and their stores (POST /api/v1/waves/load, `import_waves FILE`).
 
-One row per wave: program (name; created when new), name, kind (pilot or
+One row per wave: program (name; created when new, with the default
+playbook's gates, rollout.playbook), name, kind (pilot or
 regional), order, planned_cutover (YYYY-MM-DD, optional), locations (codes
 separated by ";", optional: the wave's whole list, replacing the one stored).
 Upsert by program and wave name. A row is refused, with {field: [messages]},
@@ -19,6 +20,7 @@ from inventory.masterdata import DATE_TEXT
 from inventory.models import Location
 
 from .gates import ensure_gates
+from .playbook import apply_playbook
 from .models import Program, Wave, WaveLocation
 
 WAVE_COLUMNS = ("program", "name", "kind", "order")
@@ -57,7 +59,9 @@ def _parse(row, errors):
 
 def _load(values):
     """Write one valid row; raises _Refused (rolled back) on a conflict."""
-    program, _ = Program.objects.get_or_create(name=values["program"])
+    program, new = Program.objects.get_or_create(name=values["program"])
+    if new:
+        apply_playbook(program)
     wave = Wave.objects.filter(program=program, name=values["name"]).first()
     created = wave is None
     wave = wave or Wave(program=program, name=values["name"])

@@ -39,6 +39,9 @@ from .counts import count_variance
 from .unmatched import beyond_reserved, fulfil_beyond_staged, transfer_in_without_out
 from .reservations import release_expired, reservation_not_released
 from .journeys import journey_stuck
+from .phantom import phantom_inventory
+from .outliers import adjustment_outlier, refund_outlier
+from .spikes import rejection_spike
 
 
 def find(kind, now, since=None):
@@ -69,6 +72,7 @@ def run_reconciliation(kind, now=None, since=None):
 
 
 __all__ = [
+    "adjustment_outlier",
     "beyond_reserved",
     "count_variance",
     "financial_variance",
@@ -78,8 +82,11 @@ __all__ = [
     "master_data_rejections",
     "mismatches_in",
     "negative_stock",
+    "phantom_inventory",
     "projection_drift",
     "receipt_without_po",
+    "refund_outlier",
+    "rejection_spike",
     "release_expired",
     "reservation_not_released",
     "return_not_dispositioned",

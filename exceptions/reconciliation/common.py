@@ -2,6 +2,7 @@
 risk, money to the cent, rows of a raw query, local times and plain words."""
 from __future__ import annotations
 
+import math
 from decimal import Context, Decimal
 from zoneinfo import ZoneInfo
 
@@ -65,3 +66,27 @@ def to_decimal(value):
 def plain_number(value):
     """2 for 2.0000, 0.5 for 0.5000 (no exponent)."""
     return format(to_decimal(value).normalize(), "f")
+
+
+def anomaly(*, baseline, observed, score, threshold, window, series, numbers):
+    """An anomaly case's details: what is normal (baseline), what was seen
+    (observed), how unusual that is (score, against the threshold), over
+    which window, in words a store manager reads; the series for its small
+    chart ({"title", "values", "first", "last", "marked": [indexes],
+    "baseline", "limit"}); and the numbers behind the words, for the API."""
+    return {"anomaly": {"baseline": baseline, "observed": observed, "score": score, "threshold": threshold,
+                        "window": window, "series": series, "numbers": numbers}}
+
+
+def once_in(chance):
+    """How often a chance comes up, in words: "about once in 4,300" (two significant figures)."""
+    odds = 1 / chance
+    return f"about once in {float(f'{odds:.2g}'):,.0f}"
+
+
+def chance_words(log_p):
+    """A tiny probability, from its natural logarithm, as people say it: "1 in 12,000"."""
+    odds = math.exp(min(-log_p, 700))
+    if odds >= 1e9:
+        return f"less than 1 in {1e9:,.0f}"
+    return f"1 in {odds:,.0f}"

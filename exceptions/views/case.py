@@ -34,7 +34,7 @@ from ..forms import (
     ResolveForm,
     WaitForm,
 )
-from ..details import case_details
+from ..details import anomaly, case_details
 from ..models import CaseLink
 from ..services.sla import sla_state
 from .common import ALERT, CHANGED, case_in_scope
@@ -78,6 +78,7 @@ def _body_context(request, case, **forms):
     context = {
         "case": case,
         "details": case_details(case),
+        "anomaly": anomaly(case),
         "now": now,
         "sla": sla_state(case, now),
         "actions": actions.allowed_actions(case, request.user),

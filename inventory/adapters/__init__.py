@@ -7,6 +7,7 @@ what an adapter declares). An endpoint takes the adapters it names:
     adapter = for_content_type(request.content_type, ["events"])
     report = adapter.receive(source, body)
 """
+from .epcis.capture import EpcisJson, EpcisXml
 from .events import TowerEvents
 from .poslog import POSLog
 from .registry import (
@@ -22,6 +23,8 @@ from .registry import (
 from .shopify import ShopifyInventory
 
 register(TowerEvents())
+register(EpcisJson())
+register(EpcisXml())
 register(POSLog())
 register(ShopifyInventory())
 

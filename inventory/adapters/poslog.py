@@ -72,7 +72,12 @@ def local(tag):
 
 
 def flag(element, name):
-    return (element.get(name) or "").strip().lower() in TRUE
+    """A POSLog flag: an attribute, or a child element as some tills write it."""
+    value = element.get(name)
+    if value is None:
+        node = child(element, name)
+        value = node.text if node is not None else ""
+    return (value or "").strip().lower() in TRUE
 
 
 def child(element, name):
@@ -239,12 +244,14 @@ class Line:
             self.sku = item_id(self.item)
 
     def undoes(self, other):
-        """This voiding line undoes `other`: the same item, the opposite quantity."""
+        """This voiding line of a negative quantity undoes `other`: the same
+        item, the opposite quantity. (A till that flags the voided line itself
+        sends its quantity as rung up, positive: it undoes nothing else.)"""
         return (
             other.item is not None and not other.voided and not other.undone_by
             and other.kind == self.kind and other.sku == self.sku
             and isinstance(other.quantity, Decimal) and isinstance(self.quantity, Decimal)
-            and other.quantity == -self.quantity
+            and self.quantity < 0 and other.quantity == -self.quantity
         )
 
 

@@ -95,14 +95,15 @@ class Adapter(ABC):
                 results.append(EventResult(item.key, "ignored", reason=item.reason, detail=item.detail))
         return IngestReport(results, counts_ignored=bool(self.ignored_reasons))
 
-    def receive(self, source, body: bytes, received_at=None) -> IngestReport:
-        """Parse `body` and post what it says as `source`, and record the
+    def receive(self, source, body: bytes, received_at=None, **options) -> IngestReport:
+        """Parse `body` and post what it says as `source` (with the format's
+        `options`, e.g. EPCIS's capture error behaviour), and record the
         document (inventory.received_documents). Raises Unparseable or
         IngestError when it is refused whole: nothing of it is posted, and
         the document is kept with its body and the one line why."""
         received_at = received_at or timezone.now()
         try:
-            report = self.post(source, self.parse(body), received_at=received_at)
+            report = self.post(source, self.parse(body), received_at=received_at, **options)
         except IngestError as refused:
             received_documents.record(source, self.name, body, received_at, error=str(refused))
             raise

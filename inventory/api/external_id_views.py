@@ -8,12 +8,13 @@ import_external_ids`), for admins and integration admins.
 from django.http import Http404
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import NotFound, ParseError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from controltower.api import ImportReportSerializer, JSONParser, body_list
 from controltower.imports import ImportRefused
+from controltower.tokens import SourceClient
 from inventory.external_ids import import_external_ids
 from inventory.models import ExternalId, SourceSystem
 
@@ -47,6 +48,13 @@ class ExternalIdListView(generics.ListAPIView):
     serializer_class = ExternalIdSerializer
     parser_classes = [JSONParser]
     permission_classes = [IsAuthenticated, MayMapIdentifiers]
+
+    def permission_denied(self, request, message=None, code=None):
+        """A person who does not map ids finds no source here (out of sight is not found
+        first, as a rejection is); a source's token is refused with the rule."""
+        if request.user and request.user.is_authenticated and not isinstance(request.user, SourceClient):
+            raise NotFound(f"No source system {self.kwargs['code']!r} in what you see.")
+        super().permission_denied(request, message=message, code=code)
 
     def source(self):
         source = SourceSystem.objects.filter(code=self.kwargs["code"]).first()
@@ -88,8 +96,8 @@ class ExternalIdListView(generics.ListAPIView):
                 description="A row refused (the report lists each by row and field, with a `detail`; nothing "
                             "loaded), or not a JSON object with an 'external_ids' list, or too many rows",
             ),
-            403: OpenApiResponse(description="Not an admin or integration admin"),
-            404: OpenApiResponse(description="No such source system"),
+            403: OpenApiResponse(description="A source system's token: only people map ids"),
+            404: OpenApiResponse(description="No such source system, or not an admin or integration admin"),
         },
         examples=[OpenApiExample("A store number and a Shopify item", request_only=True, value={"external_ids": [
             {"kind": "location", "external_id": "0042", "code": "S001"},

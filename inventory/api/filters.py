@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from controltower.filters import CodesFilter, UtcDateTimeFilter
 from inventory.journeys import STEP_NAMES
+from inventory.readiness_metrics import order_in_flight, return_unposted
 from inventory.models import (
     SKU,
     Barcode,
@@ -150,10 +151,18 @@ class JourneyFilter(django_filters.FilterSet):
     )
     since = UtcDateTimeFilter(method="filter_nothing", help_text="At or after (ISO 8601)")
     until = UtcDateTimeFilter(method="filter_nothing", help_text="Before (ISO 8601)")
+    open = django_filters.BooleanFilter(
+        method="filter_open", help_text="true: only orders in flight and returns received but not refunded "
+                                        "(the work a cutover would strand); false: only the others")
 
     class Meta:
         model = Journey
-        fields = ["kind", "state", "location", "locations", "channel", "channels", "stuck", "step", "since", "until"]
+        fields = ["kind", "state", "location", "locations", "channel", "channels", "stuck", "step", "since", "until",
+                  "open"]
+
+    def filter_open(self, queryset, name, value):
+        unfinished = order_in_flight() | return_unposted()
+        return queryset.filter(unfinished) if value else queryset.exclude(unfinished)
 
     def filter_stuck(self, queryset, name, value):
         stuck = Q(due_at__lt=timezone.now())

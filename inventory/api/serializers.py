@@ -87,7 +87,7 @@ class LocationSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Location
-        fields = ["code", "name", "kind", "region", "timezone", "banner", "format", "go_live_date", "active"]
+        fields = ["code", "name", "kind", "region", "timezone", "banner", "format", "go_live_date", "gln", "active"]
 
 
 @extend_schema_field({"type": "number", "minimum": 1, "example": 453.59237})

@@ -1,9 +1,10 @@
 from django.urls import path
 
-from . import external_id_views, views
+from . import epcis_views, external_id_views, views
 
 urlpatterns = [
     path("events", views.EventListView.as_view(), name="api-events"),
+    path("epcis/capture", epcis_views.EpcisCaptureView.as_view(), name="api-epcis-capture"),
     path("positions", views.PositionListView.as_view(), name="api-positions"),
     path("locations", views.LocationListView.as_view(), name="api-locations"),
     path("skus", views.SKUListView.as_view(), name="api-skus"),

@@ -7,6 +7,7 @@ from ..models import (
     Criterion,
     Evaluation,
     Gate,
+    GateChange,
     GateTemplate,
     GoNoGo,
     Program,
@@ -25,11 +26,14 @@ class CriterionSerializer(serializers.ModelSerializer):
 
 
 class GateTemplateSerializer(serializers.ModelSerializer):
-    criteria = CriterionSerializer(many=True, read_only=True)
+    criteria = serializers.SerializerMethodField(help_text="The criteria part of the gate now (not retired)")
 
     class Meta:
         model = GateTemplate
-        fields = ["id", "kind", "order", "required_roles", "criteria"]
+        fields = ["id", "kind", "order", "required_roles", "sign_off_only", "criteria"]
+
+    def get_criteria(self, template) -> CriterionSerializer(many=True):
+        return CriterionSerializer([c for c in template.criteria.all() if c.retired_at is None], many=True).data
 
 
 class ProgramSerializer(serializers.ModelSerializer):
@@ -89,7 +93,7 @@ class EvaluationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Evaluation
         fields = ["id", "wave", "gate", "criterion", "at", "value", "baseline_value", "threshold", "sample",
-                  "passed", "waived", "note"]
+                  "records_url", "passed", "waived", "note"]
 
 
 class WaiverSerializer(serializers.ModelSerializer):
@@ -150,6 +154,8 @@ class CriterionStateSerializer(serializers.Serializer):
                                          source="latest.threshold")
     sample = serializers.IntegerField(allow_null=True, source="latest.sample")
     measured_at = serializers.DateTimeField(allow_null=True, source="latest.at")
+    records_url = serializers.CharField(allow_null=True, source="latest.records_url",
+                                        help_text="The page listing the records behind the value")
     passed = serializers.BooleanField()
     waived = serializers.BooleanField(help_text="Failing, covered by a live waiver: never shown as green")
     waiver_expired = serializers.SerializerMethodField()
@@ -178,10 +184,13 @@ class GateSerializer(serializers.ModelSerializer):
     order = serializers.IntegerField(source="template.order", read_only=True)
     required_roles = serializers.ListField(source="template.required_roles", read_only=True,
                                            child=serializers.CharField())
+    sign_off_only = serializers.BooleanField(source="template.sign_off_only", read_only=True,
+                                             help_text="No measured criterion, by the PMO's recorded choice")
 
     class Meta:
         model = Gate
-        fields = ["id", "wave", "kind", "order", "required_roles", "status", "opened_at", "passed_at"]
+        fields = ["id", "wave", "kind", "order", "required_roles", "sign_off_only", "status", "opened_at",
+                  "passed_at"]
 
 
 class GateDetailSerializer(GateSerializer):
@@ -248,3 +257,69 @@ class TrainingRecordSerializer(serializers.Serializer):
     module = serializers.CharField(source="module.code")
     completed_at = serializers.DateTimeField()
     proficiency = serializers.IntegerField()
+
+
+# --------------------------------------------------------------------------
+# A gate's criteria and sign-off roles (rollout.criteria)
+# --------------------------------------------------------------------------
+
+HOURS = {"min_value": 1, "max_value": 24 * 366}
+
+
+class CriterionDetailSerializer(serializers.ModelSerializer):
+    program = serializers.IntegerField(source="template.program_id", read_only=True)
+    gate_kind = serializers.CharField(source="template.kind", read_only=True)
+    text = serializers.CharField(source="__str__", read_only=True, help_text="The criterion in words")
+
+    class Meta:
+        model = Criterion
+        fields = ["id", "template", "program", "gate_kind", "text", "metric", "comparator", "threshold", "scope",
+                  "window_hours", "steady_hours", "baseline", "added_at", "retired_at"]
+
+
+class CriterionInput(serializers.Serializer):
+    template = serializers.IntegerField(help_text="The gate template (a program's gate) to add it to")
+    metric = serializers.CharField(max_length=64, help_text="A metric key of the registry")
+    comparator = serializers.ChoiceField(choices=Criterion.Comparator.choices)
+    threshold = serializers.DecimalField(max_digits=14, decimal_places=4)
+    scope = serializers.ChoiceField(choices=Criterion.ScopeKind.choices, default=Criterion.ScopeKind.LOCATIONS)
+    window_hours = serializers.IntegerField(default=24, **HOURS)
+    steady_hours = serializers.IntegerField(required=False, allow_null=True, **HOURS)
+    baseline = serializers.ChoiceField(choices=Criterion.Baseline.choices, required=False, allow_blank=True)
+    reason = serializers.CharField(max_length=2000, help_text="Why: kept in the gate's history")
+
+
+class CriterionChangeInput(serializers.Serializer):
+    comparator = serializers.ChoiceField(choices=Criterion.Comparator.choices, required=False)
+    threshold = serializers.DecimalField(max_digits=14, decimal_places=4, required=False)
+    scope = serializers.ChoiceField(choices=Criterion.ScopeKind.choices, required=False)
+    window_hours = serializers.IntegerField(required=False, **HOURS)
+    steady_hours = serializers.IntegerField(required=False, allow_null=True, **HOURS)
+    baseline = serializers.ChoiceField(choices=Criterion.Baseline.choices, required=False, allow_blank=True)
+    reason = serializers.CharField(max_length=2000, help_text="Why: kept in the gate's history")
+
+
+class ChangeReasonInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, help_text="Why: kept in the gate's history")
+
+
+class RolesInput(serializers.Serializer):
+    required_roles = serializers.ListField(child=serializers.ChoiceField(choices=Role.choices), max_length=20)
+    reason = serializers.CharField(max_length=2000, help_text="Why: kept in the gate's history")
+
+
+class GateChangeSerializer(serializers.ModelSerializer):
+    requested_by = serializers.SlugRelatedField(**USERNAME)
+    decided_by = serializers.SlugRelatedField(**USERNAME, allow_null=True)
+    before = serializers.DictField(help_text="The settings before the change")
+    after = serializers.DictField(help_text="The settings it asks for")
+
+    class Meta:
+        model = GateChange
+        fields = ["id", "template", "criterion", "action", "status", "before", "after", "reason", "requested_by",
+                  "requested_at", "decided_by", "decided_at"]
+
+
+class GateTemplateDetailSerializer(GateTemplateSerializer):
+    class Meta(GateTemplateSerializer.Meta):
+        fields = ["id", "program", "kind", "order", "required_roles", "sign_off_only", "criteria"]

@@ -1,6 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from .criteria_views import CriterionViewSet, GateChangeViewSet, GateTemplateViewSet
 from .views import (
     BlackoutWindowViewSet,
     EvaluationViewSet,
@@ -22,5 +23,8 @@ router.register("waivers", WaiverViewSet, basename="waiver")
 router.register("sign-offs", SignOffViewSet, basename="sign-off")
 router.register("go-no-go", GoNoGoViewSet, basename="go-no-go")
 router.register("blackouts", BlackoutWindowViewSet, basename="blackout")
+router.register("criteria", CriterionViewSet, basename="criterion")
+router.register("gate-changes", GateChangeViewSet, basename="gate-change")
+router.register("gate-templates", GateTemplateViewSet, basename="gate-template")
 
 urlpatterns = [path("training", TrainingView.as_view(), name="training"), *router.urls]

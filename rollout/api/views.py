@@ -23,6 +23,7 @@ from controltower.permissions import may_manage_rollout
 
 from .. import gates, schedule
 from ..evaluation import evaluate_wave
+from ..playbook import apply_playbook
 from ..models import (
     BlackoutWindow,
     Criterion,
@@ -71,10 +72,15 @@ class ReadsOrPMO(BasePermission):
 
 
 class ProgramViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
-    """Rollout programs with their ordered gate templates and criteria."""
+    """Rollout programs with their ordered gate templates and criteria. A new
+    program starts with the default playbook's gates and criteria."""
 
     serializer_class = ProgramSerializer
     permission_classes = [IsPerson, ReadsOrPMO]
+
+    def perform_create(self, serializer):
+        with transaction.atomic():
+            apply_playbook(serializer.save())
 
     def get_queryset(self):
         return Program.objects.restrict(self.request.user).prefetch_related(

@@ -27,6 +27,9 @@ from inventory import adapters
 from inventory.models import SourceSystem
 
 from . import ingest
+from .epcis import EMPTY as EMPTY_EPCIS
+from .epcis import EMPTY_XML as EMPTY_EPCIS_XML
+from .epcis import epcis_documents, epcis_xml_documents
 
 TARGET_RATIO = 0.5
 NRF = "http://www.nrf-arts.org/IXRetail/namespace/"
@@ -90,6 +93,10 @@ def poslog_documents(items, run, lines_per_document=1000, seed=11):
 FORMATS = [
     Format("poslog", "POSLog (POST /api/v1/poslog)", "line items", "/api/v1/poslog", "application/xml",
            poslog_documents, f'<POSLog xmlns="{NRF}"/>'.encode()),
+    Format("epcis", "EPCIS 2.0 JSON-LD (POST /api/v1/epcis/capture)", "events", "/api/v1/epcis/capture",
+           "application/ld+json", epcis_documents, EMPTY_EPCIS),
+    Format("epcis-xml", "EPCIS 2.0 XML (POST /api/v1/epcis/capture)", "events", "/api/v1/epcis/capture",
+           "application/xml", epcis_xml_documents, EMPTY_EPCIS_XML),
 ]
 
 

@@ -11,6 +11,7 @@ from django.conf import settings
 
 from . import ingest
 from .adapters import adapters_section, adapters_table
+from .anomalies import anomalies_table, bench_anomalies
 from .browser import bench_browser, browser_table
 from .cases import bench_cases
 from .reconcile import bench_reconcile, reconcile_table
@@ -26,7 +27,8 @@ LABELS = {
 }
 
 
-SECTIONS = ["ingest", "adapters", "snapshot", "cases", "rollout", "rollups", "reconcile", "simulate", "browser"]
+SECTIONS = ["ingest", "adapters", "snapshot", "cases", "rollout", "rollups", "reconcile", "anomalies", "simulate",
+            "browser"]
 
 DESCRIPTION = (
     "Measure ingest through the HTTP bulk endpoint against raw COPY and the naive path, each source format "
@@ -34,7 +36,8 @@ DESCRIPTION = (
     "snapshot-vs-ledger reconciliation on a large snapshot, the case screens' server time, and the "
     "rollout (every gate of 10 waves over 600 stores evaluated, the PMO board's server time), and the KPI "
     "rollups (one day, 90 days from scratch, the pages that read them), and every reconciliation kind "
-    "at 36 million ledger lines received in the last hour "
+    "at 36 million ledger lines received in the last hour, the anomaly detectors over 90 days of an "
+    "estate's sales "
     "(PostgreSQL only), what the detectors catch of a simulated retailer's injected faults (recall per "
     "kind, false cases on a clean run), and the demo's pages in Chromium (load time per page, the embedded demo)."
 )
@@ -60,6 +63,9 @@ def parser():
                         help="reconcile: seconds to generate them in; the bench says how far it got")
     parser.add_argument("--kind-budget-s", type=int, default=None,
                         help="reconcile: stop each kind after this many seconds (default: its interval)")
+    parser.add_argument("--anomaly-estate", type=int, nargs=3, default=[600, 20_000, 90],
+                        metavar=("STORES", "SKUS", "DAYS"),
+                        help="anomalies: the estate whose sales the detectors read (target: 600 20000 90)")
     parser.add_argument("--sim-stores", type=int, default=12, help="simulate: stores")
     parser.add_argument("--sim-skus", type=int, default=200, help="simulate: SKUs")
     parser.add_argument("--sim-days", type=int, default=28, help="simulate: days")
@@ -101,6 +107,10 @@ def main(argv=None, stdout=None):
             results["reconcile"] = bench_reconcile(lines=args.ledger_lines,
                                                    generate_budget_s=args.generate_budget_s,
                                                    kind_budget_s=args.kind_budget_s)
+        if "anomalies" in args.sections:
+            ingest.require_postgres()
+            stores, skus, days = args.anomaly_estate
+            results["anomalies"] = bench_anomalies(stores=stores, skus=skus, days=days)
         if "simulate" in args.sections:
             ingest.require_postgres()
             results["simulate"] = bench_simulate(args.sim_stores, args.sim_skus, args.sim_days, args.sim_seed)
@@ -128,6 +138,8 @@ def table(section, result):
         return rollups_table(result)
     if section == "reconcile":
         return reconcile_table(result)
+    if section == "anomalies":
+        return anomalies_table(result)
     if section == "browser":
         return browser_table(result)
     if section == "simulate":

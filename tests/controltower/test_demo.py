@@ -3,6 +3,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from controltower.demo.activity import ADJUSTING_STORE
 from controltower.demo.retailer import DEMO_PASSWORD, TXN_PREFIX, load_demo
 from controltower.models import ApiToken, Role
 from exceptions import reconciliation
@@ -129,3 +130,10 @@ def test_demo_has_an_over_pick_and_a_transfer_never_shipped(demo):
     arrivals = reconciliation.transfer_in_without_out()
     assert arrivals and len({f.details["transfer"] for f in arrivals}) == 1
     assert reconciliation.fulfil_beyond_staged() == []
+
+
+def test_the_store_that_adjusts_far_more_than_its_peers_is_found(demo):
+    """The outlier the demo seeds (controltower.demo.activity.ADJUSTING_STORE), and no other store."""
+    [outlier] = reconciliation.adjustment_outlier()
+    assert Location.objects.get(pk=outlier.location_id).code == ADJUSTING_STORE
+    assert outlier.details["anomaly"]["numbers"]["chain_score"] > 3.5

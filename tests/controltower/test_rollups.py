@@ -79,7 +79,7 @@ def test_a_metric_is_rolled_up_only_along_the_dimensions_it_honours(estate):
     dimensions = lambda key: set(KpiDay.objects.filter(metric=key).values_list("dimension", flat=True))  # noqa: E731
     assert dimensions("inventory_accuracy_exact") == {"estate", "location", "region"}
     assert dimensions("event_acceptance_rate") == {"estate", "source"}
-    assert dimensions("item_master_completeness") == {"estate"}
+    assert dimensions("item_master_completeness") == {"estate", "location", "region"}  # the SKUs they carry
     assert set(KpiDay.objects.filter(dimension="location").values_list("member", flat=True)) == {"S1", "S2"}
 
 
@@ -145,3 +145,30 @@ def test_a_batched_metric_reads_for_many_scopes_what_it_reads_for_each(estate):
                                  for scope in rollups.dimension(name).members().values())]
     for metric in metrics.metrics():
         assert metric.measure_many(scopes, window) == [metric.compute(scope, window) for scope in scopes], metric.key
+
+
+def test_the_worst_members_are_ranked_in_the_database_as_the_tiles_read_them():
+    """Per metric, the `limit` worst of the values `latest` reads (a member's latest of the look-back):
+    the lowest first where higher is better, else the highest; the same value by member code."""
+    day = rollups.utc_today()
+
+    def rolled(metric, member, value, days_ago=0):
+        KpiDay.objects.create(metric=metric, dimension="location", member=member, day=day - timedelta(days=days_ago),
+                              value=None if value is None else Decimal(value), sample=1, computed_at=timezone.now())
+
+    for member, value in [("S3", "90"), ("S1", "90"), ("S2", "70"), ("S4", "99")]:
+        rolled("inventory_accuracy_exact", member, value)
+    rolled("inventory_accuracy_exact", "S5", None)  # nothing today: its latest value is of three days ago
+    rolled("inventory_accuracy_exact", "S5", "10", days_ago=3)
+    rolled("inventory_accuracy_exact", "S6", "5", days_ago=rollups.LOOK_BACK_DAYS + 1)  # older than the look-back
+    rolled("sync_latency_p95", "S1", "100")
+    rolled("sync_latency_p95", "S2", "600")
+    rolled("sync_latency_p95", "S3", "50")
+    members = ["S1", "S2", "S3", "S4", "S5", "S6"]
+    found = rollups.worst(["inventory_accuracy_exact", "sync_latency_p95"], "location", members, day,
+                          {"inventory_accuracy_exact"}, 3)
+    # S1 and S3 tie at 90% for the third place: S1 by its code. Latency: lower is better, the highest first.
+    assert found == {"inventory_accuracy_exact": {"S5", "S2", "S1"}, "sync_latency_p95": {"S2", "S1", "S3"}}
+    assert rollups.worst(["sync_latency_p95"], "location", members, day, set(), 1) == {"sync_latency_p95": {"S2"}}
+    latest = rollups.latest(["inventory_accuracy_exact"], "location", members, day)
+    assert {member for (_, member), row in latest.items() if row.value is not None} == {"S1", "S2", "S3", "S4", "S5"}

@@ -33,6 +33,7 @@ from inventory.models import (
     Location,
     Position,
     PurchaseOrderLine,
+    ReceivedDocument,
     RejectedEvent,
     SnapshotLine,
     Transfer,
@@ -168,6 +169,8 @@ def _model_of(template, callback):
         return next((model for prefix, model in screens.items() if template.startswith(prefix)), None)
     if module == "inventory.views" and template.startswith("integration/rejections/"):
         return RejectedEvent
+    if module == "inventory.views" and template.startswith("integration/documents/"):
+        return ReceivedDocument
     return {"exceptions.views.case": Case, "exceptions.views.approvals": CorrectiveAdjustment,
             "inventory.journey_views": Journey}.get(module)
 
@@ -207,6 +210,8 @@ def _fill(template, callback, names, world):
             values[name] = "nowhere/"
         elif name == "code" and template.startswith("stores/"):  # the store page: the other store's
             values[name] = world.other.code
+        elif name == "source_code":  # a source's webhook: signed by the source, never a person's
+            values[name] = "POS-THEIRS"
         else:
             pytest.fail(f"The walk cannot fill <{name}> of {template}: teach _fill.")
 
@@ -290,7 +295,9 @@ def test_an_outsider_walks_every_url_and_sees_nothing_of_another_store(client, w
                 _check_body(world, who, method, path, response)
             # An object of the other store: not found, screen and API alike (a records page's
             # <name> is a list, not an object: its body is checked above like any list's).
-            if names and not is_admin and not path.startswith("/records/"):
+            if "source_code" in names:  # a source's webhook: its signature alone opens it
+                assert response.status_code in (401, 405), f"{who} {method} {path} -> {response.status_code}"
+            elif names and not is_admin and not path.startswith("/records/"):
                 assert response.status_code in (404, 405), f"{who} {method} {path} -> {response.status_code}"
             if is_admin and path != "/admin/login/":
                 assert response.status_code in (302, 404, 405), f"{who} {method} {path} -> {response.status_code}"

@@ -145,6 +145,7 @@ def test_a_scoped_model_without_scope_fields_is_a_mistake(people):
 UNSCOPED = {
     "controltower.Profile",  # who manages what: the scope itself
     "inventory.SourceSystem",  # a source's lane locations: master data
+    "inventory.ExternalId",  # a source's own ids of locations: admins and integration admins only
     "inventory.CountAnchor",  # the ledger's fold bookkeeping
     "inventory.TradingHours",  # trading calendar settings (admin)
     "inventory.Holiday",

@@ -104,7 +104,9 @@ def test_the_defaults_of_the_kinds_before_the_registry_are_what_their_migrations
         rules |= {rule for rule in import_module(f"exceptions.migrations.{migration}").RULES if rule[0]}
     recorded = import_module("exceptions.migrations.0017_detector_registry").KINDS
 
+    # The kinds registered since (the anomalies) get theirs from the registry at migrate.
+    before = {key: DETECTORS[key] for key in recorded}
     assert rules == {(key, route.severity, route.team, route.priority)
-                     for key, detector in DETECTORS.items() for route in detector.routes}
-    assert recorded == list(DETECTORS)
-    assert not any(detector.sla for detector in DETECTORS.values())
+                     for key, detector in before.items() for route in detector.routes}
+    assert recorded == list(DETECTORS)[:len(recorded)]
+    assert not any(detector.sla for detector in before.values())

@@ -58,7 +58,7 @@ def test_a_kind_that_fails_is_recorded_and_shown_while_the_others_run(monkeypatc
                         replace(DETECTORS[CaseKind.SUSPECTED_DUPLICATE], find=a_finder_that_cannot_complete))
 
     with caplog.at_level(logging.ERROR, logger="exceptions.reconciliation"):
-        with pytest.raises(CommandError, match="1 of 18 kinds did not finish: suspected_duplicate"):
+        with pytest.raises(CommandError, match=f"1 of {len(DETECTORS)} kinds did not finish: suspected_duplicate"):
             call_command("reconcile")
 
     failed = ReconciliationRun.objects.get(kind=CaseKind.SUSPECTED_DUPLICATE)

@@ -25,7 +25,8 @@ def test_the_registry_lists_the_towers_json_format():
 @pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8", "Application/JSON"])
 def test_an_adapter_is_found_by_its_content_type(content_type):
     assert adapters.for_content_type(content_type, ["events"]).name == "events"
-    assert adapters.for_content_type(content_type).name == "events"
+    # Among every format, one that takes JSON (the tower's own and EPCIS JSON-LD both do: an endpoint names its own).
+    assert "application/json" in adapters.for_content_type(content_type).content_types
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/xml", "", None])

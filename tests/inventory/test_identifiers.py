@@ -222,3 +222,16 @@ def test_import_locations_refuses_a_bad_or_taken_gln():
     ]
     assert report.created == 0
     assert Location.objects.get(gln=GLN).code == "S001"
+
+
+def test_the_api_loads_and_shows_a_locations_gln(api_client):
+    from controltower.models import Role
+    from tests.controltower.factories import make_user, person_token
+
+    token = person_token(make_user(Role.INTEGRATION_ADMIN, username="ida"))
+    loaded = api_client.post("/api/v1/locations", {"locations": [location_row(gln=GLN)]}, format="json",
+                             HTTP_AUTHORIZATION=f"Token {token}")
+    listed = api_client.get("/api/v1/locations", HTTP_AUTHORIZATION=f"Token {token}")
+
+    assert loaded.json()["created"] == 1
+    assert [(row["code"], row["gln"]) for row in listed.json()["results"]] == [("S010", GLN)]

@@ -18,6 +18,7 @@ from inventory.ledger.repair import replay_rejections
 from tests.controltower.factories import make_user
 from tests.inventory.factories import (
     LocationFactory,
+    PositionFactory,
     SKUFactory,
     SourceSystemFactory,
     UnitConversionFactory,
@@ -66,11 +67,21 @@ class TestItemMasterCompleteness:
             ("ZERO-CASE", "a conversion the item master refuses"),
         ]
 
-    def test_it_is_estate_wide_whatever_the_locations(self):
-        SKUFactory(code="GOOD")
-        SKUFactory(code="NO-COST", unit_cost=Decimal("0"))
-        store = LocationFactory(code="S001")
-        assert measure("item_master_completeness", Scope.of(locations=[store.pk]), EVER).value == Decimal(50)
+    def test_over_locations_it_reads_the_skus_they_carry(self, client):
+        good, no_cost = SKUFactory(code="GOOD"), SKUFactory(code="NO-COST", unit_cost=Decimal("0"))
+        SKUFactory(code="NO-CATEGORY", category="")  # carried nowhere: only the estate counts it
+        store, other, empty = LocationFactory(code="S001"), LocationFactory(code="S002"), LocationFactory(code="S003")
+        PositionFactory(location=store, sku=good)
+        PositionFactory(location=store, sku=no_cost)
+        PositionFactory(location=other, sku=good)
+        at_store = measure("item_master_completeness", Scope.of(locations=[store.pk]), EVER)
+        assert (at_store.value, at_store.reading.sample) == (Decimal(50), 2)
+        assert measure("item_master_completeness", Scope.of(locations=[other.pk]), EVER).value == Decimal(100)
+        assert measure("item_master_completeness", Scope.of(locations=[store.pk, other.pk]), EVER).value == 50
+        assert measure("item_master_completeness", ESTATE, EVER).value == Decimal(100) / 3
+        assert measure("item_master_completeness", Scope.of(locations=[empty.pk]), EVER).value is None
+        listed = records(client, at_store.reading.records_url)
+        assert sorted(row["SKU"] for row in listed) == ["GOOD", "NO-COST"]
 
     def test_no_active_sku_is_no_data(self):
         SKUFactory(code="OLD", active=False)
@@ -108,6 +119,38 @@ class TestDuplicateBarcodes:
 
     def test_no_item_master_is_no_data(self):
         assert measure("duplicate_barcodes", ESTATE, EVER).value is None
+
+    def test_over_locations_it_counts_clashes_of_the_skus_they_carry(self, client):
+        held, other_sku = SKUFactory(code="HOLDER"), SKUFactory(code="ELSEWHERE")
+        store, other = LocationFactory(code="S001"), LocationFactory(code="S002")
+        PositionFactory(location=store, sku=held)
+        PositionFactory(location=other, sku=other_sku)
+        BarcodeClash.objects.create(barcode="1", sku_code="NEW", held_by="HOLDER", refused_at=T0)
+        BarcodeClash.objects.create(barcode="2", sku_code="ELSEWHERE", held_by="X", refused_at=T0)
+        at_store = measure("duplicate_barcodes", Scope.of(locations=[store.pk]), EVER)
+        assert (at_store.value, at_store.reading.sample) == (Decimal(1), 1)
+        assert measure("duplicate_barcodes", ESTATE, EVER).value == Decimal(2)
+        assert [row["Barcode"] for row in records(client, at_store.reading.records_url)] == ["1"]
+        # A store carrying nothing has no item master to judge: no data.
+        assert measure("duplicate_barcodes", Scope.of(locations=[LocationFactory().pk]), EVER).value is None
+
+
+class TestConversionConflicts:
+    def test_carried_skus_with_a_conversion_the_item_master_refuses(self, client):
+        store, other = LocationFactory(code="S001"), LocationFactory(code="S002")
+        good, bad = SKUFactory(code="GOOD"), SKUFactory(code="ZERO-CASE")
+        UnitConversionFactory(sku=good, unit="CS12", factor=12)
+        UnitConversionFactory(sku=bad, unit="CS6", factor=0)
+        UnitConversionFactory(sku=SKUFactory(code="EA-IS-TWO"), unit="EA", factor=2)  # carried by nobody
+        PositionFactory(location=store, sku=good)
+        PositionFactory(location=store, sku=bad)
+        PositionFactory(location=other, sku=good)
+        at_store = measure("conversion_conflicts", Scope.of(locations=[store.pk]), EVER)
+        assert (at_store.value, at_store.reading.sample) == (Decimal(1), 2)
+        assert measure("conversion_conflicts", Scope.of(locations=[other.pk]), EVER).value == Decimal(0)
+        assert measure("conversion_conflicts", ESTATE, EVER).value == Decimal(2)
+        assert [row["SKU"] for row in records(client, at_store.reading.records_url)] == ["ZERO-CASE"]
+        assert measure("conversion_conflicts", Scope.of(locations=[LocationFactory().pk]), EVER).value is None
 
 
 @pytest.fixture
@@ -238,7 +281,8 @@ class TestInventoryAccuracy:
 
 
 @pytest.mark.parametrize("key", [
-    "item_master_completeness", "duplicate_barcodes", "event_acceptance_rate", "sync_latency_p95",
+    "item_master_completeness", "duplicate_barcodes", "conversion_conflicts", "event_acceptance_rate",
+    "sync_latency_p95", "open_transfers", "orders_in_flight", "unposted_returns", "stores_without_target_feed",
     "inventory_accuracy_exact", "inventory_accuracy_tolerance",
 ])
 def test_the_metrics_reference_gives_each_metric_its_registry_definition(key):

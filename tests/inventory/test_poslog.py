@@ -74,7 +74,7 @@ def test_the_registry_lists_poslog_for_xml_with_its_key_rule():
     adapter = adapters.for_content_type("application/xml; charset=utf-8", ["poslog"])
 
     assert adapter.name == "poslog"
-    assert adapters.for_content_type("text/xml").name == "poslog"
+    assert adapters.for_content_type("text/xml", ["poslog"]).name == "poslog"  # EPCIS XML takes it too
     assert "store/workstation/sequence/day/line" in adapter.key_rule
 
 
@@ -140,6 +140,25 @@ def test_training_suspended_void_and_service_lines_move_nothing(till, shop):
     assert sorted(InventoryEvent.objects.values_list("quantity", flat=True)) == [1, 3]
     statuses = dict(TillTransaction.objects.values_list("sequence", "status"))
     assert statuses == {"10": "training mode", "11": "not finished", "3": "counted"}
+
+
+def test_a_training_flag_written_as_an_element_is_read_too(till, shop):
+    body = poslog(transaction(sale()).replace("<OperatorID>", "<TrainingModeFlag>true</TrainingModeFlag><OperatorID>"))
+
+    report = adapters.get("poslog").receive(till, body)
+
+    assert answers(report) == [("ignored", "training mode")]
+    assert not InventoryEvent.objects.exists()
+
+
+def test_a_voided_line_flagged_as_rung_up_leaves_a_return_of_the_same_item_alone(till, shop):
+    body = poslog(transaction(
+        sale(quantity="-2", sequence=1) + sale(quantity="2", sequence=2, attributes='VoidFlag="true"')))
+
+    report = adapters.get("poslog").receive(till, body)
+
+    assert answers(report) == ["accepted", ("ignored", "void")]
+    assert InventoryEvent.objects.get().type == "return"
 
 
 def test_unknown_store_item_and_unit_are_rejected_naming_the_field_and_kept(till, shop):

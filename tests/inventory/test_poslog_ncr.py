@@ -106,3 +106,23 @@ def test_posting_the_ncr_export_twice_changes_nothing(tills, ncr):
     assert again.counts == {"accepted": 0, "duplicate": 526, "conflict": 0, "rejected": 17, "ignored": 507}
     assert list(InventoryEvent.objects.order_by("id").values_list("id", "transaction_id", "quantity")) == ledger
     assert list(TillTransaction.objects.order_by("id").values_list("id", "grand_amount", "status")) == tills_kept
+
+
+def test_the_small_ncr_export_sells_honeycrisp_apples_by_the_pound():
+    source = SourceSystemFactory(code="NCR-ACS", kind="pos")
+    ExternalIdFactory(source=source, external_id="9", location=LocationFactory(code="S009", timezone="America/Chicago"))
+    apples = SKUFactory(code="APPLE-HONEYCRISP-ORG", base_unit="G")
+    BarcodeFactory(sku=apples, code="000000067591")
+    UnitConversionFactory(sku=apples, unit="LBR", factor=Decimal("453.59237"))
+    small = shared_file("fixtures", "poslog", "ncr-acs-small.xml").read_bytes()
+
+    report = adapters.get("poslog").receive(source, small)
+
+    assert report.counts == {"accepted": 1, "duplicate": 0, "conflict": 0, "rejected": 0, "ignored": 23}
+    sale = InventoryEvent.objects.get()
+    assert (sale.transaction_id, sale.type, sale.sku, sale.entered_quantity, sale.entered_unit, sale.quantity) == (
+        "9/34/161/2017-09-30/1", "sale", apples, Decimal("0.42"), "LBR", 191)  # 190.5088 g
+    assert (sale.cashier, sale.occurred_at.isoformat()) == ("94", "2017-10-01T07:02:54+00:00")
+    kept = TillTransaction.objects.get()
+    assert (kept.business_day.isoformat(), kept.grand_amount, kept.sale_lines, kept.ignored_lines) == (
+        "2017-09-30", Decimal("1.07"), 1, 22)

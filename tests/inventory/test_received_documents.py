@@ -161,3 +161,11 @@ def test_a_posted_document_has_no_page(client, store, sku, till):
     client.force_login(make_user(Role.INTEGRATION_ADMIN, username="ida"))
 
     assert client.get(f"/integration/documents/{ReceivedDocument.objects.get().pk}/").status_code == 404
+
+
+def test_a_store_manager_finds_no_document(client, till):
+    with pytest.raises(adapters.Unparseable):
+        adapters.get("events").receive(till, b"nope")
+    client.force_login(make_user(Role.STORE_MANAGER, username="sam"))
+
+    assert client.get(f"/integration/documents/{ReceivedDocument.objects.get().pk}/").status_code == 404

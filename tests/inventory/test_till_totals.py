@@ -172,3 +172,35 @@ def test_the_store_day_sales_screen_says_when_no_till_has_sent_totals(client):
     html = " ".join(client.get("/integration/store-days/").content.decode().split())
 
     assert "No till totals yet: a till sends them with its POSLog" in html
+
+
+def test_import_poslog_sums_many_files_under_a_progress_bar(till, shop, capsys):
+    files = [str(FIXTURES / "sales-and-returns.xml")] * 5
+
+    call_command("import_poslog", "POSLOG-TILLS", *files)
+
+    out = capsys.readouterr().out.splitlines()
+    assert out == [  # no line per file: the bar (on a terminal) counts them
+        "5 of 5 files posted as POSLOG-TILLS: 6 accepted, 24 duplicate, 0 conflict, 0 rejected, 10 ignored "
+        "(ignored: 5 control transaction, 5 non-inventory line)."
+    ]
+
+
+def test_import_poslog_shows_a_files_first_refused_lines_and_counts_the_rest(till, shop, tmp_path, capsys):
+    unknown = tmp_path / "unknown-items.xml"
+    lines = "".join(
+        f"<LineItem><SequenceNumber>{n}</SequenceNumber><Sale><ItemID>NOPE{n}</ItemID><Quantity>1</Quantity></Sale>"
+        "</LineItem>" for n in range(1, 8))
+    unknown.write_text(
+        '<POSLog xmlns="http://www.nrf-arts.org/IXRetail/namespace/"><Transaction><RetailStoreID>S001</RetailStoreID>'
+        "<WorkstationID>1</WorkstationID><SequenceNumber>1</SequenceNumber><BusinessDayDate>2026-11-23"
+        "</BusinessDayDate><EndDateTime>2026-11-23T10:00:00+01:00</EndDateTime>"
+        f"<RetailTransaction>{lines}</RetailTransaction></Transaction></POSLog>")
+
+    call_command("import_poslog", "POSLOG-TILLS", str(unknown))
+
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 6
+    assert err[0].startswith(f"{unknown}: item 1 S001/1/1/2026-11-23/1: rejected {{'sku': [\"Unknown")
+    assert err[5] == (f"{unknown}: 2 more refused (of 7, by field: sku 7); kept for replay, listed on "
+                      "integration health.")

@@ -54,6 +54,9 @@ class GateTemplateFactory(factory.django.DjangoModelFactory):
     kind = GateKind.DATA_READINESS
     order = factory.LazyAttribute(lambda o: KIND_ORDER[o.kind])
     required_roles = factory.LazyFunction(list)
+    # A gate given no criterion passes on its sign-offs, as if the PMO had
+    # chosen sign-off only; sign_off_only=False for one nobody chose it for.
+    sign_off_only = True
 
 
 class CriterionFactory(factory.django.DjangoModelFactory):

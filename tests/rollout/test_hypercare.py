@@ -19,7 +19,7 @@ from controltower.models import Role
 from exceptions.models import Case
 from inventory.models import Channel, CountVariance
 from rollout import hypercare
-from rollout.models import Criterion, Evaluation, Gate, GateKind, Wave
+from rollout.models import Criterion, Evaluation, Gate, GateKind, Wave, WaveLocation
 from tests.controltower.factories import make_user
 from tests.exceptions.factories import CaseFactory
 from tests.inventory.factories import (
@@ -135,6 +135,28 @@ def test_the_worst_stores_come_first_by_the_good_direction_no_data_last(north):
     assert ranked["Inventory record accuracy"] == [("S2", "90.0%", "amber"), ("S1", "99.0%", "green"),
                                                    ("S3", "no data", "no data")]
     assert [code for code, *_ in ranked["Sync latency p95"]] == ["S2", "S1", "S3"]  # lower is better
+
+
+def test_the_worst_stores_of_many_are_the_worst_five_ties_by_code_then_those_without_data(north):
+    """The rolled-up KPIs are ranked in the database (rollups.worst) and only the stores shown read
+    whole: the same rows as ranking every store's tile."""
+    today = rollups.utc_today()
+    region = north.locations.get(code="S1").region
+    for code in ("S4", "S5", "S6", "S7", "S8"):
+        WaveLocation.objects.create(wave=north, location=LocationFactory(code=code, region=region))
+    for code, accuracy in [("S1", "99"), ("S2", "90"), ("S3", "50"), ("S4", "70"), ("S5", "90"), ("S6", "60"),
+                           ("S8", "90")]:
+        KpiDayFactory(metric="inventory_accuracy_exact", member=code, day=today, value=Decimal(accuracy))
+    KpiDayFactory(metric="sync_latency_p95", member="S1", day=today, value=Decimal("100"))
+    KpiDayFactory(metric="sync_latency_p95", member="S2", day=today - timedelta(days=2), value=Decimal("600"))
+    table = hypercare.worst_stores(north, hypercare.wave_stores(north, make_user(Role.EXECUTIVE)), today)
+    ranked = {}
+    for kpi, rank, name, _, value in table.rows:
+        ranked.setdefault(kpi.text, []).append((rank.number, name.text.split()[0], value.text))
+    assert ranked["Inventory record accuracy"] == [(1, "S3", "50.0%"), (2, "S6", "60.0%"), (3, "S4", "70.0%"),
+                                                   (4, "S2", "90.0%"), (5, "S5", "90.0%")]
+    assert ranked["Sync latency p95"] == [(1, "S2", "10 min"), (2, "S1", "100 s"), (3, "S3", "no data"),
+                                          (4, "S4", "no data"), (5, "S5", "no data")]
 
 
 def test_open_cases_by_severity_and_age_link_to_those_cases(north, client):

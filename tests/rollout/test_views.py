@@ -120,9 +120,10 @@ def test_a_pmo_lands_on_the_board_others_on_home(client, pmo):
 def test_cells_go_red_then_amber_by_waiver_then_green_on_pass(client, wave, store, gauge, pmo):
     client.force_login(pmo)
     gauge.set({store: 80})
-    evaluate_wave(wave)  # design complete has no criteria, no roles: it passes; training opens
+    evaluate_wave(wave)  # design complete is on sign-off only, no roles: it passes; training opens
     states = cells(client, wave)
-    assert states["Design complete"][0] == "Green"
+    assert states["Design complete"][0] == "Sign-off only"  # never green without a measured criterion
+    assert states["Design complete"][1].endswith("on sign-off only")
     assert states["Training complete"] == ("Red", "1 of 1 criteria failing")
     assert states["Cutover"] == ("Not yet open", "Not yet open")
 

@@ -1,9 +1,11 @@
 """import_poslog SOURCE FILE...: post POSLog documents (one per file) as SOURCE,
 through the same adapter as POST /api/v1/poslog; a progress bar over many files."""
+import sys
 from collections import Counter
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from inventory import adapters
@@ -11,6 +13,8 @@ from inventory.models import SourceSystem
 
 # Fewer files than this are listed one by one, without a bar.
 BAR_FROM_FILES = 5
+# The refused lines of a file shown one by one; the others are counted.
+LINES_SHOWN = 5
 
 
 class Command(BaseCommand):
@@ -31,7 +35,8 @@ class Command(BaseCommand):
         totals, ignored, refused = Counter(), Counter(), 0
         with Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-            disable=len(paths) < BAR_FROM_FILES, transient=True,
+            # On standard error, as a bar is: the summary on standard output stays one line.
+            console=Console(file=sys.stderr), disable=len(paths) < BAR_FROM_FILES, transient=True,
         ) as progress:
             task = progress.add_task("POSLog files", total=len(paths))
             for path in paths:
@@ -46,10 +51,7 @@ class Command(BaseCommand):
                 else:
                     totals.update(report.counts)
                     ignored.update(r.reason for r in report.results if r.status == "ignored")
-                    for number, result in enumerate(report.results, start=1):
-                        if result.status in ("rejected", "conflict"):
-                            self.stderr.write(f"{path}: item {number} {result.transaction_id}: {result.status} "
-                                              f"{result.errors}")
+                    self._refused_lines(path, report)
                     if len(paths) < BAR_FROM_FILES:
                         self.stdout.write(f"{path}: {self._counts(report.counts)}")
                 progress.advance(task)
@@ -60,6 +62,17 @@ class Command(BaseCommand):
         )
         if refused:
             raise CommandError(f"{refused} file(s) refused.")
+
+    def _refused_lines(self, path, report):
+        """The first rejected or conflicting lines of a file, and how many more by field."""
+        refused = [(n, r) for n, r in enumerate(report.results, start=1) if r.status in ("rejected", "conflict")]
+        for number, result in refused[:LINES_SHOWN]:
+            self.stderr.write(f"{path}: item {number} {result.transaction_id}: {result.status} {result.errors}")
+        if len(refused) > LINES_SHOWN:
+            fields = Counter(field for _, result in refused for field in result.errors)
+            by_field = ", ".join(f"{field} {n}" for field, n in fields.most_common())
+            self.stderr.write(f"{path}: {len(refused) - LINES_SHOWN} more refused (of {len(refused)}, by field: "
+                              f"{by_field}); kept for replay, listed on integration health.")
 
     @staticmethod
     def _counts(counts):

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('rollout', '0002_evaluation_requests'),
+        ('rollout', '0004_gate_playbook'),
     ]
 
     operations = [

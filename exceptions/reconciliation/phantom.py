@@ -1,0 +1,182 @@
+"""Phantom inventory: the record says a position holds stock, but a SKU that
+sold steadily has not sold for a run of days its sales rate makes very
+unlikely. The shelf is probably empty (stolen, damaged, misplaced, never
+received) while the record keeps replenishment from sending more.
+
+One statement does the work (PostgreSQL and SQLite): the sale lines of the
+look-back per position and day, then per position its sale days, its sales
+a day and their variance, joined to the positions with stock; the chance of
+its run without a sale (exceptions.reconciliation.stats: Poisson, or a
+negative binomial when its days vary more than a Poisson's); and the
+Benjamini-Hochberg step-up over every position tested, so only the runs
+unlikely even among that many tests come back.
+"""
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+from datetime import timezone as dt_timezone
+
+from django.utils import timezone
+
+from controltower.db import aware, days_ago_sql, db_time, seconds_apart_sql, select_rows
+from controltower.when import day, when
+
+from ..detectors import Detector, register
+from ..findings import CaseKind, Finding
+from .stats import daily_moments, dispersion, log_no_sale
+from .common import anomaly, chance_words, config, fetch_rows, money, severity_for_value, to_decimal
+
+
+def phantom_inventory(now=None) -> list[Finding]:
+    """Positions with stock whose run without a sale is too long for their
+    sales rate, at the false discovery rate RECONCILIATION
+    phantom_false_discovery_rate over the positions tested: those with
+    stock that sold steadily, on at least phantom_min_sale_days days of the
+    last phantom_lookback_days, its first and last sale at least
+    phantom_min_span_days apart. The rate is of sale lines a day, from the
+    position's first to its last sale day in the look-back (a span that
+    long keeps a few sales close together from passing for a fast seller). Severity by the
+    value of the stock on record, never above 2."""
+    now = now or timezone.now()
+    lookback, alpha = config("phantom_lookback_days"), config("phantom_false_discovery_rate")
+    start = now - timedelta(days=lookback)
+    ago = days_ago_sql("%(now)s", "e.occurred_at")
+    since_last = f"({seconds_apart_sql('%(now)s', 's.last_at')} / 86400.0)"
+    # The negative binomial's size k = rate^2 / (variance - rate), so rate / k = (variance - rate) / rate.
+    log_p = """CASE WHEN variance > rate
+        THEN -(rate * rate / (variance - rate)) * gap * LN(1 + (variance - rate) / rate)
+        ELSE -rate * gap END"""
+    rows = fetch_rows(
+        f"""
+        WITH daily AS (
+            SELECT e.location_id, e.sku_id, {ago} AS ago, COUNT(*) AS n, MAX(e.occurred_at) AS last_at
+            FROM inventory_inventoryevent e
+            WHERE e.type = 'sale' AND e.occurred_at > %(start)s AND e.occurred_at <= %(now)s
+            GROUP BY e.location_id, e.sku_id, 3
+        ), sold AS (
+            SELECT location_id, sku_id, COUNT(*) AS sale_days, SUM(n) AS sales, SUM(n * n) AS squares,
+                   MAX(ago) - MIN(ago) + 1 AS span, MAX(last_at) AS last_at
+            FROM daily GROUP BY location_id, sku_id
+            HAVING COUNT(*) >= %(min_days)s AND MAX(ago) - MIN(ago) + 1 >= %(min_span)s
+        ), tested AS (
+            SELECT s.location_id, s.sku_id, s.sale_days, s.sales, s.squares, s.span, s.last_at, p.available,
+                   CAST(s.sales AS DOUBLE PRECISION) / s.span AS rate,
+                   (CAST(s.squares AS DOUBLE PRECISION) - CAST(s.sales AS DOUBLE PRECISION) * s.sales / s.span)
+                       / (s.span - 1) AS variance,
+                   {since_last} AS gap
+            FROM sold s JOIN inventory_position p ON p.location_id = s.location_id AND p.sku_id = s.sku_id
+            WHERE p.available > 0
+        ), scored AS (
+            SELECT t.*, {log_p} AS log_p, COUNT(*) OVER () AS tests FROM tested t
+        ), ranked AS (
+            SELECT c.*, ROW_NUMBER() OVER (ORDER BY log_p, location_id, sku_id) AS p_rank
+            FROM scored c WHERE log_p <= %(log_alpha)s
+        ), stepped AS (
+            SELECT r.*, MAX(CASE WHEN log_p <= LN(p_rank * %(alpha)s / tests) THEN p_rank END) OVER () AS rejected
+            FROM ranked r
+        )
+        SELECT x.*, loc.code AS location_code, loc.timezone, k.code AS sku_code, k.unit_cost
+        FROM stepped x
+        JOIN inventory_location loc ON loc.id = x.location_id
+        JOIN inventory_sku k ON k.id = x.sku_id
+        WHERE x.p_rank <= x.rejected
+        ORDER BY x.p_rank
+        """,
+        {"now": db_time(now), "start": db_time(start), "min_days": config("phantom_min_sale_days"),
+         "min_span": config("phantom_min_span_days"),
+         "alpha": alpha, "log_alpha": math.log(alpha)},
+    )
+    series, latest = _daily_sales(rows, now, start, lookback), _latest_sales(rows)
+    return [_finding(row, series.get((row["location_id"], row["sku_id"]), {}),
+                     latest.get((row["location_id"], row["sku_id"])), now, lookback, alpha)
+            for row in rows]
+
+
+def _daily_sales(rows, now, start, lookback):
+    """{(location, sku): {days ago: sale lines}} of the flagged positions, for their charts."""
+    if not rows:
+        return {}
+    ago = days_ago_sql("%s", "e.occurred_at")
+    pairs = {(row["location_id"], row["sku_id"]) for row in rows}
+    found = select_rows(
+        f"""SELECT e.location_id, e.sku_id, {ago} AS ago, COUNT(*)
+            FROM inventory_inventoryevent e
+            WHERE e.type = 'sale' AND e.occurred_at > %s AND e.occurred_at <= %s
+              AND e.location_id {{}} AND e.sku_id {{}}
+            GROUP BY e.location_id, e.sku_id, 3""",
+        sorted({p[0] for p in pairs}), sorted({p[1] for p in pairs}),
+        params=(db_time(now), db_time(start), db_time(now)),
+    )
+    series = {}
+    for location_id, sku_id, days_ago, n in found:
+        if (location_id, sku_id) in pairs and 0 <= int(days_ago) < lookback:
+            series.setdefault((location_id, sku_id), {})[int(days_ago)] = n
+    return series
+
+
+def _latest_sales(rows):
+    """{(location, sku): the id of its latest sale line} of the flagged positions, for their lineage."""
+    if not rows:
+        return {}
+    wanted = {(row["location_id"], row["sku_id"], aware(row["last_at"])) for row in rows}
+    found = select_rows(
+        """SELECT e.location_id, e.sku_id, e.occurred_at, MAX(e.id) FROM inventory_inventoryevent e
+           WHERE e.type = 'sale' AND e.occurred_at {} AND e.location_id {} AND e.sku_id {}
+           GROUP BY e.location_id, e.sku_id, e.occurred_at""",
+        sorted({db_time(w[2]) for w in wanted}), sorted({w[0] for w in wanted}), sorted({w[1] for w in wanted}),
+    )
+    return {(loc, sku): pk for loc, sku, at, pk in found if (loc, sku, aware(at)) in wanted}
+
+
+def _finding(row, daily, latest_id, now, lookback, alpha):
+    rate, variance = daily_moments(*(int(row[name]) for name in ("sales", "squares", "span")))
+    gap = float(row["gap"])
+    size = dispersion(rate, variance)
+    log_p = log_no_sale(rate, gap, size)
+    model = "Poisson" if size is None else "negative binomial (its days vary more than a steady rate's)"
+    available = row["available"]
+    value = money(available * to_decimal(row["unit_cost"]))
+    gap_days = math.floor(gap)
+    values = [daily.get(ago, 0) for ago in range(lookback - 1, -1, -1)]
+    # The days since its last sale's (UTC) day: the unusual part of the chart.
+    quiet = (now.astimezone(dt_timezone.utc).date() - aware(row["last_at"]).date()).days
+    return Finding(
+        kind=CaseKind.PHANTOM_INVENTORY,
+        location_id=row["location_id"],
+        sku_id=row["sku_id"],
+        severity=max(2, severity_for_value(value)),
+        quantity_at_risk=available,
+        value_at_risk=value,
+        customer_impact=(f"The record says {available} on hand: customers may find an empty shelf, "
+                         "and replenishment sends no more."),
+        summary=(f"{row['sku_code']} at {row['location_code']} has not sold for {gap_days} days with "
+                 f"{available} on record; it sold {rate:.1f} times a day before"),
+        details=anomaly(
+            baseline=(f"Sold on {row['sale_days']} of the {int(row['span'])} days from its first to its last sale "
+                      f"in the last {lookback} days: {rate:.2f} sales a day."),
+            observed=(f"No sale for {gap:.1f} days (last sale {when(aware(row['last_at']), row['timezone'])}), "
+                      f"{available} on record."),
+            score=f"A run that long has a {chance_words(log_p)} chance at that rate ({model}).",
+            threshold=(f"Flagged among the {_positions(row['tests'])} tested at a false discovery rate of "
+                       f"{alpha:.1%} (Benjamini-Hochberg): at most that share of such cases is chance."),
+            window=f"{day(now - timedelta(days=lookback))} to {day(now)}",
+            series={"title": "Sales a day", "values": values, "first": day(now - timedelta(days=lookback)),
+                    "last": day(now), "marked": list(range(max(0, lookback - quiet), lookback)),
+                    "baseline": round(rate, 2), "limit": None},
+            numbers={"rate_per_day": round(rate, 4), "variance": round(variance, 4), "gap_days": round(gap, 2),
+                     "log_p": round(log_p, 3), "model": "poisson" if size is None else "negative_binomial",
+                     "size": None if size is None else round(size, 4), "tests": row["tests"],
+                     "rank": row["p_rank"], "sale_days": row["sale_days"]},
+        ),
+        lineage=[("event", latest_id)] if latest_id else [],  # the latest sale line
+    )
+
+
+def _positions(n):
+    return "1 position" if n == 1 else f"{n:,} positions"
+
+
+# Hourly: a run of days grows by the hour. A sale, or a count that finds the
+# shelf empty (the record at 0), clears the case.
+register(Detector(CaseKind.PHANTOM_INVENTORY, "Phantom inventory", phantom_inventory, every_s=3600, timed=True))

@@ -1,0 +1,167 @@
+"""The anomaly detectors over 90 days of an estate's sales (PostgreSQL only).
+
+`bench_anomalies(stores, skus, days)` generates, inside one transaction
+rolled back at the end: `stores` stores x `skus` SKUs, each pair selling on
+a day with a chance from a long-tailed velocity (0.9 for the fastest SKUs
+down to 0.02; about 0.12 on average), one sale line at most a pair and day,
+over `days` days; one pair in 1,000 stops selling 21 days before the end
+(phantom stock); every pair that sold holds 20 on record. Five adjustments
+a store and week (one store 40), refunds as return events by three cashiers
+a store (one of them five times as many), and a day of ingest counts per
+till source (one with a spike today). Then each anomaly kind runs as beat
+runs it (exceptions.reconciliation.runs.run_kind), timed. The target is
+600 x 20,000 x 90 days in under 60 s each: generating that (about 130
+million sale lines) takes most of an hour here, so run it at a reduced
+scale on a shared machine, and read the seconds per million sale lines.
+"""
+import time
+from datetime import timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from exceptions.findings import CaseKind
+from exceptions.reconciliation.runs import run_kind
+from inventory.models import SKU, IngestDay, Location, Region, SourceSystem
+
+KINDS = (CaseKind.PHANTOM_INVENTORY, CaseKind.ADJUSTMENT_OUTLIER, CaseKind.REFUND_OUTLIER,
+         CaseKind.REJECTION_SPIKE)
+TARGET_S = 60
+SOURCES = 20
+
+COLUMNS = ("source_id, transaction_id, type, location_id, sku_id, quantity, from_state, to_state, reference, "
+           "reason, occurred_at, received_at, latency_ms, content_hash, entered_quantity, entered_unit, cashier")
+
+
+def bench_anomalies(stores=600, skus=20_000, days=90):
+    if connection.vendor != "postgresql":
+        raise RuntimeError("The anomalies bench needs PostgreSQL (DATABASE_URL).")
+    now = timezone.now()
+    result = {"stores": stores, "skus": skus, "days": days, "target_s": TARGET_S, "kinds": []}
+    with transaction.atomic():
+        started = time.perf_counter()
+        source = _estate(stores, skus)
+        result.update(_generate(source, stores, skus, days, now))
+        result["generate_seconds"] = round(time.perf_counter() - started, 1)
+        for kind in KINDS:
+            started = time.perf_counter()
+            run = run_kind(kind, now=now, budget_s=10 * TARGET_S)
+            seconds = time.perf_counter() - started
+            with connection.cursor() as cursor:  # the run's timeout outlives it in the bench's one transaction
+                cursor.execute("SET LOCAL statement_timeout = 0")
+            result["kinds"].append({"kind": kind, "seconds": round(seconds, 2), "outcome": run.outcome,
+                                    "counts": run.counts, "error": run.error[:200],
+                                    "within_target": run.outcome == "ok" and seconds < TARGET_S})
+        result["phantom"] = _phantom_found(stores)
+        transaction.set_rollback(True)
+    return result
+
+
+def _estate(stores, skus):
+    region = Region.objects.create(code="ANBENCH", name="Anomalies bench")
+    Location.objects.bulk_create(
+        [Location(code=f"AB-L{n:04d}", name=f"Bench store {n}", region=region) for n in range(stores)],
+        batch_size=5000)
+    SKU.objects.bulk_create(
+        [SKU(code=f"AB-K{n:05d}", description="Bench item", category="Bench", unit_cost="2.50")
+         for n in range(skus)], batch_size=5000)
+    return SourceSystem.objects.create(code="AB-POS", kind=SourceSystem.Kind.POS, expected_interval_s=3600)
+
+
+def _generate(source, stores, skus, days, now):
+    """Insert the lines, positions and ingest counts; returns what was made."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT MIN(id) FROM inventory_location WHERE code LIKE 'AB-L%%'")
+        loc = cursor.fetchone()[0]
+        cursor.execute("SELECT MIN(id) FROM inventory_sku WHERE code LIKE 'AB-K%%'")
+        sku = cursor.fetchone()[0]
+        cursor.execute("SELECT setseed(0.42)")
+        params = {"source": source.pk, "loc": loc, "sku": sku, "now": now}
+        pairs = stores * skus
+        # Pair p: store p mod stores, SKU p / stores; its velocity falls with the SKU's rank in 100.
+        velocity = "0.9 / (1 + ((p / %(stores)s) %% 100) / 2.5)"
+        # One pair in 1,000 stops selling 21 days before the end.
+        stopped = "(p %% 1000 = 7 AND d < 21)"
+        sale = (
+            f"SELECT %(source)s, 'AB-S-' || p || '-' || d, 'sale', %(loc)s + p %% %(stores)s, "
+            f"%(sku)s + p / %(stores)s, 1, 'available', NULL, '', '', "
+            f"%(now)s::timestamptz - d * interval '1 day' - interval '3 hours', "
+            f"%(now)s::timestamptz - d * interval '1 day', 1000, md5(p || '-' || d), 1, 'EA', '' "
+            f"FROM generate_series(%(from)s, %(to)s) p, generate_series(0, %(days)s - 1) d "
+            # "+ 0 * d": a draw per pair and day (without d, PostgreSQL draws once a pair).
+            f"WHERE NOT {stopped} AND random() + 0 * d < {velocity}"
+        )
+        chunk = max(1, 2_000_000 // days)
+        for start in range(0, pairs, chunk):
+            cursor.execute(f"INSERT INTO inventory_inventoryevent ({COLUMNS}) {sale}",
+                           {**params, "stores": stores, "days": days, "from": start,
+                            "to": min(start + chunk, pairs) - 1})
+        cursor.execute("SELECT COUNT(*) FROM inventory_inventoryevent WHERE source_id = %s", [source.pk])
+        sales = cursor.fetchone()[0]
+        weeks = days // 7
+        # Adjustments: 5 a store and week, store 0 forty; refunds: 3 cashiers a store, C1 five times C2's.
+        cursor.execute(
+            f"INSERT INTO inventory_inventoryevent ({COLUMNS}) "
+            "SELECT %(source)s, 'AB-A-' || s || '-' || w || '-' || i, 'adjustment', %(loc)s + s, %(sku)s + i, "
+            "-1, NULL, 'available', '', 'SHRINK', %(now)s::timestamptz - (w * 7 + i %% 7) * interval '1 day', "
+            "%(now)s, 1000, md5('a' || s || w || i), -1, 'EA', '' "
+            "FROM generate_series(0, %(stores)s - 1) s, generate_series(0, %(weeks)s - 1) w, "
+            "generate_series(0, 39) i WHERE i < CASE WHEN s = 0 THEN 40 ELSE 5 END",
+            {**params, "stores": stores, "weeks": weeks})
+        cursor.execute(
+            f"INSERT INTO inventory_inventoryevent ({COLUMNS}) "
+            "SELECT %(source)s, 'AB-R-' || s || '-' || c || '-' || w || '-' || i, 'return', %(loc)s + s, "
+            "%(sku)s + i, 1, NULL, 'returned', '', '', "
+            "%(now)s::timestamptz - (w * 7 + i %% 7) * interval '1 day' - interval '2 hours', %(now)s, 1000, "
+            "md5('r' || s || c || w || i), 1, 'EA', 'AB-L' || s || '-C' || c "
+            "FROM generate_series(0, %(stores)s - 1) s, generate_series(1, 3) c, "
+            "generate_series(0, %(weeks)s - 1) w, generate_series(0, 19) i "
+            "WHERE i < CASE WHEN c = 1 AND s %% 100 = 3 THEN 20 ELSE 4 END",
+            {**params, "stores": stores, "weeks": weeks})
+        cursor.execute(
+            "INSERT INTO inventory_position (location_id, sku_id, available, reserved, picked, packed, staged, "
+            "in_transit, damaged, returned, pending_inspection, quarantined, safety_stock, updated_at) "
+            "SELECT DISTINCT location_id, sku_id, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, now() "
+            "FROM inventory_inventoryevent WHERE source_id = %s AND type = 'sale'",
+            [source.pk])
+        positions = cursor.rowcount
+        cursor.execute("ANALYZE inventory_inventoryevent")
+        cursor.execute("ANALYZE inventory_position")
+    tills = SourceSystem.objects.bulk_create(
+        [SourceSystem(code=f"AB-TILL-{n:02d}", kind=SourceSystem.Kind.POS) for n in range(SOURCES)])
+    today = now.date()
+    IngestDay.objects.bulk_create([
+        IngestDay(source=till, day=today - timedelta(days=d), received=5000 + 100 * n,
+                  rejected=(600 if (n == 0 and d == 0) else 20 + n))
+        for n, till in enumerate(tills) for d in range(days)
+    ])
+    return {"sale_lines": sales, "positions": positions}
+
+
+def _phantom_found(stores):
+    """Of the phantom cases opened, how many are the pairs that stopped selling (pair p: p mod 1,000 = 7)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COUNT(*), COUNT(*) FILTER (WHERE ((c.sku_id - k0.id) * %s + (c.location_id - l0.id)) %% 1000 = 7) "
+            "FROM exceptions_case c, (SELECT MIN(id) AS id FROM inventory_sku WHERE code LIKE 'AB-K%%') k0, "
+            "(SELECT MIN(id) AS id FROM inventory_location WHERE code LIKE 'AB-L%%') l0 "
+            "WHERE c.kind = %s AND c.status = 'open'", [stores, CaseKind.PHANTOM_INVENTORY])
+        cases, stopped = cursor.fetchone()
+    return {"cases": cases, "stopped_pairs_found": stopped, "others": cases - stopped}
+
+
+def anomalies_table(result):
+    lines = [
+        f"anomalies: {result['stores']:,} stores x {result['skus']:,} SKUs x {result['days']} days: "
+        f"{result['sale_lines']:,} sale lines, {result['positions']:,} positions, generated in "
+        f"{result['generate_seconds']:,.0f} s; each kind run as beat runs it (target < {result['target_s']} s "
+        "at 600 x 20,000 x 90 days)",
+        f"  {'kind':<24}{'seconds':>10}{'opened':>8}  outcome",
+    ]
+    for row in result["kinds"]:
+        lines.append(f"  {row['kind']:<24}{row['seconds']:>10.1f}{row['counts'].get('opened', ''):>8}  "
+                     f"{row['outcome']}{': ' + row['error'] if row['error'] else ''}")
+    phantom = result["phantom"]
+    lines.append(f"  phantom cases: {phantom['cases']}, of which {phantom['stopped_pairs_found']} pairs that stopped "
+                 f"selling (injected) and {phantom['others']} others")
+    return "\n".join(lines)
