@@ -142,7 +142,8 @@ def side_effect(fault, case):
     source when the case names no location, or about the business document
     it repeated."""
     if case.location and fault.location and case.location == fault.location:
-        return not fault.sku or not case.sku or case.sku == fault.sku
+        # A store-wide fault explains any case at its store; a pair's fault only cases at its pair.
+        return not fault.sku or case.sku == fault.sku
     if not case.location and case.sku and fault.sku == case.sku:
         return True
     if not case.location and case.source and case.source == fault.source and not fault.location:
