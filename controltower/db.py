@@ -75,10 +75,11 @@ def int_array(values):
 
 
 def seconds_apart_sql(a, b):
-    """SQL for the seconds between two time expressions."""
+    """SQL for the seconds between two time expressions. SQLite's julianday
+    is a float: rounded to the millisecond, an hour apart is 3600, not 3600.0000001."""
     if connection.vendor == "postgresql":
         return f"ABS(EXTRACT(EPOCH FROM ({a} - {b})))"
-    return f"ABS(julianday({a}) - julianday({b})) * 86400"
+    return f"ROUND(ABS(julianday({a}) - julianday({b})) * 86400, 3)"
 
 
 def days_ago_sql(moment, column):

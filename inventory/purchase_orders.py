@@ -74,14 +74,15 @@ def _validate_row(raw, master, now):
     ), {}
 
 
-def import_po_lines(rows, source=None) -> PurchaseOrderReport:
+def import_po_lines(rows, source=None, received_at=None) -> PurchaseOrderReport:
     """`source`: the source system loading the rows (None for a person); a
-    row at a location outside its lane is refused."""
+    row at a location outside its lane is refused. `received_at` (default:
+    the clock) is when they came in, as ingest_events takes it."""
     if not isinstance(rows, list):
         raise PurchaseOrderError("'lines' must be a list of PO line objects.")
     if len(rows) > MAX_ROWS:
         raise PurchaseOrderError(f"At most {MAX_ROWS} PO lines at once; got {len(rows)}.")
-    now = timezone.now()
+    now = received_at or timezone.now()
     lane = lane_of(source) if source is not None else None
     accepted, rejected, seen = {}, [], {}
     for start in range(0, len(rows), LOOKUP_CHUNK):

@@ -605,3 +605,46 @@ class TrainingRecord(models.Model):
 
     def __str__(self):
         return f"{self.person_id} {self.module.code}"
+
+
+class Simulation(models.Model):
+    """A run of `manage.py simulate` (rollout.simulator): the retailer it
+    generated, its simulated clock and the fault rates it injected. Its
+    faults are the ground truth the score compares the cases with; no
+    detector reads them."""
+
+    seed = models.IntegerField()
+    stores = models.PositiveIntegerField()
+    skus = models.PositiveIntegerField()
+    days = models.PositiveIntegerField()
+    starts_at = models.DateTimeField(help_text="The simulated clock's first moment.")
+    ends_at = models.DateTimeField(help_text="The simulated clock's last moment: when the score runs.")
+    rates = models.JSONField(default=dict, help_text="Fault kind: rate per opportunity.")
+    summary = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"simulation {self.pk} (seed {self.seed})"
+
+
+class InjectedFault(models.Model):
+    """One fault the simulator injected, with the keys a case that catches it
+    would carry (codes, not rows: the ground truth outlives nothing it names)."""
+
+    simulation = models.ForeignKey(Simulation, on_delete=models.CASCADE, related_name="faults")
+    kind = models.CharField(max_length=32)
+    location = models.CharField(max_length=32, blank=True)
+    sku = models.CharField(max_length=64, blank=True)
+    source = models.CharField(max_length=64, blank=True)
+    reference = models.CharField(max_length=128, blank=True)
+    occurred_at = models.DateTimeField()
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["simulation", "kind", "id"]
+        indexes = [models.Index(fields=["simulation", "kind"], name="fault_by_kind")]
+
+    def __str__(self):
+        return f"{self.kind} {self.location} {self.sku}".strip()

@@ -27,12 +27,13 @@ TRAINING_OPTIONAL_COLUMNS = ("person_name",)
 FIELDS = ("person_name", "location_id", "completed_at", "proficiency")
 
 
-def record_training(rows, *, user=None) -> ImportReport:
+def record_training(rows, *, user=None, now=None) -> ImportReport:
     """Upsert training records from rows (dicts). `user`, when given, may only
-    record training at the locations they see."""
+    record training at the locations they see. `now` (default: the clock):
+    a completion after it is refused."""
     rows = list(rows)
     report = ImportReport(label="training record")
-    now = timezone.now()
+    now = now or timezone.now()
     modules = {m.code: m for m in TrainingModule.objects.all()}
     locations = visible_locations(user) if user is not None else Location.objects.all()
     codes = {fields.code(row.get("location")) for row in rows if isinstance(row, dict)}

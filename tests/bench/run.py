@@ -17,6 +17,7 @@ from .cases import bench_cases
 from .reconcile import bench_reconcile, reconcile_table
 from .rollout import bench_rollout, rollout_table
 from .rollups import bench_rollups, rollups_table
+from .simulate import bench_simulate, simulate_table
 from .snapshot import bench_snapshot
 
 LABELS = {
@@ -26,7 +27,8 @@ LABELS = {
 }
 
 
-SECTIONS = ["ingest", "adapters", "snapshot", "cases", "rollout", "rollups", "reconcile", "anomalies", "browser"]
+SECTIONS = ["ingest", "adapters", "snapshot", "cases", "rollout", "rollups", "reconcile", "anomalies", "simulate",
+            "browser"]
 
 DESCRIPTION = (
     "Measure ingest through the HTTP bulk endpoint against raw COPY and the naive path, each source format "
@@ -36,7 +38,8 @@ DESCRIPTION = (
     "rollups (one day, 90 days from scratch, the pages that read them), and every reconciliation kind "
     "at 36 million ledger lines received in the last hour, the anomaly detectors over 90 days of an "
     "estate's sales "
-    "(PostgreSQL only), and the demo's pages in Chromium (load time per page, the embedded demo)."
+    "(PostgreSQL only), what the detectors catch of a simulated retailer's injected faults (recall per "
+    "kind, false cases on a clean run), and the demo's pages in Chromium (load time per page, the embedded demo)."
 )
 
 
@@ -63,6 +66,10 @@ def parser():
     parser.add_argument("--anomaly-estate", type=int, nargs=3, default=[600, 20_000, 90],
                         metavar=("STORES", "SKUS", "DAYS"),
                         help="anomalies: the estate whose sales the detectors read (target: 600 20000 90)")
+    parser.add_argument("--sim-stores", type=int, default=12, help="simulate: stores")
+    parser.add_argument("--sim-skus", type=int, default=200, help="simulate: SKUs")
+    parser.add_argument("--sim-days", type=int, default=28, help="simulate: days")
+    parser.add_argument("--sim-seed", type=int, default=1, help="simulate: seed")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--skip-http", action="store_true", help="only the COPY and naive references")
     return parser
@@ -104,6 +111,9 @@ def main(argv=None, stdout=None):
             ingest.require_postgres()
             stores, skus, days = args.anomaly_estate
             results["anomalies"] = bench_anomalies(stores=stores, skus=skus, days=days)
+        if "simulate" in args.sections:
+            ingest.require_postgres()
+            results["simulate"] = bench_simulate(args.sim_stores, args.sim_skus, args.sim_days, args.sim_seed)
         if "browser" in args.sections:
             results["browser"] = bench_browser()
     except ingest.BenchError as exc:
@@ -132,6 +142,8 @@ def table(section, result):
         return anomalies_table(result)
     if section == "browser":
         return browser_table(result)
+    if section == "simulate":
+        return simulate_table(result)
     if section == "snapshot":
         return (
             f"snapshot: {result['snapshot_lines']:,} ERP snapshot lines ({result['stores']:,} locations x "
