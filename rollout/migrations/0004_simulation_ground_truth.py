@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('rollout', '0004_gate_playbook'),
+        ('rollout', '0003_gate_playbook'),
     ]
 
     operations = [
