@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from controltower.locks import lock_rows
-from inventory.ledger import ingest_events, reverse_transfer_line
+from inventory.ledger import ingest_events, reversal_of, reversal_transaction_id, reverse_transfer_line
 from inventory.models import InventoryEvent
 from inventory.sources import control_tower_source
 
@@ -57,29 +57,6 @@ def _settle_duplicate(case, user, action):
     return [(lines[e], lines[later]) for e, later in pairs if (e, later) not in settled], duplicate_verdict(case)
 
 
-def reversal_transaction_id(event):
-    """One reversal per ledger line, whichever case or click asks for it."""
-    return f"reversal-of-{event.pk}"
-
-
-def _reversal(line):
-    """The ledger line that undoes `line`: the same legs with the quantity negated."""
-    return {
-        "transaction_id": reversal_transaction_id(line),
-        "type": "reversal",
-        "location": line.location.code,
-        "sku": line.sku.code,
-        "quantity": -line.quantity,
-        "from_state": line.from_state,
-        "to_state": line.to_state,
-        "to_location": line.to_location.code if line.to_location_id else None,
-        "reference": f"event {line.pk}",
-        "reason": line.type,
-        # When the reversed line occurred: a cycle count since then holds neither.
-        "occurred_at": line.occurred_at.isoformat(),
-    }
-
-
 @transaction.atomic
 def reverse_duplicate(case, user):
     """The later line of each pair was a duplicate: post one compensating
@@ -96,7 +73,7 @@ def reverse_duplicate(case, user):
     tower = control_tower_source()
     for start in range(0, len(pending), settings.INGEST_MAX_EVENTS):
         chunk = pending[start:start + settings.INGEST_MAX_EVENTS]
-        report = ingest_events(tower, [_reversal(later) for _, later in chunk], keep_rejections=False, reversals=True)
+        report = ingest_events(tower, [reversal_of(later, later.type) for _, later in chunk], keep_rejections=False, reversals=True)
         refused = [result for result in report.results if result.status not in ("accepted", "duplicate")]
         if refused:
             raise ValidationError({"reversal": f"The ledger refused it: {refused[0].errors}"})

@@ -7,7 +7,15 @@
   `replay_rejections`.
 """
 from .fold import book_sql, fold_ledger, since_non_negative
-from .posting import EventResult, IngestError, IngestReport, ingest_events, reverse_transfer_line
+from .posting import (
+    EventResult,
+    IngestError,
+    IngestReport,
+    ingest_events,
+    reversal_of,
+    reversal_transaction_id,
+    reverse_transfer_line,
+)
 from .repair import RebuildReport, rebuild_positions, replay_rejections
 from .validation import MOVES, MasterData, validate_event
 
@@ -23,6 +31,8 @@ __all__ = [
     "ingest_events",
     "rebuild_positions",
     "replay_rejections",
+    "reversal_of",
+    "reversal_transaction_id",
     "reverse_transfer_line",
     "since_non_negative",
     "validate_event",

@@ -446,6 +446,31 @@ def _record_transfers(lines):
             cursor.executemany(insert + "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) " + upsert, rows)
 
 
+def reversal_transaction_id(line):
+    """One reversal per ledger line, whichever case, click or document asks for it."""
+    return f"reversal-of-{line.pk}"
+
+
+def reversal_of(line, reason):
+    """The tower's ledger line that undoes `line` (posted with `reversals=True`):
+    the same legs with the quantity negated, keyed by the line so no line is
+    reversed twice."""
+    return {
+        "transaction_id": reversal_transaction_id(line),
+        "type": "reversal",
+        "location": line.location.code,
+        "sku": line.sku.code,
+        "quantity": -line.quantity,
+        "from_state": line.from_state,
+        "to_state": line.to_state,
+        "to_location": line.to_location.code if line.to_location_id else None,
+        "reference": f"event {line.pk}",
+        "reason": reason,
+        # When the reversed line occurred: a cycle count since then holds neither.
+        "occurred_at": line.occurred_at.isoformat(),
+    }
+
+
 def reverse_transfer_line(line):
     """A transfer line the tower reversed as a duplicate leaves its Transfer:
     shipped (a transfer_out) or received (a transfer_in) less by its

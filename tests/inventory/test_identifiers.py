@@ -49,16 +49,6 @@ def test_gs1_check_digits():
 
 
 @pytest.fixture
-def store():
-    return LocationFactory(code="S001")
-
-
-@pytest.fixture
-def sku():
-    return SKUFactory(code="SKU00001")
-
-
-@pytest.fixture
 def till():
     return SourceSystemFactory(code="POS-NCR")
 

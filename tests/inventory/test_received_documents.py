@@ -15,21 +15,11 @@ from inventory.models import InventoryEvent, ReceivedDocument
 from inventory.received_documents import document_health
 from tests.controltower.factories import make_user, source_token
 
-from .factories import LocationFactory, SKUFactory, SourceSystemFactory
+from .factories import SourceSystemFactory
 from .formats import TillRolls, rolls
 from .payloads import event
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def store():
-    return LocationFactory(code="S001")
-
-
-@pytest.fixture
-def sku():
-    return SKUFactory(code="SKU00001")
 
 
 @pytest.fixture

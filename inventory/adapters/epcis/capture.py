@@ -26,7 +26,7 @@ from django.db import transaction
 
 from controltower.db import chunks
 
-from ...ledger import EventResult, IngestError, IngestReport, ingest_events, reverse_transfer_line
+from ...ledger import EventResult, IngestError, IngestReport, ingest_events, reversal_of, reverse_transfer_line
 from ...models import InventoryEvent
 from ...sources import control_tower_source
 from ..registry import Adapter, Ignored, Unparseable
@@ -122,7 +122,7 @@ class EpcisAdapter(Adapter):
             return [EventResult(declaration.key, "ignored", reason=mapping.UNKNOWN_DECLARED,
                                 detail="no ledger line of this event from this source")]
         note = f"EPCIS error declaration: {declaration.reason}"[:64]
-        report = ingest_events(control_tower_source(), [_reversal(line, note) for line in lines],
+        report = ingest_events(control_tower_source(), [reversal_of(line, note) for line in lines],
                                received_at=received_at, keep_rejections=False, reversals=True)
         for line, result in zip(lines, report.results):
             if result.status == "accepted":
@@ -170,24 +170,6 @@ def _refusal(capture):
         + " Nothing of the document was stored (GS1-Capture-Error-Behaviour: rollback).",
         invalid,
     )
-
-
-def _reversal(line, note):
-    """The tower's compensating line of `line`: its legs with the quantity negated.
-    Keyed as any reversal of a ledger line, so no line is reversed twice."""
-    return {
-        "transaction_id": f"reversal-of-{line.pk}",
-        "type": "reversal",
-        "location": line.location.code,
-        "sku": line.sku.code,
-        "quantity": -line.quantity,
-        "from_state": line.from_state,
-        "to_state": line.to_state,
-        "to_location": line.to_location.code if line.to_location_id else None,
-        "reference": f"event {line.pk}",
-        "reason": note,
-        "occurred_at": line.occurred_at.isoformat(),
-    }
 
 
 class EpcisJson(EpcisAdapter):
