@@ -364,7 +364,7 @@ def ledger_rows(source, events, received_at):
             e["quantity"] * factor, from_state, to_state, locations.get(e.get("to_location")),
             e.get("reference", ""), e.get("reason", ""), occurred, received_at,
             int((received_at - occurred).total_seconds() * 1000), uuid.uuid4().hex,
-            Decimal(e["quantity"]), e.get("unit", "EA"),
+            Decimal(e["quantity"]), e.get("unit", "EA"), e.get("cashier", ""),
         ))
     return rows
 
