@@ -5,7 +5,7 @@ more than the chain's cashiers or than their own weeks.
 Both count per week in SQL (one aggregate: a row per store or cashier and
 week, not per event) and score the last 7 days in Python with the modified
 z-score (exceptions.reconciliation.stats), robust to the outliers it looks
-for. The chain is compared over the last few weeks (a store
+for, its spread never below what chance gives a count (a Poisson's). The chain is compared over the last few weeks (a store
 that adjusts more than its peers week after week), the store's or cashier's
 own weeks over the last 7 days (a change). The weeks are whole 7-day runs
 back from the run's time: each holds
@@ -167,7 +167,9 @@ def refund_outlier(now=None) -> list[Finding]:
     chain's cashiers (those who refunded in the weeks looked at) or their
     own weeks: the refund steps of return journeys that name a cashier, at
     the step's location (else the journey's), and the return events that
-    name one (the POSLog's OperatorID). One case per store and cashier.
+    name one (the POSLog's OperatorID), a return counted once: its event
+    is left out when its return journey's refund step names the cashier.
+    One case per store and cashier.
     Severity 2: refunds are money paid out."""
     now = now or timezone.now()
     weeks = config("outlier_weeks")
@@ -183,6 +185,10 @@ def refund_outlier(now=None) -> list[Finding]:
                 SELECT e.location_id, e.cashier, e.occurred_at FROM inventory_inventoryevent e
                 WHERE e.type = 'return' AND e.cashier <> ''
                   AND e.occurred_at > %(start)s AND e.occurred_at <= %(now)s
+                  AND NOT EXISTS (
+                      SELECT 1 FROM inventory_journey j JOIN inventory_journeystep s ON s.journey_id = j.id
+                      WHERE j.kind = %(kind)s AND j.business_id = e.reference AND e.reference <> ''
+                        AND s.step = 'refunded' AND s.cashier <> '')
             ) r
             GROUP BY 1, 2, 3""",
         {**_window(now, weeks), "kind": JourneyKind.RETURN},
