@@ -15,9 +15,15 @@ class ExceptionsConfig(AppConfig):
         from controltower.navigation import register
         from controltower.permissions import APPROVERS, CASE_READERS, VARIANCE_READERS
 
+        from controltower.audit import track
+
         from . import metrics
+        from .models import CorrectiveAdjustment, RoutingRule, SLAPolicy, Team
         from .rollups import register_rollups
 
+        # Adjustments (asked, approved, rejected) and who gets which cases how fast: privileged.
+        for model in (CorrectiveAdjustment, RoutingRule, SLAPolicy, Team):
+            track(model)
         register("cases", "Cases", roles=CASE_READERS, order=10, labels={Role.STORE_MANAGER: "My cases"})
         register("variances", "Variances", roles=VARIANCE_READERS, order=40, main_for={Role.PLANNER})
         register("approvals", "Approvals", roles=APPROVERS, order=50, main_for={Role.FINANCE})
