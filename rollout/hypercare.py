@@ -368,10 +368,10 @@ def reported_issues(user, stores, now=None, among=None):
         ).order_by().values_list("details__category", "active", "severe", "recent")
     } if stores else {}
     codes = ",".join(store.code for store in stores)
-    for category, label in ReportCategory.choices:
-        if category not in counts:
+    for label in ReportCategory.labels:  # a case keeps its category in words
+        if label not in counts:
             continue
-        active, severe, recent = counts[category]
+        active, severe, recent = counts[label]
         link = partial(metrics.records_url, reverse("cases"), kind=REPORTED, q=label, locations=codes)
         table.rows.append([
             Cell(label), Cell(str(active), link(status="active") if active else "", number=active),

@@ -70,7 +70,8 @@ def report_issue(user, *, location_code, category, description, severity, now=No
             kind=KIND, severity=severity, status=Case.Status.OPEN, location=location, reference=label,
             fingerprint=f"{KIND}:{uuid.uuid4().hex}",
             summary=f"{label} issue reported at {location.code} by {user.get_username()}: {description[:200]}",
-            details={"category": category, "description": description, "reported_by": user.get_username()},
+            # The category in words, as the case page shows its details.
+            details={"category": label, "description": description, "reported_by": user.get_username()},
             opened_at=now, owner=router.team(KIND, severity, location.region_id),
             **sla_start(location, router.policy(KIND, severity), Calendar(), now),
         )

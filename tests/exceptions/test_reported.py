@@ -35,7 +35,7 @@ def test_a_store_manager_reports_an_issue_that_becomes_a_routed_timed_case(clien
     case = Case.objects.get(kind="reported")
     assert answer.status_code == 302 and answer["Location"] == reverse("case-detail", args=[case.pk])
     assert (case.location.code, case.severity, case.status, case.reference) == ("S-OWN", 2, "open", "Pricing")
-    assert case.details == {"category": "pricing", "description": "The shelf labels show last week's prices",
+    assert case.details == {"category": "Pricing", "description": "The shelf labels show last week's prices",
                             "reported_by": manager.username}
     assert case.owner.code == "REGIONAL-OPS" and case.resolution_due_at > case.opened_at
     [opened] = case.history.all()
