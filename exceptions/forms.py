@@ -128,6 +128,9 @@ class ReportIssueForm(forms.Form):
     severity = forms.TypedChoiceField(label="How bad is it", choices=SEVERITY_WORDS, coerce=int, initial=3)
     description = forms.CharField(label="What happened", widget=forms.Textarea(attrs={"rows": 5}),
                                   help_text="What you saw, where, since when; a till or SKU number helps.")
+    photo = forms.FileField(label="A photo (optional)", required=False,
+                            widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+                            help_text="JPEG, PNG or WebP; its location and other metadata are not kept.")
 
     def __init__(self, *args, locations, categories, **kwargs):
         super().__init__(*args, **kwargs)

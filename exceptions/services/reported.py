@@ -7,9 +7,14 @@ escalated and settled like every case, never cleared by a run. Its category
 says which part of the rollout it is about; the person who reported it is
 in its history.
 """
+import io
 import uuid
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
+from django.template.defaultfilters import filesizeformat
+from PIL import Image
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -17,7 +22,7 @@ from controltower.scoping import visible_locations
 from inventory.trading import Calendar
 
 from ..detectors import Detector, Route, register
-from ..models import Case, CaseHistory
+from ..models import Case, CaseAttachment, CaseHistory
 from .routing import Router, sla_start
 
 KIND = "reported"
@@ -42,11 +47,43 @@ register(Detector(
 ))
 
 
-def report_issue(user, *, location_code, category, description, severity, now=None) -> Case:
-    """Open a `reported` case for `user` at the location they see with code `location_code`.
-    ValidationError naming the field for bad input; PermissionDenied for a location out of scope."""
+# The photo formats taken, as Pillow names them, with their content type.
+PHOTO_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+PHOTO_MAX_PIXELS = 40_000_000  # a phone's largest; beyond it a decompression bomb
+
+
+def _photo(upload):
+    """The uploaded photo checked and written again by Pillow: (its bytes, its format), so no
+    metadata (a phone's GPS position) and nothing but the picture is kept. ValidationError
+    naming the field for anything else."""
+    if upload.size > settings.REPORT_PHOTO_MAX_BYTES:
+        raise ValidationError({"photo": [f"At most {filesizeformat(settings.REPORT_PHOTO_MAX_BYTES)}."]})
+    try:
+        with Image.open(upload) as image:
+            image.load()
+            kind = image.format
+            if kind not in PHOTO_FORMATS:
+                raise ValidationError({"photo": ["A photo as JPEG, PNG or WebP."]})
+            if image.width * image.height > PHOTO_MAX_PIXELS:
+                raise ValidationError({"photo": ["A photo of at most 40 megapixels."]})
+            clean = io.BytesIO()
+            (image.convert("RGB") if kind == "JPEG" and image.mode not in ("RGB", "L") else image).save(clean, kind)
+    except (OSError, Image.DecompressionBombError):
+        raise ValidationError({"photo": ["Not a picture this tower can read (JPEG, PNG or WebP)."]}) from None
+    return clean.getvalue(), kind
+
+
+def report_issue(user, *, location_code, category, description, severity, photo=None, now=None) -> Case:
+    """Open a `reported` case for `user` at the location they see with code `location_code`,
+    with an optional photo (an uploaded file). ValidationError naming the field for bad input."""
     now = now or timezone.now()
     errors = {}
+    picture = None
+    if photo is not None:
+        try:
+            picture = _photo(photo)
+        except ValidationError as error:
+            errors.update(error.message_dict)
     description = (description or "").strip()
     if not description:
         errors["description"] = ["Say what happened."]
@@ -77,4 +114,9 @@ def report_issue(user, *, location_code, category, description, severity, now=No
         )
         CaseHistory.objects.create(case=case, at=now, actor=user, action="reported", field="status",
                                    to_value=Case.Status.OPEN, note=description)
+        if picture is not None:
+            content, kind = picture
+            CaseAttachment.objects.create(
+                case=case, file=ContentFile(content, name=f"case-{case.pk}.{kind.lower()}"),
+                content_type=PHOTO_FORMATS[kind], size=len(content), uploaded_by=user, uploaded_at=now)
     return case

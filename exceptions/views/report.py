@@ -16,13 +16,15 @@ from ..services.reported import Category, report_issue
 @require_http_methods(["GET", "POST"])
 def report(request):
     locations = visible_locations(request.user).order_by("code").only("code", "name")
-    form = ReportIssueForm(request.POST or None, locations=locations, categories=Category.choices,
+    form = ReportIssueForm(request.POST or None, request.FILES or None, locations=locations,
+                           categories=Category.choices,
                            initial={"location": request.GET.get("location", "")})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             case = report_issue(request.user, location_code=data["location"], category=data["category"],
-                                description=data["description"], severity=data["severity"])
+                                description=data["description"], severity=data["severity"],
+                                photo=data.get("photo"))
         except ValidationError as error:
             add_service_errors(form, error)
         else:

@@ -1,9 +1,11 @@
 """Issues people report: a case of kind `reported` from the header's form or
 POST /api/v1/cases, routed, timed and kept like every case, counted per
 wave by a registered metric and shown on hypercare by category."""
+import io
 from datetime import timedelta
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
@@ -115,3 +117,50 @@ def test_hypercare_shows_the_reports_of_the_wave_by_category(client, people, def
     pricing_severe = table.rows[1][2].url
     rows = records_behind(client, pricing_severe, people[Role.PMO].owner)
     assert [row["severity"] for row in rows] == ["1"]
+
+
+def picture(kind="JPEG", exif=True):
+    from PIL import Image
+
+    image = Image.new("RGB", (40, 30), (200, 30, 30))
+    buffer = io.BytesIO()
+    extra = {}
+    if exif:
+        tags = Image.Exif()
+        tags[0x010F] = "PhoneMaker"  # Make; a phone's GPS position rides the same way
+        extra["exif"] = tags.tobytes()
+    image.save(buffer, kind, **extra)
+    return SimpleUploadedFile(f"shelf.{kind.lower()}", buffer.getvalue(), content_type=f"image/{kind.lower()}")
+
+
+def test_a_photo_is_kept_without_its_metadata_and_shown_only_to_who_sees_the_case(
+        client, people, default_routing, settings, tmp_path):
+    from PIL import Image
+
+    settings.MEDIA_ROOT = tmp_path
+    client.force_login(people[Role.STORE_MANAGER].owner)
+    report(client, photo=picture())
+    case = Case.objects.get(kind="reported")
+    [attachment] = case.attachments.all()
+    assert attachment.content_type == "image/jpeg" and (tmp_path / attachment.file.name).exists()
+    with Image.open(tmp_path / attachment.file.name) as kept:
+        assert kept.size == (40, 30) and not kept.getexif()
+    url = reverse("case-attachment", args=[case.pk, attachment.pk])
+    assert url in client.get(reverse("case-detail", args=[case.pk])).content.decode()
+    shown = client.get(url)
+    assert shown.status_code == 200 and shown["Content-Type"] == "image/jpeg"
+    assert b"".join(shown.streaming_content) == (tmp_path / attachment.file.name).read_bytes()
+
+    client.force_login(people[Role.STORE_MANAGER].outsider)
+    assert client.get(url).status_code == 404
+
+
+def test_a_file_that_is_not_a_picture_is_refused_naming_the_photo(client, people, default_routing, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    client.force_login(people[Role.STORE_MANAGER].owner)
+    fake = SimpleUploadedFile("shelf.jpg", b"#!/bin/sh\necho not a photo\n", content_type="image/jpeg")
+    answer = report(client, photo=fake)
+    assert answer.status_code == 400 and "Not a picture this tower can read" in answer.content.decode()
+    settings.REPORT_PHOTO_MAX_BYTES = 100
+    assert "At most 100\xa0bytes" in report(client, photo=picture("PNG", exif=False)).content.decode()
+    assert Case.objects.filter(kind="reported").count() == 0 and not list(tmp_path.iterdir())
