@@ -225,10 +225,10 @@ def test_a_return_rung_up_and_refunded_counts_once_and_chance_is_no_outlier(defa
         for week, count in enumerate(weekly):
             for i in range(count):
                 at = NOW - timedelta(days=week * 7 + 1, hours=i)
-                reference = f"RET-{cashier}-{week}-{i}"
+                reference = f"RET-{cashier}-{week}-{i}"  # the till's receipt names no journey
                 events.append(InventoryEventFactory.build(
                     source=till, location=store, sku=sku, type="return", from_state=None, to_state="returned",
-                    cashier=cashier, reference=reference, occurred_at=at, received_at=NOW,
+                    cashier=cashier, reference=f"{store.code}/1/{week}{i}", occurred_at=at, received_at=NOW,
                     transaction_id=f"ret-{cashier}-{week}-{i}"))
                 steps += [{"transaction_id": f"r-{reference}", "journey": "return_to_refund", "business_id": reference,
                            "step": "received", "occurred_at": at.isoformat(), "location": store.code},
