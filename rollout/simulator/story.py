@@ -18,8 +18,6 @@ from collections import defaultdict
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.conf import settings
-
 from .faults import GroundTruth
 from .logistics import Logistics
 from .wire import key_of, pushed_at
@@ -38,7 +36,6 @@ LATE_BY_HOURS = (6, 40)  # how late an offline till's sales come in
 SLA_MARGIN = timedelta(days=4)  # a fault of a timed kind is injected only this long before the end
 SHRINK_ITEMS = 20
 FRAUD_REFUNDS_PER_DAY = 4
-PHANTOM_SILENT_DAYS = 14  # days of a phantom's silence left in a run long enough for phantom_inventory
 
 
 class Story(Logistics):
@@ -169,23 +166,13 @@ class Story(Logistics):
                                   reference=cashier, cashier=cashier)
             for item in top[:max(1, len(top) // 2)]:
                 if self.truth.roll("phantom_stock"):
-                    day = self.start + timedelta(days=self.fault_rng.randint(*self._phantom_days()))
+                    day = self.start + timedelta(days=self.fault_rng.randint(self.days // 4, max(self.days // 4,
+                                                                                              self.days // 2)))
                     self.at(day + timedelta(hours=3), self.empty_shelf, store, item.code)
         for item in self.estate.items:
             if self.truth.roll("missed_cost_change"):
                 day = self.start + timedelta(days=self.fault_rng.randint(0, max(0, self.days - 2)))
                 self.at(day + timedelta(hours=5), self.change_cost, item.code)
-
-    def _phantom_days(self):
-        """(first, last) day a shelf may empty: after the steady history
-        phantom_inventory asks of a seller (RECONCILIATION
-        phantom_min_span_days) with PHANTOM_SILENT_DAYS of silence left,
-        when the run is that long; else in its second quarter (only a count
-        finds it then)."""
-        span = settings.RECONCILIATION["phantom_min_span_days"]
-        if self.days >= span + 1 + PHANTOM_SILENT_DAYS:
-            return span + 1, self.days - PHANTOM_SILENT_DAYS
-        return self.days // 4, max(self.days // 4, self.days // 2)
 
     def plan_day(self, d, day):
         last_days = day + SLA_MARGIN >= self.end

@@ -1,7 +1,6 @@
 """The retailer simulator at a small size: its ground truth, its determinism,
 its posting through the tower's services, and the recall of the kinds the
 tower finds deterministically."""
-import random
 from datetime import timedelta
 from io import StringIO
 
@@ -25,10 +24,8 @@ from inventory.models import (
 )
 from rollout.models import InjectedFault, Simulation, TrainingRecord, Wave
 from rollout.simulator import START, SimulationExists, score, simulate
-from rollout.simulator.faults import FAULTS, GroundTruth, RatesError, parse_rates
+from rollout.simulator.faults import FAULTS, RatesError, parse_rates
 from rollout.simulator.scoring import seen_cases, catches
-from rollout.simulator.story import Story
-from rollout.simulator.world import build_estate
 
 pytestmark = pytest.mark.django_db
 
@@ -159,16 +156,6 @@ def test_a_till_line_replayed_under_a_new_key_is_suspected(faulted_run):
     cases = seen_cases()
     assert replays.exists()
     assert all(any(catches(fault, case) for case in cases) for fault in replays)
-
-
-def test_a_shelf_empties_after_the_history_phantom_inventory_needs_when_the_run_is_long_enough():
-    def days(length):
-        rng = random.Random(1)
-        return Story(build_estate(rng, 1, 2, START), None, GroundTruth(None, {}, rng), rng, START, length)._phantom_days()
-
-    # A steady seller's first and last sale 28 days apart, then 14 days of silence to be found in.
-    assert days(56) == (29, 42) and days(43) == (29, 29)
-    assert days(28) == (7, 14)  # too short: in the second quarter, found by the counts alone
 
 
 def test_one_simulation_a_database():
