@@ -1,7 +1,7 @@
 """The demo retailer, in two sizes, both deterministic (fixed random seed):
 
 - `full` (`make demo`): the simulator's retailer (controltower.demo.simulated):
-  18 stores in three simulated regions, a DC, an online node, 300 SKUs, five
+  18 stores in three simulated regions, a DC, an online node, 200 SKUs, five
   weeks posted through the tower's ingest services up to the moment of the
   first load, with faults injected so every role's screens have cases.
 - `small` (the tests): a hand-written story of 4 regions and 20 locations

@@ -1,7 +1,7 @@
 """The full demo: the simulator's retailer (rollout.simulator), its clock
 stopped at the moment of the first load, so the demo looks current.
 
-18 stores in three simulated regions, a DC and an online node, 300 SKUs,
+18 stores in three simulated regions, a DC and an online node, 200 SKUs,
 five weeks of sales, orders, returns, transfers, counts and snapshots,
 posted through the tower's ingest services with the tower's scheduled runs
 in between, and faults injected at rates that give every role living
@@ -28,7 +28,7 @@ from rollout.simulator.faults import parse_rates
 from .people import USERS, issue_tokens, upsert_users
 from .rollout import demo_people, ease_training, walk
 
-STORES, SKUS, DAYS = 18, 300, 35
+STORES, SKUS, DAYS = 18, 200, 35
 # Per opportunity (rollout.simulator.faults): the defaults, with the rare
 # kinds raised so each shows at this size.
 DEMO_RATES = {"reservation_never_released": 0.1, "silent_feed": 0.02, "shrink_store": 0.15,
