@@ -200,10 +200,12 @@ class Case(models.Model):
             # The cases active as of a time at some locations (exceptions.metrics: the open cases,
             # their age, the value at risk, measured live for a wave's hundreds of stores on every
             # hypercare page), read from the index alone: only the active ones are in the range.
-            # With the status and due time, the wave's worst problems (rollout.stability) too.
+            # With the status and due time, the wave's worst problems (rollout.stability) too; and
+            # resolved_at itself, as PostgreSQL reads an index alone only when it holds every
+            # column a query names (the range names resolved_at inside the expression).
             models.Index(F("location"), resolved_until(), name="case_active_as_of",
                          include=["id", "status", "severity", "opened_at", "kind", "value_at_risk",
-                                  "resolution_due_at"]),
+                                  "resolution_due_at", "resolved_at"]),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(severity__gte=1, severity__lte=4), name="case_severity_1_4"),

@@ -1,10 +1,11 @@
 """Web routes of the case screens (the API has its own, in exceptions/api/urls.py)."""
 from django.urls import path
 
-from .views import approvals, case, queue, variances
+from .views import approvals, case, queue, report, variances
 
 urlpatterns = [
     path("cases/", queue.case_list, name="cases"),
+    path("report/", report.report, name="report-issue"),
     path("cases/counts/", queue.case_counts, name="case-counts"),
     path("cases/export.csv", queue.case_export, name="case-export"),
     path("cases/bulk/", queue.case_bulk, name="case-bulk"),
