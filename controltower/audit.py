@@ -47,6 +47,23 @@ def track(model, *, exclude=(), many=()):
     auditlog.register(model, include_fields=own, m2m_fields=set(many))
 
 
+def record(instance, changed, *, actor):
+    """Record a change written without a save (a guarded queryset update, which auditlog does not
+    see): `changed` is {field: (before, after)}, kept as auditlog keeps them (text, "None" for nothing)."""
+    return LogEntry.objects.log_create(
+        instance, force_log=True, action=LogEntry.Action.UPDATE, actor=actor,
+        changes={field: [_as_text(before), _as_text(after)] for field, (before, after) in changed.items()},
+    )
+
+
+def _as_text(value):
+    if value is None:
+        return "None"
+    if hasattr(value, "pk"):  # a related record: its id, as auditlog keeps a foreign key
+        return str(value.pk)
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
 def entries():
     return LogEntry.objects.select_related("actor", "content_type").order_by("-timestamp", "-pk")
 
