@@ -80,6 +80,18 @@ def who(entry):
     return entry.actor_email or NO_PERSON
 
 
+def token(entry):
+    """The API token the action came through ("abcd1234…", its first characters); "" for none."""
+    return (entry.additional_data or {}).get("token", "")
+
+
+def where(entry):
+    """From where, in words: "10.0.0.7", "10.0.0.7, API token abcd1234…", or no request."""
+    if not entry.remote_addr:
+        return NO_ADDRESS
+    return f"{entry.remote_addr}, API token {token(entry)}" if token(entry) else entry.remote_addr
+
+
 def changes(entry):
     """{field: [before, after]} as recorded (a created record: [None, value])."""
     return entry.changes or {}
@@ -160,7 +172,7 @@ def register_trail():
         columns=[
             records.Column("When", lambda e: e.timestamp, kind="time"),
             records.Column("Who", who),
-            records.Column("From", lambda e: e.remote_addr or NO_ADDRESS),
+            records.Column("From", where),
             records.Column("What", what),
             records.Column("Record", lambda e: e.object_repr),
             records.Column("Action", lambda e: ACTIONS.get(e.action, "")),
