@@ -16,7 +16,10 @@ from the ledger, only the positions whose days could have changed:
 A position is summed again whole over the window, never adjusted by a
 difference, so a line taken in twice changes nothing. The first refresh
 (no PositionSalesWindow row) builds it from every sale line of the window.
-One transaction: a run stopped halfway leaves the summary as it was.
+One transaction: a run stopped halfway leaves the summary as it was. Runs
+of phantom inventory are one at a time (runs.run_kind's lock); two
+refreshes at once would collide on the position's unique row, and the
+second fail whole.
 """
 from __future__ import annotations
 
@@ -59,7 +62,7 @@ def refresh(now, lookback):
     """Bring PositionSales up to the window of a run at `now`; returns how many positions were summed again."""
     first, last = window_days(now, lookback)
     with transaction.atomic():
-        window = PositionSalesWindow.objects.select_for_update().first()
+        window = PositionSalesWindow.objects.first()
         watermark = _watermark(window.watermark if window else 0)
         if window is None:
             PositionSales.objects.all().delete()
@@ -85,7 +88,7 @@ def _touched(window, first, last):
     line after the watermark, or on a day in one window and not the other
     (the days between the two windows' starts, and between their ends)."""
     starts, ends = sorted((window.first_day, first)), sorted((window.last_day, last))
-    where = f"""(location_id, sku_id) IN (
+    where = """(location_id, sku_id) IN (
         SELECT location_id, sku_id FROM inventory_inventoryevent
         WHERE type IN ('sale', 'reversal') AND (id > %(watermark)s
            OR (occurred_at >= %(left_from)s AND occurred_at < %(left_to)s)
