@@ -67,6 +67,7 @@ def phantom_inventory(now=None) -> list[Finding]:
             SELECT location_id, sku_id, sale_days, sales, squares, {first_ago} AS first_ago,
                    {last_ago} AS last_ago, last_at
             FROM exceptions_positionsales
+            WHERE sale_days + 2 >= %(min_days)s  -- the two part-days can add two days at most
             UNION ALL
             SELECT location_id, sku_id, 1, n, n * n, ago, ago, last_at FROM edges
         ), sold AS (

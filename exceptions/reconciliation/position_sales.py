@@ -32,7 +32,7 @@ from django.utils import timezone
 from controltower.db import db_time, utc_day_sql
 from inventory.models import InventoryEvent
 
-from ..models import PositionSales, PositionSalesWindow
+from ..models import PositionSalesWindow
 
 # A line committed this long after it was received (ingest is a short
 # transaction) is still taken in: the watermark stays before the lines
@@ -61,15 +61,22 @@ def not_reversed(alias):
 def refresh(now, lookback):
     """Bring PositionSales up to the window of a run at `now`; returns how many positions were summed again."""
     first, last = window_days(now, lookback)
-    with transaction.atomic():
+    with transaction.atomic(), connection.cursor() as cursor:
         window = PositionSalesWindow.objects.first()
         watermark = _watermark(window.watermark if window else 0)
         if window is None:
-            PositionSales.objects.all().delete()
-            changed = _sum_positions(first, last, "TRUE", {})
+            cursor.execute("DELETE FROM exceptions_positionsales")
+            changed = _sum_positions(cursor, first, last, "inventory_inventoryevent e")
             window = PositionSalesWindow(first_day=first, last_day=last)
         else:
-            changed = _sum_positions(first, last, *_touched(window, first, last))
+            _touched(cursor, window, first, last)
+            cursor.execute("DELETE FROM exceptions_positionsales WHERE (location_id, sku_id) IN "
+                           "(SELECT location_id, sku_id FROM phantom_touched)")
+            changed = _sum_positions(
+                cursor, first, last,
+                "phantom_touched t JOIN inventory_inventoryevent e "
+                "ON e.location_id = t.location_id AND e.sku_id = t.sku_id")
+            cursor.execute("DROP TABLE phantom_touched")
             window.first_day, window.last_day = first, last
         window.watermark = watermark
         window.save()
@@ -83,41 +90,41 @@ def _watermark(since):
     return newest if newest is not None else since
 
 
-def _touched(window, first, last):
-    """SQL and parameters of the positions to sum again: a sale or reversal
-    line after the watermark, or on a day in one window and not the other
-    (the days between the two windows' starts, and between their ends)."""
+def _touched(cursor, window, first, last):
+    """The positions to sum again, into the temporary table phantom_touched:
+    a sale or reversal line after the watermark, or on a day in one window
+    and not the other (the days between the two windows' starts, and
+    between their ends). A table of its own, analysed, so the sums read
+    their lines through the ledger's position index when they are few."""
     starts, ends = sorted((window.first_day, first)), sorted((window.last_day, last))
-    where = """(location_id, sku_id) IN (
-        SELECT location_id, sku_id FROM inventory_inventoryevent
-        WHERE type IN ('sale', 'reversal') AND (id > %(watermark)s
-           OR (occurred_at >= %(left_from)s AND occurred_at < %(left_to)s)
-           OR (occurred_at >= %(right_from)s AND occurred_at < %(right_to)s)))"""
-    return where, {"watermark": window.watermark,
-                   "left_from": db_time(midnight(starts[0])), "left_to": db_time(midnight(starts[1])),
-                   "right_from": db_time(midnight(ends[0] + timedelta(days=1))),
-                   "right_to": db_time(midnight(ends[1] + timedelta(days=1)))}
+    cursor.execute(
+        """CREATE TEMPORARY TABLE phantom_touched AS
+           SELECT DISTINCT location_id, sku_id FROM inventory_inventoryevent
+           WHERE type IN ('sale', 'reversal') AND (id > %(watermark)s
+              OR (occurred_at >= %(left_from)s AND occurred_at < %(left_to)s)
+              OR (occurred_at >= %(right_from)s AND occurred_at < %(right_to)s))""",
+        {"watermark": window.watermark,
+         "left_from": db_time(midnight(starts[0])), "left_to": db_time(midnight(starts[1])),
+         "right_from": db_time(midnight(ends[0] + timedelta(days=1))),
+         "right_to": db_time(midnight(ends[1] + timedelta(days=1)))})
+    cursor.execute("ANALYZE phantom_touched")
 
 
-def _sum_positions(first, last, touched, params):
-    """Replace the rows of the `touched` positions by their sums over the days `first` to `last`."""
-    params = {**params, "from": db_time(midnight(first)), "to": db_time(midnight(last + timedelta(days=1)))}
-    with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM exceptions_positionsales WHERE {touched}", params)
-        if first > last:
-            return 0
-        cursor.execute(
-            f"""INSERT INTO exceptions_positionsales
-                    (location_id, sku_id, sale_days, sales, squares, first_day, last_day, last_at)
-                SELECT location_id, sku_id, COUNT(*), SUM(n), SUM(n * n), MIN(day), MAX(day), MAX(last_at)
-                FROM (SELECT e.location_id, e.sku_id, {utc_day_sql('e.occurred_at')} AS day, COUNT(*) AS n,
-                             MAX(e.occurred_at) AS last_at
-                      FROM inventory_inventoryevent e
-                      WHERE e.type = 'sale' AND e.occurred_at >= %(from)s AND e.occurred_at < %(to)s
-                        AND {touched}
-                        AND {not_reversed('e')}
-                      GROUP BY e.location_id, e.sku_id, 3) daily
-                GROUP BY location_id, sku_id""",
-            params,
-        )
-        return cursor.rowcount
+def _sum_positions(cursor, first, last, lines):
+    """Insert the sums over the days `first` to `last` of the sale `lines` (SQL: a FROM with the alias e)."""
+    if first > last:
+        return 0
+    cursor.execute(
+        f"""INSERT INTO exceptions_positionsales
+                (location_id, sku_id, sale_days, sales, squares, first_day, last_day, last_at)
+            SELECT location_id, sku_id, COUNT(*), SUM(n), SUM(n * n), MIN(day), MAX(day), MAX(last_at)
+            FROM (SELECT e.location_id, e.sku_id, {utc_day_sql('e.occurred_at')} AS day, COUNT(*) AS n,
+                         MAX(e.occurred_at) AS last_at
+                  FROM {lines}
+                  WHERE e.type = 'sale' AND e.occurred_at >= %(from)s AND e.occurred_at < %(to)s
+                    AND {not_reversed('e')}
+                  GROUP BY e.location_id, e.sku_id, 3) daily
+            GROUP BY location_id, sku_id""",
+        {"from": db_time(midnight(first)), "to": db_time(midnight(last + timedelta(days=1)))},
+    )
+    return cursor.rowcount
