@@ -45,6 +45,8 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked = models.BooleanField(default=False)
+    # Set when the token is rotated: it keeps working until then, beside its successor.
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="None: until revoked")
 
     class Meta:
         constraints = [
@@ -63,6 +65,9 @@ class ApiToken(models.Model):
 
     def __str__(self):
         return f"{self.prefix}… ({self.source or self.user})"
+
+    def usable(self, now):
+        return not self.revoked and (self.expires_at is None or self.expires_at > now)
 
 
 class KpiDay(models.Model):

@@ -32,6 +32,7 @@ from inventory.trading import Calendar
 
 from .findings import CaseKind
 from .models import NEVER, Case, DuplicateVerdict, resolved_until
+from .services.reported import KIND as REPORTED
 from .services.sla import HAS_TARGET, RESOLVED_IN_TIME
 
 DAY_SECONDS = Decimal(86400)
@@ -86,6 +87,22 @@ def _open_cases(severity):
 
 open_sev1_cases = _open_cases(1)
 open_sev2_cases = _open_cases(2)
+
+
+def open_reported_sev12(scopes, window):
+    """Issues people reported (kind reported) of severity 1 or 2 active at the end of the window."""
+    counts = {
+        location_id: [n] for location_id, n in
+        active_as_of(cases_at(scopes), window.until).filter(kind=REPORTED, severity__lte=2)
+        .values("location_id").annotate(n=Count("id")).values_list("location_id", "n")
+    }
+    cases_url = cases_urls(scopes)
+
+    def read(scope, rows):
+        count = sum(rows)
+        return Reading(value=Decimal(count), sample=count,
+                       records_url=cases_url(scope, status="active", kind=REPORTED, severity_max=2))
+    return each_location_scope(scopes, counts, read)
 
 
 def sla_attainment(scopes, window):
@@ -349,6 +366,13 @@ def register_metrics():
         target="5", amber="20", scopes=("locations",), live=True,
         definition="Severity-2 cases active (open to waiting) at the locations at the end of the window. "
                    "Cases of no location (feeds, the estate) count only for the whole estate.",
+    )
+    register(
+        "open_reported_sev12", "Open severity-1/2 reported issues", unit=Unit.COUNT, better=LOWER,
+        compute_many=open_reported_sev12,
+        target="0", amber="2", scopes=("locations",), live=True,
+        definition="Issues people reported (Report an issue) of severity 1 or 2 active (open to waiting) at the "
+                   "locations at the end of the window.",
     )
     register(
         "sla_attainment", "Case SLA attainment", unit=Unit.PERCENT, better=HIGHER,

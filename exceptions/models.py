@@ -273,6 +273,21 @@ class CaseComment(models.Model):
         ordering = ["at", "id"]
 
 
+class CaseAttachment(models.Model):
+    """A file a person attached to a case (a reported issue's photo). Kept under MEDIA_ROOT and
+    served only to who sees the case (exceptions.views.case.case_attachment)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to="cases/%Y/%m/")
+    content_type = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    uploaded_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"#{self.case_id} {self.file.name}"
+
+
 class CaseMail(models.Model):
     """An e-mail to a case's owning team (an SLA warning, breach or
     escalation), kept from the moment it is due: a worker sends it
