@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('exceptions', '0021_case_active_as_of_index_only'),
+        ('exceptions', '0022_case_attachments'),
         ('inventory', '0025_till_transactions'),
     ]
 
