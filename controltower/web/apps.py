@@ -12,7 +12,7 @@ class WebConfig(AppConfig):
     def ready(self):
         from controltower.models import Role
         from controltower.navigation import EVERYONE, register, register_badges
-        from controltower.permissions import CASE_WORKERS, REGION_BOARD_READERS
+        from controltower.permissions import AUDIT_READERS, CASE_WORKERS, REGION_BOARD_READERS
 
         register("home", "Home", roles=EVERYONE, order=0)
         # The stores in scope with their open cases and negative positions: for whoever works cases.
@@ -20,6 +20,7 @@ class WebConfig(AppConfig):
                  labels={Role.STORE_MANAGER: "My stores"})
         register("region-board", "Region board", roles=REGION_BOARD_READERS, order=30,
                  main_for={Role.REGIONAL_OPS})
+        register("audit", "Audit trail", roles=AUDIT_READERS, order=95)
         # Home itself is the landing of the store manager, the admin and a person with no role.
 
         from .mywork import badges

@@ -10,5 +10,6 @@ urlpatterns = [
     path("region/stores.csv", views.region_stores_csv, name="region-stores-csv"),
     path("region/escalated.csv", views.region_escalated_csv, name="region-escalated-csv"),
     path("records/<slug:name>/", views.records_page, name="records"),
+    path("audit/", views.audit_trail, name="audit"),
     path("records/<slug:name>.csv", views.records_csv, name="records-csv"),
 ]
