@@ -134,7 +134,9 @@ def sla_attainment(scopes, window):
 # integers, come back. The cases are read by their locations first (from the
 # case_active_as_of index alone on PostgreSQL), then paired with the scopes
 # that hold them. PostgreSQL picks each rank from the scope's ordered array of
-# openings; SQLite, which has no arrays, numbers the rows.
+# openings, each scope's sorted on its own in memory (grouping every scope's
+# cases first sorted a wave's 60,000 pairs on disk: twice the time); SQLite,
+# which has no arrays, numbers the rows.
 SCOPE_CASES = """
     FROM {cases} c JOIN scope_location ON c.location_id = scope_location.location_id
     WHERE c.location_id {locations} AND COALESCE(c.resolved_at, %s) >= %s AND c.opened_at < %s
@@ -142,7 +144,13 @@ SCOPE_CASES = """
 RANKED_OPENINGS = {
     "postgresql": """
 WITH scope_location (scope_no, location_id) AS (SELECT * FROM unnest(%s::bigint[], %s::bigint[]))
-SELECT scope_no, COUNT(*), {picks} {scope_cases} GROUP BY scope_no
+SELECT scope_no, CARDINALITY(openings), {picks} FROM (
+    SELECT scope_no, ARRAY_AGG(location_id) AS locations FROM scope_location GROUP BY scope_no
+) scope CROSS JOIN LATERAL (
+    SELECT ARRAY_AGG(c.opened_at ORDER BY c.opened_at DESC) AS openings FROM {cases} c
+    WHERE c.location_id = ANY(scope.locations) AND COALESCE(c.resolved_at, %s) >= %s AND c.opened_at < %s
+) ranked
+WHERE CARDINALITY(openings) > 0
 """,
     "sqlite": """
 WITH scope_location (scope_no, location_id) AS (VALUES {pairs})
@@ -180,11 +188,10 @@ def _openings_at_ranks(scopes, until, fractions):
     found = {}
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":  # arrays: thousands of pairs as placeholders cost more
-            picks = ", ".join([f"(ARRAY_AGG(c.opened_at ORDER BY c.opened_at DESC))[{RANK_SQL}]"] * len(fractions))
-            scope_cases = SCOPE_CASES.format(cases=Case._meta.db_table, locations="= ANY(%s::bigint[])")
-            cursor.execute(RANKED_OPENINGS["postgresql"].format(picks=picks, scope_cases=scope_cases), [
+            picks = ", ".join([f"openings[{RANK_SQL.replace('COUNT(*)', 'CARDINALITY(openings)')}]"] * len(fractions))
+            cursor.execute(RANKED_OPENINGS["postgresql"].format(picks=picks, cases=Case._meta.db_table), [
                 int_array(n for n, _ in pairs), int_array(location_id for _, location_id in pairs), *rank_params,
-                int_array(locations), *times])
+                *times])
             for n, count, *openings in cursor.fetchall():
                 for fraction, opened_at in zip(fractions, openings, strict=True):
                     found[(n, fraction)] = (aware(opened_at), count)
