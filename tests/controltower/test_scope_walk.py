@@ -16,15 +16,12 @@ import re
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
-from django.core.files.base import ContentFile
-from django.utils import timezone
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from controltower.models import Role
 from exceptions.api.views import AdjustmentViewSet, CaseViewSet
 from exceptions.models import (
     Case,
-    CaseAttachment,
     CaseComment,
     CaseHistory,
     CaseLink,
@@ -110,10 +107,6 @@ class World:
         rows = {
             "case": case,
             "adjustment": CorrectiveAdjustmentFactory(case=case, transaction_id=f"case-adj-{code}"),
-            # A reported issue's photo: served only to who sees the case.
-            "attachment": CaseAttachment.objects.create(
-                case=case, file=ContentFile(b"walk", name=f"walk-{code}.txt"), content_type="text/plain", size=4,
-                uploaded_at=timezone.now()),
             "position": PositionFactory(location=store, sku=sku, available=-3),
             "event": InventoryEventFactory(location=store, sku=sku, source=source, transaction_id=f"TXN-{code}",
                                            reference=f"RCPT-{code}"),
@@ -217,8 +210,6 @@ def _fill(template, callback, names, world):
                 pytest.fail(f"The walk does not know which object {template} takes: teach _model_of.")
             target = objects.get(model) or model._default_manager.order_by("pk").first()
             values[name] = str(target.pk) if target else "1"
-        elif name == "attachment_id":  # a file of the other store's case
-            values[name] = str(world.theirs["attachment"].pk)
         elif name == "region":  # the hypercare drill-down: the other store's region
             values[name] = world.other.region.code
         elif name == "code":  # ... and the other store
