@@ -105,13 +105,16 @@ class Pareto:
              "hovertemplate": "%{x}: %{y}%<extra>cumulative</extra>"},
         ]
         layout = {
-            "height": 300, "margin": {"l": 50, "r": 50, "t": 40, "b": 90},
-            "title": {"text": f"Resolved cases by {self.dimension.label.lower()}", "font": {"size": 14}},
-            "showlegend": True, "legend": {"orientation": "h", "y": -0.45},
+            "height": 340, "margin": {"l": 50, "r": 50, "t": 90, "b": 20},
+            # The title at the top of the figure, the legend under it (two lines on a phone).
+            "title": {"text": f"Resolved cases by {self.dimension.label.lower()}", "font": {"size": 14},
+                      "yref": "container", "y": 1, "yanchor": "top", "pad": {"t": 10}},
+            # The legend above the plot: under it, the category names (turned when long) ran into it.
+            "showlegend": True, "legend": {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
             "xaxis": {"type": "category", "color": MUTED, "automargin": True},
-            "yaxis": {"title": {"text": "cases"}, "rangemode": "tozero", "color": MUTED},
+            "yaxis": {"title": {"text": "cases"}, "rangemode": "tozero", "color": MUTED, "automargin": True},
             "yaxis2": {"title": {"text": "cumulative %"}, "overlaying": "y", "side": "right", "range": [0, 105],
-                       "color": MUTED},
+                       "tickvals": [0, 25, 50, 75, 100], "color": MUTED, "automargin": True},
             "plot_bgcolor": "white", "paper_bgcolor": "white", "font": {"color": INK},
         }
         return json.dumps({"data": data, "layout": layout}, separators=(",", ":"))
