@@ -1,6 +1,7 @@
 """The exceptions metrics of the registry (controltower.metrics): open cases
 by severity, SLA attainment, case aging (p50, p90), days since the last severity-1
-case, stale feeds and the duplicate transaction rate, each registered with
+case, the share of resolved cases caused by training, stale feeds and the
+duplicate transaction rate, each registered with
 its definition by `register_metrics()` below (called from
 ExceptionsConfig.ready()). Windows are half-open (since <= time < until), as in
 inventory.metrics.
@@ -31,7 +32,8 @@ from inventory.sources import is_stale
 from inventory.trading import Calendar
 
 from .findings import CaseKind
-from .models import NEVER, Case, DuplicateVerdict, resolved_until
+from .models import NEVER, Case, DuplicateVerdict, RootCause, resolved_until
+from .pareto import with_root_cause
 from .services.reported import KIND as REPORTED
 from .services.sla import HAS_TARGET, RESOLVED_IN_TIME
 
@@ -125,6 +127,34 @@ def sla_attainment(scopes, window):
             detail={"in_time": in_time, "late": total - in_time},
         )
     return each_location_scope(scopes, totals, read)
+
+
+def _root_cause_share(root_cause):
+    def root_cause_share(scopes, window):
+        """Cases resolved in the window with `root_cause`, over those resolved in it with any root
+        cause (exceptions.pareto: the Pareto's share of that bar)."""
+        resolved = in_window(with_root_cause(cases_at(scopes)), "resolved_at", window)
+        totals = {
+            location_id: [(total, of_cause)] for location_id, total, of_cause in
+            resolved.values("location_id").annotate(total=Count("id"),
+                                                    of_cause=Count("id", filter=Q(root_cause=root_cause)))
+            .values_list("location_id", "total", "of_cause")
+        }
+        cases_url = cases_urls(scopes)
+
+        def read(scope, rows):
+            total, of_cause = sum(row[0] for row in rows), sum(row[1] for row in rows)
+            return Reading(
+                value=share(of_cause, total), sample=total,
+                records_url=cases_url(scope, status="done", root_cause=root_cause, resolved_since=window.since,
+                                      resolved_until=window.until),
+                detail={root_cause: of_cause, "other_root_causes": total - of_cause},
+            )
+        return each_location_scope(scopes, totals, read)
+    return root_cause_share
+
+
+training_root_cause_share = _root_cause_share(RootCause.TRAINING)
 
 
 # Each scope's cases active as of a time ranked by opening, latest first, in
@@ -387,6 +417,13 @@ def register_metrics():
         target="95", amber="85", scopes=("locations",), rollup_days=7,  # a store resolves a few a week
         definition="Cases resolved in the window by their resolution due time, over the cases resolved in "
                    "the window that had a resolution target.",
+    )
+    register(
+        "training_root_cause_share", "Resolved cases caused by training", unit=Unit.PERCENT, better=LOWER,
+        compute_many=training_root_cause_share,
+        target="10", amber="25", scopes=("locations",), rollup_days=7,  # as SLA attainment: a few a week
+        definition="Cases resolved in the window whose resolution named the root cause training, over the "
+                   "cases resolved in the window with any root cause (the system's own resolutions name none).",
     )
     register(
         "case_aging_p90", "Case aging p90", unit=Unit.SECONDS, better=LOWER,
