@@ -47,6 +47,23 @@ def track(model, *, exclude=(), many=()):
     auditlog.register(model, include_fields=own, m2m_fields=set(many))
 
 
+def record(instance, changed, *, actor):
+    """Record a change written without a save (a guarded queryset update, which auditlog does not
+    see): `changed` is {field: (before, after)}, kept as auditlog keeps them (text, "None" for nothing)."""
+    return LogEntry.objects.log_create(
+        instance, force_log=True, action=LogEntry.Action.UPDATE, actor=actor,
+        changes={field: [_as_text(before), _as_text(after)] for field, (before, after) in changed.items()},
+    )
+
+
+def _as_text(value):
+    if value is None:
+        return "None"
+    if hasattr(value, "pk"):  # a related record: its id, as auditlog keeps a foreign key
+        return str(value.pk)
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
 def entries():
     return LogEntry.objects.select_related("actor", "content_type").order_by("-timestamp", "-pk")
 
@@ -61,6 +78,18 @@ def who(entry):
     if entry.actor_id:
         return entry.actor.get_username()
     return entry.actor_email or NO_PERSON
+
+
+def token(entry):
+    """The API token the action came through ("abcd1234…", its first characters); "" for none."""
+    return (entry.additional_data or {}).get("token", "")
+
+
+def where(entry):
+    """From where, in words: "10.0.0.7", "10.0.0.7, API token abcd1234…", or no request."""
+    if not entry.remote_addr:
+        return NO_ADDRESS
+    return f"{entry.remote_addr}, API token {token(entry)}" if token(entry) else entry.remote_addr
 
 
 def changes(entry):
@@ -143,7 +172,7 @@ def register_trail():
         columns=[
             records.Column("When", lambda e: e.timestamp, kind="time"),
             records.Column("Who", who),
-            records.Column("From", lambda e: e.remote_addr or NO_ADDRESS),
+            records.Column("From", where),
             records.Column("What", what),
             records.Column("Record", lambda e: e.object_repr),
             records.Column("Action", lambda e: ACTIONS.get(e.action, "")),

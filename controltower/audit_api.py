@@ -25,14 +25,19 @@ class AuditEntrySerializer(serializers.ModelSerializer):
     record_id = serializers.CharField(source="object_pk")
     record = serializers.CharField(source="object_repr")
     changes = serializers.SerializerMethodField(help_text="{field: [before, after]}")
+    token = serializers.SerializerMethodField(help_text="The API token it came through (its first characters); "
+                                                        "null for the web, a command or a worker")
 
     class Meta:
         model = LogEntry
-        fields = ["id", "at", "actor", "remote_addr", "action", "record_kind", "model", "record_id", "record",
+        fields = ["id", "at", "actor", "remote_addr", "token", "action", "record_kind", "model", "record_id", "record",
                   "changes"]
 
     def get_actor(self, entry) -> str | None:
         return entry.actor.get_username() if entry.actor_id else None
+
+    def get_token(self, entry) -> str | None:
+        return audit.token(entry) or None
 
     def get_action(self, entry) -> str:
         return audit.ACTIONS.get(entry.action, "")

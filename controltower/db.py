@@ -90,6 +90,13 @@ def days_ago_sql(moment, column):
     return f"CAST(julianday(date({moment})) - julianday(date({column})) AS INTEGER)"
 
 
+def utc_day_sql(column):
+    """SQL for the UTC calendar day of the time `column` (a date; text on SQLite)."""
+    if connection.vendor == "postgresql":
+        return f"CAST({column} AS date)"
+    return f"date({column})"
+
+
 def local_day_sql(column, timezone_column):
     """SQL for the calendar day of `column` in the time zone named by
     `timezone_column`: the local day on PostgreSQL; SQLite knows no time

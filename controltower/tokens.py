@@ -39,12 +39,15 @@ class SourceClient:
         return self.username
 
 
-def _act_for_audit(user):
-    """The person the audit trail (controltower.audit) names for this request: auditlog's
-    middleware ran before the API view authenticated the token, and saw nobody."""
+def _act_for_audit(token, user=None):
+    """The person the audit trail (controltower.audit) names for this request (auditlog's
+    middleware ran before the API view authenticated the token, and saw nobody), and the
+    token it came through."""
     context = auditlog_value.get(None)
     if context is not None:
-        context["actor"] = user
+        if user is not None:
+            context["actor"] = user
+        context["additional_data"] = {"token": f"{token.prefix}…"}
 
 
 class TokenAuthentication(authentication.BaseAuthentication):
@@ -69,10 +72,11 @@ class TokenAuthentication(authentication.BaseAuthentication):
         if token.source_id:
             if not token.source.active:
                 raise exceptions.AuthenticationFailed("Source system is inactive.")
+            _act_for_audit(token)
             return SourceClient(token.source), token
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed("User inactive.")
-        _act_for_audit(token.user)
+        _act_for_audit(token, token.user)
         return token.user, token
 
     def authenticate_header(self, request):

@@ -15,7 +15,9 @@ from inventory.models import SKU, Location
 
 from .detectors import kind_choices
 from .findings import Drift
-from .models import TEAM_OF_ROLE, Case
+from .models import TEAM_OF_ROLE, Case, RootCause
+from .pareto import ANY_ROOT_CAUSE
+from .services.reported import Category
 from .services.sla import breached_q
 
 ACTIVE, DONE = "active", "done"
@@ -45,6 +47,12 @@ class CaseFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=kind_choices, empty_label="All kinds")
     drift = django_filters.ChoiceFilter(choices=Drift.choices, empty_label="Any drift class",
                                         help_text="Why a snapshot mismatch or financial variance differs")
+    root_cause = django_filters.ChoiceFilter(
+        choices=[(ANY_ROOT_CAUSE, "Any root cause"), *RootCause.choices], method="filter_root_cause",
+        empty_label="Root cause or none", help_text="The root cause a resolution named, or any: one was named")
+    category = django_filters.ChoiceFilter(choices=[(label, label) for label in Category.labels],
+                                           field_name="details__category", empty_label="Any category",
+                                           help_text="A reported issue's category, in words")
     status = django_filters.ChoiceFilter(choices=STATUS_CHOICES, method="filter_status", empty_label="All statuses",
                                          help_text="A status, or active / done")
     severity = django_filters.ChoiceFilter(choices=[(n, f"Severity {n}") for n in range(1, 5)],
@@ -81,7 +89,7 @@ class CaseFilter(django_filters.FilterSet):
 
     class Meta:
         model = Case
-        fields = ["q", "kind", "drift", "status", "severity", "severity_max", "location", "locations", "opened_after", "opened_before",
+        fields = ["q", "kind", "drift", "root_cause", "category", "status", "severity", "severity_max", "location", "locations", "opened_after", "opened_before",
                   "resolved_since", "resolved_until", "assignee", "team", "breached", "resolved_within"]
 
     def filter_search(self, queryset, name, value):
@@ -104,6 +112,11 @@ class CaseFilter(django_filters.FilterSet):
         if value == DONE:
             return queryset.filter(status__in=Case.DONE)
         return queryset.filter(status=value)
+
+    def filter_root_cause(self, queryset, name, value):
+        if value == ANY_ROOT_CAUSE:
+            return queryset.exclude(root_cause="")
+        return queryset.filter(root_cause=value)
 
     def filter_breached(self, queryset, name, value):
         """Breached as read now (exceptions.services.sla.breached_q), as every count of breached cases."""

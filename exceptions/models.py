@@ -459,3 +459,31 @@ class ReconciliationRun(models.Model):
     def seconds(self):
         """How long it ran (None while running)."""
         return None if self.finished_at is None else round((self.finished_at - self.started_at).total_seconds(), 1)
+
+
+class PositionSales(models.Model):
+    """Per position, its sale lines (less those reversed) over the whole UTC
+    days of phantom inventory's look-back: what the phantom finder reads
+    instead of every sale line (exceptions.reconciliation.position_sales
+    keeps it up to date)."""
+
+    location = models.ForeignKey("inventory.Location", on_delete=models.CASCADE, db_index=False, related_name="+")
+    sku = models.ForeignKey("inventory.SKU", on_delete=models.CASCADE, db_index=False, related_name="+")
+    sale_days = models.IntegerField()
+    sales = models.BigIntegerField()
+    squares = models.BigIntegerField(help_text="The sum of the squares of its sale lines a day")
+    first_day = models.DateField()
+    last_day = models.DateField()
+    last_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["location", "sku"], name="uniq_position_sales")]
+
+
+class PositionSalesWindow(models.Model):
+    """The one row saying which days PositionSales holds, and the last
+    ledger line it has taken in."""
+
+    first_day = models.DateField()
+    last_day = models.DateField()
+    watermark = models.BigIntegerField(default=0)

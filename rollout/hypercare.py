@@ -372,7 +372,7 @@ def reported_issues(user, stores, now=None, among=None):
         if label not in counts:
             continue
         active, severe, recent = counts[label]
-        link = partial(metrics.records_url, reverse("cases"), kind=REPORTED, q=label, locations=codes)
+        link = partial(metrics.records_url, reverse("cases"), kind=REPORTED, category=label, locations=codes)
         table.rows.append([
             Cell(label), Cell(str(active), link(status="active") if active else "", number=active),
             Cell(str(severe), link(status="active", severity_max=2) if severe else "", number=severe),

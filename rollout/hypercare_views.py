@@ -19,7 +19,7 @@ from controltower.navigation import allows, refusal
 from controltower.scoping import visible_locations
 from inventory.models import Region
 
-from . import hypercare, stability
+from . import hypercare, root_causes, stability
 
 def _page(view):
     """Answer NotInScope and bad input with a 404 naming what was not found, a role that may not watch with 403."""
@@ -64,7 +64,8 @@ def _answer(request, context, build, filename):
     exporting = request.GET.get("format") == "csv"
     context.update(build(not exporting))
     if exporting:
-        table = hypercare.table_named(context["tables"], request.GET.get("table", ""))
+        table = hypercare.table_named(context["tables"] + context.get("root_cause_tables", []),
+                                      request.GET.get("table", ""))
         return csv_response(f"{filename}-{table.name}.csv", table.header, table.csv_rows())
     return render(request, "rollout/hypercare.html", context)
 
@@ -108,8 +109,10 @@ def wave_view(request, pk):
 
 def _wave_answer(request, waves, wave):
     context = {"waves": waves, "wave": wave, "level": "wave", "crumbs": _crumbs(wave)[:1]}
-    return _answer(request, context, lambda charts: hypercare.wave_page(request.user, wave, charts=charts),
-                   f"hypercare-wave-{wave.pk}")
+    def build(charts):
+        page = hypercare.wave_page(request.user, wave, charts=charts)
+        return {**page, **root_causes.wave_section(request.user, wave, page["stores"])}
+    return _answer(request, context, build, f"hypercare-wave-{wave.pk}")
 
 
 @_page
@@ -120,9 +123,10 @@ def region_view(request, pk, region):
     if found is None or not any(store.region_id == found.pk for store in stores):
         raise NotInScope(f"No store of {wave.name} in a region {region} in your scope.")
     context = {"waves": waves, "wave": wave, "region": found, "level": "region", "crumbs": _crumbs(wave, found)}
-    return _answer(request, context, lambda charts: hypercare.region_page(request.user, wave, found, charts=charts,
-                                                                       stores=stores),
-                   f"hypercare-wave-{wave.pk}-region-{found.code}")
+    def build(charts):
+        page = hypercare.region_page(request.user, wave, found, charts=charts, stores=stores)
+        return {**page, **root_causes.section(request.user, page["stores"])}
+    return _answer(request, context, build, f"hypercare-wave-{wave.pk}-region-{found.code}")
 
 
 @_page
@@ -131,8 +135,9 @@ def location_view(request, pk, code):
     store = _store(request, wave, code)
     context = {"waves": waves, "wave": wave, "region": store.region, "store": store, "level": "location",
                "crumbs": _crumbs(wave, store.region, store)}
-    return _answer(request, context, lambda charts: hypercare.location_page(request.user, wave, store, charts=charts),
-                   f"hypercare-{store.code}")
+    return _answer(request, context, lambda charts: {
+        **hypercare.location_page(request.user, wave, store, charts=charts),
+        **root_causes.section(request.user, [store])}, f"hypercare-{store.code}")
 
 
 @_page

@@ -73,6 +73,8 @@ PLAYBOOK = {
         Rule("days_since_last_sev1", GTE, "7", window_hours=WEEK),
         # What the stores' people still report as severe.
         Rule("open_reported_sev12", LTE, "0"),
+        # Few cases still come from people not knowing the new process (the next wave's training).
+        Rule("training_root_cause_share", LTE, "10", window_hours=WEEK),
     ]),
 }
 

@@ -24,7 +24,7 @@ from controltower.tasks import enqueue
 from controltower.when import when
 
 from . import board as readiness
-from . import flags, gates
+from . import flags, gates, root_causes
 from . import setup as gate_setup
 from .evaluation import latest_request, request_evaluation
 from .forms import CutoverForm, GoNoGoForm, SignOffForm, WaiverForm
@@ -59,6 +59,7 @@ def board(request):
         context.update(templates=templates, rows=rows, blackouts=blackouts,
                        flagged=[row for row in rows if row.waiver_flags or row.go_live_flags],
                        timeline=readiness.timeline(rows, blackouts))
+        context.update(root_causes.program_section(request.user, [row.wave for row in rows]))
     return render(request, "rollout/board.html", context)
 
 

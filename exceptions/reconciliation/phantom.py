@@ -3,9 +3,12 @@ sold steadily has not sold for a run of days its sales rate makes very
 unlikely. The shelf is probably empty (stolen, damaged, misplaced, never
 received) while the record keeps replenishment from sending more.
 
-One statement does the work (PostgreSQL and SQLite): the sale lines of the
-look-back per position and day, then per position its sale days, its sales
-a day and their variance, joined to the positions with stock; the chance of
+One statement does the work (PostgreSQL and SQLite): per position its sale
+days, its sales a day and their variance over the look-back, from the
+sales summary (exceptions.reconciliation.position_sales: the whole days,
+brought up to date first) and the sale lines of the two part-days at its
+ends (today, and the look-back's first day after its start), joined to the
+positions with stock; the chance of
 its run without a sale (exceptions.reconciliation.stats: Poisson, or a
 negative binomial when its days vary more than a Poisson's); and the
 Benjamini-Hochberg step-up over every position tested, so only the runs
@@ -24,6 +27,7 @@ from controltower.when import day, when
 
 from ..detectors import Detector, register
 from ..findings import CaseKind, Finding
+from .position_sales import midnight, not_reversed, refresh, window_days
 from .stats import daily_moments, dispersion, log_no_sale
 from .common import anomaly, chance_words, config, fetch_rows, money, severity_for_value, to_decimal
 
@@ -42,23 +46,35 @@ def phantom_inventory(now=None) -> list[Finding]:
     lookback, alpha = config("phantom_lookback_days"), config("phantom_false_discovery_rate")
     start = now - timedelta(days=lookback)
     ago = days_ago_sql("%(now)s", "e.occurred_at")
+    first_ago, last_ago = days_ago_sql("%(now)s", "first_day"), days_ago_sql("%(now)s", "last_day")
     since_last = f"({seconds_apart_sql('%(now)s', 's.last_at')} / 86400.0)"
     # The negative binomial's size k = rate^2 / (variance - rate), so rate / k = (variance - rate) / rate.
     log_p = """CASE WHEN variance > rate
         THEN -(rate * rate / (variance - rate)) * gap * LN(1 + (variance - rate) / rate)
         ELSE -rate * gap END"""
+    refresh(now, lookback)
+    first, last = window_days(now, lookback)
     rows = fetch_rows(
         f"""
-        WITH daily AS (
+        WITH edges AS (
             SELECT e.location_id, e.sku_id, {ago} AS ago, COUNT(*) AS n, MAX(e.occurred_at) AS last_at
             FROM inventory_inventoryevent e
-            WHERE e.type = 'sale' AND e.occurred_at > %(start)s AND e.occurred_at <= %(now)s
+            WHERE e.type = 'sale' AND ((e.occurred_at > %(start)s AND e.occurred_at < %(first)s)
+                                       OR (e.occurred_at >= %(today)s AND e.occurred_at <= %(now)s))
+              AND {not_reversed('e')}
             GROUP BY e.location_id, e.sku_id, 3
+        ), days AS (
+            SELECT location_id, sku_id, sale_days, sales, squares, {first_ago} AS first_ago,
+                   {last_ago} AS last_ago, last_at
+            FROM exceptions_positionsales
+            WHERE sale_days + 2 >= %(min_days)s  -- the two part-days can add two days at most
+            UNION ALL
+            SELECT location_id, sku_id, 1, n, n * n, ago, ago, last_at FROM edges
         ), sold AS (
-            SELECT location_id, sku_id, COUNT(*) AS sale_days, SUM(n) AS sales, SUM(n * n) AS squares,
-                   MAX(ago) - MIN(ago) + 1 AS span, MAX(last_at) AS last_at
-            FROM daily GROUP BY location_id, sku_id
-            HAVING COUNT(*) >= %(min_days)s AND MAX(ago) - MIN(ago) + 1 >= %(min_span)s
+            SELECT location_id, sku_id, SUM(sale_days) AS sale_days, SUM(sales) AS sales, SUM(squares) AS squares,
+                   MAX(first_ago) - MIN(last_ago) + 1 AS span, MAX(last_at) AS last_at
+            FROM days GROUP BY location_id, sku_id
+            HAVING SUM(sale_days) >= %(min_days)s AND MAX(first_ago) - MIN(last_ago) + 1 >= %(min_span)s
         ), tested AS (
             SELECT s.location_id, s.sku_id, s.sale_days, s.sales, s.squares, s.span, s.last_at, p.available,
                    CAST(s.sales AS DOUBLE PRECISION) / s.span AS rate,
@@ -83,7 +99,10 @@ def phantom_inventory(now=None) -> list[Finding]:
         WHERE x.p_rank <= x.rejected
         ORDER BY x.p_rank
         """,
-        {"now": db_time(now), "start": db_time(start), "min_days": config("phantom_min_sale_days"),
+        {"now": db_time(now), "start": db_time(start), "first": db_time(midnight(first)),
+         "today": db_time(midnight(last + timedelta(days=1))), "from": db_time(start),
+         "to": db_time(midnight(last + timedelta(days=2))),
+         "min_days": config("phantom_min_sale_days"),
          "min_span": config("phantom_min_span_days"),
          "alpha": alpha, "log_alpha": math.log(alpha)},
     )

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from controltower.audit import record
 from controltower.locks import hold_until_commit, lock_rows
 from controltower.permissions import may_approve_adjustments
 from inventory.counts import latest_counts
@@ -326,6 +327,9 @@ def _decide(adjustment, user, status, note=""):
         raise ValidationError({"status": (
             f"Adjustment {current.transaction_id} was {current.get_status_display().lower()}{by} already: "
             "nothing left to decide.")})
+    # The update above is not seen by auditlog: finance's decision goes in the audit trail here.
+    record(adjustment, {"status": (adjustment.status, status), "approved_by": (None, user), "decided_at": (None, now),
+                        "decision_note": (adjustment.decision_note or None, note[:300] or None)}, actor=user)
     adjustment.status, adjustment.approved_by, adjustment.decided_at = status, user, now
     adjustment.decision_note = note[:300]
 
@@ -350,4 +354,6 @@ def _post(adjustment):
     CorrectiveAdjustment.objects.filter(pk=adjustment.pk).update(
         status=CorrectiveAdjustment.Status.POSTED, posted_at=now
     )
+    record(adjustment, {"status": (adjustment.status, CorrectiveAdjustment.Status.POSTED), "posted_at": (None, now)},
+           actor=adjustment.approved_by or adjustment.requested_by)
     adjustment.status, adjustment.posted_at = CorrectiveAdjustment.Status.POSTED, now

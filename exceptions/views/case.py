@@ -35,6 +35,7 @@ from ..forms import (
     WaitForm,
 )
 from ..details import anomaly, case_details
+from ..detectors import RAISED_BY_PEOPLE
 from ..models import CaseLink
 from ..services.sla import sla_state
 from .common import ALERT, CHANGED, case_in_scope
@@ -78,6 +79,8 @@ def _body_context(request, case, **forms):
     context = {
         "case": case,
         "details": case_details(case),
+        # A person's report measures no quantity or value at risk: the page shows none rather than a 0.
+        "raised_by_people": case.kind in RAISED_BY_PEOPLE,
         "anomaly": anomaly(case),
         "now": now,
         "sla": sla_state(case, now),

@@ -3,7 +3,8 @@
    when it comes near the viewport, and Plotly (the 1.2 MB basic bundle named
    by this script's data-plotly) is fetched only then, once: a page whose
    charts are below the fold or behind a closed disclosure shows its words
-   first. Fragments swapped in by htmx bring their charts with them. */
+   first. Fragments swapped in by htmx bring their charts with them. A bar carrying a link (customdata)
+   opens it when clicked. */
 (function () {
   "use strict";
   var CONFIG = { displayModeBar: false, responsive: true };
@@ -27,6 +28,12 @@
     loadPlotly().then(function () {
       var figure = JSON.parse(element.dataset.figure);
       Plotly.newPlot(element, figure.data, figure.layout, CONFIG);
+      // A bar whose trace names links (customdata: a Pareto's bars) opens the records behind it;
+      // the table under the figure has the same links for the keyboard.
+      element.on("plotly_click", function (event) {
+        var link = event.points[0] && event.points[0].customdata;
+        if (typeof link === "string" && link.charAt(0) === "/") { window.location.href = link; }
+      });
       element.dataset.drawn = "1";
     });
   }

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from controltower.audit import changes_text
+from controltower.audit import changes_text, where
 from controltower.models import ApiToken, Role
 from inventory.fixes import fix_sku
 from rollout.models import Criterion, Gate, GateKind, Waiver
@@ -61,6 +61,14 @@ def test_a_waiver_asked_and_approved_over_the_api_names_each_person_and_address(
     assert created.changes["reason"] == ["None", "Barcode clean-up runs Friday"]
     assert (approved.action, approved.actor) == (LogEntry.Action.UPDATE, approver)
     assert approved.changes["approved_by"] == ["None", str(approver.pk)]
+    # from where: the address and the token each came through
+    asker_token, approver_token = (ApiToken.objects.get(user=user).prefix for user in (asker, approver))
+    assert where(created) == f"203.0.113.7, API token {asker_token}…"
+    assert where(approved) == f"203.0.113.7, API token {approver_token}…"
+    api_client.credentials()
+    api_client.force_login(make_user(Role.ADMIN))
+    [listed] = api_client.get("/api/v1/audit", {"kind": "waiver", "action": "1"}).json()["results"]
+    assert listed["token"] == f"{approver_token}…"
 
 
 def test_a_threshold_edit_keeps_before_and_after(people, gate, client):

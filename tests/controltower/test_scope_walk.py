@@ -226,6 +226,8 @@ def _fill(template, callback, names, world):
             values[name] = "nowhere/"
         elif name == "code" and template.startswith("stores/"):  # the store page: the other store's
             values[name] = world.other.code
+        elif name == "attachment_id":  # a file of the other store's case: the case is not found first
+            values[name] = "1"
         elif name == "source_code":  # a source's webhook: signed by the source, never a person's
             values[name] = "POS-THEIRS"
         else:

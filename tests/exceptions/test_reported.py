@@ -44,6 +44,7 @@ def test_a_store_manager_reports_an_issue_that_becomes_a_routed_timed_case(clien
     assert (opened.action, opened.actor) == ("reported", manager)
     page = client.get(answer["Location"]).content.decode()
     assert "last week&#x27;s prices" in page and "Reported issue" in page
+    assert "Quantity at risk" not in page and "Value at risk" not in page  # a report measures neither
 
 
 def test_a_report_names_what_is_wrong_and_keeps_nothing(client, people, default_routing):

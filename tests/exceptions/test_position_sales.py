@@ -1,0 +1,120 @@
+"""The sales summary phantom inventory reads (PositionSales) equals a sum
+from scratch over the ledger after new lines, late lines for old days,
+reversals, the look-back moving on, and a refresh stopped halfway. Run on
+SQLite and on PostgreSQL (make test-postgres)."""
+from collections import defaultdict
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+
+import pytest
+from django.db import transaction
+
+from exceptions.models import PositionSales, PositionSalesWindow
+from exceptions.reconciliation.position_sales import refresh, window_days
+from inventory.ledger import ingest_events, reversal_of
+from inventory.models import InventoryEvent
+from inventory.sources import control_tower_source
+from tests.inventory.factories import InventoryEventFactory, LocationFactory, SKUFactory, SourceSystemFactory
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 12, 6, 12, 0, tzinfo=dt_timezone.utc)
+LOOKBACK = 56
+
+
+def sell(source, location, sku, *times, received_at=None):
+    return InventoryEvent.objects.bulk_create([
+        InventoryEventFactory.build(source=source, location=location, sku=sku, type="sale", quantity=1,
+                                    occurred_at=at, received_at=received_at or at,
+                                    transaction_id=f"sale-{location.pk}-{sku.pk}-{at.isoformat()}")
+        for at in times
+    ])
+
+
+def from_scratch(now):
+    """{(location, sku): (sale days, lines, squares, first day, last day, last at)} from every sale line not reversed."""
+    first, last = window_days(now, LOOKBACK)
+    reversed_ids = {int(ref.split()[1]) for ref in
+                    InventoryEvent.objects.filter(type="reversal").values_list("reference", flat=True)}
+    daily = defaultdict(lambda: defaultdict(list))
+    for line in InventoryEvent.objects.filter(type="sale").exclude(id__in=reversed_ids):
+        day = line.occurred_at.astimezone(dt_timezone.utc).date()
+        if first <= day <= last:
+            daily[(line.location_id, line.sku_id)][day].append(line.occurred_at)
+    return {pair: (len(days), sum(len(t) for t in days.values()), sum(len(t) ** 2 for t in days.values()),
+                   min(days), max(days), max(max(t) for t in days.values()))
+            for pair, days in daily.items()}
+
+
+def summary():
+    return {(s.location_id, s.sku_id): (s.sale_days, s.sales, s.squares, s.first_day, s.last_day, s.last_at)
+            for s in PositionSales.objects.all()}
+
+
+@pytest.fixture
+def estate():
+    till = SourceSystemFactory(code="POS-A")
+    stores, skus = [LocationFactory(code=f"S{n}") for n in range(2)], [SKUFactory(code=f"K{n}") for n in range(3)]
+    for n, (store, sku) in enumerate((s, k) for s in stores for k in skus):
+        # A sale every (n + 1) days over 70 days, two on some days, one before the look-back.
+        sell(till, store, sku, *(NOW - timedelta(days=d, hours=h) for d in range(0, 70, n + 1)
+                                 for h in ((1, 5) if d % 3 == 0 else (2,))))
+    return till, stores, skus
+
+
+def test_the_first_refresh_builds_it_from_the_ledger(estate):
+    refresh(NOW, LOOKBACK)
+    assert summary() == from_scratch(NOW) and len(summary()) == 6
+    window = PositionSalesWindow.objects.get()
+    assert (window.first_day, window.last_day) == window_days(NOW, LOOKBACK)
+    assert window.watermark == InventoryEvent.objects.latest("id").pk
+
+
+def test_late_lines_new_lines_and_a_moving_look_back_are_taken_in(estate):
+    till, stores, skus = estate
+    refresh(NOW, LOOKBACK)
+    # An offline till's replay arrives today for days 30 to 33 ago, on a pair that had none then.
+    sell(till, stores[1], skus[2], *(NOW - timedelta(days=d, hours=3) for d in range(30, 34)), received_at=NOW)
+    # A new pair's first sales, yesterday.
+    new_sku = SKUFactory(code="NEW")
+    sell(till, stores[0], new_sku, NOW - timedelta(days=1, hours=4), NOW - timedelta(days=1, hours=6))
+    later = NOW + timedelta(days=3, hours=5)  # three days on: three days leave the window, three enter
+    refresh(later, LOOKBACK)
+    assert summary() == from_scratch(later)
+    assert summary()[(stores[0].pk, new_sku.pk)][:3] == (1, 2, 4)
+    refresh(later, LOOKBACK)  # again, nothing new: the same
+    assert summary() == from_scratch(later)
+    # Back in time (a run with an earlier now): every day that changed is summed again.
+    refresh(NOW, LOOKBACK)
+    assert summary() == from_scratch(NOW)
+
+
+def test_a_reversed_sale_no_longer_counts(estate):
+    till, stores, skus = estate
+    refresh(NOW, LOOKBACK)
+    line = InventoryEvent.objects.filter(location=stores[0], sku=skus[0], type="sale").order_by("occurred_at")[20]
+    before = summary()[(stores[0].pk, skus[0].pk)]
+    report = ingest_events(control_tower_source(), [reversal_of(line, "duplicate")], keep_rejections=False,
+                           reversals=True)
+    assert report.results[0].status == "accepted"
+    refresh(NOW, LOOKBACK)
+    assert summary() == from_scratch(NOW)
+    assert summary()[(stores[0].pk, skus[0].pk)][1] == before[1] - 1
+
+
+def test_a_refresh_stopped_halfway_leaves_it_as_it_was(estate):
+    till, stores, skus = estate
+    refresh(NOW, LOOKBACK)
+    before, window = summary(), PositionSalesWindow.objects.values().get()
+    sell(till, stores[0], skus[1], NOW - timedelta(days=10, hours=7))
+
+    class Killed(Exception):
+        pass
+
+    with pytest.raises(Killed), transaction.atomic():  # the run's transaction, its worker killed after the refresh
+        refresh(NOW + timedelta(days=1), LOOKBACK)
+        assert summary() != before
+        raise Killed
+    assert summary() == before and PositionSalesWindow.objects.values().get() == window
+    refresh(NOW + timedelta(days=1), LOOKBACK)
+    assert summary() == from_scratch(NOW + timedelta(days=1))
