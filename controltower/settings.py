@@ -454,8 +454,10 @@ RECONCILIATION = {
         "dc": {"units": 0, "percent": "0.5"},
         "ecommerce": {"units": 0, "percent": "1"},
     },
-    # ERP value vs ledger quantity x unit cost: beyond both.
-    "financial_tolerance": {"percent": "1", "value": "50.00"},
+    # ERP value vs ledger quantity x unit cost: beyond both; or, on the same
+    # quantity, beyond cost_percent (the ERP's unit cost differs), whatever the value.
+    "financial_tolerance": {"percent": "1", "value": "50.00",
+                            "cost_percent": env_str("RECONCILE_FINANCIAL_COST_PERCENT", "5")},
     "transfer_sla_hours": env_int("RECONCILE_TRANSFER_SLA_HOURS", 72),
     "return_sla_hours": env_int("RECONCILE_RETURN_SLA_HOURS", 48),
     # Suspected duplicates: how far apart (by receipt) a replay under a new

@@ -5,7 +5,8 @@ would post their steps (`inventory.journeys.ingest_steps`).
   and click & collect (bopis) orders made ready at a store and collected,
   with a few percent falling out (by reason), a few substituted or short,
   and a few ready but never collected (stuck past the 72 h SLA: cases).
-- Returns: initiated online, received at a store, inspected, refunded and
+- Returns: initiated online, received at a store, inspected, refunded at
+  its till by the cashier on shift (from the refund's hour) and
   settled in finance, a few received and never refunded.
 - Promotions: a weekly promotion per store, its till lines and the prices
   cashiers overrode (one cashier a store more often than the others),
@@ -122,7 +123,10 @@ class Story:
             return
         refunded = received + timedelta(hours=rng.randint(4, 100))
         amount = f"{rng.randint(5, 120)}.{rng.randint(0, 99):02d}"
-        self.add("ERP", kind, return_id, "refunded", refunded, amount=amount)
+        # Refunded at the store's till by the cashier on shift then (three 8-hour shifts): no draw of its own.
+        cashier = f"{store.code}-C{refunded.hour // 8 + 1}"
+        self.add(self.till(store), kind, return_id, "refunded", refunded, location=store.code, cashier=cashier,
+                 amount=amount)
         self.add("ERP", kind, return_id, "settled", refunded + timedelta(hours=rng.randint(30, 230)), amount=amount)
 
     def promotion_day(self, store, day, opening):

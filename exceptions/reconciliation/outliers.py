@@ -5,7 +5,7 @@ more than the chain's cashiers or than their own weeks.
 Both count per week in SQL (one aggregate: a row per store or cashier and
 week, not per event) and score the last 7 days in Python with the modified
 z-score (exceptions.reconciliation.stats), robust to the outliers it looks
-for. The chain is compared over the last few weeks (a store
+for, its spread never below what chance gives a count (a Poisson's). The chain is compared over the last few weeks (a store
 that adjusts more than its peers week after week), the store's or cashier's
 own weeks over the last 7 days (a change). The weeks are whole 7-day runs
 back from the run's time: each holds
@@ -167,27 +167,32 @@ def refund_outlier(now=None) -> list[Finding]:
     chain's cashiers (those who refunded in the weeks looked at) or their
     own weeks: the refund steps of return journeys that name a cashier, at
     the step's location (else the journey's), and the return events that
-    name one (the POSLog's OperatorID). One case per store and cashier.
+    name one (the POSLog's OperatorID). A return is often both (the till's
+    return line and the refund step; the till's receipt names no return
+    journey): each refund once, a week's count is the larger of the two.
+    One case per store and cashier.
     Severity 2: refunds are money paid out."""
     now = now or timezone.now()
     weeks = config("outlier_weeks")
     weekly = {}
     for row in fetch_rows(
-        f"""SELECT r.location_id, r.cashier, {_weeks_ago('r.occurred_at')} AS ago, COUNT(*) AS n
+        f"""SELECT r.location_id, r.cashier, r.feed, {_weeks_ago('r.occurred_at')} AS ago, COUNT(*) AS n
             FROM (
-                SELECT COALESCE(s.location_id, j.location_id) AS location_id, s.cashier, s.occurred_at
+                SELECT COALESCE(s.location_id, j.location_id) AS location_id, s.cashier, s.occurred_at,
+                       'step' AS feed
                 FROM inventory_journeystep s JOIN inventory_journey j ON j.id = s.journey_id
                 WHERE s.step = 'refunded' AND j.kind = %(kind)s AND s.cashier <> ''
                   AND s.occurred_at > %(start)s AND s.occurred_at <= %(now)s
                 UNION ALL
-                SELECT e.location_id, e.cashier, e.occurred_at FROM inventory_inventoryevent e
+                SELECT e.location_id, e.cashier, e.occurred_at, 'event' FROM inventory_inventoryevent e
                 WHERE e.type = 'return' AND e.cashier <> ''
                   AND e.occurred_at > %(start)s AND e.occurred_at <= %(now)s
             ) r
-            GROUP BY 1, 2, 3""",
+            GROUP BY 1, 2, 3, 4""",
         {**_window(now, weeks), "kind": JourneyKind.RETURN},
     ):
-        weekly.setdefault((row["location_id"], row["cashier"]), {})[int(row["ago"])] = row["n"]
+        counts = weekly.setdefault((row["location_id"], row["cashier"]), {})
+        counts[int(row["ago"])] = max(counts.get(int(row["ago"]), 0), row["n"])
     codes = _codes(weekly)
     findings = []
     for outlier in outliers(weekly, weeks):

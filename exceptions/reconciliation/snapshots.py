@@ -319,17 +319,26 @@ def _mismatch_finding(snapshot, row):
 
 def financial_variance() -> list[Finding]:
     """ERP snapshot value vs the ledger quantity x SKU unit cost, as of the
-    snapshot time, beyond the financial tolerance (value and percent)."""
+    snapshot time, beyond the financial tolerance (value and percent); or,
+    when the ERP and the ledger agree on the quantity, beyond its
+    cost_percent (and a cent, the ERP's rounding) whatever the value: the
+    two value the SKU at different unit costs, a master-data difference
+    that misvalues every position of it and every margin (a cost change
+    one of them never got), however cheap one position is."""
     tolerance = config("financial_tolerance")
     book_value = "s.expected * k.unit_cost"
+    difference = f"ABS(s.value - {book_value})"
     condition = (
-        f"s.value IS NOT NULL AND ABS(s.value - {book_value}) > CAST(%s AS DECIMAL(14, 2))"
-        f" AND ABS(s.value - {book_value}) * 100 > CAST(%s AS DECIMAL(14, 4)) * ABS({book_value})"
+        f"s.value IS NOT NULL AND (({difference} > CAST(%s AS DECIMAL(14, 2))"
+        f" AND {difference} * 100 > CAST(%s AS DECIMAL(14, 4)) * ABS({book_value}))"
+        f" OR (s.quantity = s.expected AND {difference} > 0.01"
+        f" AND {difference} * 100 > CAST(%s AS DECIMAL(14, 4)) * ABS({book_value})))"
     )
     findings = []
     for item in compared_snapshots(source_kinds=[SourceSystem.Kind.ERP]):
         rows = _compare_snapshot(
-            item, condition, condition_params=[tolerance["value"], tolerance["percent"]]
+            item, condition,
+            condition_params=[tolerance["value"], tolerance["percent"], tolerance["cost_percent"]],
         )
         findings += classify(item.snapshot, [_financial_finding(item.snapshot, row, tolerance) for row in rows])
     return findings
@@ -341,6 +350,9 @@ def _financial_finding(snapshot, row, tolerance):
     book_value = money(row["expected"] * unit_cost)
     erp_value = money(to_decimal(row["value"]))
     difference = erp_value - book_value
+    # The same quantity: the difference is the unit cost's (to the tower's decimals).
+    erp_unit_cost = (to_decimal(row["value"]) / row["expected"]).quantize(unit_cost) if (
+        row["observed"] == row["expected"] and row["expected"]) else None
     at = local_time(snapshot.as_of, row["timezone"])
     return Finding(
         kind=CaseKind.FINANCIAL_VARIANCE,
@@ -355,6 +367,8 @@ def _financial_finding(snapshot, row, tolerance):
             f"{source.code} values {row['state']} {row['sku_code']} at {row['location_code']} at {erp_value}, "
             f"the ledger's {row['expected']} x {money(unit_cost)} is {book_value} "
             f"as of {when(at, at.tzinfo)}"
+            + (f": the same quantity at a unit cost of {erp_unit_cost} against the tower's {unit_cost}"
+               if erp_unit_cost is not None else "")
         ),
         details={
             "snapshot": snapshot.pk,
@@ -365,6 +379,7 @@ def _financial_finding(snapshot, row, tolerance):
             "observed_quantity": row["observed"],
             "expected_quantity": row["expected"],
             "unit_cost": str(unit_cost),
+            **({"erp_unit_cost": str(erp_unit_cost)} if erp_unit_cost is not None else {}),
             "tolerance": dict(tolerance),
         },
         lineage=_lineage(row),

@@ -7,7 +7,8 @@ that come back here.
   than a Poisson allows (overdispersion). (The Benjamini-Hochberg step-up
   over every position tested runs in the finder's SQL.)
 - Outliers: the modified z-score (Iglewicz and Hoaglin), robust to the
-  outliers themselves: 0.6745 (x - median) / MAD.
+  outliers themselves: 0.6745 (x - median) / MAD, of counts: the MAD at
+  least a Poisson's.
 - Spikes: the p-chart's upper control limit, p-bar + k sqrt(p-bar (1 - p-bar) / n).
 """
 from __future__ import annotations
@@ -17,9 +18,6 @@ from statistics import median
 
 # The modified z-score's constant: the MAD of a normal sample is 0.6745 sigma.
 MAD_SCALE = 0.6745
-# When more than half of the values are equal (MAD = 0): the mean absolute
-# deviation of a normal sample is 0.7979 sigma (IBM's fallback, 1 / 1.253314).
-MEAN_AD_SCALE = 1.253314
 
 
 def daily_moments(total, total_squares, days):
@@ -52,18 +50,15 @@ def log_no_sale(rate, days, size=None):
 
 
 def modified_z(value, values):
-    """The modified z-score of `value` against `values`: 0.6745 (x -
-    median) / MAD; when the MAD is 0 (more than half the values equal),
-    (x - median) / (1.253314 x mean absolute deviation); 0 when every value
-    is the median."""
+    """The modified z-score of a count against `values` (counts too),
+    0.6745 (x - median) / MAD, the MAD at least what chance alone gives a
+    count: a Poisson's, 0.6745 sqrt(median) (of a median of at least 1).
+    A few weeks of a handful of refunds agree closely by luck (a MAD of 1,
+    or 0); chance still moves a week of 5 to 9 now and then, and that is
+    no outlier."""
     centre = median(values)
     mad = median(abs(v - centre) for v in values)
-    if mad:
-        return MAD_SCALE * (value - centre) / mad
-    mean_ad = sum(abs(v - centre) for v in values) / len(values)
-    if mean_ad:
-        return (value - centre) / (MEAN_AD_SCALE * mean_ad)
-    return 0.0
+    return MAD_SCALE * (value - centre) / max(mad, MAD_SCALE * math.sqrt(max(centre, 1)))
 
 
 def normal_tail(z):

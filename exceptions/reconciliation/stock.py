@@ -37,7 +37,14 @@ def suspected_duplicate(now=None, since=None) -> list[Finding]:
     - the same business reference (receipt, order or document number), its
       time within the window (a till may stamp a resend with the time it
       resends); two different references are never duplicates;
-    - or, when either gives no reference, the very time it occurred.
+    - or, when either gives no reference, the very time it occurred;
+    - or, when both references are receipts numbered by the key (the
+      reference begins the transaction id, as a POSLog line's
+      store/workstation/sequence/day begins its key: a till resending under
+      a new sequence number renumbers the receipt too), the very time it
+      occurred, the same cashier and the same line of the receipt. A cashier
+      serves one customer at a time: two customers buying the same item
+      are two receipts ended at two different seconds.
     Ten sales of one SKU 30 s apart are ten sales: their receipts, or
     without receipts their times, differ. Lines received together (one
     batch: the lines of one receipt) are never a replay of each other.
@@ -77,7 +84,10 @@ def suspected_duplicate(now=None, since=None) -> list[Finding]:
         ), candidates AS (
             SELECT d.id AS later_id, (
                 SELECT MIN(o.id) FROM inventory_inventoryevent o
-                WHERE o.occurred_at = d.occurred_at AND (o.reference = '' OR d.reference = '') AND {same}
+                WHERE o.occurred_at = d.occurred_at
+                  AND (o.reference = '' OR d.reference = '' OR ({_numbered_by_key("o")} AND {_numbered_by_key("d")}
+                       AND o.cashier = d.cashier AND {_line_of("o")} = {_line_of("d")}))
+                  AND {same}
             ) AS earlier_id FROM d
             UNION ALL
             SELECT d.id, (
@@ -112,6 +122,16 @@ def suspected_duplicate(now=None, since=None) -> list[Finding]:
     for row in rows:  # a batch: the lines one source sent in one call (received at one time)
         batches.setdefault((row["source_id"], aware(row["later_received"])), []).append(row)
     return [_pair_finding(rows[0]) if len(rows) == 1 else _batch_finding(rows) for rows in batches.values()]
+
+
+def _numbered_by_key(line):
+    """SQL: `line`'s reference is a receipt numbered by its key (the reference begins its transaction id)."""
+    return (f"SUBSTR({line}.transaction_id, 1, LENGTH({line}.reference) + 1) = {line}.reference || '/'")
+
+
+def _line_of(line):
+    """SQL: the line of its receipt, what `line`'s transaction id says after its reference."""
+    return f"SUBSTR({line}.transaction_id, LENGTH({line}.reference) + 2)"
 
 
 def _pair_finding(row):

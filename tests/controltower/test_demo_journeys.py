@@ -52,6 +52,16 @@ def test_the_kpis_have_values(demo):
         assert measure(key, Scope(), window).value is not None, key
 
 
+def test_refunds_are_rung_up_at_the_store_by_a_cashier(demo):
+    refunds = JourneyStep.objects.filter(step="refunded", journey__kind=JourneyKind.RETURN)
+    assert refunds.exists()
+    assert not refunds.filter(cashier="").exists()
+    for step in refunds.select_related("location", "journey__location")[:50]:
+        assert step.location == step.journey.location
+        assert step.cashier.startswith(f"{step.location.code}-C")
+    assert refunds.values("cashier").distinct().count() > 3  # the shifts' cashiers, at several stores
+
+
 def test_a_second_load_posts_no_journey_step(demo):
     before = JourneyStep.objects.count()
     again = load_demo(size="small")

@@ -149,9 +149,10 @@ def test_a_store_adjusting_far_more_than_the_chain_is_an_outlier(default_routing
     case = Case.objects.get(kind=CaseKind.ADJUSTMENT_OUTLIER)
     assert case.location_id == stores[9].pk and case.owner.code == "REGIONAL-OPS"
     numbers = case.details["anomaly"]["numbers"]
-    # Its last 4 weeks: 30 + 5 + 6 + 4 = 45; the other stores' 19 to 21: median 20, MAD 1.
+    # Its last 4 weeks: 30 + 5 + 6 + 4 = 45; the other stores' 19 to 21: median 20, MAD 1,
+    # below what chance spreads 20 adjustments (a Poisson's MAD, 0.6745 sqrt(20)): (45 - 20) / sqrt(20).
     assert numbers["recent"] == 45 and numbers["chain_median"] == 20
-    assert numbers["chain_score"] == pytest.approx(0.6745 * 25, abs=1e-3)
+    assert numbers["chain_score"] == pytest.approx(25 / 20 ** 0.5, abs=1e-3)
     # Its last 7 days against its own 8 weeks before (4 to 6, median 5).
     assert numbers["observed"] == 30 and numbers["own_median"] == 5 and numbers["own_score"] > 3.5
     assert numbers["weekly"][-1] == 30 and len(numbers["weekly"]) == 9
@@ -214,6 +215,37 @@ def test_return_events_count_for_the_cashier_who_rang_them_up(default_routing, t
     # K5: 80 in its last 4 weeks; the others 8, 8, 12, 8.
     assert (case.location_id, case.reference) == (store.pk, "cashier K5")
     assert case.details["anomaly"]["numbers"]["recent"] == 80
+
+
+def test_a_return_rung_up_and_refunded_counts_once_and_chance_is_no_outlier(default_routing, till, region):
+    store, sku = LocationFactory(code="S003", region=region), SKUFactory()
+    events, steps = [], []
+    # Weeks ago 3, 2, 1 and the last 7 days: K1 4, 5, 6 then 11 (chance at 5 a week), K2 4, 5, 6 then 20.
+    for cashier, weekly in (("K1", (11, 6, 5, 4)), ("K2", (20, 6, 5, 4))):
+        for week, count in enumerate(weekly):
+            for i in range(count):
+                at = NOW - timedelta(days=week * 7 + 1, hours=i)
+                reference = f"RET-{cashier}-{week}-{i}"  # the till's receipt names no journey
+                events.append(InventoryEventFactory.build(
+                    source=till, location=store, sku=sku, type="return", from_state=None, to_state="returned",
+                    cashier=cashier, reference=f"{store.code}/1/{week}{i}", occurred_at=at, received_at=NOW,
+                    transaction_id=f"ret-{cashier}-{week}-{i}"))
+                steps += [{"transaction_id": f"r-{reference}", "journey": "return_to_refund", "business_id": reference,
+                           "step": "received", "occurred_at": at.isoformat(), "location": store.code},
+                          {"transaction_id": f"f-{reference}", "journey": "return_to_refund", "business_id": reference,
+                           "step": "refunded", "occurred_at": (at + timedelta(minutes=5)).isoformat(),
+                           "cashier": cashier}]
+    InventoryEvent.objects.bulk_create(events)
+    ingest_steps(till, steps, received_at=NOW)
+
+    run_reconciliation(CaseKind.REFUND_OUTLIER, now=NOW)
+
+    case = Case.objects.get(kind=CaseKind.REFUND_OUTLIER)
+    assert case.reference == "cashier K2"
+    numbers = case.details["anomaly"]["numbers"]
+    assert numbers["weekly"][-4:] == [4, 5, 6, 20]  # each return once, not its event and its refund step
+    # (20 - 5) / sqrt(5): the Poisson's spread, not the MAD of 1 of three lucky weeks.
+    assert numbers["own_score"] == pytest.approx(15 / 5 ** 0.5, abs=1e-3)
 
 
 # ------------------------------------------------------------- rejection spikes

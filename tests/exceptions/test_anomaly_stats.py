@@ -33,16 +33,18 @@ def test_a_negative_binomial_run_is_likelier_than_a_poisson_one():
 
 
 def test_the_modified_z_score():
-    # median 10, deviations 2, 1, 0, 1, 10: MAD 1; (20 - 10) x 0.6745 / 1.
-    assert stats.modified_z(20, [8, 9, 10, 11, 20]) == pytest.approx(6.745)
-    assert stats.modified_z(10, [8, 9, 10, 11, 20]) == 0
+    # median 100, deviations 40, 20, 0, 20, 100: MAD 20 (above a Poisson's 0.6745 x 10); (200 - 100) x 0.6745 / 20.
+    assert stats.modified_z(200, [60, 80, 100, 120, 200]) == pytest.approx(3.3725)
+    assert stats.modified_z(100, [60, 80, 100, 120, 200]) == 0
 
 
-def test_the_modified_z_score_when_most_values_are_equal():
-    # median 4, MAD 0; mean absolute deviation (0 + 0 + 0 + 8) / 4 = 2:
-    # (12 - 4) / (1.253314 x 2) = 3.1916.
-    assert stats.modified_z(12, [4, 4, 4, 12]) == pytest.approx(8 / (1.253314 * 2))
-    assert stats.modified_z(4, [4, 4, 4]) == 0
+def test_a_count_spreads_at_least_as_chance_does():
+    # median 5, MAD 1: a Poisson of 5 spreads 0.6745 sqrt(5) = 1.508; (11 - 5) / sqrt(5) = 2.68, no outlier.
+    assert stats.modified_z(11, [4, 5, 6]) == pytest.approx(6 / 5 ** 0.5)
+    assert stats.modified_z(14, [4, 5, 6]) > 3.5  # P(14 or more | 5) = 0.0008
+    # median 4, MAD 0 (most weeks equal): the spread of a Poisson of 4; a median of 0 counts as 1.
+    assert stats.modified_z(12, [4, 4, 4, 12]) == pytest.approx(8 / 2)
+    assert stats.modified_z(3, [0, 0, 0, 1]) == pytest.approx(3)
 
 
 def test_the_p_chart_limit_and_score():

@@ -120,6 +120,39 @@ def test_two_different_business_references_are_never_duplicates(till, sku):
     assert reconciliation.suspected_duplicate() == []
 
 
+def till_line(store, sku, sequence, at, cashier, line=1):
+    """A POSLog line: its receipt (store/workstation/sequence/day) begins its key."""
+    receipt = f"{store.code}/1/{sequence}/{at.date().isoformat()}"
+    return sale(f"{receipt}/{line}", store, sku, at, reference=receipt, cashier=cashier)
+
+
+def test_a_till_line_resent_under_a_new_sequence_number_is_suspected(till, sku):
+    store = LocationFactory()
+    at = NOW - timedelta(minutes=30)
+    ingest_events(till, [till_line(store, sku, "100", at, "C1")], received_at=at)
+    ingest_events(till, [till_line(store, sku, "100-resent", at, "C1")], received_at=at + timedelta(minutes=5))
+
+    [finding] = reconciliation.suspected_duplicate()
+    day = at.date().isoformat()
+    assert finding.details["transactions"] == [f"TILL:{store.code}/1/100/{day}/1",
+                                               f"TILL:{store.code}/1/100-resent/{day}/1"]
+
+
+def test_two_customers_buying_the_same_item_at_the_same_second_are_two_sales(till, sku):
+    store = LocationFactory()
+    at = NOW - timedelta(minutes=30)
+    later = at + timedelta(minutes=5)
+    ingest_events(till, [till_line(store, sku, "100", at, "C1")], received_at=at)
+    ingest_events(till, [
+        till_line(store, sku, "200", at, "C2"),  # another cashier at another till, the same second
+        till_line(store, sku, "201", at + timedelta(seconds=40), "C1"),  # the next customer of C1
+        till_line(store, sku, "202", at, "C1", line=2),  # another line of a receipt
+        sale("R-9", store, sku, at, reference="R-9", cashier="C1"),  # a receipt that is not its key's
+    ], received_at=later)
+
+    assert reconciliation.suspected_duplicate() == []
+
+
 def test_the_window_is_the_replaying_sources_own(till, sku):
     store = LocationFactory()
     till.replay_window_s = 120

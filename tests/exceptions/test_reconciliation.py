@@ -180,6 +180,29 @@ def test_financial_variance_compares_erp_value_with_ledger_at_cost(pos, erp, sto
     assert "at 520.00, the ledger's 40 x 10.00 is 400.00" in finding.summary
 
 
+def test_financial_variance_flags_a_unit_cost_that_differs_however_cheap_the_position(pos, erp, store):
+    grams = SKUFactory(code="SKU-G", unit_cost=Decimal("0.0029"))
+    other = SKUFactory(code="SKU-H", unit_cost=Decimal("0.0029"))
+    rounded = SKUFactory(code="SKU-I", unit_cost=Decimal("0.0029"))
+    post(pos, ev("r1", "receipt", store, grams, 5000, ago(hours=5), reference="PO1"),
+         ev("r2", "receipt", store, other, 5000, ago(hours=5), reference="PO1"),
+         ev("r3", "receipt", store, rounded, 3, ago(hours=5), reference="PO1"))
+    ingest_snapshot(erp, ago(hours=1), [
+        # 5000 g at 0.0036 (a 25% cost change the tower never got): 18.00 against 14.50, under 50.00.
+        {"location": "S012", "sku": "SKU-G", "quantity": 5000, "value": "18.00"},
+        # 4990 g at 0.0029: a quantity difference worth 0.03, under 50.00.
+        {"location": "S012", "sku": "SKU-H", "quantity": 4990, "value": "14.47"},
+        # 3 g: 0.0087 rounded to a cent by the ERP, 15% off but less than a cent: rounding, not a cost.
+        {"location": "S012", "sku": "SKU-I", "quantity": 3, "value": "0.01"},
+    ])
+
+    [finding] = reconciliation.financial_variance()
+
+    assert finding.sku_id == grams.pk and finding.value_at_risk == Decimal("3.50")
+    assert finding.details["erp_unit_cost"] == "0.0036"
+    assert finding.summary.endswith(": the same quantity at a unit cost of 0.0036 against the tower's 0.0029")
+
+
 def test_financial_variance_ignores_lines_without_value_and_non_erp_sources(pos, erp, store, sku):
     post(pos, ev("r1", "receipt", store, sku, 40, ago(hours=5), reference="PO1"))
     ingest_snapshot(erp, ago(hours=1), [{"location": "S012", "sku": "SKU00001", "quantity": 40}])

@@ -151,9 +151,6 @@ def test_the_deterministic_kinds_reach_their_recall(faulted_run):
     assert faulted_run.false_cases <= 1
 
 
-@pytest.mark.xfail(strict=True, reason="A POSLog line's reference is its receipt (store/workstation/sequence/day), "
-                   "so a till line replayed under a new sequence number never looks like its first sending: "
-                   "suspected_duplicate needs the same reference.")
 def test_a_till_line_replayed_under_a_new_key_is_suspected(faulted_run):
     replays = InjectedFault.objects.filter(kind="new_key_replay", details__format="poslog")
     cases = seen_cases()
