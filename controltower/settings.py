@@ -332,6 +332,17 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env_int("UNSENT_ALERT_SWEEP_SECONDS", 600),
         "options": {"expires": env_int("UNSENT_ALERT_SWEEP_SECONDS", 600) - 30},
     },
+    # Sources gone stale and waivers about to lapse, told to their people once (inventory.alerts, rollout.alerts).
+    "inventory-alert-stale-sources": {
+        "task": "inventory.alert_stale_sources",
+        "schedule": env_int("ALERT_SWEEP_SECONDS", 900),
+        "options": {"expires": env_int("ALERT_SWEEP_SECONDS", 900) - 30},
+    },
+    "rollout-alert-lapsing-waivers": {
+        "task": "rollout.alert_lapsing_waivers",
+        "schedule": env_int("ALERT_SWEEP_SECONDS", 900),
+        "options": {"expires": env_int("ALERT_SWEEP_SECONDS", 900) - 30},
+    },
     # The daily digest of the people who asked for one instead of each alert.
     "controltower-send-alert-digests": {
         "task": "controltower.send_alert_digests",
