@@ -108,7 +108,7 @@ def send(url, subject, body):
     sender = apprise.Apprise()
     if not sender.add(url):
         return False, "Apprise does not take this URL."
-    with apprise.LogCapture(level=apprise.logging.WARNING) as captured:
+    with apprise.LogCapture(level=apprise.logging.WARNING, fmt="%(message)s") as captured:
         accepted = sender.notify(title=subject, body=body)
     answer = " ".join(captured.getvalue().split())[-300:]
     return accepted, answer or ("accepted" if accepted else "refused")

@@ -11,7 +11,7 @@ class WebConfig(AppConfig):
 
     def ready(self):
         from controltower.models import Role
-        from controltower.navigation import EVERYONE, register, register_badges
+        from controltower.navigation import EVERY_ROLE, EVERYONE, register, register_badges
         from controltower.permissions import CASE_WORKERS, REGION_BOARD_READERS
 
         register("home", "Home", roles=EVERYONE, order=0)
@@ -20,6 +20,8 @@ class WebConfig(AppConfig):
                  labels={Role.STORE_MANAGER: "My stores"})
         register("region-board", "Region board", roles=REGION_BOARD_READERS, order=30,
                  main_for={Role.REGIONAL_OPS})
+        # Each person's alert channels and the alerts sent to them (controltower.alerts).
+        register("alerts", "Alerts", roles=EVERY_ROLE, order=90)
         # Home itself is the landing of the store manager, the admin and a person with no role.
 
         from .mywork import badges

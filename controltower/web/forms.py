@@ -12,3 +12,14 @@ class PositionSearchForm(forms.Form):
                               help_text="Only positions with a quantity in this state")
     negative = forms.BooleanField(label="Negative only", required=False,
                                   help_text="Below zero in the state (any state when none is chosen)")
+
+
+class ChannelForm(forms.Form):
+    """A new alert channel: one Apprise URL (checked by controltower.alerts.add_channel)."""
+    url = forms.CharField(label="Apprise URL", max_length=1000,
+                          help_text="e.g. mailto://user:password@example.com, slack://TokenA/TokenB/TokenC, "
+                                    "msteams://…, json://host/path. Stored sealed; shown masked.")
+
+
+class DigestForm(forms.Form):
+    daily_digest = forms.BooleanField(label="One daily digest instead of a message per alert", required=False)
