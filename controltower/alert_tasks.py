@@ -1,8 +1,9 @@
-"""Celery tasks of alerts; the work is in controltower.alerts."""
+"""Celery tasks of alerts; the work is in controltower.alert_delivery."""
 from django.conf import settings
 
-from .alerts import Undelivered, deliver as deliver_alert, send_digests, send_unsent
-from .tasks import tower_task
+from . import alert_delivery
+from .alert_delivery import Undelivered
+from .tasks import enqueue, tower_task
 
 
 # A channel that refuses (its service away, a 500) is tried again after 1, 2,
@@ -12,14 +13,17 @@ from .tasks import tower_task
             autoretry_for=(Undelivered, OSError), retry_backoff=True, retry_backoff_max=600,
             max_retries=settings.ALERT_MAX_RETRIES)
 def deliver(delivery_id):
-    return deliver_alert(delivery_id)
+    return alert_delivery.deliver(delivery_id)
 
 
 @tower_task("controltower.send_unsent_alerts", soft_time_limit=240, time_limit=270)
 def send_unsent_alerts():
-    return {"sent": send_unsent()}
+    return {"sent": alert_delivery.send_unsent()}
 
 
 @tower_task("controltower.send_alert_digests", soft_time_limit=240, time_limit=270)
 def send_alert_digests():
-    return {"digests": send_digests()}
+    made = alert_delivery.digests()
+    for delivery_id in made:
+        enqueue(deliver, delivery_id)
+    return {"deliveries": len(made)}

@@ -15,6 +15,16 @@ def _celery_eager():
 
 
 @pytest.fixture
+def endpoint():
+    """A local HTTP endpoint for Apprise's json:// channels (tests.webhook)."""
+    from tests.webhook import Endpoint
+
+    endpoint = Endpoint()
+    yield endpoint
+    endpoint.close()
+
+
+@pytest.fixture
 def retried_inline():
     """Inline tasks that do not raise into their caller: Celery then runs a
     retry at once (a raised Retry would end the test instead)."""

@@ -4,8 +4,6 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import pytest
-
 
 class Endpoint:
     def __init__(self, statuses=()):
@@ -35,10 +33,3 @@ class Endpoint:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
-
-
-@pytest.fixture
-def endpoint():
-    endpoint = Endpoint()
-    yield endpoint
-    endpoint.close()

@@ -36,26 +36,28 @@ def alerts_page(request):
     return _page(request)
 
 
-def _team_or_me(request, team_pk):
-    if team_pk is None:
+def _team_or_me(request, team):
+    if team is None:
         return {"user": request.user}
     if not may_administer_teams(request.user):
         raise PermissionDenied("Only an administrator edits a team's channels.")
-    return {"team": get_object_or_404(Team, pk=team_pk)}
+    return {"team": team}
 
 
 @screen("alerts")
 @require_POST
-def channel_add(request, team_pk=None):
-    owner = _team_or_me(request, team_pk)
-    form = ChannelForm(request.POST, auto_id="id_own_%s" if team_pk is None else f"id_team{team_pk}_%s")
+def channel_add(request):
+    """A channel for the person, or for the team the form names (an administrator's)."""
+    form = ChannelForm(request.POST, auto_id="id_own_%s")
     if form.is_valid():
+        team = form.cleaned_data["team"]
         try:
-            alerts.add_channel(form.cleaned_data["url"], **owner)
+            alerts.add_channel(form.cleaned_data["url"], **_team_or_me(request, team))
             return redirect("alerts")
         except ValidationError as exc:
             form.add_error("url", exc.message_dict["url"])
-    return _page(request, form, team_pk)
+    team = form.cleaned_data.get("team")
+    return _page(request, form, team.pk if team else None)
 
 
 @screen("alerts")
@@ -63,7 +65,7 @@ def channel_add(request, team_pk=None):
 def channel_remove(request, pk):
     channel = get_object_or_404(Channel, pk=pk)
     if channel.user_id != request.user.pk:
-        _team_or_me(request, channel.team_id)
+        _team_or_me(request, channel.team)
     channel.delete()
     return redirect("alerts")
 

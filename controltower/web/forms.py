@@ -1,6 +1,7 @@
-"""The store page's position search (a GET form: it works without JavaScript too)."""
+"""The store page's position search (a GET form: it works without JavaScript too); the Alerts page's forms."""
 from django import forms
 
+from exceptions.models import Team
 from inventory.models import STATES
 
 
@@ -19,6 +20,8 @@ class ChannelForm(forms.Form):
     url = forms.CharField(label="Apprise URL", max_length=1000,
                           help_text="e.g. mailto://user:password@example.com, slack://TokenA/TokenB/TokenC, "
                                     "msteams://…, json://host/path. Stored sealed; shown masked.")
+    team = forms.ModelChoiceField(queryset=Team.objects.all(), required=False, widget=forms.HiddenInput,
+                                  help_text="The team whose channel this is (an administrator's); none: your own.")
 
 
 class DigestForm(forms.Form):

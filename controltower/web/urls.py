@@ -11,7 +11,6 @@ urlpatterns = [
     path("region/escalated.csv", views.region_escalated_csv, name="region-escalated-csv"),
     path("alerts/", alerts.alerts_page, name="alerts"),
     path("alerts/channels/", alerts.channel_add, name="alert-channel-add"),
-    path("alerts/teams/<int:team_pk>/channels/", alerts.channel_add, name="alert-team-channel-add"),
     path("alerts/channels/<int:pk>/remove/", alerts.channel_remove, name="alert-channel-remove"),
     path("alerts/digest/", alerts.digest, name="alert-digest"),
     path("records/<slug:name>/", views.records_page, name="records"),

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from controltower import alerts
+from controltower import alert_delivery, alerts
 from controltower.alert_tasks import deliver
 from controltower.models import Alert, Delivery, Role
 from rollout import alerts as rollout_alerts, gates
@@ -15,7 +15,6 @@ from rollout.evaluation import evaluate_wave
 from rollout.models import Gate, GateKind, Waiver
 from tests.controltower.factories import make_user
 from tests.inventory.factories import LocationFactory, RegionFactory
-from tests.webhook import endpoint  # noqa: F401 (a fixture)
 
 from .factories import CriterionFactory, GateTemplateFactory, WaveFactory
 
@@ -58,7 +57,7 @@ def test_a_red_criterion_reaches_the_pmo_once_retried_until_its_channel_answers(
     with django_capture_on_commit_callbacks(execute=True):
         evaluate_wave(wave, at=T0 + 2 * HOUR)  # turns red
         evaluate_wave(wave, at=T0 + 3 * HOUR)  # still red: no second message
-    alerts.send_unsent(now=T0 + 3 * HOUR + timedelta(minutes=20))  # the sweep finds nothing left
+    alert_delivery.send_unsent(now=T0 + 3 * HOUR + timedelta(minutes=20))  # the sweep finds nothing left
 
     assert len(endpoint.received) == 3  # two refused, the third accepted
     assert "turned red" in endpoint.received[-1]["title"]
@@ -81,12 +80,12 @@ def test_a_channel_that_keeps_failing_is_shown_failing_then_swept(wave, store, g
     assert (delivery.state, delivery.attempts) == (Delivery.State.FAILING, deliver.max_retries + 1)
     assert "error=500" in delivery.answer and "WARNING" not in delivery.answer
 
-    assert alerts.send_unsent(now=delivery.created_at + timedelta(minutes=5)) == 0  # its retries' time
-    assert alerts.send_unsent(now=delivery.created_at + timedelta(minutes=20)) == 0  # refused once more
-    assert alerts.send_unsent(now=delivery.created_at + timedelta(minutes=30)) == 1
+    assert alert_delivery.send_unsent(now=delivery.created_at + timedelta(minutes=5)) == 0  # its retries' time
+    assert alert_delivery.send_unsent(now=delivery.created_at + timedelta(minutes=20)) == 0  # refused once more
+    assert alert_delivery.send_unsent(now=delivery.created_at + timedelta(minutes=30)) == 1
     delivery.refresh_from_db()
     assert delivery.state == Delivery.State.SENT
-    assert alerts.send_unsent(now=delivery.created_at + timedelta(minutes=40)) == 0
+    assert alert_delivery.send_unsent(now=delivery.created_at + timedelta(minutes=40)) == 0
 
 
 def test_red_again_after_green_is_a_new_transition_and_no_data_is_not_red(wave, store, gauge, pmo):
