@@ -3,9 +3,12 @@
 Tokens are issued by `add_source` and `user_token`, which show the raw key
 once; here they can only be looked at (by prefix, never the hash) and revoked.
 """
+from auditlog.admin import LogEntryAdmin
+from auditlog.models import LogEntry
 from django.contrib import admin, messages
 
 from .models import ApiToken, Profile
+from .tokens import revoke
 
 
 @admin.register(Profile)
@@ -26,11 +29,11 @@ class ProfileAdmin(admin.ModelAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ["prefix", "source", "user", "created_at", "last_used_at", "revoked"]
+    list_display = ["prefix", "source", "user", "created_at", "last_used_at", "expires_at", "revoked"]
     list_filter = ["revoked", "source"]
     search_fields = ["prefix", "user__username", "source__code"]
     list_select_related = ["source", "user"]
-    fields = ["prefix", "source", "user", "created_at", "last_used_at", "revoked"]
+    fields = ["prefix", "source", "user", "created_at", "last_used_at", "expires_at", "revoked"]
     actions = ["revoke"]
 
     def has_add_permission(self, request):
@@ -44,8 +47,20 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected tokens", permissions=["revoke"])
     def revoke(self, request, queryset):
-        count = queryset.filter(revoked=False).update(revoked=True)
-        self.message_user(request, f"Revoked {count} token(s).", messages.SUCCESS)
+        tokens = list(queryset.filter(revoked=False))
+        for token in tokens:  # one by one: each revocation is in the audit trail
+            revoke(token)
+        self.message_user(request, f"Revoked {len(tokens)} token(s).", messages.SUCCESS)
 
     def has_revoke_permission(self, request):
         return request.user.has_perm("controltower.change_apitoken")
+
+
+# The audit trail, read-only to everyone (auditlog's own admin would let a superuser delete).
+admin.site.unregister(LogEntry)
+
+
+@admin.register(LogEntry)
+class AuditEntryAdmin(LogEntryAdmin):
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -97,9 +97,9 @@ def live_tiles(metric_keys, groups, targets=None, now=None) -> dict:
         scoped += [(name, member, scopes[member]) for member in members if member in scopes]
     found = {}
     window = metrics.Window(since=None, until=now)
-    for key in live if scoped else ():
+    measured = metrics.measure_together(live, [scope for _name, _member, scope in scoped], window) if scoped else {}
+    for key, readings in measured.items():
         metric = metrics.get(key)
-        readings = metric.measure_many([scope for _name, _member, scope in scoped], window)
         for (name, member, _scope), reading in zip(scoped, readings, strict=True):
             found[(key, name, member)] = Tile.live(metric, reading, now, targets.get(key))
     return found

@@ -241,6 +241,37 @@ def register(key, label, *, definition, unit, better, compute=None, target, ambe
                            compute_many, rollup_days, live, gate_only)
 
 
+# Metrics one query reads together (the percentiles of one distribution): each is still
+# registered alone with its own rule; `read(keys, scopes, window) -> {key: [Reading]}` gives
+# several of them at once, for a screen that shows them over the same scopes.
+_read_together: dict[str, tuple[frozenset, Callable]] = {}
+
+
+def read_together(keys, read):
+    """Declare that `read` measures any of the metrics `keys` together (called from an app's
+    AppConfig.ready(), after registering them)."""
+    keys = frozenset(keys)
+    for key in keys:
+        get(key)
+        _read_together[key] = (keys, read)
+
+
+def measure_together(keys, scopes, window) -> dict:
+    """{key: [Reading]} of the metrics `keys` over the same `scopes`, in their order: the
+    metrics read together are read in one go."""
+    found = {}
+    for key in keys:
+        if key in found:
+            continue
+        family, read = _read_together.get(key, (frozenset([key]), None))
+        wanted = [k for k in keys if k in family]
+        if read is None or len(wanted) == 1:
+            found[key] = get(key).measure_many(scopes, window)
+        else:
+            found.update(read(wanted, list(scopes), window))
+    return found
+
+
 def one_scope(compute_many):
     """The one-scope function of a batched rule."""
     def compute(scope, window):

@@ -45,6 +45,8 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked = models.BooleanField(default=False)
+    # Set when the token is rotated: it keeps working until then, beside its successor.
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="None: until revoked")
 
     class Meta:
         constraints = [
@@ -63,6 +65,9 @@ class ApiToken(models.Model):
 
     def __str__(self):
         return f"{self.prefix}… ({self.source or self.user})"
+
+    def usable(self, now):
+        return not self.revoked and (self.expires_at is None or self.expires_at > now)
 
 
 class KpiDay(models.Model):
@@ -87,8 +92,11 @@ class KpiDay(models.Model):
             models.UniqueConstraint(fields=["dimension", "member", "metric", "day"], name="kpi_day_unique"),
         ]
         indexes = [models.Index(fields=["dimension", "metric", "day"], name="kpi_day_by_metric"),
-                   # rollups.last_day(), which every dashboard asks first: without it a scan of every row
-                   models.Index(fields=["day"], name="kpi_day_by_day")]
+                   # rollups.last_day(), which every dashboard asks first (without it a scan of every
+                   # row), and the days of a week of many members' values read from the index alone
+                   # (rollups.worst ranks a wave's 360 stores on them).
+                   models.Index(fields=["day", "dimension", "metric"], name="kpi_day_by_day",
+                                include=["member", "value"])]
 
     def __str__(self):
         return f"{self.metric} {self.dimension}:{self.member or 'estate'} {self.day} = {self.value}"

@@ -142,6 +142,26 @@ def nav_items(request):
     return items
 
 
+# Actions offered in every page's header to every signed-in person (an app's "Report an issue"):
+# (url name, label), shown once the url name resolves.
+_header_actions: list[tuple[str, str]] = []
+
+
+def register_header_action(url_name, label):
+    """Offer `url_name` in every page's header (called from an app's AppConfig.ready())."""
+    _header_actions.append((url_name, label))
+
+
+def header_actions():
+    actions = []
+    for url_name, label in _header_actions:
+        try:
+            actions.append({"label": label, "url": reverse(url_name)})
+        except NoReverseMatch:
+            continue
+    return actions
+
+
 def navigation_for(request):
     """The header's context, read only when a page shows the header (an htmx
     fragment does not, and pays nothing)."""
@@ -151,4 +171,5 @@ def navigation_for(request):
         "nav_items": SimpleLazyObject(lambda: nav_items(request)),
         "user_role": Role(role).label if role else "No role",
         "user_scope": SimpleLazyObject(lambda: scope_label(user)),
+        "header_actions": SimpleLazyObject(header_actions),
     }

@@ -62,6 +62,8 @@ JOURNEY_FOLLOWERS = frozenset({
 })
 # Who watches the waves that went live on the hypercare dashboard: the
 # executive (it is their main screen), the PMO and the admin.
+# The audit trail (controltower.audit): its screen and GET /api/v1/audit.
+AUDIT_READERS = frozenset({Role.ADMIN})
 HYPERCARE_WATCHERS = frozenset({Role.EXECUTIVE, Role.PMO, Role.ADMIN})
 # Who administers the case teams (their addresses, and the alert channels of
 # each team); everyone edits their own alert channels.
@@ -137,3 +139,7 @@ def assignable_people(locations):
         get_user_model().objects.filter(people_seeing(locations), profile__role__in=CASE_WORKERS, is_active=True)
         .distinct().order_by("username")
     )
+
+
+def may_read_audit(user) -> bool:
+    return role_of(user) in AUDIT_READERS

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_celery_beat",
     "axes",  # login throttling (AXES_* below)
+    "auditlog",  # the audit trail of privileged actions (controltower.audit)
     "controltower",
     "inventory",
     "exceptions",
@@ -83,6 +84,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Who and from where, for the audit trail (an API token's person: controltower.tokens)
+    "auditlog.middleware.AuditlogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -142,6 +145,14 @@ AUTHENTICATION_BACKENDS = [
 ]
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 10)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+
+# Files people attach (a reported issue's photo): private, under MEDIA_ROOT, served only
+# through the permission-checked view of the case they belong to (no MEDIA_URL).
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+REPORT_PHOTO_MAX_BYTES = env_int("REPORT_PHOTO_MAX_BYTES", 5 * 1024 * 1024)
+
+# A rotated API token keeps working this long beside its successor (controltower.tokens.rotate).
+TOKEN_ROTATION_GRACE_HOURS = env_int("TOKEN_ROTATION_GRACE_HOURS", 24)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"

@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from .audit_api import AuditList
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -14,6 +16,7 @@ urlpatterns = [
     path("api/v1/", include("inventory.api.webhook_urls")),
     path("api/v1/", include("exceptions.api.urls")),
     path("api/v1/", include("rollout.api.urls")),
+    path("api/v1/audit", AuditList.as_view(), name="audit-api"),
     path("", include("controltower.web_urls")),
     path("", include("controltower.web.urls")),
     path("", include("exceptions.urls")),

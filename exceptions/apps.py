@@ -12,20 +12,30 @@ class ExceptionsConfig(AppConfig):
 
         from controltower.celery import app as celery_app
         from controltower.models import Role
-        from controltower.navigation import register
+        from controltower.navigation import register, register_header_action
         from controltower.permissions import APPROVERS, CASE_READERS, VARIANCE_READERS
 
+        from controltower.audit import track
+
         from . import metrics
+        from .models import CorrectiveAdjustment, RoutingRule, SLAPolicy, Team
         from .rollups import register_rollups
 
+        # Adjustments (asked, approved, rejected) and who gets which cases how fast: privileged.
+        for model in (CorrectiveAdjustment, RoutingRule, SLAPolicy, Team):
+            track(model)
+        # Every person, from every screen: an issue becomes a case (exceptions.services.reported).
+        register_header_action("report-issue", "Report an issue")
         register("cases", "Cases", roles=CASE_READERS, order=10, labels={Role.STORE_MANAGER: "My cases"})
         register("variances", "Variances", roles=VARIANCE_READERS, order=40, main_for={Role.PLANNER})
         register("approvals", "Approvals", roles=APPROVERS, order=50, main_for={Role.FINANCE})
         metrics.register_metrics()
         register_rollups()
 
-        # Its modules register the detectors: the registry is complete from here on.
+        # Its modules register the detectors, and the reported issues' kind: the registry is
+        # complete from here on.
         from . import reconciliation  # noqa: F401
+        from .services import reported  # noqa: F401
         from .detectors import beat_schedule
 
         # Beat's entries of the detectors join settings.CELERY_BEAT_SCHEDULE's:

@@ -32,7 +32,8 @@ class Detector:
     label: str  # what the screens call the kind
     # The findings, list[Finding]: find() if the kind is neither timed nor
     # incremental, find(now=...) if timed, find(now=..., since=...) if incremental.
-    find: Callable
+    # None: a kind raised by people (RAISED_BY_PEOPLE), never run.
+    find: Callable | None
     # How often beat runs it, in seconds; RECONCILE_<KEY>_EVERY_S overrides.
     every_s: int
     # Which open cases of the kind a run may resolve: clearable(now, since)
@@ -80,18 +81,27 @@ class Detector:
 
 
 DETECTORS: dict[str, Detector] = {}
+# Kinds raised by people (an issue reported from a store), not found by a run:
+# declared the same way, with no finder and no schedule (find None), they are
+# routed, timed, escalated and settled like every case, and never cleared by a run.
+RAISED_BY_PEOPLE: dict[str, Detector] = {}
 
 
 def register(detector):
-    if detector.key in DETECTORS:
+    if detector.key in DETECTORS or detector.key in RAISED_BY_PEOPLE:
         raise ValueError(f"The case kind '{detector.key}' is registered already.")
-    DETECTORS[detector.key] = detector
+    (DETECTORS if detector.find is not None else RAISED_BY_PEOPLE)[detector.key] = detector
     return detector
+
+
+def declared():
+    """Every case kind: the detectors' and those raised by people."""
+    return {**DETECTORS, **RAISED_BY_PEOPLE}
 
 
 def kind_choices():
     """The choices of every kind field (Case, routing rules, SLA policies, runs, filters)."""
-    return [(detector.key, detector.label) for detector in DETECTORS.values()]
+    return [(detector.key, detector.label) for detector in declared().values()]
 
 
 def beat_schedule():
@@ -109,9 +119,9 @@ def install_defaults(apps, using="default", kinds=None):
         apps.get_model("exceptions", name) for name in ("Team", "RoutingRule", "SLAPolicy", "InstalledKind"))
     if kinds is None:
         installed = set(InstalledKind.objects.using(using).values_list("kind", flat=True))
-        kinds = [key for key in DETECTORS if key not in installed]
+        kinds = [key for key in declared() if key not in installed]
     for key in kinds:
-        detector = DETECTORS[key]
+        detector = declared()[key]
         for route in detector.routes:
             team = Team.objects.using(using).filter(code=route.team).first()
             if team is not None:

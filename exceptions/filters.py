@@ -49,6 +49,10 @@ class CaseFilter(django_filters.FilterSet):
                                          help_text="A status, or active / done")
     severity = django_filters.ChoiceFilter(choices=[(n, f"Severity {n}") for n in range(1, 5)],
                                            empty_label="All severities")
+    # A dashboard's count of the most severe (1 and 2): "severity at most".
+    severity_max = django_filters.ChoiceFilter(field_name="severity", lookup_expr="lte", label="Severity at most",
+                                               choices=[(n, f"Severity {n} or more urgent") for n in range(1, 5)],
+                                               help_text="1 to 4: this severity or a more urgent one")
     location = django_filters.ModelChoiceFilter(queryset=_locations, to_field_name="code", widget=LongSelect,
                                                 empty_label="All my locations", help_text="Location code")
     # Several locations and an opening period: the dashboards' case counts link here.
@@ -77,7 +81,7 @@ class CaseFilter(django_filters.FilterSet):
 
     class Meta:
         model = Case
-        fields = ["q", "kind", "drift", "status", "severity", "location", "locations", "opened_after", "opened_before",
+        fields = ["q", "kind", "drift", "status", "severity", "severity_max", "location", "locations", "opened_after", "opened_before",
                   "resolved_since", "resolved_until", "assignee", "team", "breached", "resolved_within"]
 
     def filter_search(self, queryset, name, value):

@@ -110,3 +110,30 @@ class BulkForm(forms.Form):
         if data.get("action") == "assign" and not data.get("assignee"):
             self.add_error("assignee", "Choose who gets the selected cases.")
         return data
+
+
+SEVERITY_WORDS = [
+    (1, "1 · Trading stopped: a store cannot sell or serve"),
+    (2, "2 · Serious: a workaround, at a cost"),
+    (3, "3 · A nuisance that should be fixed"),
+    (4, "4 · A question or small detail"),
+]
+
+
+class ReportIssueForm(forms.Form):
+    """An issue a person reports (exceptions.services.reported checks it)."""
+
+    location = forms.ChoiceField(label="Location", widget=LongSelect)
+    category = forms.ChoiceField(label="What is it about", choices=[])
+    severity = forms.TypedChoiceField(label="How bad is it", choices=SEVERITY_WORDS, coerce=int, initial=3)
+    description = forms.CharField(label="What happened", widget=forms.Textarea(attrs={"rows": 5}),
+                                  help_text="What you saw, where, since when; a till or SKU number helps.")
+    photo = forms.FileField(label="A photo (optional)", required=False,
+                            widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+                            help_text="JPEG, PNG or WebP; its location and other metadata are not kept.")
+
+    def __init__(self, *args, locations, categories, **kwargs):
+        super().__init__(*args, **kwargs)
+        codes = [(location.code, f"{location.code} {location.name}") for location in locations]
+        self.fields["location"].choices = codes if len(codes) == 1 else [("", "Choose a location"), *codes]
+        self.fields["category"].choices = [("", "Choose a category"), *categories]

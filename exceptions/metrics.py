@@ -24,7 +24,7 @@ from django.urls import reverse
 
 from controltower import records
 from controltower.db import aware, db_time, int_array, nearest_rank, values_clause
-from controltower.metrics import HIGHER, LOWER, Reading, Unit, records_url, register, share
+from controltower.metrics import HIGHER, LOWER, Reading, Unit, read_together, records_url, register, share
 from inventory.metrics import codes, codes_of, each_location_scope, empty, in_window, of_sources, union_of
 from inventory.models import IngestDay, InventoryEvent, Location, Snapshot, SourceSystem
 from inventory.sources import is_stale
@@ -32,6 +32,7 @@ from inventory.trading import Calendar
 
 from .findings import CaseKind
 from .models import NEVER, Case, DuplicateVerdict, resolved_until
+from .services.reported import KIND as REPORTED
 from .services.sla import HAS_TARGET, RESOLVED_IN_TIME
 
 DAY_SECONDS = Decimal(86400)
@@ -88,6 +89,22 @@ open_sev1_cases = _open_cases(1)
 open_sev2_cases = _open_cases(2)
 
 
+def open_reported_sev12(scopes, window):
+    """Issues people reported (kind reported) of severity 1 or 2 active at the end of the window."""
+    counts = {
+        location_id: [n] for location_id, n in
+        active_as_of(cases_at(scopes), window.until).filter(kind=REPORTED, severity__lte=2)
+        .values("location_id").annotate(n=Count("id")).values_list("location_id", "n")
+    }
+    cases_url = cases_urls(scopes)
+
+    def read(scope, rows):
+        count = sum(rows)
+        return Reading(value=Decimal(count), sample=count,
+                       records_url=cases_url(scope, status="active", kind=REPORTED, severity_max=2))
+    return each_location_scope(scopes, counts, read)
+
+
 def sla_attainment(scopes, window):
     """Cases resolved in the window by their resolution due time, over the
     cases resolved in the window that had one (exceptions.services.sla)."""
@@ -113,67 +130,114 @@ def sla_attainment(scopes, window):
 # Each scope's cases active as of a time ranked by opening, latest first, in
 # the database (a wave's 360 stores have tens of thousands of active cases:
 # reading their openings into Python took most of the hypercare pages' time).
-# Only the row at the nearest rank, ceil(fraction * n) in integers, comes back.
-RANKED_OPENINGS = """
-WITH scope_location (scope_no, location_id) AS ({pairs})
-SELECT scope_no, opened_at, n FROM (
+# Only the openings at the nearest ranks asked for, ceil(fraction * n) in
+# integers, come back. The cases are read by their locations first (from the
+# case_active_as_of index alone on PostgreSQL), then paired with the scopes
+# that hold them. PostgreSQL picks each rank from the scope's ordered array of
+# openings; SQLite, which has no arrays, numbers the rows.
+SCOPE_CASES = """
+    FROM {cases} c JOIN scope_location ON c.location_id = scope_location.location_id
+    WHERE c.location_id {locations} AND COALESCE(c.resolved_at, %s) >= %s AND c.opened_at < %s
+"""
+RANKED_OPENINGS = {
+    "postgresql": """
+WITH scope_location (scope_no, location_id) AS (SELECT * FROM unnest(%s::bigint[], %s::bigint[]))
+SELECT scope_no, COUNT(*), {picks} {scope_cases} GROUP BY scope_no
+""",
+    "sqlite": """
+WITH scope_location (scope_no, location_id) AS (VALUES {pairs})
+SELECT scope_no, n, place, opened_at FROM (
     SELECT scope_location.scope_no, c.opened_at,
            ROW_NUMBER() OVER (PARTITION BY scope_location.scope_no ORDER BY c.opened_at DESC) AS place,
            COUNT(*) OVER (PARTITION BY scope_location.scope_no) AS n
-    FROM {cases} c JOIN scope_location ON c.location_id = scope_location.location_id
-    WHERE c.opened_at < %s AND COALESCE(c.resolved_at, %s) >= %s
+    {scope_cases}
 ) ranked
-WHERE place = (n * %s + %s - 1) / %s
-"""
+WHERE {ranks}
+""",
+}
+# The nearest rank of a fraction numerator / denominator among n rows, in SQL.
+RANK_SQL = "(COUNT(*) * %s + %s - 1) / %s"
 
 
-def _opening_at_rank(scopes, until, fraction):
-    """{index of a scope naming locations: (the opening at the nearest rank `fraction` of its
-    cases active as of `until`, latest first; how many there are)}; a scope without such cases
-    is not in it."""
+def _rank(count, fraction):
+    """The nearest rank of `fraction` among `count` rows, ceil(fraction * count), in integers."""
+    numerator, denominator = fraction.as_integer_ratio()
+    return (count * numerator + denominator - 1) // denominator
+
+
+def _openings_at_ranks(scopes, until, fractions):
+    """{(index of a scope naming locations, fraction): (the opening at the nearest rank `fraction`
+    of its cases active as of `until`, latest first; how many there are)}; a scope without such
+    cases is not in it."""
     pairs = [(n, location_id) for n, scope in enumerate(scopes) if scope.locations
              for location_id in sorted(scope.locations)]
     if not pairs:
         return {}
-    numerator, denominator = Decimal(str(fraction)).as_integer_ratio()
-    if connection.vendor == "postgresql":  # two arrays: thousands of pairs as placeholders cost more
-        relation = "SELECT * FROM unnest(%s::bigint[], %s::bigint[])"
-        params = [int_array(n for n, _ in pairs), int_array(location_id for _, location_id in pairs)]
-    else:
-        values, params = values_clause(pairs, 2)
-        relation = f"VALUES {values}"
-    sql = RANKED_OPENINGS.format(pairs=relation, cases=Case._meta.db_table)
+    locations = sorted({location_id for _, location_id in pairs})
+    rank_params = [value for fraction in fractions for numerator, denominator in [fraction.as_integer_ratio()]
+                   for value in (numerator, denominator, denominator)]
+    times = [db_time(NEVER), db_time(until), db_time(until)]
+    found = {}
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, db_time(until), db_time(NEVER), db_time(until), numerator, denominator, denominator])
-        return {n: (aware(opened_at), count) for n, opened_at, count in cursor.fetchall()}
+        if connection.vendor == "postgresql":  # arrays: thousands of pairs as placeholders cost more
+            picks = ", ".join([f"(ARRAY_AGG(c.opened_at ORDER BY c.opened_at DESC))[{RANK_SQL}]"] * len(fractions))
+            scope_cases = SCOPE_CASES.format(cases=Case._meta.db_table, locations="= ANY(%s::bigint[])")
+            cursor.execute(RANKED_OPENINGS["postgresql"].format(picks=picks, scope_cases=scope_cases), [
+                int_array(n for n, _ in pairs), int_array(location_id for _, location_id in pairs), *rank_params,
+                int_array(locations), *times])
+            for n, count, *openings in cursor.fetchall():
+                for fraction, opened_at in zip(fractions, openings, strict=True):
+                    found[(n, fraction)] = (aware(opened_at), count)
+        else:
+            values, params = values_clause(pairs, 2)
+            scope_cases = SCOPE_CASES.format(cases=Case._meta.db_table,
+                                             locations=f"IN ({', '.join(['%s'] * len(locations))})")
+            ranks = " OR ".join([f"place = {RANK_SQL.replace('COUNT(*)', 'n')}"] * len(fractions))
+            cursor.execute(RANKED_OPENINGS["sqlite"].format(pairs=values, scope_cases=scope_cases, ranks=ranks),
+                           [*params, *locations, *times, *rank_params])
+            for n, count, place, opened_at in cursor.fetchall():
+                for fraction in fractions:
+                    if _rank(count, fraction) == place:
+                        found[(n, fraction)] = (aware(opened_at), count)
+    return found
 
 
-def _case_aging(fraction):
-    """The metric function of one percentile of case aging: the one rule for p50 and p90."""
-
-    def case_aging(scopes, window):
-        """The `fraction` percentile (nearest rank) of the age of the cases
-        active as of `until`, in seconds from when each opened: the oldest
-        ages are the earliest openings, so the openings are ranked latest first."""
-        ranked = _opening_at_rank(scopes, window.until, fraction)
-        cases_url = cases_urls(scopes)
-        readings = []
-        for n, scope in enumerate(scopes):
+def case_aging(scopes, window, fractions):
+    """{fraction: [Reading]}: the `fractions` percentiles (nearest rank) of the age of the cases
+    active as of `until`, in seconds from when each opened, one ranking of each scope's openings
+    for them all (the oldest ages are the earliest openings, so the openings are ranked latest
+    first)."""
+    ranked = _openings_at_ranks(scopes, window.until, fractions)
+    cases_url = cases_urls(scopes)
+    readings = {fraction: [] for fraction in fractions}
+    for n, scope in enumerate(scopes):
+        for fraction in fractions:
             if scope.locations is None:  # the whole estate: its cases of no location too
                 opened_at, count = nearest_rank(active_as_of(Case.objects.all(), window.until), "opened_at",
                                                 fraction, descending=True)
             else:
-                opened_at, count = ranked.get(n, (None, 0))
-            readings.append(Reading(value=None, sample=0) if empty(scope, "locations") else Reading(
+                opened_at, count = ranked.get((n, fraction), (None, 0))
+            readings[fraction].append(Reading(value=None, sample=0) if empty(scope, "locations") else Reading(
                 value=None if opened_at is None else Decimal((window.until - opened_at).total_seconds()),
                 sample=count, records_url=cases_url(scope, status="active")))
-        return readings
-
-    return case_aging
+    return readings
 
 
-case_aging_p50 = _case_aging(Decimal("0.50"))
-case_aging_p90 = _case_aging(Decimal("0.90"))
+CASE_AGING = {"case_aging_p50": Decimal("0.50"), "case_aging_p90": Decimal("0.90")}
+
+
+def case_aging_of(keys, scopes, window):
+    """{key: [Reading]} of the case-aging percentiles among `keys`, read together."""
+    readings = case_aging(scopes, window, [CASE_AGING[key] for key in keys])
+    return {key: readings[CASE_AGING[key]] for key in keys}
+
+
+def case_aging_p50(scopes, window):
+    return case_aging_of(["case_aging_p50"], scopes, window)["case_aging_p50"]
+
+
+def case_aging_p90(scopes, window):
+    return case_aging_of(["case_aging_p90"], scopes, window)["case_aging_p90"]
 
 
 def days_since_last_sev1(scopes, window):
@@ -304,6 +368,13 @@ def register_metrics():
                    "Cases of no location (feeds, the estate) count only for the whole estate.",
     )
     register(
+        "open_reported_sev12", "Open severity-1/2 reported issues", unit=Unit.COUNT, better=LOWER,
+        compute_many=open_reported_sev12,
+        target="0", amber="2", scopes=("locations",), live=True,
+        definition="Issues people reported (Report an issue) of severity 1 or 2 active (open to waiting) at the "
+                   "locations at the end of the window.",
+    )
+    register(
         "sla_attainment", "Case SLA attainment", unit=Unit.PERCENT, better=HIGHER,
         compute_many=sla_attainment,
         target="95", amber="85", scopes=("locations",), rollup_days=7,  # a store resolves a few a week
@@ -324,6 +395,7 @@ def register_metrics():
         definition="Median (50th percentile) of the age of the cases active at the end of the window, from "
                    "when each was opened.",
     )
+    read_together(CASE_AGING, case_aging_of)
     register(
         "days_since_last_sev1", "Days since the last severity-1 case", unit=Unit.DAYS, better=HIGHER,
         compute_many=days_since_last_sev1,

@@ -200,10 +200,12 @@ class Case(models.Model):
             # The cases active as of a time at some locations (exceptions.metrics: the open cases,
             # their age, the value at risk, measured live for a wave's hundreds of stores on every
             # hypercare page), read from the index alone: only the active ones are in the range.
-            # With the status and due time, the wave's worst problems (rollout.stability) too.
+            # With the status and due time, the wave's worst problems (rollout.stability) too; and
+            # resolved_at itself, as PostgreSQL reads an index alone only when it holds every
+            # column a query names (the range names resolved_at inside the expression).
             models.Index(F("location"), resolved_until(), name="case_active_as_of",
                          include=["id", "status", "severity", "opened_at", "kind", "value_at_risk",
-                                  "resolution_due_at"]),
+                                  "resolution_due_at", "resolved_at"]),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(severity__gte=1, severity__lte=4), name="case_severity_1_4"),
@@ -269,6 +271,21 @@ class CaseComment(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+
+
+class CaseAttachment(models.Model):
+    """A file a person attached to a case (a reported issue's photo). Kept under MEDIA_ROOT and
+    served only to who sees the case (exceptions.views.case.case_attachment)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to="cases/%Y/%m/")
+    content_type = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    uploaded_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"#{self.case_id} {self.file.name}"
 
 
 class CaseMail(models.Model):

@@ -1,14 +1,16 @@
 """Web routes of the case screens (the API has its own, in exceptions/api/urls.py)."""
 from django.urls import path
 
-from .views import approvals, case, queue, variances
+from .views import approvals, case, queue, report, variances
 
 urlpatterns = [
     path("cases/", queue.case_list, name="cases"),
+    path("report/", report.report, name="report-issue"),
     path("cases/counts/", queue.case_counts, name="case-counts"),
     path("cases/export.csv", queue.case_export, name="case-export"),
     path("cases/bulk/", queue.case_bulk, name="case-bulk"),
     path("cases/<int:pk>/", case.case_detail, name="case-detail"),
+    path("cases/<int:pk>/attachments/<int:attachment_id>/", case.case_attachment, name="case-attachment"),
     path("cases/<int:pk>/acknowledge/", case.case_acknowledge, name="case-acknowledge"),
     path("cases/<int:pk>/assign/", case.case_assign, name="case-assign"),
     path("cases/<int:pk>/assign-me/", case.case_assign_me, name="case-assign-me"),

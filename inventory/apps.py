@@ -10,10 +10,20 @@ class InventoryConfig(AppConfig):
         from controltower.navigation import register
         from controltower.permissions import FEED_WATCHERS, JOURNEY_FOLLOWERS, SALES_CHECK_READERS
 
+        from controltower.audit import track
+
         from . import journey_kpis, metrics, readiness_metrics
+        from .models import (SKU, Barcode, ExternalId, Holiday, Location, MasterDataChange, SourceSystem, TradingHours,
+                             UnitConversion)
         from .records import register_records
         from .rollups import register_rollups
 
+        # Master data and the sources' settings: privileged changes (a source's last event is not one).
+        # A fix on the integration screens loads its row as the importer does (in bulk, past the
+        # ORM's signals): its MasterDataChange, with what changed, is its entry in the trail.
+        for model in (SKU, Barcode, UnitConversion, Location, ExternalId, TradingHours, Holiday, MasterDataChange):
+            track(model)
+        track(SourceSystem, exclude=("last_event_at", "webhook_secret"))
         register("integration-health", "Integration health", roles=FEED_WATCHERS, order=60,
                  main_for={Role.INTEGRATION_ADMIN})
         register("journeys", "Journeys", roles=JOURNEY_FOLLOWERS, order=45)

@@ -10,9 +10,16 @@ class RolloutConfig(AppConfig):
         from controltower.navigation import register
         from controltower.permissions import HYPERCARE_WATCHERS, ROLLOUT_FOLLOWERS
 
+        from controltower.audit import track
+
         from . import metrics
+        from .models import BlackoutWindow, Criterion, GateTemplate, GoNoGo, SignOff, Waiver, Wave
         from .rollups import register_rollups
         from .training import register_records
+
+        # Governance: waivers, sign-offs, go/no-go, gate and criterion edits, cutover dates, blackouts.
+        for model in (Waiver, SignOff, GoNoGo, GateTemplate, Criterion, Wave, BlackoutWindow):
+            track(model)
 
         register("rollout", "Rollout", roles=ROLLOUT_FOLLOWERS, order=70, main_for={Role.PMO})
         register("hypercare", "Hypercare", roles=HYPERCARE_WATCHERS, order=80, main_for={Role.EXECUTIVE})

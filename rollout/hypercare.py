@@ -15,6 +15,7 @@ the page and its CSV export are the same rows.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from datetime import timedelta
 from decimal import Decimal
 
@@ -30,6 +31,7 @@ from controltower.metrics import HIGHER
 from controltower.scoping import ESTATE_ROLES, role_of, visible_locations
 from controltower.when import when
 from exceptions.models import Case
+from exceptions.services.reported import KIND as REPORTED, Category as ReportCategory
 from exceptions.services.sla import urgency
 from inventory.models import Channel, CountVariance, Position, on_hand_expression
 
@@ -346,6 +348,39 @@ def open_cases(user, stores, now=None, among=None, scope=""):
     return table
 
 
+def reported_issues(user, stores, now=None, among=None):
+    """The issues people reported at `stores` (kind reported) by category: active ones, of them
+    severity 1 or 2, and those reported in the last 7 days, each count linking to those cases."""
+    now = now or timezone.now()
+    week_ago = now - timedelta(days=7)
+    table = Table("reported-issues", "Issues people reported, by category",
+                  ["Category", "Active", "Of them severity 1-2", "Reported in the last 7 days"],
+                  empty="No store of this wave has reported an issue.",
+                  note="Reported with \"Report an issue\" by the people in the stores, the PMO and the teams.")
+    cases = Case.objects.restrict(user).filter(kind=REPORTED, location__in=stores if among is None
+                                               else among.values("pk"))
+    counts = {
+        category: (active, severe, recent) for category, active, severe, recent in
+        cases.values("details__category").annotate(
+            active=Count("pk", filter=Q(status__in=Case.ACTIVE)),
+            severe=Count("pk", filter=Q(status__in=Case.ACTIVE, severity__lte=2)),
+            recent=Count("pk", filter=Q(opened_at__gte=week_ago)),
+        ).order_by().values_list("details__category", "active", "severe", "recent")
+    } if stores else {}
+    codes = ",".join(store.code for store in stores)
+    for label in ReportCategory.labels:  # a case keeps its category in words
+        if label not in counts:
+            continue
+        active, severe, recent = counts[label]
+        link = partial(metrics.records_url, reverse("cases"), kind=REPORTED, q=label, locations=codes)
+        table.rows.append([
+            Cell(label), Cell(str(active), link(status="active") if active else "", number=active),
+            Cell(str(severe), link(status="active", severity_max=2) if severe else "", number=severe),
+            Cell(str(recent), link(opened_after=week_ago) if recent else "", number=recent),
+        ])
+    return table
+
+
 def _opened_between(oldest, newest, now):
     """Opened at or after `oldest` (None: any time) and before `newest` (now: up to now)."""
     condition = Q() if oldest is None else Q(opened_at__gte=oldest)
@@ -481,7 +516,8 @@ def wave_page(user, wave, now=None, charts=True):
     page = {"day": day, "stores": stores,
             "tables": [regions_table(wave, stores), worst_stores(wave, stores, day, target_values(targets), live, now),
                        open_cases(user, stores, now, among=wave_locations(wave, user),
-                                  scope=_whole(user, f"{WAVE_DIMENSION}:{member}"))]}
+                                  scope=_whole(user, f"{WAVE_DIMENSION}:{member}")),
+                       reported_issues(user, stores, now, among=wave_locations(wave, user))]}
     if charts:
         page.update(_charts(wave, WAVE_DIMENSION, member, [(wave.name, WAVE_DIMENSION, member)], day, targets, now,
                             live))

@@ -71,6 +71,8 @@ PLAYBOOK = {
         Rule("inventory_accuracy_exact", GTE, "97", window_hours=WEEK),
         Rule("sla_attainment", GTE, "95", window_hours=WEEK),
         Rule("days_since_last_sev1", GTE, "7", window_hours=WEEK),
+        # What the stores' people still report as severe.
+        Rule("open_reported_sev12", LTE, "0"),
     ]),
 }
 

@@ -79,14 +79,14 @@ def default_routing(db):
     migration and of every detector, as every migrated database has them. A
     transactional test's flush removes them for the tests after it; this puts
     them back."""
-    from exceptions.detectors import DETECTORS, install_defaults
+    from exceptions.detectors import declared, install_defaults
     from exceptions.models import SLAPolicy
 
     if not SLAPolicy.objects.exists():
         defaults = import_module("exceptions.migrations.0002_default_routing_sla_hours")
         defaults.load_routing(apps)
         defaults.load_trading_week(apps.get_model("inventory", "TradingHours"))
-        install_defaults(apps, kinds=DETECTORS)
+        install_defaults(apps, kinds=declared())
 
 
 class Cast:

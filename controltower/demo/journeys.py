@@ -32,15 +32,15 @@ PREFIX = f"{TXN_PREFIX}j-"
 FALLOUT_REASONS = (("out_of_stock", 5), ("damaged", 2), ("not_found", 2), ("payment_declined", 1))
 OVERRIDE_REASONS = ("price_match", "damaged_pack", "ticket_error", "manager_discretion")
 
-# Journeys a day, full and small.
-PER_DAY = {"full": (36, 8, 3, 4), "small": (8, 2, 1, 1)}  # orders, returns, promotion lines a store, replenishments
+PER_DAY = (8, 2, 1, 1)  # orders, returns, promotion lines a store, replenishments
+STORES = 6  # the first stores by code have journeys
 
 
-def load_journeys(seed, size, now, report):
+def load_journeys(seed, now, report):
     """Post the demo journeys once; returns the steps accepted."""
     if JourneyStep.objects.filter(transaction_id__startswith=PREFIX).exists():
         return 0
-    story = Story(random.Random(f"journeys-{seed}"), size, now)
+    story = Story(random.Random(f"journeys-{seed}"), now)
     story.tell()
     accepted = story.post()
     report.count("journey steps", accepted)
@@ -48,11 +48,10 @@ def load_journeys(seed, size, now, report):
 
 
 class Story:
-    def __init__(self, rng, size, now):
+    def __init__(self, rng, now):
         self.rng, self.now = rng, now
-        self.orders, self.returns, self.promotion_lines, self.replenishments = PER_DAY[size]
-        stores = Location.objects.filter(kind=Location.Kind.STORE, active=True).order_by("code")
-        self.stores = list(stores if size == "full" else stores[:6])
+        self.orders, self.returns, self.promotion_lines, self.replenishments = PER_DAY
+        self.stores = list(Location.objects.filter(kind=Location.Kind.STORE, active=True).order_by("code")[:STORES])
         self.live = {store.code for store in self.stores if store.go_live_date and store.go_live_date <= now.date()}
         self.web = Location.objects.filter(kind=Location.Kind.ECOMMERCE).order_by("code").first()
         self.steps = []  # (source code, payload)

@@ -22,12 +22,13 @@ USERS = [
 ]
 
 
-def upsert_users(regions, locations, report):
-    """Demo users, one per role; returns [(username, role label, scope)]."""
+def upsert_users(regions, locations, report, users=USERS):
+    """Demo users, one per role (`users` rows as USERS); returns
+    [(username, role label, scope)]."""
     User = get_user_model()
     password = make_password(DEMO_PASSWORD)  # hashed once: hashing is slow on purpose
     logins = []
-    for username, role, stores, region_code, superuser in USERS:
+    for username, role, stores, region_code, superuser in users:
         user, created = User.objects.get_or_create(
             username=username, defaults={"email": f"{username}@demo.invalid"}
         )

@@ -1,33 +1,38 @@
-"""A small demo retailer, generated deterministically (fixed random seed).
+"""The demo retailer, in two sizes, both deterministic (fixed random seed):
 
-`load_demo()` builds 4 regions and 20 locations (18 stores in Berlin, Paris,
-London and Madrid time, one DC, one ecommerce node), five source systems
-with an API token each, ~300 SKUs with barcodes and case conversions, PO
-lines, demo users for every role, ~14,000 inventory events over the last
-35 days (a week before the pilot's cutover, four since), a WMS and an ERP
-snapshot, and a rollout program (a live pilot and two waves in
-preparation, with training records: `rollout`). `roll_up_kpis` then
-writes the KPI rollups of that history (`manage.py load_demo` calls it). Every event goes through `inventory.ledger.ingest_events`, in
-batches timed the way each source pushes them, so positions, transfers,
-count anchors, latency and rejections are exactly what the API would have
-produced.
+- `full` (`make demo`): the simulator's retailer (controltower.demo.simulated):
+  18 stores in three simulated regions, a DC, an online node, 200 SKUs, five
+  weeks posted through the tower's ingest services up to the moment of the
+  first load, with faults injected so every role's screens have cases.
+- `small` (the tests): a hand-written story of 4 regions and 20 locations
+  (18 stores in Berlin, Paris, London and Madrid time, one DC, one
+  ecommerce node), five source systems with an API token each, SKUs with
+  barcodes and case conversions, PO lines, ~1,000 inventory events over
+  the last 35 days (a week before the pilot's cutover, four since), a WMS
+  and an ERP snapshot, and a rollout program (a live pilot and two waves in
+  preparation, with training records: `rollout`). Every event goes through
+  `inventory.ledger.ingest_events`, in batches timed the way each source
+  pushes them, so positions, transfers, count anchors, latency and
+  rejections are exactly what the API would have produced.
 
-What is demo is labelled demo: region names, the banner, source names,
-user e-mails and every transaction id (`demo-...`). Times are relative to
-the moment of the first load so the demo looks current.
+Both have the demo logins for every role (`people`), scoped to their stores,
+and `roll_up_kpis` then writes the KPI rollups of the history
+(`manage.py load_demo` calls it). Times are relative to the moment of the
+first load so the demo looks current; `now` is passed in, so tests never
+read the wall clock.
 
 Running it again is safe (idempotent):
 - master data, PO lines and users are upserted: a missing row is topped up,
   an existing one is kept, demo passwords are reset to DEMO_PASSWORD;
 - a source already holding an active token gets no new one;
-- the events are posted once: if demo events are in the ledger they are
-  left as they are (re-posting them would be a conflict, since their times
-  are relative to the first load). For fresh times, start from an empty
-  database (`make clean demo`).
+- the events are posted once: if demo events (or a simulation) are in the
+  database they are left as they are (their times are relative to the first
+  load). For fresh times, start from an empty database (`make clean demo`).
 
-`load_demo()` composes the parts, each in its module: `masterdata` (regions,
-locations, sources and lanes, SKUs, PO lines), `people` (logins per role,
-source tokens) and `activity` (the five weeks' story, posting it, the snapshots).
+The small size composes its parts, each in its module: `masterdata`
+(regions, locations, sources and lanes, SKUs, PO lines), `people` (logins
+per role, source tokens), `activity` (the five weeks' story, posting it, the
+snapshots), `rollout` and `journeys`.
 """
 from __future__ import annotations
 
@@ -62,6 +67,7 @@ from .journeys import load_journeys
 from .masterdata import set_lanes, upsert_locations, upsert_po_lines, upsert_regions, upsert_skus, upsert_sources
 from .people import DEMO_PASSWORD, issue_tokens, upsert_users
 from .rollout import load_rollout
+from .simulated import load_simulated
 
 __all__ = ["DEMO_PASSWORD", "SIZES", "TXN_PREFIX", "DemoReport", "DemoSize", "first_day", "load_demo", "roll_up_kpis"]
 
@@ -77,13 +83,10 @@ class DemoSize:
     adjustments: int  # manual adjustments a week
 
 
-SIZES = {
-    "full": DemoSize(skus=300, store_range=30, web_range=60, sales_per_store_day=10, orders_per_day=8,
-                     counts=60, adjustments=40),
-    # For tests: the same story with fewer rows.
-    "small": DemoSize(skus=40, store_range=6, web_range=10, sales_per_store_day=2, orders_per_day=2,
-                      counts=16, adjustments=8),
-}
+# The hand-written story's size; "full" is the simulator's (simulated.py).
+SMALL = DemoSize(skus=40, store_range=6, web_range=10, sales_per_store_day=2, orders_per_day=2,
+                 counts=16, adjustments=8)
+SIZES = ("full", "small")
 
 
 @dataclass
@@ -105,10 +108,32 @@ class DemoReport:
 
 def load_demo(seed=42, size="full", now=None) -> DemoReport:
     """Build (or top up) the demo retailer; see the module docstring."""
-    dims = SIZES[size]
     now = now or timezone.now()
-    rng = random.Random(seed)
     report = DemoReport(events_loaded=False)
+    if size == "full":
+        load_simulated(seed, now, report)
+    else:
+        _load_small(seed, now, report)
+    report.totals = {
+        "regions": Region.objects.count(),
+        "locations": Location.objects.count(),
+        "source systems": SourceSystem.objects.count(),
+        "SKUs": SKU.objects.count(),
+        "barcodes": Barcode.objects.count(),
+        "PO lines": PurchaseOrderLine.objects.count(),
+        "ledger events": InventoryEvent.objects.count(),
+        "rejections": RejectedEvent.objects.count(),
+        "snapshots": Snapshot.objects.count(),
+        "rollout waves": Wave.objects.count(),
+        "training records": TrainingRecord.objects.count(),
+    }
+    return report
+
+
+def _load_small(seed, now, report):
+    """The hand-written story (see the module docstring)."""
+    dims = SMALL
+    rng = random.Random(seed)
     # One transaction: a load that fails half way leaves nothing behind.
     with transaction.atomic():
         regions = upsert_regions(report)
@@ -130,21 +155,7 @@ def load_demo(seed=42, size="full", now=None) -> DemoReport:
             report.events_loaded = True
             report.first_day = first_day(now)
         load_rollout(locations, now, report)
-        load_journeys(seed, size, now, report)
-    report.totals = {
-        "regions": Region.objects.count(),
-        "locations": Location.objects.count(),
-        "source systems": SourceSystem.objects.count(),
-        "SKUs": SKU.objects.count(),
-        "barcodes": Barcode.objects.count(),
-        "PO lines": PurchaseOrderLine.objects.count(),
-        "ledger events": InventoryEvent.objects.count(),
-        "rejections": RejectedEvent.objects.count(),
-        "snapshots": Snapshot.objects.count(),
-        "rollout waves": Wave.objects.count(),
-        "training records": TrainingRecord.objects.count(),
-    }
-    return report
+        load_journeys(seed, now, report)
 
 
 def reconcile_all(moment):

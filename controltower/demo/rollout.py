@@ -79,11 +79,8 @@ def load_rollout(locations, now, report):
                                   starts_on=today + timedelta(days=35), ends_on=today + timedelta(days=45))
     BlackoutWindow.objects.create(name="Spring holidays (demo)", program=program, region=locations["ES001"].region,
                                   starts_on=today + timedelta(days=58), ends_on=today + timedelta(days=66))
-    people = {user.profile.role: user for user in get_user_model().objects.filter(
-        username__in=["admin", "pmo", "finance", "integration", "ops.germany", "executive"]
-    ).select_related("profile")}
-
-    _ease_training(program, people, at=now - timedelta(days=70))
+    people = demo_people()
+    ease_training(program, people, at=now - timedelta(days=70))
     waves = []
     for order, (name, kind, stores, days) in enumerate(WAVES, start=1):
         wave = Wave.objects.create(program=program, name=name, kind=kind, order=order)
@@ -97,13 +94,13 @@ def load_rollout(locations, now, report):
 
     # The pilot: every gate up to the cutover, one a week, then live.
     cutover = now - timedelta(days=PILOT_LIVE_DAYS)
-    _walk(pilot, people, start=cutover - timedelta(days=35), step=timedelta(days=6), through=GateKind.CUTOVER)
+    walk(pilot, people, start=cutover - timedelta(days=35), step=timedelta(days=6), through=GateKind.CUTOVER)
     Wave.objects.filter(pk=pilot.pk).update(planned_cutover=cutover.date(), actual_cutover=cutover.date())
     evaluate_wave(pilot, now)  # its hypercare exit, from the demo's cases and counts
     # The others passed the early gates three weeks ago; training is measured daily since.
     history = now - timedelta(days=HISTORY_DAYS)
     for wave in (germany, south):
-        _walk(wave, people, start=now - timedelta(days=21), step=timedelta(days=3),
+        walk(wave, people, start=now - timedelta(days=21), step=timedelta(days=3),
               through=GateKind.INTEGRATION_PERFORMANCE)
     training = GateKind.TRAINING_COMPLETE
     for day in range(HISTORY_DAYS + 1):
@@ -117,7 +114,14 @@ def load_rollout(locations, now, report):
     report.count("rollout waves", len(waves))
 
 
-def _walk(wave, people, *, start, step, through):
+def demo_people():
+    """{role: user} of the demo logins who sign off, decide and waive."""
+    return {user.profile.role: user for user in get_user_model().objects.filter(
+        username__in=["admin", "pmo", "finance", "integration", "ops.germany", "executive"]
+    ).select_related("profile")}
+
+
+def walk(wave, people, *, start, step, through):
     """Evaluate and sign off the wave's gates in order, one per `step` from
     `start`, up to and with the gate of kind `through`."""
     Wave.objects.filter(pk=wave.pk).update(started_at=start)
@@ -138,7 +142,8 @@ def _walk(wave, people, *, start, step, through):
         at += step
 
 
-def _ease_training(program, people, *, at):
+def ease_training(program, people, *, at):
+    """The PMO's eased training thresholds (EASED), approved by the admin."""
     for criterion in Criterion.objects.filter(template__program=program, template__kind=GateKind.TRAINING_COMPLETE,
                                               metric__in=EASED):
         change = edit_criterion(criterion, {"threshold": EASED[criterion.metric]}, user=people[Role.PMO],

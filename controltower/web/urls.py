@@ -14,5 +14,6 @@ urlpatterns = [
     path("alerts/channels/<int:pk>/remove/", alerts.channel_remove, name="alert-channel-remove"),
     path("alerts/digest/", alerts.digest, name="alert-digest"),
     path("records/<slug:name>/", views.records_page, name="records"),
+    path("audit/", views.audit_trail, name="audit"),
     path("records/<slug:name>.csv", views.records_csv, name="records-csv"),
 ]

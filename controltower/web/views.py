@@ -283,3 +283,9 @@ def records_csv(request, name):
             for row in filterset.qs.iterator(chunk_size=2000))
     return csv_response(f"{name}-{timezone.now():%Y%m%d-%H%M}.csv",
                         [column.label for column in record_list.columns], rows)
+
+
+@screen("audit")
+def audit_trail(request):
+    """The audit trail (controltower.audit): the records page of its list, as the admin's screen."""
+    return records_page(request, "audit")

@@ -2,6 +2,8 @@ from rest_framework import serializers
 
 from inventory.fields import MAX_QUANTITY, MAX_VALUE
 
+from ..services import reported
+
 from ..models import (
     AdjustmentReason,
     Case,
@@ -131,3 +133,14 @@ class ResolveInput(serializers.Serializer):
     root_cause = serializers.ChoiceField(choices=RootCause.choices)
     note = serializers.CharField(required=False, allow_blank=True, default="")
     adjustment = AdjustmentInput(required=False)
+
+
+class ReportInput(serializers.Serializer):
+    """An issue a person reports (exceptions.services.reported): the one kind created over the API."""
+
+    kind = serializers.ChoiceField(choices=[reported.KIND], error_messages={
+        "invalid_choice": "Only reported issues are created here: kind 'reported'; the tower finds the others."})
+    location = serializers.CharField(max_length=64, help_text="Location code, in your scope")
+    category = serializers.ChoiceField(choices=reported.Category.choices)
+    severity = serializers.IntegerField(min_value=1, max_value=4, help_text="1 (trading stopped) to 4")
+    description = serializers.CharField(max_length=reported.DESCRIPTION_LIMIT, help_text="What happened")

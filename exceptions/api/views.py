@@ -6,12 +6,13 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from controltower.api import run_service, validated
+from controltower.api import IsPerson, run_service, validated
 
 from ..models import Case, CorrectiveAdjustment
-from ..services import actions, adjustments, duplicates
+from ..services import actions, adjustments, duplicates, reported
 from ..services.sla import urgency
 from .filters import CaseApiFilter
 from .serializers import (
@@ -23,6 +24,7 @@ from .serializers import (
     CommentInput,
     ReasonInput,
     RejectInput,
+    ReportInput,
     ResolveInput,
     WaitInput,
 )
@@ -47,8 +49,19 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
     def get_serializer_class(self):
         return CaseSerializer if self.action == "list" else CaseDetailSerializer
 
-    def _done(self, case):
-        return Response(CaseDetailSerializer(self.get_queryset().get(pk=case.pk)).data)
+    def _done(self, case, status=200):
+        return Response(CaseDetailSerializer(self.get_queryset().get(pk=case.pk)).data, status=status)
+
+    @extend_schema(request=ReportInput, responses={201: CaseDetailSerializer})
+    def create(self, request):
+        """Report an issue (kind `reported`, the only kind created here): a case at a location in
+        your scope, routed and timed like every case."""
+        if not IsPerson().has_permission(request, self):
+            raise PermissionDenied(IsPerson.message)
+        data = validated(ReportInput, request)
+        case = run_service(reported.report_issue, request.user, location_code=data["location"],
+                           category=data["category"], description=data["description"], severity=data["severity"])
+        return self._done(case, status=201)
 
     @extend_schema(request=None, responses=CaseDetailSerializer)
     @action(detail=True, methods=["post"])

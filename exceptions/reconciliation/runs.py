@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from controltower.locks import try_hold
 
-from ..detectors import DETECTORS, kind_choices
+from ..detectors import DETECTORS
 from ..models import ReconciliationRun
 from . import run_reconciliation
 
@@ -195,7 +195,8 @@ def latest_runs(now=None):
         outcome__in=(Outcome.OK, Outcome.RUNNING))
     counts = dict(trouble.values("kind").annotate(n=Count("id")).values_list("kind", "n"))
     rows = []
-    for kind, label in kind_choices():
+    for kind, detector in DETECTORS.items():  # the kinds a run finds (not those people raise)
+        label = detector.label
         runs = ReconciliationRun.objects.filter(kind=kind).order_by("-started_at")
         rows.append({
             "kind": kind, "label": label, "latest": runs.first(), "troubled": counts.get(kind, 0),

@@ -5,7 +5,7 @@ Actions answer an htmx request with the fragment they changed plus the
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpResponseRedirect
+from django.http import FileResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -117,6 +117,23 @@ def case_detail(request, pk):
     counts, breached = status_counts(request.user)
     return render(request, "exceptions/case_detail.html",
                   {**_body_context(request, case), "counts": counts, "breached": breached})
+
+
+@login_required
+@require_GET
+def case_attachment(request, pk, attachment_id):
+    """A file attached to a case, only to who sees the case (files are never served as static)."""
+    try:
+        case = case_in_scope(request, pk)
+    except NotInScope as error:
+        return not_found(request, error, ALERT)
+    attachment = case.attachments.filter(pk=attachment_id).first()
+    if attachment is None:
+        return not_found(request, f"No attachment {attachment_id} on case #{case.pk}.", ALERT)
+    answer = FileResponse(attachment.file.open("rb"), content_type=attachment.content_type)
+    answer["Content-Disposition"] = f'inline; filename="case-{case.pk}-{attachment.pk}"'
+    answer["Cache-Control"] = "private, max-age=0"
+    return answer
 
 
 def _refusal(form, error):

@@ -6,6 +6,7 @@ from ..models import (
     BlackoutWindow,
     Criterion,
     Evaluation,
+    EvaluationRequest,
     Gate,
     GateChange,
     GateTemplate,
@@ -94,6 +95,23 @@ class EvaluationSerializer(serializers.ModelSerializer):
         model = Evaluation
         fields = ["id", "wave", "gate", "criterion", "at", "value", "baseline_value", "threshold", "sample",
                   "records_url", "passed", "waived", "note"]
+
+
+class EvaluationRequestSerializer(serializers.ModelSerializer):
+    """An "Evaluate now" of a wave: queued until a worker has run it."""
+
+    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    state = serializers.SerializerMethodField(help_text="queued, done or failed")
+
+    class Meta:
+        model = EvaluationRequest
+        fields = ["id", "wave", "state", "requested_by", "requested_at", "finished_at", "evaluations", "failing",
+                  "error"]
+
+    def get_state(self, request) -> str:
+        if request.finished_at is None:
+            return "queued"
+        return "failed" if request.error else "done"
 
 
 class WaiverSerializer(serializers.ModelSerializer):

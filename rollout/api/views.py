@@ -13,17 +13,20 @@ from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import NotFound, ParseError
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 
 from controltower.api import ImportReportSerializer, IsPerson, body_list, run_service, validated
 from controltower.locks import hold_until_commit
+from controltower.tasks import enqueue
 from controltower.permissions import may_manage_rollout
 
 from .. import gates, schedule
-from ..evaluation import evaluate_wave
+from ..evaluation import latest_request, request_evaluation
 from ..playbook import apply_playbook
+from ..tasks import run_evaluation_request
 from ..models import (
     BlackoutWindow,
     Criterion,
@@ -40,6 +43,7 @@ from ..training import record_training
 from ..waves import import_waves
 from .serializers import (
     BlackoutWindowSerializer,
+    EvaluationRequestSerializer,
     EvaluationSerializer,
     GateDetailSerializer,
     GateSerializer,
@@ -139,12 +143,28 @@ class WaveViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.Rea
         """Load waves and their stores (upsert by program and wave name), with per-row errors."""
         return Response(import_waves(body_list(request, "waves")).as_dict())
 
-    @extend_schema(request=None, responses=EvaluationSerializer(many=True))
+    @extend_schema(request=None, responses={202: EvaluationRequestSerializer})
     @action(detail=True, methods=["post"], pagination_class=None, filter_backends=[])
     def evaluate(self, request, pk=None):
-        """Evaluate the wave's open gate now (the hourly run, on demand)."""
+        """Queue an evaluation of the wave's open gate (the hourly run, on demand) for a worker:
+        202 with the request, "queued" until `GET .../evaluation` says "done" (or "failed"). While
+        one is queued, asking again answers that one."""
         wave = self.get_object()
-        return Response(EvaluationSerializer(evaluate_wave(wave), many=True).data)
+        queued, new = request_evaluation(wave, user=request.user)
+        if new:
+            enqueue(run_evaluation_request, queued.pk)
+        queued.refresh_from_db()  # a worker may have run it already (tasks run inline in the embedded default)
+        return Response(EvaluationRequestSerializer(queued).data, status=status.HTTP_202_ACCEPTED,
+                        headers={"Location": reverse("wave-evaluation", args=[wave.pk], request=request)})
+
+    @extend_schema(responses=EvaluationRequestSerializer)
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def evaluation(self, request, pk=None):
+        """The wave's latest "Evaluate now": queued, done or failed, and what it found (404: none yet)."""
+        latest = latest_request(self.get_object())
+        if latest is None:
+            raise NotFound("No evaluation of this wave has been asked for yet.")
+        return Response(EvaluationRequestSerializer(latest).data)
 
 
 def _input_partial(serializer_class, instance, request):

@@ -28,10 +28,12 @@ class SimulationExists(ValueError):
     """A database holds one simulated retailer; start from an empty one."""
 
 
-def simulate(stores, skus, days, seed, rates, start=START, progress=None) -> Simulation:
+def simulate(stores, skus, days, seed, rates, start=START, progress=None, until=None) -> Simulation:
     """Generate the retailer, run it for `days` days from `start` with the
     faults at `rates` ({kind: rate}), and return its Simulation (its summary
-    filled in). `progress(days_done)` is called after each simulated day."""
+    filled in). `progress(days_done)` is called after each simulated day.
+    `until` stops the clock before the last day ends (the demo stops it at
+    its load time)."""
     if Simulation.objects.exists():
         raise SimulationExists("This database already holds a simulation: start from an empty database "
                                "(manage.py flush), or score it with --score.")
@@ -46,12 +48,12 @@ def simulate(stores, skus, days, seed, rates, start=START, progress=None) -> Sim
     fault_rng = random.Random(seed * 7919 + 17)  # the faults draw apart: the rates do not change the story
     end = start + timedelta(days=days)
     simulation = Simulation.objects.create(seed=seed, stores=stores, skus=skus, days=days, starts_at=start,
-                                           ends_at=end + timedelta(hours=1), rates=rates)
+                                           ends_at=until or end + timedelta(hours=1), rates=rates)
     estate = build_estate(rng, stores, skus, start)
     wire = Wire(estate.sources)
     truth = GroundTruth(simulation, rates, fault_rng)
     story = Story(estate, wire, truth, rng, start, days)
-    story.run(progress=progress)
+    story.run(progress=progress, until=until)
     _settle_absorbed(simulation, story, wire)
     faults = Counter(InjectedFault.objects.filter(simulation=simulation).values_list("kind", flat=True))
     simulation.summary = {

@@ -371,21 +371,25 @@ class Story(Logistics):
                                   "business_id": "PROMO-WEEKEND", "step": "settled",
                                   "occurred_at": when.isoformat()}, when)
 
-    def run(self, progress=None):
+    def run(self, progress=None, until=None):
         """Day by day: plan it, play its actions in time order, deliver what
-        the tower heard before midnight (its runs in between)."""
+        the tower heard before midnight (its runs in between). The clock
+        stops at `until` when given (the demo's load time): nothing after
+        it happens."""
+        stop = until or self.end + timedelta(hours=1)
         self.opening()
         self.wire.start(self.start - timedelta(hours=1))
         for d in range(self.days):
             day = self.start + timedelta(days=d)
             self.plan_day(d, day)
-            while self.agenda and self.agenda[0][0] < day + timedelta(days=1):
+            horizon = min(day + timedelta(days=1), stop)
+            while self.agenda and self.agenda[0][0] < horizon:
                 when, _seq, action, args = heapq.heappop(self.agenda)
                 self._clock = when
                 action(*args)
-            self.wire.deliver(day + timedelta(days=1))
+            self.wire.deliver(horizon)
             self.truth.flush()
             if progress:
                 progress(d + 1)
-        self.wire.deliver(self.end + timedelta(hours=1))
+        self.wire.deliver(min(self.end + timedelta(hours=1), stop))
         self.truth.flush()

@@ -19,6 +19,7 @@ from datetime import timezone as dt_timezone
 from xml.sax.saxutils import escape, quoteattr
 
 import orjson
+from django.conf import settings
 
 from exceptions.detectors import DETECTORS
 from exceptions.reconciliation import run_reconciliation
@@ -138,8 +139,9 @@ class Wire:
                 continue
             self._runs_before(received_at)
             batch = [payload]
+            # One request a push, at most as many events as the API takes in one.
             while (self.queue and self.queue[0][:3] == (received_at, source, feed)
-                   and feed in ("till", "events", "steps")):
+                   and feed in ("till", "events", "steps") and len(batch) < settings.INGEST_MAX_EVENTS):
                 batch.append(heapq.heappop(self.queue)[4])
             self._post(received_at, source, feed, batch)
         self._runs_before(until)

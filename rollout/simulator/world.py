@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from inventory.lanes import set_lane
 from inventory.masterdata import import_locations, import_skus, register_source
-from inventory.models import Location
+from inventory.models import Location, Region
 from rollout.models import Program, TrainingModule, Wave, WaveLocation
 from rollout.training import record_training
 
@@ -92,6 +92,8 @@ def ean13(body12):
 def build_estate(rng, stores, skus, start) -> Estate:
     """Load the master data of a retailer of `stores` stores and `skus` SKUs,
     its rollout and training; returns what the story needs of it."""
+    for code, name, _tz in REGIONS:
+        Region.objects.get_or_create(code=code, defaults={"name": name})  # the importer would name them by code
     rows, timezones, codes = [], {}, []
     for n in range(stores):
         region, _name, tz = REGIONS[n % len(REGIONS)]

@@ -30,7 +30,7 @@ PASSWORD = "demo-password"
 PATHS = {
     "manager.berlin": [("store-manager-1-home", "landing"), ("store-manager-2-queue", "/cases/"),
                        ("store-manager-3-case", r"^/cases/\d+/$")],
-    "ops.germany": [("regional-ops-1-region-board", "landing"), ("regional-ops-2-store", r"^/stores/DE\w+/$")],
+    "ops.germany": [("regional-ops-1-region-board", "landing"), ("regional-ops-2-store", r"^/stores/SIMN\w+/$")],
     "planner": [("planner-1-variances", "landing")],
     "finance": [("finance-1-approvals", "landing"), ("finance-2-variances", "/variances/")],
     "integration": [("integration-admin-1-health", "landing"),

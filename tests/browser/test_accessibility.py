@@ -59,8 +59,9 @@ WIDTHS = (1280, 768, 390)
 
 @pytest.mark.django_db(transaction=True)
 def test_records_journeys_and_rejection_pages_have_no_axe_findings(page, live_server, log_in, screenshot):
-    """The pages a number drills to (records, journeys) and the integration
-    admin's rejection loop, at a desktop, a tablet and a phone's width."""
+    """The pages a number drills to (records, journeys), the integration
+    admin's rejection loop and the admin's audit trail, at a desktop, a tablet
+    and a phone's width."""
     from inventory.journeys import ingest_steps
     from inventory.ledger import ingest_events
     from inventory.models import Journey, RejectedEvent
@@ -94,6 +95,11 @@ def test_records_journeys_and_rejection_pages_have_no_axe_findings(page, live_se
             "records-rejections": "/records/rejections/",
             "rejection": f"/integration/rejections/{rejection.pk}/",
             "master-data-sku": f"/integration/master-data/sku/?rejection={rejection.pk}&code=MILK1L&conversions=CS6%3D",
+        }),
+        # The audit trail: the master data above was created through the ORM, so it is in it.
+        "admin": (make_user(Role.ADMIN, username="ada"), {
+            "audit": "/audit/",
+            "audit-skus": "/audit/?kind=sku&action=0",
         }),
     }
     for person, (user, pages) in people.items():

@@ -27,6 +27,7 @@ SCREENS = {
     "rollout": {RO, FI, IA, PMO, EX, AD},
     "hypercare": {PMO, EX, AD},
     "alerts": {SM, RO, PL, FI, IA, PMO, EX, AD},
+    "audit": {AD},
 }
 # role: the screen signing in lands on.
 LANDINGS = {SM: "home", RO: "region-board", PL: "variances", FI: "approvals", IA: "integration-health",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from controltower.metrics import Scope, Window, get, measure
+from controltower.metrics import Scope, Window, get, measure, measure_together
 from controltower.models import Role
 from exceptions.models import Case, DuplicateVerdict
 from exceptions.reconciliation.feeds import stale_feed
@@ -128,6 +128,26 @@ class TestCaseAging:
         at_a = measure("case_aging_p50", Scope.of(locations=[a.pk]), AS_OF)
         assert (at_a.value, at_a.reading.sample) == (Decimal(5 * 3600), 10)
         assert measure("case_aging_p50", ESTATE, AS_OF).value == Decimal(6 * 3600)  # rank 6 of 11
+
+    def test_both_percentiles_read_together_are_each_read_alone(self, stores):
+        """A screen showing both percentiles reads them in one query (measure_together): the
+        same values, counts and links as each metric read by itself, per scope."""
+        a, b = stores
+        for hours in (1, 2, 3, 5, 8, 13, 21):
+            case(a, opened=-hours * HOUR)
+        case(b, opened=-50 * HOUR)
+        case(b, opened=-3 * HOUR, resolved=-HOUR)
+        scopes = [Scope.of(locations=[a.pk]), Scope.of(locations=[b.pk]), Scope.of(locations=[a.pk, b.pk]),
+                  Scope.of(locations=[]), ESTATE]
+        keys = ["case_aging_p90", "open_sev2_cases", "case_aging_p50"]
+        together = measure_together(keys, scopes, AS_OF)
+        assert list(together) == ["case_aging_p90", "case_aging_p50", "open_sev2_cases"]
+        for key in keys:
+            assert together[key] == get(key).measure_many(scopes, AS_OF)
+        # ages 1, 2, 3, 5, 8, 13, 21 h at a: rank 4 of 7 (p50) and rank 7 of 7 (p90)
+        assert [r.value for r in together["case_aging_p50"][:2]] == [Decimal(5 * 3600), Decimal(50 * 3600)]
+        assert [r.value for r in together["case_aging_p90"][:2]] == [Decimal(21 * 3600), Decimal(50 * 3600)]
+        assert together["case_aging_p90"][3].value is None
 
 
 class TestDaysSinceLastSev1:

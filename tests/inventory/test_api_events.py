@@ -127,7 +127,7 @@ def test_with_a_wrong_token_is_401(api_client, store, sku, pos):
     response = post(api_client, "not-a-real-key", {"events": [event()]})
 
     assert response.status_code == 401
-    assert response.json()["detail"] == "Invalid or revoked token."
+    assert response.json()["detail"] == "Invalid, revoked or expired token."
     assert not InventoryEvent.objects.exists()
 
 

@@ -6,7 +6,8 @@ import pytest
 from django.utils import timezone
 
 from controltower.models import Role
-from rollout.models import Evaluation, Gate, GateKind, Wave
+from rollout.evaluation import request_evaluation
+from rollout.models import Evaluation, EvaluationRequest, Gate, GateKind, Wave
 from rollout.tasks import evaluate
 
 from .factories import CriterionFactory, GateTemplateFactory, ProgramFactory, WaveFactory
@@ -118,7 +119,9 @@ def test_sign_off_and_go_no_go_over_the_api(api_client, people, rollout, gauge):
     gate = Gate.objects.get(wave=own)
     gauge.set({people.store: 97}, since=timezone.now() - timedelta(seconds=1))
     api_client.force_authenticate(people[Role.PMO].owner)
-    assert api_client.post(f"/api/v1/waves/{own.pk}/evaluate").json()[0]["passed"] is True
+    assert api_client.post(f"/api/v1/waves/{own.pk}/evaluate").json()["state"] == "done"
+    [state] = api_client.get(f"/api/v1/gates/{gate.pk}").json()["criteria"]
+    assert state["passed"] is True
 
     api_client.force_authenticate(people[Role.PLANNER].owner)
     assert api_client.post(f"/api/v1/gates/{gate.pk}/sign-off", {"role": "finance"}, format="json").status_code == 403
@@ -194,15 +197,40 @@ def test_a_wave_takes_no_name_or_order_of_another_wave_of_its_program(api_client
     assert api_client.patch(f"/api/v1/waves/{own.pk}", {"order": 1, "name": "Own"}, format="json").status_code == 200
 
 
-def test_evaluating_a_wave_answers_a_plain_list_as_documented(api_client, people, rollout, client):
+def test_evaluating_a_wave_over_the_api_is_queued_and_answers_the_request(api_client, people, rollout):
     own, _, _ = rollout
     api_client.force_authenticate(people[Role.PMO].owner)
+    assert api_client.get(f"/api/v1/waves/{own.pk}/evaluation").status_code == 404
+    before = Evaluation.objects.filter(gate__wave=own).count()
     answer = api_client.post(f"/api/v1/waves/{own.pk}/evaluate?limit=1&offset=0")
-    assert answer.status_code == 200 and isinstance(answer.json(), list)
+    assert answer.status_code == 202
+    assert answer["Location"].endswith(f"/api/v1/waves/{own.pk}/evaluation")
+    # Tasks run inline here: the worker has run it by the time the answer is written.
+    body = answer.json()
+    assert (body["wave"], body["state"], body["requested_by"]) == (own.pk, "done", people[Role.PMO].owner.username)
+    assert body["evaluations"] == Evaluation.objects.filter(gate__wave=own).count() - before > 0
+    assert api_client.get(answer["Location"]).json() == body
     schema = api_client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
     operation = schema["paths"]["/api/v1/waves/{id}/evaluate"]["post"]
-    assert operation["responses"]["200"]["content"]["application/json"]["schema"]["type"] == "array"
+    assert "202" in operation["responses"]
     assert not any(p["name"] in ("limit", "offset") for p in operation.get("parameters", []))
+    api_client.force_authenticate(people[Role.STORE_MANAGER].owner)
+    assert api_client.post(f"/api/v1/waves/{own.pk}/evaluate").status_code == 403
+
+
+def test_evaluating_a_wave_while_one_is_queued_answers_the_queued_one(api_client, people, rollout):
+    own, _, _ = rollout
+    pmo = people[Role.PMO].owner
+    queued, _ = request_evaluation(own, user=pmo)  # sent, not yet run by a worker
+    api_client.force_authenticate(pmo)
+    answer = api_client.post(f"/api/v1/waves/{own.pk}/evaluate")
+    assert (answer.status_code, answer.json()["id"], answer.json()["state"]) == (202, queued.pk, "queued")
+    assert EvaluationRequest.objects.filter(wave=own).count() == 1
+
+
+def test_waves_reject_a_duplicate_name(api_client, people, rollout):
+    own, _, _ = rollout
+    api_client.force_authenticate(people[Role.PMO].owner)
     again = api_client.post("/api/v1/waves", {"program": own.program_id, "name": "Own", "kind": "regional",
                                               "order": 1}, format="json")
     assert again.status_code == 400

@@ -378,7 +378,7 @@ def test_every_table_exports_as_csv(north, client):
     KpiDayFactory(metric="inventory_accuracy_exact", member="S1", day=today, value=Decimal("88"))
     CaseFactory(location=store("S1"), severity=1, opened_at=timezone.now() - timedelta(hours=1))
     client.force_login(make_user(Role.EXECUTIVE))
-    pages = {reverse("hypercare-wave", args=[north.pk]): ["regions", "worst-stores", "open-cases"],
+    pages = {reverse("hypercare-wave", args=[north.pk]): ["regions", "worst-stores", "open-cases", "reported-issues"],
              reverse("hypercare-region", args=[north.pk, "NORTH"]): ["stores", "open-cases"],
              reverse("hypercare-location", args=[north.pk, "S1"]): ["open-cases", "cases"],
              reverse("hypercare-skus", args=[north.pk, "S1"]): ["count-variances", "positions"],

@@ -11,7 +11,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--seed", type=int, default=42, help="Random seed (default 42).")
-        parser.add_argument("--size", choices=sorted(SIZES), default="full", help="full (default) or small.")
+        parser.add_argument("--size", choices=SIZES, default="full",
+                            help="full (default: the simulator's retailer) or small (the tests' hand-written one).")
 
     def handle(self, *args, seed, size, **options):
         started = time.monotonic()
@@ -25,7 +26,8 @@ class Command(BaseCommand):
         out.write(f"Demo data (seed {seed}, size {size}) in {elapsed:.1f} s. Created: {created}.")
         if report.events_loaded:
             counts = ", ".join(f"{n} {status}" for status, n in report.ingest.items())
-            out.write(f"Posted events through the ledger in {report.batches} batches: {counts}.")
+            batches = f" in {report.batches} batches" if report.batches else ""  # the simulator's are its pushes
+            out.write(f"Posted events through the ledger{batches}: {counts}.")
         else:
             out.write(
                 "Demo events were already in the ledger: none posted "

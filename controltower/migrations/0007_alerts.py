@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('controltower', '0004_records_pages'),
+        ('controltower', '0006_token_expiry'),
         ('exceptions', '0020_case_active_as_of'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -1,0 +1,152 @@
+"""The audit trail: every privileged action, who did it, when, from where,
+and what changed (before and after), kept by django-auditlog.
+
+Each app declares the models whose changes are privileged actions from its
+AppConfig.ready() with `track()` (the kernel its own: people's roles and
+scopes, API tokens); auditlog then writes a LogEntry on every create, change
+and delete of them through the ORM. Who: the signed-in person (auditlog's
+middleware), or the person of an API token (controltower.tokens names
+them); from where: the client's address. A change made by a command or
+a worker has no person and no address, and says so.
+
+The trail is immutable: an entry is never changed or deleted through the
+app or the admin (the admin lists them read-only; `refuse_changes` turns any
+save of an existing entry or delete into an error). It is read on the
+"Audit trail" screen (a record list, below: filters, pages, CSV) and over
+`GET /api/v1/audit`, by admins only.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+import django_filters
+from auditlog.models import LogEntry
+from auditlog.registry import auditlog
+from django.core.exceptions import PermissionDenied
+from django.db.models.signals import pre_delete, pre_save
+
+from . import records
+from .when import day, when
+from .filters import UtcDateTimeFilter
+from .permissions import may_read_audit
+
+ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}(?P<time>[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?")
+# What the trail says of a change made by a command or a worker (no request).
+NO_PERSON, NO_ADDRESS = "no person", "no request"
+ACTIONS = {LogEntry.Action.CREATE: "created", LogEntry.Action.UPDATE: "changed",
+           LogEntry.Action.DELETE: "deleted", LogEntry.Action.ACCESS: "read"}
+
+
+def track(model, *, exclude=(), many=()):
+    """Record every change of `model`'s own fields in the audit trail (not the records that
+    point at it); `exclude`: fields that change by themselves (a last-used time) and secrets
+    (a token's hash: never in the trail); `many`: its many-to-many fields (a person's stores)."""
+    own = [field.name for field in model._meta.concrete_fields
+           if not field.primary_key and field.name not in exclude]
+    auditlog.register(model, include_fields=own, m2m_fields=set(many))
+
+
+def entries():
+    return LogEntry.objects.select_related("actor", "content_type").order_by("-timestamp", "-pk")
+
+
+def what(entry):
+    """The kind of record, in words: "waiver", "SKU"."""
+    model = entry.content_type.model_class() if entry.content_type_id else None
+    return str(model._meta.verbose_name) if model else entry.content_type.model
+
+
+def who(entry):
+    if entry.actor_id:
+        return entry.actor.get_username()
+    return entry.actor_email or NO_PERSON
+
+
+def changes(entry):
+    """{field: [before, after]} as recorded (a created record: [None, value])."""
+    return entry.changes or {}
+
+
+def changes_text(entry):
+    """The changes in one line: "threshold: 95 -> 90; locations: added DE001"."""
+    return "; ".join(_change_text(field, change) for field, change in changes(entry).items()
+                     if isinstance(change, dict) or _shown(change[0]) != _shown(change[1]))
+
+
+def _change_text(field, change):
+    if isinstance(change, dict):  # a many-to-many field: what was added, removed or cleared
+        operation = {"add": "added", "delete": "removed", "clear": "cleared"}.get(change.get("operation"), "")
+        return f"{field}: {operation} {', '.join(change.get('objects', []))}".rstrip()
+    before, after = change
+    return f"{field}: {_shown(before)} -> {_shown(after)}"
+
+
+def _shown(value):
+    """A recorded value as the screens say it: its times and days in words (auditlog keeps them
+    as ISO text, in UTC, some inside a JSON field's text), nothing as "(none)"."""
+    if value in (None, "None", ""):
+        return "(none)"
+    return ISO_TIME.sub(_time_in_words, value) if isinstance(value, str) else value
+
+
+def _time_in_words(match):
+    text = match.group(0)
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return text
+    return when(moment) if match.group("time") else day(moment)
+
+
+class AuditFilter(django_filters.FilterSet):
+    """The audit trail's search: who, what kind of record, which one, what was done, when."""
+
+    actor = django_filters.CharFilter(field_name="actor__username", label="Who",
+                                      help_text="Username of the person who acted")
+    kind = django_filters.CharFilter(field_name="content_type__model", label="What",
+                                     help_text="Kind of record, as its model is named (waiver, sku, apitoken)")
+    record = django_filters.CharFilter(field_name="object_repr", lookup_expr="icontains", label="Record",
+                                       help_text="Part of the record's name")
+    action = django_filters.ChoiceFilter(choices=[(str(k), v) for k, v in ACTIONS.items()], label="Action",
+                                         empty_label="Any action")
+    since = UtcDateTimeFilter(field_name="timestamp", lookup_expr="gte", help_text="At or after (ISO 8601)")
+    until = UtcDateTimeFilter(field_name="timestamp", lookup_expr="lt", help_text="Before (ISO 8601)")
+
+    class Meta:
+        model = LogEntry
+        fields = ["actor", "kind", "record", "action", "since", "until"]
+
+
+def refuse_changes(sender, instance, **kwargs):
+    """An entry of the trail is written once: never changed, never deleted."""
+    if kwargs.get("signal") is pre_delete or instance.pk is not None:
+        raise PermissionDenied("The audit trail is kept as written: an entry is never changed or deleted.")
+
+
+def register_trail():
+    """The kernel's part (its ready()): its own privileged records, the guard, the record list."""
+    from django.contrib.auth import get_user_model
+
+    from .models import ApiToken, Profile
+
+    track(get_user_model(), exclude=("last_login", "password", "date_joined"))
+    track(Profile, many=("locations",))
+    track(ApiToken, exclude=("last_used_at", "key_hash"))
+    pre_save.connect(refuse_changes, sender=LogEntry, dispatch_uid="audit-immutable-save")
+    pre_delete.connect(refuse_changes, sender=LogEntry, dispatch_uid="audit-immutable-delete")
+    records.register(
+        "audit", "Audit trail",
+        description="One privileged action: who did it, when, from where, on which record, and what changed. "
+                    "A change made by a command or a worker names no person and no request.",
+        rows=lambda user: entries(), filterset=AuditFilter, may_see=may_read_audit,
+        columns=[
+            records.Column("When", lambda e: e.timestamp, kind="time"),
+            records.Column("Who", who),
+            records.Column("From", lambda e: e.remote_addr or NO_ADDRESS),
+            records.Column("What", what),
+            records.Column("Record", lambda e: e.object_repr),
+            records.Column("Action", lambda e: ACTIONS.get(e.action, "")),
+            records.Column("Changes (before -> after)", changes_text),
+        ],
+    )
