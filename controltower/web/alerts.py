@@ -2,6 +2,7 @@
 sent to them with each delivery's state; for whoever administers teams, the
 teams' channels too. The work is in controltower.alerts."""
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -63,8 +64,9 @@ def channel_add(request):
 @screen("alerts")
 @require_POST
 def channel_remove(request, pk):
-    channel = get_object_or_404(Channel, pk=pk)
-    if channel.user_id != request.user.pk:
+    # Another person's channel is not found; a team's is the administrator's.
+    channel = get_object_or_404(Channel.objects.filter(Q(user=request.user) | Q(team__isnull=False)), pk=pk)
+    if channel.team is not None:
         _team_or_me(request, channel.team)
     channel.delete()
     return redirect("alerts")

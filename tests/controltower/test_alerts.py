@@ -115,6 +115,8 @@ def test_only_an_administrator_edits_a_teams_channels(client, ann):
     assert client.post(reverse("alert-channel-add"), {"url": SLACK, "team": team.pk}).status_code == 403
     other = alerts.add_channel(SLACK, team=team)
     assert client.post(reverse("alert-channel-remove", args=[other.pk])).status_code == 403
+    someone = alerts.add_channel(SLACK, user=make_user(Role.PMO, username="bea"))
+    assert client.post(reverse("alert-channel-remove", args=[someone.pk])).status_code == 404
     admin = make_user(Role.ADMIN, username="root")
     client.force_login(admin)
     assert "Teams' channels" in client.get(reverse("alerts")).content.decode()
