@@ -11,6 +11,7 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 app.autodiscover_tasks(related_name="reconciliation_tasks")
 app.autodiscover_tasks(related_name="mail_tasks")
+app.autodiscover_tasks(related_name="alert_tasks")
 
 
 def longest_time_limit(celery_app):

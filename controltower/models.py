@@ -108,3 +108,81 @@ class RollupState(models.Model):
 
     name = models.CharField(max_length=32, primary_key=True)
     rolled_from = models.DateTimeField()
+
+
+class Channel(models.Model):
+    """Where a person's or a team's alerts go: one Apprise URL (mailto, msteams,
+    slack, json...), sealed at rest as it carries tokens (controltower.sealing);
+    only its masked form is ever shown."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="alert_channels")
+    team = models.ForeignKey("exceptions.Team", null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="alert_channels")
+    sealed_url = models.TextField()
+    masked = models.CharField(max_length=80)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [models.CheckConstraint(
+            condition=models.Q(user__isnull=True) ^ models.Q(team__isnull=True), name="channel_of_person_or_team")]
+
+    def __str__(self):
+        return self.masked
+
+
+class AlertPreference(models.Model):
+    """A person who asked for one daily digest instead of one message per alert."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alert_preference")
+    daily_digest = models.BooleanField(default=False)
+
+
+class Alert(models.Model):
+    """One event told to one person or one team: raised once per `key` (the
+    transition it tells), then delivered to each of their channels."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="alerts")
+    team = models.ForeignKey("exceptions.Team", null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="alerts")
+    key = models.CharField(max_length=200)
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    link = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField()
+    # For a person on the daily digest: the digest alert that carried this one.
+    digest = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="carried")
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="alert_once_per_person"),
+            models.UniqueConstraint(fields=["team", "key"], name="alert_once_per_team"),
+        ]
+
+    def __str__(self):
+        return self.subject
+
+
+class Delivery(models.Model):
+    """One alert sent to one channel: pending until the channel accepts it;
+    failing (with what it answered) while retries run and after they ran out."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILING = "failing", "Failing"
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="deliveries")
+    state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    answer = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [models.UniqueConstraint(fields=["alert", "channel"], name="delivery_once_per_channel")]

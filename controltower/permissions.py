@@ -65,11 +65,19 @@ JOURNEY_FOLLOWERS = frozenset({
 # The audit trail (controltower.audit): its screen and GET /api/v1/audit.
 AUDIT_READERS = frozenset({Role.ADMIN})
 HYPERCARE_WATCHERS = frozenset({Role.EXECUTIVE, Role.PMO, Role.ADMIN})
+# Who administers the case teams (their addresses, and the alert channels of
+# each team); everyone edits their own alert channels.
+TEAM_ADMINISTRATORS = frozenset({Role.ADMIN})
 
 
 def may_work_cases(user) -> bool:
     """Acknowledge, assign, comment, wait, resolve, reopen and adjust the cases in scope."""
     return role_of(user) in CASE_WORKERS
+
+
+def may_administer_teams(user) -> bool:
+    """Add and remove a team's alert channels."""
+    return role_of(user) in TEAM_ADMINISTRATORS
 
 
 def may_be_assigned(user) -> bool:

@@ -337,6 +337,29 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env_int("UNSENT_MAIL_SWEEP_SECONDS", 600),
         "options": {"expires": env_int("UNSENT_MAIL_SWEEP_SECONDS", 600) - 30},
     },
+    # Alert deliveries never taken or out of retries (controltower.alerts).
+    "controltower-send-unsent-alerts": {
+        "task": "controltower.send_unsent_alerts",
+        "schedule": env_int("UNSENT_ALERT_SWEEP_SECONDS", 600),
+        "options": {"expires": env_int("UNSENT_ALERT_SWEEP_SECONDS", 600) - 30},
+    },
+    # Sources gone stale and waivers about to lapse, told to their people once (inventory.alerts, rollout.alerts).
+    "inventory-alert-stale-sources": {
+        "task": "inventory.alert_stale_sources",
+        "schedule": env_int("ALERT_SWEEP_SECONDS", 900),
+        "options": {"expires": env_int("ALERT_SWEEP_SECONDS", 900) - 30},
+    },
+    "rollout-alert-lapsing-waivers": {
+        "task": "rollout.alert_lapsing_waivers",
+        "schedule": env_int("ALERT_SWEEP_SECONDS", 900),
+        "options": {"expires": env_int("ALERT_SWEEP_SECONDS", 900) - 30},
+    },
+    # The daily digest of the people who asked for one instead of each alert.
+    "controltower-send-alert-digests": {
+        "task": "controltower.send_alert_digests",
+        "schedule": env_int("ALERT_DIGEST_SECONDS", 86400),
+        "options": {"expires": env_int("ALERT_DIGEST_SECONDS", 86400) - 60},
+    },
 }
 
 # The reconciliation tasks' entries join these when the exceptions app is
@@ -355,6 +378,13 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "control-tower@localhost")
 # again with exponential backoff MAIL_MAX_RETRIES times.
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 MAIL_MAX_RETRIES = env_int("MAIL_MAX_RETRIES", 8)
+
+# --- Alerts (controltower.alerts, through Apprise) ---------------------------
+# A channel that refuses an alert is tried again with exponential backoff
+# ALERT_MAX_RETRIES times, then shown as failing (the sweep keeps trying while it is news).
+ALERT_MAX_RETRIES = env_int("ALERT_MAX_RETRIES", 6)
+# The tower's address, put before the link in each alert ("" = links stay relative).
+ALERT_SITE_URL = env_str("ALERT_SITE_URL", "")
 
 # --- Production hardening ------------------------------------------------------
 # Production (DATABASE_URL or CELERY_BROKER_URL set, DEBUG off) is HTTPS only

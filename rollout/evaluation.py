@@ -35,7 +35,7 @@ from controltower.metrics import Scope, Window, measure
 from controltower.when import when
 from inventory.models import InventoryEvent
 
-from . import gates
+from . import alerts, gates
 from .models import Criterion, Evaluation, EvaluationRequest, Gate, Wave
 
 COMPARE = {
@@ -133,11 +133,13 @@ def evaluate_criterion(gate, criterion, at) -> Evaluation:
             passed = False
             notes.append(f"met for {held.total_seconds() / 3600:.1f} of {criterion.steady_hours} steady hours")
     waived = not passed and any(w.is_live(at) for w in gate.waivers.filter(criterion=criterion))
-    return Evaluation.objects.create(
+    evaluation = Evaluation.objects.create(
         gate=gate, criterion=criterion, at=at, value=measured.value, baseline_value=base, threshold=threshold,
         sample=measured.reading.sample, records_url=measured.reading.records_url[:2000], passed=passed,
         waived=waived, note="; ".join(notes)[:300],
     )
+    alerts.criterion_evaluated(evaluation)
+    return evaluation
 
 
 def evaluate_gate(gate, at=None):

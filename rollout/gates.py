@@ -20,6 +20,7 @@ from controltower.locks import lock_rows
 from controltower.models import Role
 from controltower.permissions import may_decide_go_no_go, may_manage_rollout, may_sign_off
 
+from . import alerts
 from .models import Criterion, Evaluation, Gate, GateKind, GoNoGo, SignOff, Waiver, Wave
 
 
@@ -47,6 +48,7 @@ def _open_next(wave, at):
         if gate.status == Gate.Status.WAITING:
             gate.status, gate.opened_at = Gate.Status.OPEN, at
             gate.save(update_fields=["status", "opened_at"])
+            alerts.gate_opened(gate, at)
         return
 
 

@@ -14,6 +14,25 @@ def _celery_eager():
     celery_app.conf.update(task_always_eager=True, task_eager_propagates=True)
 
 
+@pytest.fixture
+def endpoint():
+    """A local HTTP endpoint for Apprise's json:// channels (tests.webhook)."""
+    from tests.webhook import Endpoint
+
+    endpoint = Endpoint()
+    yield endpoint
+    endpoint.close()
+
+
+@pytest.fixture
+def retried_inline():
+    """Inline tasks that do not raise into their caller: Celery then runs a
+    retry at once (a raised Retry would end the test instead)."""
+    celery_app.conf.task_eager_propagates = False
+    yield
+    celery_app.conf.task_eager_propagates = True
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hasher(settings):
     """PBKDF2 costs about a second per user on these machines; tests need no strength."""

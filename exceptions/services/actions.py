@@ -16,6 +16,7 @@ from controltower.permissions import may_be_assigned, may_work_cases
 from inventory.trading import Calendar
 
 from ..models import Case, CaseComment, CorrectiveAdjustment, ResolutionCode, RootCause
+from . import alerts
 from .adjustments import adjusts_stock, check_request, pending_adjustment, request_adjustment
 from .changes import FROM_STATUSES, NotAllowed, check, move, refuse, write_history
 from .duplicates import unsettled_pair
@@ -64,6 +65,7 @@ def assign(case, user, assignee):
         changes["status"] = S.IN_PROGRESS
         changes["acknowledged_at"] = case.acknowledged_at or timezone.now()
     move(case, user, "assign", **changes)
+    alerts.case_assigned(case, assignee, timezone.now())
     return case
 
 

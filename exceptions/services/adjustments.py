@@ -26,6 +26,7 @@ from inventory.sources import control_tower_source
 
 from ..findings import CaseKind
 from ..models import AdjustmentReason, Case, CorrectiveAdjustment
+from . import alerts
 from .changes import NotAllowed, check, move, sentence, write_history
 from .sla import unpause
 
@@ -232,6 +233,7 @@ def request_adjustment(case, user, state, quantity, reason, confirmed=False, res
     what = f"{quantity:+d} {state} ({approval.value}, {AdjustmentReason(reason).label})"
     if approval.needed:
         _wait_for_finance(case, user, adjustment, approval, what)
+        alerts.approval_waiting(adjustment, now)
     else:
         _post(adjustment)
         write_history(case, user, "adjustment_posted", now, field="adjustment", to_value=what,

@@ -27,7 +27,7 @@ from inventory.trading import Calendar
 
 from ..mail_tasks import send_case_mail
 from ..models import Case, Team
-from . import mail as case_mail
+from . import alerts, mail as case_mail
 from .changes import write_history
 
 
@@ -236,6 +236,7 @@ def _escalate(case, now, calendar):
         write_history(case, None, "escalated", now, note=message,
                       changes={"escalation_level": (level, level + 1), "owner": (old_owner, team)})
     _notify(case, "escalated", message)
+    alerts.case_escalated(case, team, level + 1, message, now)
     return 1
 
 

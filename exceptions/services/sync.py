@@ -22,6 +22,7 @@ from inventory.trading import Calendar
 from ..detectors import DETECTORS
 from ..findings import Finding
 from ..models import Case, CaseHistory, CaseLink, CorrectiveAdjustment
+from . import alerts
 from .routing import Router, sla_start
 
 S = Case.Status
@@ -116,6 +117,7 @@ def _open_new(kind, findings, now, report):
     )
     _add_links([(c.pk, f) for c, f in zip(cases, sorted(findings, key=lambda f: f.fingerprint))])
     report.opened = [c.pk for c in cases]
+    alerts.cases_opened(cases, now)
 
 
 def _refresh(kind, pairs, now, report):

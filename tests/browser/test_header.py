@@ -33,7 +33,7 @@ def test_full_navigation_wraps_at_tablet_width(page, live_server, log_in, screen
 
     page.goto(f"{live_server.url}/rollout/")
     links = page.locator(".site-nav a")
-    assert links.count() == 13  # Home, eleven screens, Admin
+    assert links.count() == 14  # Home, twelve screens (Audit, Alerts), Admin
     assert page.locator(".site-nav a.active").inner_text() == "Rollout"
     screenshot(page, "header-admin-1280")
 

@@ -18,7 +18,7 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from controltower.models import Role
+from controltower.models import Channel, Role
 from exceptions.api.views import AdjustmentViewSet, CaseViewSet
 from exceptions.models import (
     Case,
@@ -178,6 +178,8 @@ def _model_of(template, callback):
     if viewset in rollout_viewsets:
         return rollout_viewsets[viewset]
     module = getattr(callback, "__module__", "")
+    if module == "controltower.web.alerts":  # /alerts/channels/<pk>/remove/
+        return Channel
     if module == "rollout.hypercare_views":  # /hypercare/waves/<pk>/...
         return Wave
     if module in ("rollout.views", "rollout.setup_views"):  # the rollout screens name their object in the path

@@ -26,6 +26,7 @@ SCREENS = {
     "journeys": {SM, RO, PL, FI, PMO, EX, AD},
     "rollout": {RO, FI, IA, PMO, EX, AD},
     "hypercare": {PMO, EX, AD},
+    "alerts": {SM, RO, PL, FI, IA, PMO, EX, AD},
     "audit": {AD},
 }
 # role: the screen signing in lands on.

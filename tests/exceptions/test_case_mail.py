@@ -11,7 +11,6 @@ from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend
 from django.utils import timezone
 
-from controltower.celery import app
 from exceptions.services.sla import escalation_sweep
 from exceptions.models import CaseMail, SLAPolicy, Team
 from exceptions.mail_tasks import send_case_mail, send_unsent_mail
@@ -37,15 +36,6 @@ def flaky_smtp(settings):
     settings.EMAIL_BACKEND = "tests.exceptions.test_case_mail.FlakySMTP"
     yield FlakySMTP
     FlakySMTP.failures = 0
-
-
-@pytest.fixture
-def retried_inline():
-    """Inline tasks that do not raise into their caller: Celery then runs a
-    retry at once (a raised Retry would end the test instead)."""
-    app.conf.task_eager_propagates = False
-    yield
-    app.conf.task_eager_propagates = True
 
 
 @pytest.fixture
