@@ -157,11 +157,12 @@ def register_trail():
     """The kernel's part (its ready()): its own privileged records, the guard, the record list."""
     from django.contrib.auth import get_user_model
 
-    from .models import ApiToken, Profile
+    from .models import ApiToken, Channel, Profile
 
     track(get_user_model(), exclude=("last_login", "password", "date_joined"))
     track(Profile, many=("locations",))
     track(ApiToken, exclude=("last_used_at", "key_hash"))
+    track(Channel, exclude=("sealed_url",))  # where alerts go: the masked address only
     pre_save.connect(refuse_changes, sender=LogEntry, dispatch_uid="audit-immutable-save")
     pre_delete.connect(refuse_changes, sender=LogEntry, dispatch_uid="audit-immutable-delete")
     records.register(
