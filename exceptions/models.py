@@ -194,8 +194,10 @@ class Case(models.Model):
             # from its index too.
             models.Index(fields=["status", "resolved_at"], name="case_status", include=["breached_at"]),
             # (opened_at: the case aging of a store's active cases, exceptions.metrics, reads it alone.)
+            # (root_cause, kind and id: the root-cause Paretos of a wave's stores, exceptions.pareto.)
             models.Index(fields=["location", "status", "resolved_at"], name="case_location_status",
-                         include=["breached_at", "severity", "resolution_due_at", "opened_at"]),
+                         include=["breached_at", "severity", "resolution_due_at", "opened_at", "root_cause", "kind",
+                                  "id"]),
             models.Index(fields=["kind", "status"], name="case_kind"),
             # The cases active as of a time at some locations (exceptions.metrics: the open cases,
             # their age, the value at risk, measured live for a wave's hundreds of stores on every

@@ -27,6 +27,7 @@ from controltower.metrics import records_url, share
 
 from .detectors import kind_choices
 from .models import Case, RootCause
+from .services.reported import KIND as REPORTED
 
 ANY_ROOT_CAUSE = "any"  # the case list's root_cause filter: any recorded root cause
 TREND_WEEKS = 8
@@ -131,8 +132,8 @@ def pareto(cases, dimension, location_codes, as_of):
     before `as_of`, counted by `dimension` (a key of DIMENSIONS), largest first."""
     dimension = DIMENSIONS[dimension]
     counted = with_root_cause(cases).filter(resolved_at__lt=as_of)
-    if dimension.name == "category":
-        counted = counted.filter(details__has_key="category")
+    if dimension.name == "category":  # only a reported issue has one
+        counted = counted.filter(kind=REPORTED, details__has_key="category")
     counts = sorted(counted.values(dimension.field).annotate(n=Count("pk")).order_by()
                     .values_list(dimension.field, "n"), key=lambda pair: (-pair[1], str(pair[0])))
     total, running = sum(n for _, n in counts), 0
