@@ -58,16 +58,31 @@ def _store(request, wave, code):
     return store
 
 
-def _answer(request, context, build, filename):
-    """The page, or one of its tables as CSV. `build(charts)` makes the page's parts."""
+# The root causes' part of a hypercare page: read when it comes into view (htmx, hx-trigger
+# "revealed"), so the page's own time is the live measures' only; ?part=root-causes without
+# htmx shows the whole page with it.
+ROOT_CAUSES_PART = "root-causes"
+
+
+def _answer(request, context, build, filename, root_causes_of=None):
+    """The page, one of its tables as CSV, or its root causes' part. `build(charts)` makes the
+    page's parts, `root_causes_of()` the root causes' (rollout.root_causes)."""
     _may_watch(request)
+    part = root_causes_of is not None and request.GET.get("part") == ROOT_CAUSES_PART
+    if part and request.htmx:
+        return render(request, "rollout/_root_causes.html", {**context, **root_causes_of()})
     exporting = request.GET.get("format") == "csv"
     context.update(build(not exporting))
     if exporting:
-        table = hypercare.table_named(context["tables"] + context.get("root_cause_tables", []),
-                                      request.GET.get("table", ""))
+        name = request.GET.get("table", "")
+        tables = context["tables"]
+        if root_causes_of is not None and not any(table.name == name for table in tables):
+            tables = tables + root_causes_of()["root_cause_tables"]
+        table = hypercare.table_named(tables, name)
         return csv_response(f"{filename}-{table.name}.csv", table.header, table.csv_rows())
-    return render(request, "rollout/hypercare.html", context)
+    if part:
+        context.update(root_causes_of())
+    return render(request, "rollout/hypercare.html", {**context, "root_causes_part": ROOT_CAUSES_PART})
 
 
 def _crumbs(wave, region=None, store=None, leaf=None):
@@ -109,10 +124,9 @@ def wave_view(request, pk):
 
 def _wave_answer(request, waves, wave):
     context = {"waves": waves, "wave": wave, "level": "wave", "crumbs": _crumbs(wave)[:1]}
-    def build(charts):
-        page = hypercare.wave_page(request.user, wave, charts=charts)
-        return {**page, **root_causes.wave_section(request.user, wave, page["stores"])}
-    return _answer(request, context, build, f"hypercare-wave-{wave.pk}")
+    return _answer(request, context, lambda charts: hypercare.wave_page(request.user, wave, charts=charts),
+                   f"hypercare-wave-{wave.pk}",
+                   lambda: root_causes.wave_section(request.user, wave, hypercare.wave_stores(wave, request.user)))
 
 
 @_page
@@ -123,10 +137,11 @@ def region_view(request, pk, region):
     if found is None or not any(store.region_id == found.pk for store in stores):
         raise NotInScope(f"No store of {wave.name} in a region {region} in your scope.")
     context = {"waves": waves, "wave": wave, "region": found, "level": "region", "crumbs": _crumbs(wave, found)}
-    def build(charts):
-        page = hypercare.region_page(request.user, wave, found, charts=charts, stores=stores)
-        return {**page, **root_causes.section(request.user, page["stores"])}
-    return _answer(request, context, build, f"hypercare-wave-{wave.pk}-region-{found.code}")
+    in_region = [store for store in stores if store.region_id == found.pk]
+    return _answer(request, context,
+                   lambda charts: hypercare.region_page(request.user, wave, found, charts=charts, stores=stores),
+                   f"hypercare-wave-{wave.pk}-region-{found.code}",
+                   lambda: root_causes.section(request.user, in_region))
 
 
 @_page
@@ -135,9 +150,8 @@ def location_view(request, pk, code):
     store = _store(request, wave, code)
     context = {"waves": waves, "wave": wave, "region": store.region, "store": store, "level": "location",
                "crumbs": _crumbs(wave, store.region, store)}
-    return _answer(request, context, lambda charts: {
-        **hypercare.location_page(request.user, wave, store, charts=charts),
-        **root_causes.section(request.user, [store])}, f"hypercare-{store.code}")
+    return _answer(request, context, lambda charts: hypercare.location_page(request.user, wave, store, charts=charts),
+                   f"hypercare-{store.code}", lambda: root_causes.section(request.user, [store]))
 
 
 @_page

@@ -123,10 +123,15 @@ def test_hypercare_pages_show_the_pareto_and_export_it(wave):
     client.force_login(make_user(Role.EXECUTIVE))
     with time_machine.travel(NOW + timedelta(hours=1), tick=False):
         page = client.get(f"/hypercare/waves/{wave.pk}/")
-        region = client.get(f"/hypercare/waves/{wave.pk}/regions/SOUTH/")
-        store = client.get(f"/hypercare/waves/{wave.pk}/stores/S1/")
+        # The part is read when it comes into view (htmx), or shown with the page by its link.
+        part = client.get(f"/hypercare/waves/{wave.pk}/?part=root-causes", headers={"HX-Request": "true"})
+        region = client.get(f"/hypercare/waves/{wave.pk}/regions/SOUTH/?part=root-causes")
+        store = client.get(f"/hypercare/waves/{wave.pk}/stores/S1/?part=root-causes")
         exported = client.get(f"/hypercare/waves/{wave.pk}/?format=csv&table=by-root-cause")
-    assert "Root causes, so the next wave learns" in page.content.decode()
+    assert 'hx-get="?part=root-causes" hx-trigger="revealed"' in page.content.decode()
+    assert "paretos" not in page.context
+    fragment = part.content.decode()
+    assert fragment.startswith('<section id="root-causes"') and "Resolved cases by root cause" in fragment
     assert [(b.value, b.count) for b in region.context["paretos"][0].bars] == [("training", 1)]
     assert [(b.value, b.count) for b in store.context["paretos"][0].bars] == [
         ("training", 3), ("master_data", 2), ("shrink", 1)]
