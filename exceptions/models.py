@@ -478,6 +478,10 @@ class PositionSales(models.Model):
     last_day = models.DateField()
     last_at = models.DateTimeField()
 
+    # Read by the phantom finder only; a screen would show a person their own stores' rows.
+    objects = ScopedQuerySet.as_manager()
+    scope_fields = ("location",)
+
     class Meta:
         constraints = [models.UniqueConstraint(fields=["location", "sku"], name="uniq_position_sales")]
 
