@@ -48,7 +48,9 @@ class AuditEntrySerializer(serializers.ModelSerializer):
     def get_model(self, entry) -> str:
         return f"{entry.content_type.app_label}.{entry.content_type.model}"
 
-    @extend_schema_field({"type": "object", "additionalProperties": {"type": "array", "items": {}}})
+    # {field: [before, after]}; a many-to-many field: {"type": "m2m", "operation": ..., "objects": [...]}
+    @extend_schema_field({"type": "object", "additionalProperties": {
+        "oneOf": [{"type": "array", "items": {}}, {"type": "object"}]}})
     def get_changes(self, entry):
         return audit.changes(entry)
 
