@@ -70,11 +70,13 @@ def cases_urls(scopes):
 # location, and adds up per scope (the whole estate: every case, those of no
 # location too); one scope is the same rule for one.
 
-def _open_cases(severity):
+def _open_cases(cases_filter, list_filters):
+    """The rule of a count of active cases: those of `cases_filter` (Case lookups), listed on the
+    case list by `list_filters` (its filters naming exactly those cases)."""
     def open_cases(scopes, window):
         counts = {
             location_id: [n] for location_id, n in
-            active_as_of(cases_at(scopes), window.until).filter(severity=severity)
+            active_as_of(cases_at(scopes), window.until).filter(**cases_filter)
             .values("location_id").annotate(n=Count("id")).values_list("location_id", "n")
         }
         cases_url = cases_urls(scopes)
@@ -82,29 +84,15 @@ def _open_cases(severity):
         def read(scope, rows):
             count = sum(rows)
             return Reading(value=Decimal(count), sample=count,
-                           records_url=cases_url(scope, status="active", severity=severity))
+                           records_url=cases_url(scope, status="active", **list_filters))
         return each_location_scope(scopes, counts, read)
     return open_cases
 
 
-open_sev1_cases = _open_cases(1)
-open_sev2_cases = _open_cases(2)
-
-
-def open_reported_sev12(scopes, window):
-    """Issues people reported (kind reported) of severity 1 or 2 active at the end of the window."""
-    counts = {
-        location_id: [n] for location_id, n in
-        active_as_of(cases_at(scopes), window.until).filter(kind=REPORTED, severity__lte=2)
-        .values("location_id").annotate(n=Count("id")).values_list("location_id", "n")
-    }
-    cases_url = cases_urls(scopes)
-
-    def read(scope, rows):
-        count = sum(rows)
-        return Reading(value=Decimal(count), sample=count,
-                       records_url=cases_url(scope, status="active", kind=REPORTED, severity_max=2))
-    return each_location_scope(scopes, counts, read)
+open_sev1_cases = _open_cases({"severity": 1}, {"severity": 1})
+open_sev2_cases = _open_cases({"severity": 2}, {"severity": 2})
+# Issues people reported (kind reported) of severity 1 or 2.
+open_reported_sev12 = _open_cases({"kind": REPORTED, "severity__lte": 2}, {"kind": REPORTED, "severity_max": 2})
 
 
 def sla_attainment(scopes, window):
