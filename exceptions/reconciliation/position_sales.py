@@ -6,20 +6,25 @@ last sale day and time. Sale lines a duplicate verdict or an EPCIS error
 declaration reversed (a `reversal` line whose reference is `event <id>`) do
 not count.
 
-`refresh(now)` brings it up to date before each phantom run, re-adding up,
-from the ledger, only the positions whose days could have changed:
-- those with a sale or reversal line after the watermark (the last line it
-  took in): new lines, late lines for old days (an offline till's replay),
-  reversals;
-- those with a line on a day that left or entered the window since the last
-  refresh (once a day, when the look-back moves on).
-A position is summed again whole over the window, never adjusted by a
-difference, so a line taken in twice changes nothing. The first refresh
-(no PositionSalesWindow row) builds it from every sale line of the window.
-One transaction: a run stopped halfway leaves the summary as it was. Runs
-of phantom inventory are one at a time (runs.run_kind's lock); two
-refreshes at once would collide on the position's unique row, and the
-second fail whole.
+`refresh(now)` brings it up to date before each phantom run:
+- the positions with a sale or reversal line after the watermark (the last
+  line it took in: new lines, late lines for old days from an offline
+  till's replay, reversals) are summed again whole over the window, so a
+  line taken in twice changes nothing;
+- when the look-back moves on (once a day), every other position loses the
+  lines of the days leaving the window and gains those of the days entering
+  it, read by their time (one day's lines, not each position's whole
+  window); a position left with no sale day goes. Its first sale day, when
+  that day left, becomes the window's first day: its true first sale since
+  is not read (that would mean reading every line of each such position).
+  This can only lengthen its span, so lower its rate and make a run without
+  a sale look less unusual: a phantom case may come later, never sooner.
+The first refresh (no PositionSalesWindow row), or one whose window does not
+follow the last (an earlier `now`, a longer look-back), builds it from every
+sale line of the window. One transaction: a run stopped halfway leaves the
+summary as it was. Runs of phantom inventory are one at a time
+(runs.run_kind's lock); two refreshes at once would collide on the
+position's unique row, and the second fail whole.
 """
 from __future__ import annotations
 
@@ -59,26 +64,28 @@ def not_reversed(alias):
 
 
 def refresh(now, lookback):
-    """Bring PositionSales up to the window of a run at `now`; returns how many positions were summed again."""
+    """Bring PositionSales up to the window of a run at `now`; returns how many positions were summed whole."""
     first, last = window_days(now, lookback)
     with transaction.atomic(), connection.cursor() as cursor:
         window = PositionSalesWindow.objects.first()
         watermark = _watermark(window.watermark if window else 0)
-        if window is None:
+        if window is None or first < window.first_day or last < window.last_day:
             cursor.execute("DELETE FROM exceptions_positionsales")
             changed = _sum_positions(cursor, first, last, "inventory_inventoryevent e")
-            window = PositionSalesWindow(first_day=first, last_day=last)
+            window = window or PositionSalesWindow()
         else:
-            _touched(cursor, window, first, last)
+            _touched(cursor, window.watermark)
             cursor.execute("DELETE FROM exceptions_positionsales WHERE (location_id, sku_id) IN "
                            "(SELECT location_id, sku_id FROM phantom_touched)")
+            # The days leaving the window, and those entering it (none between two runs of a day).
+            _take_out(cursor, window.first_day, min(first, window.last_day + timedelta(days=1)), first)
+            _take_in(cursor, max(window.last_day + timedelta(days=1), first), last + timedelta(days=1))
             changed = _sum_positions(
                 cursor, first, last,
                 "phantom_touched t JOIN inventory_inventoryevent e "
                 "ON e.location_id = t.location_id AND e.sku_id = t.sku_id")
             cursor.execute("DROP TABLE phantom_touched")
-            window.first_day, window.last_day = first, last
-        window.watermark = watermark
+        window.first_day, window.last_day, window.watermark = first, last, watermark
         window.save()
     return changed
 
@@ -90,24 +97,71 @@ def _watermark(since):
     return newest if newest is not None else since
 
 
-def _touched(cursor, window, first, last):
-    """The positions to sum again, into the temporary table phantom_touched:
-    a sale or reversal line after the watermark, or on a day in one window
-    and not the other (the days between the two windows' starts, and
-    between their ends). A table of its own, analysed, so the sums read
-    their lines through the ledger's position index when they are few."""
-    starts, ends = sorted((window.first_day, first)), sorted((window.last_day, last))
+def _touched(cursor, watermark):
+    """The positions to sum again whole, into the temporary table
+    phantom_touched: a sale or reversal line after the watermark. A table of
+    its own, analysed, so the sums read their lines through the ledger's
+    position index when they are few."""
     cursor.execute(
         """CREATE TEMPORARY TABLE phantom_touched AS
            SELECT DISTINCT location_id, sku_id FROM inventory_inventoryevent
-           WHERE type IN ('sale', 'reversal') AND (id > %(watermark)s
-              OR (occurred_at >= %(left_from)s AND occurred_at < %(left_to)s)
-              OR (occurred_at >= %(right_from)s AND occurred_at < %(right_to)s))""",
-        {"watermark": window.watermark,
-         "left_from": db_time(midnight(starts[0])), "left_to": db_time(midnight(starts[1])),
-         "right_from": db_time(midnight(ends[0] + timedelta(days=1))),
-         "right_to": db_time(midnight(ends[1] + timedelta(days=1)))})
+           WHERE id > %s AND type IN ('sale', 'reversal')""", [watermark])
     cursor.execute("ANALYZE phantom_touched")
+
+
+def _daily_lines(alias="e"):
+    """SQL: the sale lines from %(from)s to %(to)s not reversed, a row per
+    position and UTC day: its lines n and the time of its last."""
+    return f"""SELECT {alias}.location_id, {alias}.sku_id, {utc_day_sql(f'{alias}.occurred_at')} AS day,
+                      COUNT(*) AS n, MAX({alias}.occurred_at) AS last_at
+               FROM {{lines}}
+               WHERE {alias}.type = 'sale' AND {alias}.occurred_at >= %(from)s AND {alias}.occurred_at < %(to)s
+                 AND {not_reversed(alias)}
+               GROUP BY {alias}.location_id, {alias}.sku_id, 3"""
+
+
+def _take_out(cursor, start, end, first):
+    """Subtract the lines of the days `start` to before `end` (leaving the
+    window) from every position's sums, its first day no earlier than
+    `first`; drop the positions left with none. The positions summed again
+    whole are not in the summary by then."""
+    if start >= end:
+        return
+    days = {"from": db_time(midnight(start)), "to": db_time(midnight(end))}
+    daily = _daily_lines().format(lines="inventory_inventoryevent e")
+    cursor.execute(
+        f"""UPDATE exceptions_positionsales
+            SET sale_days = sale_days - o.gone_days, sales = sales - o.gone_sales,
+                squares = squares - o.gone_squares, first_day = %(first)s
+            FROM (SELECT location_id, sku_id, COUNT(*) AS gone_days, SUM(n) AS gone_sales,
+                         SUM(n * n) AS gone_squares
+                  FROM ({daily}) daily GROUP BY location_id, sku_id) o
+            WHERE exceptions_positionsales.location_id = o.location_id
+              AND exceptions_positionsales.sku_id = o.sku_id""",
+        {**days, "first": first})
+    cursor.execute("DELETE FROM exceptions_positionsales WHERE sale_days = 0")
+
+
+def _take_in(cursor, start, end):
+    """Add the lines of the days `start` to before `end` (entering the
+    window) to every position's sums but those summed again whole."""
+    if start >= end:
+        return
+    daily = _daily_lines().format(lines="inventory_inventoryevent e")
+    cursor.execute(
+        f"""INSERT INTO exceptions_positionsales
+                (location_id, sku_id, sale_days, sales, squares, first_day, last_day, last_at)
+            SELECT location_id, sku_id, COUNT(*), SUM(n), SUM(n * n), MIN(day), MAX(day), MAX(last_at)
+            FROM ({daily}) daily
+            WHERE NOT EXISTS (SELECT 1 FROM phantom_touched t
+                              WHERE t.location_id = daily.location_id AND t.sku_id = daily.sku_id)
+            GROUP BY location_id, sku_id
+            ON CONFLICT (location_id, sku_id) DO UPDATE SET
+                sale_days = exceptions_positionsales.sale_days + excluded.sale_days,
+                sales = exceptions_positionsales.sales + excluded.sales,
+                squares = exceptions_positionsales.squares + excluded.squares,
+                last_day = excluded.last_day, last_at = excluded.last_at""",
+        {"from": db_time(midnight(start)), "to": db_time(midnight(end))})
 
 
 def _sum_positions(cursor, first, last, lines):
@@ -118,12 +172,7 @@ def _sum_positions(cursor, first, last, lines):
         f"""INSERT INTO exceptions_positionsales
                 (location_id, sku_id, sale_days, sales, squares, first_day, last_day, last_at)
             SELECT location_id, sku_id, COUNT(*), SUM(n), SUM(n * n), MIN(day), MAX(day), MAX(last_at)
-            FROM (SELECT e.location_id, e.sku_id, {utc_day_sql('e.occurred_at')} AS day, COUNT(*) AS n,
-                         MAX(e.occurred_at) AS last_at
-                  FROM {lines}
-                  WHERE e.type = 'sale' AND e.occurred_at >= %(from)s AND e.occurred_at < %(to)s
-                    AND {not_reversed('e')}
-                  GROUP BY e.location_id, e.sku_id, 3) daily
+            FROM ({_daily_lines().format(lines=lines)}) daily
             GROUP BY location_id, sku_id""",
         {"from": db_time(midnight(first)), "to": db_time(midnight(last + timedelta(days=1)))},
     )
