@@ -45,15 +45,12 @@ def phantom_inventory(now=None) -> list[Finding]:
     now = now or timezone.now()
     lookback, alpha = config("phantom_lookback_days"), config("phantom_false_discovery_rate")
     start = now - timedelta(days=lookback)
-    ago = days_ago_sql("%(now)s", "e.occurred_at")
-    first_ago, last_ago = days_ago_sql("%(now)s", "first_day"), days_ago_sql("%(now)s", "last_day")
-    since_last = f"({seconds_apart_sql('%(now)s', 's.last_at')} / 86400.0)"
-    # The negative binomial's size k = rate^2 / (variance - rate), so rate / k = (variance - rate) / rate.
-    log_p = """CASE WHEN variance > rate
-        THEN -(rate * rate / (variance - rate)) * gap * LN(1 + (variance - rate) / rate)
-        ELSE -rate * gap END"""
     refresh(now, lookback)
     first, last = window_days(now, lookback)
+    ago = days_ago_sql("%(now)s", "e.occurred_at")
+    first_ago, last_ago = days_ago_sql("%(now)s", "s.first_day"), days_ago_sql("%(now)s", "s.last_day")
+    # A position's whole days pass on their own: with the part-days' lines it passes too (they only add).
+    whole_passes = f"s.sale_days >= %(min_days)s AND {first_ago} - {last_ago} + 1 >= %(min_span)s"
     rows = fetch_rows(
         f"""
         WITH edges AS (
@@ -63,31 +60,45 @@ def phantom_inventory(now=None) -> list[Finding]:
                                        OR (e.occurred_at >= %(today)s AND e.occurred_at <= %(now)s))
               AND {not_reversed('e')}
             GROUP BY e.location_id, e.sku_id, 3
-        ), days AS (
-            SELECT location_id, sku_id, sale_days, sales, squares, {first_ago} AS first_ago,
-                   {last_ago} AS last_ago, last_at
-            FROM exceptions_positionsales
-            WHERE sale_days + 2 >= %(min_days)s  -- the two part-days can add two days at most
-            UNION ALL
-            SELECT location_id, sku_id, 1, n, n * n, ago, ago, last_at FROM edges
-        ), sold AS (
+        ), merged AS (
+            -- The positions with lines on the part-days: their whole days and those lines.
             SELECT location_id, sku_id, SUM(sale_days) AS sale_days, SUM(sales) AS sales, SUM(squares) AS squares,
-                   MAX(first_ago) - MIN(last_ago) + 1 AS span, MAX(last_at) AS last_at
-            FROM days GROUP BY location_id, sku_id
+                   MAX(first_ago) - MIN(last_ago) + 1 AS span, MAX(last_at) AS last_at, MAX(whole) AS whole
+            FROM (SELECT s.location_id, s.sku_id, s.sale_days, s.sales, s.squares, {first_ago} AS first_ago,
+                         {last_ago} AS last_ago, s.last_at, CASE WHEN {whole_passes} THEN 1 ELSE 0 END AS whole
+                  FROM exceptions_positionsales s
+                  WHERE (s.location_id, s.sku_id) IN (SELECT location_id, sku_id FROM edges)
+                  UNION ALL
+                  SELECT location_id, sku_id, 1, n, n * n, ago, ago, last_at, 0 FROM edges) d
+            GROUP BY location_id, sku_id
             HAVING SUM(sale_days) >= %(min_days)s AND MAX(first_ago) - MIN(last_ago) + 1 >= %(min_span)s
-        ), tested AS (
-            SELECT s.location_id, s.sku_id, s.sale_days, s.sales, s.squares, s.span, s.last_at, p.available,
-                   CAST(s.sales AS DOUBLE PRECISION) / s.span AS rate,
-                   (CAST(s.squares AS DOUBLE PRECISION) - CAST(s.sales AS DOUBLE PRECISION) * s.sales / s.span)
-                       / (s.span - 1) AS variance,
-                   {since_last} AS gap
-            FROM sold s JOIN inventory_position p ON p.location_id = s.location_id AND p.sku_id = s.sku_id
-            WHERE p.available > 0
-        ), scored AS (
-            SELECT t.*, {log_p} AS log_p, COUNT(*) OVER () AS tests FROM tested t
+        ), tests AS (
+            -- Every position whose whole days pass, and those the part-days' lines make pass, with stock.
+            SELECT (SELECT COUNT(*) FROM exceptions_positionsales s JOIN inventory_position p
+                        ON p.location_id = s.location_id AND p.sku_id = s.sku_id
+                    WHERE {whole_passes} AND p.available > 0)
+                 + (SELECT COUNT(*) FROM merged m JOIN inventory_position p
+                        ON p.location_id = m.location_id AND p.sku_id = m.sku_id
+                    WHERE m.whole = 0 AND p.available > 0) AS tests
+        ), unlikely AS (
+            -- The runs unlikely enough to pass at some rank: a position's whole days alone when it has
+            -- no part-day lines (its chance from its own row), else its merged sums.
+            SELECT * FROM ({_scored(f"SELECT s.location_id, s.sku_id, s.sale_days, s.sales, s.squares, "
+                                    f"{first_ago} - {last_ago} + 1 AS span, s.last_at "
+                                    f"FROM exceptions_positionsales s WHERE {whole_passes}")}) w
+            WHERE log_p <= %(log_alpha)s
+              AND NOT EXISTS (SELECT 1 FROM edges e WHERE e.location_id = w.location_id AND e.sku_id = w.sku_id)
+            UNION ALL
+            SELECT * FROM ({_scored("SELECT location_id, sku_id, sale_days, sales, squares, span, last_at "
+                                    "FROM merged")}) m
+            WHERE log_p <= %(log_alpha)s
         ), ranked AS (
-            SELECT c.*, ROW_NUMBER() OVER (ORDER BY log_p, location_id, sku_id) AS p_rank
-            FROM scored c WHERE log_p <= %(log_alpha)s
+            SELECT u.*, p.available, t.tests,
+                   ROW_NUMBER() OVER (ORDER BY u.log_p, u.location_id, u.sku_id) AS p_rank
+            FROM unlikely u
+            JOIN inventory_position p ON p.location_id = u.location_id AND p.sku_id = u.sku_id
+            CROSS JOIN tests t
+            WHERE p.available > 0
         ), stepped AS (
             SELECT r.*, MAX(CASE WHEN log_p <= LN(p_rank * %(alpha)s / tests) THEN p_rank END) OVER () AS rejected
             FROM ranked r
@@ -110,6 +121,23 @@ def phantom_inventory(now=None) -> list[Finding]:
     return [_finding(row, series.get((row["location_id"], row["sku_id"]), {}),
                      latest.get((row["location_id"], row["sku_id"])), now, lookback, alpha)
             for row in rows]
+
+
+def _scored(sums):
+    """SQL: the rows of `sums` (location_id, sku_id, sale_days, sales, squares, span, last_at) with their
+    rate (sale lines a day), the variance of their days, the days since their last sale (gap) and the log
+    of the chance of a run that long without a sale (log_p)."""
+    since_last = f"({seconds_apart_sql('%(now)s', 'last_at')} / 86400.0)"
+    # The negative binomial's size k = rate^2 / (variance - rate), so rate / k = (variance - rate) / rate.
+    log_p = """CASE WHEN variance > rate
+        THEN -(rate * rate / (variance - rate)) * gap * LN(1 + (variance - rate) / rate)
+        ELSE -rate * gap END"""
+    return f"""SELECT m.*, {log_p} AS log_p
+        FROM (SELECT t.*, CAST(sales AS DOUBLE PRECISION) / span AS rate,
+                     (CAST(squares AS DOUBLE PRECISION) - CAST(sales AS DOUBLE PRECISION) * sales / span)
+                         / (span - 1) AS variance,
+                     {since_last} AS gap
+              FROM ({sums}) t) m"""
 
 
 def _daily_sales(rows, now, start, lookback):
