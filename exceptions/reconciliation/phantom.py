@@ -3,16 +3,20 @@ sold steadily has not sold for a run of days its sales rate makes very
 unlikely. The shelf is probably empty (stolen, damaged, misplaced, never
 received) while the record keeps replenishment from sending more.
 
-One statement does the work (PostgreSQL and SQLite): per position its sale
-days, its sales a day and their variance over the look-back, from the
-sales summary (exceptions.reconciliation.position_sales: the whole days,
-brought up to date first) and the sale lines of the two part-days at its
-ends (today, and the look-back's first day after its start), joined to the
-positions with stock; the chance of
-its run without a sale (exceptions.reconciliation.stats: Poisson, or a
-negative binomial when its days vary more than a Poisson's); and the
-Benjamini-Hochberg step-up over every position tested, so only the runs
-unlikely even among that many tests come back.
+One statement does the work (PostgreSQL and SQLite), from the sales
+summary (exceptions.reconciliation.position_sales: the whole days, brought
+up to date first) and the sale lines of the two part-days at its ends
+(today, and the look-back's first day after its start). A position with no
+lines on those part-days is its summary row: its sales rate, the variance
+of its days and the chance of its run without a sale
+(exceptions.reconciliation.stats: Poisson, or a negative binomial when its
+days vary more than a Poisson's) come from that row's own columns, and
+only the runs unlikely enough to pass at any rank (a chance at most the
+false discovery rate) go on; a position with lines there has them added to
+its row first. The count of positions tested (for the Benjamini-Hochberg
+step-up) joins the summary to the positions with stock without scoring
+them; only the few unlikely runs are joined to their positions and ranked,
+so only the runs unlikely even among that many tests come back.
 """
 from __future__ import annotations
 

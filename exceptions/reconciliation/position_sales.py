@@ -18,7 +18,9 @@ not count.
   that day left, becomes the window's first day: its true first sale since
   is not read (that would mean reading every line of each such position).
   This can only lengthen its span, so lower its rate and make a run without
-  a sale look less unusual: a phantom case may come later, never sooner.
+  a sale look less unusual: its phantom case comes later, if at all. (A
+  position whose sales since are closer together than the minimum span is
+  then tested, at that lower rate: it did sell on the day that left.)
 The first refresh (no PositionSalesWindow row), or one whose window does not
 follow the last (an earlier `now`, a longer look-back), builds it from every
 sale line of the window. One transaction: a run stopped halfway leaves the

@@ -133,6 +133,26 @@ def test_many_positions_tested_need_a_longer_run(default_routing, till, region):
     assert Case.objects.filter(kind=CaseKind.PHANTOM_INVENTORY, status=Case.Status.OPEN).count() == 0
 
 
+
+def test_a_fast_seller_quiet_since_the_morning_counts_todays_sales(default_routing, till, region):
+    """Today's lines are not in the sales summary: they are added to the position's whole days."""
+    store = LocationFactory(code="S001", region=region)
+    fast = SKUFactory(code="FAST")
+    # 20 sales a day for 40 days, today's by 00:19 (NOW is noon).
+    InventoryEvent.objects.bulk_create([
+        InventoryEventFactory.build(source=till, location=store, sku=fast, type="sale", quantity=1,
+                                    occurred_at=NOW - timedelta(days=d, hours=12, minutes=-n),
+                                    received_at=NOW - timedelta(days=d), transaction_id=f"fast-{d}-{n}")
+        for d in range(40) for n in range(20)
+    ])
+    Position.objects.create(location=store, sku=fast, available=30)
+
+    run_reconciliation(CaseKind.PHANTOM_INVENTORY, now=NOW)
+
+    numbers = Case.objects.get(kind=CaseKind.PHANTOM_INVENTORY).details["anomaly"]["numbers"]
+    assert numbers["sale_days"] == 40 and numbers["rate_per_day"] == 20.0
+    assert numbers["gap_days"] == 0.49  # 11 h 41 min
+
 # ------------------------------------------------------------- outliers
 
 def test_a_store_adjusting_far_more_than_the_chain_is_an_outlier(default_routing, till, region):

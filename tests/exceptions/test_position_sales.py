@@ -131,3 +131,14 @@ def test_a_refresh_stopped_halfway_leaves_it_as_it_was(estate):
     refresh(NOW + timedelta(days=1), LOOKBACK)
     assert summary() == from_scratch(NOW + timedelta(days=1), moved_from=NOW,
                                      summed_whole={(stores[0].pk, skus[1].pk)})
+
+
+def test_a_position_whose_sale_days_all_left_the_window_goes(estate):
+    till, stores, skus = estate
+    once = SKUFactory(code="ONCE")
+    sell(till, stores[0], once, NOW - timedelta(days=LOOKBACK - 1, hours=1))  # the window's first whole day
+    refresh(NOW, LOOKBACK)
+    assert (stores[0].pk, once.pk) in summary()
+    refresh(NOW + timedelta(days=1), LOOKBACK)
+    assert (stores[0].pk, once.pk) not in summary()
+    assert summary() == from_scratch(NOW + timedelta(days=1), moved_from=NOW)
