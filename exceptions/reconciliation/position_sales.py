@@ -8,9 +8,11 @@ not count.
 
 `refresh(now)` brings it up to date before each phantom run:
 - the positions with a sale or reversal line after the watermark (the last
-  line it took in: new lines, late lines for old days from an offline
-  till's replay, reversals) are summed again whole over the window, so a
-  line taken in twice changes nothing;
+  line it took in) on a day of the window, or of the last window (late
+  lines for old days from an offline till's replay, reversals), are summed
+  again whole over the window, so a line taken in twice changes nothing.
+  Today's lines are not in the summary: they wait for their day to enter
+  the window;
 - when the look-back moves on (once a day), every other position loses the
   lines of the days leaving the window and gains those of the days entering
   it, read by their time (one day's lines, not each position's whole
@@ -76,7 +78,7 @@ def refresh(now, lookback):
             changed = _sum_positions(cursor, first, last, "inventory_inventoryevent e")
             window = window or PositionSalesWindow()
         else:
-            _touched(cursor, window.watermark)
+            _touched(cursor, window.watermark, window.first_day, last)
             cursor.execute("DELETE FROM exceptions_positionsales WHERE (location_id, sku_id) IN "
                            "(SELECT location_id, sku_id FROM phantom_touched)")
             # The days leaving the window, and those entering it (none between two runs of a day).
@@ -99,15 +101,18 @@ def _watermark(since):
     return newest if newest is not None else since
 
 
-def _touched(cursor, watermark):
+def _touched(cursor, watermark, first, last):
     """The positions to sum again whole, into the temporary table
-    phantom_touched: a sale or reversal line after the watermark. A table of
-    its own, analysed, so the sums read their lines through the ledger's
-    position index when they are few."""
+    phantom_touched: a sale or reversal line after the watermark on the days
+    `first` to `last`. A table of its own, analysed, so the sums read their
+    lines through the ledger's position index when they are few."""
     cursor.execute(
         """CREATE TEMPORARY TABLE phantom_touched AS
            SELECT DISTINCT location_id, sku_id FROM inventory_inventoryevent
-           WHERE id > %s AND type IN ('sale', 'reversal')""", [watermark])
+           WHERE id > %(watermark)s AND type IN ('sale', 'reversal')
+             AND occurred_at >= %(from)s AND occurred_at < %(to)s""",
+        {"watermark": watermark, "from": db_time(midnight(first)),
+         "to": db_time(midnight(last + timedelta(days=1)))})
     cursor.execute("ANALYZE phantom_touched")
 
 
