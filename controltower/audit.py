@@ -21,8 +21,12 @@ import re
 from datetime import datetime
 
 import django_filters
+from auditlog.cid import get_cid
+from auditlog.context import auditlog_disabled
+from auditlog.diff import model_instance_diff
 from auditlog.models import LogEntry
 from auditlog.registry import auditlog
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db.models.signals import pre_delete, pre_save
 
@@ -54,6 +58,53 @@ def record(instance, changed, *, actor):
         instance, force_log=True, action=LogEntry.Action.UPDATE, actor=actor,
         changes={field: [_as_text(before), _as_text(after)] for field, (before, after) in changed.items()},
     )
+
+
+# The fields of an entry auditlog's context fills in (auditlog.context._set_extra_data).
+WHO_AND_WHERE = ("actor", "actor_email", "remote_addr", "remote_port", "additional_data")
+
+
+class Load:
+    """The entries of rows written in bulk (an import), which auditlog does not see: a load notes
+    each row it creates or changes, then writes their entries at once, in the shape auditlog gives
+    its own (the fields `track()` chose, before and after as text): one per row created or
+    changed, none for a row left as it was. Who and from where: the request's (auditlog's
+    middleware, controltower.tokens), the person a command acts for (auditlog's `set_actor`), or
+    nobody."""
+
+    def __init__(self):
+        self.entries = []
+
+    def created(self, row, added=None):
+        """`added`: {name: [records]} the row gained beside its own fields (a SKU's barcodes)."""
+        self._note(LogEntry.Action.CREATE, row, model_instance_diff(None, row), added)
+
+    def changed(self, before, row, added=None):
+        """`before`: a copy of `row` as it was stored (none of its changes written in it)."""
+        self._note(LogEntry.Action.UPDATE, row, model_instance_diff(before, row), added)
+
+    def _note(self, action, row, changes, added):
+        changes = dict(changes or {})
+        for name, records in (added or {}).items():
+            if records:  # as auditlog keeps an addition to a many-to-many field
+                changes[name] = {"type": "m2m", "operation": "add", "objects": [str(r) for r in records]}
+        if changes:
+            self.entries.append(LogEntry(
+                content_type=ContentType.objects.get_for_model(row), object_pk=str(row.pk), object_id=row.pk,
+                object_repr=str(row), action=action, changes=changes, cid=get_cid()))
+
+    def write(self):
+        if auditlog_disabled.get() or not self.entries:
+            return
+        # bulk_create sends no pre_save, where auditlog's context fills in who and from where:
+        # send it for one entry and give its answer to all.
+        first = self.entries[0]
+        pre_save.send(sender=LogEntry, instance=first, raw=False, using="default", update_fields=None)
+        for entry in self.entries[1:]:
+            for name in WHO_AND_WHERE:
+                setattr(entry, name, getattr(first, name))
+        LogEntry.objects.bulk_create(self.entries, batch_size=1000)
+        self.entries = []
 
 
 def _as_text(value):
