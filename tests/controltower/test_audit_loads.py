@@ -7,6 +7,7 @@ from django.core.management import call_command
 from controltower.audit import NO_PERSON, changes_text, where, who
 from controltower.models import ApiToken, Role
 from inventory.models import SKU, ExternalId, Location
+from rollout.models import Criterion
 from tests.controltower.factories import make_user, person_token
 from tests.inventory.factories import LocationFactory, RegionFactory, SKUFactory, SourceSystemFactory
 
@@ -97,3 +98,27 @@ def test_foreign_ids_loaded_and_moved_are_in_the_trail(api_client):
     created, moved = entries_of(ExternalId.objects.get(source=source))
     assert created.action == LogEntry.Action.CREATE and created.actor == admin
     assert moved.changes["sku"] == [str(SKU.objects.get(code="MILK").pk), str(SKU.objects.get(code="OAT").pk)]
+
+
+def test_a_waves_stores_loaded_and_dropped_are_in_the_trail(tmp_path):
+    for code in ("W001", "W002", "W003"):
+        LocationFactory(code=code)
+    file = tmp_path / "waves.csv"
+    file.write_text("program,name,kind,order,planned_cutover,locations\nERP,North,regional,2,,W001;W002\n")
+    call_command("import_waves", str(file))
+    file.write_text("program,name,kind,order,planned_cutover,locations\nERP,North,regional,2,,W002;W003\n")
+    call_command("import_waves", str(file))
+
+    members = LogEntry.objects.filter(content_type__model="wavelocation").order_by("pk")
+    assert [(e.get_action_display(), e.object_repr) for e in members] == [
+        ("create", "ERP / North: W001"), ("create", "ERP / North: W002"),
+        ("delete", "ERP / North: W001"), ("create", "ERP / North: W003")]
+
+
+def test_a_new_programs_playbook_criteria_are_in_the_trail(api_client):
+    key = person_token(make_user(Role.PMO, username="pia"))
+    made = api_client.post("/api/v1/programs", {"name": "Second ERP"}, format="json", HTTP_AUTHORIZATION=f"Token {key}")
+    assert made.status_code == 201
+    criteria = LogEntry.objects.filter(content_type__model="criterion")
+    assert criteria.count() == Criterion.objects.count() > 0
+    assert {(e.action, who(e)) for e in criteria} == {(LogEntry.Action.CREATE, "pia")}
