@@ -25,6 +25,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from controltower.audit import Load
+from controltower.db import insert_rows
 from controltower.imports import ImportRefused, ImportReport, RefusedRow
 from controltower.locks import hold_until_commit
 
@@ -196,21 +197,6 @@ def _chunks(items, size):
     items = list(items)
     for start in range(0, len(items), size):
         yield items[start:start + size]
-
-
-def _insert(cursor, table, columns, rows):
-    """COPY on PostgreSQL, multi-row INSERTs elsewhere."""
-    if connection.vendor == "postgresql":
-        with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        return
-    placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    for chunk in _chunks(rows, WRITE_BATCH):
-        cursor.execute(
-            f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([placeholders] * len(chunk))}",
-            [value for row in chunk for value in row],
-        )
 
 
 def _refuse_repeated_code(code, row_number, seen, errors):
@@ -479,15 +465,15 @@ def import_skus(rows) -> ImportReport:
         sku_table = SKU._meta.db_table
         assignments = ", ".join(f"{name} = %s" for name in SKU_FIELDS)
         cursor.executemany(f"UPDATE {sku_table} SET {assignments} WHERE id = %s", to_update)
-        _insert(cursor, sku_table, ("code", *SKU_FIELDS), to_create)
+        insert_rows(cursor, sku_table, ("code", *SKU_FIELDS), to_create)
         ids = {sku.code: sku.id for sku in existing.values()}
         for chunk in _chunks([row[0] for row in to_create], QUERY_CHUNK):
             ids.update(SKU.objects.filter(code__in=chunk).values_list("code", "id"))
-        _insert(
+        insert_rows(
             cursor, Barcode._meta.db_table, ("code", "sku_id"),
             [(barcode, ids[code]) for code, barcode in new_barcodes],
         )
-        _insert(
+        insert_rows(
             cursor, UnitConversion._meta.db_table, ("sku_id", "unit", "factor"),
             [(ids[code], unit, factor) for code, unit, factor in new_conversions],
         )
