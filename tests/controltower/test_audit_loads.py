@@ -2,9 +2,9 @@
 per row created or changed, with who, when, from where and before/after; none for a row left as it was."""
 import pytest
 from auditlog.models import LogEntry
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
-from controltower.audit import NO_PERSON, changes_text, where, who
+from controltower.audit import NO_ADDRESS, NO_PERSON, changes_text, where, who
 from controltower.models import ApiToken, Role
 from inventory.models import SKU, ExternalId, Location
 from rollout.models import Criterion
@@ -122,3 +122,17 @@ def test_a_new_programs_playbook_criteria_are_in_the_trail(api_client):
     criteria = LogEntry.objects.filter(content_type__model="criterion")
     assert criteria.count() == Criterion.objects.count() > 0
     assert {(e.action, who(e)) for e in criteria} == {(LogEntry.Action.CREATE, "pia")}
+
+
+def test_an_import_command_names_the_person_it_loads_for(tmp_path):
+    make_user(Role.INTEGRATION_ADMIN, username="ines")
+    file = tmp_path / "skus.csv"
+    file.write_text("code,description,category,unit_cost,base_unit,barcodes,conversions\n"
+                    "MILK,Milk 1l,Dairy,0.89,EA,4000000000017,CS12=12\n")
+    with pytest.raises(CommandError, match="--by: no person with the username 'nobody'"):
+        call_command("import_skus", str(file), by="nobody")
+    assert not SKU.objects.exists()
+
+    call_command("import_skus", str(file), by="ines")
+    [created] = entries_of(SKU.objects.get(code="MILK"))
+    assert (who(created), where(created)) == ("ines", NO_ADDRESS)
