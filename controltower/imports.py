@@ -10,8 +10,9 @@ read_csv_file() is how every import command opens its file: a missing or
 unreadable file, a file that is not UTF-8 (naming the line and byte), a
 broken CSV line or a missing column is one CommandError line, not a
 traceback. CsvImportCommand is the shape of a command that loads a CSV file
-with an import function and prints the refused rows and the summary; its
-`--by USERNAME` names the person the audit trail records for the load."""
+with an import function and prints the refused rows and the summary; one
+whose load is in the audit trail takes `--by USERNAME`, the person the trail
+names for it."""
 import codecs
 import contextlib
 import csv
@@ -137,6 +138,7 @@ class CsvImportCommand(BaseCommand):
     what = ""  # "the item master", ...
     columns = ()
     optional_columns = ()
+    audited = False  # what it loads is in the audit trail: it takes --by
 
     @staticmethod
     def load(rows):
@@ -152,7 +154,8 @@ class CsvImportCommand(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("file")
-        add_by_argument(parser)
+        if self.audited:
+            add_by_argument(parser)
 
     def handle(self, *args, file, by=None, **options):
         rows = read_csv_file(file, self.columns)
