@@ -70,8 +70,7 @@ class Load:
     its own (the fields `track()` chose, before and after as text, as auditlog's get_field_value
     renders them): one per row created or changed, none for a row left as it was. Who and from
     where: the request's (auditlog's middleware, controltower.tokens), the person a command acts
-    for (auditlog's `set_actor`), or nobody. Ten thousand entries take about a second to note and
-    write (docs/operations.md)."""
+    for (auditlog's `set_actor`), or nobody. What it costs an import: docs/operations.md."""
 
     def __init__(self):
         self.entries = []
