@@ -8,7 +8,7 @@ from datetime import timezone as dt_timezone
 import pytest
 
 from controltower import alerts
-from controltower.models import Delivery, Role
+from controltower.models import AlertKind, Delivery, Role
 from exceptions.models import Team
 from tests.controltower.factories import make_user
 
@@ -24,9 +24,9 @@ def test_a_person_manages_their_channels_and_sees_each_alerts_delivery(page, liv
     admin = make_user(Role.ADMIN, username="ada")
     alerts.add_channel("mailto://store-ops@example.com", team=Team.objects.get(code="STORE-OPS"))
     # Raised before the person has channels (the deliveries are made by hand: no worker here).
-    failing = alerts.raise_alert("red:1", "[Control Tower] North / Data readiness: Item master completeness "
+    failing = alerts.raise_alert(AlertKind.CRITERIA_RED, "red:1", "[Control Tower] North / Data readiness: Item master completeness "
                                  "turned red", "Body", users=[admin], link="/rollout/", at=AT)[0]
-    sent = alerts.raise_alert("case:1", "[Control Tower] Case #12 assigned to you: Negative stock at S100",
+    sent = alerts.raise_alert(AlertKind.CASES, "case:1", "[Control Tower] Case #12 assigned to you: Negative stock at S100",
                               "Body", users=[admin], link="/cases/", at=AT)[0]
     webhook = alerts.add_channel("json://hooks.example.com/tower", user=admin)
     Delivery.objects.create(alert=sent, channel=webhook, state=Delivery.State.SENT, attempts=1, sent_at=AT,

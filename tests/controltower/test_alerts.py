@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from controltower import alerts
 from controltower.alert_tasks import send_alert_digests
-from controltower.models import Alert, Channel, Delivery, Role
+from controltower.models import Alert, AlertKind, Channel, Delivery, Role
 from controltower.sealing import unseal
 from exceptions.models import Team
 from tests.controltower.factories import make_user
@@ -42,8 +42,8 @@ def test_a_url_apprise_does_not_take_is_refused_naming_the_field(ann, url):
 
 def test_an_event_is_raised_once_per_key_and_person(ann):
     alerts.add_channel(SLACK, user=ann)
-    first = alerts.raise_alert("gate-red:1", "Red", "Body", users=[ann], at=AT)
-    again = alerts.raise_alert("gate-red:1", "Red", "Body", users=[ann], at=AT)
+    first = alerts.raise_alert(AlertKind.CRITERIA_RED, "gate-red:1", "Red", "Body", users=[ann], at=AT)
+    again = alerts.raise_alert(AlertKind.CRITERIA_RED, "gate-red:1", "Red", "Body", users=[ann], at=AT)
     assert len(first) == 1 and again == []
     assert Delivery.objects.get().state == Delivery.State.PENDING
 
@@ -51,8 +51,8 @@ def test_an_event_is_raised_once_per_key_and_person(ann):
 def test_the_daily_digest_gathers_the_alerts_into_one_message(ann, endpoint):
     alerts.add_channel(endpoint.url(), user=ann)
     alerts.set_digest(ann, True)
-    alerts.raise_alert("a", "First", "1", users=[ann], link="/rollout/", at=AT)
-    alerts.raise_alert("b", "Second", "2", users=[ann], at=AT)
+    alerts.raise_alert(AlertKind.CASES, "a", "First", "1", users=[ann], link="/rollout/", at=AT)
+    alerts.raise_alert(AlertKind.ESCALATIONS, "b", "Second", "2", users=[ann], at=AT)
     assert not Delivery.objects.exists()  # nothing sent one by one
     assert send_alert_digests() == {"deliveries": 1}
     assert send_alert_digests() == {"deliveries": 0}  # nothing left to carry
@@ -92,7 +92,7 @@ def test_notify_test_sends_to_each_channel_now_and_says_what_each_answered(ann, 
 
 def test_the_alerts_page_lists_channels_masked_and_alerts_with_their_delivery_state(client, ann):
     channel = alerts.add_channel(SLACK, user=ann)
-    alert = alerts.raise_alert("x", "[Control Tower] Gate red", "Body", users=[ann], link="/rollout/", at=AT)[0]
+    alert = alerts.raise_alert(AlertKind.CRITERIA_RED, "x", "[Control Tower] Gate red", "Body", users=[ann], link="/rollout/", at=AT)[0]
     Delivery.objects.filter(alert=alert).update(state=Delivery.State.FAILING, attempts=7, answer="error=500.")
     client.force_login(ann)
     page = client.get(reverse("alerts")).content.decode()
