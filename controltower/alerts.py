@@ -84,7 +84,8 @@ def set_digest(user, daily_digest, hour=7, time_zone=None, *, now=None):
     """Save `user`'s digest choice, and their time zone when given (a zone
     name, "" for the tower's; kept on their profile). A digest turned on, or
     moved to another hour or zone, starts at its next hour: the day due now
-    counts as sent. ValidationError naming the field for an hour or zone not known."""
+    counts as sent (so no day has two). ValidationError naming the field for
+    an hour or zone not known."""
     if not 0 <= hour <= 23:
         raise ValidationError({"digest_hour": "An hour from 0 to 23."})
     if time_zone and time_zone not in available_timezones():
@@ -96,7 +97,8 @@ def set_digest(user, daily_digest, hour=7, time_zone=None, *, now=None):
     moved = not preference.daily_digest or preference.digest_hour != hour or zone_of_person(user) != zone_before
     preference.daily_digest, preference.digest_hour = daily_digest, hour
     if daily_digest and moved:
-        preference.last_digest_on = digest_day(hour, zone_of_person(user), now or timezone.now())
+        due = digest_day(hour, zone_of_person(user), now or timezone.now())
+        preference.last_digest_on = max(due, preference.last_digest_on or due)
     preference.save()
 
 
