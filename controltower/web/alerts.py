@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from controltower import alerts
+from controltower import alert_delivery, alerts
 from controltower.answers import add_service_errors
 from controltower.models import Alert, AlertKind, Channel, Profile
 from controltower.navigation import screen
@@ -49,7 +49,7 @@ def _page(request, *, channel_form=None, failed_team=None, kinds_form=None, dige
         else ChannelForm(auto_id="id_own_%s"),
         "failed_form": channel_form, "failed_team": failed_team,
         "kinds_form": kinds_form or _kinds_form(user=user),
-        "digest_form": digest_form or _digest_form(user),
+        "digest_form": digest_form or _digest_form(user), "digest_zone": alert_delivery.zone_of_person(user),
         "saved": saved,
     }, status=status)
 
