@@ -1,6 +1,7 @@
 """Sending alerts (controltower.alerts records them): one delivery to one
 channel through Apprise, never twice; the sweep of those left unsent; the
-daily digests, each person's at their hour. The Celery tasks (controltower.alert_tasks) call these."""
+daily digests, each person's at their hour. The Celery tasks
+(controltower.alert_tasks) call these."""
 import logging
 from datetime import timedelta
 from zoneinfo import ZoneInfo

@@ -2,15 +2,16 @@
 delivered through Apprise to each of their channels (e-mail, Microsoft Teams,
 Slack, a JSON webhook: one Apprise URL each).
 
-The apps raise their own events (`raise_alert`), each of one kind of
-AlertKind (a person or a team told about every kind until they turn it off
-on the Alerts page), with a key naming the transition (a criterion's red evaluation, a case's assignment): a second
-raise of one key for one person sends nothing, so a re-run of an evaluation
-or a sweep is harmless. Each delivery is recorded first, then sent by a worker
+The apps raise their own events (`raise_alert`), each of one AlertKind (a
+person or a team is told about every kind until they turn it off on the
+Alerts page), with a key naming the transition (a criterion's red
+evaluation, a case's assignment): a second raise of one key for one person
+sends nothing, so a re-run of an evaluation or a sweep is harmless. Each
+delivery is recorded first, then sent by a worker
 (controltower.alert_tasks.deliver), retried with backoff while the channel
-fails; the sweep sends those the broker never took or whose retries ran out, while still news (controltower.alert_delivery). A delivery
-that keeps failing stays "failing" with the channel's answer, on the
-person's Alerts page.
+fails; the sweep sends those the broker never took or whose retries ran out,
+while still news (controltower.alert_delivery). A delivery that keeps failing
+stays "failing" with the channel's answer, on the person's Alerts page.
 
 A person on the daily digest gets no message per alert: the digest task
 gathers their alerts into one, at the hour they chose in their time zone

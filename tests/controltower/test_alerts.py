@@ -94,8 +94,8 @@ def test_the_hourly_run_sends_each_digest_once_a_day_at_its_local_hour_across_a_
         if alert_delivery.digests(now):
             sent_at.append(f"{now:%Y-%m-%d %H:%M}")
     assert sent_at == expected
-    assert list(Alert.objects.filter(key__startswith="digest:").order_by("created_at").values_list("key", flat=True)) == [
-        f"digest:{moment[:10]}" for moment in expected]
+    digests = Alert.objects.filter(key__startswith="digest:").order_by("created_at")
+    assert list(digests.values_list("key", flat=True)) == [f"digest:{moment[:10]}" for moment in expected]
 
 
 def test_a_day_missed_while_no_worker_ran_is_sent_at_the_next_run_and_only_once(ann):
@@ -187,7 +187,8 @@ def test_notify_test_sends_to_each_channel_now_and_says_what_each_answered(ann, 
 
 def test_the_alerts_page_lists_channels_masked_and_alerts_with_their_delivery_state(client, ann):
     channel = alerts.add_channel(SLACK, user=ann)
-    alert = alerts.raise_alert(AlertKind.CRITERIA_RED, "x", "[Control Tower] Gate red", "Body", users=[ann], link="/rollout/", at=AT)[0]
+    alert = alerts.raise_alert(AlertKind.CRITERIA_RED, "x", "[Control Tower] Gate red", "Body", users=[ann],
+                               link="/rollout/", at=AT)[0]
     Delivery.objects.filter(alert=alert).update(state=Delivery.State.FAILING, attempts=7, answer="error=500.")
     client.force_login(ann)
     page = client.get(reverse("alerts")).content.decode()
