@@ -92,9 +92,9 @@ class Load:
             new = smart_str(get_field_value(row, field))
             if old != new:
                 changes[field.name] = [old, new]
-        for name, records in (added or {}).items():
-            if records:  # as auditlog keeps an addition to a many-to-many field
-                changes[name] = {"type": "m2m", "operation": "add", "objects": [str(r) for r in records]}
+        for name, gained in (added or {}).items():
+            if gained:  # as auditlog keeps an addition to a many-to-many field
+                changes[name] = {"type": "m2m", "operation": "add", "objects": [str(g) for g in gained]}
         if changes:
             self.entries.append({
                 "content_type": ContentType.objects.get_for_model(row).pk, "object_pk": str(row.pk),
