@@ -4,10 +4,14 @@ and what changed (before and after), kept by django-auditlog.
 Each app declares the models whose changes are privileged actions from its
 AppConfig.ready() with `track()` (the kernel its own: people's roles and
 scopes, API tokens); auditlog then writes a LogEntry on every create, change
-and delete of them through the ORM. Who: the signed-in person (auditlog's
+and delete of them through the ORM. What is written past the ORM's signals
+records itself: a guarded queryset update with `record()`, rows written in
+bulk (an import) with a `Load`. Who: the signed-in person (auditlog's
 middleware), or the person of an API token (controltower.tokens names
-them); from where: the client's address. A change made by a command or
-a worker has no person and no address, and says so.
+them); from where: the client's address (controltower.addresses: a forged
+X-Forwarded-For is not taken). A change made by a command or a worker has
+no address and, unless an import is run for a person (--by), no person, and
+says so.
 
 The trail is immutable: an entry is never changed or deleted through the
 app or the admin (the admin lists them read-only; `refuse_changes` turns any
@@ -243,7 +247,8 @@ def register_trail():
     records.register(
         "audit", "Audit trail",
         description="One privileged action: who did it, when, from where, on which record, and what changed. "
-                    "A change made by a command or a worker names no person and no request.",
+                    "A change made by a command or a worker names no request, and no person unless an import "
+                    "was run for one (--by).",
         rows=lambda user: entries(), filterset=AuditFilter, may_see=may_read_audit,
         columns=[
             records.Column("When", lambda e: e.timestamp, kind="time"),
