@@ -59,7 +59,8 @@ def board(request):
         context.update(templates=templates, rows=rows, blackouts=blackouts,
                        flagged=[row for row in rows if row.waiver_flags or row.go_live_flags],
                        timeline=readiness.timeline(rows, blackouts))
-        context.update(root_causes.program_section(request.user, [row.wave for row in rows]))
+        context.update(root_causes.program_section(request.user, program, [row.wave for row in rows],
+                                                   region=request.GET.get("region")))
     return render(request, "rollout/board.html", context)
 
 
