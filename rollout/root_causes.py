@@ -24,6 +24,9 @@ from .hypercare import Cell, Table, wave_locations
 from .models import WaveLocation
 
 NO_DATA = "No data: no case at these stores was resolved with a root cause yet."
+# The pages' ?part= answering their root causes alone (htmx, read when they come into view), or,
+# without htmx, the page with them shown.
+PART = "root-causes"
 
 
 def _percent(value):
@@ -136,7 +139,7 @@ def region_table(program, cases, codes_of, as_of):
     board = reverse("rollout")
     for region_code, counts in sorted(by_region.items(), key=lambda item: (-sum(item[1].values()), item[0])):
         codes = codes_of.get(region_code, [])
-        shown = f"{board}?{urlencode({'program': program.pk, 'region': region_code})}#root-causes-region"
+        shown = f"{board}?{urlencode({'program': program.pk, 'region': region_code, 'part': PART})}#root-causes-region"
         row = [Cell(region_code, shown)]
         for cause, _label in causes:
             count = counts.get(cause, 0)

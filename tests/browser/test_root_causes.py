@@ -55,7 +55,9 @@ def drawn_region_figure(page):
 def test_a_region_s_pareto_bar_opens_exactly_its_cases(page, live_server, log_in, wave):
     log_in(make_user(Role.PMO, username="paula"))
     page.goto(f"{live_server.url}/rollout/")
+    page.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")  # read when they come into view (htmx)
     regions = page.get_by_role("region", name="Root causes per region")
+    regions.wait_for()
     assert regions.locator("tbody td:first-child").all_inner_texts() == ["SOUTH", "NORTH"]
     page.get_by_label("Region", exact=True).select_option("NORTH")
     page.get_by_role("button", name="Show its root causes").click()
@@ -92,7 +94,8 @@ def test_the_board_s_root_causes_per_region_at_three_widths(page, live_server, l
     for name, size in (("desktop", DESKTOP), ("tablet", TABLET), ("phone", PHONE)):
         page.set_viewport_size(size)
         page.goto(f"{live_server.url}/rollout/?region=NORTH")
-        section = page.locator("section[aria-labelledby='root-causes-title']")
+        page.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")  # the root causes come into view
+        section = page.locator("#root-causes:has(#root-causes-region)")
         section.scroll_into_view_if_needed()
         section.locator(".figure svg.main-svg").first.wait_for()  # the program's Pareto
         drawn_region_figure(page)

@@ -144,7 +144,16 @@ def test_the_rollout_board_shows_the_root_causes_per_wave(wave):
     client = Client()
     client.force_login(make_user(Role.PMO))
     with time_machine.travel(NOW + timedelta(hours=1), tick=False):
-        response = client.get(f"/rollout/?program={wave.program_id}")
+        board = client.get(f"/rollout/?program={wave.program_id}&region=SOUTH")
+        # The part is read when it comes into view (htmx), or shown with the board by its link.
+        part = client.get(f"/rollout/?program={wave.program_id}&region=SOUTH&part=root-causes",
+                          headers={"HX-Request": "true"})
+        response = client.get(f"/rollout/?program={wave.program_id}&part=root-causes")
+    assert f'hx-get="?program={wave.program_id}&amp;region=SOUTH&amp;part=root-causes" hx-trigger="revealed"' in \
+        board.content.decode()
+    assert "root_cause_table" not in board.context
+    fragment = part.content.decode()
+    assert "<html" not in fragment and "Region SOUTH" in fragment and "Resolved cases by root cause" in fragment
     table = response.context["root_cause_table"]
     assert [row[0].text for row in table.rows] == ["North"]
     assert table.rows[0][-1].number == 7
@@ -168,7 +177,7 @@ def test_the_board_counts_each_region_as_hypercare_s_region_page(wave):
     causes = [cause for cause, _label in RootCause.choices]
     with time_machine.travel(NOW, tick=False):
         for region in ("NORTH", "SOUTH"):
-            board = client.get(f"/rollout/?program={wave.program_id}&region={region}").context
+            board = client.get(f"/rollout/?program={wave.program_id}&region={region}&part=root-causes").context
             hypercare = client.get(f"/hypercare/waves/{wave.pk}/regions/{region}/?part=root-causes").context
             shown = board["root_cause_region"]
             assert shown["code"] == region
@@ -195,7 +204,7 @@ def test_a_region_in_two_waves_counts_both_on_the_board(wave):
     client = Client()
     client.force_login(make_user(Role.PMO))
     with time_machine.travel(NOW, tick=False):
-        board = client.get(f"/rollout/?program={wave.program_id}&region=NORTH").context
+        board = client.get(f"/rollout/?program={wave.program_id}&region=NORTH&part=root-causes").context
         pages = [client.get(f"/hypercare/waves/{w.pk}/regions/NORTH/?part=root-causes").context for w in (wave, later)]
     expected = {}
     for page in pages:
@@ -210,12 +219,12 @@ def test_the_board_shows_the_region_with_the_most_first_and_names_a_region_it_ha
     client = Client()
     client.force_login(make_user(Role.PMO))
     with time_machine.travel(NOW, tick=False):
-        first = client.get(f"/rollout/?program={wave.program_id}")
-        unknown = client.get(f"/rollout/?program={wave.program_id}&region=WEST")
+        first = client.get(f"/rollout/?program={wave.program_id}&part=root-causes")
+        unknown = client.get(f"/rollout/?program={wave.program_id}&region=WEST&part=root-causes")
     assert [row[0].text for row in first.context["root_cause_regions"].rows] == ["NORTH", "SOUTH"]
     assert first.context["root_cause_region"]["code"] == "NORTH"
     assert first.context["root_cause_regions"].rows[1][0].url == \
-        f"/rollout/?program={wave.program_id}&region=SOUTH#root-causes-region"
+        f"/rollout/?program={wave.program_id}&region=SOUTH&part=root-causes#root-causes-region"
     assert "root_cause_region_error" not in first.context
     assert unknown.context["root_cause_region_error"].startswith("region: no region “WEST”")
     assert unknown.context["root_cause_region"]["code"] == "NORTH"
@@ -228,7 +237,7 @@ def test_each_region_count_on_the_board_is_the_number_of_cases_its_link_lists(wa
     client.force_login(user)
     checked = 0
     with time_machine.travel(NOW, tick=False):
-        board = client.get(f"/rollout/?program={wave.program_id}").context
+        board = client.get(f"/rollout/?program={wave.program_id}&part=root-causes").context
         for row in board["root_cause_regions"].rows:
             for cell in row[1:]:
                 if cell.url:
@@ -242,7 +251,7 @@ def test_a_regional_manager_sees_only_their_region_on_the_board(wave):
     client = Client()
     client.force_login(make_user(Role.REGIONAL_OPS, region=south))
     with time_machine.travel(NOW, tick=False):
-        board = client.get(f"/rollout/?program={wave.program_id}&region=NORTH").context
+        board = client.get(f"/rollout/?program={wave.program_id}&region=NORTH&part=root-causes").context
     assert _counts(board["root_cause_regions"]) == {"SOUTH": [0, 0, 0, 0, 0, 1, 1]}
     assert board["root_cause_region_choices"] == [("SOUTH", south.name)]
     assert board["root_cause_region"]["code"] == "SOUTH"
