@@ -160,7 +160,7 @@ def register_trail():
     from .models import ApiToken, Channel, Profile
 
     track(get_user_model(), exclude=("last_login", "password", "date_joined"))
-    track(Profile, many=("locations",))
+    track(Profile, exclude=("time_zone",), many=("locations",))  # a person's own time zone is no privilege
     track(ApiToken, exclude=("last_used_at", "key_hash"))
     track(Channel, exclude=("sealed_url",))  # where alerts go: the masked address only
     pre_save.connect(refuse_changes, sender=LogEntry, dispatch_uid="audit-immutable-save")

@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from .env import env_bool, env_int, env_list, env_str
@@ -354,11 +355,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env_int("ALERT_SWEEP_SECONDS", 900),
         "options": {"expires": env_int("ALERT_SWEEP_SECONDS", 900) - 30},
     },
-    # The daily digest of the people who asked for one instead of each alert.
+    # The daily digests due, on every hour: each person's at the hour they chose, in their time zone.
     "controltower-send-alert-digests": {
         "task": "controltower.send_alert_digests",
-        "schedule": env_int("ALERT_DIGEST_SECONDS", 86400),
-        "options": {"expires": env_int("ALERT_DIGEST_SECONDS", 86400) - 60},
+        "schedule": crontab(minute=0),
+        "options": {"expires": 3600 - 60},
     },
 }
 
