@@ -72,6 +72,7 @@ def test_the_pareto_counts_resolved_cases_by_root_cause_largest_first_with_the_c
     figure = json.loads(by_cause.figure)
     assert figure["data"][0]["y"] == [4, 2, 1] and figure["data"][1]["yaxis"] == "y2"
     assert figure["data"][0]["customdata"] == [bar.records_url for bar in by_cause.bars]
+    assert figure["layout"]["yaxis"]["dtick"] == 1  # 4 cases at most: no tick at half a case
 
 
 def test_each_count_is_the_number_of_cases_its_link_lists(wave):
