@@ -86,7 +86,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Who and from where, for the audit trail (an API token's person: controltower.tokens)
-    "auditlog.middleware.AuditlogMiddleware",
+    "controltower.addresses.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -157,11 +157,11 @@ TOKEN_ROTATION_GRACE_HOURS = env_int("TOKEN_ROTATION_GRACE_HOURS", 24)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
-# Behind N reverse proxies (AXES_PROXY_COUNT=1 for one TLS-terminating proxy)
-# the client's address is read from X-Forwarded-For; by default REMOTE_ADDR.
-if env_int("AXES_PROXY_COUNT", 0):
-    AXES_IPWARE_PROXY_COUNT = env_int("AXES_PROXY_COUNT", 0)
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+# The client's address, for the login throttle and the audit trail (controltower.addresses):
+# behind N reverse proxies (AXES_PROXY_COUNT=1 for one TLS-terminating proxy) the Nth from the
+# right of X-Forwarded-For; with none, REMOTE_ADDR only (the header is then the client's word).
+PROXY_COUNT = env_int("AXES_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "controltower.addresses.client_address"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
