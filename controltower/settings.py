@@ -453,6 +453,9 @@ API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 1000)
 API_THROTTLE_RATES = {
     "source": env_str("API_THROTTLE_SOURCE", "600/min"),
     "person": env_str("API_THROTTLE_PERSON", "300/min"),
+    # A webhook has no token: its deliveries are counted by the client's address
+    # (controltower.addresses), signed or not. Shopify retries a 429 later.
+    "webhook": env_str("API_THROTTLE_WEBHOOK", "600/min"),
 }
 for _scope, _rate in API_THROTTLE_RATES.items():
     if _rate.strip().lower() in ("", "none", "off"):
