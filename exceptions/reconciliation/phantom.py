@@ -14,9 +14,11 @@ days vary more than a Poisson's) come from that row's own columns, and
 only the runs unlikely enough to pass at any rank (a chance at most the
 false discovery rate) go on; a position with lines there has them added to
 its row first. The count of positions tested (for the Benjamini-Hochberg
-step-up) joins the summary to the positions with stock without scoring
-them; only the few unlikely runs are joined to their positions and ranked,
-so only the runs unlikely even among that many tests come back.
+step-up) is of the summary rows that pass, less those whose record holds
+no stock (a position that sold with no record at all still counts: the
+test only gets stricter); only the few unlikely runs are joined to their
+positions and ranked, so only the runs unlikely even among that many
+tests come back.
 """
 from __future__ import annotations
 
@@ -77,13 +79,16 @@ def phantom_inventory(now=None) -> list[Finding]:
             GROUP BY location_id, sku_id
             HAVING SUM(sale_days) >= %(min_days)s AND MAX(first_ago) - MIN(last_ago) + 1 >= %(min_span)s
         ), tests AS (
-            -- Every position whose whole days pass, and those the part-days' lines make pass, with stock.
-            SELECT (SELECT COUNT(*) FROM exceptions_positionsales s JOIN inventory_position p
-                        ON p.location_id = s.location_id AND p.sku_id = s.sku_id
-                    WHERE {whole_passes} AND p.available > 0)
-                 + (SELECT COUNT(*) FROM merged m JOIN inventory_position p
+            -- Every position whose whole days pass, and those the part-days' lines make pass, less those
+            -- whose record holds none: a few rows to join where all positions with stock would be millions.
+            SELECT (SELECT COUNT(*) FROM exceptions_positionsales s WHERE {whole_passes})
+                 + (SELECT COUNT(*) FROM merged WHERE whole = 0)
+                 - (SELECT COUNT(*) FROM inventory_position p JOIN exceptions_positionsales s
+                        ON s.location_id = p.location_id AND s.sku_id = p.sku_id
+                    WHERE p.available <= 0 AND {whole_passes})
+                 - (SELECT COUNT(*) FROM merged m JOIN inventory_position p
                         ON p.location_id = m.location_id AND p.sku_id = m.sku_id
-                    WHERE m.whole = 0 AND p.available > 0) AS tests
+                    WHERE m.whole = 0 AND p.available <= 0) AS tests
         ), unlikely AS (
             -- The runs unlikely enough to pass at some rank: a position's whole days alone when it has
             -- no part-day lines (its chance from its own row), else its merged sums.

@@ -47,6 +47,7 @@ from ..models import PositionSalesWindow
 # transaction) is still taken in: the watermark stays before the lines
 # received in the last minute, which the next refresh reads again.
 LATE_COMMIT = timedelta(minutes=1)
+WORK_MEM = "256MB"
 
 
 def window_days(now, lookback):
@@ -71,6 +72,10 @@ def refresh(now, lookback):
     """Bring PositionSales up to the window of a run at `now`; returns how many positions were summed whole."""
     first, last = window_days(now, lookback)
     with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Its sums and the finder's statement hash a million positions or more: PostgreSQL's
+            # default 4 MB per hash would spill them to disk. For the rest of the run's transaction.
+            cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
         window = PositionSalesWindow.objects.first()
         watermark = _watermark(window.watermark if window else 0)
         if window is None or first < window.first_day or last < window.last_day:
@@ -151,24 +156,35 @@ def _take_out(cursor, start, end, first):
 
 def _take_in(cursor, start, end):
     """Add the lines of the days `start` to before `end` (entering the
-    window) to every position's sums but those summed again whole."""
+    window) to every position's sums but those summed again whole: a set of
+    updates for the positions in the summary, then the new ones."""
     if start >= end:
         return
+    days = {"from": db_time(midnight(start)), "to": db_time(midnight(end))}
     daily = _daily_lines().format(lines="inventory_inventoryevent e")
     cursor.execute(
-        f"""INSERT INTO exceptions_positionsales
-                (location_id, sku_id, sale_days, sales, squares, first_day, last_day, last_at)
-            SELECT location_id, sku_id, COUNT(*), SUM(n), SUM(n * n), MIN(day), MAX(day), MAX(last_at)
+        f"""CREATE TEMPORARY TABLE phantom_entering AS
+            SELECT location_id, sku_id, COUNT(*) AS new_days, SUM(n) AS new_sales, SUM(n * n) AS new_squares,
+                   MIN(day) AS new_first_day, MAX(day) AS new_last_day, MAX(last_at) AS new_last_at
             FROM ({daily}) daily
             WHERE NOT EXISTS (SELECT 1 FROM phantom_touched t
                               WHERE t.location_id = daily.location_id AND t.sku_id = daily.sku_id)
-            GROUP BY location_id, sku_id
-            ON CONFLICT (location_id, sku_id) DO UPDATE SET
-                sale_days = exceptions_positionsales.sale_days + excluded.sale_days,
-                sales = exceptions_positionsales.sales + excluded.sales,
-                squares = exceptions_positionsales.squares + excluded.squares,
-                last_day = excluded.last_day, last_at = excluded.last_at""",
-        {"from": db_time(midnight(start)), "to": db_time(midnight(end))})
+            GROUP BY location_id, sku_id""", days)
+    cursor.execute(
+        """UPDATE exceptions_positionsales
+           SET sale_days = sale_days + n.new_days, sales = sales + n.new_sales, squares = squares + n.new_squares,
+               last_day = n.new_last_day, last_at = n.new_last_at
+           FROM phantom_entering n
+           WHERE exceptions_positionsales.location_id = n.location_id
+             AND exceptions_positionsales.sku_id = n.sku_id""")
+    cursor.execute(
+        """INSERT INTO exceptions_positionsales
+               (location_id, sku_id, sale_days, sales, squares, first_day, last_day, last_at)
+           SELECT location_id, sku_id, new_days, new_sales, new_squares, new_first_day, new_last_day, new_last_at
+           FROM phantom_entering n
+           WHERE NOT EXISTS (SELECT 1 FROM exceptions_positionsales s
+                             WHERE s.location_id = n.location_id AND s.sku_id = n.sku_id)""")
+    cursor.execute("DROP TABLE phantom_entering")
 
 
 def _sum_positions(cursor, first, last, lines):
