@@ -14,11 +14,11 @@ days vary more than a Poisson's) come from that row's own columns, and
 only the runs unlikely enough to pass at any rank (a chance at most the
 false discovery rate) go on; a position with lines there has them added to
 its row first. The count of positions tested (for the Benjamini-Hochberg
-step-up) is of the summary rows that pass, less those whose record holds
-no stock (a position that sold with no record at all still counts: the
-test only gets stricter); only the few unlikely runs are joined to their
-positions and ranked, so only the runs unlikely even among that many
-tests come back.
+step-up) is of every position that sold steadily, stock on record or not
+(joining millions of positions to their stock would cost more than the
+rest; each more test only makes the step-up stricter); only the few
+unlikely runs are joined to their positions with stock and ranked, so only
+the runs unlikely even among that many tests come back.
 """
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ import math
 from datetime import timedelta
 from datetime import timezone as dt_timezone
 
+from django.db import connection
 from django.utils import timezone
 
 from controltower.db import aware, days_ago_sql, db_time, seconds_apart_sql, select_rows
@@ -57,38 +58,51 @@ def phantom_inventory(now=None) -> list[Finding]:
     first_ago, last_ago = days_ago_sql("%(now)s", "s.first_day"), days_ago_sql("%(now)s", "s.last_day")
     # A position's whole days pass on their own: with the part-days' lines it passes too (they only add).
     whole_passes = f"s.sale_days >= %(min_days)s AND {first_ago} - {last_ago} + 1 >= %(min_span)s"
+    params = {"now": db_time(now), "start": db_time(start), "first": db_time(midnight(first)),
+              "today": db_time(midnight(last + timedelta(days=1))), "from": db_time(start),
+              "to": db_time(midnight(last + timedelta(days=2))),
+              "min_days": config("phantom_min_sale_days"),
+              "min_span": config("phantom_min_span_days"),
+              "alpha": alpha, "log_alpha": math.log(alpha)}
+    with connection.cursor() as cursor:
+        # Per position, its lines on the part-days: a table of its own, analysed, so the statement
+        # knows they are a million at a large estate and hashes them rather than look each one up.
+        cursor.execute(
+            f"""CREATE TEMPORARY TABLE phantom_edges AS
+                SELECT location_id, sku_id, COUNT(*) AS sale_days, SUM(n) AS sales, SUM(n * n) AS squares,
+                       MAX(ago) AS first_ago, MIN(ago) AS last_ago, MAX(last_at) AS last_at
+                FROM (SELECT e.location_id, e.sku_id, {ago} AS ago, COUNT(*) AS n, MAX(e.occurred_at) AS last_at
+                      FROM inventory_inventoryevent e
+                      WHERE e.type = 'sale' AND ((e.occurred_at > %(start)s AND e.occurred_at < %(first)s)
+                                                 OR (e.occurred_at >= %(today)s AND e.occurred_at <= %(now)s))
+                        AND {not_reversed('e')}
+                      GROUP BY e.location_id, e.sku_id, 3) daily
+                GROUP BY location_id, sku_id""", params)
+        cursor.execute("ANALYZE phantom_edges")
     rows = fetch_rows(
         f"""
-        WITH edges AS (
-            SELECT e.location_id, e.sku_id, {ago} AS ago, COUNT(*) AS n, MAX(e.occurred_at) AS last_at
-            FROM inventory_inventoryevent e
-            WHERE e.type = 'sale' AND ((e.occurred_at > %(start)s AND e.occurred_at < %(first)s)
-                                       OR (e.occurred_at >= %(today)s AND e.occurred_at <= %(now)s))
-              AND {not_reversed('e')}
-            GROUP BY e.location_id, e.sku_id, 3
-        ), merged AS (
-            -- The positions with lines on the part-days: their whole days and those lines.
-            SELECT location_id, sku_id, SUM(sale_days) AS sale_days, SUM(sales) AS sales, SUM(squares) AS squares,
-                   MAX(first_ago) - MIN(last_ago) + 1 AS span, MAX(last_at) AS last_at, MAX(whole) AS whole
-            FROM (SELECT s.location_id, s.sku_id, s.sale_days, s.sales, s.squares, {first_ago} AS first_ago,
-                         {last_ago} AS last_ago, s.last_at, CASE WHEN {whole_passes} THEN 1 ELSE 0 END AS whole
-                  FROM exceptions_positionsales s
-                  WHERE (s.location_id, s.sku_id) IN (SELECT location_id, sku_id FROM edges)
-                  UNION ALL
-                  SELECT location_id, sku_id, 1, n, n * n, ago, ago, last_at, 0 FROM edges) d
-            GROUP BY location_id, sku_id
-            HAVING SUM(sale_days) >= %(min_days)s AND MAX(first_ago) - MIN(last_ago) + 1 >= %(min_span)s
+        WITH merged AS (
+            -- The positions with lines on the part-days: their whole days and those lines. The part-days
+            -- are the look-back's first and last: they widen its span, never narrow it.
+            SELECT m.*, first_ago - last_ago + 1 AS span
+            FROM (SELECT e.location_id, e.sku_id, e.sale_days + COALESCE(s.sale_days, 0) AS sale_days,
+                         e.sales + COALESCE(s.sales, 0) AS sales, e.squares + COALESCE(s.squares, 0) AS squares,
+                         CASE WHEN s.first_day IS NULL OR e.first_ago > {first_ago} THEN e.first_ago
+                              ELSE {first_ago} END AS first_ago,
+                         CASE WHEN s.last_day IS NULL OR e.last_ago < {last_ago} THEN e.last_ago
+                              ELSE {last_ago} END AS last_ago,
+                         CASE WHEN s.last_at IS NULL OR e.last_at > s.last_at THEN e.last_at
+                              ELSE s.last_at END AS last_at,
+                         CASE WHEN s.sale_days IS NOT NULL AND {whole_passes} THEN 1 ELSE 0 END AS whole
+                  FROM phantom_edges e LEFT JOIN exceptions_positionsales s
+                      ON s.location_id = e.location_id AND s.sku_id = e.sku_id) m
+            WHERE sale_days >= %(min_days)s AND first_ago - last_ago + 1 >= %(min_span)s
         ), tests AS (
-            -- Every position whose whole days pass, and those the part-days' lines make pass, less those
-            -- whose record holds none: a few rows to join where all positions with stock would be millions.
+            -- Every position whose whole days pass, and those the part-days' lines make pass, stock on
+            -- record or not: counting millions of positions with stock would join them all, and each
+            -- more test only makes the step-up stricter.
             SELECT (SELECT COUNT(*) FROM exceptions_positionsales s WHERE {whole_passes})
-                 + (SELECT COUNT(*) FROM merged WHERE whole = 0)
-                 - (SELECT COUNT(*) FROM inventory_position p JOIN exceptions_positionsales s
-                        ON s.location_id = p.location_id AND s.sku_id = p.sku_id
-                    WHERE p.available <= 0 AND {whole_passes})
-                 - (SELECT COUNT(*) FROM merged m JOIN inventory_position p
-                        ON p.location_id = m.location_id AND p.sku_id = m.sku_id
-                    WHERE m.whole = 0 AND p.available <= 0) AS tests
+                 + (SELECT COUNT(*) FROM merged WHERE whole = 0) AS tests
         ), unlikely AS (
             -- The runs unlikely enough to pass at some rank: a position's whole days alone when it has
             -- no part-day lines (its chance from its own row), else its merged sums.
@@ -96,7 +110,8 @@ def phantom_inventory(now=None) -> list[Finding]:
                                     f"{first_ago} - {last_ago} + 1 AS span, s.last_at "
                                     f"FROM exceptions_positionsales s WHERE {whole_passes}")}) w
             WHERE log_p <= %(log_alpha)s
-              AND NOT EXISTS (SELECT 1 FROM edges e WHERE e.location_id = w.location_id AND e.sku_id = w.sku_id)
+              AND NOT EXISTS (SELECT 1 FROM phantom_edges e
+                              WHERE e.location_id = w.location_id AND e.sku_id = w.sku_id)
             UNION ALL
             SELECT * FROM ({_scored("SELECT location_id, sku_id, sale_days, sales, squares, span, last_at "
                                     "FROM merged")}) m
@@ -119,13 +134,10 @@ def phantom_inventory(now=None) -> list[Finding]:
         WHERE x.p_rank <= x.rejected
         ORDER BY x.p_rank
         """,
-        {"now": db_time(now), "start": db_time(start), "first": db_time(midnight(first)),
-         "today": db_time(midnight(last + timedelta(days=1))), "from": db_time(start),
-         "to": db_time(midnight(last + timedelta(days=2))),
-         "min_days": config("phantom_min_sale_days"),
-         "min_span": config("phantom_min_span_days"),
-         "alpha": alpha, "log_alpha": math.log(alpha)},
+        params,
     )
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE phantom_edges")
     series, latest = _daily_sales(rows, now, start, lookback), _latest_sales(rows)
     return [_finding(row, series.get((row["location_id"], row["sku_id"]), {}),
                      latest.get((row["location_id"], row["sku_id"])), now, lookback, alpha)

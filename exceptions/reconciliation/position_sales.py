@@ -118,7 +118,13 @@ def _touched(cursor, watermark, first, last):
              AND occurred_at >= %(from)s AND occurred_at < %(to)s""",
         {"watermark": watermark, "from": db_time(midnight(first)),
          "to": db_time(midnight(last + timedelta(days=1)))})
-    cursor.execute("ANALYZE phantom_touched")
+    _analyse(cursor, "phantom_touched")
+
+
+def _analyse(cursor, table):
+    """Statistics for a temporary table, so PostgreSQL hashes a million
+    positions rather than look each one up (it guesses a few thousand)."""
+    cursor.execute(f"ANALYZE {table}")
 
 
 def _daily_lines(alias="e"):
@@ -142,15 +148,18 @@ def _take_out(cursor, start, end, first):
     days = {"from": db_time(midnight(start)), "to": db_time(midnight(end))}
     daily = _daily_lines().format(lines="inventory_inventoryevent e")
     cursor.execute(
-        f"""UPDATE exceptions_positionsales
-            SET sale_days = sale_days - o.gone_days, sales = sales - o.gone_sales,
-                squares = squares - o.gone_squares, first_day = %(first)s
-            FROM (SELECT location_id, sku_id, COUNT(*) AS gone_days, SUM(n) AS gone_sales,
-                         SUM(n * n) AS gone_squares
-                  FROM ({daily}) daily GROUP BY location_id, sku_id) o
-            WHERE exceptions_positionsales.location_id = o.location_id
-              AND exceptions_positionsales.sku_id = o.sku_id""",
-        {**days, "first": first})
+        f"""CREATE TEMPORARY TABLE phantom_leaving AS
+            SELECT location_id, sku_id, COUNT(*) AS gone_days, SUM(n) AS gone_sales, SUM(n * n) AS gone_squares
+            FROM ({daily}) daily GROUP BY location_id, sku_id""", days)
+    _analyse(cursor, "phantom_leaving")
+    cursor.execute(
+        """UPDATE exceptions_positionsales
+           SET sale_days = sale_days - o.gone_days, sales = sales - o.gone_sales,
+               squares = squares - o.gone_squares, first_day = %s
+           FROM phantom_leaving o
+           WHERE exceptions_positionsales.location_id = o.location_id
+             AND exceptions_positionsales.sku_id = o.sku_id""", [first])
+    cursor.execute("DROP TABLE phantom_leaving")
     cursor.execute("DELETE FROM exceptions_positionsales WHERE sale_days = 0")
 
 
@@ -170,6 +179,7 @@ def _take_in(cursor, start, end):
             WHERE NOT EXISTS (SELECT 1 FROM phantom_touched t
                               WHERE t.location_id = daily.location_id AND t.sku_id = daily.sku_id)
             GROUP BY location_id, sku_id""", days)
+    _analyse(cursor, "phantom_entering")
     cursor.execute(
         """UPDATE exceptions_positionsales
            SET sale_days = sale_days + n.new_days, sales = sales + n.new_sales, squares = squares + n.new_squares,

@@ -77,7 +77,8 @@ def test_a_steady_seller_that_stopped_selling_with_stock_on_record_is_phantom(de
     why = case.details["anomaly"]
     numbers = why["numbers"]
     # 29 sales on the 29 days from the first to the last: 1 a day, no spread: Poisson.
-    assert numbers["rate_per_day"] == 1.0 and numbers["model"] == "poisson" and numbers["tests"] == 2
+    # Tested: STOPPED, SLOW and EMPTY, which sold as steadily (counted, stock or not: only stricter).
+    assert numbers["rate_per_day"] == 1.0 and numbers["model"] == "poisson" and numbers["tests"] == 3
     assert numbers["gap_days"] == 12.0 and numbers["log_p"] == -12.0
     assert why["observed"].startswith("No sale for 12.0 days") and "14 on record" in why["observed"]
     assert "1 in 162,755 chance" in why["score"]
