@@ -42,8 +42,8 @@ from .common import anomaly, chance_words, config, fetch_rows, money, severity_f
 def phantom_inventory(now=None) -> list[Finding]:
     """Positions with stock whose run without a sale is too long for their
     sales rate, at the false discovery rate RECONCILIATION
-    phantom_false_discovery_rate over the positions tested: those with
-    stock that sold steadily, on at least phantom_min_sale_days days of the
+    phantom_false_discovery_rate over the positions tested: those that
+    sold steadily (stock on record or not), on at least phantom_min_sale_days days of the
     last phantom_lookback_days, its first and last sale at least
     phantom_min_span_days apart. The rate is of sale lines a day, from the
     position's first to its last sale day in the look-back (a span that
