@@ -40,7 +40,7 @@ from exceptions.services.adjustments import approve_adjustment, reject_adjustmen
 PICKED_UP_AFTER = (2, 3, 3, 4, 5, 7, 9)  # days after opening, drawn per case
 LEFT_TO_THE_TOWER = 0.25  # the share of cases nobody picks up
 FINANCE_DAYS = 5  # finance decides an adjustment after it waited this long (a working week)
-REJECTED_EVERY = 4  # finance rejects one decision in four
+REJECTED_EVERY = 4  # finance rejects one decision in four (the second, the sixth, ...)
 REJECTION = "Count it again first: the last count of the store found most of this stock."
 
 R, A = RootCause, AdjustmentReason
@@ -70,7 +70,9 @@ class Casework:
         self.people = None
 
     def day_closed(self, days_done):
-        at = min(self.start + timedelta(days=days_done), self.until)
+        at = self.start + timedelta(days=days_done)
+        if at >= self.until:
+            return  # the day the load cut short has not closed
         if self.people is None:
             self.logins()
             self.people = _people()
@@ -126,7 +128,7 @@ class Casework:
         finance = self.people["finance"]
         for adjustment in waiting:
             self.decided += 1
-            if self.decided % REJECTED_EVERY == 0:
+            if self.decided % REJECTED_EVERY == 2:
                 reject_adjustment(adjustment, finance, f"{REJECTION} (demo)", at=at)
             else:
                 approve_adjustment(adjustment, finance, at=at)
