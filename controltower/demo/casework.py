@@ -19,6 +19,11 @@ planner (stock control) those of the stores left:
   decides it FINANCE_DAYS later: approves it (the case resolves, or goes on)
   or, one in four, rejects it with its reason; the latest still wait.
 
+The pilot's store managers also report what the tills, labels and
+scanners do wrong (REPORTED: issues people raise, with their category and
+severity), each worked and resolved days later with its root cause, the
+last ones still open at the load, as in a hypercare's first weeks.
+
 A case whose condition comes back (a later count still off) reopens, as it
 would. Deterministic (its own seeded random); every action happens at the
 day's close, never at the wall clock's time.
@@ -36,6 +41,7 @@ from exceptions.findings import CaseKind
 from exceptions.models import AdjustmentReason, Case, CorrectiveAdjustment, ResolutionCode, RootCause
 from exceptions.services.actions import resolve
 from exceptions.services.adjustments import approve_adjustment, reject_adjustment, request_adjustment
+from exceptions.services.reported import Category, report_issue
 
 PICKED_UP_AFTER = (2, 3, 3, 4, 5, 7, 9)  # days after opening, drawn per case
 LEFT_TO_THE_TOWER = 0.25  # the share of cases nobody picks up
@@ -55,6 +61,41 @@ CORRECTED = {
                                         "Returns past their disposition time checked: not resaleable, written off."),
 }
 
+C, F = Category, ResolutionCode
+# Issues people report: (day of the run, from its end when negative (-1 is the day the load cuts
+# short: nothing is reported on it); who; store; category; severity;
+# what happened; None for still open, else (days later, resolution, root cause, note)).
+REPORTED = [
+    (1, "manager.berlin", "SIMN001", C.POS, 2,
+     "The new tills refuse the barcodes of weighed produce: cashiers key the prices in by hand.",
+     (2, F.MASTER_DATA_FIXED, R.MASTER_DATA, "Scale barcodes (prefix 2) added to the item master's rules.")),
+    (3, "manager.berlin", "SIMN002", C.TRAINING, 3,
+     "Two cashiers of the late shift cannot take back an item without its receipt on the new till.",
+     (3, F.PROCESS_FOLLOWED_UP, R.TRAINING, "Receipt-less returns shown again to the late shift.")),
+    (5, "manager.berlin", "SIMN001", C.PRICING, 2,
+     "The beverages promotion rings up at full price while the shelf labels show the offer.",
+     (1, F.MASTER_DATA_FIXED, R.MASTER_DATA, "The promotion's stores list sent again to the new tills.")),
+    (8, "manager.berlin", "SIMN002", C.HARDWARE, 3,
+     "Handheld scanner 2 loses the Wi-Fi in the back store: counts are typed in afterwards.",
+     (4, F.PROCESS_FOLLOWED_UP, R.SYSTEM_DEFECT, "Access point added in the back store.")),
+    (12, "manager.paris", "SIMS001", C.ITEM_MASTER, 3,
+     "Water arrives in packs of 6 but the receiving screen expects packs of 12.",
+     (2, F.MASTER_DATA_FIXED, R.MASTER_DATA, "Case pack corrected in the item master.")),
+    (17, "manager.berlin", "SIMN001", C.POS, 2,
+     "Sunday's till totals did not reach head office.",
+     (3, F.EVENT_REPLAYED, R.INTEGRATION_DELAY, "The till log of Sunday sent again.")),
+    (23, "manager.berlin", "SIMN002", C.TRAINING, 4,
+     "New staff cannot find the count tasks on the handheld.",
+     (2, F.PROCESS_FOLLOWED_UP, R.TRAINING, "Count tasks walked through with the new staff.")),
+    (-4, "manager.paris", "SIMS002", C.ECOMMERCE, 3,
+     "Click-and-collect orders show as ready for pickup before they are picked.", None),
+    (-3, "manager.berlin", "SIMN002", C.PRICING, 2,
+     "Reduced-to-clear labels scan at full price.", None),
+    (-2, "manager.berlin", "SIMN001", C.POS, 1,
+     "The tills freeze for a minute after every card payment since the morning's update.", None),
+]
+REPORTED_AT = timedelta(hours=10, minutes=20)  # into the day: a morning's report
+
 
 class Casework:
     """`day_closed(days_done)` is the simulator's `progress`: the people's work at the close of each day.
@@ -68,6 +109,7 @@ class Casework:
         self.picked_up = {}  # case id -> when it is worked (None: left to the tower)
         self.decided = 0
         self.people = None
+        self.reported = {}  # day index to resolve on -> [(case, resolution)]
 
     def day_closed(self, days_done):
         at = self.start + timedelta(days=days_done)
@@ -80,6 +122,26 @@ class Casework:
         learned = days_done / self.days
         for case in self.due(at):
             self.work(case, at, learned)
+        self.report(days_done - 1, at)
+
+    def report(self, day, at):
+        """The issues reported on `day` (its index in the run), and those resolved at its close `at`."""
+        for case, (_after, code, cause, note) in self.reported.pop(day, []):
+            try:
+                resolve(case, self.people[case.details["reported_by"]], code, cause, note=f"{note} (demo)", at=at)
+            except (ValidationError, PermissionDenied):
+                pass  # the case moved on meanwhile
+        for when, username, store, category, severity, description, resolution in REPORTED:
+            if (when if when >= 0 else self.days + when) != day or username not in self.people:
+                continue
+            try:
+                case = report_issue(self.people[username], location_code=store, category=category,
+                                    description=description, severity=severity,
+                                    now=at - timedelta(days=1) + REPORTED_AT)
+            except ValidationError:
+                continue  # a smaller estate without this store
+            if resolution is not None:
+                self.reported.setdefault(day + resolution[0], []).append((case, resolution))
 
     def due(self, at):
         """The active cases of the kinds they work whose turn has come at `at`, in id order."""
