@@ -19,8 +19,8 @@ planner (stock control) those of the stores left:
   decides it FINANCE_DAYS later: approves it (the case resolves, or goes on)
   or, one in four, rejects it with its reason; the latest still wait.
 
-The pilot's store managers also report what the tills, labels and
-scanners do wrong (REPORTED: issues people raise, with their category and
+The store managers also report what the tills, labels and scanners do
+wrong, at the pilot's stores mostly (REPORTED: issues people raise, with their category and
 severity), each worked and resolved days later with its root cause, the
 last ones still open at the load, as in a hypercare's first weeks.
 
@@ -69,13 +69,13 @@ REPORTED = [
     (1, "manager.berlin", "SIMN001", C.POS, 2,
      "The new tills refuse the barcodes of weighed produce: cashiers key the prices in by hand.",
      (2, F.MASTER_DATA_FIXED, R.MASTER_DATA, "Scale barcodes (prefix 2) added to the item master's rules.")),
-    (3, "manager.berlin", "SIMN002", C.TRAINING, 3,
+    (3, "manager.paris", "SIMS001", C.TRAINING, 3,
      "Two cashiers of the late shift cannot take back an item without its receipt on the new till.",
      (3, F.PROCESS_FOLLOWED_UP, R.TRAINING, "Receipt-less returns shown again to the late shift.")),
     (5, "manager.berlin", "SIMN001", C.PRICING, 2,
      "The beverages promotion rings up at full price while the shelf labels show the offer.",
      (1, F.MASTER_DATA_FIXED, R.MASTER_DATA, "The promotion's stores list sent again to the new tills.")),
-    (8, "manager.berlin", "SIMN002", C.HARDWARE, 3,
+    (8, "manager.paris", "SIMS001", C.HARDWARE, 3,
      "Handheld scanner 2 loses the Wi-Fi in the back store: counts are typed in afterwards.",
      (4, F.PROCESS_FOLLOWED_UP, R.SYSTEM_DEFECT, "Access point added in the back store.")),
     (12, "manager.paris", "SIMS001", C.ITEM_MASTER, 3,
@@ -84,12 +84,12 @@ REPORTED = [
     (17, "manager.berlin", "SIMN001", C.POS, 2,
      "Sunday's till totals did not reach head office.",
      (3, F.EVENT_REPLAYED, R.INTEGRATION_DELAY, "The till log of Sunday sent again.")),
-    (23, "manager.berlin", "SIMN002", C.TRAINING, 4,
+    (23, "manager.paris", "SIMS001", C.TRAINING, 4,
      "New staff cannot find the count tasks on the handheld.",
      (2, F.PROCESS_FOLLOWED_UP, R.TRAINING, "Count tasks walked through with the new staff.")),
     (-4, "manager.paris", "SIMS002", C.ECOMMERCE, 3,
      "Click-and-collect orders show as ready for pickup before they are picked.", None),
-    (-3, "manager.berlin", "SIMN002", C.PRICING, 2,
+    (-3, "manager.paris", "SIMS001", C.PRICING, 2,
      "Reduced-to-clear labels scan at full price.", None),
     (-2, "manager.berlin", "SIMN001", C.POS, 1,
      "The tills freeze for a minute after every card payment since the morning's update.", None),

@@ -4,15 +4,17 @@ approvals waiting and decided, every action on the simulated clock before
 the load. Built here at a few stores over two weeks, with the approval
 threshold `make demo` runs with."""
 from datetime import datetime, timedelta
+from pathlib import Path
 from datetime import timezone as dt_timezone
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.db import transaction
 from django.test import override_settings
 
 from controltower.demo.retailer import DemoReport
-from controltower.demo.simulated import load_simulated
+from controltower.demo.simulated import APPROVAL_THRESHOLD, load_simulated
 from controltower.metrics import Scope, Window, measure
 from exceptions import pareto
 from exceptions.models import Case, CaseHistory, CorrectiveAdjustment
@@ -23,7 +25,7 @@ pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 5, 14, 15, 30, tzinfo=dt_timezone.utc)
 DIMS = {"stores": 9, "skus": 20, "days": 21}
 S = CorrectiveAdjustment.Status
-DEMO_APPROVAL_THRESHOLD = Decimal("50.00")  # as `make demo` runs (Makefile)
+DEMO_APPROVAL_THRESHOLD = Decimal(APPROVAL_THRESHOLD)  # as `make demo` runs (Makefile)
 
 
 def load():
@@ -111,3 +113,8 @@ def test_the_pilots_people_report_issues_worked_and_resolved_with_root_causes_th
     store = Location.objects.get(code="SIMN001")
     reading = measure("open_reported_sev12", Scope.of(locations=[store.pk]), Window(NOW - timedelta(days=1), NOW)).reading
     assert reading.value >= 1
+
+
+def test_the_makefile_runs_the_demo_with_the_demos_approval_threshold():
+    makefile = (Path(settings.BASE_DIR) / "Makefile").read_text()
+    assert f"demo demo-data: export CASE_ADJUSTMENT_APPROVAL_THRESHOLD = {APPROVAL_THRESHOLD}\n" in makefile
