@@ -103,9 +103,10 @@ class GroundTruth:
         return rate > 0 and self.rng.random() < rate
 
     def record(self, kind, at, location="", sku="", source="", reference="", **details):
-        self.pending.append(InjectedFault(
-            simulation=self.simulation, kind=kind, location=location, sku=sku, source=source,
-            reference=reference[:128], occurred_at=at, details=details))
+        fault = InjectedFault(simulation=self.simulation, kind=kind, location=location, sku=sku, source=source,
+                              reference=reference[:128], occurred_at=at, details=details)
+        self.pending.append(fault)
+        return fault  # its details may still grow until the day's flush
 
     def flush(self):
         InjectedFault.objects.bulk_create(self.pending, batch_size=1000)

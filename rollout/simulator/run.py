@@ -73,17 +73,20 @@ def simulate(stores, skus, days, seed, rates, start=START, progress=None, until=
 
 def _settle_absorbed(simulation, story, wire):
     """The faults the tower should absorb without a case keep what it should
-    have made of them: the book's available at their pair (late replays), the
-    answer to the key sent twice (same-key duplicates). A late replay at a
-    pair whose record another fault moved (a replay under a new key, a case
-    pack as one unit, a reservation never released) cannot be told apart
-    from it: it is marked confounded, and not scored."""
+    have made of them: the book's available at each pair an offline window's
+    lines touched (late replays), the answer to the key sent twice
+    (same-key duplicates). A pair whose record another fault moved (a
+    replay under a new key, a case pack as one unit, a reservation never
+    released) cannot be told apart from it: it is listed as confounded and
+    not scored; a window whose every pair is confounded is not scored."""
     faults = InjectedFault.objects.filter(simulation=simulation)
     moved = set(faults.filter(kind__in=RECORD_MOVING).values_list("location", "sku"))
     for fault in faults.filter(kind__in=("late_replay", "same_key_duplicate")):
         if fault.kind == "late_replay":
-            fault.details["book"] = story.book[(fault.location, fault.sku)]
-            fault.details["confounded"] = (fault.location, fault.sku) in moved
+            skus = fault.details["skus"]
+            fault.details["book"] = {sku: story.book[(fault.location, sku)] for sku in skus}
+            fault.details["confounded_skus"] = [sku for sku in skus if (fault.location, sku) in moved]
+            fault.details["confounded"] = bool(skus) and len(fault.details["confounded_skus"]) == len(skus)
         else:
             fault.details["answer"] = wire.keyed_answers.get((fault.source, fault.reference), "")
         fault.save(update_fields=["details"])

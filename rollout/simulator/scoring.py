@@ -5,10 +5,11 @@ clock), each case (open or already cleared) matched with the ground truth.
 Per fault kind: injected, found, recall against its target. A fault is
 found when a case of a kind that catches it carries its keys (location,
 SKU, source, reference as the fault names them); a fault the tower should
-absorb without a case (a late replay, a key sent twice) is found when the
-tower did: the position at its pair equals what the retailer's books say,
-or the resend was answered as a duplicate (a late replay at a pair whose
-record another fault moved cannot be told apart from it: counted as
+absorb without a case (a till's offline window replayed late, a key sent
+twice) is found when the tower did: the position at each pair the window's
+lines touched equals what the retailer's books say, or the resend was
+answered as a duplicate (a pair whose record another fault moved cannot be
+told apart from it: left out, and a window of such pairs only counted as
 confounded, not scored). A case matching no fault (not
 even as a side effect at a fault's location and SKU, or of its source) is
 a false case.
@@ -34,7 +35,7 @@ class KindScore:
     nature: str
     injected: int = 0
     found: int = 0
-    confounded: int = 0  # late replays at a pair another fault moved: not scored
+    confounded: int = 0  # offline windows whose every pair another fault moved: not scored
 
     @property
     def recall(self):
@@ -142,7 +143,10 @@ def side_effect(fault, case):
     source when the case names no location, or about the business document
     it repeated."""
     if case.location and fault.location and case.location == fault.location:
-        # A store-wide fault explains any case at its store; a pair's fault only cases at its pair.
+        # A store-wide fault explains any case at its store; a pair's fault only cases at its
+        # pair; an offline window cases at the pairs its lines touched.
+        if "skus" in fault.details:
+            return case.sku in fault.details["skus"]
         return not fault.sku or case.sku == fault.sku
     if not case.location and case.sku and fault.sku == case.sku:
         return True
@@ -160,10 +164,13 @@ def mentions(text, reference):
 
 def absorbed(fault, positions):
     """A key sent twice is absorbed when the tower answered "duplicate"; a
-    late replay when the position at its pair is what the books say."""
+    till's offline window when the position at every pair its lines touched
+    (but those another fault moved) is what the books say."""
     if fault.kind == "same_key_duplicate":
         return fault.details.get("answer") == "duplicate"
-    return positions.get((fault.location, fault.sku)) == fault.details.get("book")
+    confounded = set(fault.details["confounded_skus"])
+    return all(positions.get((fault.location, sku)) == book
+               for sku, book in fault.details["book"].items() if sku not in confounded)
 
 
 def score(simulation=None) -> Score:

@@ -62,6 +62,7 @@ class Story(Logistics):
         self.n = 0  # a counter for transaction ids
         self.late = {}  # store -> (from, until, received_at): a till offline
         self.late_skus = defaultdict(list)  # store -> SKUs its offline till sold
+        self.offline_fault = {}  # store -> the late_replay fault of its latest offline window
         self.shrinking = {}  # store -> its shrinking items
         self.fraud = {}  # store -> cashier
         self.on_order = set()
@@ -86,14 +87,13 @@ class Story(Logistics):
         offline till's replay (the wire holds a silent feed's day). Faults of
         a message: the same key sent twice, the same content under a new key."""
         received_at = pushed_at(occurred_at, PUSH[source])
-        late = self.late.get(raw.get("location")) if feed == "till" else None
+        store = raw.get("location")
+        late = self.late.get(store) if feed == "till" else None
         if late and late[0] <= occurred_at < late[1]:
             received_at = max(received_at, late[2])
             if raw.get("type") == "sale":
-                self.late_skus[raw["location"]].append(raw["sku"])
-            self.truth.record("late_replay", occurred_at, location=raw["location"], sku=raw.get("sku", ""),
-                              source=source, reference=key_of(feed, raw),
-                              received_at=received_at.isoformat())
+                self.late_skus[store].append(raw["sku"])
+            self._offline_line(store, source, raw, occurred_at, received_at)
         self.wire.put(received_at, source, feed, raw)
         if not resend_ok or feed == "steps":
             return
@@ -110,6 +110,20 @@ class Story(Logistics):
                               sku=raw.get("sku", ""), source=source, reference=key_of(feed, again),
                               business_reference=raw.get("reference", ""),
                               format="poslog" if key_of(feed, again) != again["transaction_id"] else "events")
+
+    def _offline_line(self, store, source, raw, occurred_at, received_at):
+        """One fault per offline window (the store-day the rate is per), recorded with its first
+        line: the pairs its lines touched, which the tower must end up holding as the books do."""
+        fault = self.offline_fault.get(store)
+        if fault is None or fault.details["until"] != self.late[store][1].isoformat():
+            fault = self.truth.record(
+                "late_replay", occurred_at, location=store, source=source,
+                reference=f"offline-{store}-{self.late[store][0]:%Y%m%d%H}", skus=[], lines=0,
+                until=self.late[store][1].isoformat(), received_at=received_at.isoformat())
+            self.offline_fault[store] = fault
+        fault.details["lines"] += 1
+        if raw.get("sku") and raw["sku"] not in fault.details["skus"]:
+            fault.details["skus"].append(raw["sku"])
 
     def till(self, store, occurred_at):
         """The till source of a sale at `store`: the coexistence store has both."""

@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
+from django.db.models import F
 
 from inventory.models import (
     SKU,
@@ -207,3 +208,24 @@ def test_the_command_runs_scores_and_prints_a_summary():
         call_command("simulate", stores=2, skus=8, days=2, stdout=StringIO())
     with pytest.raises(CommandError, match="KIND=RATE"):
         call_command("simulate", faults="nonsense", stdout=StringIO())
+
+
+def test_a_late_replay_is_one_fault_per_offline_window_with_the_pairs_its_lines_touched(faulted_run):
+    windows = list(InjectedFault.objects.filter(kind="late_replay"))
+    days, stores = 10, 4
+    assert windows and len(windows) <= days * stores  # at most one a store-day, the rate's opportunity
+    assert len({fault.reference for fault in windows}) == len(windows)
+    replayed = 0
+    for fault in windows:
+        assert fault.details["lines"] >= len(fault.details["skus"]) >= 1
+        assert set(fault.details["book"]) == set(fault.details["skus"])
+        # The ledger's lines of the window, received hours late, are at the pairs it names.
+        late = InventoryEvent.objects.filter(
+            location__code=fault.location, occurred_at__gte=fault.occurred_at, occurred_at__lt=fault.details["until"],
+            received_at__gte=F("occurred_at") + timedelta(hours=5))
+        assert set(late.values_list("sku__code", flat=True)) <= set(fault.details["skus"])
+        replayed += late.count()
+    assert replayed
+    result = {kind.kind: kind for kind in faulted_run.kinds}["late_replay"]
+    assert result.injected + result.confounded == len(windows)
+    assert result.found == result.injected
