@@ -510,10 +510,11 @@ RECONCILIATION = {
     # last N days, only when it sold steadily (on at least M of them, its
     # first and last sale at least S days apart: two weeks hold every
     # weekday twice, and a seller four weeks old whose shelf emptied a week
-    # ago passes), and flagged at a false discovery rate over every
-    # position tested (Benjamini-Hochberg).
+    # ago passes; 12 days of sales, as 8 can be a slow seller's lucky
+    # fortnight, its rate overstated twice over), and flagged at a false
+    # discovery rate over every position tested (Benjamini-Hochberg).
     "phantom_lookback_days": env_int("RECONCILE_PHANTOM_LOOKBACK_DAYS", 56),
-    "phantom_min_sale_days": max(2, env_int("RECONCILE_PHANTOM_MIN_SALE_DAYS", 8)),
+    "phantom_min_sale_days": max(2, env_int("RECONCILE_PHANTOM_MIN_SALE_DAYS", 12)),
     "phantom_min_span_days": env_int("RECONCILE_PHANTOM_MIN_SPAN_DAYS", 14),
     "phantom_false_discovery_rate": float(env_str("RECONCILE_PHANTOM_FDR", "0.01")),
     # Adjustments per store and refunds per cashier: the last N weeks against

@@ -61,7 +61,7 @@ def test_a_steady_seller_that_stopped_selling_with_stock_on_record_is_phantom(de
     store = LocationFactory(code="S001", region=region)
     stopped, slow, empty = SKUFactory(code="STOPPED"), SKUFactory(code="SLOW"), SKUFactory(code="EMPTY")
     lines(till, store, stopped, range(12, 41))  # daily for 29 days, then nothing for 12
-    lines(till, store, slow, range(6, 50, 5))  # every 5 days: 6 days without a sale is normal
+    lines(till, store, slow, range(6, 50, 3))  # every 3 days: 6 days without a sale is normal
     lines(till, store, SKUFactory(code="BURST"), range(20, 30))  # 10 days in a row: not steady, not tested
     lines(till, store, empty, range(12, 41))  # stopped, but nothing on record: nothing to chase
     Position.objects.create(location=store, sku=SKU.objects.get(code="BURST"), available=5)
