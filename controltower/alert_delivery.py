@@ -1,17 +1,21 @@
 """Sending alerts (controltower.alerts records them): one delivery to one
 channel through Apprise, never twice; the sweep of those left unsent; the
-daily digests. The Celery tasks (controltower.alert_tasks) call these."""
+daily digests, each person's at their hour. The Celery tasks
+(controltower.alert_tasks) call these."""
 import logging
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import apprise
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from .locks import try_hold
-from .models import Alert, AlertPreference, Channel, Delivery
+from .models import Alert, AlertPreference, Channel, Delivery, Profile
 from .sealing import unseal
+from .when import day
 
 log = logging.getLogger(__name__)
 
@@ -71,23 +75,48 @@ def send_unsent(now=None):
     return sent
 
 
+def zone_of_person(user):
+    """The time zone `user` reads their day in: their profile's, else the tower's TIME_ZONE."""
+    profile = Profile.objects.filter(user=user).first()
+    return ZoneInfo((profile and profile.time_zone) or settings.TIME_ZONE)
+
+
+def digest_day(hour, zone, now):
+    """The day whose digest is due at `now` for a digest at `hour` in `zone`:
+    today once that hour has begun there, else yesterday. Read on the local
+    clock, so a day of 23 or 25 hours (a DST change) still has one."""
+    local = now.astimezone(zone)
+    return local.date() if local.hour >= hour else local.date() - timedelta(days=1)
+
+
 def digests(now=None):
-    """One digest alert per person on the daily digest with alerts not yet
-    carried: the alerts in one message, a delivery per channel. Returns the
-    new deliveries' ids, for the caller to send."""
+    """The digests due at `now`: for each person on the daily digest whose
+    day's digest was not made yet (a day missed while no worker ran is made
+    now), one digest alert of the alerts not yet carried, a delivery per
+    channel. A day's digest is made once, whatever runs at the same time or
+    again. Returns the new deliveries' ids, for the caller to send."""
     now = now or timezone.now()
     made = []
     for preference in AlertPreference.objects.filter(daily_digest=True).select_related("user"):
         user = preference.user
-        waiting = list(Alert.objects.filter(user=user, digest__isnull=True, deliveries__isnull=True)
-                       .exclude(key__startswith="digest:").order_by("created_at"))
-        if not waiting:
-            continue
-        lines = [f"- {alert.subject}" + (f" ({alert.link})" if alert.link else "") for alert in waiting]
+        due = digest_day(preference.digest_hour, zone_of_person(user), now)
         with transaction.atomic():
+            # The claim: of two workers, or a run and its rerun, one moves the day on; the other finds it moved.
+            claimed = (AlertPreference.objects.filter(pk=preference.pk)
+                       .filter(Q(last_digest_on__isnull=True) | Q(last_digest_on__lt=due))
+                       .update(last_digest_on=due))
+            if not claimed:
+                continue
+            waiting = list(Alert.objects.filter(user=user, digest__isnull=True, deliveries__isnull=True,
+                                                created_at__lte=now)
+                           .exclude(key__startswith="digest:").order_by("created_at"))
+            if not waiting:
+                continue
+            lines = [f"- {alert.subject}" + (f" ({alert.link})" if alert.link else "") for alert in waiting]
             digest = Alert.objects.create(
-                user=user, key=f"digest:{now:%Y-%m-%dT%H:%M}", created_at=now,
-                subject=f"[Control Tower] Your daily digest: {len(waiting)} alert{'s' if len(waiting) > 1 else ''}",
+                user=user, key=f"digest:{due.isoformat()}", created_at=now,
+                subject=f"[Control Tower] Your daily digest of {day(due)}: "
+                        f"{len(waiting)} alert{'s' if len(waiting) > 1 else ''}",
                 body="\n".join(lines))
             Alert.objects.filter(pk__in=[alert.pk for alert in waiting]).update(digest=digest)
             made += [Delivery.objects.create(alert=digest, channel=channel, created_at=now).pk

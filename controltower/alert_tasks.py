@@ -21,6 +21,7 @@ def send_unsent_alerts():
     return {"sent": alert_delivery.send_unsent()}
 
 
+# Beat runs it every hour: each person's digest goes at the first run from their hour.
 @tower_task("controltower.send_alert_digests", soft_time_limit=240, time_limit=270)
 def send_alert_digests():
     made = alert_delivery.digests()

@@ -90,7 +90,8 @@ def document_limits(result, generator, request, public):
 
     too_large = {"description": f"The body is over {settings.API_MAX_BODY_BYTES:,} bytes (API_MAX_BODY_BYTES)."}
     throttled = {
-        "description": "Too many requests for this token (API_THROTTLE_RATES); wait Retry-After seconds.",
+        "description": "Too many requests for this token, or from this address for a webhook (API_THROTTLE_RATES); "
+                       "wait Retry-After seconds.",
         "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}},
     }
     for path, operations in result.get("paths", {}).items():

@@ -4,10 +4,14 @@ and what changed (before and after), kept by django-auditlog.
 Each app declares the models whose changes are privileged actions from its
 AppConfig.ready() with `track()` (the kernel its own: people's roles and
 scopes, API tokens); auditlog then writes a LogEntry on every create, change
-and delete of them through the ORM. Who: the signed-in person (auditlog's
+and delete of them through the ORM. What is written past the ORM's signals
+records itself: a guarded queryset update with `record()`, rows written in
+bulk (an import) with a `Load`. Who: the signed-in person (auditlog's
 middleware), or the person of an API token (controltower.tokens names
-them); from where: the client's address. A change made by a command or
-a worker has no person and no address, and says so.
+them); from where: the client's address (controltower.addresses: a forged
+X-Forwarded-For is not taken). A change made by a command or a worker has
+no address and, unless an import is run for a person (--by), no person, and
+says so.
 
 The trail is immutable: an entry is never changed or deleted through the
 app or the admin (the admin lists them read-only; `refuse_changes` turns any
@@ -17,16 +21,24 @@ save of an existing entry or delete into an error). It is read on the
 """
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime
 
 import django_filters
+from auditlog.cid import get_cid
+from auditlog.context import auditlog_disabled
+from auditlog.diff import get_field_value
 from auditlog.models import LogEntry
 from auditlog.registry import auditlog
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models.signals import pre_delete, pre_save
+from django.utils.encoding import smart_str
 
 from . import records
+from .db import insert_rows
 from .when import day, when
 from .filters import UtcDateTimeFilter
 from .permissions import may_read_audit
@@ -54,6 +66,73 @@ def record(instance, changed, *, actor):
         instance, force_log=True, action=LogEntry.Action.UPDATE, actor=actor,
         changes={field: [_as_text(before), _as_text(after)] for field, (before, after) in changed.items()},
     )
+
+
+class Load:
+    """The entries of rows written in bulk (an import), which auditlog does not see: a load notes
+    each row it creates or changes, then writes their entries at once, in the shape auditlog gives
+    its own (the fields `track()` chose, before and after as text, as auditlog's get_field_value
+    renders them): one per row created or changed, none for a row left as it was. Who and from
+    where: the request's (auditlog's middleware, controltower.tokens), the person a command acts
+    for (auditlog's `set_actor`), or nobody. What it costs an import: docs/operations.md."""
+
+    def __init__(self):
+        self.entries = []
+
+    def created(self, row, added=None):
+        """`added`: {name: [records]} the row gained beside its own fields (a SKU's barcodes)."""
+        self._note(LogEntry.Action.CREATE, None, row, added)
+
+    def changed(self, before, row, added=None):
+        """`before`: a copy of `row` as it was stored (none of its changes written in it)."""
+        self._note(LogEntry.Action.UPDATE, before, row, added)
+
+    def _note(self, action, before, row, added):
+        # auditlog's model_instance_diff, with the fields worked out once per model (it costs
+        # five times as much, looking them up for every row).
+        changes = {}
+        for field in _tracked_fields(type(row)):
+            old = NOTHING if before is None else smart_str(get_field_value(before, field))
+            new = smart_str(get_field_value(row, field))
+            if old != new:
+                changes[field.name] = [old, new]
+        for name, gained in (added or {}).items():
+            if gained:  # as auditlog keeps an addition to a many-to-many field
+                changes[name] = {"type": "m2m", "operation": "add", "objects": [str(g) for g in gained]}
+        if changes:
+            self.entries.append({
+                "content_type": ContentType.objects.get_for_model(row).pk, "object_pk": str(row.pk),
+                "object_id": row.pk, "object_repr": str(row), "action": action, "changes": changes, "cid": get_cid()})
+
+    def write(self):
+        if auditlog_disabled.get() or not self.entries:
+            return
+        # A bulk write sends no pre_save, where auditlog's context fills in who and from where:
+        # send it for one entry, and every entry of the load takes its other fields (who, from
+        # where, when) from it.
+        shared = LogEntry()
+        pre_save.send(sender=LogEntry, instance=shared, raw=False, using=DEFAULT_DB_ALIAS, update_fields=None)
+        db = connections[DEFAULT_DB_ALIAS]
+        fields = [field for field in LogEntry._meta.concrete_fields if not field.primary_key]
+        shared_values = {field.name: field.get_db_prep_save(getattr(shared, field.attname), db)
+                         for field in fields if field.name not in self.entries[0]}
+        with db.cursor() as cursor:
+            insert_rows(cursor, LogEntry._meta.db_table, [field.column for field in fields], [
+                [shared_values[field.name] if field.name in shared_values
+                 else field.get_db_prep_save(entry[field.name], db) for field in fields]
+                for entry in self.entries])
+        self.entries = []
+
+
+# What auditlog writes for a field of a record just created: its "before".
+NOTHING = smart_str(None)
+
+
+@functools.cache
+def _tracked_fields(model):
+    chosen = auditlog.get_model_fields(model)
+    return [field for field in model._meta.fields
+            if field.name in chosen["include_fields"] and field.name not in chosen["exclude_fields"]]
 
 
 def _as_text(value):
@@ -160,7 +239,7 @@ def register_trail():
     from .models import ApiToken, Channel, Profile
 
     track(get_user_model(), exclude=("last_login", "password", "date_joined"))
-    track(Profile, many=("locations",))
+    track(Profile, exclude=("time_zone",), many=("locations",))  # a person's own time zone is no privilege
     track(ApiToken, exclude=("last_used_at", "key_hash"))
     track(Channel, exclude=("sealed_url",))  # where alerts go: the masked address only
     pre_save.connect(refuse_changes, sender=LogEntry, dispatch_uid="audit-immutable-save")
@@ -168,7 +247,8 @@ def register_trail():
     records.register(
         "audit", "Audit trail",
         description="One privileged action: who did it, when, from where, on which record, and what changed. "
-                    "A change made by a command or a worker names no person and no request.",
+                    "A change made by a command or a worker names no request, and no person unless an import "
+                    "was run for one (--by).",
         rows=lambda user: entries(), filterset=AuditFilter, may_see=may_read_audit,
         columns=[
             records.Column("When", lambda e: e.timestamp, kind="time"),

@@ -10,12 +10,17 @@ read_csv_file() is how every import command opens its file: a missing or
 unreadable file, a file that is not UTF-8 (naming the line and byte), a
 broken CSV line or a missing column is one CommandError line, not a
 traceback. CsvImportCommand is the shape of a command that loads a CSV file
-with an import function and prints the refused rows and the summary."""
+with an import function and prints the refused rows and the summary; one
+whose load is in the audit trail takes `--by USERNAME`, the person the trail
+names for it."""
 import codecs
+import contextlib
 import csv
 import io
 from dataclasses import dataclass, field
 
+from auditlog.context import set_actor
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 
@@ -114,10 +119,26 @@ def read_csv_file(path, required, any_of=()):
         raise CommandError(f"{path}: line {reader.line_num}: {exc}.")
 
 
+def add_by_argument(parser):
+    parser.add_argument("--by", metavar="USERNAME",
+                        help="The person the file is loaded for: the audit trail names them (without it: no person).")
+
+
+def acting_for(username):
+    """While loading, the audit trail names the person `username` (None: no person)."""
+    if username is None:
+        return contextlib.nullcontext()
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise CommandError(f"--by: no person with the username {username!r}.")
+    return set_actor(user)
+
+
 class CsvImportCommand(BaseCommand):
     what = ""  # "the item master", ...
     columns = ()
     optional_columns = ()
+    audited = False  # what it loads is in the audit trail: it takes --by
 
     @staticmethod
     def load(rows):
@@ -133,11 +154,14 @@ class CsvImportCommand(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("file")
+        if self.audited:
+            add_by_argument(parser)
 
-    def handle(self, *args, file, **options):
+    def handle(self, *args, file, by=None, **options):
         rows = read_csv_file(file, self.columns)
         try:
-            report = self.load(rows)
+            with acting_for(by):
+                report = self.load(rows)
         except ImportRefused as exc:
             raise CommandError(f"{file}: {exc}")
         for line in report.refusal_lines():

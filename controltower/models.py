@@ -3,6 +3,7 @@ import hashlib
 import secrets
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 
 
@@ -25,6 +26,8 @@ class Profile(models.Model):
     role = models.CharField(max_length=20, choices=Role.choices)
     locations = models.ManyToManyField("inventory.Location", blank=True, related_name="managers")
     region = models.ForeignKey("inventory.Region", null=True, blank=True, on_delete=models.SET_NULL)
+    # The person's own time zone (their daily digest's hour is read in it); blank: the tower's TIME_ZONE.
+    time_zone = models.CharField(max_length=64, blank=True)
 
     def __str__(self):
         return f"{self.user} ({self.get_role_display()})"
@@ -132,11 +135,46 @@ class Channel(models.Model):
         return self.masked
 
 
+class AlertKind(models.TextChoices):
+    """The kinds of alert, declared once: every alert raised is of one, and a
+    person or a team is told about each until they turn it off."""
+
+    CASES = "cases", "Cases assigned to me or my team"
+    WAITING = "waiting", "Approvals and sign-offs waiting on me"
+    ESCALATIONS = "escalations", "Escalations"
+    CRITERIA_RED = "criteria_red", "Gate criteria turning red"
+    LAPSING_WAIVERS = "lapsing_waivers", "Lapsing waivers"
+    STALE_SIGN_OFFS = "stale_sign_offs", "Stale sign-offs"
+    STALE_SOURCES = "stale_sources", "Stale sources"
+
+
 class AlertPreference(models.Model):
-    """A person who asked for one daily digest instead of one message per alert."""
+    """A person who asked for one daily digest instead of one message per alert,
+    at the hour they chose (in their time zone, Profile.time_zone)."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alert_preference")
     daily_digest = models.BooleanField(default=False)
+    digest_hour = models.PositiveSmallIntegerField(default=7, validators=[MaxValueValidator(23)])
+    # The last day whose digest was made: a day's digest is made once, whoever runs it.
+    last_digest_on = models.DateField(null=True, blank=True)
+
+
+class AlertOptOut(models.Model):
+    """A kind of alert a person or a team asked not to be told about."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="alert_opt_outs")
+    team = models.ForeignKey("exceptions.Team", null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="alert_opt_outs")
+    kind = models.CharField(max_length=20, choices=AlertKind.choices)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(user__isnull=True) ^ models.Q(team__isnull=True),
+                                   name="opt_out_of_person_or_team"),
+            models.UniqueConstraint(fields=["user", "kind"], name="opt_out_once_per_person"),
+            models.UniqueConstraint(fields=["team", "kind"], name="opt_out_once_per_team"),
+        ]
 
 
 class Alert(models.Model):

@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from .env import env_bool, env_int, env_list, env_str
@@ -85,7 +86,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Who and from where, for the audit trail (an API token's person: controltower.tokens)
-    "auditlog.middleware.AuditlogMiddleware",
+    "controltower.addresses.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -156,11 +157,11 @@ TOKEN_ROTATION_GRACE_HOURS = env_int("TOKEN_ROTATION_GRACE_HOURS", 24)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
-# Behind N reverse proxies (AXES_PROXY_COUNT=1 for one TLS-terminating proxy)
-# the client's address is read from X-Forwarded-For; by default REMOTE_ADDR.
-if env_int("AXES_PROXY_COUNT", 0):
-    AXES_IPWARE_PROXY_COUNT = env_int("AXES_PROXY_COUNT", 0)
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+# The client's address, for the login throttle and the audit trail (controltower.addresses):
+# behind N reverse proxies (AXES_PROXY_COUNT=1 for one TLS-terminating proxy) the Nth from the
+# right of X-Forwarded-For; with none, REMOTE_ADDR only (the header is then the client's word).
+PROXY_COUNT = env_int("AXES_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "controltower.addresses.client_address"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -354,11 +355,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env_int("ALERT_SWEEP_SECONDS", 900),
         "options": {"expires": env_int("ALERT_SWEEP_SECONDS", 900) - 30},
     },
-    # The daily digest of the people who asked for one instead of each alert.
+    # The daily digests due, on every hour: each person's at the hour they chose, in their time zone.
     "controltower-send-alert-digests": {
         "task": "controltower.send_alert_digests",
-        "schedule": env_int("ALERT_DIGEST_SECONDS", 86400),
-        "options": {"expires": env_int("ALERT_DIGEST_SECONDS", 86400) - 60},
+        "schedule": crontab(minute=0),
+        "options": {"expires": 3600 - 60},
     },
 }
 
@@ -452,6 +453,9 @@ API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 1000)
 API_THROTTLE_RATES = {
     "source": env_str("API_THROTTLE_SOURCE", "600/min"),
     "person": env_str("API_THROTTLE_PERSON", "300/min"),
+    # A webhook has no token: its deliveries are counted by the client's address
+    # (controltower.addresses), signed or not. Shopify retries a 429 later.
+    "webhook": env_str("API_THROTTLE_WEBHOOK", "600/min"),
 }
 for _scope, _rate in API_THROTTLE_RATES.items():
     if _rate.strip().lower() in ("", "none", "off"):

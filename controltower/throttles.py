@@ -5,7 +5,10 @@
   5,000-event batches needs).
 - A person: ["person"] (300/min), one bucket per token, and one per user
   for the session (the browsable API, the web screens' API calls).
-- Anonymous requests are refused by authentication before they count.
+- A webhook (no token: Shopify signs its deliveries): ["webhook"] (600/min),
+  one bucket per client address (controltower.addresses), signed or not,
+  so nobody can flood the signature check.
+- Other anonymous requests are refused by authentication before they count.
 
 Beyond the rate the answer is 429 with Retry-After (seconds). A rate of
 None turns a scope off.
@@ -35,6 +38,7 @@ from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework.throttling import BaseThrottle
 
+from .addresses import client_address
 from .models import ApiToken
 
 log = logging.getLogger("controltower.throttles")
@@ -138,3 +142,13 @@ class PersonThrottle(_ScopedThrottle):
         if user is None or not user.is_authenticated or getattr(user, "pk", None) is None:
             return None
         return self.bucket(f"user{user.pk}")
+
+
+class WebhookThrottle(_ScopedThrottle):
+    """One bucket per client address, for the webhooks."""
+
+    scope = "webhook"
+
+    def get_cache_key(self, request, view):
+        address = client_address(request)
+        return self.bucket(address) if address else None

@@ -113,7 +113,9 @@ class Pareto:
             # The legend above the plot: under it, the category names (turned when long) ran into it.
             "showlegend": True, "legend": {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
             "xaxis": {"type": "category", "color": MUTED, "automargin": True},
-            "yaxis": {"title": {"text": "cases"}, "rangemode": "tozero", "color": MUTED, "automargin": True},
+            # Whole cases: a tick per case up to 5 (Plotly's own ticks would say 0.5 cases), its own above.
+            "yaxis": {"title": {"text": "cases"}, "rangemode": "tozero", "color": MUTED, "automargin": True,
+                      **({"dtick": 1} if self.bars and self.bars[0].count <= 5 else {})},
             "yaxis2": {"title": {"text": "cumulative %"}, "overlaying": "y", "side": "right", "range": [0, 105],
                        "tickvals": [0, 25, 50, 75, 100], "color": MUTED, "automargin": True},
             "plot_bgcolor": "white", "paper_bgcolor": "white", "font": {"color": INK},

@@ -5,6 +5,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from controltower.alerts import people_with_roles, raise_alert
+from controltower.models import AlertKind
 from controltower.permissions import FEED_WATCHERS
 from controltower.when import when
 from inventory.trading import Calendar
@@ -25,6 +26,6 @@ def stale_sources(now=None):
         since = f"since {when(source.last_event_at)}" if source.last_event_at else "it never sent anything"
         heard = source.last_event_at.isoformat() if source.last_event_at else "never"
         told += bool(raise_alert(
-            f"source-stale:{source.pk}:{heard}", f"[Control Tower] Source {source.code} went stale",
+            AlertKind.STALE_SOURCES, f"source-stale:{source.pk}:{heard}", f"[Control Tower] Source {source.code} went stale",
             f"{source.name} is silent {since}.", users=watchers, link=reverse("integration-health"), at=now))
     return told

@@ -19,8 +19,9 @@ class InventoryConfig(AppConfig):
         from .rollups import register_rollups
 
         # Master data and the sources' settings: privileged changes (a source's last event is not one).
-        # A fix on the integration screens loads its row as the importer does (in bulk, past the
-        # ORM's signals): its MasterDataChange, with what changed, is its entry in the trail.
+        # The imports write in bulk, past the ORM's signals, and record their own entries
+        # (controltower.audit.Load); a fix on the integration screens is one such load, and its
+        # MasterDataChange (what changed, for which rejection) is in the trail too.
         for model in (SKU, Barcode, UnitConversion, Location, ExternalId, TradingHours, Holiday, MasterDataChange):
             track(model)
         track(SourceSystem, exclude=("last_event_at", "webhook_secret"))

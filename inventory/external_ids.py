@@ -10,9 +10,12 @@ another code moves it. Replaying the source's kept rejections afterwards
 lets in what the new mapping resolves (manage.py replay_rejections)."""
 from __future__ import annotations
 
+import copy
+
 from django.db import transaction
 from django.utils import timezone
 
+from controltower.audit import Load
 from controltower.db import chunks
 from controltower.imports import ImportRefused, ImportReport, RefusedRow
 from controltower.locks import hold_until_commit
@@ -84,7 +87,7 @@ def import_external_ids(source, rows) -> ImportReport:
             stored.update(((e.kind, e.external_id), e)
                           for e in ExternalId.objects.filter(source=source, external_id__in=chunk))
         now = timezone.now()
-        to_create, to_update = [], []
+        to_create, to_update, trail = [], [], Load()
         for (kind, external_id), target in wanted.items():
             column = "location_id" if kind == "location" else "sku_id"
             mapping = stored.get((kind, external_id))
@@ -92,12 +95,17 @@ def import_external_ids(source, rows) -> ImportReport:
                 to_create.append(ExternalId(source=source, kind=kind, external_id=external_id,
                                             updated_at=now, **{column: target}))
             elif getattr(mapping, column) != target:
+                before = copy.copy(mapping)
                 setattr(mapping, column, target)
                 mapping.updated_at = now
                 to_update.append(mapping)
+                trail.changed(before, mapping)
             else:
                 report.unchanged += 1
         ExternalId.objects.bulk_create(to_create, batch_size=1000)
         ExternalId.objects.bulk_update(to_update, ["location", "sku", "updated_at"], batch_size=1000)
+        for mapping in to_create:
+            trail.created(mapping)
+        trail.write()
     report.created, report.updated = len(to_create), len(to_update)
     return report

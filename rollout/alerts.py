@@ -1,13 +1,14 @@
 """The rollout events that reach people (controltower.alerts): a gate
-criterion that turns red (and the sign-offs it makes stale), a gate opening
-for its sign-offs, a waiver about to lapse. Each is raised once: its key names
+criterion that turns red (told to the people who must act on the gate, and
+as a stale sign-off to who signed it off), a gate opening for its sign-offs,
+a waiver about to lapse. Each is raised once: its key names
 the transition, so a re-run of an evaluation or of the sweep sends nothing new."""
 from datetime import timedelta
 
 from django.urls import reverse
 
 from controltower.alerts import people_with_roles, raise_alert
-from controltower.models import Role
+from controltower.models import AlertKind, Role
 from controltower.permissions import ROLLOUT_MANAGERS
 from controltower.scoping import people_seeing
 from controltower.when import day, when
@@ -34,33 +35,52 @@ def turned_red(evaluation):
     return previous is None or previous.counts or previous.value is None
 
 
+def _sign_off_roles(gate):
+    return [role for role in gate.template.required_roles if role in Role.values]
+
+
+def _seeing_the_wave(people, wave):
+    """Those of `people` who see at least one of `wave`'s stores (the estate roles see them all)."""
+    return people.filter(people_seeing(Location.objects.filter(pk__in=wave.members.values("location")))).distinct()
+
+
+def people_to_act(gate):
+    """The people who must act on `gate`: the holders of its sign-off roles
+    who see the wave's stores, and the PMO (a wave has no PMO of its own:
+    every person of the role), each once."""
+    return _seeing_the_wave(people_with_roles({*_sign_off_roles(gate), Role.PMO}), gate.wave).order_by("pk")
+
+
 def criterion_evaluated(evaluation):
-    """Tell the PMO when a criterion turns red, and the people whose sign-off it made stale."""
+    """When a criterion turns red, tell the people who must act on its gate,
+    each once: who signed off before it that their sign-off went stale (the
+    measure in the message), the others that it turned red."""
     if not turned_red(evaluation):
         return
     gate, criterion = evaluation.gate, evaluation.criterion
-    subject = f"[Control Tower] {gate}: {criterion} turned red"
     body = (f"{criterion} measured {evaluation.value} against {evaluation.threshold} "
             f"at {when(evaluation.at)}." + (f" {evaluation.note}." if evaluation.note else ""))
     link = _wave_link(gate.wave)
-    raise_alert(f"criterion-red:{evaluation.pk}", subject, body, users=list(people_with_roles(ROLLOUT_MANAGERS)),
-                link=link, at=evaluation.at)
     signers = {sign_off.person for sign_off in gate.sign_offs.filter(at__lt=evaluation.at).select_related("person")}
-    raise_alert(f"sign-off-stale:{evaluation.pk}", f"[Control Tower] Your sign-off of {gate} went stale",
-                f"{body} Your sign-off no longer counts: look again and sign off anew.",
-                users=sorted(signers, key=lambda person: person.pk), link=link, at=evaluation.at)
+    told_stale = raise_alert(
+        AlertKind.STALE_SIGN_OFFS, f"sign-off-stale:{evaluation.pk}",
+        f"[Control Tower] Your sign-off of {gate} went stale: {criterion} turned red",
+        f"{body} Your sign-off no longer counts: look again and sign off anew.",
+        users=sorted(signers, key=lambda person: person.pk), link=link, at=evaluation.at)
+    told = {alert.user_id for alert in told_stale}
+    raise_alert(AlertKind.CRITERIA_RED, f"criterion-red:{evaluation.pk}",
+                f"[Control Tower] {gate}: {criterion} turned red", body,
+                users=[person for person in people_to_act(gate) if person.pk not in told], link=link, at=evaluation.at)
 
 
 def gate_opened(gate, at):
     """Tell the people of the gate's sign-off roles who see the wave that their sign-off is awaited."""
-    roles = [role for role in gate.template.required_roles if role in Role.values]
+    roles = _sign_off_roles(gate)
     if not roles:
         return
-    locations = Location.objects.filter(pk__in=gate.wave.members.values("location"))
-    people = people_with_roles(roles).filter(people_seeing(locations)).distinct()
-    raise_alert(f"sign-off-waiting:{gate.pk}", f"[Control Tower] {gate} waits for your sign-off",
+    raise_alert(AlertKind.WAITING, f"sign-off-waiting:{gate.pk}", f"[Control Tower] {gate} waits for your sign-off",
                 f"The gate opened on {day(at)}; it needs the sign-off of your role.",
-                users=list(people), link=_wave_link(gate.wave), at=at)
+                users=list(_seeing_the_wave(people_with_roles(roles), gate.wave)), link=_wave_link(gate.wave), at=at)
 
 
 def lapsing_waivers(now):
@@ -76,7 +96,8 @@ def lapsing_waivers(now):
             continue
         why = f"before the cutover on {day(cutover)}" if before_cutover else "within a week"
         told += bool(raise_alert(
-            f"waiver-lapsing:{waiver.pk}", f"[Control Tower] A waiver on {waiver.gate} lapses {why}",
+            AlertKind.LAPSING_WAIVERS, f"waiver-lapsing:{waiver.pk}",
+            f"[Control Tower] A waiver on {waiver.gate} lapses {why}",
             f"The waiver of {waiver.criterion} lapses {when(waiver.expires_at)} ({why}). Reason: {waiver.reason}",
             users=list(people_with_roles(ROLLOUT_MANAGERS)), link=_wave_link(waiver.gate.wave), at=now))
     return told

@@ -13,12 +13,13 @@ class RolloutConfig(AppConfig):
         from controltower.audit import track
 
         from . import metrics
-        from .models import BlackoutWindow, Criterion, GateTemplate, GoNoGo, SignOff, Waiver, Wave
+        from .models import BlackoutWindow, Criterion, GateTemplate, GoNoGo, SignOff, Waiver, Wave, WaveLocation
         from .rollups import register_rollups
         from .training import register_records
 
-        # Governance: waivers, sign-offs, go/no-go, gate and criterion edits, cutover dates, blackouts.
-        for model in (Waiver, SignOff, GoNoGo, GateTemplate, Criterion, Wave, BlackoutWindow):
+        # Governance: waivers, sign-offs, go/no-go, gate and criterion edits, waves (cutover dates,
+        # their stores), blackouts.
+        for model in (Waiver, SignOff, GoNoGo, GateTemplate, Criterion, Wave, WaveLocation, BlackoutWindow):
             track(model)
 
         register("rollout", "Rollout", roles=ROLLOUT_FOLLOWERS, order=70, main_for={Role.PMO})

@@ -251,12 +251,17 @@ class WaveRow:
         return "today" if self.days_left == 0 else f"{self.days_left} days left"
 
 
+def program_waves(program, user):
+    """The waves of `program` that `user` sees, in order: the board's rows."""
+    return list(Wave.objects.restrict(user).filter(program=program).order_by("order"))
+
+
 def board(program, user, at=None):
     """(gate templates in order, [WaveRow]) for the waves of `program` that `user` sees."""
     at = at or timezone.now()
     today = timezone.localdate(at)
     templates = list(program.gate_templates.order_by("order"))
-    waves = list(Wave.objects.restrict(user).filter(program=program).order_by("order"))
+    waves = program_waves(program, user)
     all_gates = list(Gate.objects.filter(wave__in=waves).select_related("template", "wave"))
     by_cell = {(g.wave_id, g.template_id): g for g in all_gates}
     passed = [g for g in all_gates if g.status == Gate.Status.PASSED]

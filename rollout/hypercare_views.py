@@ -61,7 +61,7 @@ def _store(request, wave, code):
 # The root causes' part of a hypercare page: read when it comes into view (htmx, hx-trigger
 # "revealed"), so the page's own time is the live measures' only; ?part=root-causes without
 # htmx shows the whole page with it.
-ROOT_CAUSES_PART = "root-causes"
+ROOT_CAUSES_PART = root_causes.PART
 
 
 def _answer(request, context, build, filename, root_causes_of=None):

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from controltower.audit import Load
 from controltower.models import Role
 
 from .models import Criterion, GateKind, GateTemplate
@@ -85,16 +86,19 @@ def apply_playbook(program):
     the templates made."""
     if program.gate_templates.exists():
         return []
-    made = []
+    made, trail = [], Load()
     with transaction.atomic():
         for order, (kind, (roles, rules)) in enumerate(PLAYBOOK.items(), start=1):
             template = GateTemplate.objects.create(program=program, kind=kind, order=order,
                                                    required_roles=[str(role) for role in roles])
-            Criterion.objects.bulk_create([
+            criteria = Criterion.objects.bulk_create([
                 Criterion(template=template, metric=rule.metric, comparator=rule.comparator,
                           threshold=Decimal(rule.threshold), scope=rule.scope, window_hours=rule.window_hours,
                           steady_hours=rule.steady_hours)
                 for rule in rules
             ])
+            for criterion in criteria:
+                trail.created(criterion)
             made.append(template)
+        trail.write()
     return made

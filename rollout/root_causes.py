@@ -9,7 +9,10 @@ no case was resolved with a root cause.
 """
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.db.models import Count
+from django.urls import reverse
 from django.utils import timezone
 
 from controltower.scoping import visible_locations
@@ -21,6 +24,9 @@ from .hypercare import Cell, Table, wave_locations
 from .models import WaveLocation
 
 NO_DATA = "No data: no case at these stores was resolved with a root cause yet."
+# The pages' ?part= answering their root causes alone (htmx, read when they come into view), or,
+# without htmx, the page with them shown.
+PART = "root-causes"
 
 
 def _percent(value):
@@ -64,15 +70,16 @@ def weekly_table(cases, codes, as_of):
     return table
 
 
-def section(user, stores, among=None, as_of=None):
+def section(user, stores, among=None, as_of=None, dimensions=tuple(pareto.DIMENSIONS)):
     """{"paretos": [Pareto with bars], "root_cause_tables": [Table]} of the cases `user` sees at
-    `stores` (Locations; `among`: the same as a query, for a wave's many stores)."""
+    `stores` (Locations; `among`: the same as a query, for a wave's many stores), by each of
+    `dimensions` (keys of pareto.DIMENSIONS) and week by week."""
     as_of = as_of or timezone.now()
     codes = [store.code for store in stores]
     cases = Case.objects.restrict(user).filter(location__in=stores if among is None else among.values("pk"))
     if not stores:
         cases = cases.none()
-    found = [pareto.pareto(cases, name, codes, as_of) for name in pareto.DIMENSIONS]
+    found = [pareto.pareto(cases, name, codes, as_of) for name in dimensions]
     tables = [pareto_table(p, f"by-{p.dimension.name.replace('_', '-')}") for p in found]
     tables.append(weekly_table(cases, codes, as_of))
     return {"paretos": [p for p in found if p.bars], "root_cause_tables": tables, "root_causes_as_of": as_of}
@@ -82,15 +89,66 @@ def wave_section(user, wave, stores, as_of=None):
     return section(user, stores, among=wave_locations(wave, user), as_of=as_of)
 
 
-def program_section(user, waves, as_of=None):
-    """The board's: the Pareto by root cause of the waves' stores `user` sees, and each wave's
-    resolved cases by root cause, so the waves still to come learn from those gone before."""
+def program_section(user, program, waves, region=None, as_of=None):
+    """The board's: the Pareto by root cause of the waves' stores `user` sees, each wave's and each
+    region's resolved cases by root cause, so the waves still to come learn from those gone before;
+    and one region's (`region`, a code; by default the one with the most) Pareto by root cause and
+    week by week, counted by `section` as hypercare's region page counts them."""
     as_of = as_of or timezone.now()
     stores = visible_locations(user).filter(wave_memberships__wave__in=waves).distinct()
     cases = Case.objects.restrict(user).filter(location__in=stores.values("pk"))
-    codes = list(stores.values_list("code", flat=True))
-    return {"root_cause_pareto": pareto.pareto(cases, "root_cause", codes, as_of),
-            "root_cause_table": program_table(user, waves, as_of)}
+    codes_of = {}  # {region code: its stores' codes}
+    names = {}
+    for region_code, region_name, code in stores.order_by("region__code", "code").values_list(
+            "region__code", "region__name", "code"):
+        codes_of.setdefault(region_code, []).append(code)
+        names[region_code] = region_name
+    regions = region_table(program, cases, codes_of, as_of)
+    found = {"root_cause_pareto": pareto.pareto(cases, "root_cause", [code for codes in codes_of.values()
+                                                                         for code in codes], as_of),
+             "root_cause_table": program_table(user, waves, as_of), "root_cause_regions": regions,
+             "root_cause_region_choices": sorted(names.items()), "root_causes_as_of": as_of}
+    # By default the table's first row: the region with the most resolved cases.
+    chosen = region if region in codes_of else (regions.rows[0][0].text if regions.rows else None)
+    if region and region not in codes_of:
+        found["root_cause_region_error"] = (f"region: no region “{region}” among the stores of this program you "
+                                            f"see" + (f"; showing {chosen}." if chosen else "."))
+    if chosen:
+        in_region = list(stores.filter(region__code=chosen).order_by("code"))
+        found["root_cause_region"] = {"code": chosen, "name": names[chosen],
+                                      **section(user, in_region, as_of=as_of, dimensions=["root_cause"])}
+    return found
+
+
+def region_table(program, cases, codes_of, as_of):
+    """Each region's resolved cases by root cause (`codes_of`: {region code: its stores' codes}),
+    the region with the most first; a region's name shows its Pareto and weeks on the board."""
+    causes = RootCause.choices
+    table = Table("root-causes-by-region", "Root causes per region",
+                  ["Region", *[label for _, label in causes], "All root causes"],
+                  empty="No data: no case at the waves' stores was resolved with a root cause yet.",
+                  note=f"As of {when(as_of)}: cases resolved or closed with a root cause at the program's stores in "
+                       f"each region, the region with the most first; each count lists its cases, each region "
+                       f"shows its Pareto and its weeks.")
+    by_region = {}
+    for region_code, cause, count in (
+            pareto.with_root_cause(cases).filter(resolved_at__lt=as_of)
+            .values("location__region__code", "root_cause").annotate(n=Count("pk")).order_by()
+            .values_list("location__region__code", "root_cause", "n")):
+        by_region.setdefault(region_code, {})[cause] = count
+    board = reverse("rollout")
+    for region_code, counts in sorted(by_region.items(), key=lambda item: (-sum(item[1].values()), item[0])):
+        codes = codes_of.get(region_code, [])
+        shown = f"{board}?{urlencode({'program': program.pk, 'region': region_code, 'part': PART})}#root-causes-region"
+        row = [Cell(region_code, shown)]
+        for cause, _label in causes:
+            count = counts.get(cause, 0)
+            row.append(Cell(str(count), pareto.cases_link(codes, as_of, root_cause=cause) if count else "",
+                            number=count))
+        total = sum(counts.values())
+        row.append(Cell(str(total), pareto.cases_link(codes, as_of), number=total))
+        table.rows.append(row)
+    return table
 
 
 def program_table(user, waves, as_of):

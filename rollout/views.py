@@ -8,6 +8,8 @@ seen by whoever sees the wave, as the people who sign off work there. A form tha
 service refuses shows its errors on the wave page (400); a role that may
 not act is answered 403, a wave or gate out of scope 404, as the case
 screens do."""
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -53,13 +55,25 @@ def board(request):
     programs = list(Program.objects.restrict(request.user))
     program = next((p for p in programs if str(p.pk) == request.GET.get("program")), programs[0] if programs else None)
     context = {"programs": programs, "program": program, "may_manage": may_manage_rollout(request.user)}
-    if program is not None:
-        templates, rows = readiness.board(program, request.user)
-        blackouts = list(readiness.program_blackouts(program))
-        context.update(templates=templates, rows=rows, blackouts=blackouts,
-                       flagged=[row for row in rows if row.waiver_flags or row.go_live_flags],
-                       timeline=readiness.timeline(rows, blackouts))
-        context.update(root_causes.program_section(request.user, [row.wave for row in rows]))
+    if program is None:
+        return render(request, "rollout/board.html", context)
+    # The root causes are read when they come into view (htmx, "revealed"), as hypercare's are, so
+    # the board's own time is its gates'; ?part=root-causes without htmx shows the board with them.
+    region = request.GET.get("region")
+    part = request.GET.get("part") == root_causes.PART
+    if part and request.htmx:
+        return render(request, "rollout/_board_root_causes.html", {
+            **context, **root_causes.program_section(request.user, program,
+                                                     readiness.program_waves(program, request.user), region=region)})
+    templates, rows = readiness.board(program, request.user)
+    blackouts = list(readiness.program_blackouts(program))
+    context.update(templates=templates, rows=rows, blackouts=blackouts,
+                   flagged=[row for row in rows if row.waiver_flags or row.go_live_flags],
+                   timeline=readiness.timeline(rows, blackouts),
+                   root_causes_query=urlencode({"program": program.pk, **({"region": region} if region else {}),
+                                                "part": root_causes.PART}))
+    if part:
+        context.update(root_causes.program_section(request.user, program, [row.wave for row in rows], region=region))
     return render(request, "rollout/board.html", context)
 
 

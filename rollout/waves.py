@@ -14,6 +14,7 @@ from datetime import datetime
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from controltower.audit import Load
 from controltower.imports import ImportReport, RefusedRow
 from inventory import fields
 from inventory.masterdata import DATE_TEXT
@@ -87,10 +88,14 @@ def _load(values):
             raise _Refused({"locations": [f"{m.location.code} is already in wave {m.wave.name}." for m in taken]})
         have = set(wave.members.values_list("location_id", flat=True))
         if have != set(found.values()):
-            wave.members.exclude(location_id__in=found.values()).delete()
-            WaveLocation.objects.bulk_create(
+            wave.members.exclude(location_id__in=found.values()).delete()  # each delete in the audit trail
+            joined = WaveLocation.objects.bulk_create(
                 [WaveLocation(program=program, wave=wave, location_id=pk) for pk in set(found.values()) - have]
             )
+            trail = Load()
+            for member in joined:
+                trail.created(member)
+            trail.write()
             changed = True
     if wave.planned_cutover:
         try:

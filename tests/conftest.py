@@ -48,7 +48,7 @@ def _roomy_api_throttles(settings):
     """The suite makes many API calls as a few users (and SQLite reuses their
     ids from test to test): rates no test reaches. The throttle classes still
     run; tests/controltower/test_web_limits.py sets low rates to prove they hold."""
-    settings.API_THROTTLE_RATES = {"source": "100000/min", "person": "100000/min"}
+    settings.API_THROTTLE_RATES = {"source": "100000/min", "person": "100000/min", "webhook": "100000/min"}
 
 
 @pytest.fixture

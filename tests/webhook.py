@@ -9,12 +9,14 @@ class Endpoint:
     def __init__(self, statuses=()):
         self.statuses = list(statuses)
         self.received = []  # the JSON bodies, in order, failed ones included
+        self.paths = []  # the path each was posted to, in the same order
         endpoint = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 endpoint.received.append(json.loads(body or b"{}"))
+                endpoint.paths.append(self.path)
                 status = endpoint.statuses.pop(0) if endpoint.statuses else 200
                 self.send_response(status)
                 self.send_header("Content-Length", "0")

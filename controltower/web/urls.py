@@ -12,6 +12,7 @@ urlpatterns = [
     path("alerts/", alerts.alerts_page, name="alerts"),
     path("alerts/channels/", alerts.channel_add, name="alert-channel-add"),
     path("alerts/channels/<int:pk>/remove/", alerts.channel_remove, name="alert-channel-remove"),
+    path("alerts/kinds/", alerts.kinds, name="alert-kinds"),
     path("alerts/digest/", alerts.digest, name="alert-digest"),
     path("records/<slug:name>/", views.records_page, name="records"),
     path("audit/", views.audit_trail, name="audit"),

@@ -7,7 +7,8 @@ checked on the raw body before anything is read or stored: a missing or
 wrong signature, an unknown or inactive source and a source without a
 secret are all the same 401, so the answer tells nothing about which
 sources exist. A signed delivery is answered 200 whatever it says (Shopify
-retries anything else), per item like /events.
+retries anything else), per item like /events. Deliveries are counted per
+client address (API_THROTTLE_WEBHOOK): beyond it 429, which Shopify retries.
 """
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -16,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from controltower.limits import read_body
+from controltower.throttles import WebhookThrottle
 from inventory import adapters
 from inventory.adapters.shopify import LEVEL_UPDATE, SIGNATURE_HEADERS, header
 from inventory.models import SourceSystem
@@ -42,6 +44,7 @@ ANSWER_EXAMPLE = {
 class ShopifyWebhookView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
+    throttle_classes = [WebhookThrottle]
 
     @extend_schema(
         summary="Receive a Shopify inventory webhook (signed by HMAC, no token)",

@@ -370,3 +370,20 @@ def test_the_mapping_the_docs_load_lets_the_docs_delivery_in(client, shop, tmp_p
 
     assert response.json()["results"][0]["status"] == "accepted"
     assert SnapshotLine.objects.get().sku.code == "TEE-M"
+
+
+def test_deliveries_beyond_the_rate_from_one_address_are_refused_429_and_another_address_still_gets_through(
+        client, settings, mapped):
+    settings.API_THROTTLE_RATES = {**settings.API_THROTTLE_RATES, "webhook": "2/min"}
+    url = reverse("api-webhook-shopify", args=["SHOPIFY"])
+    answers = []
+    for n, address in enumerate(["198.51.100.7", "198.51.100.7", "198.51.100.7", "198.51.100.8"]):
+        body = level(available=n)
+        # A forged X-Forwarded-For does not move a delivery to another bucket (no proxy in front).
+        answers.append(client.post(url, body, content_type="application/json", REMOTE_ADDR=address,
+                                   HTTP_X_FORWARDED_FOR=f"203.0.113.{n}", HTTP_X_SHOPIFY_HMAC_SHA256=sign(body),
+                                   HTTP_X_SHOPIFY_TOPIC=LEVEL_UPDATE, HTTP_X_SHOPIFY_EVENT_ID=f"evt-throttle-{n}"))
+    assert [answer.status_code for answer in answers] == [200, 200, 429, 200]
+    assert int(answers[2]["Retry-After"]) >= 1
+    # The refused delivery wrote nothing: two observations kept from the first address, one from the other.
+    assert WebhookDelivery.objects.filter(delivery_id__startswith="evt-throttle-").count() == 3

@@ -9,7 +9,7 @@ import pytest
 
 from controltower import alert_delivery, alerts
 from controltower.alert_tasks import deliver
-from controltower.models import Alert, Delivery, Role
+from controltower.models import Alert, AlertKind, Delivery, Role
 from rollout import alerts as rollout_alerts, gates
 from rollout.evaluation import evaluate_wave
 from rollout.models import Gate, GateKind, Waiver
@@ -39,19 +39,25 @@ def pmo():
     return make_user(Role.PMO, username="pmo")
 
 
-def test_a_red_criterion_reaches_the_pmo_once_retried_until_its_channel_answers(
+def test_a_red_criterion_reaches_each_subscribed_person_who_acts_on_the_gate_once_retried_until_answered(
         wave, store, gauge, pmo, endpoint, retried_inline, django_capture_on_commit_callbacks):
-    alerts.add_channel(endpoint.url(), user=pmo)
-    make_user(Role.PLANNER, username="planner")  # not subscribed to gate alerts
-    # The gate waits for finance's sign-off, so it stays open while green.
-    template = GateTemplateFactory(program=wave.program, kind=GateKind.DATA_READINESS, required_roles=["finance"])
+    finance = make_user(Role.FINANCE, username="fin")  # holds the gate's sign-off role
+    manager = make_user(Role.STORE_MANAGER, locations=[store], username="s100")  # holds it, for the wave's store
+    elsewhere = make_user(Role.STORE_MANAGER, locations=[LocationFactory(code="S900")], username="s900")
+    quiet_pmo = make_user(Role.PMO, username="quiet")  # turned gate criteria off
+    admin = make_user(Role.ADMIN, username="root")  # manages the rollout, but does not act on this gate
+    alerts.set_kinds_told([kind for kind in AlertKind if kind != AlertKind.CRITERIA_RED], user=quiet_pmo)
+    for person in (pmo, finance, manager, elsewhere, quiet_pmo, admin):
+        alerts.add_channel(endpoint.url(person.username), user=person)
+    # The gate waits for the sign-offs of finance and store managers, so it stays open while green.
+    template = GateTemplateFactory(program=wave.program, kind=GateKind.DATA_READINESS,
+                                   required_roles=["finance", "store_manager"])
     CriterionFactory(template=template, threshold=Decimal("95"))
-    endpoint.statuses = [500, 500]  # the endpoint fails twice, then takes it
-
     gauge.set({store: 99})
     with django_capture_on_commit_callbacks(execute=True):
-        evaluate_wave(wave, at=T0)  # green: nothing to tell
-    assert endpoint.received == []
+        evaluate_wave(wave, at=T0)  # green: nothing to tell but the sign-offs awaited
+    endpoint.received.clear(), endpoint.paths.clear()
+    endpoint.statuses = [500, 500]  # the endpoint fails twice, then takes everything
 
     gauge.set({store: 90}, since=T0 + HOUR)
     with django_capture_on_commit_callbacks(execute=True):
@@ -59,13 +65,30 @@ def test_a_red_criterion_reaches_the_pmo_once_retried_until_its_channel_answers(
         evaluate_wave(wave, at=T0 + 3 * HOUR)  # still red: no second message
     alert_delivery.send_unsent(now=T0 + 3 * HOUR + timedelta(minutes=20))  # the sweep finds nothing left
 
-    assert len(endpoint.received) == 3  # two refused, the third accepted
-    assert "turned red" in endpoint.received[-1]["title"]
-    assert "measured 90" in endpoint.received[-1]["message"]
-    alert = Alert.objects.get()
-    assert alert.user == pmo
-    delivery = alert.deliveries.get()
-    assert (delivery.state, delivery.attempts) == (Delivery.State.SENT, 3)
+    assert len(endpoint.received) == 3 + 2  # the first refused twice, then one each
+    assert sorted(set(endpoint.paths)) == ["/fin", "/pmo", "/s100"]
+    assert all("turned red" in body["title"] and "measured 90" in body["message"] for body in endpoint.received)
+    red = Alert.objects.filter(key__startswith="criterion-red:")
+    assert sorted(red.values_list("user__username", flat=True)) == ["fin", "pmo", "s100"]
+    assert {(d.state, d.attempts) for d in Delivery.objects.filter(alert__in=red)} == {
+        (Delivery.State.SENT, 3), (Delivery.State.SENT, 1)}
+
+
+def test_who_signed_off_is_told_once_that_the_red_criterion_made_their_sign_off_stale(wave, store, gauge, pmo):
+    finance = make_user(Role.FINANCE, username="fin")
+    template = GateTemplateFactory(program=wave.program, kind=GateKind.DATA_READINESS,
+                                   required_roles=["finance", "integration_admin"])
+    CriterionFactory(template=template)
+    gauge.set({store: 99})
+    evaluate_wave(wave, at=T0)
+    gates.sign_off(Gate.objects.get(wave=wave), user=finance, role=Role.FINANCE, at=T0 + HOUR)
+    gauge.set({store: 90}, since=T0 + 2 * HOUR)
+    evaluate_wave(wave, at=T0 + 2 * HOUR)
+    told = Alert.objects.filter(created_at=T0 + 2 * HOUR)
+    assert sorted(told.values_list("user__username", flat=True)) == ["fin", "pmo"]  # each once
+    assert told.get(user=finance).key.startswith("sign-off-stale:")
+    assert "turned red" in told.get(user=finance).subject
+    assert told.get(user=pmo).key.startswith("criterion-red:")
 
 
 def test_a_channel_that_keeps_failing_is_shown_failing_then_swept(wave, store, gauge, pmo, endpoint, retried_inline,

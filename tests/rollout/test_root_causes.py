@@ -72,6 +72,7 @@ def test_the_pareto_counts_resolved_cases_by_root_cause_largest_first_with_the_c
     figure = json.loads(by_cause.figure)
     assert figure["data"][0]["y"] == [4, 2, 1] and figure["data"][1]["yaxis"] == "y2"
     assert figure["data"][0]["customdata"] == [bar.records_url for bar in by_cause.bars]
+    assert figure["layout"]["yaxis"]["dtick"] == 1  # 4 cases at most: no tick at half a case
 
 
 def test_each_count_is_the_number_of_cases_its_link_lists(wave):
@@ -144,11 +145,117 @@ def test_the_rollout_board_shows_the_root_causes_per_wave(wave):
     client = Client()
     client.force_login(make_user(Role.PMO))
     with time_machine.travel(NOW + timedelta(hours=1), tick=False):
-        response = client.get(f"/rollout/?program={wave.program_id}")
+        board = client.get(f"/rollout/?program={wave.program_id}&region=SOUTH")
+        # The part is read when it comes into view (htmx), or shown with the board by its link.
+        part = client.get(f"/rollout/?program={wave.program_id}&region=SOUTH&part=root-causes",
+                          headers={"HX-Request": "true"})
+        response = client.get(f"/rollout/?program={wave.program_id}&part=root-causes")
+    assert f'hx-get="?program={wave.program_id}&amp;region=SOUTH&amp;part=root-causes" hx-trigger="revealed"' in \
+        board.content.decode()
+    assert "root_cause_table" not in board.context
+    fragment = part.content.decode()
+    assert "<html" not in fragment and "Region SOUTH" in fragment and "Resolved cases by root cause" in fragment
     table = response.context["root_cause_table"]
     assert [row[0].text for row in table.rows] == ["North"]
     assert table.rows[0][-1].number == 7
     assert [bar.count for bar in response.context["root_cause_pareto"].bars] == [4, 2, 1]
+
+
+def _counts(table):
+    """{row's first cell: [each count]} of a root-cause table."""
+    return {row[0].text: [cell.number for cell in row[1:]] for row in table.rows}
+
+
+def _by_cause(found):
+    return {bar.value: bar.count for bar in found.bars}
+
+
+def test_the_board_counts_each_region_as_hypercare_s_region_page(wave):
+    """One function, one set of filters: the board's region row, its Pareto and its weeks are
+    hypercare's region page's, link for link."""
+    client = Client()
+    client.force_login(make_user(Role.PMO))
+    causes = [cause for cause, _label in RootCause.choices]
+    with time_machine.travel(NOW, tick=False):
+        for region in ("NORTH", "SOUTH"):
+            board = client.get(f"/rollout/?program={wave.program_id}&region={region}&part=root-causes").context
+            hypercare = client.get(f"/hypercare/waves/{wave.pk}/regions/{region}/?part=root-causes").context
+            shown = board["root_cause_region"]
+            assert shown["code"] == region
+            expected = _by_cause(hypercare["paretos"][0])
+            assert _by_cause(shown["paretos"][0]) == expected
+            assert _counts(board["root_cause_regions"])[region] == [
+                *[expected.get(cause, 0) for cause in causes], sum(expected.values())]
+            ours = {table.name: table for table in shown["root_cause_tables"]}
+            for table in hypercare["root_cause_tables"]:
+                if table.name in ours:
+                    assert [[(c.text, c.url) for c in row] for row in ours[table.name].rows] == \
+                           [[(c.text, c.url) for c in row] for row in table.rows], table.name
+            assert set(ours) == {"by-root-cause", "root-causes-by-week"}
+    assert _counts(board["root_cause_regions"]) == {"NORTH": [2, 0, 0, 0, 1, 3, 6], "SOUTH": [0, 0, 0, 0, 0, 1, 1]}
+
+
+def test_a_region_in_two_waves_counts_both_on_the_board(wave):
+    """NORTH's stores in a second wave of the program: the board's NORTH is the sum of the two
+    waves' hypercare NORTH pages."""
+    s3 = LocationFactory(code="S3", region=wave.locations.get(code="S1").region)
+    later = WaveFactory(program=wave.program, name="North 2", stores=[s3])
+    resolved(s3, RootCause.INTEGRATION_DELAY)
+    resolved(s3, RootCause.TRAINING)
+    client = Client()
+    client.force_login(make_user(Role.PMO))
+    with time_machine.travel(NOW, tick=False):
+        board = client.get(f"/rollout/?program={wave.program_id}&region=NORTH&part=root-causes").context
+        pages = [client.get(f"/hypercare/waves/{w.pk}/regions/NORTH/?part=root-causes").context for w in (wave, later)]
+    expected = {}
+    for page in pages:
+        for cause, count in _by_cause(page["paretos"][0]).items():
+            expected[cause] = expected.get(cause, 0) + count
+    assert _by_cause(board["root_cause_region"]["paretos"][0]) == expected == {
+        "training": 4, "master_data": 2, "shrink": 1, "integration_delay": 1}
+    assert _counts(board["root_cause_regions"])["NORTH"][-1] == 8
+
+
+def test_the_board_shows_the_region_with_the_most_first_and_names_a_region_it_has_not(wave):
+    client = Client()
+    client.force_login(make_user(Role.PMO))
+    with time_machine.travel(NOW, tick=False):
+        first = client.get(f"/rollout/?program={wave.program_id}&part=root-causes")
+        unknown = client.get(f"/rollout/?program={wave.program_id}&region=WEST&part=root-causes")
+    assert [row[0].text for row in first.context["root_cause_regions"].rows] == ["NORTH", "SOUTH"]
+    assert first.context["root_cause_region"]["code"] == "NORTH"
+    assert first.context["root_cause_regions"].rows[1][0].url == \
+        f"/rollout/?program={wave.program_id}&region=SOUTH&part=root-causes#root-causes-region"
+    assert "root_cause_region_error" not in first.context
+    assert unknown.context["root_cause_region_error"].startswith("region: no region “WEST”")
+    assert unknown.context["root_cause_region"]["code"] == "NORTH"
+    assert "region: no region “WEST”" in unknown.content.decode()
+
+
+def test_each_region_count_on_the_board_is_the_number_of_cases_its_link_lists(wave):
+    user = make_user(Role.PMO)
+    client = Client()
+    client.force_login(user)
+    checked = 0
+    with time_machine.travel(NOW, tick=False):
+        board = client.get(f"/rollout/?program={wave.program_id}&part=root-causes").context
+        for row in board["root_cause_regions"].rows:
+            for cell in row[1:]:
+                if cell.url:
+                    assert client.get(cell.url).context["page"].paginator.count == cell.number, cell.url
+                    checked += 1
+    assert checked == 6  # NORTH: 3 root causes and its total; SOUTH: 1 and its total
+
+
+def test_a_regional_manager_sees_only_their_region_on_the_board(wave):
+    south = wave.locations.get(code="S2").region
+    client = Client()
+    client.force_login(make_user(Role.REGIONAL_OPS, region=south))
+    with time_machine.travel(NOW, tick=False):
+        board = client.get(f"/rollout/?program={wave.program_id}&region=NORTH&part=root-causes").context
+    assert _counts(board["root_cause_regions"]) == {"SOUTH": [0, 0, 0, 0, 0, 1, 1]}
+    assert board["root_cause_region_choices"] == [("SOUTH", south.name)]
+    assert board["root_cause_region"]["code"] == "SOUTH"
 
 
 def test_the_training_share_is_a_registered_metric_in_the_hypercare_exit_playbook(wave):

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from controltower.imports import ImportRefused, read_csv_file
+from controltower.imports import ImportRefused, acting_for, add_by_argument, read_csv_file
 from inventory.external_ids import COLUMNS, import_external_ids
 from inventory.models import SourceSystem
 
@@ -15,14 +15,16 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("source", help="The source system's code, e.g. POS-NCR or SHOPIFY")
         parser.add_argument("file")
+        add_by_argument(parser)
 
-    def handle(self, *args, source, file, **options):
+    def handle(self, *args, source, file, by=None, **options):
         found = SourceSystem.objects.filter(code=source).first()
         if found is None:
             raise CommandError(f"No source system {source!r} (manage.py add_source creates one).")
         rows = read_csv_file(file, COLUMNS)
         try:
-            report = import_external_ids(found, rows)
+            with acting_for(by):
+                report = import_external_ids(found, rows)
         except ImportRefused as exc:
             raise CommandError(f"{file}: {exc}")
         for line in report.refusal_lines():

@@ -7,3 +7,4 @@ class Command(CsvImportCommand):
     columns = LOCATION_COLUMNS
     optional_columns = LOCATION_OPTIONAL_COLUMNS
     load = staticmethod(import_locations)
+    audited = True

@@ -7,3 +7,4 @@ class Command(CsvImportCommand):
     columns = SKU_COLUMNS
     optional_columns = SKU_OPTIONAL_COLUMNS
     load = staticmethod(import_skus)
+    audited = True

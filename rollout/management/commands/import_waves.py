@@ -7,3 +7,4 @@ class Command(CsvImportCommand):
     columns = WAVE_COLUMNS
     optional_columns = WAVE_OPTIONAL_COLUMNS
     load = staticmethod(import_waves)
+    audited = True
