@@ -53,8 +53,8 @@ def channels_of(*, user=None, team=None):
     return Channel.objects.filter(user=user) if user is not None else Channel.objects.filter(team=team)
 
 
-# The kinds told to teams (to their channels): the others are told to people only.
-TEAM_KINDS = (AlertKind.CASES, AlertKind.ESCALATIONS)
+# The kinds told to teams (to their channels), in a team's words: the others are told to people only.
+TEAM_KINDS = {AlertKind.CASES: "Cases routed to the team", AlertKind.ESCALATIONS: "Escalations of the team's cases"}
 
 
 def kinds_told(*, user=None, team=None):

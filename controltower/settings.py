@@ -512,19 +512,24 @@ RECONCILIATION = {
     # The anomaly cases (docs/domain.md, "Anomalies"). Phantom inventory: a
     # position with stock that stopped selling, judged on the sales of the
     # last N days, only when it sold steadily (on at least M of them, its
-    # first and last sale at least S days apart), and flagged at a
-    # false discovery rate over every position tested (Benjamini-Hochberg).
+    # first and last sale at least S days apart: two weeks hold every
+    # weekday twice, and a seller four weeks old whose shelf emptied a week
+    # ago passes; 12 days of sales, as 8 can be a slow seller's lucky
+    # fortnight, its rate overstated twice over), and flagged at a false
+    # discovery rate over every position tested (Benjamini-Hochberg).
     "phantom_lookback_days": env_int("RECONCILE_PHANTOM_LOOKBACK_DAYS", 56),
-    "phantom_min_sale_days": max(2, env_int("RECONCILE_PHANTOM_MIN_SALE_DAYS", 8)),
-    "phantom_min_span_days": env_int("RECONCILE_PHANTOM_MIN_SPAN_DAYS", 28),
+    "phantom_min_sale_days": max(2, env_int("RECONCILE_PHANTOM_MIN_SALE_DAYS", 12)),
+    "phantom_min_span_days": env_int("RECONCILE_PHANTOM_MIN_SPAN_DAYS", 14),
     "phantom_false_discovery_rate": float(env_str("RECONCILE_PHANTOM_FDR", "0.01")),
     # Adjustments per store and refunds per cashier: the last N weeks against
     # the chain's stores or cashiers, the last 7 days against the M weeks
     # before, flagged past a modified z-score, from a minimum count in the
-    # window compared (a handful is never an outlier).
+    # window compared (a handful is never an outlier). The own weeks count
+    # only from W of them: the median of three thin first weeks is luck.
     "outlier_score": float(env_str("RECONCILE_OUTLIER_SCORE", "3.5")),
     "outlier_chain_weeks": env_int("RECONCILE_OUTLIER_CHAIN_WEEKS", 4),
     "outlier_weeks": env_int("RECONCILE_OUTLIER_WEEKS", 8),
+    "outlier_min_own_weeks": max(2, env_int("RECONCILE_OUTLIER_MIN_OWN_WEEKS", 6)),
     "outlier_min_count": env_int("RECONCILE_OUTLIER_MIN_COUNT", 5),
     # A source's rejection rate today against its last N days (a p-chart),
     # flagged beyond k standard errors, from a minimum of events received today.

@@ -314,10 +314,15 @@ def import_locations(rows) -> ImportReport:
         for location in to_create + to_update:
             location.region_id = location.region.pk
         Location.objects.bulk_create(to_create, batch_size=WRITE_BATCH)
-        Location.objects.bulk_update(
-            to_update, ["name", "kind", "region", "timezone", "banner", "format", "go_live_date", "gln"],
-            batch_size=WRITE_BATCH,
-        )
+        # Plain executemany, as for the SKUs: the ORM's bulk_update writes one
+        # CASE per field and batch, which took 40 s for ten thousand locations.
+        columns = [Location._meta.get_field(name) for name in
+                  ("name", "kind", "region", "timezone", "banner", "format", "go_live_date", "gln")]
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {Location._meta.db_table} SET {', '.join(f'{f.column} = %s' for f in columns)} WHERE id = %s",
+                [(*(f.get_db_prep_save(getattr(location, f.attname), connection) for f in columns), location.id)
+                 for location in to_update])
         trail = Load()
         for location in to_create:
             trail.created(location)

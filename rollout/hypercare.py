@@ -237,7 +237,7 @@ def worst_stores(wave, stores, day, targets=None, live=None, now=None):
     store (`live`: the page's dashboards.live_tiles, when it has them)."""
     targets = targets or {}
     table = Table("worst-stores", "Worst stores per KPI", ["KPI", "Rank", "Store", "Region", "Value"],
-                  empty="No stores in this wave yet.",
+                  empty="No KPI values measured for these stores yet." if stores else "No stores in this wave yet.",
                   note=f"The {WORST_SHOWN} worst of the wave's stores for each KPI, each store's latest value "
                        f"rolled up (the day shown, or its last day with data in the week before).")
     if not stores or day is None:

@@ -25,6 +25,7 @@ from rollout.playbook import apply_playbook
 from rollout.simulator import simulate
 from rollout.simulator.faults import parse_rates
 
+from .casework import Casework
 from .people import USERS, issue_tokens, upsert_users
 from .rollout import demo_people, ease_training, walk
 
@@ -41,6 +42,10 @@ USERS_SIMULATED = [(username, role, *SCOPES.get(username, (stores, region)), sup
                    for username, role, stores, region, superuser in USERS]
 PROGRAM = "ERP rollout (simulated)"  # rollout.simulator.world names it
 HISTORY_DAYS = 10  # daily evaluations of the waves in preparation
+# The simulated goods cost 0.01 to 25 a unit: finance approves the demo's corrections above this,
+# not the default 500.00 none of them reaches. The Makefile's demo targets export it (one value:
+# a test checks the Makefile says the same).
+APPROVAL_THRESHOLD = "50.00"
 
 
 def load_simulated(seed, now, report, stores=STORES, skus=SKUS, days=DAYS):
@@ -49,18 +54,24 @@ def load_simulated(seed, now, report, stores=STORES, skus=SKUS, days=DAYS):
     if not Simulation.objects.exists():
         start = now.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=days - 1)
         rates = {**parse_rates(None), **DEMO_RATES}
-        simulation = simulate(stores, skus, days, seed, rates, start=start, until=now)
+        casework = Casework(seed, start, now, days, SCOPES, logins=lambda: _logins(report))
+        simulation = simulate(stores, skus, days, seed, rates, start=start, until=now, progress=casework.day_closed)
         report.events_loaded = True
         report.first_day = (start - timedelta(hours=1)).date()
         report.ingest = dict(simulation.summary["answers"])
         report.count("locations", stores + 2)  # the stores, the DC and the online node
         report.count("SKUs", skus)
-    regions = {region.code: region for region in Region.objects.filter(code__startswith="SIM")}
-    locations = {location.code: location for location in Location.objects.filter(code__startswith="SIM")}
-    report.logins = upsert_users(regions, locations, report, users=USERS_SIMULATED)
+    _logins(report)
     issue_tokens({s.code: s for s in SourceSystem.objects.filter(code__startswith="SIM-")}, report)
     if report.events_loaded:
         _walk_gates(Program.objects.get(name=PROGRAM), now)
+
+
+def _logins(report):
+    """The demo logins, scoped to the simulated stores (again on every load: passwords reset)."""
+    regions = {region.code: region for region in Region.objects.filter(code__startswith="SIM")}
+    locations = {location.code: location for location in Location.objects.filter(code__startswith="SIM")}
+    report.logins = upsert_users(regions, locations, report, users=USERS_SIMULATED)
 
 
 def _walk_gates(program, now):

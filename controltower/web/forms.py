@@ -50,5 +50,7 @@ class KindsForm(forms.Form):
                                   help_text="The team whose choice this is (an administrator's); none: your own.")
 
     def __init__(self, *args, kinds, **kwargs):
+        """`kinds`: the AlertKinds offered, or {kind: label} in other words (a team's)."""
         super().__init__(*args, **kwargs)
-        self.fields["kinds"].choices = [(kind.value, kind.label) for kind in kinds]
+        labels = kinds if isinstance(kinds, dict) else {kind: kind.label for kind in kinds}
+        self.fields["kinds"].choices = [(kind.value, label) for kind, label in labels.items()]

@@ -30,9 +30,6 @@ from ..findings import CaseKind, Finding
 from .stats import modified_z, normal_tail
 from .common import anomaly, config, fetch_rows, once_in
 
-# Own weeks needed before a store's or cashier's own score means anything.
-MIN_OWN_WEEKS = 3
-
 
 @dataclass
 class Outlier:
@@ -62,8 +59,10 @@ def outliers(weekly, weeks):
     - against its own weeks: the last 7 days against the `weeks` weeks
       before (a change). Own weeks start at the key's first week with a
       count (a store new to the tower has no weeks of zeros before it);
-      fewer than MIN_OWN_WEEKS: no own score."""
+      fewer than outlier_min_own_weeks: no own score (the median of a few
+      thin first weeks is luck, and would make an ordinary week an outlier)."""
     threshold, minimum = config("outlier_score"), config("outlier_min_count")
+    min_own_weeks = config("outlier_min_own_weeks")
     chain_weeks = config("outlier_chain_weeks")
     recent = {key: sum(counts.get(w, 0) for w in range(chain_weeks)) for key, counts in weekly.items()}
     chain = list(recent.values())
@@ -73,7 +72,7 @@ def outliers(weekly, weeks):
         chain_score = modified_z(recent[key], chain)
         first = max((w for w in counts if w > 0), default=0)
         own = [counts.get(w, 0) for w in range(min(first, weeks), 0, -1)]
-        own_score = modified_z(observed, own) if len(own) >= MIN_OWN_WEEKS else None
+        own_score = modified_z(observed, own) if len(own) >= min_own_weeks else None
         by_chain = recent[key] >= minimum and chain_score > threshold
         by_own = observed >= minimum and own_score is not None and own_score > threshold
         if by_chain or by_own:

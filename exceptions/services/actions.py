@@ -108,7 +108,7 @@ def resume(case, user):
 
 
 @transaction.atomic
-def resolve(case, user, resolution_code, root_cause, note="", adjustment=None):
+def resolve(case, user, resolution_code, root_cause, note="", adjustment=None, at=None):
     """Resolve a case with a resolution code (ResolutionCode) and a root
     cause (RootCause); `adjustment` ({"state", "quantity", "reason",
     "confirm"}) posts a stock correction (request_adjustment's rules).
@@ -117,7 +117,8 @@ def resolve(case, user, resolution_code, root_cause, note="", adjustment=None):
     is not resolved: it waits for finance (status waiting, SLA clock stopped)
     and resolves with this resolution once finance approves; a rejection puts
     it back in progress. Resolving a case that already waits for finance on
-    an adjustment keeps it waiting: the resolution applies when finance approves."""
+    an adjustment keeps it waiting: the resolution applies when finance approves.
+    It happens now, or `at` (a person's time the demo replays)."""
     check(case, user)
     errors = {}
     if resolution_code not in ResolutionCode.values:
@@ -136,18 +137,18 @@ def resolve(case, user, resolution_code, root_cause, note="", adjustment=None):
     pending = pending_adjustment(case)
     if pending is not None and adjustment is None:
         CorrectiveAdjustment.objects.filter(pk=pending.pk).update(resolution=resolution)
-        write_history(case, user, "resolve", timezone.now(), note=" ".join(filter(None, [
+        write_history(case, user, "resolve", at or timezone.now(), note=" ".join(filter(None, [
             f"Resolves once finance approves {pending.transaction_id}.", note])))
         return case
     if adjustment is not None:
         requested = request_adjustment(case, user, adjustment.get("state"), adjustment.get("quantity"),
                                        adjustment.get("reason"), adjustment.get("confirm", False),
-                                       resolution=resolution)
+                                       resolution=resolution, at=at)
         if requested.status == CorrectiveAdjustment.Status.PENDING_APPROVAL:
             return case  # waits for finance; resolves when finance approves
-    now = timezone.now()
+    now = at or timezone.now()
     changes = unpause(case, now)
-    move(case, user, "resolve", note=note,
+    move(case, user, "resolve", note=note, at=now,
          status=S.RESOLVED, resolved_at=now, resolved_by=user, resolution_code=resolution_code,
          root_cause=root_cause, resolution_note=note or "", auto_resolved=False, waiting_on="", **changes)
     return case

@@ -198,9 +198,10 @@ def check_request(case, state, quantity, reason, confirmed):
 
 
 @transaction.atomic
-def request_adjustment(case, user, state, quantity, reason, confirmed=False, resolution=None):
+def request_adjustment(case, user, state, quantity, reason, confirmed=False, resolution=None, at=None):
     """Record a stock correction for a case, with its reason code; post it
-    now, or hold it for finance when adjustment_approval says so. One that
+    now (or `at`, a person's time the demo replays), or hold it for finance
+    when adjustment_approval says so. One that
     takes a state below zero, or makes more than the latest count found,
     needs `confirmed`. A held one makes the case wait for finance (status
     waiting, the SLA clock stopped) until finance decides; `resolution`
@@ -217,7 +218,7 @@ def request_adjustment(case, user, state, quantity, reason, confirmed=False, res
             f"Adjustment {pending.transaction_id} of this case waits for finance approval: "
             "ask for another once finance has decided.")})
     number = case.adjustments.count() + 1
-    now = timezone.now()
+    now = at or timezone.now()
     approval = adjustment_approval(case, quantity, now)
     if approval.needed and case.status in Case.DONE:
         raise ValidationError({"adjustment": (
@@ -232,24 +233,24 @@ def request_adjustment(case, user, state, quantity, reason, confirmed=False, res
     )
     what = f"{quantity:+d} {state} ({approval.value}, {AdjustmentReason(reason).label})"
     if approval.needed:
-        _wait_for_finance(case, user, adjustment, approval, what)
+        _wait_for_finance(case, user, adjustment, approval, what, now)
         alerts.approval_waiting(adjustment, now)
     else:
-        _post(adjustment)
+        _post(adjustment, now)
         write_history(case, user, "adjustment_posted", now, field="adjustment", to_value=what,
                       note=f"Posted to the ledger as {adjustment.transaction_id}.")
     return adjustment
 
 
-def _wait_for_finance(case, user, adjustment, approval, what):
+def _wait_for_finance(case, user, adjustment, approval, what, now):
     """The case waits for finance's decision on `adjustment`, its SLA clock stopped."""
-    changes = {} if case.paused_since else {"paused_since": timezone.now()}
+    changes = {} if case.paused_since else {"paused_since": now}
     then = "resolves" if adjustment.resolution else "goes back in progress"
     move(case, user, "wait_for_finance", from_statuses=Case.ACTIVE, also={"adjustment": ("", what)},
          note=f"Finance approves {adjustment.transaction_id} first: {approval.why}. "
                f"The case {then} once finance approves it.",
          status=S.WAITING, waiting_on=f"finance approval of {adjustment.transaction_id} ({adjustment.value:,.2f})",
-         **changes)
+         at=now, **changes)
 
 
 def _four_eyes(adjustment, user):
@@ -263,21 +264,21 @@ def _lock_case(adjustment):
 
 
 @transaction.atomic
-def approve_adjustment(adjustment, user):
-    """Post a held adjustment. Its case stops waiting: it resolves with the
-    resolution it was asked with, or goes back in progress. One history
-    entry says both."""
+def approve_adjustment(adjustment, user, at=None):
+    """Post a held adjustment (now, or `at`). Its case stops waiting: it
+    resolves with the resolution it was asked with, or goes back in
+    progress. One history entry says both."""
     check(adjustment.case, user, may_approve_adjustments)
     _four_eyes(adjustment, user)
+    now = at or timezone.now()
     case = _lock_case(adjustment)
-    _decide(adjustment, user, CorrectiveAdjustment.Status.APPROVED)
-    _post(adjustment)
+    _decide(adjustment, user, CorrectiveAdjustment.Status.APPROVED, now)
+    _post(adjustment, now)
     posted = {"adjustment": (CorrectiveAdjustment.Status.PENDING_APPROVAL, CorrectiveAdjustment.Status.POSTED)}
     if case.status != S.WAITING:  # e.g. its condition cleared meanwhile and resolved it
         write_history(case, user, "finance_approved", adjustment.decided_at, changes=posted,
                       note=f"Finance approved {adjustment.transaction_id}; it is posted.")
         return adjustment
-    now = timezone.now()
     changes = unpause(case, now)
     # read again: `resolve` may have attached a resolution since `adjustment` was read
     resolution = adjustment.resolution = (
@@ -287,39 +288,39 @@ def approve_adjustment(adjustment, user):
              note=f"Finance approved {adjustment.transaction_id}; it is posted and the case resolves with it.",
              status=S.RESOLVED, resolved_at=now, resolved_by=adjustment.requested_by,
              resolution_code=resolution["resolution_code"], root_cause=resolution["root_cause"],
-             resolution_note=resolution["note"], auto_resolved=False, waiting_on="", **changes)
+             resolution_note=resolution["note"], auto_resolved=False, waiting_on="", at=now, **changes)
     else:
         move(case, user, "finance_approved", from_statuses=(S.WAITING,), also=posted,
              note=f"Finance approved {adjustment.transaction_id}; it is posted and the case is back in progress.",
-             status=S.IN_PROGRESS, waiting_on="", **changes)
+             status=S.IN_PROGRESS, waiting_on="", at=now, **changes)
     return adjustment
 
 
 @transaction.atomic
-def reject_adjustment(adjustment, user, reason=""):
-    """Refuse a held adjustment (`reason` required): nothing posts, and its
-    case goes back in progress with the reason in its history."""
+def reject_adjustment(adjustment, user, reason="", at=None):
+    """Refuse a held adjustment (`reason` required; now, or `at`): nothing
+    posts, and its case goes back in progress with the reason in its history."""
     check(adjustment.case, user, may_approve_adjustments)
     _four_eyes(adjustment, user)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "Say why it is rejected: the case goes back in progress with it."})
+    now = at or timezone.now()
     case = _lock_case(adjustment)
-    _decide(adjustment, user, CorrectiveAdjustment.Status.REJECTED, reason)
+    _decide(adjustment, user, CorrectiveAdjustment.Status.REJECTED, now, reason)
     rejected = {"adjustment": (CorrectiveAdjustment.Status.PENDING_APPROVAL, CorrectiveAdjustment.Status.REJECTED)}
     note = f"Finance rejected {adjustment.transaction_id}: {sentence(reason)}."
     if case.status == S.WAITING:
         move(case, user, "finance_rejected", from_statuses=(S.WAITING,), also=rejected,
              note=f"{note} The case is back in progress.",
-             status=S.IN_PROGRESS, waiting_on="", **unpause(case, timezone.now()))
+             status=S.IN_PROGRESS, waiting_on="", at=now, **unpause(case, now))
     else:
         write_history(case, user, "finance_rejected", adjustment.decided_at, changes=rejected, note=note)
     return adjustment
 
 
-def _decide(adjustment, user, status, note=""):
-    """Record finance's decision on a pending adjustment (its case's history is the caller's)."""
-    now = timezone.now()
+def _decide(adjustment, user, status, now, note=""):
+    """Record finance's decision on a pending adjustment at `now` (its case's history is the caller's)."""
     rows = CorrectiveAdjustment.objects.filter(
         pk=adjustment.pk, status=CorrectiveAdjustment.Status.PENDING_APPROVAL
     ).update(status=status, approved_by=user, decided_at=now, decision_note=note[:300])
@@ -336,9 +337,8 @@ def _decide(adjustment, user, status, note=""):
     adjustment.decision_note = note[:300]
 
 
-def _post(adjustment):
-    """Post an adjustment to the ledger: its reason code, its case as the reference."""
-    now = timezone.now()
+def _post(adjustment, now):
+    """Post an adjustment to the ledger at `now`: its reason code, its case as the reference."""
     report = ingest_events(control_tower_source(), [{
         "transaction_id": adjustment.transaction_id,
         "type": "adjustment",
@@ -349,7 +349,7 @@ def _post(adjustment):
         "reason": adjustment.reason or AdjustmentReason.ADMIN_CORRECTION,
         "reference": f"case-{adjustment.case_id}",
         "occurred_at": now.isoformat(),
-    }], keep_rejections=False)
+    }], received_at=now, keep_rejections=False)
     result = report.results[0]
     if result.status not in ("accepted", "duplicate"):
         raise ValidationError({"adjustment": f"The ledger refused it: {result.errors}"})

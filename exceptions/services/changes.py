@@ -43,14 +43,14 @@ FROM_STATUSES = {
 }
 
 
-def move(case, actor, action, note="", from_statuses=None, also=None, **changes):
+def move(case, actor, action, note="", from_statuses=None, also=None, at=None, **changes):
     """Change a case only if its status is still one FROM_STATUSES[action]
     (or `from_statuses`, for the moves no person asks for by name) allows.
 
     The one way actions change a case: a conditional update, then one
     history entry for the action, with every tracked field it changed (and
     `also`: {name: (from, to)} of what it changed beside the case, e.g. an
-    adjustment's status)."""
+    adjustment's status), written now or `at`."""
     before = {name: getattr(case, name) for name in changes}
     statuses = from_statuses or FROM_STATUSES[action]
     rows = Case.objects.filter(pk=case.pk, status__in=statuses).update(**changes)
@@ -60,7 +60,7 @@ def move(case, actor, action, note="", from_statuses=None, also=None, **changes)
         setattr(case, name, value)
     changed = {name: (before[name], value) for name, value in changes.items()
                if name in HISTORY_FIELDS and before[name] != value}
-    write_history(case, actor, action, timezone.now(), changes={**changed, **(also or {})}, note=note)
+    write_history(case, actor, action, at or timezone.now(), changes={**changed, **(also or {})}, note=note)
 
 
 # What a refusal says a person tried, when the case's status refuses it.

@@ -104,7 +104,8 @@ def report_issue(user, *, location_code, category, description, severity, photo=
     router = Router()
     with transaction.atomic():
         case = Case.objects.create(
-            kind=KIND, severity=severity, status=Case.Status.OPEN, location=location, reference=label,
+            # No reference: the category is one of its details, shown once on the case page.
+            kind=KIND, severity=severity, status=Case.Status.OPEN, location=location,
             fingerprint=f"{KIND}:{uuid.uuid4().hex}",
             summary=f"{label} issue reported at {location.code} by {user.get_username()}: {description[:200]}",
             # The category in words, as the case page shows its details.

@@ -52,7 +52,7 @@ FAULTS = {f.key: f for f in (
               "statistical"),
     FaultKind("refund_cashier", "a cashier refunding far more than the others", "store", 0.05,
               None, ("location", "cashier"), "statistical"),
-    FaultKind("phantom_stock", "on hand in the record, empty shelf, sales stop", "store x SKU", 0.003,
+    FaultKind("phantom_stock", "on hand in the record, empty shelf, sales stop", "store x fast mover", 0.02,
               ("phantom_inventory", "count_variance", "snapshot_mismatch"), ("location", "sku"), "statistical"),
     FaultKind("missed_cost_change", "a cost change the tower never got", "SKU", 0.01,
               ("financial_variance",), ("sku",), "deterministic"),

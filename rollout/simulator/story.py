@@ -35,6 +35,13 @@ DAYS_OF_COVER = 7
 LATE_BY_HOURS = (6, 40)  # how late an offline till's sales come in
 SLA_MARGIN = timedelta(days=4)  # a fault of a timed kind is injected only this long before the end
 SHRINK_ITEMS = 20
+# Phantom stock strikes a fast mover (one that sells at least this many
+# lines a day at a store, on average) that has sold for at least
+# PHANTOM_HISTORY, and at least PHANTOM_NOTICE before the end: a shelf
+# emptied in the last hours of the run has had no time to be missed.
+FAST_MOVER_LINES_A_DAY = 1.0
+PHANTOM_HISTORY = timedelta(days=14)
+PHANTOM_NOTICE = timedelta(days=7)
 FRAUD_REFUNDS_PER_DAY = 4
 
 
@@ -169,6 +176,7 @@ class Story(Logistics):
     def _roll_standing_faults(self):
         """The faults that belong to a store, a pair or a SKU for the whole run."""
         top = sorted(self.estate.items, key=lambda item: -item.velocity)
+        fast = self.fast_movers()
         for store in self.estate.stores:
             if self.truth.roll("shrink_store"):
                 self.shrinking[store] = [item.code for item in top[:SHRINK_ITEMS] if not item.weighed]
@@ -178,15 +186,22 @@ class Story(Logistics):
                 self.fraud[store] = cashier
                 self.truth.record("refund_cashier", self.start + timedelta(days=self.days // 3), location=store,
                                   reference=cashier, cashier=cashier)
-            for item in top[:max(1, len(top) // 2)]:
+            for item in fast:
                 if self.truth.roll("phantom_stock"):
-                    day = self.start + timedelta(days=self.fault_rng.randint(self.days // 4, max(self.days // 4,
-                                                                                              self.days // 2)))
-                    self.at(day + timedelta(hours=3), self.empty_shelf, store, item.code)
+                    day = self.fault_rng.randint(PHANTOM_HISTORY.days, self.days - PHANTOM_NOTICE.days)
+                    self.at(self.start + timedelta(days=day, hours=3), self.empty_shelf, store, item.code)
         for item in self.estate.items:
             if self.truth.roll("missed_cost_change"):
                 day = self.start + timedelta(days=self.fault_rng.randint(0, max(0, self.days - 2)))
                 self.at(day + timedelta(hours=5), self.change_cost, item.code)
+
+    def fast_movers(self):
+        """The SKUs that sell steadily at every store, when the run is long
+        enough for phantom stock to strike one after its history and be
+        missed before the end (none otherwise)."""
+        if timedelta(days=self.days) < PHANTOM_HISTORY + PHANTOM_NOTICE:
+            return []
+        return [item for item in self.estate.items if SALES_PER_STORE_DAY * item.velocity >= FAST_MOVER_LINES_A_DAY]
 
     def plan_day(self, d, day):
         last_days = day + SLA_MARGIN >= self.end

@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 from django.conf import settings
+from controltower.demo.simulated import APPROVAL_THRESHOLD
 
 from .ingest import BenchError, _free_port, stop_server
 
@@ -63,6 +64,7 @@ def demo_env():
     env = {key: value for key, value in os.environ.items()
            if key not in ("DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY", "SECURE_SSL_REDIRECT")}
     env["DJANGO_SETTINGS_MODULE"] = "controltower.settings"
+    env["CASE_ADJUSTMENT_APPROVAL_THRESHOLD"] = APPROVAL_THRESHOLD  # as the Makefile's demo targets
     return env
 
 

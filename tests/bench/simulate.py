@@ -29,7 +29,7 @@ from .ingest import BenchError
 ROOT = Path(__file__).resolve().parents[2]
 # Over the defaults: the rarer kinds often enough to be seen at the bench's size.
 BENCH_RATES = ("reservation_never_released=0.1,silent_feed=0.03,shrink_store=0.2,refund_cashier=0.2,"
-               "phantom_stock=0.01,unknown_sku_burst=0.1,case_as_each=0.03,missed_cost_change=0.03")
+               "phantom_stock=0.1,unknown_sku_burst=0.1,case_as_each=0.03,missed_cost_change=0.03")
 
 
 def _fresh_database(name):

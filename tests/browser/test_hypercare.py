@@ -29,7 +29,7 @@ from tests.inventory.factories import (
 )
 from tests.rollout.factories import CriterionFactory, GateTemplateFactory, KpiDayFactory, WaveFactory
 
-from .conftest import see_first_chart
+from .conftest import PHONE, TABLET, see_first_chart
 from .test_rollout import assert_no_axe_findings
 
 LIVE_DAYS = 12
@@ -151,3 +151,15 @@ def test_executive_lands_on_hypercare_drills_down_and_exports(page, live_server,
     expect(page).to_have_url(re.compile(f"{store_url}channels/$"))
     assert_no_axe_findings(page, "hypercare channels")
     screenshot(page, "hypercare-channels")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_wave_page_fits_a_phone_and_a_tablet_without_sideways_scroll(page, live_server, log_in, screenshot,
+                                                                           live_wave):
+    log_in(make_user(Role.EXECUTIVE, username="erin"))
+    for name, size in (("phone", PHONE), ("tablet", TABLET)):
+        page.set_viewport_size(size)
+        page.goto(f"{live_server.url}/hypercare/waves/{live_wave.pk}/")
+        draws_a_chart(page)
+        assert page.evaluate("document.documentElement.scrollWidth") <= size["width"]
+        screenshot(page, f"hypercare-wave-{name}")

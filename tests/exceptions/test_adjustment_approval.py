@@ -62,6 +62,21 @@ def _resolve_with(case, user, quantity):
 # The case waits while finance decides
 # --------------------------------------------------------------------------
 
+def test_a_person_time_given_is_the_time_of_every_record_of_the_request_and_the_decision(case, manager, finance):
+    """As the demo replays its people's work (controltower.demo.casework): nothing at the wall clock's time."""
+    asked, decided = datetime(2026, 3, 2, 17, 0, tzinfo=UTC), datetime(2026, 3, 4, 10, 0, tzinfo=UTC)
+    actions.resolve(case, manager, "recounted", "shrink", at=asked,
+                    adjustment={"state": "available", "quantity": -400, "reason": "SHRINK", "confirm": True})
+    adjustment = CorrectiveAdjustment.objects.get(case=case)
+    assert adjustment.requested_at == asked and Case.objects.get(pk=case.pk).paused_since == asked
+    adjustments.approve_adjustment(adjustment, finance, at=decided)
+    adjustment.refresh_from_db()
+    case.refresh_from_db()
+    assert (adjustment.decided_at, adjustment.posted_at, case.resolved_at) == (decided, decided, decided)
+    assert InventoryEvent.objects.get(transaction_id=adjustment.transaction_id).occurred_at == decided
+    assert [entry.at for entry in case.history.order_by("at")] == [asked, decided]
+
+
 def test_a_large_adjustment_keeps_the_case_waiting_then_approval_resolves_it(case, manager, finance):
     adjustment = _resolve_with(case, manager, -400)  # 1,000.00
     case.refresh_from_db()

@@ -61,7 +61,7 @@ def test_a_steady_seller_that_stopped_selling_with_stock_on_record_is_phantom(de
     store = LocationFactory(code="S001", region=region)
     stopped, slow, empty = SKUFactory(code="STOPPED"), SKUFactory(code="SLOW"), SKUFactory(code="EMPTY")
     lines(till, store, stopped, range(12, 41))  # daily for 29 days, then nothing for 12
-    lines(till, store, slow, range(6, 50, 5))  # every 5 days: 6 days without a sale is normal
+    lines(till, store, slow, range(6, 50, 3))  # every 3 days: 6 days without a sale is normal
     lines(till, store, SKUFactory(code="BURST"), range(20, 30))  # 10 days in a row: not steady, not tested
     lines(till, store, empty, range(12, 41))  # stopped, but nothing on record: nothing to chase
     Position.objects.create(location=store, sku=SKU.objects.get(code="BURST"), available=5)
@@ -114,6 +114,37 @@ def test_overdispersed_sales_are_judged_on_a_negative_binomial(default_routing, 
     # k = 1.5517^2 / (2.3276 - 1.5517) = 3.1034; ln P = -k x 14 x ln(1 + 1.5517 / 3.1034) = -17.62,
     # likelier than the Poisson's -1.5517 x 14 = -21.72.
     assert numbers["log_p"] == pytest.approx(-17.62, abs=0.01)
+
+
+def test_a_four_week_old_steady_seller_whose_shelf_emptied_is_phantom_a_week_later(default_routing, till, region,
+                                                                                   settings):
+    """Phantom stock in a seller's first weeks: 2 a day for 15 days, then its
+    shelf emptied and nothing for 7 days, among 19 positions still selling
+    as steadily. Its first and last sale are 15 days apart: tested (the 14
+    days of RECONCILE_PHANTOM_MIN_SPAN_DAYS), where a 28-day span never
+    tested a seller this young."""
+    store = LocationFactory(code="S001", region=region)
+    emptied, young = SKUFactory(code="EMPTIED"), SKUFactory(code="YOUNG")
+    lines(till, store, emptied, [d for d in range(7, 22) for _ in range(2)])
+    lines(till, store, young, range(7, 17))  # 10 days, then nothing: too few days apart to judge
+    for sku in (emptied, young):
+        Position.objects.create(location=store, sku=sku, available=12)
+    for n in range(19):
+        busy = SKUFactory(code=f"BUSY{n}")
+        lines(till, store, busy, [d for d in range(0, 22) for _ in range(2)])
+        Position.objects.create(location=store, sku=busy, available=12)
+
+    settings.RECONCILIATION = {**settings.RECONCILIATION, "phantom_min_span_days": 28}
+    run_reconciliation(CaseKind.PHANTOM_INVENTORY, now=NOW)
+    assert not Case.objects.filter(kind=CaseKind.PHANTOM_INVENTORY).exists()
+
+    settings.RECONCILIATION = {**settings.RECONCILIATION, "phantom_min_span_days": 14}
+    run_reconciliation(CaseKind.PHANTOM_INVENTORY, now=NOW)
+    case = Case.objects.get(kind=CaseKind.PHANTOM_INVENTORY)
+    numbers = case.details["anomaly"]["numbers"]
+    assert (case.sku_id, numbers["tests"], numbers["rate_per_day"], numbers["gap_days"]) == (emptied.pk, 20, 2.0, 7.0)
+    # e^-14 = 1 in 1.2 million, against 1% / 20 tested.
+    assert numbers["model"] == "poisson" and numbers["log_p"] == -14.0
 
 
 def test_many_positions_tested_need_a_longer_run(default_routing, till, region):
@@ -241,8 +272,8 @@ def test_return_events_count_for_the_cashier_who_rang_them_up(default_routing, t
 def test_a_return_rung_up_and_refunded_counts_once_and_chance_is_no_outlier(default_routing, till, region):
     store, sku = LocationFactory(code="S003", region=region), SKUFactory()
     events, steps = [], []
-    # Weeks ago 3, 2, 1 and the last 7 days: K1 4, 5, 6 then 11 (chance at 5 a week), K2 4, 5, 6 then 20.
-    for cashier, weekly in (("K1", (11, 6, 5, 4)), ("K2", (20, 6, 5, 4))):
+    # Weeks ago 6 to 1 and the last 7 days: K1 4, 5, 6, 4, 5, 6 then 11 (chance at 5 a week), K2 the same then 20.
+    for cashier, weekly in (("K1", (11, 6, 5, 4, 6, 5, 4)), ("K2", (20, 6, 5, 4, 6, 5, 4))):
         for week, count in enumerate(weekly):
             for i in range(count):
                 at = NOW - timedelta(days=week * 7 + 1, hours=i)
@@ -267,6 +298,34 @@ def test_a_return_rung_up_and_refunded_counts_once_and_chance_is_no_outlier(defa
     assert numbers["weekly"][-4:] == [4, 5, 6, 20]  # each return once, not its event and its refund step
     # (20 - 5) / sqrt(5): the Poisson's spread, not the MAD of 1 of three lucky weeks.
     assert numbers["own_score"] == pytest.approx(15 / 5 ** 0.5, abs=1e-3)
+
+
+def test_a_cashier_is_judged_on_their_own_weeks_only_once_there_are_enough(default_routing, till, region):
+    """A clean simulation's cashier: 1 refund in each of their first three
+    weeks, then 6 in the last 7 days (chance, at about 4 a week). Three thin
+    weeks are no usual week to judge by (RECONCILE_OUTLIER_MIN_OWN_WEEKS, 6);
+    six weeks of 1 are, and 6 is then far more than usual."""
+    store, sku = LocationFactory(code="S004", region=region), SKUFactory()
+
+    def refunds(cashier, weekly, first_week=0):
+        InventoryEvent.objects.bulk_create([InventoryEventFactory.build(
+            source=till, location=store, sku=sku, type="return", from_state=None, to_state="returned",
+            cashier=cashier, occurred_at=NOW - timedelta(days=week * 7 + 1, hours=i), received_at=NOW,
+            transaction_id=f"ret-{cashier}-{week}-{i}")
+            for week, count in enumerate(weekly, start=first_week) for i in range(count)])
+
+    refunds("K1", (6, 1, 1, 1))
+    for cashier in ("K2", "K3", "K4"):
+        refunds(cashier, (4, 3, 5, 4))
+    run_reconciliation(CaseKind.REFUND_OUTLIER, now=NOW)
+    assert not Case.objects.filter(kind=CaseKind.REFUND_OUTLIER).exists()
+
+    refunds("K1", (1, 1, 1), first_week=4)  # three more weeks of 1, before those
+    run_reconciliation(CaseKind.REFUND_OUTLIER, now=NOW)
+    case = Case.objects.get(kind=CaseKind.REFUND_OUTLIER)
+    numbers = case.details["anomaly"]["numbers"]
+    assert (case.reference, numbers["own_median"], numbers["own_score"]) == ("cashier K1", 1, 5.0)
+    assert case.summary == "Cashier K1 at S004 made 6 refunds in the last 7 days, far more than its usual 1 a week"
 
 
 # ------------------------------------------------------------- rejection spikes

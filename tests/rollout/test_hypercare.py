@@ -281,6 +281,13 @@ def test_the_picker_leads_to_the_wave_own_url(north, client):
     assert page.status_code == 200 and "No stores in this wave yet." in page.content.decode()
 
 
+def test_a_wave_with_stores_but_no_kpi_values_says_so_not_that_it_has_no_stores(north, client):
+    page = get(client, make_user(Role.PMO), reverse("hypercare-wave", args=[north.pk]))
+    html = page.content.decode()
+    assert page.status_code == 200 and "No KPI values measured for these stores yet." in html
+    assert "No stores in this wave yet." not in html
+
+
 def test_drill_down_region_store_skus_channels(north, client):
     today = rollups.utc_today()
     KpiDayFactory(metric="inventory_accuracy_exact", member="S2", day=today, value=Decimal("91"))

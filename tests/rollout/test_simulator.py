@@ -159,6 +159,27 @@ def test_a_till_line_replayed_under_a_new_key_is_suspected(faulted_run):
     assert all(any(catches(fault, case) for case in cases) for fault in replays)
 
 
+def test_phantom_stock_strikes_steady_sellers_and_phantom_inventory_finds_it():
+    """The shelves of fast movers (a line a day or more at a store) empty
+    after their first two weeks and a week before the end; the tower's
+    nightly phantom_inventory runs see their sales stop, whatever the
+    counts find too."""
+    simulation = simulate(stores=3, skus=10, days=21, seed=4, rates=rates(phantom_stock=0.5))
+    faults = InjectedFault.objects.filter(kind="phantom_stock")
+    assert faults.count() >= 5
+    fast = set(SKU.objects.filter(code__in=[f.sku for f in faults]).values_list("code", flat=True))
+    daily_sales = {sku: InventoryEvent.objects.filter(type="sale", sku__code=sku, occurred_at__lt=START + timedelta(
+        days=14)).count() / (3 * 14) for sku in fast}
+    assert min(daily_sales.values()) >= 0.75, daily_sales  # a line a day expected: a steady seller, not a slow one
+    assert {(f.occurred_at - START).days for f in faults} == {14}  # after two weeks, a week before the end
+    result = score(simulation)
+    phantom = {kind.kind: kind for kind in result.kinds}["phantom_stock"]
+    assert phantom.recall >= phantom.target
+    cases = [case for case in seen_cases() if case.kind == "phantom_inventory"]
+    pairs = {(f.location, f.sku) for f in faults}
+    assert cases and all((case.location, case.sku) in pairs for case in cases)
+
+
 def test_one_simulation_a_database():
     small(days=1)
     with pytest.raises(SimulationExists):
