@@ -19,7 +19,7 @@ def reset_fillfactor(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("exceptions", "0024_case_location_status_root_causes"),
+        ("exceptions", "0025_reported_cases_without_reference"),
     ]
 
     operations = [migrations.RunPython(set_fillfactor, reset_fillfactor)]
