@@ -15,8 +15,19 @@ a store (one of them five times as many), and a day of ingest counts per
 till source (one with a spike today). Then each anomaly kind runs as beat
 runs it (exceptions.reconciliation.runs.run_kind), timed. The target is
 600 x 20,000 x 90 days in under 60 s each: generating that (about 130
-million sale lines) takes most of an hour here, so run it at a reduced
-scale on a shared machine, and read the seconds per million sale lines.
+million sale lines) takes hours here.
+
+`summarised=True` (--anomaly-summarised) reaches it: the ledger holds only
+the sale lines the runs read by their time (today's, the look-back's first
+part-day's, and the window's first whole day's, which leaves it a day
+later); the summary rows of the whole days after it up to yesterday are
+drawn straight into PositionSales, as those lines would sum (per pair: its
+last and first sale day geometric at its velocity, its sale days between
+binomial), the first day's lines added, and the window row written as a
+refresh leaves it. So the summary's build from scratch is not timed, the
+days before the look-back are not generated (no detector reads their
+sales), and a late line's position summed again whole reads three days of
+lines, not 55.
 """
 import time
 from datetime import timedelta
@@ -26,7 +37,8 @@ from django.utils import timezone
 
 from exceptions.findings import CaseKind
 from exceptions.reconciliation.common import config
-from exceptions.reconciliation.position_sales import refresh
+from exceptions.models import PositionSales, PositionSalesWindow
+from exceptions.reconciliation.position_sales import midnight, refresh, window_days
 from exceptions.reconciliation.runs import run_kind
 from inventory.models import SKU, IngestDay, Location, Region, SourceSystem
 
@@ -39,19 +51,21 @@ COLUMNS = ("source_id, transaction_id, type, location_id, sku_id, quantity, from
            "reason, occurred_at, received_at, latency_ms, content_hash, entered_quantity, entered_unit, cashier")
 
 
-def bench_anomalies(stores=600, skus=20_000, days=90):
+def bench_anomalies(stores=600, skus=20_000, days=90, summarised=False):
     if connection.vendor != "postgresql":
         raise RuntimeError("The anomalies bench needs PostgreSQL (DATABASE_URL).")
     now = timezone.now()
-    result = {"stores": stores, "skus": skus, "days": days, "target_s": TARGET_S, "kinds": []}
+    result = {"stores": stores, "skus": skus, "days": days, "target_s": TARGET_S, "kinds": [],
+              "summarised": summarised}
     with transaction.atomic():
         started = time.perf_counter()
         source = _estate(stores, skus)
-        result.update(_generate(source, stores, skus, days, now))
+        result.update(_generate(source, stores, skus, days, now, summarised))
         result["generate_seconds"] = round(time.perf_counter() - started, 1)
-        started = time.perf_counter()
-        result["summary_positions"] = refresh(now, config("phantom_lookback_days"))
-        result["summary_seconds"] = round(time.perf_counter() - started, 1)
+        if not summarised:
+            started = time.perf_counter()
+            result["summary_positions"] = refresh(now, config("phantom_lookback_days"))
+            result["summary_seconds"] = round(time.perf_counter() - started, 1)
         result["hour_lines"] = _hour_of_sales(source, stores, skus, now)
         # Phantom again a day later: the look-back moves on, a day of positions is summed again.
         for kind, at in [(kind, now) for kind in KINDS] + [(CaseKind.PHANTOM_INVENTORY, now + timedelta(days=1))]:
@@ -80,7 +94,65 @@ def _estate(stores, skus):
     return SourceSystem.objects.create(code="AB-POS", kind=SourceSystem.Kind.POS, expected_interval_s=3600)
 
 
-def _generate(source, stores, skus, days, now):
+def _days(days, now, summarised):
+    """(the days ago with sale lines in the ledger, (first, last) days ago summed directly or None).
+    Summarised: the lines of the days phantom reads by their time (today, the look-back's
+    first part-day, the window's first whole day, which leaves it a day later); the whole days after
+    it to yesterday straight into the summary; no lines before the look-back."""
+    if not summarised:
+        return list(range(days)), None
+    lookback = config("phantom_lookback_days")
+    first, last = window_days(now, lookback)
+    line_day = [(now - timedelta(days=d, hours=3)).date() for d in range(lookback + 1)]
+    summed = [d for d, day in enumerate(line_day) if first < day <= last]
+    return [d for d, day in enumerate(line_day) if not first < day <= last], (min(summed), max(summed))
+
+
+def _summarise(cursor, params, stores, pairs, summed, now, velocity, stops):
+    """The summary rows of the days `summed` (days ago, first and last) as their lines would sum, drawn
+    per pair: its last and first sale day (geometric from either end at its velocity), its sale days
+    between (binomial, normal approximation), one line a day; then the lines of the window's first
+    day added as a refresh adds a day entering the window, and the window row, its watermark the
+    newest line."""
+    near, far = summed
+    # Pair p's last sale day a days ago and first b days ago, then its sale days n.
+    draws = (
+        f"SELECT p, v, a, GREATEST(a, %(far)s - FLOOR(LN(1 - random()) / LN(1 - v))::int) AS b, "
+        f"SQRT(-2 * LN(1 - random())) * COS(2 * PI() * random()) AS z "
+        f"FROM (SELECT p, v, lo + FLOOR(LN(1 - random()) / LN(1 - v))::int AS a "
+        f"      FROM (SELECT p, {velocity} AS v, CASE WHEN {stops} THEN 21 ELSE %(near)s END AS lo "
+        f"            FROM generate_series(%(from)s, %(to)s) p) x) y WHERE a <= %(far)s"
+    )
+    sums = (
+        f"SELECT %(loc)s + p %% %(stores)s, %(sku)s + p / %(stores)s, n, n, n, "
+        f"CAST(%(now)s::timestamptz - b * interval '1 day' - interval '3 hours' AS date), "
+        f"CAST(%(now)s::timestamptz - a * interval '1 day' - interval '3 hours' AS date), "
+        f"%(now)s::timestamptz - a * interval '1 day' - interval '3 hours' "
+        f"FROM (SELECT p, a, b, CASE WHEN b = a THEN 1 ELSE 2 + LEAST(b - a - 1, GREATEST(0, "
+        f"ROUND((b - a - 1) * v + SQRT((b - a - 1) * v * (1 - v)) * z)))::int END AS n FROM ({draws}) w) q"
+    )
+    chunk = 2_000_000
+    for start in range(0, pairs, chunk):
+        cursor.execute(
+            "INSERT INTO exceptions_positionsales (location_id, sku_id, sale_days, sales, squares, first_day, "
+            f"last_day, last_at) {sums}",
+            {**params, "stores": stores, "near": near, "far": far, "from": start, "to": min(start + chunk, pairs) - 1})
+    first, last = window_days(now, config("phantom_lookback_days"))
+    cursor.execute(
+        "INSERT INTO exceptions_positionsales (location_id, sku_id, sale_days, sales, squares, first_day, "
+        "last_day, last_at) SELECT location_id, sku_id, 1, COUNT(*), COUNT(*) * COUNT(*), %(first)s, %(first)s, "
+        "MAX(occurred_at) FROM inventory_inventoryevent WHERE type = 'sale' AND source_id = %(source)s "
+        "AND occurred_at >= %(from)s AND occurred_at < %(to)s GROUP BY location_id, sku_id "
+        "ON CONFLICT (location_id, sku_id) DO UPDATE SET sale_days = exceptions_positionsales.sale_days + 1, "
+        "sales = exceptions_positionsales.sales + excluded.sales, "
+        "squares = exceptions_positionsales.squares + excluded.squares, first_day = excluded.first_day",
+        {"source": params["source"], "first": first, "from": midnight(first), "to": midnight(first + timedelta(days=1))})
+    cursor.execute("SELECT MAX(id) FROM inventory_inventoryevent")
+    PositionSalesWindow.objects.create(first_day=first, last_day=last, watermark=cursor.fetchone()[0])
+    cursor.execute("ANALYZE exceptions_positionsales")
+
+
+def _generate(source, stores, skus, days, now, summarised):
     """Insert the lines, positions and ingest counts; returns what was made."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT MIN(id) FROM inventory_location WHERE code LIKE 'AB-L%%'")
@@ -93,21 +165,25 @@ def _generate(source, stores, skus, days, now):
         # Pair p: store p mod stores, SKU p / stores; its velocity falls with the SKU's rank in 100.
         velocity = "0.9 / (1 + ((p / %(stores)s) %% 100) / 2.5)"
         # One pair in 1,000 stops selling 21 days before the end.
-        stopped = "(p %% 1000 = 7 AND d < 21)"
+        stops = "p %% 1000 = 7"
+        stopped = f"({stops} AND d < 21)"
         sale = (
             f"SELECT %(source)s, 'AB-S-' || p || '-' || d, 'sale', %(loc)s + p %% %(stores)s, "
             f"%(sku)s + p / %(stores)s, 1, 'available', NULL, '', '', "
             f"%(now)s::timestamptz - d * interval '1 day' - interval '3 hours', "
             f"%(now)s::timestamptz - d * interval '1 day', 1000, md5(p || '-' || d), 1, 'EA', '' "
-            f"FROM generate_series(%(from)s, %(to)s) p, generate_series(0, %(days)s - 1) d "
+            f"FROM generate_series(%(from)s, %(to)s) p, unnest(%(line_days)s::int[]) d "
             # "+ 0 * d": a draw per pair and day (without d, PostgreSQL draws once a pair).
             f"WHERE NOT {stopped} AND random() + 0 * d < {velocity}"
         )
-        chunk = max(1, 2_000_000 // days)
+        line_days, summed = _days(days, now, summarised)
+        chunk = max(1, 2_000_000 // max(1, len(line_days)))
         for start in range(0, pairs, chunk):
             cursor.execute(f"INSERT INTO inventory_inventoryevent ({COLUMNS}) {sale}",
-                           {**params, "stores": stores, "days": days, "from": start,
-                            "to": min(start + chunk, pairs) - 1})
+                           {**params, "stores": stores, "line_days": line_days,
+                            "from": start, "to": min(start + chunk, pairs) - 1})
+        if summed:
+            _summarise(cursor, params, stores, pairs, summed, now, velocity, stops)
         cursor.execute("SELECT COUNT(*) FROM inventory_inventoryevent WHERE source_id = %s", [source.pk])
         sales = cursor.fetchone()[0]
         weeks = days // 7
@@ -133,8 +209,9 @@ def _generate(source, stores, skus, days, now):
         cursor.execute(
             "INSERT INTO inventory_position (location_id, sku_id, available, reserved, picked, packed, staged, "
             "in_transit, damaged, returned, pending_inspection, quarantined, safety_stock, updated_at) "
-            "SELECT DISTINCT location_id, sku_id, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, now() "
-            "FROM inventory_inventoryevent WHERE source_id = %s AND type = 'sale'",
+            "SELECT location_id, sku_id, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, now() "
+            "FROM inventory_inventoryevent WHERE source_id = %s AND type = 'sale' "
+            "UNION SELECT location_id, sku_id, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, now() FROM exceptions_positionsales",
             [source.pk])
         positions = cursor.rowcount
         cursor.execute("ANALYZE inventory_inventoryevent")
@@ -147,7 +224,8 @@ def _generate(source, stores, skus, days, now):
                   rejected=(600 if (n == 0 and d == 0) else 20 + n))
         for n, till in enumerate(tills) for d in range(days)
     ])
-    return {"sale_lines": sales, "positions": positions}
+    summary_rows = PositionSales.objects.count() if summed else None
+    return {"sale_lines": sales, "positions": positions, "summary_rows": summary_rows}
 
 
 def _hour_of_sales(source, stores, skus, now):
@@ -178,11 +256,16 @@ def _phantom_found(stores):
 
 
 def anomalies_table(result):
+    if result["summarised"]:
+        summary = (f"the sales summary's whole days after the window's first drawn straight into it "
+                   f"({result['summary_rows']:,} positions; its build not timed)")
+    else:
+        summary = (f"sales summary built from them in {result['summary_seconds']:,.1f} s "
+                   f"({result['summary_positions']:,} positions)")
     lines = [
         f"anomalies: {result['stores']:,} stores x {result['skus']:,} SKUs x {result['days']} days: "
         f"{result['sale_lines']:,} sale lines, {result['positions']:,} positions, generated in "
-        f"{result['generate_seconds']:,.0f} s; sales summary built from them in {result['summary_seconds']:,.1f} s "
-        f"({result['summary_positions']:,} positions), then {result['hour_lines']:,} lines of the last hour; each kind run as beat runs it (target < "
+        f"{result['generate_seconds']:,.0f} s; {summary}, then {result['hour_lines']:,} lines of the last hour; each kind run as beat runs it (target < "
         f"{result['target_s']} s at 600 x 20,000 x 90 days), phantom again a day later",
         f"  {'kind':<24}{'seconds':>10}{'opened':>8}  outcome",
     ]

@@ -77,7 +77,8 @@ def test_a_steady_seller_that_stopped_selling_with_stock_on_record_is_phantom(de
     why = case.details["anomaly"]
     numbers = why["numbers"]
     # 29 sales on the 29 days from the first to the last: 1 a day, no spread: Poisson.
-    assert numbers["rate_per_day"] == 1.0 and numbers["model"] == "poisson" and numbers["tests"] == 2
+    # Tested: STOPPED, SLOW and EMPTY, which sold as steadily (counted, stock or not: only stricter).
+    assert numbers["rate_per_day"] == 1.0 and numbers["model"] == "poisson" and numbers["tests"] == 3
     assert numbers["gap_days"] == 12.0 and numbers["log_p"] == -12.0
     assert why["observed"].startswith("No sale for 12.0 days") and "14 on record" in why["observed"]
     assert "1 in 162,755 chance" in why["score"]
@@ -163,6 +164,26 @@ def test_many_positions_tested_need_a_longer_run(default_routing, till, region):
     run_reconciliation(CaseKind.PHANTOM_INVENTORY, now=NOW)
     assert Case.objects.filter(kind=CaseKind.PHANTOM_INVENTORY, status=Case.Status.OPEN).count() == 0
 
+
+
+def test_a_fast_seller_quiet_since_the_morning_counts_todays_sales(default_routing, till, region):
+    """Today's lines are not in the sales summary: they are added to the position's whole days."""
+    store = LocationFactory(code="S001", region=region)
+    fast = SKUFactory(code="FAST")
+    # 20 sales a day for 40 days, today's by 00:19 (NOW is noon).
+    InventoryEvent.objects.bulk_create([
+        InventoryEventFactory.build(source=till, location=store, sku=fast, type="sale", quantity=1,
+                                    occurred_at=NOW - timedelta(days=d, hours=12, minutes=-n),
+                                    received_at=NOW - timedelta(days=d), transaction_id=f"fast-{d}-{n}")
+        for d in range(40) for n in range(20)
+    ])
+    Position.objects.create(location=store, sku=fast, available=30)
+
+    run_reconciliation(CaseKind.PHANTOM_INVENTORY, now=NOW)
+
+    numbers = Case.objects.get(kind=CaseKind.PHANTOM_INVENTORY).details["anomaly"]["numbers"]
+    assert numbers["sale_days"] == 40 and numbers["rate_per_day"] == 20.0
+    assert numbers["gap_days"] == 0.49  # 11 h 41 min
 
 # ------------------------------------------------------------- outliers
 

@@ -1,7 +1,8 @@
 """The sales summary phantom inventory reads (PositionSales) equals a sum
 from scratch over the ledger after new lines, late lines for old days,
-reversals, the look-back moving on, and a refresh stopped halfway. Run on
-SQLite and on PostgreSQL (make test-postgres)."""
+reversals, the look-back moving on (a first sale day that left the window
+then reads as the window's first day), and a refresh stopped halfway. Run
+on SQLite and on PostgreSQL (make test-postgres)."""
 from collections import defaultdict
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
@@ -31,19 +32,27 @@ def sell(source, location, sku, *times, received_at=None):
     ])
 
 
-def from_scratch(now):
-    """{(location, sku): (sale days, lines, squares, first day, last day, last at)} from every sale line not reversed."""
+def from_scratch(now, moved_from=None, summed_whole=()):
+    """{(location, sku): (sale days, lines, squares, first day, last day, last at)} from every sale line not reversed.
+    `moved_from`: the run the summary moved on from; a position that sold on a day that has left the window
+    since, unless summed again whole, starts on the window's first day."""
     first, last = window_days(now, LOOKBACK)
+    gone = window_days(moved_from, LOOKBACK)[0] if moved_from else first
     reversed_ids = {int(ref.split()[1]) for ref in
                     InventoryEvent.objects.filter(type="reversal").values_list("reference", flat=True)}
     daily = defaultdict(lambda: defaultdict(list))
     for line in InventoryEvent.objects.filter(type="sale").exclude(id__in=reversed_ids):
         day = line.occurred_at.astimezone(dt_timezone.utc).date()
-        if first <= day <= last:
+        if gone <= day <= last:
             daily[(line.location_id, line.sku_id)][day].append(line.occurred_at)
-    return {pair: (len(days), sum(len(t) for t in days.values()), sum(len(t) ** 2 for t in days.values()),
-                   min(days), max(days), max(max(t) for t in days.values()))
-            for pair, days in daily.items()}
+    sums = {}
+    for pair, days in daily.items():
+        kept = {day: times for day, times in days.items() if day >= first}
+        if kept:
+            clamped = len(kept) < len(days) and pair not in summed_whole
+            sums[pair] = (len(kept), sum(len(t) for t in kept.values()), sum(len(t) ** 2 for t in kept.values()),
+                          first if clamped else min(kept), max(kept), max(max(t) for t in kept.values()))
+    return sums
 
 
 def summary():
@@ -80,11 +89,14 @@ def test_late_lines_new_lines_and_a_moving_look_back_are_taken_in(estate):
     sell(till, stores[0], new_sku, NOW - timedelta(days=1, hours=4), NOW - timedelta(days=1, hours=6))
     later = NOW + timedelta(days=3, hours=5)  # three days on: three days leave the window, three enter
     refresh(later, LOOKBACK)
-    assert summary() == from_scratch(later)
+    # The two pairs with new lines are summed again whole; the others lose three days and gain three.
+    summed_whole = {(stores[1].pk, skus[2].pk), (stores[0].pk, new_sku.pk)}
+    assert summary() == from_scratch(later, moved_from=NOW, summed_whole=summed_whole)
+    assert summary() != from_scratch(later)  # some first sale days left the window: they read as its first day
     assert summary()[(stores[0].pk, new_sku.pk)][:3] == (1, 2, 4)
     refresh(later, LOOKBACK)  # again, nothing new: the same
-    assert summary() == from_scratch(later)
-    # Back in time (a run with an earlier now): every day that changed is summed again.
+    assert summary() == from_scratch(later, moved_from=NOW, summed_whole=summed_whole)
+    # Back in time (a run with an earlier now): built again from the ledger.
     refresh(NOW, LOOKBACK)
     assert summary() == from_scratch(NOW)
 
@@ -117,4 +129,16 @@ def test_a_refresh_stopped_halfway_leaves_it_as_it_was(estate):
         raise Killed
     assert summary() == before and PositionSalesWindow.objects.values().get() == window
     refresh(NOW + timedelta(days=1), LOOKBACK)
-    assert summary() == from_scratch(NOW + timedelta(days=1))
+    assert summary() == from_scratch(NOW + timedelta(days=1), moved_from=NOW,
+                                     summed_whole={(stores[0].pk, skus[1].pk)})
+
+
+def test_a_position_whose_sale_days_all_left_the_window_goes(estate):
+    till, stores, skus = estate
+    once = SKUFactory(code="ONCE")
+    sell(till, stores[0], once, NOW - timedelta(days=LOOKBACK - 1, hours=1))  # the window's first whole day
+    refresh(NOW, LOOKBACK)
+    assert (stores[0].pk, once.pk) in summary()
+    refresh(NOW + timedelta(days=1), LOOKBACK)
+    assert (stores[0].pk, once.pk) not in summary()
+    assert summary() == from_scratch(NOW + timedelta(days=1), moved_from=NOW)
