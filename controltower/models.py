@@ -63,6 +63,8 @@ class ApiToken(models.Model):
     def issue(cls, *, user=None, source=None):
         """Create a token and return (token, raw key). The raw key is shown once."""
         raw = secrets.token_urlsafe(32)
+        while raw.startswith("-"):  # its prefix names it on a command line (--token PREFIX), never as an option
+            raw = secrets.token_urlsafe(32)
         token = cls.objects.create(key_hash=hash_token(raw), prefix=raw[:8], user=user, source=source)
         return token, raw
 

@@ -45,8 +45,8 @@ from exceptions.services.reported import Category, report_issue
 
 PICKED_UP_AFTER = (2, 3, 3, 4, 5, 7, 9)  # days after opening, drawn per case
 LEFT_TO_THE_TOWER = 0.25  # the share of cases nobody picks up
-FINANCE_DAYS = 5  # finance decides an adjustment after it waited this long (a working week)
-REJECTED_EVERY = 4  # finance rejects one decision in four (the second, the sixth, ...)
+FINANCE_DAYS = 3  # finance decides an adjustment after it waited this long
+REJECTED_EVERY = 4  # finance rejects one decision in four (the first, the fifth, ...)
 REJECTION = "Count it again first: the last count of the store found most of this stock."
 
 R, A = RootCause, AdjustmentReason
@@ -190,7 +190,7 @@ class Casework:
         finance = self.people["finance"]
         for adjustment in waiting:
             self.decided += 1
-            if self.decided % REJECTED_EVERY == 2:
+            if self.decided % REJECTED_EVERY == 1:
                 reject_adjustment(adjustment, finance, f"{REJECTION} (demo)", at=at)
             else:
                 approve_adjustment(adjustment, finance, at=at)

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.test import override_settings
 
 from controltower.demo.retailer import DemoReport
+from controltower.demo.casework import FINANCE_DAYS
 from controltower.demo.simulated import APPROVAL_THRESHOLD, load_simulated
 from controltower.metrics import Scope, Window, measure
 from exceptions import pareto
@@ -83,7 +84,7 @@ def test_finance_has_adjustments_waiting_and_decided_with_their_history(demo):
     assert rejected.case.history.filter(action="finance_rejected", actor__username="finance").exists()
     approved = CorrectiveAdjustment.objects.filter(status=S.POSTED, approved_by__username="finance").first()
     assert approved.case.history.filter(action="finance_approved").exists()
-    assert approved.posted_at - approved.requested_at >= timedelta(days=5)
+    assert approved.posted_at - approved.requested_at >= timedelta(days=FINANCE_DAYS)
 
 
 def test_every_action_is_on_the_simulated_clock_before_the_load(demo):

@@ -79,3 +79,9 @@ def test_the_source_token_command_lists_rotates_and_revokes(till, settings):
     assert listing.getvalue().splitlines()[0].endswith("revoked")
     with pytest.raises(CommandError, match="No source system 'NOPE'"):
         call_command("source_token", "list", "NOPE")
+
+
+def test_no_token_begins_with_a_dash_so_its_prefix_is_never_read_as_an_option(till):
+    # One random token in 64 would (base64url): 200 of them all but surely show it.
+    prefixes = [ApiToken.issue(source=till)[0].prefix for _ in range(200)]
+    assert not [prefix for prefix in prefixes if prefix.startswith("-")]
