@@ -140,14 +140,7 @@ def region_table(program, cases, codes_of, as_of):
     for region_code, counts in sorted(by_region.items(), key=lambda item: (-sum(item[1].values()), item[0])):
         codes = codes_of.get(region_code, [])
         shown = f"{board}?{urlencode({'program': program.pk, 'region': region_code, 'part': PART})}#root-causes-region"
-        row = [Cell(region_code, shown)]
-        for cause, _label in causes:
-            count = counts.get(cause, 0)
-            row.append(Cell(str(count), pareto.cases_link(codes, as_of, root_cause=cause) if count else "",
-                            number=count))
-        total = sum(counts.values())
-        row.append(Cell(str(total), pareto.cases_link(codes, as_of), number=total))
-        table.rows.append(row)
+        table.rows.append(_counts_row(Cell(region_code, shown), counts, causes, codes, as_of))
     return table
 
 
@@ -177,12 +170,18 @@ def program_table(user, waves, as_of):
         counts = by_wave.get(wave.pk, {})
         if not counts:
             continue
-        row = [Cell(wave.name)]
-        for cause, _label in causes:
-            count = counts.get(cause, 0)
-            row.append(Cell(str(count), pareto.cases_link(codes, as_of, root_cause=cause) if count else "",
-                            number=count))
-        total = sum(counts.values())
-        row.append(Cell(str(total), pareto.cases_link(codes, as_of), number=total))
-        table.rows.append(row)
+        table.rows.append(_counts_row(Cell(wave.name), counts, causes, codes, as_of))
     return table
+
+
+def _counts_row(first, counts, causes, codes, as_of):
+    """A row of a table by root cause: `first`, then each cause's count of resolved cases at the
+    stores `codes` ({cause: count}) and their total, each count a link to its cases."""
+    row = [first]
+    for cause, _label in causes:
+        count = counts.get(cause, 0)
+        row.append(Cell(str(count), pareto.cases_link(codes, as_of, root_cause=cause) if count else "",
+                        number=count))
+    total = sum(counts.values())
+    row.append(Cell(str(total), pareto.cases_link(codes, as_of), number=total))
+    return row
