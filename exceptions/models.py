@@ -469,8 +469,12 @@ class PositionSales(models.Model):
     instead of every sale line (exceptions.reconciliation.position_sales
     keeps it up to date)."""
 
-    location = models.ForeignKey("inventory.Location", on_delete=models.CASCADE, db_index=False, related_name="+")
-    sku = models.ForeignKey("inventory.SKU", on_delete=models.CASCADE, db_index=False, related_name="+")
+    # No foreign keys in the database: a summary the ledger rebuilds, written a million rows a day; Django
+    # still deletes a location's or SKU's rows with it.
+    location = models.ForeignKey("inventory.Location", on_delete=models.CASCADE, db_index=False, related_name="+",
+                                 db_constraint=False)
+    sku = models.ForeignKey("inventory.SKU", on_delete=models.CASCADE, db_index=False, related_name="+",
+                            db_constraint=False)
     sale_days = models.IntegerField()
     sales = models.BigIntegerField()
     squares = models.BigIntegerField(help_text="The sum of the squares of its sale lines a day")

@@ -62,10 +62,11 @@ def midnight(day):
     return datetime.combine(day, time(), tzinfo=dt_timezone.utc)
 
 
-def not_reversed(alias):
-    """SQL: the ledger line `alias` has not been reversed by the tower."""
+def not_reversed(alias, start="from", end="to"):
+    """SQL: the ledger line `alias` has not been reversed by the tower (by a reversal from %(start)s to
+    %(end)s, parameter names)."""
     return (f"'event ' || {alias}.id NOT IN (SELECT r.reference FROM inventory_inventoryevent r "
-            f"WHERE r.type = 'reversal' AND r.occurred_at >= %(from)s AND r.occurred_at < %(to)s)")
+            f"WHERE r.type = 'reversal' AND r.occurred_at >= %({start})s AND r.occurred_at < %({end})s)")
 
 
 def refresh(now, lookback):
@@ -87,8 +88,8 @@ def refresh(now, lookback):
             cursor.execute("DELETE FROM exceptions_positionsales WHERE (location_id, sku_id) IN "
                            "(SELECT location_id, sku_id FROM phantom_touched)")
             # The days leaving the window, and those entering it (none between two runs of a day).
-            _take_out(cursor, window.first_day, min(first, window.last_day + timedelta(days=1)), first)
-            _take_in(cursor, max(window.last_day + timedelta(days=1), first), last + timedelta(days=1))
+            _move_on(cursor, (window.first_day, min(first, window.last_day + timedelta(days=1))),
+                     (max(window.last_day + timedelta(days=1), first), last + timedelta(days=1)), first)
             changed = _sum_positions(
                 cursor, first, last,
                 "phantom_touched t JOIN inventory_inventoryevent e "
@@ -127,74 +128,63 @@ def _analyse(cursor, table):
     cursor.execute(f"ANALYZE {table}")
 
 
-def _daily_lines(alias="e"):
-    """SQL: the sale lines from %(from)s to %(to)s not reversed, a row per
+def _daily_lines(alias="e", start="from", end="to"):
+    """SQL: the sale lines from %(start)s to %(end)s (parameter names) not reversed, a row per
     position and UTC day: its lines n and the time of its last."""
     return f"""SELECT {alias}.location_id, {alias}.sku_id, {utc_day_sql(f'{alias}.occurred_at')} AS day,
                       COUNT(*) AS n, MAX({alias}.occurred_at) AS last_at
                FROM {{lines}}
-               WHERE {alias}.type = 'sale' AND {alias}.occurred_at >= %(from)s AND {alias}.occurred_at < %(to)s
-                 AND {not_reversed(alias)}
+               WHERE {alias}.type = 'sale' AND {alias}.occurred_at >= %({start})s AND {alias}.occurred_at < %({end})s
+                 AND {not_reversed(alias, start, end)}
                GROUP BY {alias}.location_id, {alias}.sku_id, 3"""
 
 
-def _take_out(cursor, start, end, first):
-    """Subtract the lines of the days `start` to before `end` (leaving the
-    window) from every position's sums, its first day no earlier than
-    `first`; drop the positions left with none. The positions summed again
-    whole are not in the summary by then."""
-    if start >= end:
+def _move_on(cursor, leaving, entering, first):
+    """Take the lines of the days `leaving` (first, and the day after the
+    last) out of every position's sums and add those of the days
+    `entering`, but for the positions summed again whole (phantom_touched):
+    one write per position that sold on either, in the order of the
+    summary's unique index (the order a build writes its rows in), so the
+    writes walk its pages once. A position that sold on a day leaving has
+    the window's first day as its first; one left with no sale day goes."""
+    if leaving[0] >= leaving[1] and entering[0] >= entering[1]:
         return
-    days = {"from": db_time(midnight(start)), "to": db_time(midnight(end))}
-    daily = _daily_lines().format(lines="inventory_inventoryevent e")
+    daily = _daily_lines(start="leave_from", end="leave_to").format(lines="inventory_inventoryevent e")
+    entering_daily = _daily_lines(start="enter_from", end="enter_to").format(lines="inventory_inventoryevent e")
+    params = {"first": first, "leave_from": db_time(midnight(leaving[0])), "leave_to": db_time(midnight(leaving[1])),
+              "enter_from": db_time(midnight(entering[0])), "enter_to": db_time(midnight(entering[1]))}
     cursor.execute(
-        f"""CREATE TEMPORARY TABLE phantom_leaving AS
-            SELECT location_id, sku_id, COUNT(*) AS gone_days, SUM(n) AS gone_sales, SUM(n * n) AS gone_squares
-            FROM ({daily}) daily GROUP BY location_id, sku_id""", days)
-    _analyse(cursor, "phantom_leaving")
-    cursor.execute(
-        """UPDATE exceptions_positionsales
-           SET sale_days = sale_days - o.gone_days, sales = sales - o.gone_sales,
-               squares = squares - o.gone_squares, first_day = %s
-           FROM phantom_leaving o
-           WHERE exceptions_positionsales.location_id = o.location_id
-             AND exceptions_positionsales.sku_id = o.sku_id""", [first])
-    cursor.execute("DROP TABLE phantom_leaving")
-    cursor.execute("DELETE FROM exceptions_positionsales WHERE sale_days = 0")
-
-
-def _take_in(cursor, start, end):
-    """Add the lines of the days `start` to before `end` (entering the
-    window) to every position's sums but those summed again whole: a set of
-    updates for the positions in the summary, then the new ones."""
-    if start >= end:
-        return
-    days = {"from": db_time(midnight(start)), "to": db_time(midnight(end))}
-    daily = _daily_lines().format(lines="inventory_inventoryevent e")
-    cursor.execute(
-        f"""CREATE TEMPORARY TABLE phantom_entering AS
-            SELECT location_id, sku_id, COUNT(*) AS new_days, SUM(n) AS new_sales, SUM(n * n) AS new_squares,
-                   MIN(day) AS new_first_day, MAX(day) AS new_last_day, MAX(last_at) AS new_last_at
-            FROM ({daily}) daily
-            WHERE NOT EXISTS (SELECT 1 FROM phantom_touched t
-                              WHERE t.location_id = daily.location_id AND t.sku_id = daily.sku_id)
-            GROUP BY location_id, sku_id""", days)
-    _analyse(cursor, "phantom_entering")
-    cursor.execute(
-        """UPDATE exceptions_positionsales
-           SET sale_days = sale_days + n.new_days, sales = sales + n.new_sales, squares = squares + n.new_squares,
-               last_day = n.new_last_day, last_at = n.new_last_at
-           FROM phantom_entering n
-           WHERE exceptions_positionsales.location_id = n.location_id
-             AND exceptions_positionsales.sku_id = n.sku_id""")
+        f"""CREATE TEMPORARY TABLE phantom_moving AS
+            SELECT location_id, sku_id, SUM(sign) AS sale_days, SUM(sign * n) AS sales,
+                   SUM(sign * n * n) AS squares,
+                   CASE WHEN MIN(sign) < 0 THEN %(first)s ELSE MIN(day) END AS first_day,
+                   MAX(day) AS last_day, MAX(last_at) AS last_at
+            FROM (SELECT -1 AS sign, leaving.* FROM ({daily}) leaving
+                  UNION ALL SELECT 1 AS sign, entering.* FROM ({entering_daily}) entering) moving
+            GROUP BY location_id, sku_id""", params)
+    _analyse(cursor, "phantom_moving")
+    # The window's first day comes in as first_day exactly for a position that sold on a day leaving: the
+    # days entering come after every day of a position still in the summary.
     cursor.execute(
         """INSERT INTO exceptions_positionsales
                (location_id, sku_id, sale_days, sales, squares, first_day, last_day, last_at)
-           SELECT location_id, sku_id, new_days, new_sales, new_squares, new_first_day, new_last_day, new_last_at
-           FROM phantom_entering n
-           WHERE NOT EXISTS (SELECT 1 FROM exceptions_positionsales s
-                             WHERE s.location_id = n.location_id AND s.sku_id = n.sku_id)""")
-    cursor.execute("DROP TABLE phantom_entering")
+           SELECT location_id, sku_id, sale_days, sales, squares, first_day, last_day, last_at
+           FROM phantom_moving m
+           WHERE NOT EXISTS (SELECT 1 FROM phantom_touched t
+                             WHERE t.location_id = m.location_id AND t.sku_id = m.sku_id)
+           ORDER BY location_id, sku_id
+           ON CONFLICT (location_id, sku_id) DO UPDATE SET
+               sale_days = exceptions_positionsales.sale_days + excluded.sale_days,
+               sales = exceptions_positionsales.sales + excluded.sales,
+               squares = exceptions_positionsales.squares + excluded.squares,
+               first_day = CASE WHEN excluded.first_day = %(first)s THEN excluded.first_day
+                                ELSE exceptions_positionsales.first_day END,
+               last_day = CASE WHEN excluded.last_day > exceptions_positionsales.last_day THEN excluded.last_day
+                               ELSE exceptions_positionsales.last_day END,
+               last_at = CASE WHEN excluded.last_at > exceptions_positionsales.last_at THEN excluded.last_at
+                              ELSE exceptions_positionsales.last_at END""", params)
+    cursor.execute("DROP TABLE phantom_moving")
+    cursor.execute("DELETE FROM exceptions_positionsales WHERE sale_days <= 0")
 
 
 def _sum_positions(cursor, first, last, lines):
@@ -206,7 +196,8 @@ def _sum_positions(cursor, first, last, lines):
                 (location_id, sku_id, sale_days, sales, squares, first_day, last_day, last_at)
             SELECT location_id, sku_id, COUNT(*), SUM(n), SUM(n * n), MIN(day), MAX(day), MAX(last_at)
             FROM ({_daily_lines().format(lines=lines)}) daily
-            GROUP BY location_id, sku_id""",
+            GROUP BY location_id, sku_id
+            ORDER BY location_id, sku_id""",
         {"from": db_time(midnight(first)), "to": db_time(midnight(last + timedelta(days=1)))},
     )
     return cursor.rowcount

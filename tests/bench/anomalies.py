@@ -121,7 +121,8 @@ def _summarise(cursor, params, stores, pairs, summed, now, velocity, stops):
         f"SQRT(-2 * LN(1 - random())) * COS(2 * PI() * random()) AS z "
         f"FROM (SELECT p, v, lo + FLOOR(LN(1 - random()) / LN(1 - v))::int AS a "
         f"      FROM (SELECT p, {velocity} AS v, CASE WHEN {stops} THEN 21 ELSE %(near)s END AS lo "
-        f"            FROM generate_series(%(from)s, %(to)s) p) x) y WHERE a <= %(far)s"
+        f"            FROM (SELECT k * %(stores)s + l AS p FROM generate_series(%(loc_from)s, %(loc_to)s) l, "
+        f"                  generate_series(0, %(skus)s - 1) k) pairs) x) y WHERE a <= %(far)s"
     )
     sums = (
         f"SELECT %(loc)s + p %% %(stores)s, %(sku)s + p / %(stores)s, n, n, n, "
@@ -131,12 +132,16 @@ def _summarise(cursor, params, stores, pairs, summed, now, velocity, stops):
         f"FROM (SELECT p, a, b, CASE WHEN b = a THEN 1 ELSE 2 + LEAST(b - a - 1, GREATEST(0, "
         f"ROUND((b - a - 1) * v + SQRT((b - a - 1) * v * (1 - v)) * z)))::int END AS n FROM ({draws}) w) q"
     )
-    chunk = 2_000_000
-    for start in range(0, pairs, chunk):
+    # In the order of its unique index, a few stores at a time, as a build writes it (refresh's day writes
+    # walk its pages in that order).
+    skus = pairs // stores
+    chunk = max(1, 2_000_000 // skus)
+    for start in range(0, stores, chunk):
         cursor.execute(
             "INSERT INTO exceptions_positionsales (location_id, sku_id, sale_days, sales, squares, first_day, "
-            f"last_day, last_at) {sums}",
-            {**params, "stores": stores, "near": near, "far": far, "from": start, "to": min(start + chunk, pairs) - 1})
+            f"last_day, last_at) {sums} ORDER BY 1, 2",
+            {**params, "stores": stores, "skus": skus, "near": near, "far": far,
+             "loc_from": start, "loc_to": min(start + chunk, stores) - 1})
     first, last = window_days(now, config("phantom_lookback_days"))
     cursor.execute(
         "INSERT INTO exceptions_positionsales (location_id, sku_id, sale_days, sales, squares, first_day, "

@@ -8,13 +8,14 @@ from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 
 from exceptions.models import PositionSales, PositionSalesWindow
 from exceptions.reconciliation.position_sales import refresh, window_days
 from inventory.ledger import ingest_events, reversal_of
 from inventory.models import InventoryEvent
 from inventory.sources import control_tower_source
+from tests.conftest import on_postgres
 from tests.inventory.factories import InventoryEventFactory, LocationFactory, SKUFactory, SourceSystemFactory
 
 pytestmark = pytest.mark.django_db
@@ -142,3 +143,16 @@ def test_a_position_whose_sale_days_all_left_the_window_goes(estate):
     refresh(NOW + timedelta(days=1), LOOKBACK)
     assert (stores[0].pk, once.pk) not in summary()
     assert summary() == from_scratch(NOW + timedelta(days=1), moved_from=NOW)
+
+
+@pytest.mark.skipif(not on_postgres(), reason="UNLOGGED is PostgreSQL's")
+def test_postgresql_writes_no_wal_for_the_summary_and_checks_no_foreign_key_per_row():
+    """A crash empties the summary and its window row together (the next refresh builds it anew), and the
+    day's million writes skip the WAL and the deferred foreign-key checks."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relname, relpersistence FROM pg_class WHERE relname IN "
+                       "('exceptions_positionsales', 'exceptions_positionsaleswindow')")
+        assert dict(cursor.fetchall()) == {"exceptions_positionsales": "u", "exceptions_positionsaleswindow": "u"}
+        cursor.execute("SELECT COUNT(*) FROM pg_constraint WHERE contype = 'f' "
+                       "AND conrelid = 'exceptions_positionsales'::regclass")
+        assert cursor.fetchone()[0] == 0
