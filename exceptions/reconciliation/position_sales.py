@@ -16,7 +16,9 @@ not count.
 - when the look-back moves on (once a day), every other position loses the
   lines of the days leaving the window and gains those of the days entering
   it, read by their time (one day's lines, not each position's whole
-  window); a position left with no sale day goes. Its first sale day, when
+  window), one write per position that sold on either, in the order of the
+  summary's unique index (the order a build writes it in, so the writes
+  walk its pages once); a position left with no sale day goes. Its first sale day, when
   that day left, becomes the window's first day: its true first sale since
   is not read (that would mean reading every line of each such position).
   This can only lengthen its span, so lower its rate and make a run without
@@ -26,7 +28,9 @@ not count.
 The first refresh (no PositionSalesWindow row), or one whose window does not
 follow the last (an earlier `now`, a longer look-back), builds it from every
 sale line of the window. One transaction: a run stopped halfway leaves the
-summary as it was. Runs of phantom inventory are one at a time
+summary as it was. On PostgreSQL both tables are UNLOGGED (migration
+exceptions 0027): derived from the ledger, they cost no WAL, and a crash
+empties them together, so the next run builds the summary anew. Runs of phantom inventory are one at a time
 (runs.run_kind's lock); two refreshes at once would collide on the
 position's unique row, and the second fail whole.
 """
