@@ -74,24 +74,31 @@ class Load:
     its own (the fields `track()` chose, before and after as text, as auditlog's get_field_value
     renders them): one per row created or changed, none for a row left as it was. Who and from
     where: the request's (auditlog's middleware, controltower.tokens), the person a command acts
-    for (auditlog's `set_actor`), or nobody. What it costs an import: docs/operations.md."""
+    for (auditlog's `set_actor`), or nobody. What it costs an import: docs/operations.md.
 
-    def __init__(self):
+    `fields`: the names of the fields to record of a model `track()` does not follow whole (a
+    position's safety stock: its states are the ledger's, written by every event)."""
+
+    def __init__(self, fields=None):
+        self.fields = fields
         self.entries = []
 
-    def created(self, row, added=None):
-        """`added`: {name: [records]} the row gained beside its own fields (a SKU's barcodes)."""
-        self._note(LogEntry.Action.CREATE, None, row, added)
+    def created(self, row, added=None, label=None):
+        """`added`: {name: [records]} the row gained beside its own fields (a SKU's barcodes);
+        `label`: what the trail calls the row, when its str() does not say it (ids)."""
+        self._note(LogEntry.Action.CREATE, None, row, added, label)
 
-    def changed(self, before, row, added=None):
+    def changed(self, before, row, added=None, label=None):
         """`before`: a copy of `row` as it was stored (none of its changes written in it)."""
-        self._note(LogEntry.Action.UPDATE, before, row, added)
+        self._note(LogEntry.Action.UPDATE, before, row, added, label)
 
-    def _note(self, action, before, row, added):
+    def _note(self, action, before, row, added, label):
         # auditlog's model_instance_diff, with the fields worked out once per model (it costs
         # five times as much, looking them up for every row).
+        fields = ([row._meta.get_field(name) for name in self.fields] if self.fields
+                  else _tracked_fields(type(row)))
         changes = {}
-        for field in _tracked_fields(type(row)):
+        for field in fields:
             old = NOTHING if before is None else smart_str(get_field_value(before, field))
             new = smart_str(get_field_value(row, field))
             if old != new:
@@ -102,7 +109,8 @@ class Load:
         if changes:
             self.entries.append({
                 "content_type": ContentType.objects.get_for_model(row).pk, "object_pk": str(row.pk),
-                "object_id": row.pk, "object_repr": str(row), "action": action, "changes": changes, "cid": get_cid()})
+                "object_id": row.pk, "object_repr": label or str(row), "action": action, "changes": changes,
+                "cid": get_cid()})
 
     def write(self):
         if auditlog_disabled.get() or not self.entries:

@@ -10,12 +10,16 @@ safety stock can be set before the first receipt.
 Only the `safety_stock` column is written, with one UPDATE per row: the
 states of a position belong to the ledger (ingest updates them at the same
 time; a whole-row save could undo a posting). rebuild_positions writes the
-states only, so a repair keeps safety stock.
+states only, so a repair keeps safety stock. Each value set or changed is in
+the audit trail (controltower.audit.Load: who, from where, before and
+after, the position named "SKU at location"); a value set again as it was
+is not.
 """
 from __future__ import annotations
 
 from django.db import transaction
 
+from controltower.audit import Load
 from controltower.imports import ImportReport, RefusedRow
 
 from . import fields
@@ -54,20 +58,34 @@ def set_safety_stock(rows) -> ImportReport:
 
     with transaction.atomic():
         stored = _stored(wanted)
+        new = [key for key in wanted if key not in stored]
         Position.objects.bulk_create(
-            [Position(location_id=loc, sku_id=sku) for loc, sku in wanted if (loc, sku) not in stored],
+            [Position(location_id=loc, sku_id=sku) for loc, sku in new],
             ignore_conflicts=True,  # an ingest may create the same position meanwhile
         )
+        ids = {key: pk for key, (pk, _) in (stored | _stored(new)).items()}
+        location_codes, sku_codes = _names(locations), _names(skus)
+        trail = Load(fields=["safety_stock"])
         for (loc, sku), quantity in sorted(wanted.items()):
+            row = Position(pk=ids[(loc, sku)], location_id=loc, sku_id=sku, safety_stock=quantity)
+            label = f"{sku_codes[sku]} at {location_codes[loc]}"
             if (loc, sku) not in stored:
                 report.created += 1
-            elif stored[(loc, sku)] == quantity:
+                trail.created(row, label=label)
+            elif stored[(loc, sku)][1] == quantity:
                 report.unchanged += 1
                 continue
             else:
                 report.updated += 1
+                trail.changed(Position(pk=row.pk, safety_stock=stored[(loc, sku)][1]), row, label=label)
             Position.objects.filter(location_id=loc, sku_id=sku).update(safety_stock=quantity)
+        trail.write()
     return report
+
+
+def _names(codes):
+    """{id: code} of a {code: id}."""
+    return {pk: code for code, pk in codes.items()}
 
 
 def _codes(rows, name, model):
@@ -80,7 +98,7 @@ def _codes(rows, name, model):
 
 
 def _stored(wanted):
-    """{(location id, sku id): safety stock} of the positions that exist."""
+    """{(location id, sku id): (position id, safety stock)} of the positions that exist."""
     by_location = {}
     for loc, sku in wanted:
         by_location.setdefault(loc, []).append(sku)
@@ -88,8 +106,8 @@ def _stored(wanted):
     for location_id, skus in by_location.items():
         for chunk in _chunks(skus, QUERY_CHUNK):
             stored.update(
-                ((location_id, sku), quantity)
-                for sku, quantity in Position.objects.filter(location_id=location_id, sku_id__in=chunk)
-                .values_list("sku_id", "safety_stock")
+                ((location_id, sku), (pk, quantity))
+                for pk, sku, quantity in Position.objects.filter(location_id=location_id, sku_id__in=chunk)
+                .values_list("pk", "sku_id", "safety_stock")
             )
     return stored

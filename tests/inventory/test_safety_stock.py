@@ -4,10 +4,12 @@ see available minus safety stock."""
 from io import StringIO
 
 import pytest
+from auditlog.models import LogEntry
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from controltower.models import Role
+from controltower.audit import where, who
+from controltower.models import ApiToken, Role
 from inventory.ledger import ingest_events, rebuild_positions
 from inventory.models import Channel, Position, SourceSystem
 from tests.controltower.factories import UserFactory, make_user, person_token, source_token
@@ -159,6 +161,38 @@ def test_the_admin_sets_safety_stock_only(client, stock):
     assert saved.status_code == 302
     position.refresh_from_db()
     assert (position.available, position.safety_stock) == (12, 3)
+    [entry] = LogEntry.objects.get_for_object(position)
+    assert (entry.changes, entry.object_repr) == ({"safety_stock": ["0", "3"]}, "MILK at S001")
+
+
+def test_each_safety_stock_set_or_changed_is_in_the_audit_trail_with_who_and_from_where(api_client, stock):
+    store, milk, bread, position = stock
+    admin = make_user(Role.INTEGRATION_ADMIN, username="ines")
+    key = person_token(admin)
+    lines = [{"location": "S001", "sku": "MILK", "safety_stock": 4}, {"location": "S001", "sku": "BREAD", "safety_stock": 2}]
+    for body in ({"lines": lines}, {"lines": [{**lines[0], "safety_stock": 6}, lines[1]]}):
+        response = api_client.post("/api/v1/safety-stock", body, format="json", HTTP_AUTHORIZATION=f"Token {key}",
+                                   REMOTE_ADDR="203.0.113.7")
+        assert response.status_code == 200, response.content
+
+    milk_entries = list(LogEntry.objects.get_for_object(position).order_by("pk"))
+    assert [(e.action, e.changes) for e in milk_entries] == [
+        (LogEntry.Action.UPDATE, {"safety_stock": ["0", "4"]}), (LogEntry.Action.UPDATE, {"safety_stock": ["4", "6"]})]
+    # BREAD had no position: one was made (an entry "created"); set again as it was: no second entry.
+    [made] = LogEntry.objects.get_for_object(Position.objects.get(location=store, sku=bread))
+    assert (made.action, made.changes, made.object_repr) == (
+        LogEntry.Action.CREATE, {"safety_stock": ["None", "2"]}, "BREAD at S001")
+    prefix = ApiToken.objects.get(user=admin).prefix
+    assert {(who(e), where(e)) for e in [*milk_entries, made]} == {("ines", f"203.0.113.7, API token {prefix}…")}
+
+
+def test_import_safety_stock_names_the_person_it_loads_for(tmp_path, stock):
+    planner = make_user(Role.PMO, username="paula")
+    path = tmp_path / "safety.csv"
+    path.write_text("location,sku,safety_stock\nS001,MILK,5\n")
+    call_command("import_safety_stock", str(path), "--by", "paula", stdout=StringIO())
+    [entry] = LogEntry.objects.get_for_object(stock[3])
+    assert (entry.actor, entry.changes) == (planner, {"safety_stock": ["0", "5"]})
 
 
 def test_add_source_sets_the_channel_and_auto_release():
