@@ -31,8 +31,10 @@ sale line of the window. One transaction: a run stopped halfway leaves the
 summary as it was. On PostgreSQL both tables are UNLOGGED (migration
 exceptions 0027): derived from the ledger, they cost no WAL, and a crash
 empties them together, so the next run builds the summary anew. Runs of phantom inventory are one at a time
-(runs.run_kind's lock); two refreshes at once would collide on the
-position's unique row, and the second fail whole.
+(runs.run_kind's lock); a refresh started meanwhile by another caller
+waits on the window row, then finds the window moved on and takes in only
+what came since. Two first builds at once collide on the position's unique
+row, and the second fails whole.
 """
 from __future__ import annotations
 
@@ -81,7 +83,8 @@ def refresh(now, lookback):
             # Its sums and the finder's statement hash a million positions or more: PostgreSQL's
             # default 4 MB per hash would spill them to disk. For the rest of the run's transaction.
             cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
-        window = PositionSalesWindow.objects.first()
+        # Locked: a second refresh at once waits, then finds the window moved on (and adds no day twice).
+        window = PositionSalesWindow.objects.select_for_update().first()
         watermark = _watermark(window.watermark if window else 0)
         if window is None or first < window.first_day or last < window.last_day:
             cursor.execute("DELETE FROM exceptions_positionsales")

@@ -16,6 +16,7 @@ from inventory.ledger import ingest_events, reversal_of
 from inventory.models import InventoryEvent
 from inventory.sources import control_tower_source
 from tests.conftest import on_postgres
+from tests.threads import run_at_once
 from tests.inventory.factories import InventoryEventFactory, LocationFactory, SKUFactory, SourceSystemFactory
 
 pytestmark = pytest.mark.django_db
@@ -142,6 +143,15 @@ def test_a_position_whose_sale_days_all_left_the_window_goes(estate):
     assert (stores[0].pk, once.pk) in summary()
     refresh(NOW + timedelta(days=1), LOOKBACK)
     assert (stores[0].pk, once.pk) not in summary()
+    assert summary() == from_scratch(NOW + timedelta(days=1), moved_from=NOW)
+
+
+@pytest.mark.skipif(not on_postgres(), reason="needs PostgreSQL: SQLite serialises writers, no race to test")
+@pytest.mark.django_db(transaction=True)
+def test_two_refreshes_at_once_move_the_window_on_once(estate):
+    refresh(NOW, LOOKBACK)
+    results = run_at_once([lambda: refresh(NOW + timedelta(days=1), LOOKBACK)] * 2)
+    assert not [r for r in results if isinstance(r, Exception)], results
     assert summary() == from_scratch(NOW + timedelta(days=1), moved_from=NOW)
 
 
