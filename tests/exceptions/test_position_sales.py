@@ -146,6 +146,15 @@ def test_a_position_whose_sale_days_all_left_the_window_goes(estate):
     assert summary() == from_scratch(NOW + timedelta(days=1), moved_from=NOW)
 
 
+@pytest.mark.parametrize("days", [3, LOOKBACK - 4])
+def test_a_look_back_that_moves_on_several_days_at_once_takes_them_all(estate, days):
+    """Runs missed for days (a stopped beat), even most of the look-back: every day leaving and
+    entering is taken at once."""
+    refresh(NOW, LOOKBACK)
+    refresh(NOW + timedelta(days=days), LOOKBACK)
+    assert summary() and summary() == from_scratch(NOW + timedelta(days=days), moved_from=NOW)
+
+
 @pytest.mark.skipif(not on_postgres(), reason="needs PostgreSQL: SQLite serialises writers, no race to test")
 @pytest.mark.django_db(transaction=True)
 def test_two_refreshes_at_once_move_the_window_on_once(estate):
