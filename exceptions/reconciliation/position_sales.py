@@ -18,8 +18,8 @@ not count.
   it, read by their time (one day's lines, not each position's whole
   window), one write per position that sold on either, in the order of the
   summary's unique index (the order a build writes it in, so the writes
-  walk its pages once); a position left with no sale day goes. Its first sale day, when
-  that day left, becomes the window's first day: its true first sale since
+  walk its pages once); a position left with no sale day goes. Its first
+  sale day, when that day left, becomes the window's first day: its true first sale since
   is not read (that would mean reading every line of each such position).
   This can only lengthen its span, so lower its rate and make a run without
   a sale look less unusual: its phantom case comes later, if at all. (A
@@ -30,8 +30,8 @@ follow the last (an earlier `now`, a longer look-back), builds it from every
 sale line of the window. One transaction: a run stopped halfway leaves the
 summary as it was. On PostgreSQL both tables are UNLOGGED (migration
 exceptions 0027): derived from the ledger, they cost no WAL, and a crash
-empties them together, so the next run builds the summary anew. Runs of phantom inventory are one at a time
-(runs.run_kind's lock); a refresh started meanwhile by another caller
+empties them together, so the next run builds the summary anew. Runs of
+phantom inventory are one at a time (runs.run_kind's lock); a refresh started meanwhile by another caller
 waits on the window row, then finds the window moved on and takes in only
 what came since. Two first builds at once collide on the position's unique
 row, and the second fails whole.
@@ -156,7 +156,7 @@ def _move_on(cursor, leaving, entering, first):
     the window's first day as its first; one left with no sale day goes."""
     if leaving[0] >= leaving[1] and entering[0] >= entering[1]:
         return
-    daily = _daily_lines(start="leave_from", end="leave_to").format(lines="inventory_inventoryevent e")
+    leaving_daily = _daily_lines(start="leave_from", end="leave_to").format(lines="inventory_inventoryevent e")
     entering_daily = _daily_lines(start="enter_from", end="enter_to").format(lines="inventory_inventoryevent e")
     params = {"first": first, "leave_from": db_time(midnight(leaving[0])), "leave_to": db_time(midnight(leaving[1])),
               "enter_from": db_time(midnight(entering[0])), "enter_to": db_time(midnight(entering[1]))}
@@ -166,7 +166,7 @@ def _move_on(cursor, leaving, entering, first):
                    SUM(sign * n * n) AS squares,
                    CASE WHEN MIN(sign) < 0 THEN %(first)s ELSE MIN(day) END AS first_day,
                    MAX(day) AS last_day, MAX(last_at) AS last_at
-            FROM (SELECT -1 AS sign, leaving.* FROM ({daily}) leaving
+            FROM (SELECT -1 AS sign, leaving.* FROM ({leaving_daily}) leaving
                   UNION ALL SELECT 1 AS sign, entering.* FROM ({entering_daily}) entering) moving
             GROUP BY location_id, sku_id""", params)
     _analyse(cursor, "phantom_moving")
