@@ -45,6 +45,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from controltower.db import db_time, utc_day_sql
+from controltower.locks import lock_rows
 from inventory.models import InventoryEvent
 
 from ..models import PositionSalesWindow
@@ -84,7 +85,7 @@ def refresh(now, lookback):
             # default 4 MB per hash would spill them to disk. For the rest of the run's transaction.
             cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
         # Locked: a second refresh at once waits, then finds the window moved on (and adds no day twice).
-        window = PositionSalesWindow.objects.select_for_update().first()
+        window = lock_rows(PositionSalesWindow.objects.all()).first()
         watermark = _watermark(window.watermark if window else 0)
         if window is None or first < window.first_day or last < window.last_day:
             cursor.execute("DELETE FROM exceptions_positionsales")
