@@ -76,8 +76,8 @@ class Load:
     where: the request's (auditlog's middleware, controltower.tokens), the person a command acts
     for (auditlog's `set_actor`), or nobody. What it costs an import: docs/operations.md.
 
-    `fields`: the names of the fields to record of a model `track()` does not follow whole (a
-    position's safety stock: its states are the ledger's, written by every event)."""
+    `fields`: the names (a tuple) of the fields to record of a model `track()` does not follow
+    whole (a position's safety stock: its states are the ledger's, written by every event)."""
 
     def __init__(self, fields=None):
         self.fields = fields
@@ -95,10 +95,8 @@ class Load:
     def _note(self, action, before, row, added, label):
         # auditlog's model_instance_diff, with the fields worked out once per model (it costs
         # five times as much, looking them up for every row).
-        fields = ([row._meta.get_field(name) for name in self.fields] if self.fields
-                  else _tracked_fields(type(row)))
         changes = {}
-        for field in fields:
+        for field in _tracked_fields(type(row), self.fields):
             old = NOTHING if before is None else smart_str(get_field_value(before, field))
             new = smart_str(get_field_value(row, field))
             if old != new:
@@ -137,7 +135,10 @@ NOTHING = smart_str(None)
 
 
 @functools.cache
-def _tracked_fields(model):
+def _tracked_fields(model, names=None):
+    """The fields of `model` an entry records: `names` (a tuple), else those `track()` chose."""
+    if names:
+        return [model._meta.get_field(name) for name in names]
     chosen = auditlog.get_model_fields(model)
     return [field for field in model._meta.fields
             if field.name in chosen["include_fields"] and field.name not in chosen["exclude_fields"]]

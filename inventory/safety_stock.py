@@ -33,7 +33,7 @@ def set_safety_stock(rows) -> ImportReport:
     rows = list(rows)
     report = ImportReport(label="safety stock line")
     locations, skus = _codes(rows, "location", Location), _codes(rows, "sku", SKU)
-    seen, wanted = {}, {}
+    seen, wanted, names = {}, {}, {}
     for number, row in enumerate(rows, start=1):
         if not isinstance(row, dict):
             report.refused.append(RefusedRow(number, "", {"row": ["Must be an object of column: value."]}))
@@ -54,7 +54,8 @@ def set_safety_stock(rows) -> ImportReport:
             report.refused.append(RefusedRow(number, label, errors))
             continue
         seen[key] = number
-        wanted[(locations[location_code], skus[sku_code])] = quantity
+        position = (locations[location_code], skus[sku_code])
+        wanted[position], names[position] = quantity, f"{sku_code} at {location_code}"
 
     with transaction.atomic():
         stored = _stored(wanted)
@@ -64,11 +65,10 @@ def set_safety_stock(rows) -> ImportReport:
             ignore_conflicts=True,  # an ingest may create the same position meanwhile
         )
         ids = {key: pk for key, (pk, _) in (stored | _stored(new)).items()}
-        location_codes, sku_codes = _names(locations), _names(skus)
-        trail = Load(fields=["safety_stock"])
+        trail = Load(fields=("safety_stock",))
         for (loc, sku), quantity in sorted(wanted.items()):
             row = Position(pk=ids[(loc, sku)], location_id=loc, sku_id=sku, safety_stock=quantity)
-            label = f"{sku_codes[sku]} at {location_codes[loc]}"
+            label = names[(loc, sku)]
             if (loc, sku) not in stored:
                 report.created += 1
                 trail.created(row, label=label)
@@ -81,11 +81,6 @@ def set_safety_stock(rows) -> ImportReport:
             Position.objects.filter(location_id=loc, sku_id=sku).update(safety_stock=quantity)
         trail.write()
     return report
-
-
-def _names(codes):
-    """{id: code} of a {code: id}."""
-    return {pk: code for code, pk in codes.items()}
 
 
 def _codes(rows, name, model):
